@@ -1,0 +1,219 @@
+package api
+
+// Pod is a v1 Pod.
+type Pod struct {
+	TypeMeta `yaml:",inline"`
+	Metadata ObjectMeta `json:"metadata" yaml:"metadata"`
+	Spec     PodSpec    `json:"spec" yaml:"spec"`
+}
+
+// PodTemplateSpec is the template of a controller.
+type PodTemplateSpec struct {
+	Metadata ObjectMeta `json:"metadata" yaml:"metadata"`
+	Spec     PodSpec    `json:"spec" yaml:"spec"`
+}
+
+// PodSpec is the subset of v1.PodSpec berth runs.
+type PodSpec struct {
+	InitContainers                []Container            `json:"initContainers,omitempty" yaml:"initContainers,omitempty"`
+	Containers                    []Container            `json:"containers" yaml:"containers"`
+	Volumes                       []Volume               `json:"volumes,omitempty" yaml:"volumes,omitempty"`
+	RestartPolicy                 string                 `json:"restartPolicy,omitempty" yaml:"restartPolicy,omitempty"`
+	NodeSelector                  map[string]string      `json:"nodeSelector,omitempty" yaml:"nodeSelector,omitempty"`
+	TerminationGracePeriodSeconds *int64                 `json:"terminationGracePeriodSeconds,omitempty" yaml:"terminationGracePeriodSeconds,omitempty"`
+	HostNetwork                   bool                   `json:"hostNetwork,omitempty" yaml:"hostNetwork,omitempty"`
+	ImagePullSecrets              []LocalObjectReference `json:"imagePullSecrets,omitempty" yaml:"imagePullSecrets,omitempty"`
+}
+
+// LocalObjectReference names an object in the same namespace.
+type LocalObjectReference struct {
+	Name string `json:"name" yaml:"name"`
+}
+
+// Container is the subset of v1.Container berth runs.
+type Container struct {
+	Name            string               `json:"name" yaml:"name"`
+	Image           string               `json:"image" yaml:"image"`
+	ImagePullPolicy string               `json:"imagePullPolicy,omitempty" yaml:"imagePullPolicy,omitempty"`
+	Command         []string             `json:"command,omitempty" yaml:"command,omitempty"`
+	Args            []string             `json:"args,omitempty" yaml:"args,omitempty"`
+	WorkingDir      string               `json:"workingDir,omitempty" yaml:"workingDir,omitempty"`
+	Env             []EnvVar             `json:"env,omitempty" yaml:"env,omitempty"`
+	EnvFrom         []EnvFromSource      `json:"envFrom,omitempty" yaml:"envFrom,omitempty"`
+	Ports           []ContainerPort      `json:"ports,omitempty" yaml:"ports,omitempty"`
+	Resources       ResourceRequirements `json:"resources,omitempty" yaml:"resources,omitempty"`
+	VolumeMounts    []VolumeMount        `json:"volumeMounts,omitempty" yaml:"volumeMounts,omitempty"`
+	LivenessProbe   *Probe               `json:"livenessProbe,omitempty" yaml:"livenessProbe,omitempty"`
+	ReadinessProbe  *Probe               `json:"readinessProbe,omitempty" yaml:"readinessProbe,omitempty"`
+	StartupProbe    *Probe               `json:"startupProbe,omitempty" yaml:"startupProbe,omitempty"`
+	Lifecycle       *Lifecycle           `json:"lifecycle,omitempty" yaml:"lifecycle,omitempty"`
+	SecurityContext *SecurityContext     `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+}
+
+// EnvVar is one environment variable.
+type EnvVar struct {
+	Name      string        `json:"name" yaml:"name"`
+	Value     string        `json:"value,omitempty" yaml:"value,omitempty"`
+	ValueFrom *EnvVarSource `json:"valueFrom,omitempty" yaml:"valueFrom,omitempty"`
+}
+
+// EnvVarSource is where an env value comes from.
+type EnvVarSource struct {
+	ConfigMapKeyRef *KeySelector         `json:"configMapKeyRef,omitempty" yaml:"configMapKeyRef,omitempty"`
+	SecretKeyRef    *KeySelector         `json:"secretKeyRef,omitempty" yaml:"secretKeyRef,omitempty"`
+	FieldRef        *ObjectFieldSelector `json:"fieldRef,omitempty" yaml:"fieldRef,omitempty"`
+}
+
+// KeySelector selects a key of a ConfigMap or Secret.
+type KeySelector struct {
+	Name     string `json:"name" yaml:"name"`
+	Key      string `json:"key" yaml:"key"`
+	Optional *bool  `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// ObjectFieldSelector selects metadata.name, metadata.namespace or status.podIP.
+type ObjectFieldSelector struct {
+	APIVersion string `json:"apiVersion,omitempty" yaml:"apiVersion,omitempty"`
+	FieldPath  string `json:"fieldPath" yaml:"fieldPath"`
+}
+
+// EnvFromSource imports every key of a ConfigMap or Secret.
+type EnvFromSource struct {
+	Prefix       string      `json:"prefix,omitempty" yaml:"prefix,omitempty"`
+	ConfigMapRef *EnvFromRef `json:"configMapRef,omitempty" yaml:"configMapRef,omitempty"`
+	SecretRef    *EnvFromRef `json:"secretRef,omitempty" yaml:"secretRef,omitempty"`
+}
+
+// EnvFromRef names a ConfigMap or Secret.
+type EnvFromRef struct {
+	Name     string `json:"name" yaml:"name"`
+	Optional *bool  `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// ContainerPort is a port a container exposes.
+type ContainerPort struct {
+	Name          string `json:"name,omitempty" yaml:"name,omitempty"`
+	ContainerPort int32  `json:"containerPort" yaml:"containerPort"`
+	HostPort      int32  `json:"hostPort,omitempty" yaml:"hostPort,omitempty"`
+	Protocol      string `json:"protocol,omitempty" yaml:"protocol,omitempty"`
+}
+
+// ResourceRequirements holds requests and limits as quantity strings.
+type ResourceRequirements struct {
+	Requests map[string]string `json:"requests,omitempty" yaml:"requests,omitempty"`
+	Limits   map[string]string `json:"limits,omitempty" yaml:"limits,omitempty"`
+}
+
+// VolumeMount mounts a pod volume into a container.
+type VolumeMount struct {
+	Name      string `json:"name" yaml:"name"`
+	MountPath string `json:"mountPath" yaml:"mountPath"`
+	SubPath   string `json:"subPath,omitempty" yaml:"subPath,omitempty"`
+	ReadOnly  bool   `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
+}
+
+// Probe is a liveness, readiness or startup probe.
+type Probe struct {
+	Exec                *ExecAction      `json:"exec,omitempty" yaml:"exec,omitempty"`
+	HTTPGet             *HTTPGetAction   `json:"httpGet,omitempty" yaml:"httpGet,omitempty"`
+	TCPSocket           *TCPSocketAction `json:"tcpSocket,omitempty" yaml:"tcpSocket,omitempty"`
+	InitialDelaySeconds int32            `json:"initialDelaySeconds,omitempty" yaml:"initialDelaySeconds,omitempty"`
+	PeriodSeconds       int32            `json:"periodSeconds,omitempty" yaml:"periodSeconds,omitempty"`
+	TimeoutSeconds      int32            `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
+	FailureThreshold    int32            `json:"failureThreshold,omitempty" yaml:"failureThreshold,omitempty"`
+	SuccessThreshold    int32            `json:"successThreshold,omitempty" yaml:"successThreshold,omitempty"`
+}
+
+// ExecAction runs a command in the container.
+type ExecAction struct {
+	Command []string `json:"command" yaml:"command"`
+}
+
+// HTTPGetAction is an HTTP GET against the pod.
+type HTTPGetAction struct {
+	Path   string      `json:"path,omitempty" yaml:"path,omitempty"`
+	Port   IntOrString `json:"port" yaml:"port"`
+	Host   string      `json:"host,omitempty" yaml:"host,omitempty"`
+	Scheme string      `json:"scheme,omitempty" yaml:"scheme,omitempty"`
+}
+
+// TCPSocketAction opens a TCP connection to the pod.
+type TCPSocketAction struct {
+	Port IntOrString `json:"port" yaml:"port"`
+}
+
+// Lifecycle holds the preStop hook.
+type Lifecycle struct {
+	PreStop *LifecycleHandler `json:"preStop,omitempty" yaml:"preStop,omitempty"`
+}
+
+// LifecycleHandler is an exec hook.
+type LifecycleHandler struct {
+	Exec *ExecAction `json:"exec,omitempty" yaml:"exec,omitempty"`
+}
+
+// SecurityContext is the subset of the container security context berth applies.
+type SecurityContext struct {
+	RunAsUser              *int64        `json:"runAsUser,omitempty" yaml:"runAsUser,omitempty"`
+	RunAsGroup             *int64        `json:"runAsGroup,omitempty" yaml:"runAsGroup,omitempty"`
+	ReadOnlyRootFilesystem bool          `json:"readOnlyRootFilesystem,omitempty" yaml:"readOnlyRootFilesystem,omitempty"`
+	Privileged             bool          `json:"privileged,omitempty" yaml:"privileged,omitempty"`
+	Capabilities           *Capabilities `json:"capabilities,omitempty" yaml:"capabilities,omitempty"`
+}
+
+// Capabilities to add and drop.
+type Capabilities struct {
+	Add  []string `json:"add,omitempty" yaml:"add,omitempty"`
+	Drop []string `json:"drop,omitempty" yaml:"drop,omitempty"`
+}
+
+// Volume is a pod volume.
+type Volume struct {
+	Name                  string                 `json:"name" yaml:"name"`
+	EmptyDir              *EmptyDirVolumeSource  `json:"emptyDir,omitempty" yaml:"emptyDir,omitempty"`
+	HostPath              *HostPathVolumeSource  `json:"hostPath,omitempty" yaml:"hostPath,omitempty"`
+	ConfigMap             *ConfigMapVolumeSource `json:"configMap,omitempty" yaml:"configMap,omitempty"`
+	Secret                *SecretVolumeSource    `json:"secret,omitempty" yaml:"secret,omitempty"`
+	PersistentVolumeClaim *PVCVolumeSource       `json:"persistentVolumeClaim,omitempty" yaml:"persistentVolumeClaim,omitempty"`
+}
+
+// EmptyDirVolumeSource is a scratch directory or tmpfs.
+type EmptyDirVolumeSource struct {
+	Medium    string `json:"medium,omitempty" yaml:"medium,omitempty"`
+	SizeLimit string `json:"sizeLimit,omitempty" yaml:"sizeLimit,omitempty"`
+}
+
+// HostPathVolumeSource is a directory or file of the node.
+type HostPathVolumeSource struct {
+	Path string `json:"path" yaml:"path"`
+	Type string `json:"type,omitempty" yaml:"type,omitempty"`
+}
+
+// KeyToPath projects one key to a file.
+type KeyToPath struct {
+	Key  string `json:"key" yaml:"key"`
+	Path string `json:"path" yaml:"path"`
+	Mode *int32 `json:"mode,omitempty" yaml:"mode,omitempty"`
+}
+
+// ConfigMapVolumeSource mounts a ConfigMap as files.
+type ConfigMapVolumeSource struct {
+	Name        string      `json:"name" yaml:"name"`
+	Items       []KeyToPath `json:"items,omitempty" yaml:"items,omitempty"`
+	DefaultMode *int32      `json:"defaultMode,omitempty" yaml:"defaultMode,omitempty"`
+	Optional    *bool       `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// SecretVolumeSource mounts a Secret as files (on tmpfs).
+type SecretVolumeSource struct {
+	SecretName  string      `json:"secretName" yaml:"secretName"`
+	Items       []KeyToPath `json:"items,omitempty" yaml:"items,omitempty"`
+	DefaultMode *int32      `json:"defaultMode,omitempty" yaml:"defaultMode,omitempty"`
+	Optional    *bool       `json:"optional,omitempty" yaml:"optional,omitempty"`
+}
+
+// PVCVolumeSource mounts a claim's bound volume.
+type PVCVolumeSource struct {
+	ClaimName string `json:"claimName" yaml:"claimName"`
+	ReadOnly  bool   `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
+}

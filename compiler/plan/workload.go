@@ -1,0 +1,81 @@
+package plan
+
+// Workload is a controller the reconciler drives over time: how a
+// Deployment rolls, how a Job runs to completion, when a CronJob fires.
+type Workload struct {
+	Kind      string `json:"kind"` // Deployment, ReplicaSet, DaemonSet, Job, CronJob, Rollout, Pod
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Revision is the pod-template-hash of the desired template.
+	Revision string   `json:"revision,omitempty"`
+	Replicas int32    `json:"replicas"`
+	Strategy Strategy `json:"strategy"`
+	Job      *Job     `json:"job,omitempty"`
+	CronJob  *CronJob `json:"cronJob,omitempty"`
+	// Template is the resolved pod of a Job or CronJob, which the reconciler
+	// instantiates at run time; Node is where it runs.
+	Template *Pod   `json:"template,omitempty"`
+	Node     string `json:"node,omitempty"`
+}
+
+// Key is kind/namespace/name.
+func (w *Workload) Key() string { return w.Kind + "/" + w.Namespace + "/" + w.Name }
+
+// Strategy is how a workload moves from one revision to the next.
+type Strategy struct {
+	// Type is Recreate, RollingUpdate, OnDelete, BlueGreen, Canary, or ""
+	// (bare pods, Jobs).
+	Type                    string     `json:"type,omitempty"`
+	MaxSurge                int32      `json:"maxSurge,omitempty"`
+	MaxUnavailable          int32      `json:"maxUnavailable,omitempty"`
+	MinReadySeconds         int32      `json:"minReadySeconds,omitempty"`
+	ProgressDeadlineSeconds int32      `json:"progressDeadlineSeconds,omitempty"`
+	Paused                  bool       `json:"paused,omitempty"`
+	BlueGreen               *BlueGreen `json:"blueGreen,omitempty"`
+	Canary                  *Canary    `json:"canary,omitempty"`
+}
+
+// BlueGreen is an Argo-style blue/green rollout.
+type BlueGreen struct {
+	ActiveService         string `json:"activeService"`
+	PreviewService        string `json:"previewService,omitempty"`
+	AutoPromotionEnabled  bool   `json:"autoPromotionEnabled"`
+	AutoPromotionSeconds  int32  `json:"autoPromotionSeconds,omitempty"`
+	ScaleDownDelaySeconds int32  `json:"scaleDownDelaySeconds"`
+}
+
+// Canary is an Argo-style canary rollout.
+type Canary struct {
+	StableService string       `json:"stableService,omitempty"`
+	CanaryService string       `json:"canaryService,omitempty"`
+	Steps         []CanaryStep `json:"steps"`
+}
+
+// CanaryStep is a weight to set, or a pause (seconds; 0 with Pause set
+// means until promoted).
+type CanaryStep struct {
+	SetWeight    *int32 `json:"setWeight,omitempty"`
+	Pause        bool   `json:"pause,omitempty"`
+	PauseSeconds int32  `json:"pauseSeconds,omitempty"`
+}
+
+// Job is run-to-completion settings.
+type Job struct {
+	Completions             int32  `json:"completions"`
+	Parallelism             int32  `json:"parallelism"`
+	BackoffLimit            int32  `json:"backoffLimit"`
+	ActiveDeadlineSeconds   int64  `json:"activeDeadlineSeconds,omitempty"`
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+}
+
+// CronJob is a schedule that creates Jobs.
+type CronJob struct {
+	Schedule                   string `json:"schedule"`
+	TimeZone                   string `json:"timeZone,omitempty"`
+	ConcurrencyPolicy          string `json:"concurrencyPolicy"`
+	StartingDeadlineSeconds    *int64 `json:"startingDeadlineSeconds,omitempty"`
+	Suspend                    bool   `json:"suspend,omitempty"`
+	SuccessfulJobsHistoryLimit int32  `json:"successfulJobsHistoryLimit"`
+	FailedJobsHistoryLimit     int32  `json:"failedJobsHistoryLimit"`
+	Job                        Job    `json:"job"`
+}

@@ -1,0 +1,31 @@
+# berth — see README.md. `make demo` and `make test` are the two commands a
+# new user needs; both work on a fresh Debian machine as root.
+GO      ?= go
+BIN     := bin/berth
+PKGS    := ./...
+
+.PHONY: build test unit bench demo lint-examples clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/berth
+
+# All tests, integration ones included (they need root and the runtime,
+# which scripts/testenv.sh installs and starts).
+test:
+	@eval "$$(scripts/testenv.sh)" && $(GO) vet $(PKGS) && $(GO) test -count=1 -timeout 25m $(PKGS)
+
+# The pure core only, no runtime needed.
+unit:
+	$(GO) test -short -count=1 $(PKGS)
+
+bench: build
+	bench/run.sh
+
+lint-examples: build
+	$(BIN) lint examples --exclude examples/broken
+
+demo: build
+	scripts/demo.sh
+
+clean:
+	rm -rf bin

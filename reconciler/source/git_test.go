@@ -1,0 +1,204 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// repo is a bare "remote" plus a work clone that pushes to it, driven by
+// the real git command.
+type repo struct {
+	t          *testing.T
+	bare, work string
+}
+
+func newRepo(t *testing.T) *repo {
+	t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("SKIP: git is not installed")
+	}
+	d := t.TempDir()
+	r := &repo{t: t, bare: filepath.Join(d, "remote.git"), work: filepath.Join(d, "work")}
+	r.git(d, "init", "-q", "--bare", "-b", "main", r.bare)
+	r.git(d, "init", "-q", "-b", "main", r.work)
+	r.git(r.work, "config", "user.email", "t@example.com")
+	r.git(r.work, "config", "user.name", "t")
+	r.git(r.work, "remote", "add", "origin", r.bare)
+	return r
+}
+
+func (r *repo) git(dir string, args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r *repo) commit(files map[string]string, msg string) string {
+	r.t.Helper()
+	for name, content := range files {
+		p := filepath.Join(r.work, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			r.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			r.t.Fatal(err)
+		}
+	}
+	r.git(r.work, "add", "-A")
+	r.git(r.work, "commit", "-q", "-m", msg)
+	r.git(r.work, "push", "-q", "-f", "origin", "main")
+	return r.git(r.work, "rev-parse", "HEAD")
+}
+
+func TestGitFetch(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit(map[string]string{"deploy/a.yaml": "a: 1\n", "README.md": "x"}, "first")
+	g, err := NewGit(GitOptions{URL: r.bare, Path: "deploy", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rev, changed, err := g.Fetch(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev.ID != c1 || !changed || rev.Message != "first" {
+		t.Fatalf("Fetch = %+v changed=%v, want %s changed", rev, changed, c1)
+	}
+	if b, err := os.ReadFile(filepath.Join(rev.Dir, "a.yaml")); err != nil || string(b) != "a: 1\n" {
+		t.Fatalf("snapshot a.yaml = %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(rev.Dir, "README.md")); err == nil {
+		t.Fatal("snapshot has a file outside --path")
+	}
+
+	// Unchanged: no fetch, same snapshot.
+	again, changed, err := g.Fetch(ctx, c1)
+	if err != nil || changed || again.Dir != rev.Dir {
+		t.Fatalf("second Fetch = %+v changed=%v err=%v, want unchanged", again, changed, err)
+	}
+
+	// A new commit, then a force-push that rewrites it away.
+	c2 := r.commit(map[string]string{"deploy/a.yaml": "a: 2\n"}, "second")
+	rev2, changed, err := g.Fetch(ctx, c1)
+	if err != nil || !changed || rev2.ID != c2 {
+		t.Fatalf("Fetch after push = %+v changed=%v err=%v, want %s", rev2, changed, err, c2)
+	}
+	r.git(r.work, "reset", "-q", "--hard", c1)
+	c3 := r.commit(map[string]string{"deploy/b.yaml": "b: 1\n"}, "rewritten")
+	rev3, changed, err := g.Fetch(ctx, c2)
+	if err != nil || !changed || rev3.ID != c3 {
+		t.Fatalf("Fetch after force-push = %+v changed=%v err=%v, want %s", rev3, changed, err, c3)
+	}
+	if b, _ := os.ReadFile(filepath.Join(rev3.Dir, "a.yaml")); string(b) != "a: 1\n" {
+		t.Fatalf("force-pushed snapshot a.yaml = %q, want the rewritten history's content", b)
+	}
+	if err := g.Prune(c3); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(rev.Dir); err == nil {
+		t.Fatal("Prune kept an old snapshot")
+	}
+}
+
+func TestGitMissingBranchAndPath(t *testing.T) {
+	r := newRepo(t)
+	r.commit(map[string]string{"a.yaml": "a: 1\n"}, "first")
+	g, _ := NewGit(GitOptions{URL: r.bare, Branch: "prod", Dir: t.TempDir()})
+	if _, _, err := g.Fetch(context.Background(), ""); err == nil || !strings.Contains(err.Error(), `no branch "prod"`) {
+		t.Fatalf("Fetch of a missing branch: err = %v", err)
+	}
+	g, _ = NewGit(GitOptions{URL: r.bare, Path: "nope", Dir: t.TempDir()})
+	if _, _, err := g.Fetch(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "--path") {
+		t.Fatalf("Fetch of a missing path: err = %v", err)
+	}
+}
+
+func TestGitSignedCommits(t *testing.T) {
+	r := newRepo(t)
+	r.commit(map[string]string{"a.yaml": "a: 1\n"}, "unsigned")
+	entity, err := openpgp.NewEntity("berth test", "", "t@example.com", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pub bytes.Buffer
+	w, _ := armor.Encode(&pub, openpgp.PublicKeyType, nil)
+	if err := entity.Serialize(w); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	g, _ := NewGit(GitOptions{URL: r.bare, Dir: t.TempDir(), Keyring: pub.String()})
+	if _, _, err := g.Fetch(context.Background(), ""); !errors.Is(err, ErrUnsigned) {
+		t.Fatalf("unsigned commit: err = %v, want ErrUnsigned", err)
+	}
+
+	// A commit signed by the trusted key is accepted.
+	repo, err := git.PlainOpen(r.work)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wt, _ := repo.Worktree()
+	os.WriteFile(filepath.Join(r.work, "b.yaml"), []byte("b: 1\n"), 0o644)
+	wt.Add("b.yaml")
+	sig := &object.Signature{Name: "t", Email: "t@example.com", When: time.Unix(1700000000, 0)}
+	h, err := wt.Commit("signed", &git.CommitOptions{Author: sig, SignKey: entity})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.git(r.work, "push", "-q", "origin", "main")
+	rev, _, err := g.Fetch(context.Background(), "")
+	if err != nil || rev.ID != h.String() {
+		t.Fatalf("signed commit: rev %+v err %v", rev, err)
+	}
+}
+
+func TestWatchLocalRepo(t *testing.T) {
+	r := newRepo(t)
+	r.commit(map[string]string{"a.yaml": "a: 1\n"}, "first")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := Watch(ctx, 50*time.Millisecond, RefPaths(r.bare)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.commit(map[string]string{"a.yaml": "a: 2\n"}, "second")
+	select {
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no event within 5s of a push into the watched bare repository")
+	}
+}
+
+func TestDirRevision(t *testing.T) {
+	d := t.TempDir()
+	os.WriteFile(filepath.Join(d, "a.yaml"), []byte("a: 1\n"), 0o644)
+	r1, err := DirRevision(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(d, "a.yaml"), []byte("a: 1\n"), 0o644)
+	r2, _ := DirRevision(d)
+	os.WriteFile(filepath.Join(d, "a.yaml"), []byte("a: 2\n"), 0o644)
+	r3, _ := DirRevision(d)
+	if r1.ID != r2.ID || r1.ID == r3.ID {
+		t.Fatalf("DirRevision ids %s %s %s: want same content → same id, changed → new id", r1.ID, r2.ID, r3.ID)
+	}
+}

@@ -1,0 +1,305 @@
+// Package gitops is the daemon's loop: it follows a source, compiles each
+// new revision, applies the plan of the newest good one, and repairs drift
+// on a timer. A revision that fails to compile is never applied: the node
+// keeps its last good plan and the error is reported (Flux's "stalled").
+package gitops
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/reconciler/source"
+)
+
+// Fetcher brings the newest revision; changed is false when it equals have.
+type Fetcher interface {
+	Fetch(ctx context.Context, have string) (rev source.Revision, changed bool, err error)
+}
+
+// CompileFunc compiles one revision's manifests into a plan.
+type CompileFunc func(rev source.Revision) (*plan.Plan, []diag.Diagnostic)
+
+// Applier drives the node toward a plan (one reconcile pass).
+type Applier interface {
+	Apply(ctx context.Context, p *plan.Plan) error
+}
+
+// Options configure a Loop.
+type Options struct {
+	Source  Fetcher
+	Compile CompileFunc
+	Apply   Applier
+	// Poll is how often the source is asked for a new revision (default 30s).
+	Poll time.Duration
+	// Resync is how often the good plan is re-applied without a new
+	// revision, to repair drift (default 60s).
+	Resync time.Duration
+	// StateDir keeps the last good revision across restarts.
+	StateDir string
+	Logger   *slog.Logger
+	Metrics  *Metrics
+	Now      func() time.Time
+}
+
+// Loop is the GitOps loop of one node.
+type Loop struct {
+	opts    Options
+	trigger chan struct{}
+
+	mu     sync.Mutex
+	status Status
+	good   *plan.Plan
+}
+
+// Status is what `berth status` shows of the loop.
+type Status struct {
+	// Applied is the revision whose plan the node runs.
+	Applied string `json:"applied,omitempty"`
+	// Applying is the revision being applied right now, if any.
+	Applying string `json:"applying,omitempty"`
+	// PlanHash is the SHA-256 of the applied plan's JSON: equal on every
+	// node that compiled the same commit.
+	PlanHash string `json:"planHash,omitempty"`
+	// Head is the newest revision seen at the source.
+	Head      string    `json:"head,omitempty"`
+	LastFetch time.Time `json:"lastFetch,omitzero"`
+	LastApply time.Time `json:"lastApply,omitzero"`
+	// Rejected is set while the newest revision fails lint or plan.
+	Rejected *Rejection `json:"rejected,omitempty"`
+	// LastError is the last fetch or apply error, cleared on success.
+	LastError string `json:"lastError,omitempty"`
+}
+
+// Rejection is a revision that failed to compile, with its diagnostics.
+type Rejection struct {
+	Revision    string            `json:"revision"`
+	Diagnostics []diag.Diagnostic `json:"diagnostics"`
+}
+
+// New makes a loop; Run starts it.
+func New(opts Options) *Loop {
+	if opts.Poll <= 0 {
+		opts.Poll = 30 * time.Second
+	}
+	if opts.Resync <= 0 {
+		opts.Resync = 60 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Loop{opts: opts, trigger: make(chan struct{}, 1)}
+}
+
+// Trigger asks for a fetch now (webhook, fsnotify); it never blocks.
+func (l *Loop) Trigger() {
+	select {
+	case l.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a copy of the loop's status.
+func (l *Loop) Status() Status {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status
+}
+
+// Plan returns the plan the node runs (nil before the first good revision).
+func (l *Loop) Plan() *plan.Plan {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.good
+}
+
+// Run follows the source until ctx ends.
+func (l *Loop) Run(ctx context.Context) error {
+	l.restore()
+	poll := time.NewTicker(l.opts.Poll)
+	defer poll.Stop()
+	resync := time.NewTicker(l.opts.Resync)
+	defer resync.Stop()
+	l.Step(ctx, true)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.trigger:
+			l.Step(ctx, true)
+		case <-poll.C:
+			l.Step(ctx, true)
+		case <-resync.C:
+			l.Step(ctx, false)
+		}
+	}
+}
+
+// Step runs one iteration: fetch when asked, compile a new revision, and
+// apply the good plan. It is exported for tests and `berth apply`.
+func (l *Loop) Step(ctx context.Context, fetch bool) {
+	if fetch {
+		l.fetchAndCompile(ctx)
+	}
+	l.mu.Lock()
+	good := l.good
+	l.mu.Unlock()
+	if good == nil {
+		return
+	}
+	l.apply(ctx, good)
+}
+
+func (l *Loop) fetchAndCompile(ctx context.Context) {
+	l.mu.Lock()
+	have := l.status.Head
+	l.mu.Unlock()
+	start := l.opts.Now()
+	rev, changed, err := l.opts.Source.Fetch(ctx, have)
+	l.mu.Lock()
+	l.status.LastFetch = start
+	l.mu.Unlock()
+	if err != nil {
+		l.opts.Logger.Warn("fetch failed; keeping the last good revision", "err", err)
+		l.setError(err)
+		l.opts.Metrics.fetchFailed()
+		return
+	}
+	l.mu.Lock()
+	l.status.Head = rev.ID
+	known := !changed && l.good != nil && l.good.Revision == rev.ID
+	l.mu.Unlock()
+	if known || (!changed && l.rejected(rev.ID)) {
+		return
+	}
+	p, diags := l.opts.Compile(rev)
+	if errs, _ := diag.Count(diags); errs > 0 || p == nil {
+		l.opts.Logger.Error("revision rejected; the node keeps its last good plan",
+			"revision", rev.ID, "errors", errs, "first", first(diags))
+		l.mu.Lock()
+		l.status.Rejected = &Rejection{Revision: rev.ID, Diagnostics: diags}
+		l.mu.Unlock()
+		l.opts.Metrics.rejected()
+		return
+	}
+	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
+	l.mu.Lock()
+	l.good = p
+	l.status.Rejected = nil
+	l.mu.Unlock()
+	l.opts.Metrics.revisionSeen(start)
+}
+
+func (l *Loop) rejected(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.status.Rejected != nil && l.status.Rejected.Revision == id
+}
+
+func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
+	l.mu.Lock()
+	l.status.Applying = p.Revision
+	l.mu.Unlock()
+	start := l.opts.Now()
+	err := l.opts.Apply.Apply(ctx, p)
+	l.opts.Metrics.reconciled(start, l.opts.Now(), err)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status.Applying = ""
+	l.status.LastApply = l.opts.Now()
+	if err != nil {
+		l.status.LastError = fmt.Sprintf("apply %s: %v", short(p.Revision), err)
+		l.opts.Logger.Warn("apply incomplete; retrying at the next resync", "revision", p.Revision, "err", err)
+		return
+	}
+	l.status.LastError = ""
+	if l.status.Applied != p.Revision {
+		l.opts.Logger.Info("revision applied", "revision", p.Revision)
+		l.opts.Metrics.applied(p.Revision)
+	}
+	l.status.Applied = p.Revision
+	l.status.PlanHash = Hash(p)
+	l.persist(p)
+}
+
+func (l *Loop) setError(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.status.LastError = err.Error()
+}
+
+// Hash is the SHA-256 of the plan's JSON document.
+func Hash(p *plan.Plan) string {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+type saved struct {
+	Revision string `json:"revision"`
+}
+
+// persist records the applied revision, so a restarted daemon reports it
+// and does not treat an unchanged head as new.
+func (l *Loop) persist(p *plan.Plan) {
+	if l.opts.StateDir == "" {
+		return
+	}
+	b, _ := json.Marshal(saved{Revision: p.Revision})
+	tmp := filepath.Join(l.opts.StateDir, "gitops.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		_ = os.Rename(tmp, filepath.Join(l.opts.StateDir, "gitops.json"))
+	}
+}
+
+func (l *Loop) restore() {
+	if l.opts.StateDir == "" {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(l.opts.StateDir, "gitops.json"))
+	if err != nil {
+		return
+	}
+	var s saved
+	if json.Unmarshal(b, &s) == nil {
+		l.mu.Lock()
+		l.status.Applied = s.Revision
+		l.mu.Unlock()
+	}
+}
+
+func first(ds []diag.Diagnostic) string {
+	for _, d := range ds {
+		if d.Severity == diag.Error {
+			return d.String()
+		}
+	}
+	return ""
+}
+
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// ErrNoPlan is returned by callers that need a plan before the first good
+// revision has been compiled.
+var ErrNoPlan = errors.New("no good revision yet")

@@ -1,0 +1,212 @@
+// Package nodeapi is the daemon's local API: status, pods, logs, promote
+// and abort over a unix socket (and optionally TCP with a bearer token),
+// plus /metrics, /healthz, /readyz and the Git webhook. The CLI's status,
+// get, logs, promote and abort commands are its clients.
+package nodeapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"berth.dev/berth/nodes"
+	"berth.dev/berth/reconciler/gitops"
+)
+
+// Loop is the GitOps loop's face.
+type Loop interface {
+	Status() gitops.Status
+}
+
+// Workloads is the reconciler's face: per-workload state, events, and the
+// manual rollout gates.
+type Workloads interface {
+	// Status is the reconciler's status document (workloads and events).
+	Status() any
+	Promote(name string) error
+	Abort(name string) error
+}
+
+// Pods is the pod driver's face.
+type Pods interface {
+	Observe(ctx context.Context) (nodes.NodeState, error)
+	Logs(ctx context.Context, key, container string, follow, previous bool, w io.Writer) error
+}
+
+// Options configure the server.
+type Options struct {
+	Node      string
+	Loop      Loop
+	Workloads Workloads
+	Pods      Pods
+	Webhook   http.Handler // POST /hooks/git; nil disables it
+	Registry  *prometheus.Registry
+	// Token, when set, is required as "Authorization: Bearer" on TCP;
+	// the unix socket is protected by its file mode (0600, root).
+	Token  string
+	Logger *slog.Logger
+	// Ready reports whether the daemon has applied a good revision.
+	Ready func() bool
+}
+
+// StatusDoc is GET /v1/status.
+type StatusDoc struct {
+	Node      string            `json:"node"`
+	GitOps    gitops.Status     `json:"gitops"`
+	Workloads any               `json:"workloads,omitempty"`
+	Pods      []nodes.PodStatus `json:"pods"`
+}
+
+// Handler builds the API's routes.
+func Handler(o Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if o.Ready != nil && !o.Ready() {
+			http.Error(w, "no good revision applied yet", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	if o.Registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{}))
+	}
+	if o.Webhook != nil {
+		mux.Handle("POST /hooks/git", o.Webhook)
+	}
+	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
+		doc := StatusDoc{Node: o.Node}
+		if o.Loop != nil {
+			doc.GitOps = o.Loop.Status()
+		}
+		if o.Workloads != nil {
+			doc.Workloads = o.Workloads.Status()
+		}
+		if o.Pods != nil {
+			st, err := o.Pods.Observe(r.Context())
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			doc.Pods = st.Pods
+		}
+		writeJSON(w, doc)
+	})
+	mux.HandleFunc("POST /v1/rollouts/{name}/promote", func(w http.ResponseWriter, r *http.Request) {
+		gate(w, o.Workloads, r.PathValue("name"), "promote")
+	})
+	mux.HandleFunc("POST /v1/rollouts/{name}/abort", func(w http.ResponseWriter, r *http.Request) {
+		gate(w, o.Workloads, r.PathValue("name"), "abort")
+	})
+	mux.HandleFunc("GET /v1/logs/{namespace}/{pod}", func(w http.ResponseWriter, r *http.Request) {
+		if o.Pods == nil {
+			http.Error(w, "no pod runtime", http.StatusServiceUnavailable)
+			return
+		}
+		q := r.URL.Query()
+		key := r.PathValue("namespace") + "/" + r.PathValue("pod")
+		fw := flushWriter{w: w}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if err := o.Pods.Logs(r.Context(), key, q.Get("container"), q.Get("follow") == "1", q.Get("previous") == "1", fw); err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
+		}
+	})
+	return mux
+}
+
+func gate(w http.ResponseWriter, wl Workloads, name, action string) {
+	if wl == nil {
+		http.Error(w, "no reconciler", http.StatusServiceUnavailable)
+		return
+	}
+	var err error
+	if action == "promote" {
+		err = wl.Promote(name)
+	} else {
+		err = wl.Abort(name)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusConflict)
+		return
+	}
+	fmt.Fprintf(w, "%s: %s requested\n", name, action)
+}
+
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f flushWriter) Write(b []byte) (int, error) {
+	n, err := f.w.Write(b)
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+	return n, err
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// RequireToken wraps h so every request needs the bearer token, except
+// the webhook (which authenticates itself by signature) and the probes.
+func RequireToken(h http.Handler, token string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hooks/git", "/healthz", "/readyz":
+			h.ServeHTTP(w, r)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// ListenUnix listens on a unix socket readable by root only, replacing a
+// stale socket file from a crashed daemon.
+func ListenUnix(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// Serve serves h on l until ctx ends, then shuts down gracefully.
+func Serve(ctx context.Context, l net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

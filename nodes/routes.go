@@ -4,9 +4,9 @@ package nodes
 // the reconciler resolves the plan's endpoints against readiness, rollout
 // state and weights, so the router only renders rules.
 type ServiceRoute struct {
-	Namespace   string `json:"namespace"`
-	Name        string `json:"name"`
-	ClusterIP   string `json:"clusterIP"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	ClusterIP string `json:"clusterIP"`
 	// ExternalIPs are answered on this node (externalIPs and the
 	// loadBalancerIP).
 	ExternalIPs []string `json:"externalIPs,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -129,7 +130,9 @@ func (l *Loop) Plan() *plan.Plan {
 // Run follows the source until ctx ends.
 func (l *Loop) Run(ctx context.Context) error {
 	l.restore()
-	poll := time.NewTicker(l.opts.Poll)
+	// Polls are jittered by up to a tenth of the interval so that a fleet
+	// following one repository does not fetch in the same second.
+	poll := time.NewTimer(l.opts.Poll + jitter(l.opts.Poll))
 	defer poll.Stop()
 	resync := time.NewTicker(l.opts.Resync)
 	defer resync.Stop()
@@ -142,6 +145,7 @@ func (l *Loop) Run(ctx context.Context) error {
 			l.Step(ctx, true)
 		case <-poll.C:
 			l.Step(ctx, true)
+			poll.Reset(l.opts.Poll + jitter(l.opts.Poll))
 		case <-resync.C:
 			l.Step(ctx, false)
 		}
@@ -298,6 +302,13 @@ func short(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+func jitter(d time.Duration) time.Duration {
+	if d < 10 {
+		return 0
+	}
+	return rand.N(d / 10)
 }
 
 // ErrNoPlan is returned by callers that need a plan before the first good

@@ -1,0 +1,152 @@
+package volumes
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"berth.dev/berth/compiler/plan"
+	"golang.org/x/sys/unix"
+)
+
+// hostsHeader are the fixed lines of every pod's /etc/hosts, as the
+// kubelet writes them.
+const hostsHeader = `# Kubernetes-managed hosts file (berth).
+127.0.0.1	localhost
+::1	localhost ip6-localhost ip6-loopback
+fe00::0	ip6-localnet
+fe00::0	ip6-mcastprefix
+fe00::1	ip6-allnodes
+fe00::2	ip6-allrouters
+`
+
+// RenderHosts returns the /etc/hosts of a pod: the localhost lines, podIP
+// with the pod's name (omitted when podIP is empty, e.g. before CNI), and
+// the entries in order. It rejects anything that could break a line.
+func RenderHosts(namespace, name, podIP string, entries []plan.HostEntry) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(hostsHeader)
+	if podIP != "" {
+		ip, err := parseIP(podIP)
+		if err != nil {
+			return nil, fmt.Errorf("pod IP: %w", err)
+		}
+		if err := checkHostname(name); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
+	}
+	if len(entries) > 0 {
+		fmt.Fprintf(&b, "\n# Services of namespace %s.\n", namespace)
+	}
+	for _, e := range entries {
+		ip, err := parseIP(e.IP)
+		if err != nil {
+			return nil, fmt.Errorf("hosts entry %v: %w", e.Names, err)
+		}
+		if len(e.Names) == 0 {
+			return nil, fmt.Errorf("hosts entry %s: no names", e.IP)
+		}
+		b.WriteString(ip.String())
+		for _, n := range e.Names {
+			if err := checkHostname(n); err != nil {
+				return nil, fmt.Errorf("hosts entry %s: %w", e.IP, err)
+			}
+			b.WriteByte('\t')
+			b.WriteString(n)
+		}
+		b.WriteByte('\n')
+	}
+	return b.Bytes(), nil
+}
+
+// parseIP accepts an IPv4 or IPv6 address without a zone: a zone is free
+// text and could break the line.
+func parseIP(s string) (netip.Addr, error) {
+	ip, err := netip.ParseAddr(s)
+	if err != nil {
+		return ip, fmt.Errorf("IP %q: %w", s, err)
+	}
+	if ip.Zone() != "" {
+		return ip, fmt.Errorf("IP %q: a zone is not allowed", s)
+	}
+	return ip, nil
+}
+
+func checkHostname(n string) error {
+	if n == "" || strings.ContainsAny(n, " \t\r\n#\x00") {
+		return fmt.Errorf("host name %q: must be non-empty without blanks or '#'", n)
+	}
+	return nil
+}
+
+// WriteHosts writes the pod's /etc/hosts and returns its host path, which
+// the driver bind-mounts read-only. The first write is atomic (a temporary
+// file renamed into place). A later change is written into the same inode
+// (new content first, then truncation), because a file bind mount pins the
+// inode: a rename would leave running containers on the old file forever.
+// Readers then never see a missing or empty file, but a read racing the
+// write may see old and new lines mixed; the next read is whole.
+func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, dir, err := m.podPaths(pod)
+	if err != nil {
+		return "", err
+	}
+	content, err := RenderHosts(pod.Namespace, pod.Name, podIP, pod.Spec.Hosts)
+	if err != nil {
+		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
+	}
+	if err := ensurePodDir(dir); err != nil {
+		return "", fmt.Errorf("pod %s: %w", pod.Key(), err)
+	}
+	p := filepath.Join(dir, hostsFile)
+	old, err := os.ReadFile(p)
+	switch {
+	case err == nil && bytes.Equal(old, content):
+		return p, nil
+	case err == nil:
+		err = rewriteInPlace(p, content)
+	case errors.Is(err, fs.ErrNotExist):
+		err = writeRenamed(p, content, 0o644)
+	}
+	if err != nil {
+		return "", fmt.Errorf("pod %s: write /etc/hosts: %w", pod.Key(), err)
+	}
+	return p, nil
+}
+
+// rewriteInPlace overwrites p's content keeping its inode.
+func rewriteInPlace(p string, content []byte) error {
+	f, err := os.OpenFile(p, os.O_WRONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteAt(content, 0); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Truncate(int64(len(content))); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// writeRenamed writes p atomically through a temporary file.
+func writeRenamed(p string, content []byte, mode fs.FileMode) error {
+	tmp := p + ".tmp"
+	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err := writeFile(tmp, content, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, p)
+}

@@ -1,0 +1,765 @@
+package schema
+
+import (
+	"fmt"
+	"math/bits"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// walker validates one object against a compiled node tree. Walkers are
+// pooled; a valid object costs no allocation beyond the defaults inserted.
+type walker struct {
+	set   *Set
+	opts  Options
+	path  []seg
+	viols []Violation
+	// trial mode counts errors without recording them or writing
+	// defaults; disjunctions use it to find the alternative that fits.
+	trial  bool
+	abort  bool // trial found a hard error: stop early
+	hard   int  // errors that rule an alternative out
+	inc    int  // missing required fields (CUE's "incomplete")
+	redact bool
+	noGo   bool // skip the Go-only checks
+	hint   *altHint
+	slab   []yaml.Node
+}
+
+// seg is one step of a field path.
+type seg struct {
+	name string
+	idx  int // -1 for a field
+	key  bool
+}
+
+// altHint tells the struct walk which disjunction chose it, to explain
+// a field that belongs to another alternative.
+type altHint struct {
+	or   *node
+	alt  *node
+	disc string // "type is \"Recreate\"", or "" for presence
+	data *yaml.Node
+	// oneOf lists the fields of which one is required when the data has
+	// none: their own "missing" errors are replaced by one message.
+	oneOf []string
+}
+
+// Validate checks one object, a YAML mapping node, and writes the
+// schema's defaults into it in place. Inserted nodes carry the position of
+// the mapping they were added to.
+func (s *Set) Validate(n *yaml.Node, opts Options) []Violation {
+	return s.validate(n, opts, true)
+}
+
+// validate is Validate, optionally without the Go-only checks (for the
+// differential test against CUE, which does not know them).
+func (s *Set) validate(n *yaml.Node, opts Options, goChecks bool) []Violation {
+	w := s.pool.Get().(*walker)
+	w.opts = opts
+	w.noGo = !goChecks
+	w.path = w.path[:0]
+	w.viols = w.viols[:0]
+	w.trial, w.abort, w.hard, w.inc, w.redact, w.hint = false, false, 0, 0, false, nil
+	w.object(n)
+	var out []Violation
+	if len(w.viols) > 0 {
+		out = append(out, w.viols...)
+		clear(w.viols)
+	}
+	s.pool.Put(w)
+	return out
+}
+
+func (w *walker) object(n *yaml.Node) {
+	for n != nil && (n.Kind == yaml.DocumentNode && len(n.Content) == 1 || n.Kind == yaml.AliasNode) {
+		if n.Kind == yaml.AliasNode {
+			n = n.Alias
+		} else {
+			n = n.Content[0]
+		}
+	}
+	if n == nil {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		w.report(n, "schema", "a manifest must be a mapping with apiVersion and kind, got "+kindOfData(n))
+		return
+	}
+	av, k := mapValue(n, "apiVersion"), mapValue(n, "kind")
+	if k == nil || isNull(k) {
+		w.report(n, "schema", `required field "kind" is missing`)
+		return
+	}
+	if k.Kind != yaml.ScalarNode {
+		w.path = append(w.path, seg{name: "kind", idx: -1})
+		w.report(k, "schema", "kind must be a string, got "+kindOfData(k))
+		return
+	}
+	kd := w.set.lookupKind(av, k)
+	if kd == nil {
+		w.unknownKind(n, av, k)
+		return
+	}
+	w.validate(n, kd.n)
+}
+
+func (s *Set) lookupKind(av, k *yaml.Node) *kindDef {
+	if av == nil || av.Kind != yaml.ScalarNode {
+		return nil
+	}
+	// Avoid building apiVersion+"/"+kind for the common case.
+	for _, kd := range s.byLower[lowerASCII(k.Value)] {
+		if kd.Kind.Kind == k.Value && kd.APIVersion == av.Value {
+			return kd
+		}
+	}
+	return nil
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+func (w *walker) unknownKind(n, av, k *yaml.Node) {
+	kds := w.set.byLower[strings.ToLower(k.Value)]
+	var exact *kindDef
+	for _, kd := range kds {
+		if kd.Kind.Kind == k.Value {
+			exact = kd
+		}
+	}
+	switch {
+	case exact != nil && (av == nil || isNull(av)):
+		w.report(n, "schema", fmt.Sprintf(`required field "apiVersion" is missing (%s is %q)`, exact.Kind.Kind, exact.APIVersion))
+	case exact != nil:
+		w.path = append(w.path, seg{name: "apiVersion", idx: -1})
+		w.report(av, "unknown-kind", fmt.Sprintf("apiVersion %q does not serve kind %q; use %q", av.Value, exact.Kind.Kind, exact.APIVersion))
+	case len(kds) > 0:
+		w.path = append(w.path, seg{name: "kind", idx: -1})
+		w.report(k, "unknown-kind", fmt.Sprintf("kind %q is not supported; did you mean %q?", k.Value, kds[0].Kind.Kind))
+	default:
+		w.path = append(w.path, seg{name: "kind", idx: -1})
+		w.report(k, "unknown-kind", fmt.Sprintf("kind %q is not supported by berth; supported kinds: %s", k.Value, w.set.kindNames()))
+	}
+}
+
+// validate checks n against nd.
+func (w *walker) validate(n *yaml.Node, nd *node) {
+	n = resolve(n)
+	switch nd.typ {
+	case nAny:
+	case nOr:
+		w.or(n, nd)
+	case nStruct:
+		if n.Kind != yaml.MappingNode {
+			w.typeErr(n, kStruct)
+			return
+		}
+		w.structure(n, nd)
+	case nList:
+		if n.Kind != yaml.SequenceNode {
+			w.typeErr(n, kList)
+			return
+		}
+		if len(n.Content) < nd.minItems {
+			msg := fmt.Sprintf("at least %d items are required, got %d", nd.minItems, len(n.Content))
+			if nd.minItems == 1 {
+				msg = "at least one item is required"
+			}
+			w.fail(n, msg)
+		}
+		for i, e := range n.Content {
+			if w.abort {
+				return
+			}
+			w.path = append(w.path, seg{idx: i})
+			w.validate(e, nd.elem)
+			w.path = w.path[:len(w.path)-1]
+		}
+	case nScalar:
+		if msg := w.scalar(n, nd, !w.trial); msg != "" {
+			w.fail(n, msg)
+		}
+	}
+}
+
+// structure checks a mapping against a closed struct and fills defaults.
+func (w *walker) structure(n *yaml.Node, nd *node) {
+	hint := w.hint
+	w.hint = nil
+	if hint != nil && hint.alt != nd {
+		hint = nil
+	}
+	nv, nh := len(w.viols), w.hard
+	var seen uint64
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if w.abort {
+			return
+		}
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Tag == "!!merge" {
+			w.merge(n, v, nd, &seen, hint)
+			continue
+		}
+		w.pair(n, k, v, nd, &seen, hint)
+	}
+	if missing := nd.reqMask &^ seen; missing != 0 {
+		for i, f := range nd.fields {
+			if missing&(1<<i) != 0 && (hint == nil || !slices.Contains(hint.oneOf, f.name)) {
+				w.missing(n, f.name)
+			}
+		}
+	}
+	if !w.trial {
+		w.defaults(n, nd, seen)
+	}
+	if len(nd.declChk) > 0 && !w.noGo && len(w.viols) == nv && w.hard == nh {
+		ctx := checkCtx{set: w.set, redact: w.redact}
+		for _, c := range nd.declChk {
+			if msg := c.fn(&ctx, n); msg != "" {
+				w.fail(n, msg)
+			}
+		}
+	}
+}
+
+// merge applies a YAML merge key (<<: *base): its pairs count unless the
+// mapping sets the same key itself.
+func (w *walker) merge(n, v *yaml.Node, nd *node, seen *uint64, hint *altHint) {
+	v = resolve(v)
+	var sources []*yaml.Node
+	switch v.Kind {
+	case yaml.MappingNode:
+		sources = []*yaml.Node{v}
+	case yaml.SequenceNode:
+		for _, s := range v.Content {
+			sources = append(sources, resolve(s))
+		}
+	}
+	for _, src := range sources {
+		if src.Kind != yaml.MappingNode {
+			w.fail(src, "a merge key (<<) needs a mapping, got "+kindOfData(src))
+			continue
+		}
+		for i := 0; i+1 < len(src.Content); i += 2 {
+			k := src.Content[i]
+			if mapValue(n, k.Value) != nil && !isMergeOnly(n, k.Value) {
+				continue
+			}
+			w.pair(n, k, src.Content[i+1], nd, seen, hint)
+		}
+	}
+}
+
+func isMergeOnly(n *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key && n.Content[i].Tag != "!!merge" {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *walker) pair(n, k, v *yaml.Node, nd *node, seen *uint64, hint *altHint) {
+	if k.Kind != yaml.ScalarNode {
+		w.fail(k, "a field name must be a string, got "+kindOfData(k))
+		return
+	}
+	name := k.Value
+	if fi := nd.field(name); fi >= 0 {
+		f := nd.fields[fi]
+		bit := uint64(1) << fi
+		if *seen&bit != 0 {
+			w.path = append(w.path, seg{name: name, idx: -1})
+			w.fail(k, fmt.Sprintf("field %q is given more than once", name))
+			w.path = w.path[:len(w.path)-1]
+			return
+		}
+		*seen |= bit
+		v = resolve(v)
+		if isNull(v) && !acceptsNull(f.n) {
+			switch {
+			case f.required:
+				w.path = append(w.path, seg{name: name, idx: -1})
+				w.missingAt(v, name)
+				w.path = w.path[:len(w.path)-1]
+			case !f.optional && !w.trial:
+				// null means absent: the default replaces it in place.
+				if d := w.defaultFor(n, f); d != nil {
+					line, col := v.Line, v.Column
+					*v = *d
+					v.Line, v.Column = line, col
+					if d.Kind == yaml.MappingNode {
+						w.path = append(w.path, seg{name: name, idx: -1})
+						w.validate(v, f.n)
+						w.path = w.path[:len(w.path)-1]
+					}
+				}
+			}
+			return
+		}
+		w.path = append(w.path, seg{name: name, idx: -1})
+		redact := w.redact
+		w.redact = w.redact || f.sensitive
+		w.validate(v, f.n)
+		w.redact = redact
+		w.path = w.path[:len(w.path)-1]
+		return
+	}
+	for _, p := range nd.patterns {
+		if w.str(name, p.key, false) == "" {
+			w.path = append(w.path, seg{name: name, idx: -1, key: true})
+			redact := w.redact
+			w.redact = w.redact || p.sensitive
+			w.validate(v, p.val)
+			w.redact = redact
+			w.path = w.path[:len(w.path)-1]
+			return
+		}
+	}
+	if len(nd.patterns) > 0 && len(nd.fields) == 0 {
+		w.path = append(w.path, seg{name: name, idx: -1, key: true})
+		w.fail(k, "key "+w.str(name, nd.patterns[0].key, true))
+		w.path = w.path[:len(w.path)-1]
+		return
+	}
+	w.unknown(k, nd, hint)
+}
+
+func (w *walker) unknown(k *yaml.Node, nd *node, hint *altHint) {
+	w.path = append(w.path, seg{name: k.Value, idx: -1})
+	defer func() { w.path = w.path[:len(w.path)-1] }()
+	if w.trial {
+		// Even a tolerated unknown field rules an alternative out, so that
+		// a field of another alternative is never taken for an unknown one.
+		w.hard++
+		w.abort = true
+		return
+	}
+	if hint != nil {
+		if msg := hint.explain(k.Value); msg != "" {
+			w.viols = append(w.viols, Violation{Node: k, Path: w.pathString(), Message: msg, Rule: "schema"})
+			return
+		}
+	}
+	msg := ""
+	{
+		msg = fmt.Sprintf("field %q is not supported by berth", k.Value)
+		if s := suggest(k.Value, nd); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+	}
+	w.viols = append(w.viols, Violation{Node: k, Path: w.pathString(), Message: msg, Rule: "unknown-field", Warning: w.opts.AllowUnknownFields})
+}
+
+// explain says why a field of another alternative is not allowed here.
+func (h *altHint) explain(key string) string {
+	for _, a := range h.or.alts {
+		if a == h.alt || a.typ != nStruct || a.field(key) < 0 {
+			continue
+		}
+		if h.disc != "" {
+			return fmt.Sprintf("field %q is not allowed when %s", key, h.disc)
+		}
+		for i := 0; i+1 < len(h.data.Content); i += 2 {
+			other := h.data.Content[i].Value
+			if other != key && h.alt.field(other) >= 0 && a.field(other) < 0 {
+				return fmt.Sprintf("fields %q and %q cannot both be set", other, key)
+			}
+		}
+	}
+	return ""
+}
+
+func (w *walker) missing(n *yaml.Node, name string) {
+	if w.trial {
+		w.inc++
+		return
+	}
+	w.path = append(w.path, seg{name: name, idx: -1})
+	w.missingAt(n, name)
+	w.path = w.path[:len(w.path)-1]
+}
+
+func (w *walker) missingAt(n *yaml.Node, name string) {
+	if w.trial {
+		w.inc++
+		return
+	}
+	w.viols = append(w.viols, Violation{Node: n, Path: w.pathString(), Message: fmt.Sprintf("required field %q is missing", name), Rule: "schema"})
+}
+
+// defaults inserts the schema's defaults for the regular fields n lacks.
+func (w *walker) defaults(n *yaml.Node, nd *node, seen uint64) {
+	for i, f := range nd.fields {
+		if seen&(1<<i) != 0 || f.required || f.optional {
+			continue
+		}
+		d := w.defaultFor(n, f)
+		if d == nil {
+			continue
+		}
+		w.insert(n, f.name, d)
+		if d.Kind == yaml.MappingNode {
+			w.path = append(w.path, seg{name: f.name, idx: -1})
+			w.validate(d, f.n)
+			w.path = w.path[:len(w.path)-1]
+		}
+	}
+}
+
+// defaultFor builds the default value of field f of mapping n, or nil: a
+// literal, a copy of a sibling, the pull policy for the image, or an empty
+// mapping that validate then fills.
+func (w *walker) defaultFor(n *yaml.Node, f *field) *yaml.Node {
+	switch {
+	case f.pullPol:
+		img := mapValue(n, "image")
+		if img == nil || img.Kind != yaml.ScalarNode {
+			return nil
+		}
+		return w.scalarNode(n, "!!str", defaultPullPolicy(img.Value))
+	case f.n.typ == nOr && f.n.dflt >= 0 && f.n.alts[f.n.dflt].sibling != "":
+		src := mapValue(n, f.n.alts[f.n.dflt].sibling)
+		if src == nil || src.Kind != yaml.ScalarNode {
+			return nil
+		}
+		return w.scalarNode(n, src.Tag, src.Value)
+	case f.n.defaultLit() != nil:
+		l := f.n.defaultLit()
+		return w.scalarNode(n, l.yamlTag(), l.s)
+	case f.n.hasStructDefault():
+		m := w.newNode()
+		*m = yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: n.Line, Column: n.Column}
+		return m
+	}
+	return nil
+}
+
+func (w *walker) insert(n *yaml.Node, name string, v *yaml.Node) {
+	k := w.scalarNode(n, "!!str", name)
+	n.Content = append(n.Content, k, v)
+}
+
+func (w *walker) scalarNode(at *yaml.Node, tag, value string) *yaml.Node {
+	m := w.newNode()
+	*m = yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: value, Line: at.Line, Column: at.Column}
+	return m
+}
+
+// newNode hands out nodes from a shared slab: defaults cost one
+// allocation per few hundred nodes. Handed-out nodes are never reused.
+func (w *walker) newNode() *yaml.Node {
+	if len(w.slab) == cap(w.slab) {
+		w.slab = make([]yaml.Node, 0, 256)
+	}
+	w.slab = w.slab[:len(w.slab)+1]
+	return &w.slab[len(w.slab)-1]
+}
+
+// try validates n against nd without effects and counts the errors.
+func (w *walker) try(n *yaml.Node, nd *node) (hard, inc int) {
+	trial, abort, h, i, nv := w.trial, w.abort, w.hard, w.inc, len(w.viols)
+	w.trial, w.abort, w.hard, w.inc = true, false, 0, 0
+	w.validate(n, nd)
+	hard, inc = w.hard, w.inc
+	w.trial, w.abort, w.hard, w.inc = trial, abort, h, i
+	w.viols = w.viols[:nv]
+	return hard, inc
+}
+
+// or picks the alternative of a disjunction that n fits, as CUE does: the
+// only one without errors, else the default among those.
+func (w *walker) or(n *yaml.Node, nd *node) {
+	if n.Kind == yaml.ScalarNode {
+		w.orScalar(n, nd)
+		return
+	}
+	mask := nd.structAlts
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content) && mask != 0; i += 2 {
+			if n.Content[i].Tag == "!!merge" {
+				mask = nd.structAlts
+				break
+			}
+			mask &= nd.keyAlts[n.Content[i].Value] | nd.openAlts
+		}
+	} else {
+		mask = ^nd.structAlts & (1<<len(nd.alts) - 1)
+	}
+	if mask != 0 && mask&(mask-1) == 0 {
+		// The keys leave one alternative: no need to try it first,
+		// unless a discriminator (type: Recreate) says otherwise.
+		if a := nd.alts[bits.TrailingZeros64(mask)]; !litMismatch(n, a) {
+			w.validate(n, a)
+			return
+		}
+		mask = 0
+	}
+	var cands [8]int
+	nc := 0
+	first := -1
+	for i, a := range nd.alts {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		hard, _ := w.try(n, a)
+		if hard == 0 {
+			if nc < len(cands) {
+				cands[nc] = i
+			}
+			nc++
+			if first < 0 {
+				first = i
+			}
+		}
+	}
+	switch {
+	case nc == 1:
+		w.validate(n, nd.alts[first])
+		return
+	case nc > 1:
+		for _, c := range cands[:min(nc, len(cands))] {
+			if c == nd.dflt {
+				w.validate(n, nd.alts[c])
+				return
+			}
+		}
+		w.ambiguous(n, nd, cands[:min(nc, len(cands))])
+		return
+	}
+	if w.trial {
+		w.hard++
+		w.abort = true
+		return
+	}
+	if w.badDiscriminator(n, nd) {
+		return
+	}
+	// No alternative fits: explain with the one the data is closest to.
+	alt, disc := w.closest(n, nd)
+	if alt == nil {
+		w.typeErr(n, altKinds(nd))
+		return
+	}
+	h := &altHint{or: nd, alt: alt, disc: disc, data: n}
+	if disc == "" {
+		h.oneOf = exclusiveRequired(nd)
+		for _, name := range h.oneOf {
+			if mapValue(n, name) != nil {
+				h.oneOf = nil // the data chose an alternative
+				break
+			}
+		}
+	}
+	w.hint = h
+	w.validate(n, alt)
+	w.hint = nil
+	if len(h.oneOf) > 0 {
+		w.viols = append(w.viols, Violation{Node: n, Path: w.pathString(), Message: oneOfMessage(h.oneOf), Rule: "schema"})
+	}
+}
+
+// litMismatch reports whether the data gives one of alt's literal fields
+// another value.
+func litMismatch(n *yaml.Node, alt *node) bool {
+	for _, f := range alt.fields {
+		if f.n.lit == nil {
+			continue
+		}
+		if v := mapValue(n, f.name); v != nil && v.Kind == yaml.ScalarNode && v.Value != f.n.lit.s {
+			return true
+		}
+	}
+	return false
+}
+
+// badDiscriminator reports a discriminator value that no alternative has:
+// `"BlueGreen" is not one of "Recreate", "RollingUpdate"`.
+func (w *walker) badDiscriminator(n *yaml.Node, nd *node) bool {
+	if n.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, v := n.Content[i].Value, resolve(n.Content[i+1])
+		var lits []string
+		matched := false
+		for _, a := range nd.alts {
+			if a.typ != nStruct {
+				continue
+			}
+			if fi := a.field(key); fi >= 0 && a.fields[fi].n.lit != nil {
+				l := a.fields[fi].n.lit
+				lits = append(lits, l.String())
+				matched = matched || v.Kind == yaml.ScalarNode && v.Value == l.s
+			}
+		}
+		if len(lits) > 1 && !matched {
+			w.path = append(w.path, seg{name: key, idx: -1})
+			w.fail(v, fmt.Sprintf("%s is not one of %s", w.show(v), strings.Join(lits, ", ")))
+			w.path = w.path[:len(w.path)-1]
+			return true
+		}
+	}
+	return false
+}
+
+// exclusiveRequired are the required fields that tell a disjunction's
+// struct alternatives apart (emptyDir, hostPath, ...).
+func exclusiveRequired(nd *node) []string {
+	var names []string
+	for _, a := range nd.alts {
+		if a.typ != nStruct {
+			continue
+		}
+		for _, f := range a.fields {
+			if f.required && nd.keyAlts[f.name] != nd.structAlts && !slices.Contains(names, f.name) {
+				names = append(names, f.name)
+			}
+		}
+	}
+	return names
+}
+
+func oneOfMessage(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return "one of the fields " + strings.Join(q, ", ") + " is required"
+}
+
+// ambiguous reports data that fits several alternatives only partly:
+// typically none of "one of these fields" is given.
+func (w *walker) ambiguous(n *yaml.Node, nd *node, cands []int) {
+	if w.trial {
+		w.inc++
+		return
+	}
+	var names []string
+	for _, c := range cands {
+		a := nd.alts[c]
+		for _, f := range a.fields {
+			if f.required && !inAll(nd, cands, f.name) && mapValue(n, f.name) == nil {
+				names = append(names, f.name)
+			}
+		}
+	}
+	msg := "the value fits more than one alternative of the schema"
+	if len(names) > 0 {
+		msg = oneOfMessage(names)
+	}
+	w.viols = append(w.viols, Violation{Node: n, Path: w.pathString(), Message: msg, Rule: "schema"})
+}
+
+func inAll(nd *node, cands []int, name string) bool {
+	for _, c := range cands {
+		if nd.alts[c].typ != nStruct || nd.alts[c].field(name) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// closest is the alternative to explain a failure with: one whose literal
+// field (type: Recreate) the data has, else the one that knows most keys.
+func (w *walker) closest(n *yaml.Node, nd *node) (*node, string) {
+	if n.Kind != yaml.MappingNode {
+		for _, a := range nd.alts {
+			if a.typ == nList && n.Kind == yaml.SequenceNode {
+				return a, ""
+			}
+		}
+		return nil, ""
+	}
+	var best *node
+	bestKnown := -1
+	for _, a := range nd.alts {
+		if a.typ != nStruct {
+			continue
+		}
+		known := 0
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			fi := a.field(key)
+			if fi < 0 {
+				continue
+			}
+			if l := a.fields[fi].n.lit; l != nil {
+				if v := resolve(n.Content[i+1]); v.Kind == yaml.ScalarNode && v.Value == l.s {
+					return a, fmt.Sprintf("%s is %s", key, l)
+				}
+				continue
+			}
+			known++
+		}
+		if known > bestKnown {
+			best, bestKnown = a, known
+		}
+	}
+	return best, ""
+}
+
+func altKinds(nd *node) kindMask {
+	var m kindMask
+	for _, a := range nd.alts {
+		switch a.typ {
+		case nScalar:
+			m |= a.kinds
+		case nStruct:
+			m |= kStruct
+		case nList:
+			m |= kList
+		case nAny:
+			m |= kAll
+		}
+	}
+	return m
+}
+
+func (w *walker) orScalar(n *yaml.Node, nd *node) {
+	k := dataKind(n)
+	for _, a := range nd.alts {
+		if a.typ == nAny || a.typ == nScalar && w.scalar(n, a, false) == "" {
+			return
+		}
+	}
+	if w.trial {
+		w.hard++
+		w.abort = true
+		return
+	}
+	// Explain with the first constrained alternative of the right kind,
+	// or list the allowed values when they are all literals.
+	var lits []string
+	var constrained *node
+	for _, a := range nd.alts {
+		if a.typ != nScalar {
+			continue
+		}
+		if a.lit != nil {
+			lits = append(lits, a.lit.String())
+			continue
+		}
+		if constrained == nil && a.kinds&k != 0 {
+			constrained = a
+		}
+	}
+	switch {
+	case constrained != nil:
+		w.fail(n, w.scalar(n, constrained, true))
+	case len(lits) == len(nd.alts):
+		w.fail(n, fmt.Sprintf("%s is not one of %s", w.show(n), strings.Join(lits, ", ")))
+	default:
+		w.typeErr(n, altKinds(nd))
+	}
+}

@@ -1,0 +1,285 @@
+package schema
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// pod wraps a container spec in a Pod.
+func pod(containers string) string {
+	return "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n" + containers
+}
+
+func deployment(spec string) string {
+	return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec: {containers: [{name: c, image: "c:1"}]}
+` + spec
+}
+
+func parseDoc(t *testing.T, src string) *yaml.Node {
+	t.Helper()
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatalf("parse: %v\n%s", err, src)
+	}
+	return &doc
+}
+
+// render is a violation as the tests assert it: line:col path: message [rule].
+func render(v Violation) string {
+	s := fmt.Sprintf("%d:%d %s: %s [%s]", v.Node.Line, v.Node.Column, v.Path, v.Message, v.Rule)
+	if v.Warning {
+		s += " (warning)"
+	}
+	return s
+}
+
+func TestValidateRules(t *testing.T) {
+	s := mustLoad(t)
+	tests := []struct {
+		name string
+		src  string
+		opts Options
+		want []string
+	}{
+		{name: "valid pod", src: pod("  - {name: c, image: \"nginx:1.25\"}\n")},
+		{name: "unknown field with suggestion", src: pod("  - name: c\n    image: nginx:1\n    ports:\n    - containerPorts: 8000\n"),
+			want: []string{
+				"9:7 spec.containers[0].ports[0].containerPorts: field \"containerPorts\" is not supported by berth (did you mean \"containerPort\"?) [unknown-field]",
+				"9:7 spec.containers[0].ports[0].containerPort: required field \"containerPort\" is missing [schema]",
+			}},
+		{name: "unknown field allowed", src: pod("  - name: c\n    image: nginx:1\n    ports:\n    - {containerPort: 80, containerPorts: 8000}\n"), opts: Options{AllowUnknownFields: true},
+			want: []string{
+				"9:27 spec.containers[0].ports[0].containerPorts: field \"containerPorts\" is not supported by berth (did you mean \"containerPort\"?) [unknown-field] (warning)",
+			}},
+		{name: "port out of range", src: pod("  - name: c\n    image: nginx:1\n    ports: [{containerPort: 70000}]\n"),
+			want: []string{
+				"8:29 spec.containers[0].ports[0].containerPort: 70000 is out of range (1..65535) [schema]",
+			}},
+		{name: "quoted integer is a string", src: pod("  - name: c\n    image: nginx:1\n    ports: [{containerPort: \"8000\"}]\n"),
+			want: []string{
+				"8:29 spec.containers[0].ports[0].containerPort: expected an integer, got \"8000\" (a string) [schema]",
+			}},
+		{name: "required field missing", src: pod("  - name: c\n    ports: [{containerPort: 80}]\n"),
+			want: []string{
+				"6:5 spec.containers[0].image: required field \"image\" is missing [schema]",
+			}},
+		{name: "required field null", src: pod("  - name: c\n    image:\n"),
+			want: []string{
+				"7:11 spec.containers[0].image: required field \"image\" is missing [schema]",
+			}},
+		{name: "optional field null", src: pod("  - name: c\n    image: nginx:1\n    env:\n")},
+		{name: "enum restartPolicy", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  restartPolicy: Sometimes\n  containers: [{name: c, image: \"c:1\"}]\n",
+			want: []string{
+				"5:18 spec.restartPolicy: \"Sometimes\" is not one of \"Always\", \"OnFailure\", \"Never\" [schema]",
+			}},
+		{name: "dns-1123 name", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: Hellow_Pod}\nspec: {containers: [{name: c, image: \"c:1\"}]}\n",
+			want: []string{
+				"3:18 metadata.name: \"Hellow_Pod\" is not a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit) [schema]",
+			}},
+		{name: "name too long", src: "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + strings.Repeat("a", 64) + "}\n",
+			want: []string{
+				"3:18 metadata.name: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is longer than 63 characters [schema]",
+			}},
+		{name: "label key and value", src: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels: {\"bad key!\": x, app: \"-bad\"}\n",
+			want: []string{
+				"5:12 metadata.labels[\"bad key!\"]: key \"bad key!\" is not a valid label key (an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit) [schema]",
+				"5:32 metadata.labels.app: \"-bad\" is not a valid label value (letters, digits, '-', '_' and '.', starting and ending with a letter or digit) [schema]",
+			}},
+		{name: "quantity", src: pod("  - name: c\n    image: nginx:1\n    resources: {requests: {cpu: 1.5 cores, memory: -1}}\n"),
+			want: []string{
+				"8:33 spec.containers[0].resources.requests.cpu: \"1.5 cores\" is not a valid quantity (examples: 100m, 0.5, 128Mi, 1G) [schema]",
+				"8:52 spec.containers[0].resources.requests.memory: -1 is out of range (at least 0) [schema]",
+			}},
+		{name: "binaryData base64", src: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\nbinaryData: {logo: \"not base64!\"}\ndata: {port: 8080}\n",
+			want: []string{
+				"4:20 binaryData.logo: \"not base64!\" is not valid base64 (illegal data at byte 3) [schema]",
+				"5:14 data.port: expected a string, got 8080 (an integer) [schema]",
+			}},
+		{name: "secret data is never echoed", src: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: hunter2}\nstringData: {pin: 1234}\n",
+			want: []string{
+				"4:18 data.password: value is not valid base64 (illegal data at byte 4) [schema]",
+				"5:19 stringData.pin: expected a string, got the value (an integer) [schema]",
+			}},
+		{name: "secret tls keys", src: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/tls\nstringData: {tls.crt: x}\n",
+			want: []string{
+				"1:1 : a Secret of type kubernetes.io/tls needs the key \"tls.key\" in data or stringData [schema]",
+			}},
+		{name: "secret type", src: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ntype: kubernetes.io/basic-auth\n",
+			want: []string{
+				"4:7 type: \"kubernetes.io/basic-auth\" is not one of \"Opaque\", \"kubernetes.io/dockerconfigjson\", \"kubernetes.io/tls\" [schema]",
+			}},
+		{name: "secret too large", src: "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\nstringData: {big: " + strings.Repeat("x", 1<<20) + "}\n",
+			want: []string{
+				"1:1 : Secret is too large: 1048579 bytes of data, at most 1048576 (1 MiB) allowed [schema]",
+			}},
+		{name: "cron", src: "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: \"* * *\"\n  timeZone: Mars/Olympus\n  concurrencyPolicy: Sometimes\n  jobTemplate:\n    spec:\n      template:\n        spec: {restartPolicy: Always, containers: [{name: c, image: \"c:1\"}]}\n",
+			want: []string{
+				"5:13 spec.schedule: \"* * *\" is not a valid cron schedule (expected exactly 5 fields, found 3); use 5 fields (minute hour day-of-month month day-of-week) or @hourly, @daily, @weekly, @monthly, @yearly [schema]",
+				"6:13 spec.timeZone: \"Mars/Olympus\" is not a time zone (use an IANA name such as Europe/Paris or UTC) [schema]",
+				"7:22 spec.concurrencyPolicy: \"Sometimes\" is not one of \"Allow\", \"Forbid\", \"Replace\" [schema]",
+				"11:31 spec.jobTemplate.spec.template.spec.restartPolicy: \"Always\" is not one of \"OnFailure\", \"Never\" [schema]",
+			}},
+		{name: "cron macro", src: "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec:\n  schedule: \"@hourly\"\n  timeZone: Etc/UTC\n  jobTemplate:\n    spec:\n      template:\n        spec: {restartPolicy: OnFailure, containers: [{name: c, image: \"c:1\"}]}\n"},
+		{name: "kind case", src: "apiVersion : v1\nkind : pod\nmetadata: {name: p}\n",
+			want: []string{
+				"2:8 kind: kind \"pod\" is not supported; did you mean \"Pod\"? [unknown-kind]",
+			}},
+		{name: "kind unknown", src: "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n",
+			want: []string{
+				"2:7 kind: kind \"Ingress\" is not supported by berth; supported kinds: ConfigMap, CronJob, DaemonSet, Deployment, Job, LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, ResourceQuota, Rollout, Secret, Service [unknown-kind]",
+			}},
+		{name: "apiVersion wrong", src: "apiVersion: v1\nkind: Deployment\nmetadata: {name: d}\n",
+			want: []string{
+				"1:13 apiVersion: apiVersion \"v1\" does not serve kind \"Deployment\"; use \"apps/v1\" [unknown-kind]",
+			}},
+		{name: "kind missing", src: "apiVersion: v1\nmetadata: {name: d}\n",
+			want: []string{
+				"1:1 : required field \"kind\" is missing [schema]",
+			}},
+		{name: "apiVersion missing", src: "kind: Service\nmetadata: {name: d}\n",
+			want: []string{
+				"1:1 : required field \"apiVersion\" is missing (Service is \"v1\") [schema]",
+			}},
+		{name: "not a mapping", src: "- a\n- b\n",
+			want: []string{
+				"1:1 : a manifest must be a mapping with apiVersion and kind, got a list [schema]",
+			}},
+		{name: "recreate with rollingUpdate", src: deployment("  strategy:\n    type: Recreate\n    rollingUpdate: {maxSurge: 1}\n"),
+			want: []string{
+				"11:5 spec.strategy.rollingUpdate: field \"rollingUpdate\" is not allowed when type is \"Recreate\" [schema]",
+			}},
+		{name: "strategy type", src: deployment("  strategy: {type: BlueGreen}\n"),
+			want: []string{
+				"9:20 spec.strategy.type: \"BlueGreen\" is not one of \"Recreate\", \"RollingUpdate\" [schema]",
+			}},
+		{name: "maxSurge", src: deployment("  strategy: {rollingUpdate: {maxSurge: 25, maxUnavailable: \"x%\"}}\n"),
+			want: []string{
+				"9:60 spec.strategy.rollingUpdate.maxUnavailable: \"x%\" is not a percentage such as \"25%\" [schema]",
+			}},
+		{name: "volume with two sources", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes:\n  - name: v\n    emptyDir: {medium: Disk}\n    hostPath: {path: /x}\n",
+			want: []string{
+				"8:24 spec.volumes[0].emptyDir.medium: \"Disk\" is not one of \"\", \"Memory\" [schema]",
+				"9:5 spec.volumes[0].hostPath: fields \"emptyDir\" and \"hostPath\" cannot both be set [schema]",
+			}},
+		{name: "volume without source", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes: [{name: v}]\n",
+			want: []string{
+				"6:13 spec.volumes[0]: one of the fields \"emptyDir\", \"hostPath\", \"configMap\", \"secret\", \"persistentVolumeClaim\" is required [schema]",
+			}},
+		{name: "volume source checked", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes:\n  - {name: a, emptyDir: {medium: Disk}}\n  - {name: b, hostPath: {path: x, type: Dir}}\n",
+			want: []string{
+				"7:34 spec.volumes[0].emptyDir.medium: \"Disk\" is not one of \"\", \"Memory\" [schema]",
+				"8:32 spec.volumes[1].hostPath.path: \"x\" is not an absolute path [schema]",
+				"8:41 spec.volumes[1].hostPath.type: \"Dir\" is not one of \"\", \"DirectoryOrCreate\", \"Directory\", \"FileOrCreate\", \"File\", \"Socket\", \"CharDevice\", \"BlockDevice\" [schema]",
+			}},
+		{name: "env value and valueFrom", src: pod("  - name: c\n    image: nginx:1\n    env:\n    - name: A\n      value: x\n      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}\n"),
+			want: []string{
+				"11:7 spec.containers[0].env[0].valueFrom: fields \"value\" and \"valueFrom\" cannot both be set [schema]",
+			}},
+		{name: "env valueFrom empty", src: pod("  - name: c\n    image: nginx:1\n    env: [{name: A, valueFrom: {}}]\n"),
+			want: []string{
+				"8:32 spec.containers[0].env[0].valueFrom: one of the fields \"configMapKeyRef\", \"secretKeyRef\", \"fieldRef\" is required [schema]",
+			}},
+		{name: "seed dash without space", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    -name: c\n",
+			want: []string{
+				"6:5 spec.containers: expected a list, got a mapping (is a space missing after the dash in \"-name\"?) [schema]",
+			}},
+		{name: "seed externallPs", src: "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  selector: {app: a}\n  ports: [{port: 8200, targetPort: 8000}]\n  externallPs: 192.0.2.1\n",
+			want: []string{
+				"7:3 spec.externallPs: field \"externallPs\" is not supported by berth (did you mean \"externalIPs\"?) [unknown-field]",
+			}},
+		{name: "service enums", src: "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  type: ExternalName\n  ports: [{port: 80, protocol: HTTP, targetPort: Web_Port}]\n  externalIPs: [not-an-ip]\n",
+			want: []string{
+				"5:9 spec.type: \"ExternalName\" is not one of \"ClusterIP\", \"NodePort\", \"LoadBalancer\" [schema]",
+				"6:32 spec.ports[0].protocol: \"HTTP\" is not one of \"TCP\", \"UDP\", \"SCTP\" [schema]",
+				"6:50 spec.ports[0].targetPort: \"Web_Port\" is not a valid DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit) [schema]",
+				"7:17 spec.externalIPs[0]: \"not-an-ip\" is not an IP address [schema]",
+			}},
+		{name: "job restartPolicy", src: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec: {restartPolicy: Always, containers: [{name: c, image: \"c:1\"}]}\n",
+			want: []string{
+				"6:27 spec.template.spec.restartPolicy: \"Always\" is not one of \"OnFailure\", \"Never\" [schema]",
+			}},
+		{name: "job restartPolicy missing", src: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  template:\n    spec: {containers: [{name: c, image: \"c:1\"}]}\n",
+			want: []string{
+				"6:11 spec.template.spec.restartPolicy: required field \"restartPolicy\" is missing [schema]",
+			}},
+		{name: "selector operator", src: strings.Replace(deployment("  replicas: -1\n"), "selector: {matchLabels: {app: d}}", "selector: {matchExpressions: [{key: app, operator: Equals}]}", 1),
+			want: []string{
+				"5:54 spec.selector.matchExpressions[0].operator: \"Equals\" is not one of \"In\", \"NotIn\", \"Exists\", \"DoesNotExist\" [schema]",
+				"9:13 spec.replicas: -1 is out of range (at least 0) [schema]",
+			}},
+		{name: "pv enums", src: "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: pv}\nspec:\n  capacity: {storage: 1Gi}\n  accessModes: [ReadWriteSometimes]\n  persistentVolumeReclaimPolicy: Keep\n  local: {path: /mnt}\n",
+			want: []string{
+				"6:17 spec.accessModes[0]: \"ReadWriteSometimes\" is not one of \"ReadWriteOnce\", \"ReadOnlyMany\", \"ReadWriteMany\", \"ReadWriteOncePod\" [schema]",
+				"7:34 spec.persistentVolumeReclaimPolicy: \"Keep\" is not one of \"Retain\", \"Delete\", \"Recycle\" [schema]",
+			}},
+		{name: "limitrange type", src: "apiVersion: v1\nkind: LimitRange\nmetadata: {name: l}\nspec:\n  limits: [{type: PersistentVolumeClaim, max: {storage: 1Gi}}]\n",
+			want: []string{
+				"5:19 spec.limits[0].type: \"PersistentVolumeClaim\" is not one of \"Container\", \"Pod\" [schema]",
+				"5:48 spec.limits[0].max.storage: field \"storage\" is not supported by berth [unknown-field]",
+			}},
+		{name: "pull policy", src: pod("  - {name: c, image: \"c:1\", imagePullPolicy: Sometimes}\n"),
+			want: []string{
+				"6:46 spec.containers[0].imagePullPolicy: \"Sometimes\" is not one of \"IfNotPresent\", \"Always\", \"Never\" [schema]",
+			}},
+		{name: "empty containers", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: []}\n",
+			want: []string{
+				"4:20 spec.containers: at least one item is required [schema]",
+			}},
+		{name: "duplicate key", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, name: q}\nspec: {containers: [{name: c, image: \"c:1\"}]}\n",
+			want: []string{
+				"3:21 metadata.name: field \"name\" is given more than once [schema]",
+			}},
+		{name: "32-bit integer", src: deployment("  replicas: 3000000000\n"),
+			want: []string{
+				"9:13 spec.replicas: 3000000000 does not fit in a 32-bit integer [schema]",
+			}},
+		{name: "rollout needs a strategy", src: "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  selector: {matchLabels: {app: r}}\n  template: {spec: {containers: [{name: c, image: \"c:1\"}]}}\n  strategy: {blueGreen: {activeService: a}, canary: {steps: [{setWeight: 120}]}}\n",
+			want: []string{
+				"7:45 spec.strategy.canary: fields \"blueGreen\" and \"canary\" cannot both be set [schema]",
+			}},
+		{name: "node", src: "apiVersion: berth.dev/v1\nkind: Node\nmetadata: {name: n}\nspec: {address: 10.0.0.300, podCIDR: 10.244.1.0/33}\n",
+			want: []string{
+				"4:17 spec.address: \"10.0.0.300\" is not an IP address [schema]",
+				"4:38 spec.podCIDR: \"10.244.1.0/33\" is not a CIDR prefix such as 10.244.1.0/24 [schema]",
+			}},
+		{name: "probe handler", src: pod("  - name: c\n    image: nginx:1\n    livenessProbe: {periodSeconds: 0}\n    readinessProbe: {httpGet: {port: 0}}\n"),
+			want: []string{
+				"8:36 spec.containers[0].livenessProbe.periodSeconds: 0 is out of range (at least 1) [schema]",
+				"8:20 spec.containers[0].livenessProbe: one of the fields \"exec\", \"httpGet\", \"tcpSocket\" is required [schema]",
+				"9:38 spec.containers[0].readinessProbe.httpGet.port: 0 is out of range (1..65535) [schema]",
+			}},
+		{name: "alias", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: &l {app: x}}\nspec:\n  nodeSelector: *l\n  containers: [{name: c, image: \"c:1\", ports: [&p {containerPort: 99999}]}]\n",
+			want: []string{
+				"6:67 spec.containers[0].ports[0].containerPort: 99999 is out of range (1..65535) [schema]",
+			}},
+		{name: "merge key", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - &base {name: c, image: \"c:1\"}\n  - <<: *base\n    name: d\n    bogus: 1\n",
+			want: []string{
+				"9:5 spec.containers[1].bogus: field \"bogus\" is not supported by berth [unknown-field]",
+			}},
+		{name: "json", src: "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"}, \"spec\": {\"containers\": [{\"name\": \"c\", \"image\": \"c:1\", \"ports\": [{\"containerPort\": \"80\"}]}]}}\n",
+			want: []string{
+				"1:146 spec.containers[0].ports[0].containerPort: expected an integer, got \"80\" (a string) [schema]",
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			for _, v := range s.Validate(parseDoc(t, tt.src), tt.opts) {
+				got = append(got, render(v))
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
+	}
+}

@@ -1,32 +1,155 @@
 // Package admit applies namespace admission at compile time, as the
 // Kubernetes admission plugins do at create time: LimitRange defaults and
 // bounds, and ResourceQuota totals.
+//
+// The order is Kubernetes' own: the API server's pod defaulting (a limit
+// without a request makes the request equal to the limit), then every
+// LimitRange's defaults (the mutating phase), then the validations
+// (LimitRange bounds, requests within limits, ResourceQuota).
 package admit
 
 import (
+	"maps"
+	"slices"
+
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
 )
 
-// Template is one pod template and the number of pods it yields at most
-// (replicas plus a rolling update's surge; one per matching node for a
-// DaemonSet; parallelism for a Job).
-type Template struct {
-	Object *object.Object
-	// Path is the path to the PodSpec within Object, e.g. "spec.template.spec".
-	Path  string
-	Spec  *api.PodSpec
-	Count int
-}
-
-// Templates lists the pod templates of every workload in set, in set order.
-func Templates(set *object.Set) []Template {
-	return nil
-}
+// Rule ids of admission diagnostics.
+const (
+	RuleLimitRange    = "limit-range"
+	RuleResourceQuota = "resource-quota"
+	RuleResources     = "resources"
+)
 
 // Admit fills LimitRange defaults into the templates' containers (mutating
-// the specs), then checks LimitRange bounds and ResourceQuotas.
+// the specs), then checks LimitRange bounds and ResourceQuotas. Diagnostics
+// come in a deterministic order: templates in the given order, then quotas
+// by namespace and name.
 func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
-	return nil
+	a := &admission{quantities: map[string]api.Quantity{}, milli: map[string]int64{}}
+	limitRanges := map[string][]object.Of[api.LimitRange]{}
+	for _, lr := range object.Typed[api.LimitRange](set, "LimitRange") {
+		limitRanges[lr.Namespace] = append(limitRanges[lr.Namespace], lr)
+	}
+	var ds []diag.Diagnostic
+	for i := range templates {
+		t := &templates[i]
+		if t.Spec == nil {
+			continue
+		}
+		filled := defaultRequestsFromLimits(t)
+		lrs := limitRanges[t.Object.Namespace]
+		for _, lr := range lrs {
+			applyDefaults(t, lr, filled)
+		}
+		for _, lr := range lrs {
+			ds = append(ds, a.checkLimitRange(t, lr, filled)...)
+		}
+		ds = append(ds, a.checkRequestsWithinLimits(t, filled)...)
+	}
+	ds = append(ds, a.checkQuotas(set, templates)...)
+	return ds
+}
+
+// admission is the state of one Admit call: a cache of parsed
+// quantities, since a repository repeats the same few ("100m", "64Mi")
+// thousands of times and parsing one is costly.
+type admission struct {
+	quantities map[string]api.Quantity
+	milli      map[string]int64
+}
+
+func (a *admission) parse(s string) (api.Quantity, error) {
+	if q, ok := a.quantities[s]; ok {
+		return q, nil
+	}
+	q, err := api.ParseQuantity(s)
+	if err != nil {
+		return q, err
+	}
+	a.quantities[s], a.milli[s] = q, q.MilliValue()
+	return q, nil
+}
+
+// Copy returns templates whose specs may be mutated by Admit without
+// touching the objects of the set: lint admits copies, the plan the real
+// thing. Only what Admit writes (container resources) is copied deeply.
+func Copy(templates []Template) []Template {
+	out := slices.Clone(templates)
+	for i := range out {
+		if out[i].Spec == nil {
+			continue
+		}
+		s := *out[i].Spec
+		s.Containers = cloneContainers(s.Containers)
+		s.InitContainers = cloneContainers(s.InitContainers)
+		out[i].Spec = &s
+	}
+	return out
+}
+
+func cloneContainers(cs []api.Container) []api.Container {
+	if cs == nil {
+		return nil
+	}
+	out := slices.Clone(cs)
+	for i := range out {
+		out[i].Resources.Requests = maps.Clone(out[i].Resources.Requests)
+		out[i].Resources.Limits = maps.Clone(out[i].Resources.Limits)
+	}
+	return out
+}
+
+// containerRef is one container of a template with its field path.
+type containerRef struct {
+	c    *api.Container
+	path string // e.g. spec.template.spec.containers[0]
+	init bool
+}
+
+// containers lists init containers first, then containers, as the
+// LimitRanger walks them.
+func containers(t *Template) []containerRef {
+	var out []containerRef
+	for i := range t.Spec.InitContainers {
+		out = append(out, containerRef{&t.Spec.InitContainers[i], t.Path + ".initContainers[" + itoa(i) + "]", true})
+	}
+	for i := range t.Spec.Containers {
+		out = append(out, containerRef{&t.Spec.Containers[i], t.Path + ".containers[" + itoa(i) + "]", false})
+	}
+	return out
+}
+
+// filledSet records which container resources admission wrote, so that a
+// diagnostic about a value nobody wrote in the file can say where it came
+// from. Keys are "<container path>.resources.<requests|limits>.<resource>".
+type filledSet map[string]string
+
+// defaultRequestsFromLimits is the API server's pod defaulting: a container
+// with a limit and no request gets the limit as its request.
+func defaultRequestsFromLimits(t *Template) filledSet {
+	filled := filledSet{}
+	for _, c := range containers(t) {
+		r := &c.c.Resources
+		for _, k := range sortedKeys(r.Limits) {
+			if _, ok := r.Requests[k]; ok {
+				continue
+			}
+			if r.Requests == nil {
+				r.Requests = map[string]string{}
+			}
+			r.Requests[k] = r.Limits[k]
+			filled[c.path+".resources.requests."+k] = "limits." + k
+		}
+	}
+	return filled
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.Sort(keys)
+	return keys
 }

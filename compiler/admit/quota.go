@@ -1,0 +1,268 @@
+package admit
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/object"
+)
+
+// computeField maps a quota key on compute resources to the container
+// field it constrains: "requests.cpu" and plain "cpu" mean requests,
+// "limits.cpu" limits. requests.storage is about claims, not containers.
+func computeField(key string) (kind, res string, ok bool) {
+	switch {
+	case key == "cpu" || key == "memory" || key == "ephemeral-storage":
+		return "requests", key, true
+	case key == "requests.storage":
+		return "", "", false
+	case strings.HasPrefix(key, "requests."):
+		return "requests", strings.TrimPrefix(key, "requests."), true
+	case strings.HasPrefix(key, "limits."):
+		return "limits", strings.TrimPrefix(key, "limits."), true
+	}
+	return "", "", false
+}
+
+// objectCounts maps the object-count quota keys to the kind they count.
+// count/replicasets.apps also counts one ReplicaSet per Deployment and
+// count/jobs.batch one Job per CronJob: the objects their controllers
+// create.
+var objectCounts = map[string][]string{
+	"services":                     {"Service"},
+	"configmaps":                   {"ConfigMap"},
+	"secrets":                      {"Secret"},
+	"persistentvolumeclaims":       {"PersistentVolumeClaim"},
+	"resourcequotas":               {"ResourceQuota"},
+	"count/services":               {"Service"},
+	"count/configmaps":             {"ConfigMap"},
+	"count/secrets":                {"Secret"},
+	"count/persistentvolumeclaims": {"PersistentVolumeClaim"},
+	"count/resourcequotas":         {"ResourceQuota"},
+	"count/limitranges":            {"LimitRange"},
+	"count/deployments.apps":       {"Deployment"},
+	"count/replicasets.apps":       {"ReplicaSet", "Deployment"},
+	"count/daemonsets.apps":        {"DaemonSet"},
+	"count/jobs.batch":             {"Job", "CronJob"},
+	"count/cronjobs.batch":         {"CronJob"},
+	"count/rollouts.argoproj.io":   {"Rollout"},
+}
+
+// checkQuotas sums every namespace's pods (Count each) and objects against
+// its ResourceQuotas, and rejects containers that do not declare a
+// resource a quota constrains, as Kubernetes' quota admission does.
+func (a *admission) checkQuotas(set *object.Set, templates []Template) []diag.Diagnostic {
+	byNS := map[string][]*Template{}
+	for i := range templates {
+		t := &templates[i]
+		if t.Spec != nil && t.Count > 0 {
+			byNS[t.Object.Namespace] = append(byNS[t.Object.Namespace], t)
+		}
+	}
+	var ds []diag.Diagnostic
+	for _, q := range object.Typed[api.ResourceQuota](set, "ResourceQuota") {
+		ts := byNS[q.Namespace]
+		for _, key := range sortedKeys(q.V.Spec.Hard) {
+			hard, err := a.parse(q.V.Spec.Hard[key])
+			if err != nil {
+				continue // the schema reports the syntax
+			}
+			if kind, res, ok := computeField(key); ok {
+				ds = append(ds, requireDeclared(ts, q, key, kind, res)...)
+				used, parts := a.computeUsage(ts, key, kind, res)
+				if used > hard.MilliValue() {
+					ds = append(ds, overQuota(q, key, used, parts))
+				}
+				continue
+			}
+			used, parts, known := a.countUsage(set, ts, q.Namespace, key)
+			if known && used > hard.MilliValue() {
+				ds = append(ds, overQuota(q, key, used, parts))
+			}
+		}
+	}
+	return ds
+}
+
+func requireDeclared(ts []*Template, q object.Of[api.ResourceQuota], key, kind, res string) []diag.Diagnostic {
+	var ds []diag.Diagnostic
+	for _, t := range ts {
+		for _, c := range containers(t) {
+			m := c.c.Resources.Requests
+			if kind == "limits" {
+				m = c.c.Resources.Limits
+			}
+			if _, ok := m[res]; ok {
+				continue
+			}
+			ds = append(ds, t.Object.Diag(diag.Error, RuleResourceQuota, c.path+".resources",
+				"must specify %s (ResourceQuota %s): add resources.%s.%s to container %q, or a LimitRange default in namespace %s",
+				key, q.Name, kind, res, c.c.Name, q.Namespace))
+		}
+	}
+	return ds
+}
+
+// computeUsage is the namespace's total of one compute resource in
+// thousandths, and the workloads that make it up.
+func (a *admission) computeUsage(ts []*Template, key, kind, res string) (int64, []string) {
+	var used int64
+	var parts []string
+	for _, t := range ts {
+		per, ok := a.podMilli(t, kind, res)
+		if !ok || per == 0 {
+			continue
+		}
+		used += per * int64(t.Count)
+		part := fmt.Sprintf("%s %s: %s x %s", t.Object.Kind, t.Object.Name, pods(t.Count), formatMilli(key, per))
+		if t.why != "" {
+			part += " (" + t.why + ")"
+		}
+		parts = append(parts, part)
+	}
+	return used, parts
+}
+
+// countUsage counts pods or objects for a count quota key; known is false
+// for keys berth does not evaluate (the schema limits which exist).
+func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) (used int64, parts []string, known bool) {
+	switch key {
+	case "pods", "count/pods":
+		for _, t := range ts {
+			used += int64(t.Count)
+			part := fmt.Sprintf("%s %s: %d", t.Object.Kind, t.Object.Name, t.Count)
+			if t.why != "" {
+				part += " (" + t.why + ")"
+			}
+			parts = append(parts, part)
+		}
+		return used * 1000, parts, true
+	case "requests.storage":
+		for _, pvc := range object.Typed[api.PersistentVolumeClaim](set, "PersistentVolumeClaim") {
+			if pvc.Namespace != ns {
+				continue
+			}
+			if s, err := a.parse(pvc.V.Spec.Resources.Requests["storage"]); err == nil {
+				used += s.MilliValue()
+				parts = append(parts, fmt.Sprintf("PersistentVolumeClaim %s: %s", pvc.Name, pvc.V.Spec.Resources.Requests["storage"]))
+			}
+		}
+		return used, parts, true
+	case "services.nodeports", "services.loadbalancers":
+		for _, svc := range object.Typed[api.Service](set, "Service") {
+			if svc.Namespace != ns {
+				continue
+			}
+			switch {
+			case key == "services.loadbalancers" && svc.V.Spec.Type == "LoadBalancer":
+				used++
+			case key == "services.nodeports" && (svc.V.Spec.Type == "NodePort" || svc.V.Spec.Type == "LoadBalancer"):
+				used += int64(len(svc.V.Spec.Ports))
+			}
+		}
+		return used * 1000, nil, true
+	}
+	kinds, ok := objectCounts[key]
+	if !ok {
+		return 0, nil, false
+	}
+	for _, kind := range kinds {
+		for _, o := range set.ByKind(kind) {
+			if o.Namespace == ns {
+				used++
+			}
+		}
+	}
+	return used * 1000, nil, true
+}
+
+// podMilli is one pod's request or limit of res in thousandths: the sum
+// over containers, or the largest init container if that is more, as
+// Kubernetes' quota evaluator computes it.
+func (a *admission) podMilli(t *Template, kind, res string) (int64, bool) {
+	var sum, initMax int64
+	present := false
+	for _, c := range containers(t) {
+		amt := a.containerAmount(c, kind, res, nil)
+		if !amt.present {
+			continue
+		}
+		present = true
+		if c.init {
+			initMax = max(initMax, amt.milli)
+		} else {
+			sum += amt.milli
+		}
+	}
+	return max(sum, initMax), present
+}
+
+func overQuota(q object.Of[api.ResourceQuota], key string, used int64, parts []string) diag.Diagnostic {
+	const maxParts = 5
+	detail := ""
+	if len(parts) > 0 {
+		shown := parts
+		if len(shown) > maxParts {
+			shown = shown[:maxParts]
+		}
+		detail = " (" + strings.Join(shown, "; ")
+		if len(parts) > maxParts {
+			detail += fmt.Sprintf("; and %d more", len(parts)-maxParts)
+		}
+		detail += ")"
+	}
+	d := q.Diag(diag.Error, RuleResourceQuota, "spec.hard."+key,
+		"%s used %s exceeds hard %s of ResourceQuota %s in namespace %s%s: %s",
+		key, formatMilli(key, used), q.V.Spec.Hard[key], q.Name, q.Namespace, detail, remedy(key))
+	// Quota keys contain dots ("requests.cpu"), which a field path cannot
+	// spell; point at the key's value directly.
+	hard := object.Find(q.Doc.Node, "spec.hard")
+	for i := 0; i+1 < len(hard.Content); i += 2 {
+		if hard.Content[i].Value == key {
+			d.Line, d.Col = hard.Content[i+1].Line, hard.Content[i+1].Column
+		}
+	}
+	return d
+}
+
+// remedy says what to change for an exceeded quota key.
+func remedy(key string) string {
+	if key == "pods" || key == "count/pods" {
+		return "lower replicas (a rolling update's surge counts too) or raise the quota"
+	}
+	if key == "requests.storage" {
+		return "shrink the claims or raise the quota"
+	}
+	if _, _, ok := computeField(key); ok {
+		return "lower the containers' " + key + " or the replicas, or raise the quota"
+	}
+	return "remove some or raise the quota"
+}
+
+// formatMilli renders an amount in thousandths the way a user writes it
+// for that resource: cpu in cores or millicores, memory and storage in
+// bytes with the largest exact binary suffix, counts as integers.
+func formatMilli(key string, milli int64) string {
+	switch {
+	case strings.Contains(key, "cpu"):
+		if milli%1000 == 0 {
+			return strconv.FormatInt(milli/1000, 10)
+		}
+		return strconv.FormatInt(milli, 10) + "m"
+	case strings.Contains(key, "memory") || strings.Contains(key, "storage"):
+		v := (milli + 999) / 1000
+		for _, s := range []struct {
+			suffix string
+			unit   int64
+		}{{"Ei", 1 << 60}, {"Pi", 1 << 50}, {"Ti", 1 << 40}, {"Gi", 1 << 30}, {"Mi", 1 << 20}, {"Ki", 1 << 10}} {
+			if v >= s.unit && v%s.unit == 0 {
+				return strconv.FormatInt(v/s.unit, 10) + s.suffix
+			}
+		}
+		return strconv.FormatInt(v, 10)
+	}
+	return strconv.FormatInt((milli+999)/1000, 10)
+}

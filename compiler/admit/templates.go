@@ -1,0 +1,164 @@
+package admit
+
+import (
+	"fmt"
+	"strconv"
+
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/selector"
+)
+
+// Template is one pod template and the number of pods it yields at most
+// (replicas plus a rolling update's surge; one per matching node for a
+// DaemonSet; parallelism for a Job).
+type Template struct {
+	Object *object.Object
+	// Path is the path to the PodSpec within Object, e.g. "spec.template.spec".
+	Path  string
+	Spec  *api.PodSpec
+	Count int
+	// why explains Count in quota messages ("3 replicas + 1 surge").
+	why string
+}
+
+// Why explains how Count was reached, e.g. "3 replicas + 1 surge".
+func (t Template) Why() string {
+	if t.why == "" {
+		return pods(t.Count)
+	}
+	return t.why
+}
+
+// defaultSurge is the maxSurge of a Deployment (and of an Argo canary)
+// that does not set one.
+var defaultSurge = api.IntOrString{IsString: true, StrVal: "25%"}
+
+// Templates lists the pod templates of every workload in set, in set order.
+//
+// Counts are the most pods a workload runs at once, which is what a quota
+// must hold:
+//   - Pod: 1.
+//   - Deployment (RollingUpdate, the default): replicas + maxSurge (default
+//     25%, rounded up as Kubernetes does); Recreate: replicas.
+//   - ReplicaSet: replicas.
+//   - Rollout: blueGreen runs both revisions in full, 2 x replicas; canary
+//     replicas + 25% surge (Argo's default maxSurge).
+//   - DaemonSet: the berth.dev/v1 Nodes whose labels match the template's
+//     nodeSelector (plus maxSurge when set), or 1 with no inventory (the
+//     implicit node).
+//   - Job: parallelism (default 1), at most completions.
+//   - CronJob: one Job's worth. With concurrencyPolicy Allow a slow Job can
+//     overlap the next, but counting that would make every Allow CronJob
+//     unadmittable under a tight quota; Kubernetes rejects the extra pods at
+//     run time, and so does berth's reconciler.
+func Templates(set *object.Set) []Template {
+	nodes := object.Typed[api.Node](set, "Node")
+	var out []Template
+	for _, o := range set.All() {
+		switch v := o.Value.(type) {
+		case *api.Pod:
+			out = append(out, Template{Object: o, Path: "spec", Spec: &v.Spec, Count: 1})
+		case *api.Deployment:
+			n, why := deploymentCount(&v.Spec)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+		case *api.ReplicaSet:
+			n := replicas(v.Spec.Replicas)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: plural(n, "replica")})
+		case *api.Rollout:
+			n, why := rolloutCount(&v.Spec)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+		case *api.DaemonSet:
+			n, why := daemonSetCount(&v.Spec, nodes)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+		case *api.Job:
+			n, why := jobCount(&v.Spec)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+		case *api.CronJob:
+			n, why := jobCount(&v.Spec.JobTemplate.Spec)
+			out = append(out, Template{Object: o, Path: "spec.jobTemplate.spec.template.spec", Spec: &v.Spec.JobTemplate.Spec.Template.Spec, Count: n, why: why})
+		}
+	}
+	return out
+}
+
+func replicas(r *int32) int {
+	if r == nil {
+		return 1
+	}
+	return int(max(*r, 0))
+}
+
+func deploymentCount(s *api.DeploymentSpec) (int, string) {
+	n := replicas(s.Replicas)
+	if s.Strategy.Type == "Recreate" {
+		return n, plural(n, "replica")
+	}
+	surge := defaultSurge
+	if s.Strategy.RollingUpdate != nil && s.Strategy.RollingUpdate.MaxSurge != nil {
+		surge = *s.Strategy.RollingUpdate.MaxSurge
+	}
+	return withSurge(n, surge)
+}
+
+func withSurge(n int, surge api.IntOrString) (int, string) {
+	extra, err := surge.ScaledValue(n, true)
+	if err != nil || extra <= 0 {
+		// A malformed maxSurge is the schema's finding; count no surge.
+		return n, plural(n, "replica")
+	}
+	return n + extra, fmt.Sprintf("%s + %d surge", plural(n, "replica"), extra)
+}
+
+func rolloutCount(s *api.RolloutSpec) (int, string) {
+	n := replicas(s.Replicas)
+	switch {
+	case s.Strategy.BlueGreen != nil:
+		return 2 * n, fmt.Sprintf("2 x %s (blue and green)", plural(n, "replica"))
+	case s.Strategy.Canary != nil:
+		return withSurge(n, defaultSurge)
+	}
+	return n, plural(n, "replica")
+}
+
+func daemonSetCount(s *api.DaemonSetSpec, nodes []object.Of[api.Node]) (int, string) {
+	n, why := 1, "1 pod on the implicit node"
+	if len(nodes) > 0 {
+		sel := selector.FromMap(s.Template.Spec.NodeSelector)
+		n = 0
+		for _, node := range nodes {
+			if sel.Matches(node.V.Metadata.Labels) {
+				n++
+			}
+		}
+		why = plural(n, "matching node")
+	}
+	if ru := s.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxSurge != nil && s.UpdateStrategy.Type != "OnDelete" {
+		if extra, err := ru.MaxSurge.ScaledValue(n, true); err == nil && extra > 0 {
+			return n + extra, fmt.Sprintf("%s + %d surge", why, extra)
+		}
+	}
+	return n, why
+}
+
+func jobCount(s *api.JobSpec) (int, string) {
+	n := 1
+	if s.Parallelism != nil {
+		n = int(max(*s.Parallelism, 0))
+	}
+	if s.Completions != nil && int(*s.Completions) < n {
+		return int(max(*s.Completions, 0)), plural(int(*s.Completions), "completion")
+	}
+	return n, "parallelism " + strconv.Itoa(n)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+func pods(n int) string { return plural(n, "pod") }
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,58 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+)
+
+// IgnoreFile names the file whose gitignore-syntax patterns remove paths
+// from the walk of its directory and everything below it.
+const IgnoreFile = ".berthignore"
+
+// ignorer accumulates the patterns of the .berthignore files met during
+// a walk. WalkDir visits a directory before its contents, and patterns
+// carry their directory as domain, so one growing list is enough.
+type ignorer struct {
+	patterns []gitignore.Pattern
+}
+
+func (ig *ignorer) read(dir string, domain []string) error {
+	data, err := os.ReadFile(filepath.Join(dir, IgnoreFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", IgnoreFile, err)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		line := strings.TrimRight(sc.Text(), "\r")
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		ig.patterns = append(ig.patterns, gitignore.ParsePattern(line, domain))
+	}
+	return nil
+}
+
+// match follows git: the last matching pattern decides, and a negated
+// pattern ("!keep.yaml") re-includes.
+func (ig *ignorer) match(parts []string, isDir bool) bool {
+	for i := len(ig.patterns) - 1; i >= 0; i-- {
+		switch ig.patterns[i].Match(parts, isDir) {
+		case gitignore.Exclude:
+			return true
+		case gitignore.Include:
+			return false
+		}
+	}
+	return false
+}

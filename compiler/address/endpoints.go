@@ -1,0 +1,84 @@
+package address
+
+import (
+	"cmp"
+	"slices"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/selector"
+)
+
+// Placed is a pod and the node it runs on.
+type Placed struct {
+	Pod  *plan.Pod
+	Node string
+}
+
+// Rollout is what Endpoints needs to know about a Rollout: its services
+// and the label value of its desired revision.
+type Rollout struct {
+	Namespace string
+	Name      string
+	Strategy  plan.Strategy
+}
+
+// Endpoints fills each selector service's endpoints with the placed pods
+// its selector matches, in pod key order. A named target port resolves
+// per pod to the container port of that name and protocol; a pod without
+// it gets 0 for that port (it does not serve it). Pods of a canary
+// Rollout form the group "canary" (the desired revision; the reconciler
+// adds the running stable revision as "stable"); everything else is
+// unweighted. Services and pods are in any order; services are updated
+// in place.
+func Endpoints(services []plan.Service, selectors map[string]map[string]string, pods []Placed, rollouts []Rollout) {
+	byNS := map[string][]Placed{}
+	for _, p := range pods {
+		byNS[p.Pod.Namespace] = append(byNS[p.Pod.Namespace], p)
+	}
+	for ns := range byNS {
+		slices.SortFunc(byNS[ns], func(a, b Placed) int { return cmp.Compare(a.Pod.Name, b.Pod.Name) })
+	}
+	canary := map[string]bool{}
+	for _, r := range rollouts {
+		if r.Strategy.Type == "Canary" {
+			canary[r.Namespace+"/"+r.Name] = true
+		}
+	}
+	for i := range services {
+		s := &services[i]
+		labels := selectors[s.Key()]
+		if s.Selectorless || len(labels) == 0 {
+			continue
+		}
+		sel := selector.FromMap(labels)
+		s.Endpoints = nil
+		for _, p := range byNS[s.Namespace] {
+			if !sel.Matches(p.Pod.Labels) {
+				continue
+			}
+			ep := plan.Endpoint{Pod: p.Pod.Key(), Node: p.Node, Ports: make([]int32, len(s.Ports))}
+			for j, sp := range s.Ports {
+				ep.Ports[j] = targetPort(sp, p.Pod)
+			}
+			if p.Pod.Owner.Kind == "Rollout" && canary[p.Pod.Namespace+"/"+p.Pod.Owner.Name] {
+				ep.Group = "canary"
+			}
+			s.Endpoints = append(s.Endpoints, ep)
+		}
+	}
+}
+
+// targetPort resolves a service port against one pod.
+func targetPort(sp plan.ServicePort, p *plan.Pod) int32 {
+	if sp.TargetPortName == "" {
+		return sp.TargetPort
+	}
+	for _, c := range p.Spec.Containers {
+		for _, cp := range c.Ports {
+			if cp.Name == sp.TargetPortName && cp.Protocol == sp.Protocol {
+				return cp.ContainerPort
+			}
+		}
+	}
+	return 0
+}

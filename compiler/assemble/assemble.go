@@ -1,0 +1,137 @@
+// Package assemble turns an admitted set of objects into the Plan: it
+// runs the passes in their order of dependence — nodes, addresses,
+// expansion, placement, endpoints — and sorts the result, so that equal
+// input gives a byte-identical plan.
+package assemble
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/expand"
+	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/schedule"
+)
+
+// Options are the settings of a compilation that the repository does not
+// hold.
+type Options struct {
+	// Revision names the plan (a commit); "" gives a content hash.
+	Revision string
+	// Local is the node used when the repository has no Node inventory.
+	Local schedule.Local
+	// ServiceCIDR defaults to 10.96.0.0/12, PodCIDR to 10.88.0.0/16.
+	ServiceCIDR string
+	PodCIDR     string
+}
+
+// Plan compiles set into a plan. It returns the plan even when there are
+// errors (for tests and partial previews); callers refuse to apply a plan
+// that came with errors.
+func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
+	serviceCIDR := cmp.Or(opts.ServiceCIDR, address.DefaultServiceCIDR)
+	podCIDR := cmp.Or(opts.PodCIDR, schedule.DefaultPodCIDR)
+	var diags []diag.Diagnostic
+
+	nodes, d := schedule.Nodes(set, opts.Local, podCIDR)
+	diags = append(diags, d...)
+	svcs, d := address.Services(set, serviceCIDR)
+	diags = append(diags, d...)
+	claims, d := address.Bind(set)
+	diags = append(diags, d...)
+	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Services: svcs, Claims: claims})
+	diags = append(diags, res.Diags...)
+	where, d := schedule.Place(nodes, res.Pods)
+	diags = append(diags, d...)
+
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Nodes: make([]plan.NodePlan, len(nodes)), Services: svcs, Workloads: res.Workloads}
+	nodeIndex := make(map[string]int, len(nodes))
+	for i, n := range nodes {
+		p.Nodes[i].Node = n
+		nodeIndex[n.Name] = i
+	}
+	placed := make([]address.Placed, 0, len(res.Pods))
+	for i, ep := range res.Pods {
+		node := where[i]
+		if node == "" {
+			continue
+		}
+		if ep.Workload >= 0 {
+			p.Workloads[ep.Workload].Node = node
+			continue
+		}
+		np := &p.Nodes[nodeIndex[node]]
+		np.Pods = append(np.Pods, *ep.Pod)
+		placed = append(placed, address.Placed{Pod: ep.Pod, Node: node})
+	}
+
+	selectors := map[string]map[string]string{}
+	for _, s := range object.Typed[api.Service](set, "Service") {
+		selectors[s.Namespace+"/"+s.Name] = s.V.Spec.Selector
+	}
+	var rollouts []address.Rollout
+	for _, w := range p.Workloads {
+		if w.Kind == "Rollout" {
+			rollouts = append(rollouts, address.Rollout{Namespace: w.Namespace, Name: w.Name, Strategy: w.Strategy})
+		}
+	}
+	address.Endpoints(p.Services, selectors, placed, rollouts)
+
+	sortPlan(p)
+	p.Revision = opts.Revision
+	if p.Revision == "" {
+		p.Revision = ContentRevision(p)
+	}
+	diag.Sort(diags)
+	return p, diags
+}
+
+// sortPlan puts every list of p in its canonical order.
+func sortPlan(p *plan.Plan) {
+	slices.SortFunc(p.Nodes, func(a, b plan.NodePlan) int { return strings.Compare(a.Node.Name, b.Node.Name) })
+	for i := range p.Nodes {
+		slices.SortFunc(p.Nodes[i].Pods, func(a, b plan.Pod) int {
+			return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+		})
+	}
+	slices.SortFunc(p.Services, func(a, b plan.Service) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	slices.SortFunc(p.Workloads, func(a, b plan.Workload) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name), strings.Compare(a.Kind, b.Kind))
+	})
+}
+
+// ContentRevision names a plan by its content: the digest of every pod's
+// hashes, every service and workload, and the inventory. Equal plans get
+// equal names.
+func ContentRevision(p *plan.Plan) string {
+	h := sha256.New()
+	enc := json.NewEncoder(h)
+	for _, n := range p.Nodes {
+		_ = enc.Encode(n.Node)
+		for _, pod := range n.Pods {
+			h.Write([]byte(pod.Key() + " " + pod.Hash + " " + pod.ConfigHash + "\n"))
+		}
+	}
+	for _, s := range p.Services {
+		_ = enc.Encode(s)
+	}
+	for _, w := range p.Workloads {
+		t := w.Template
+		w.Template = nil
+		_ = enc.Encode(w)
+		if t != nil {
+			h.Write([]byte(t.Hash + " " + t.ConfigHash + "\n"))
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,101 @@
+package compiler
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"berth.dev/berth/compiler/admit"
+	"berth.dev/berth/compiler/assemble"
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/load"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/schedule"
+	"berth.dev/berth/schema"
+)
+
+// LocalNode is the implicit node of a repository without a berth.dev/v1
+// Node inventory: its name and capacity (zero fields are unlimited).
+type LocalNode = schedule.Local
+
+// CompileOptions tune Compile. The embedded Options tune the front end.
+type CompileOptions struct {
+	Options
+	// Revision names the plan (a commit hash); "" names it by content.
+	Revision string
+	// LocalNode is used when the repository has no Node inventory.
+	LocalNode LocalNode
+	// ServiceCIDR is where ClusterIPs come from (default 10.96.0.0/12).
+	ServiceCIDR string
+	// PodCIDR is split among the nodes (default 10.88.0.0/16).
+	PodCIDR string
+}
+
+// Compile turns one revision's documents into its plan: the front end
+// (schemas and checks), admission (LimitRange defaults, quotas), then
+// addresses, controller expansion, scheduling and endpoints. It refuses
+// to return a plan when any diagnostic is an error (DESIGN.md, invariant
+// 3: bad input never reaches a node); warnings come back with the plan.
+func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diagnostic) {
+	set, diags := Front(docs, opts.Options)
+	if hasErrors(diags) {
+		return nil, diags
+	}
+	diags = append(diags, admit.Admit(set, admit.Templates(set))...)
+	if hasErrors(diags) {
+		return nil, dedupe(diags)
+	}
+	p, more := assemble.Plan(set, assemble.Options{
+		Revision:    opts.Revision,
+		Local:       opts.LocalNode,
+		ServiceCIDR: opts.ServiceCIDR,
+		PodCIDR:     opts.PodCIDR,
+	})
+	diags = dedupe(append(diags, more...))
+	if hasErrors(diags) {
+		return nil, diags
+	}
+	return p, diags
+}
+
+// CompilePaths loads paths (files, directory trees, "-") and compiles
+// them. The error is for what stops the run (a path that cannot be read);
+// findings in the manifests are diagnostics.
+func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagnostic, error) {
+	if opts.Schemas == nil {
+		s, err := schema.Load()
+		if err != nil {
+			return nil, nil, fmt.Errorf("load the built-in schemas: %w", err)
+		}
+		opts.Schemas = s
+	}
+	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin})
+	var ioErrs []error
+	for _, d := range diags {
+		if d.Rule == load.RuleIO {
+			ioErrs = append(ioErrs, fmt.Errorf("%s: %s", d.File, d.Message))
+		}
+	}
+	if len(ioErrs) > 0 {
+		return nil, diags, errors.Join(ioErrs...)
+	}
+	if hasErrors(diags) {
+		return nil, diags, nil
+	}
+	p, more := Compile(docs, opts)
+	diags = append(diags, more...)
+	diag.Sort(diags)
+	return p, diags, nil
+}
+
+func hasErrors(ds []diag.Diagnostic) bool {
+	errs, _ := diag.Count(ds)
+	return errs > 0
+}
+
+// dedupe sorts ds and drops repeats: lint-time admission in the front
+// end and the plan's own admission may report the same finding.
+func dedupe(ds []diag.Diagnostic) []diag.Diagnostic {
+	diag.Sort(ds)
+	return slices.CompactFunc(ds, func(a, b diag.Diagnostic) bool { return a == b })
+}

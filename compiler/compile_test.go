@@ -1,0 +1,254 @@
+package compiler
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/load"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/synth"
+	"berth.dev/berth/schema"
+)
+
+// testOptions pin everything a plan could take from the machine.
+func testOptions() CompileOptions {
+	return CompileOptions{
+		Revision:  "test",
+		LocalNode: LocalNode{Name: "node-1", Capacity: plan.Resources{MilliCPU: 4000, Memory: 8 << 30, Pods: 110}},
+	}
+}
+
+// goldenRepos lists the repositories with a golden plan: the examples
+// users copy, and this package's own testdata.
+func goldenRepos(t *testing.T) map[string]string {
+	t.Helper()
+	repos := map[string]string{}
+	for _, pattern := range []string{"testdata/repos/*", "../examples/*"} {
+		dirs, _ := filepath.Glob(pattern)
+		for _, d := range dirs {
+			if info, err := os.Stat(d); err != nil || !info.IsDir() || filepath.Base(d) == "broken" {
+				continue
+			}
+			name := filepath.Base(d)
+			if strings.HasPrefix(pattern, "../examples") {
+				name = "examples-" + name
+			}
+			repos[name] = d
+		}
+	}
+	return repos
+}
+
+func loadDir(t testing.TB, dir string) []load.Document {
+	t.Helper()
+	docs, ds := load.Load([]string{dir}, load.Options{})
+	if errs, _ := diag.Count(ds); errs > 0 {
+		t.Fatalf("load %s: %v", dir, diag.List(ds))
+	}
+	return docs
+}
+
+func marshal(t testing.TB, p *plan.Plan) []byte {
+	t.Helper()
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(b, '\n')
+}
+
+func compileDir(t testing.TB, dir string) []byte {
+	t.Helper()
+	p, ds := Compile(loadDir(t, dir), testOptions())
+	if p == nil {
+		t.Fatalf("compile %s: %v", dir, diag.List(ds))
+	}
+	return marshal(t, p)
+}
+
+// TestGoldenPlans pins the plan of every repository; UPDATE_GOLDEN=1
+// rewrites testdata/golden.
+func TestGoldenPlans(t *testing.T) {
+	for name, dir := range goldenRepos(t) {
+		t.Run(name, func(t *testing.T) {
+			got := compileDir(t, dir)
+			file := filepath.Join("testdata", "golden", name+".json")
+			if os.Getenv("UPDATE_GOLDEN") == "1" {
+				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(file, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatalf("no golden plan for %s (run UPDATE_GOLDEN=1 go test ./compiler -run TestGoldenPlans): %v", dir, err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("plan of %s differs from %s (UPDATE_GOLDEN=1 rewrites it):\n%s", dir, file, firstDiff(want, got))
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []byte) string {
+	la, lb := strings.Split(string(a), "\n"), strings.Split(string(b), "\n")
+	for i := 0; i < len(la) || i < len(lb); i++ {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n- %s\n+ %s", i+1, x, y)
+		}
+	}
+	return ""
+}
+
+// TestDeterministic compiles every repository twice, then in shuffled
+// document and file order, and wants the same bytes (DESIGN.md,
+// invariant 1).
+func TestDeterministic(t *testing.T) {
+	for name, dir := range goldenRepos(t) {
+		t.Run(name, func(t *testing.T) {
+			docs := loadDir(t, dir)
+			first := compileDir(t, dir)
+			if again := compileDir(t, dir); !bytes.Equal(first, again) {
+				t.Fatalf("two compilations differ:\n%s", firstDiff(first, again))
+			}
+			for seed := range uint64(5) {
+				shuffled := make([]load.Document, len(docs))
+				copy(shuffled, docs)
+				r := rand.New(rand.NewPCG(seed, seed))
+				r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+				p, ds := Compile(shuffled, testOptions())
+				if p == nil {
+					t.Fatalf("compile shuffled: %v", diag.List(ds))
+				}
+				if got := marshal(t, p); !bytes.Equal(first, got) {
+					t.Fatalf("shuffled order (seed %d) changes the plan:\n%s", seed, firstDiff(first, got))
+				}
+			}
+		})
+	}
+}
+
+// TestCompileRefusesErrors: a plan never comes with an error.
+func TestCompileRefusesErrors(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"schema", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n", "image"},
+		{"unschedulable", `apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec:
+  containers: [{name: c, image: busybox:1.36, resources: {requests: {cpu: "64"}}}]
+`, "fits no node: node node-1 insufficient cpu"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "a.yaml"), []byte(tt.src), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p, ds := Compile(loadDir(t, dir), testOptions())
+			if p != nil {
+				t.Fatalf("got a plan despite errors")
+			}
+			if !strings.Contains(diag.List(ds).Error(), tt.want) {
+				t.Fatalf("diagnostics %v do not mention %q", diag.List(ds), tt.want)
+			}
+		})
+	}
+}
+
+// TestSecretsRedacted: no secret value appears in a plan's JSON.
+func TestSecretsRedacted(t *testing.T) {
+	got := compileDir(t, "testdata/repos/web")
+	for _, secret := range []string{"s3cr3t", "hunter2", `"bob"`} {
+		if bytes.Contains(got, []byte(secret)) {
+			t.Errorf("the plan contains the secret %s", secret)
+		}
+	}
+	if !bytes.Contains(got, []byte("(sensitive sha256:")) {
+		t.Errorf("the plan shows no redacted value; is the secret resolved at all?")
+	}
+}
+
+// TestAddingServiceKeepsClusterIPs is the property that a new Service
+// never moves another Service's ClusterIP, checked end to end.
+func TestAddingServiceKeepsClusterIPs(t *testing.T) {
+	svc := func(name string) string {
+		return fmt.Sprintf("---\napiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec:\n  selector: {app: %s}\n  ports: [{port: 80}]\n", name, name)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for trial := range 5 {
+		var src strings.Builder
+		for i := range 30 {
+			src.WriteString(svc(fmt.Sprintf("s%d-%d", trial, r.IntN(1_000_000)+i*1_000_000)))
+		}
+		before := clusterIPs(t, src.String())
+		src.WriteString(svc(fmt.Sprintf("new-%d", r.IntN(1_000_000))))
+		after := clusterIPs(t, src.String())
+		for k, ip := range before {
+			if after[k] != ip {
+				t.Errorf("trial %d: adding a service moved %s from %s to %s", trial, k, ip, after[k])
+			}
+		}
+	}
+}
+
+func clusterIPs(t *testing.T, src string) map[string]string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "svc.yaml"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, ds := Compile(loadDir(t, dir), testOptions())
+	if p == nil {
+		t.Fatalf("compile: %v", diag.List(ds))
+	}
+	out := map[string]string{}
+	for _, s := range p.Services {
+		out[s.Key()] = s.ClusterIP
+	}
+	return out
+}
+
+// benchCompile compiles a synthetic repository of pods pods (services:
+// pods/10, nodes: pods/100), loading included, as `berth plan` does.
+func benchCompile(b *testing.B, pods int) {
+	dir := b.TempDir()
+	if err := synth.Write(dir, synth.For(pods)); err != nil {
+		b.Fatal(err)
+	}
+	opts := testOptions()
+	s, err := schema.Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	opts.Schemas = s
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, ds, err := CompilePaths([]string{dir}, opts)
+		if err != nil || p == nil {
+			b.Fatalf("compile: %v %v", err, diag.List(ds))
+		}
+	}
+}
+
+func BenchmarkCompile1k(b *testing.B)  { benchCompile(b, 1_000) }
+func BenchmarkCompile10k(b *testing.B) { benchCompile(b, 10_000) }
+func BenchmarkCompile50k(b *testing.B) { benchCompile(b, 50_000) }

@@ -1,0 +1,100 @@
+package schedule
+
+import (
+	"maps"
+
+	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/plan"
+)
+
+// Defaults of the node inventory.
+const (
+	DefaultPodCIDR = "10.88.0.0/16"
+	// DefaultMaxPods is the kubelet's default pod capacity.
+	DefaultMaxPods = 110
+	// nodeSubnetBits is the size of a node's pod subnet when the
+	// inventory does not give one: a /24 out of the pod CIDR.
+	nodeSubnetBits = 24
+)
+
+// Local is the implicit node used when the repository has no inventory.
+type Local struct {
+	Name    string
+	Address string
+	// Capacity of the machine; zero fields mean unlimited.
+	Capacity plan.Resources
+}
+
+// Nodes returns the inventory, sorted by name: the berth.dev/v1 Node
+// objects of set, or the single local node (which owns the whole pod
+// CIDR). Inventory nodes without spec.podCIDR get a /24 of podCIDR chosen
+// by name, stable as nodes come and go.
+func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Diagnostic) {
+	inv := object.Typed[api.Node](set, "Node")
+	if len(inv) == 0 {
+		name := local.Name
+		if name == "" {
+			name = "local"
+		}
+		return []plan.Node{{Name: name, Address: local.Address, PodCIDR: podCIDR, Capacity: local.Capacity,
+			Labels: map[string]string{"kubernetes.io/hostname": name}}}, nil
+	}
+	var diags []diag.Diagnostic
+	var out []plan.Node
+	var auto []string
+	fixed := map[string]string{}
+	for _, n := range inv {
+		if set.Get("Node", "", n.Name) != n.Object {
+			continue
+		}
+		pn := plan.Node{Name: n.Name, Address: n.V.Spec.Address, PodCIDR: n.V.Spec.PodCIDR, Labels: maps.Clone(n.V.Metadata.Labels)}
+		pn.Capacity.Pods = DefaultMaxPods
+		for _, k := range []string{"cpu", "memory", "pods"} {
+			s, ok := n.V.Spec.Capacity[k]
+			if !ok {
+				continue
+			}
+			q, err := api.ParseQuantity(s)
+			if err != nil {
+				diags = append(diags, n.Diag(diag.Error, "schema", "spec.capacity."+k, "%v", err))
+				continue
+			}
+			switch k {
+			case "cpu":
+				pn.Capacity.MilliCPU = q.MilliValue()
+			case "memory":
+				pn.Capacity.Memory = q.Value()
+			case "pods":
+				pn.Capacity.Pods = q.Value()
+			}
+		}
+		// Kubernetes' well-known hostname label, so nodeSelector can pin.
+		if pn.Labels == nil {
+			pn.Labels = map[string]string{}
+		}
+		if _, ok := pn.Labels["kubernetes.io/hostname"]; !ok {
+			pn.Labels["kubernetes.io/hostname"] = pn.Name
+		}
+		if pn.PodCIDR == "" {
+			auto = append(auto, pn.Name)
+		} else {
+			fixed[pn.Name] = pn.PodCIDR
+		}
+		out = append(out, pn)
+	}
+	if len(auto) > 0 {
+		subnets, err := address.Subnets(podCIDR, nodeSubnetBits, auto, fixed)
+		if err != nil {
+			diags = append(diags, diag.Diagnostic{Pos: inv[0].Pos(""), Severity: diag.Error, Rule: "pod-cidr", Message: err.Error()})
+		}
+		for i := range out {
+			if out[i].PodCIDR == "" {
+				out[i].PodCIDR = subnets[out[i].Name]
+			}
+		}
+	}
+	return out, diags
+}

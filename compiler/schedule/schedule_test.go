@@ -1,0 +1,217 @@
+package schedule
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/expand"
+	"berth.dev/berth/compiler/plan"
+)
+
+const inventory = `
+apiVersion: berth.dev/v1
+kind: Node
+metadata: {name: a, labels: {disk: ssd}}
+spec: {address: 10.0.0.1, capacity: {cpu: "2", memory: 2Gi, pods: "10"}}
+---
+apiVersion: berth.dev/v1
+kind: Node
+metadata: {name: b, labels: {disk: hdd}}
+spec: {address: 10.0.0.2, capacity: {cpu: "2", memory: 2Gi, pods: "10"}}
+---
+apiVersion: berth.dev/v1
+kind: Node
+metadata: {name: c, labels: {disk: ssd}}
+spec: {address: 10.0.0.3, capacity: {cpu: "1", memory: 1Gi}}
+`
+
+func deployment(name string, replicas int, extra string) string {
+	return fmt.Sprintf(`---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %s}
+spec:
+  replicas: %d
+  selector: {matchLabels: {app: %s}}
+  template:
+    metadata: {labels: {app: %s}}
+    spec:
+%s      containers: [{name: c, image: "app:1", resources: {requests: {cpu: 100m, memory: 64Mi}}}]
+`, name, replicas, name, name, extra)
+}
+
+// place compiles src to its pods' nodes, by pod name.
+func place(t *testing.T, src string) (map[string]string, []string) {
+	t.Helper()
+	set := decodeSet(t, src)
+	nodes, ds := Nodes(set, Local{Name: "local"}, DefaultPodCIDR)
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	claims, _ := address.Bind(set)
+	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims})
+	if len(res.Diags) > 0 {
+		t.Fatal(res.Diags)
+	}
+	where, diags := Place(nodes, res.Pods)
+	out := map[string]string{}
+	for i, p := range res.Pods {
+		out[p.Pod.Name] = where[i]
+	}
+	var msgs []string
+	for _, d := range diags {
+		msgs = append(msgs, d.String())
+	}
+	return out, msgs
+}
+
+func perNode(m map[string]string, prefix string) map[string]int {
+	out := map[string]int{}
+	for pod, n := range m {
+		if strings.HasPrefix(pod, prefix) {
+			out[n]++
+		}
+	}
+	return out
+}
+
+func TestImplicitNode(t *testing.T) {
+	set := decodeSet(t, deployment("web", 1, ""))
+	nodes, _ := Nodes(set, Local{Name: "box", Capacity: plan.Resources{MilliCPU: 2000}}, "10.1.0.0/16")
+	if len(nodes) != 1 || nodes[0].Name != "box" || nodes[0].PodCIDR != "10.1.0.0/16" || nodes[0].Capacity.MilliCPU != 2000 {
+		t.Errorf("nodes = %+v", nodes)
+	}
+}
+
+func TestInventory(t *testing.T) {
+	nodes, ds := Nodes(decodeSet(t, inventory), Local{Name: "ignored"}, DefaultPodCIDR)
+	if len(ds) > 0 || len(nodes) != 3 {
+		t.Fatalf("nodes %+v, diagnostics %v", nodes, ds)
+	}
+	a := nodes[0]
+	if a.Name != "a" || a.Capacity != (plan.Resources{MilliCPU: 2000, Memory: 2 << 30, Pods: 10}) || a.Labels["kubernetes.io/hostname"] != "a" || a.Address != "10.0.0.1" {
+		t.Errorf("node a = %+v", a)
+	}
+	if nodes[2].Capacity.Pods != DefaultMaxPods {
+		t.Errorf("node c pods = %d, want the default %d", nodes[2].Capacity.Pods, DefaultMaxPods)
+	}
+	if nodes[0].PodCIDR == nodes[1].PodCIDR || !strings.HasSuffix(nodes[0].PodCIDR, "/24") {
+		t.Errorf("pod CIDRs %s %s", nodes[0].PodCIDR, nodes[1].PodCIDR)
+	}
+}
+
+func TestPlace(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		check func(t *testing.T, where map[string]string, diags []string)
+	}{
+		{"spread evenly", deployment("web", 6, ""), func(t *testing.T, w map[string]string, d []string) {
+			if got := perNode(w, "web-"); got["a"] != 2 || got["b"] != 2 || got["c"] != 2 {
+				t.Errorf("6 replicas spread as %v, want 2 per node", got)
+			}
+		}},
+		{"nodeSelector", deployment("web", 4, "      nodeSelector: {disk: ssd}\n"), func(t *testing.T, w map[string]string, d []string) {
+			if got := perNode(w, "web-"); got["b"] != 0 || got["a"] != 2 || got["c"] != 2 {
+				t.Errorf("placed %v, want only ssd nodes a and c", got)
+			}
+		}},
+		{"capacity overflows to the next node", deployment("web", 12, "      nodeSelector: {disk: ssd}\n"), func(t *testing.T, w map[string]string, d []string) {
+			// c has 1 cpu (10 pods of 100m); a takes the rest up to its 10-pod limit.
+			if got := perNode(w, "web-"); got["a"]+got["c"] != 12 || got["c"] > 10 || got["a"] > 10 || len(d) > 0 {
+				t.Errorf("placed %v (diagnostics %v)", got, d)
+			}
+		}},
+		{"fits nowhere", deployment("web", 1, "      nodeSelector: {disk: nvme}\n"), func(t *testing.T, w map[string]string, d []string) {
+			if len(d) != 1 || !strings.Contains(d[0], "fits no node: node a does not match nodeSelector disk=nvme; node b does not match nodeSelector disk=nvme; node c does not match nodeSelector disk=nvme") {
+				t.Errorf("diagnostics %v", d)
+			}
+		}},
+		{"too big", strings.Replace(deployment("web", 1, ""), "cpu: 100m", "cpu: \"3\"", 1), func(t *testing.T, w map[string]string, d []string) {
+			want := "node a insufficient cpu (needs 3000m, 2000m free of 2000m); node b insufficient cpu (needs 3000m, 2000m free of 2000m); node c insufficient cpu (needs 3000m, 1000m free of 1000m)"
+			if len(d) != 1 || !strings.Contains(d[0], want) || !strings.Contains(d[0], "test.yaml:") {
+				t.Errorf("diagnostics %v, want %q", d, want)
+			}
+		}},
+		{"volume pins the pod", `---
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: disk}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  local: {path: /mnt/disk}
+  nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [b]}]}]}}
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: data}
+spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db}
+spec:
+  containers: [{name: db, image: "db:1"}]
+  volumes: [{name: d, persistentVolumeClaim: {claimName: data}}]
+`, func(t *testing.T, w map[string]string, d []string) {
+			if w["db"] != "b" {
+				t.Errorf("db placed on %q, want b (its volume's node)", w["db"])
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			where, diags := place(t, inventory+tt.src)
+			tt.check(t, where, diags)
+		})
+	}
+}
+
+// TestStability: changing or adding one Deployment moves no other pod.
+func TestStability(t *testing.T) {
+	others := deployment("api", 5, "") + deployment("db", 2, "      nodeSelector: {disk: ssd}\n") + deployment("cache", 3, "")
+	base, _ := place(t, inventory+others+deployment("web", 3, ""))
+	for name, change := range map[string]string{
+		"scale web":    deployment("web", 7, ""),
+		"new image":    strings.Replace(deployment("web", 3, ""), "app:1", "app:2", 1),
+		"web removed":  "",
+		"new workload": deployment("web", 3, "") + deployment("extra", 4, ""),
+		"web pinned":   deployment("web", 3, "      nodeSelector: {disk: hdd}\n"),
+	} {
+		t.Run(name, func(t *testing.T) {
+			got, diags := place(t, inventory+others+change)
+			if len(diags) > 0 {
+				t.Fatal(diags)
+			}
+			for pod, node := range base {
+				if strings.HasPrefix(pod, "web-") {
+					continue
+				}
+				if got[pod] != node {
+					t.Errorf("pod %s moved from %s to %s", pod, node, got[pod])
+				}
+			}
+		})
+	}
+}
+
+func TestDaemonSetIgnoresCapacity(t *testing.T) {
+	src := inventory + `---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: a, image: "agent:1", resources: {requests: {cpu: "5"}}}]
+`
+	where, diags := place(t, src)
+	if len(where) != 3 || len(diags) > 0 {
+		t.Errorf("daemon pods %v, diagnostics %v", where, diags)
+	}
+}

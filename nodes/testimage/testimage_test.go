@@ -1,0 +1,69 @@
+package testimage
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"testing"
+)
+
+func TestBuildDeterministic(t *testing.T) {
+	if _, err := os.Stat(BusyboxPath); err != nil {
+		t.Skipf("SKIP: %s missing (install busybox-static)", BusyboxPath)
+	}
+	a, err := Build(BusyboxPath, "example/busybox:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Build(BusyboxPath, "example/busybox:test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Data, b.Data) || a.Manifest != b.Manifest {
+		t.Fatal("two builds differ")
+	}
+	names := map[string]bool{}
+	tr := tar.NewReader(bytes.NewReader(a.Data))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names[h.Name] = true
+	}
+	for _, want := range []string{"oci-layout", "index.json", "blobs/sha256/" + a.Manifest[7:]} {
+		if !names[want] {
+			t.Errorf("archive lacks %s", want)
+		}
+	}
+}
+
+func TestPublish(t *testing.T) {
+	ref, missing, err := FromEnv(context.Background())
+	if missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(missing)
+		}
+		t.Skip("SKIP: " + missing)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref != Ref(os.Getenv("BERTH_TEST_REGISTRY")) {
+		t.Fatalf("ref %q", ref)
+	}
+}
+
+func BenchmarkBuild(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Build(BusyboxPath, "example/busybox:test"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

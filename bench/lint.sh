@@ -34,29 +34,31 @@ files=$(find "$WORK/corpus" -type f | wc -l)
 bytes=$(du -sb "$WORK/corpus" | cut -f1)
 echo "corpus: $N objects in $files files ($((bytes / 1024)) KiB), $J workers, best of $RUNS runs"
 
-# measure NAME CMD...: runs CMD $RUNS times, keeps the fastest wall time
-# and the highest peak RSS; the command must succeed (a clean corpus).
+# measure NAME CMD...: runs CMD $RUNS times, keeps the fastest wall time,
+# the least CPU time (user+system: steadier than wall time on a busy
+# machine) and the highest peak RSS; the command must succeed (a clean
+# corpus).
 measure() {
 	local name=$1; shift
-	local best="" rss=0 out
+	local best="" cpu="" rss=0 t m u
 	for _ in $(seq "$RUNS"); do
-		out=$( { /usr/bin/time -f 'TIME %e %M' "$@" >/dev/null 2>"$WORK/$name.err"; } 2>&1 ) || true
-		out=$(grep '^TIME' "$WORK/$name.err" || true)
-		if [ -z "$out" ]; then
-			echo "bench: $name failed:" >&2; cat "$WORK/$name.err" >&2; exit 1
+		if ! /usr/bin/time -o "$WORK/$name.time" -f '%e %M %U %S' "$@" >"$WORK/$name.out" 2>"$WORK/$name.err"; then
+			echo "bench: $name failed or found errors in the corpus:" >&2
+			tail -5 "$WORK/$name.out" "$WORK/$name.err" >&2
+			exit 1
 		fi
-		if grep -q 'Command exited with non-zero status' "$WORK/$name.err"; then
-			echo "bench: $name found errors in the corpus:" >&2; cat "$WORK/$name.err" >&2; exit 1
-		fi
-		read -r _ t m <<<"$out"
+		read -r t m u s <"$WORK/$name.time"
+		u=$(awk "BEGIN{print $u + $s}")
 		if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+		if [ -z "$cpu" ] || awk "BEGIN{exit !($u < $cpu)}"; then cpu=$u; fi
 		if [ "$m" -gt "$rss" ]; then rss=$m; fi
 	done
-	printf '%-12s %6.2f s  %6d MB peak RSS\n' "$name" "$best" $((rss / 1024))
-	eval "${name}_time=$best; ${name}_rss=$rss"
+	printf '%-12s %6.2f s wall  %6.2f s cpu  %5d MB peak RSS   (%s)\n' "$name" "$best" "$cpu" $((rss / 1024)) "$(tail -1 "$WORK/$name.out")"
+	eval "${name}_time=$best ${name}_cpu=$cpu"
 }
 
 measure berth "$WORK/berth" lint -j "$J" "$WORK/corpus"
 measure kubeconform "$BIN/kubeconform" -strict -summary -n "$J" \
 	-schema-location "$SCHEMAS/{{.ResourceKind}}{{.KindSuffix}}.json" "$WORK/corpus"
-awk -v b="$berth_time" -v k="$kubeconform_time" 'BEGIN { printf "ratio        %.2f (berth / kubeconform wall time; target <= 1.0, aim 0.5)\n", b / k }'
+awk -v b="$berth_time" -v k="$kubeconform_time" -v bc="$berth_cpu" -v kc="$kubeconform_cpu" 'BEGIN {
+	printf "ratio        %.2f wall, %.2f cpu (berth / kubeconform; target <= 1.0, aim 0.5)\n", b / k, bc / kc }'

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -214,8 +215,8 @@ func isEnvName(s string) bool {
 func isConfigKey(s string) bool { return s != "" && isEnvName("a"+s) }
 
 func hasDotDot(s string) bool {
-	for _, part := range strings.Split(s, "/") {
-		if part == ".." {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '.' && s[i+1] == '.' && (i == 0 || s[i-1] == '/') && (i+2 == len(s) || s[i+2] == '/') {
 			return true
 		}
 	}
@@ -280,8 +281,9 @@ type goCheck struct {
 
 // checkCtx is what a check may use besides the value.
 type checkCtx struct {
-	set    *Set
-	redact bool
+	set     *Set
+	redact  bool
+	scratch []byte // reusable buffer, e.g. for decoding base64
 }
 
 // goChecks are the checks of the @berth attributes, by name.
@@ -310,7 +312,8 @@ func checkCIDR(c *checkCtx, n *yaml.Node) string {
 
 func checkBase64(c *checkCtx, n *yaml.Node) string {
 	// Kubernetes decodes with the standard encoding, which skips newlines.
-	if _, err := base64.StdEncoding.DecodeString(n.Value); err != nil {
+	c.scratch = slices.Grow(c.scratch[:0], base64.StdEncoding.DecodedLen(len(n.Value)))
+	if _, err := base64.StdEncoding.Decode(c.scratch[:cap(c.scratch)], []byte(n.Value)); err != nil {
 		msg := err.Error()
 		if ce, ok := err.(base64.CorruptInputError); ok {
 			msg = fmt.Sprintf("illegal data at byte %d", int64(ce))
@@ -325,8 +328,18 @@ func checkBase64(c *checkCtx, n *yaml.Node) string {
 
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
+var cronCache sync.Map // schedule -> message; a pure function of the text
+
 func checkCron(c *checkCtx, n *yaml.Node) string {
-	s := n.Value
+	if msg, ok := cronCache.Load(n.Value); ok {
+		return msg.(string)
+	}
+	msg := cronMessage(n.Value)
+	cronCache.Store(n.Value, msg)
+	return msg
+}
+
+func cronMessage(s string) string {
 	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
 		return strconv.Quote(s) + " is not a valid cron schedule: set spec.timeZone instead of a TZ= prefix"
 	}

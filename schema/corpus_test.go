@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -369,4 +370,44 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkLoad is the start-up cost of the schemas: parse and compile.
+func BenchmarkLoad(b *testing.B) {
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkValidate10kParallel validates the corpus with one worker per
+// CPU, as berth lint does.
+func BenchmarkValidate10kParallel(b *testing.B) {
+	s := mustLoad(b)
+	docs := corpus(b, 10000)
+	workers := runtime.GOMAXPROCS(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		work := make([]*yaml.Node, len(docs))
+		for j, d := range docs {
+			work[j] = deepCopy(d)
+		}
+		runtime.GC()
+		b.StartTimer()
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for j := w; j < len(work); j += workers {
+					s.Validate(work[j], Options{})
+				}
+			}(w)
+		}
+		wg.Wait()
+	}
 }

@@ -68,7 +68,9 @@ spec:
 		Spec struct {
 			Replicas int32
 			Strategy struct {
-				RollingUpdate struct{ MaxSurge string `yaml:"maxSurge"` } `yaml:"rollingUpdate"`
+				RollingUpdate struct {
+					MaxSurge string `yaml:"maxSurge"`
+				} `yaml:"rollingUpdate"`
 			}
 		}
 	}

@@ -119,6 +119,10 @@ func mutations(doc *yaml.Node) []*yaml.Node {
 		{Kind: yaml.ScalarNode, Tag: "!!int", Value: "0"},
 		{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"},
 		{Kind: yaml.ScalarNode, Tag: "!!float", Value: "1.5"},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: strings.Repeat("a", 64)},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: strings.Repeat("a", 254)},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "1.5Gi"},
+		{Kind: yaml.ScalarNode, Tag: "!!str", Value: "30%"},
 		{Kind: yaml.MappingNode, Tag: "!!map"},
 		{Kind: yaml.SequenceNode, Tag: "!!seq"},
 	}
@@ -139,6 +143,14 @@ func mutations(doc *yaml.Node) []*yaml.Node {
 			m := at(c, p)
 			m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: "bogus"}, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: "1"})
 			out = append(out, c)
+			for _, key := range []string{"bad key!", "example.com/app", "count/pods"} {
+				if len(n.Content) > 0 {
+					c := deepCopy(doc)
+					m := at(c, p)
+					m.Content[0] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}
+					out = append(out, c)
+				}
+			}
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				c := deepCopy(doc)
 				m := at(c, p)
@@ -169,7 +181,7 @@ func TestDifferential(t *testing.T) {
 	docs := corpus(t, 20)
 	docs = append(docs, handWritten(t)...)
 	cases, accepted, rejected := 0, 0, 0
-	perDoc := 120
+	perDoc := 150
 	if testing.Short() {
 		perDoc = 15
 	}

@@ -38,8 +38,13 @@ func kindOfData(n *yaml.Node) string {
 		return "a mapping"
 	case yaml.SequenceNode:
 		return "a list"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "null"
+		}
+		return dataKind(n).describe()
 	}
-	return "a scalar"
+	return "a document"
 }
 
 func isNull(n *yaml.Node) bool {
@@ -220,9 +225,9 @@ func (w *walker) goChecks(n *yaml.Node, nd *node, explain bool) string {
 	if len(nd.checks) == 0 || w.noGo {
 		return ""
 	}
-	ctx := checkCtx{set: w.set, redact: w.redact}
+	w.ctx.set, w.ctx.redact = w.set, w.redact
 	for _, c := range nd.checks {
-		if msg := c.fn(&ctx, n); msg != "" {
+		if msg := c.fn(&w.ctx, n); msg != "" {
 			return w.explain(explain, func() string { return msg })
 		}
 	}

@@ -46,8 +46,9 @@ type Kind struct{ APIVersion, Kind string }
 // Set is the compiled schema of every supported kind. It is immutable and
 // safe for concurrent use.
 type Set struct {
-	kinds   map[string]*kindDef // apiVersion + "/" + kind
-	byLower map[string][]*kindDef
+	kinds   map[string]*kindDef   // apiVersion + "/" + kind
+	byLower map[string][]*kindDef // by lower-case kind, for suggestions
+	byKind  map[string][]*kindDef
 	list    []Kind
 	comp    *compiler
 	texts   map[string]string // file name -> source, for Source
@@ -73,7 +74,7 @@ func load() (*Set, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	s := &Set{kinds: map[string]*kindDef{}, byLower: map[string][]*kindDef{}, texts: map[string]string{}}
+	s := &Set{kinds: map[string]*kindDef{}, byLower: map[string][]*kindDef{}, byKind: map[string][]*kindDef{}, texts: map[string]string{}}
 	for _, name := range names {
 		src, err := cueFiles.ReadFile(name)
 		if err != nil {
@@ -111,6 +112,7 @@ func load() (*Set, error) {
 		kd := &kindDef{Kind: Kind{av, k}, def: name, n: n}
 		s.kinds[av+"/"+k] = kd
 		s.byLower[strings.ToLower(k)] = append(s.byLower[strings.ToLower(k)], kd)
+		s.byKind[k] = append(s.byKind[k], kd)
 		s.list = append(s.list, kd.Kind)
 	}
 	sort.Slice(s.list, func(i, j int) bool {

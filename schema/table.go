@@ -2,6 +2,8 @@ package schema
 
 import (
 	"fmt"
+	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,10 +69,17 @@ func (s *Set) table(b *strings.Builder, n *node, shared map[string]bool, self st
 	var rows []tableRow
 	var walk func(prefix string, n *node)
 	walk = func(prefix string, n *node) {
+		var oneOf []string
+		if n.typ == nOr {
+			oneOf = exclusiveRequired(n)
+		}
 		for _, f := range unionFields(n) {
 			p := prefix + f.name
 			row := tableRow{path: p, typ: describeNode(f.n), dflt: describeDefault(f), req: ""}
-			if f.required {
+			switch {
+			case slices.Contains(oneOf, f.name):
+				row.req = "one of"
+			case f.required:
 				row.req = "yes"
 			}
 			inner := f.n
@@ -197,7 +206,7 @@ func describeNode(n *node) string {
 			parts = append(parts, describeNode(a))
 		}
 		if n.structAlts != 0 {
-			if len(exclusive) > 0 {
+			if len(exclusive) >= bits.OnesCount64(n.structAlts) {
 				parts = append(parts, "object with one of "+strings.Join(exclusive, ", "))
 			} else {
 				parts = append(parts, "object")

@@ -51,6 +51,12 @@ func TestValidateRules(t *testing.T) {
 		opts Options
 		want []string
 	}{
+		{name: "unknown field in a volume source allowed", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes: [{name: v, emptyDir: {}, csi: {driver: x}}]\n", opts: Options{AllowUnknownFields: true},
+			want: []string{
+				"6:37 spec.volumes[0].csi: field \"csi\" is not supported by berth [unknown-field] (warning)",
+			}},
+		{name: "apiVersion not a string", src: "apiVersion: [v1]\nkind: Pod\nmetadata: {name: p}\n", want: []string{"1:13 apiVersion: expected a string, got a list (Pod is \"v1\") [schema]"}},
+		{name: "null document", src: "~\n", want: []string{"1:1 : a manifest must be a mapping with apiVersion and kind, got null [schema]"}},
 		{name: "valid pod", src: pod("  - {name: c, image: \"nginx:1.25\"}\n")},
 		{name: "unknown field with suggestion", src: pod("  - name: c\n    image: nginx:1\n    ports:\n    - containerPorts: 8000\n"),
 			want: []string{

@@ -235,3 +235,20 @@ func TestSubnets(t *testing.T) {
 		}
 	}
 }
+
+func TestCanaryGroups(t *testing.T) {
+	p := &plan.Pod{Namespace: "default", Name: "r-1", Labels: map[string]string{"app": "r"}, Owner: plan.Owner{Kind: "Rollout", Name: "r"}}
+	svcs := []plan.Service{
+		{Namespace: "default", Name: "r-stable", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
+		{Namespace: "default", Name: "r-canary", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
+		{Namespace: "default", Name: "r", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
+	}
+	sel := map[string]map[string]string{"default/r-stable": {"app": "r"}, "default/r-canary": {"app": "r"}, "default/r": {"app": "r"}}
+	ro := []Rollout{{Namespace: "default", Name: "r", Strategy: plan.Strategy{Type: "Canary", Canary: &plan.Canary{StableService: "r-stable", CanaryService: "r-canary"}}}}
+	Endpoints(svcs, sel, []Placed{{p, "n1"}}, ro)
+	for i, want := range []string{"stable", "canary", "canary"} {
+		if got := svcs[i].Endpoints[0].Group; got != want {
+			t.Errorf("service %s: group %q, want %q", svcs[i].Name, got, want)
+		}
+	}
+}

@@ -25,11 +25,15 @@ type Rollout struct {
 // Endpoints fills each selector service's endpoints with the placed pods
 // its selector matches, in pod key order. A named target port resolves
 // per pod to the container port of that name and protocol; a pod without
-// it gets 0 for that port (it does not serve it). Pods of a canary
-// Rollout form the group "canary" (the desired revision; the reconciler
-// adds the running stable revision as "stable"); everything else is
-// unweighted. Services and pods are in any order; services are updated
-// in place.
+// it gets 0 for that port (it does not serve it).
+//
+// The plan holds only the desired revision of a Rollout; the reconciler
+// adds the pods of the revision still running mid-rollout. Endpoints of a
+// canary Rollout are grouped as Argo's services see them: in its
+// stableService they are "stable" (the revision it settles on), in any
+// other service "canary" (the new revision that setWeight shifts traffic
+// to). Everything else is unweighted. Services and pods are in any
+// order; services are updated in place.
 func Endpoints(services []plan.Service, selectors map[string]map[string]string, pods []Placed, rollouts []Rollout) {
 	byNS := map[string][]Placed{}
 	for _, p := range pods {
@@ -38,10 +42,10 @@ func Endpoints(services []plan.Service, selectors map[string]map[string]string, 
 	for ns := range byNS {
 		slices.SortFunc(byNS[ns], func(a, b Placed) int { return cmp.Compare(a.Pod.Name, b.Pod.Name) })
 	}
-	canary := map[string]bool{}
+	canary := map[string]*plan.Canary{}
 	for _, r := range rollouts {
-		if r.Strategy.Type == "Canary" {
-			canary[r.Namespace+"/"+r.Name] = true
+		if r.Strategy.Type == "Canary" && r.Strategy.Canary != nil {
+			canary[r.Namespace+"/"+r.Name] = r.Strategy.Canary
 		}
 	}
 	for i := range services {
@@ -60,8 +64,11 @@ func Endpoints(services []plan.Service, selectors map[string]map[string]string, 
 			for j, sp := range s.Ports {
 				ep.Ports[j] = targetPort(sp, p.Pod)
 			}
-			if p.Pod.Owner.Kind == "Rollout" && canary[p.Pod.Namespace+"/"+p.Pod.Owner.Name] {
+			if c := canary[p.Pod.Namespace+"/"+p.Pod.Owner.Name]; c != nil && p.Pod.Owner.Kind == "Rollout" {
 				ep.Group = "canary"
+				if s.Name == c.StableService {
+					ep.Group = "stable"
+				}
 			}
 			s.Endpoints = append(s.Endpoints, ep)
 		}

@@ -29,7 +29,8 @@ const (
 // come in a deterministic order: templates in the given order, then quotas
 // by namespace and name.
 func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
-	a := &admission{quantities: map[string]api.Quantity{}, milli: map[string]int64{}}
+	a := &admission{quantities: map[string]api.Quantity{}, milli: map[string]int64{}, containers: map[*Template][]containerRef{},
+		defaults: map[*api.LimitRangeItem]itemDefaults{}}
 	limitRanges := map[string][]object.Of[api.LimitRange]{}
 	for _, lr := range object.Typed[api.LimitRange](set, "LimitRange") {
 		limitRanges[lr.Namespace] = append(limitRanges[lr.Namespace], lr)
@@ -40,10 +41,11 @@ func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
 		if t.Spec == nil {
 			continue
 		}
-		filled := defaultRequestsFromLimits(t)
+		cs := a.containersOf(t)
+		filled := defaultRequestsFromLimits(cs)
 		lrs := limitRanges[t.Object.Namespace]
 		for _, lr := range lrs {
-			applyDefaults(t, lr, filled)
+			a.applyDefaults(cs, lr, filled)
 		}
 		for _, lr := range lrs {
 			ds = append(ds, a.checkLimitRange(t, lr, filled)...)
@@ -60,6 +62,18 @@ func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
 type admission struct {
 	quantities map[string]api.Quantity
 	milli      map[string]int64
+	containers map[*Template][]containerRef
+	defaults   map[*api.LimitRangeItem]itemDefaults
+}
+
+// containersOf is containers(t), computed once per template.
+func (a *admission) containersOf(t *Template) []containerRef {
+	cs, ok := a.containers[t]
+	if !ok {
+		cs = containers(t)
+		a.containers[t] = cs
+	}
+	return cs
 }
 
 func (a *admission) parse(s string) (api.Quantity, error) {
@@ -125,24 +139,29 @@ func containers(t *Template) []containerRef {
 
 // filledSet records which container resources admission wrote, so that a
 // diagnostic about a value nobody wrote in the file can say where it came
-// from. Keys are "<container path>.resources.<requests|limits>.<resource>".
-type filledSet map[string]string
+// from.
+type filledSet map[filledKey]string
+
+type filledKey struct {
+	c         *api.Container
+	kind, res string // "requests" or "limits", and the resource
+}
 
 // defaultRequestsFromLimits is the API server's pod defaulting: a container
 // with a limit and no request gets the limit as its request.
-func defaultRequestsFromLimits(t *Template) filledSet {
+func defaultRequestsFromLimits(cs []containerRef) filledSet {
 	filled := filledSet{}
-	for _, c := range containers(t) {
+	for _, c := range cs {
 		r := &c.c.Resources
-		for _, k := range sortedKeys(r.Limits) {
+		for k, v := range r.Limits {
 			if _, ok := r.Requests[k]; ok {
 				continue
 			}
 			if r.Requests == nil {
 				r.Requests = map[string]string{}
 			}
-			r.Requests[k] = r.Limits[k]
-			filled[c.path+".resources.requests."+k] = "limits." + k
+			r.Requests[k] = v
+			filled[filledKey{c.c, "requests", k}] = "defaulted from limits." + k
 		}
 	}
 	return filled

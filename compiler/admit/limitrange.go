@@ -43,33 +43,50 @@ func effectiveDefaults(it api.LimitRangeItem) (limits, requests map[string]strin
 	return limits, requests
 }
 
+// itemDefaults is a Container item's effective defaults, keys sorted.
+type itemDefaults struct {
+	limits, requests   map[string]string
+	limitKeys, reqKeys []string
+}
+
+func (a *admission) defaultsOf(it *api.LimitRangeItem) itemDefaults {
+	d, ok := a.defaults[it]
+	if !ok {
+		d.limits, d.requests = effectiveDefaults(*it)
+		d.limitKeys, d.reqKeys = sortedKeys(d.limits), sortedKeys(d.requests)
+		a.defaults[it] = d
+	}
+	return d
+}
+
 // applyDefaults writes a LimitRange's Container defaults into the
 // containers that lack them.
-func applyDefaults(t *Template, lr object.Of[api.LimitRange], filled filledSet) {
-	for _, it := range lr.V.Spec.Limits {
+func (a *admission) applyDefaults(cs []containerRef, lr object.Of[api.LimitRange], filled filledSet) {
+	for i := range lr.V.Spec.Limits {
+		it := &lr.V.Spec.Limits[i]
 		if it.Type != "Container" {
 			continue
 		}
-		defLimits, defRequests := effectiveDefaults(it)
-		from := fmt.Sprintf("the default of LimitRange %q", lr.Name)
-		for _, c := range containers(t) {
+		d := a.defaultsOf(it)
+		from := "the default of LimitRange " + strconv.Quote(lr.Name)
+		for _, c := range cs {
 			r := &c.c.Resources
-			for _, k := range sortedKeys(defLimits) {
+			for _, k := range d.limitKeys {
 				if _, ok := r.Limits[k]; !ok {
 					if r.Limits == nil {
-						r.Limits = map[string]string{}
+						r.Limits = make(map[string]string, len(d.limitKeys))
 					}
-					r.Limits[k] = defLimits[k]
-					filled[c.path+".resources.limits."+k] = from
+					r.Limits[k] = d.limits[k]
+					filled[filledKey{c.c, "limits", k}] = from
 				}
 			}
-			for _, k := range sortedKeys(defRequests) {
+			for _, k := range d.reqKeys {
 				if _, ok := r.Requests[k]; !ok {
 					if r.Requests == nil {
-						r.Requests = map[string]string{}
+						r.Requests = make(map[string]string, len(d.reqKeys))
 					}
-					r.Requests[k] = defRequests[k]
-					filled[c.path+".resources.requests."+k] = from
+					r.Requests[k] = d.requests[k]
+					filled[filledKey{c.c, "requests", k}] = from
 				}
 			}
 		}
@@ -79,11 +96,27 @@ func applyDefaults(t *Template, lr object.Of[api.LimitRange], filled filledSet) 
 // amount is one observed request or limit: its value and where it is.
 type amount struct {
 	q       api.Quantity
-	milli   int64 // q in thousandths, rounded up
-	text    string // as written, or a sum rendered by format
-	path    string
+	milli   int64  // q in thousandths, rounded up
+	text    string // as written, or a sum rendered by formatMilli
 	from    string // "" when written in the file; else who filled it in
 	present bool
+	// The path is built only for a diagnostic: pod is set for a pod
+	// total, c, kind and res for one container's value.
+	pod       string
+	c         containerRef
+	kind, res string
+}
+
+// path is the field path of the value, or of the resources of a
+// container that lacks it.
+func (a amount) path() string {
+	switch {
+	case a.pod != "":
+		return a.pod
+	case !a.present:
+		return a.c.path + ".resources"
+	}
+	return a.c.path + ".resources." + a.kind + "." + a.res
 }
 
 func (a amount) describe() string {
@@ -98,21 +131,18 @@ func (a *admission) containerAmount(c containerRef, kind, res string, filled fil
 	if kind == "limits" {
 		m = c.c.Resources.Limits
 	}
-	path := c.path + ".resources." + kind + "." + res
+	at := amount{c: c, kind: kind, res: res}
 	v, ok := m[res]
 	if !ok {
-		return amount{path: c.path + ".resources"}
+		return at
 	}
 	q, err := a.parse(v)
 	if err != nil {
-		return amount{path: path} // the schema reports the syntax
+		return at // the schema reports the syntax
 	}
-	milli := a.milli[v]
-	from := filled[path]
-	if from == "limits."+res {
-		from = "defaulted from limits." + res
-	}
-	return amount{q: q, milli: milli, text: v, path: path, from: from, present: true}
+	at.q, at.milli, at.text, at.present = q, a.milli[v], v, true
+	at.from = filled[filledKey{c.c, kind, res}]
+	return at
 }
 
 // podAmount is a pod's total as Kubernetes computes it for LimitRange
@@ -121,7 +151,7 @@ func (a *admission) containerAmount(c containerRef, kind, res string, filled fil
 func (a *admission) podAmount(t *Template, kind, res string) amount {
 	total, present := a.podMilli(t, kind, res)
 	q, _ := a.parse(strconv.FormatInt(total, 10) + "m")
-	return amount{q: q, milli: total, text: formatMilli(res, total), path: t.Path, present: present}
+	return amount{q: q, milli: total, text: formatMilli(res, total), pod: t.Path, present: present}
 }
 
 // checkLimitRange validates every container (type Container) and the pod
@@ -132,7 +162,7 @@ func (a *admission) checkLimitRange(t *Template, lr object.Of[api.LimitRange], f
 	for _, it := range lr.V.Spec.Limits {
 		switch it.Type {
 		case "Container":
-			for _, c := range containers(t) {
+			for _, c := range a.containersOf(t) {
 				who := fmt.Sprintf("container %q: ", c.c.Name)
 				get := func(kind, res string) amount { return a.containerAmount(c, kind, res, filled) }
 				ds = append(ds, a.bounds(o, it, lr.Name, "per container", who, c.path+".resources", get)...)
@@ -153,35 +183,35 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 		ds = append(ds, o.Diag(diag.Error, RuleLimitRange, path, who+format, args...))
 	}
 	for _, res := range sortedKeys(it.Min) {
-		lo, err := a.parse(it.Min[res])
-		if err != nil {
+		if _, err := a.parse(it.Min[res]); err != nil {
 			continue
 		}
+		lo := a.milli[it.Min[res]]
 		req, lim := get("requests", res), get("limits", res)
 		switch {
 		case !req.present:
 			report(missingPath, "requests.%s is not set, but LimitRange %q requires at least %s %s: set resources.requests.%s", res, lrName, it.Min[res], scope, res)
-		case req.q.Cmp(lo) < 0:
-			report(req.path, "requests.%s %s is below the minimum %s %s of LimitRange %q: raise it to at least %s", res, req.describe(), it.Min[res], scope, lrName, it.Min[res])
+		case req.milli < lo:
+			report(req.path(), "requests.%s %s is below the minimum %s %s of LimitRange %q: raise it to at least %s", res, req.describe(), it.Min[res], scope, lrName, it.Min[res])
 		}
-		if lim.present && lim.q.Cmp(lo) < 0 {
-			report(lim.path, "limits.%s %s is below the minimum %s %s of LimitRange %q: raise it to at least %s", res, lim.describe(), it.Min[res], scope, lrName, it.Min[res])
+		if lim.present && lim.milli < lo {
+			report(lim.path(), "limits.%s %s is below the minimum %s %s of LimitRange %q: raise it to at least %s", res, lim.describe(), it.Min[res], scope, lrName, it.Min[res])
 		}
 	}
 	for _, res := range sortedKeys(it.Max) {
-		hi, err := a.parse(it.Max[res])
-		if err != nil {
+		if _, err := a.parse(it.Max[res]); err != nil {
 			continue
 		}
+		hi := a.milli[it.Max[res]]
 		req, lim := get("requests", res), get("limits", res)
 		switch {
 		case !lim.present:
 			report(missingPath, "limits.%s is not set, but LimitRange %q allows at most %s %s: set resources.limits.%s", res, lrName, it.Max[res], scope, res)
-		case lim.q.Cmp(hi) > 0:
-			report(lim.path, "limits.%s %s is above the maximum %s %s of LimitRange %q: lower it to at most %s", res, lim.describe(), it.Max[res], scope, lrName, it.Max[res])
+		case lim.milli > hi:
+			report(lim.path(), "limits.%s %s is above the maximum %s %s of LimitRange %q: lower it to at most %s", res, lim.describe(), it.Max[res], scope, lrName, it.Max[res])
 		}
-		if req.present && req.q.Cmp(hi) > 0 {
-			report(req.path, "requests.%s %s is above the maximum %s %s of LimitRange %q: lower it to at most %s", res, req.describe(), it.Max[res], scope, lrName, it.Max[res])
+		if req.present && req.milli > hi {
+			report(req.path(), "requests.%s %s is above the maximum %s %s of LimitRange %q: lower it to at most %s", res, req.describe(), it.Max[res], scope, lrName, it.Max[res])
 		}
 	}
 	for _, res := range sortedKeys(it.MaxLimitRequestRatio) {
@@ -198,7 +228,7 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 		default:
 			got := lim.q.Ratio(req.q)
 			if got > ratio.Ratio(one) {
-				report(lim.path, "limits.%s / requests.%s is %s (%s / %s), above the maxLimitRequestRatio %s of LimitRange %q: raise the request or lower the limit",
+				report(lim.path(), "limits.%s / requests.%s is %s (%s / %s), above the maxLimitRequestRatio %s of LimitRange %q: raise the request or lower the limit",
 					res, res, strconv.FormatFloat(got, 'g', 4, 64), lim.describe(), req.describe(), it.MaxLimitRequestRatio[res], lrName)
 			}
 		}
@@ -211,12 +241,12 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 // written above a LimitRange's default limit.
 func (a *admission) checkRequestsWithinLimits(t *Template, filled filledSet) []diag.Diagnostic {
 	var ds []diag.Diagnostic
-	for _, c := range containers(t) {
+	for _, c := range a.containersOf(t) {
 		for _, res := range sortedKeys(c.c.Resources.Requests) {
 			req := a.containerAmount(c, "requests", res, filled)
 			lim := a.containerAmount(c, "limits", res, filled)
-			if req.present && lim.present && req.q.Cmp(lim.q) > 0 {
-				ds = append(ds, t.Object.Diag(diag.Error, RuleResources, req.path,
+			if req.present && lim.present && req.milli > lim.milli {
+				ds = append(ds, t.Object.Diag(diag.Error, RuleResources, req.path(),
 					"container %q: requests.%s %s is above limits.%s %s: a request may not exceed its limit; lower the request or raise the limit",
 					c.c.Name, res, req.describe(), res, lim.describe()))
 			}

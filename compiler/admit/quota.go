@@ -66,20 +66,20 @@ func (a *admission) checkQuotas(set *object.Set, templates []Template) []diag.Di
 	for _, q := range object.Typed[api.ResourceQuota](set, "ResourceQuota") {
 		ts := byNS[q.Namespace]
 		for _, key := range sortedKeys(q.V.Spec.Hard) {
-			hard, err := a.parse(q.V.Spec.Hard[key])
-			if err != nil {
+			if _, err := a.parse(q.V.Spec.Hard[key]); err != nil {
 				continue // the schema reports the syntax
 			}
+			hard := a.milli[q.V.Spec.Hard[key]]
 			if kind, res, ok := computeField(key); ok {
-				ds = append(ds, requireDeclared(ts, q, key, kind, res)...)
+				ds = append(ds, a.requireDeclared(ts, q, key, kind, res)...)
 				used, parts := a.computeUsage(ts, key, kind, res)
-				if used > hard.MilliValue() {
+				if used > hard {
 					ds = append(ds, overQuota(q, key, used, parts))
 				}
 				continue
 			}
 			used, parts, known := a.countUsage(set, ts, q.Namespace, key)
-			if known && used > hard.MilliValue() {
+			if known && used > hard {
 				ds = append(ds, overQuota(q, key, used, parts))
 			}
 		}
@@ -87,10 +87,10 @@ func (a *admission) checkQuotas(set *object.Set, templates []Template) []diag.Di
 	return ds
 }
 
-func requireDeclared(ts []*Template, q object.Of[api.ResourceQuota], key, kind, res string) []diag.Diagnostic {
+func (a *admission) requireDeclared(ts []*Template, q object.Of[api.ResourceQuota], key, kind, res string) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	for _, t := range ts {
-		for _, c := range containers(t) {
+		for _, c := range a.containersOf(t) {
 			m := c.c.Resources.Requests
 			if kind == "limits" {
 				m = c.c.Resources.Limits
@@ -108,36 +108,50 @@ func requireDeclared(ts []*Template, q object.Of[api.ResourceQuota], key, kind, 
 
 // computeUsage is the namespace's total of one compute resource in
 // thousandths, and the workloads that make it up.
-func (a *admission) computeUsage(ts []*Template, key, kind, res string) (int64, []string) {
+func (a *admission) computeUsage(ts []*Template, key, kind, res string) (int64, []contribution) {
 	var used int64
-	var parts []string
+	var parts []contribution
 	for _, t := range ts {
 		per, ok := a.podMilli(t, kind, res)
 		if !ok || per == 0 {
 			continue
 		}
 		used += per * int64(t.Count)
-		part := fmt.Sprintf("%s %s: %s x %s", t.Object.Kind, t.Object.Name, pods(t.Count), formatMilli(key, per))
-		if t.why != "" {
-			part += " (" + t.why + ")"
-		}
-		parts = append(parts, part)
+		parts = append(parts, contribution{t: t, per: per})
 	}
 	return used, parts
 }
 
+// contribution is one workload's (or claim's) share of a quota's usage,
+// rendered only when the quota is exceeded.
+type contribution struct {
+	t    *Template
+	per  int64  // per pod, in thousandths; 0 when counting pods
+	text string // preset text (claims)
+}
+
+func (c contribution) render(key string) string {
+	if c.text != "" {
+		return c.text
+	}
+	s := fmt.Sprintf("%s %s: %d", c.t.Object.Kind, c.t.Object.Name, c.t.Count)
+	if c.per != 0 {
+		s = fmt.Sprintf("%s %s: %s x %s", c.t.Object.Kind, c.t.Object.Name, pods(c.t.Count), formatMilli(key, c.per))
+	}
+	if c.t.why != "" {
+		s += " (" + c.t.why + ")"
+	}
+	return s
+}
+
 // countUsage counts pods or objects for a count quota key; known is false
 // for keys berth does not evaluate (the schema limits which exist).
-func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) (used int64, parts []string, known bool) {
+func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) (used int64, parts []contribution, known bool) {
 	switch key {
 	case "pods", "count/pods":
 		for _, t := range ts {
 			used += int64(t.Count)
-			part := fmt.Sprintf("%s %s: %d", t.Object.Kind, t.Object.Name, t.Count)
-			if t.why != "" {
-				part += " (" + t.why + ")"
-			}
-			parts = append(parts, part)
+			parts = append(parts, contribution{t: t})
 		}
 		return used * 1000, parts, true
 	case "requests.storage":
@@ -147,7 +161,7 @@ func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) 
 			}
 			if s, err := a.parse(pvc.V.Spec.Resources.Requests["storage"]); err == nil {
 				used += s.MilliValue()
-				parts = append(parts, fmt.Sprintf("PersistentVolumeClaim %s: %s", pvc.Name, pvc.V.Spec.Resources.Requests["storage"]))
+				parts = append(parts, contribution{text: "PersistentVolumeClaim " + pvc.Name + ": " + pvc.V.Spec.Resources.Requests["storage"]})
 			}
 		}
 		return used, parts, true
@@ -185,7 +199,7 @@ func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) 
 func (a *admission) podMilli(t *Template, kind, res string) (int64, bool) {
 	var sum, initMax int64
 	present := false
-	for _, c := range containers(t) {
+	for _, c := range a.containersOf(t) {
 		amt := a.containerAmount(c, kind, res, nil)
 		if !amt.present {
 			continue
@@ -200,13 +214,13 @@ func (a *admission) podMilli(t *Template, kind, res string) (int64, bool) {
 	return max(sum, initMax), present
 }
 
-func overQuota(q object.Of[api.ResourceQuota], key string, used int64, parts []string) diag.Diagnostic {
+func overQuota(q object.Of[api.ResourceQuota], key string, used int64, parts []contribution) diag.Diagnostic {
 	const maxParts = 5
 	detail := ""
 	if len(parts) > 0 {
-		shown := parts
-		if len(shown) > maxParts {
-			shown = shown[:maxParts]
+		var shown []string
+		for _, p := range parts[:min(len(parts), maxParts)] {
+			shown = append(shown, p.render(key))
 		}
 		detail = " (" + strings.Join(shown, "; ")
 		if len(parts) > maxParts {

@@ -23,6 +23,7 @@ func TestTemplates(t *testing.T) {
 		{"daemonset no inventory", controller("apps/v1", "DaemonSet", ""), "spec.template.spec", 1, "1 pod on the implicit node"},
 		{"daemonset all nodes", controller("apps/v1", "DaemonSet", "") + nodes, "spec.template.spec", 3, "3 matching nodes"},
 		{"daemonset nodeSelector", daemonSetSelecting("disk: ssd") + nodes, "spec.template.spec", 2, "2 matching nodes"},
+		{"daemonset surge", controller("apps/v1", "DaemonSet", "updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}") + nodes, "spec.template.spec", 4, "3 matching nodes + 1 surge"},
 		{"daemonset no match", daemonSetSelecting("disk: tape") + nodes, "spec.template.spec", 0, "0 matching nodes"},
 		{"job default", controller("batch/v1", "Job", ""), "spec.template.spec", 1, "parallelism 1"},
 		{"job parallelism", controller("batch/v1", "Job", "parallelism: 4"), "spec.template.spec", 4, "parallelism 4"},

@@ -59,6 +59,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 		nodeIndex[n.Name] = i
 	}
 	placed := make([]address.Placed, 0, len(res.Pods))
+	owner := make(map[string]*object.Object, len(res.Pods))
 	for i, ep := range res.Pods {
 		node := where[i]
 		if node == "" {
@@ -68,6 +69,13 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 			p.Workloads[ep.Workload].Node = node
 			continue
 		}
+		// Generated names can meet a bare Pod's name: a node keys pods by
+		// namespace/name, so two pods with one key cannot both run.
+		if first, dup := owner[ep.Pod.Key()]; dup {
+			diags = append(diags, ep.Object.Diag(diag.Error, "duplicate-pod", "metadata.name", "pod %s is also made by %s; rename one of them", ep.Pod.Key(), first.ID()))
+			continue
+		}
+		owner[ep.Pod.Key()] = ep.Object
 		np := &p.Nodes[nodeIndex[node]]
 		np.Pods = append(np.Pods, *ep.Pod)
 		placed = append(placed, address.Placed{Pod: ep.Pod, Node: node})

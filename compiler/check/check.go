@@ -7,8 +7,6 @@
 package check
 
 import (
-	"strings"
-
 	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
@@ -54,29 +52,18 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 	return ds
 }
 
-// pod is one pod template with the paths of its spec and labels.
+// pod is one pod template with the path of its spec and its labels.
 type pod struct {
-	obj        *object.Object
-	spec       *api.PodSpec
-	path       string // path of the PodSpec
-	labels     map[string]string
-	labelsPath string
+	obj    *object.Object
+	spec   *api.PodSpec
+	path   string // path of the PodSpec
+	labels map[string]string
 }
 
 func podsOf(templates []admit.Template) []pod {
 	out := make([]pod, 0, len(templates))
 	for _, t := range templates {
-		p := pod{obj: t.Object, spec: t.Spec, path: t.Path}
-		// The labels sit beside the spec: metadata.labels of a Pod,
-		// spec.template.metadata.labels of a controller.
-		meta := strings.TrimSuffix(strings.TrimSuffix(t.Path, "spec"), ".")
-		if meta == "" {
-			p.labelsPath = "metadata.labels"
-		} else {
-			p.labelsPath = meta + ".metadata.labels"
-		}
-		p.labels = templateLabels(t.Object)
-		out = append(out, p)
+		out = append(out, pod{obj: t.Object, spec: t.Spec, path: t.Path, labels: templateLabels(t.Object)})
 	}
 	return out
 }
@@ -117,4 +104,45 @@ func (p pod) containers() []containerRef {
 		out = append(out, containerRef{&p.spec.Containers[i], p.path + ".containers[" + itoa(i) + "]"})
 	}
 	return out
+}
+
+// Describe returns a one-sentence description of a rule that Run reports
+// (admission's included), for reports that list their rules (SARIF), or
+// "" for a rule of another package.
+func Describe(rule string) string {
+	switch rule {
+	case RuleSelectorMismatch:
+		return "A controller's selector does not select its own pod template."
+	case RuleServiceSelector:
+		return "A Service's selector matches no pod template, so it has no endpoints."
+	case RuleTargetPort:
+		return "A Service's named targetPort is not declared by any selected container."
+	case RuleMissingReference:
+		return "A reference to a ConfigMap, Secret, key, claim, Service or volume that is not in the repository."
+	case RuleDuplicateName:
+		return "Two containers or two volumes of a pod share a name."
+	case RuleDuplicateEnv:
+		return "A container sets one environment variable twice."
+	case RuleDuplicatePort:
+		return "A container declares one port, or one port name, twice."
+	case RuleNodePort:
+		return "A nodePort outside 30000-32767, used twice, or set on a ClusterIP Service."
+	case RuleImageTag:
+		return "An image without a tag or tagged latest."
+	case RuleProbePort:
+		return "A probe aims at a port the container does not expose."
+	case RuleUndeclaredNamespace:
+		return "An object in a namespace that no Namespace object declares."
+	case RuleUnboundClaim:
+		return "A PersistentVolumeClaim that no PersistentVolume of the repository can satisfy."
+	case RuleRolloutService:
+		return "A Rollout uses one Service in two roles."
+	case admit.RuleLimitRange:
+		return "A container or pod outside a LimitRange's min, max or maxLimitRequestRatio."
+	case admit.RuleResourceQuota:
+		return "A namespace's pods or objects exceed a ResourceQuota, or a container lacks a resource it constrains."
+	case admit.RuleResources:
+		return "A container's request is above its limit."
+	}
+	return ""
 }

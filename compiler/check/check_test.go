@@ -215,3 +215,16 @@ func BenchmarkRun10k(b *testing.B) {
 	}
 }
 
+func TestDescribe(t *testing.T) {
+	rules := []string{RuleSelectorMismatch, RuleServiceSelector, RuleTargetPort, RuleMissingReference, RuleDuplicateName,
+		RuleDuplicateEnv, RuleDuplicatePort, RuleNodePort, RuleImageTag, RuleProbePort, RuleUndeclaredNamespace,
+		RuleUnboundClaim, RuleRolloutService, admit.RuleLimitRange, admit.RuleResourceQuota, admit.RuleResources}
+	for _, r := range rules {
+		if Describe(r) == "" {
+			t.Errorf("rule %q has no description", r)
+		}
+	}
+	if Describe("schema") != "" {
+		t.Errorf("Describe describes another package's rule")
+	}
+}

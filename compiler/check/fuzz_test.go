@@ -1,8 +1,6 @@
 package check
 
 import (
-	"runtime"
-	"time"
 	"bytes"
 	"errors"
 	"io"
@@ -30,13 +28,6 @@ func FuzzRun(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		tm := time.AfterFunc(3*time.Second, func() {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile("/tmp/w/hang.txt", append(append([]byte{}, buf[:n]...), src...), 0o644)
-			panic("hang")
-		})
-		defer tm.Stop()
 		dec := yaml.NewDecoder(bytes.NewReader(src))
 		var objs []*object.Object
 		for i := 0; i < 50; i++ {

@@ -52,12 +52,16 @@ func checkContainer(o *object.Object, c containerRef) []diag.Diagnostic {
 		}
 		envs[e.Name] = j
 	}
-	ports, portNames := map[string]int{}, map[string]int{}
+	type portKey struct {
+		port     int32
+		protocol string
+	}
+	ports, portNames := map[portKey]int{}, map[string]int{}
 	for j, cp := range c.c.Ports {
-		key := fmt.Sprintf("%d/%s", cp.ContainerPort, protocol(cp.Protocol))
+		key := portKey{cp.ContainerPort, protocol(cp.Protocol)}
 		if first, dup := ports[key]; dup {
 			ds = append(ds, o.Diag(diag.Warning, RuleDuplicatePort, fmt.Sprintf("%s.ports[%d].containerPort", c.path, j),
-				"containerPort %s is already declared at ports[%d]: remove the duplicate", key, first))
+				"containerPort %d/%s is already declared at ports[%d]: remove the duplicate", key.port, key.protocol, first))
 		} else {
 			ports[key] = j
 		}
@@ -118,14 +122,13 @@ func checkImage(o *object.Object, c containerRef) (diag.Diagnostic, bool) {
 // undeclared number works only if the process happens to listen there
 // (warning).
 func checkProbePort(o *object.Object, c containerRef, probe, field string, port api.IntOrString) []diag.Diagnostic {
-	path := c.path + "." + field
 	if port.IsString {
 		for _, cp := range c.c.Ports {
 			if cp.Name == port.StrVal {
 				return nil
 			}
 		}
-		return []diag.Diagnostic{o.Diag(diag.Error, RuleProbePort, path,
+		return []diag.Diagnostic{o.Diag(diag.Error, RuleProbePort, c.path+"."+field,
 			"%s port %q is not the name of a port of container %q (%s): name one of its ports or use a number", probe, port.StrVal, c.c.Name, portList(c.c.Ports))}
 	}
 	if port.IntVal == 0 {
@@ -136,7 +139,7 @@ func checkProbePort(o *object.Object, c containerRef, probe, field string, port 
 			return nil
 		}
 	}
-	return []diag.Diagnostic{o.Diag(diag.Warning, RuleProbePort, path,
+	return []diag.Diagnostic{o.Diag(diag.Warning, RuleProbePort, c.path+"."+field,
 		"%s port %d is not a containerPort of container %q (%s): declare it in ports, or probe a port the container exposes", probe, port.IntVal, c.c.Name, portList(c.c.Ports))}
 }
 

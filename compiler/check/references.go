@@ -10,34 +10,58 @@ import (
 	"berth.dev/berth/compiler/object"
 )
 
-// keysOf returns the keys of a ConfigMap (data and binaryData) or a
-// Secret (data and stringData), or nil, false when it does not exist.
-func keysOf(set *object.Set, kind, namespace, name string) ([]string, bool) {
+// checkNamespaces rejects objects in a namespace no Namespace object
+// declares, as a Kubernetes API server would; "default" always exists.
+func checkNamespaces(set *object.Set) []diag.Diagnostic {
+	var ds []diag.Diagnostic
+	for _, o := range set.All() {
+		if o.Namespace == "" || o.Namespace == "default" || set.Get("Namespace", "", o.Namespace) != nil {
+			continue
+		}
+		ds = append(ds, o.Diag(diag.Error, RuleUndeclaredNamespace, "metadata.namespace",
+			"namespace %q is not declared: add a Namespace object named %q to the repository, or move %s %s to a declared namespace", o.Namespace, o.Namespace, o.Kind, o.Name))
+	}
+	return ds
+}
+
+// lookupKeys finds a ConfigMap (keys in data and binaryData) or a Secret
+// (keys in data and stringData) by name.
+func lookupKeys(set *object.Set, kind, namespace, name string) (keySource, bool) {
 	o := set.Get(kind, namespace, name)
 	if o == nil {
-		return nil, false
+		return keySource{}, false
 	}
-	var keys []string
 	switch v := o.Value.(type) {
 	case *api.ConfigMap:
-		for k := range v.Data {
-			keys = append(keys, k)
-		}
-		for k := range v.BinaryData {
-			keys = append(keys, k)
-		}
+		return keySource{v.Data, v.BinaryData}, true
 	case *api.Secret:
-		for k := range v.Data {
-			keys = append(keys, k)
-		}
-		for k := range v.StringData {
-			if _, dup := v.Data[k]; !dup {
-				keys = append(keys, k)
-			}
+		return keySource{v.Data, v.StringData}, true
+	}
+	return keySource{}, true
+}
+
+// keySource is the two key maps of a ConfigMap or Secret.
+type keySource struct{ a, b map[string]string }
+
+func (k keySource) has(key string) bool {
+	_, inA := k.a[key]
+	_, inB := k.b[key]
+	return inA || inB
+}
+
+// list is the sorted keys, for a message.
+func (k keySource) list() []string {
+	var keys []string
+	for key := range k.a {
+		keys = append(keys, key)
+	}
+	for key := range k.b {
+		if _, dup := k.a[key]; !dup {
+			keys = append(keys, key)
 		}
 	}
 	slices.Sort(keys)
-	return keys, true
+	return keys
 }
 
 func isOptional(b *bool) bool { return b != nil && *b }
@@ -60,34 +84,34 @@ func missingKey(o *object.Object, kind, name, key string, keys []string, path st
 // env and envFrom refer to.
 func checkContainerRefs(set *object.Set, o *object.Object, c containerRef) []diag.Diagnostic {
 	var ds []diag.Diagnostic
-	ref := func(kind string, ks *api.KeySelector, path string) {
+	// Paths are built only for a finding: this runs for every env var.
+	ref := func(kind string, ks *api.KeySelector, j int, field string) {
 		if ks == nil || ks.Name == "" || isOptional(ks.Optional) {
 			return
 		}
-		keys, ok := keysOf(set, kind, o.Namespace, ks.Name)
+		keys, ok := lookupKeys(set, kind, o.Namespace, ks.Name)
+		path := func() string { return fmt.Sprintf("%s.env[%d].valueFrom.%s", c.path, j, field) }
 		if !ok {
-			ds = append(ds, missingObject(o, kind, ks.Name, path+".name"))
+			ds = append(ds, missingObject(o, kind, ks.Name, path()+".name"))
 			return
 		}
-		if _, found := slices.BinarySearch(keys, ks.Key); !found && ks.Key != "" {
-			ds = append(ds, missingKey(o, kind, ks.Name, ks.Key, keys, path+".key"))
+		if ks.Key != "" && !keys.has(ks.Key) {
+			ds = append(ds, missingKey(o, kind, ks.Name, ks.Key, keys.list(), path()+".key"))
 		}
 	}
 	for j, e := range c.c.Env {
 		if e.ValueFrom == nil {
 			continue
 		}
-		p := fmt.Sprintf("%s.env[%d].valueFrom", c.path, j)
-		ref("ConfigMap", e.ValueFrom.ConfigMapKeyRef, p+".configMapKeyRef")
-		ref("Secret", e.ValueFrom.SecretKeyRef, p+".secretKeyRef")
+		ref("ConfigMap", e.ValueFrom.ConfigMapKeyRef, j, "configMapKeyRef")
+		ref("Secret", e.ValueFrom.SecretKeyRef, j, "secretKeyRef")
 	}
 	for j, ef := range c.c.EnvFrom {
-		p := fmt.Sprintf("%s.envFrom[%d]", c.path, j)
 		if r := ef.ConfigMapRef; r != nil && r.Name != "" && !isOptional(r.Optional) && set.Get("ConfigMap", o.Namespace, r.Name) == nil {
-			ds = append(ds, missingObject(o, "ConfigMap", r.Name, p+".configMapRef.name"))
+			ds = append(ds, missingObject(o, "ConfigMap", r.Name, fmt.Sprintf("%s.envFrom[%d].configMapRef.name", c.path, j)))
 		}
 		if r := ef.SecretRef; r != nil && r.Name != "" && !isOptional(r.Optional) && set.Get("Secret", o.Namespace, r.Name) == nil {
-			ds = append(ds, missingObject(o, "Secret", r.Name, p+".secretRef.name"))
+			ds = append(ds, missingObject(o, "Secret", r.Name, fmt.Sprintf("%s.envFrom[%d].secretRef.name", c.path, j)))
 		}
 	}
 	return ds
@@ -99,14 +123,14 @@ func checkVolumeSource(set *object.Set, o *object.Object, kind, name, path, name
 	if name == "" || isOptional(optional) {
 		return nil
 	}
-	keys, ok := keysOf(set, kind, o.Namespace, name)
+	keys, ok := lookupKeys(set, kind, o.Namespace, name)
 	if !ok {
 		return []diag.Diagnostic{missingObject(o, kind, name, path+"."+nameField)}
 	}
 	var ds []diag.Diagnostic
 	for m, it := range items {
-		if _, found := slices.BinarySearch(keys, it.Key); !found && it.Key != "" {
-			ds = append(ds, missingKey(o, kind, name, it.Key, keys, fmt.Sprintf("%s.items[%d].key", path, m)))
+		if it.Key != "" && !keys.has(it.Key) {
+			ds = append(ds, missingKey(o, kind, name, it.Key, keys.list(), fmt.Sprintf("%s.items[%d].key", path, m)))
 		}
 	}
 	return ds

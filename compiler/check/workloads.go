@@ -1,7 +1,6 @@
 package check
 
 import (
-
 	"slices"
 	"strconv"
 
@@ -10,20 +9,6 @@ import (
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/selector"
 )
-
-// checkNamespaces rejects objects in a namespace no Namespace object
-// declares, as a Kubernetes API server would; "default" always exists.
-func checkNamespaces(set *object.Set) []diag.Diagnostic {
-	var ds []diag.Diagnostic
-	for _, o := range set.All() {
-		if o.Namespace == "" || o.Namespace == "default" || set.Get("Namespace", "", o.Namespace) != nil {
-			continue
-		}
-		ds = append(ds, o.Diag(diag.Error, RuleUndeclaredNamespace, "metadata.namespace",
-			"namespace %q is not declared: add a Namespace object named %q to the repository, or move %s %s to a declared namespace", o.Namespace, o.Namespace, o.Kind, o.Name))
-	}
-	return ds
-}
 
 // controlled is a controller's selector and the labels of its template.
 type controlled struct {
@@ -108,18 +93,19 @@ func labelString(labels map[string]string) string {
 func checkRolloutServices(set *object.Set) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	for _, r := range object.Typed[api.Rollout](set, "Rollout") {
-		var refs []struct{ name, path string }
+		type serviceRef struct{ name, path string }
+		var refs []serviceRef
 		if bg := r.V.Spec.Strategy.BlueGreen; bg != nil {
-			refs = append(refs, struct{ name, path string }{bg.ActiveService, "spec.strategy.blueGreen.activeService"},
-				struct{ name, path string }{bg.PreviewService, "spec.strategy.blueGreen.previewService"})
+			refs = append(refs, serviceRef{bg.ActiveService, "spec.strategy.blueGreen.activeService"},
+				serviceRef{bg.PreviewService, "spec.strategy.blueGreen.previewService"})
 			if bg.PreviewService != "" && bg.PreviewService == bg.ActiveService {
 				ds = append(ds, r.Diag(diag.Error, RuleRolloutService, "spec.strategy.blueGreen.previewService",
 					"previewService and activeService are both %q: the preview needs its own Service so the new revision can be tested before promotion", bg.ActiveService))
 			}
 		}
 		if c := r.V.Spec.Strategy.Canary; c != nil {
-			refs = append(refs, struct{ name, path string }{c.StableService, "spec.strategy.canary.stableService"},
-				struct{ name, path string }{c.CanaryService, "spec.strategy.canary.canaryService"})
+			refs = append(refs, serviceRef{c.StableService, "spec.strategy.canary.stableService"},
+				serviceRef{c.CanaryService, "spec.strategy.canary.canaryService"})
 			if c.CanaryService != "" && c.CanaryService == c.StableService {
 				ds = append(ds, r.Diag(diag.Error, RuleRolloutService, "spec.strategy.canary.canaryService",
 					"canaryService and stableService are both %q: give the canary its own Service", c.StableService))
@@ -137,4 +123,3 @@ func checkRolloutServices(set *object.Set) []diag.Diagnostic {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-

@@ -163,7 +163,7 @@ func TestEnv(t *testing.T) {
 		"PASS":                      {Name: "PASS", Value: plan.Sensitive("pass")},
 		"TOKEN":                     {Name: "TOKEN", Value: plan.Sensitive("tok")},
 		"LIT":                       {Name: "LIT", Value: plan.Plain("x")},
-		"NAME":                      {Name: "NAME", Value: plan.Plain("p")},
+		"NAME":                      {Name: "NAME", Value: plan.Plain("p"), FieldRef: "metadata.name"},
 		"NS":                        {Name: "NS", Value: plan.Plain("default")},
 		"IP":                        {Name: "IP", FieldRef: "status.podIP"},
 		"S":                         {Name: "S", Value: plan.Sensitive("pass")},

@@ -174,7 +174,9 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 		case vf.FieldRef != nil:
 			switch vf.FieldRef.FieldPath {
 			case "metadata.name":
-				set(plan.EnvVar{Name: e.Name, Value: plan.Plain(podNamePlaceholder)})
+				// The value is the pod's name; the fieldRef lets a node set
+				// the name of each pod it makes from a Job's template.
+				set(plan.EnvVar{Name: e.Name, Value: plan.Plain(podNamePlaceholder), FieldRef: "metadata.name"})
 			case "metadata.namespace":
 				set(plan.EnvVar{Name: e.Name, Value: plan.Plain(ns)})
 			case "status.podIP":

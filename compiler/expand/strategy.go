@@ -150,9 +150,12 @@ func rolloutStrategy(o *object.Object, r *api.Rollout) func(int32) (plan.Strateg
 // string with a unit ("30s", "5m", "1h"); a bare number string is seconds.
 func durationSeconds(v api.IntOrString) (int32, error) {
 	if !v.IsString {
+		if v.IntVal < 0 {
+			return 0, fmt.Errorf("%d is not a duration: it must not be negative", v.IntVal)
+		}
 		return v.IntVal, nil
 	}
-	if n, err := strconv.Atoi(v.StrVal); err == nil {
+	if n, err := strconv.Atoi(v.StrVal); err == nil && n >= 0 {
 		return int32(n), nil
 	}
 	d, err := time.ParseDuration(v.StrVal)

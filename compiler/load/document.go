@@ -1,5 +1,13 @@
 // Package load reads manifests (YAML, JSON, CUE) from files, directories
 // or stdin into documents that keep the source position of every value.
+//
+// A directory is walked in path order; hidden entries (.git), files that
+// are not .yaml, .yml, .json or .cue, and paths matched by a .berthignore
+// (gitignore syntax, in the directory or any parent within the walk) are
+// skipped. YAML streams are cut at "---" and each document parsed on its
+// own, so a syntax error costs one document. The .cue files of a
+// directory form one CUE package whose top-level "objects" field, a list
+// or a struct, holds the objects.
 package load
 
 import "gopkg.in/yaml.v3"

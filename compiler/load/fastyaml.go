@@ -22,7 +22,9 @@ import (
 // fastParse parses one document whose root is a block mapping. ok is
 // false when the text is outside the subset (the caller then uses
 // yaml.v3); a nil node with ok means an empty document.
-func fastParse(text string, lineOff int) (n *yaml.Node, ok bool) {
+// tags caches the resolution of plain scalars that needed yaml.v3 (one
+// map per file, owned by one goroutine; nil is allowed).
+func fastParse(text string, lineOff int, tags map[string]string, a *arena) (n *yaml.Node, ok bool) {
 	if strings.ContainsAny(text, "\t\r") {
 		return nil, false
 	}
@@ -31,7 +33,10 @@ func fastParse(text string, lineOff int) (n *yaml.Node, ok bool) {
 			n, ok = nil, false
 		}
 	}()
-	p := &fastParser{lineOff: lineOff}
+	if a == nil {
+		a = &arena{}
+	}
+	p := &fastParser{lineOff: lineOff, tags: tags, arena: a}
 	p.split(text)
 	p.skipBlank()
 	if p.i < len(p.lines) && strings.HasPrefix(p.lines[p.i].s, "---") {
@@ -94,7 +99,49 @@ type fastParser struct {
 	lineOff int
 	tags    map[string]string // plain scalar -> tag, for the slow cases
 	finalNL bool              // the text ends with a newline
+	arena   *arena
+	stack   []*yaml.Node // children of the collections being parsed
 }
+
+func (p *fastParser) node(n yaml.Node) *yaml.Node {
+	a := p.arena
+	if len(a.nodes) == cap(a.nodes) {
+		a.nodes = make([]yaml.Node, 0, arenaNodes)
+	}
+	a.nodes = append(a.nodes, n)
+	return &a.nodes[len(a.nodes)-1]
+}
+
+// children moves the collection's children, stack[mark:], into the arena.
+func (p *fastParser) children(mark int) []*yaml.Node {
+	src := p.stack[mark:]
+	defer func() { p.stack = p.stack[:mark] }()
+	a := p.arena
+	if len(src) > arenaPtrs/8 {
+		return append([]*yaml.Node(nil), src...)
+	}
+	if cap(a.ptrs)-len(a.ptrs) < len(src) {
+		a.ptrs = make([]*yaml.Node, 0, arenaPtrs)
+	}
+	start := len(a.ptrs)
+	a.ptrs = append(a.ptrs, src...)
+	// Capacity capped: whoever appends to a Content gets a copy.
+	return a.ptrs[start:len(a.ptrs):len(a.ptrs)]
+}
+
+// arena allocates nodes and children slices in chunks: one allocation for
+// a thousand nodes instead of one each, and no slack from append's
+// doubling. Every node of a load lives as long as the documents, so the
+// chunks waste nothing but their unused tails. One arena per goroutine.
+type arena struct {
+	nodes []yaml.Node
+	ptrs  []*yaml.Node
+}
+
+const (
+	arenaNodes = 1024
+	arenaPtrs  = 2048
+)
 
 func (p *fastParser) split(text string) {
 	p.finalNL = strings.HasSuffix(text, "\n")
@@ -105,6 +152,9 @@ func (p *fastParser) split(text string) {
 			s, text = text[:j], text[j+1:]
 		} else {
 			text = ""
+		}
+		if num > p.lineOff+1 && (isMarker(s) || strings.HasPrefix(s, "...") && (len(s) == 3 || s[3] == ' ')) {
+			fail() // a document marker past the first line: yaml.v3 decides
 		}
 		start := len(s) - len(strings.TrimLeft(s, " "))
 		ascii := isASCII(s)
@@ -165,7 +215,7 @@ func (p *fastParser) block(parent int) *yaml.Node {
 	if isSeqEntry(c) {
 		return p.sequence(l.start)
 	}
-	if _, _, ok := p.key(l); ok {
+	if _, _, _, ok := key(l); ok {
 		return p.mapping(l.start)
 	}
 	return p.inline(l, l.start, parent)
@@ -173,20 +223,29 @@ func (p *fastParser) block(parent int) *yaml.Node {
 
 func (p *fastParser) mapping(indent int) *yaml.Node {
 	first := &p.lines[p.i]
-	n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: first.num, Column: first.col(indent)}
+	n := p.node(yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: first.num, Column: first.col(indent)})
+	mark := len(p.stack)
 	for {
 		p.skipBlank()
 		if p.i >= len(p.lines) || p.lines[p.i].start < indent {
+			n.Content = p.children(mark)
 			return n
 		}
 		l := &p.lines[p.i]
 		if l.start > indent || isSeqEntry(l.content()) {
 			fail()
 		}
-		k, rest, ok := p.key(l)
-		if !ok {
+		kv, style, rest, ok := key(l)
+		if !ok || kv == "<<" && style == 0 || rest-l.start > 1000 {
+			// Not a key, a merge key, or near YAML's 1024-character limit
+			// on implicit keys: yaml.v3 decides.
 			fail()
 		}
+		tag := "!!str"
+		if style == 0 {
+			tag = p.resolve(kv)
+		}
+		k := p.node(yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Style: style, Value: kv, Line: l.num, Column: l.col(l.start)})
 		var v *yaml.Node
 		if emptyRest(l.s[rest:]) {
 			p.i++
@@ -202,16 +261,18 @@ func (p *fastParser) mapping(indent int) *yaml.Node {
 		} else {
 			v = p.inline(l, rest+countSpaces(l.s[rest:]), indent)
 		}
-		n.Content = append(n.Content, k, v)
+		p.stack = append(p.stack, k, v)
 	}
 }
 
 func (p *fastParser) sequence(indent int) *yaml.Node {
 	first := &p.lines[p.i]
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: first.num, Column: first.col(indent)}
+	n := p.node(yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Line: first.num, Column: first.col(indent)})
+	mark := len(p.stack)
 	for {
 		p.skipBlank()
 		if p.i >= len(p.lines) || p.lines[p.i].start < indent {
+			n.Content = p.children(mark)
 			return n
 		}
 		l := &p.lines[p.i]
@@ -219,28 +280,32 @@ func (p *fastParser) sequence(indent int) *yaml.Node {
 			fail()
 		}
 		if !isSeqEntry(l.content()) {
-			return n // the next key of a mapping at the same indentation
+			// The next key of a mapping at the same indentation.
+			n.Content = p.children(mark)
+			return n
 		}
 		after := l.start + 1
 		if emptyRest(l.s[after:]) {
 			p.i++
 			p.skipBlank()
 			if p.i < len(p.lines) && p.lines[p.i].start > indent {
-				n.Content = append(n.Content, p.block(indent))
+				v := p.block(indent)
+				p.stack = append(p.stack, v)
 			} else {
-				n.Content = append(n.Content, p.null(l, after))
+				p.stack = append(p.stack, p.null(l, after))
 			}
 			continue
 		}
 		// "- x": the item's content starts after the dash, as if indented.
 		l.start = after + countSpaces(l.s[after:])
-		n.Content = append(n.Content, p.block(indent))
+		v := p.block(indent)
+		p.stack = append(p.stack, v)
 	}
 }
 
 // null is the empty value after a key or dash, where yaml.v3 puts it.
 func (p *fastParser) null(l *fastLine, off int) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: l.num, Column: l.col(off)}
+	return p.node(yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: l.num, Column: l.col(off)})
 }
 
 func emptyRest(s string) bool {
@@ -250,51 +315,47 @@ func emptyRest(s string) bool {
 
 func countSpaces(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }
 
-// key parses "key:" at the line's content and returns the key node and
-// the offset after the colon; ok is false when the line holds no key.
-func (p *fastParser) key(l *fastLine) (*yaml.Node, int, bool) {
+// key finds "key:" at the line's content and returns the key, its style
+// and the offset after the colon; ok is false when the line holds no key.
+func key(l *fastLine) (k string, style yaml.Style, rest int, ok bool) {
 	c := l.content()
 	if c == "" {
-		return nil, 0, false
+		return "", 0, 0, false
 	}
 	switch c[0] {
 	case '"', '\'':
 		v, end, ok := quoted(c)
 		if !ok {
-			return nil, 0, false
+			return "", 0, 0, false
 		}
 		j := end + countSpaces(c[end:])
 		if j >= len(c) || c[j] != ':' || j+1 < len(c) && c[j+1] != ' ' {
-			return nil, 0, false
+			return "", 0, 0, false
 		}
 		style := yaml.DoubleQuotedStyle
 		if c[0] == '\'' {
 			style = yaml.SingleQuotedStyle
 		}
-		return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: style, Value: v, Line: l.num, Column: l.col(l.start)}, l.start + j + 1, true
+		return v, style, l.start + j + 1, true
 	case '[', ']', '{', '}', ',', '#', '&', '*', '!', '|', '>', '%', '@', '`', '?', ':':
-		return nil, 0, false
+		return "", 0, 0, false
 	}
 	if c[0] == '-' && (len(c) == 1 || c[1] == ' ') {
-		return nil, 0, false
+		return "", 0, 0, false
 	}
 	for i := 0; i < len(c); i++ {
 		switch c[i] {
 		case ':':
 			if i+1 == len(c) || c[i+1] == ' ' {
-				k := strings.TrimRight(c[:i], " ")
-				if k == "<<" {
-					fail() // merge keys: yaml.v3 decides
-				}
-				return &yaml.Node{Kind: yaml.ScalarNode, Tag: p.resolve(k), Value: k, Line: l.num, Column: l.col(l.start)}, l.start + i + 1, true
+				return strings.TrimRight(c[:i], " "), 0, l.start + i + 1, true
 			}
 		case '#':
 			if c[i-1] == ' ' {
-				return nil, 0, false
+				return "", 0, 0, false
 			}
 		}
 	}
-	return nil, 0, false
+	return "", 0, 0, false
 }
 
 // inline parses a value that starts on line l at byte off: a scalar, a
@@ -302,7 +363,7 @@ func (p *fastParser) key(l *fastLine) (*yaml.Node, int, bool) {
 // indentation of the enclosing collection; nothing may follow deeper.
 func (p *fastParser) inline(l *fastLine, off, parent int) *yaml.Node {
 	s := l.s[off:]
-	n := &yaml.Node{Kind: yaml.ScalarNode, Line: l.num, Column: l.col(off)}
+	n := p.node(yaml.Node{Kind: yaml.ScalarNode, Line: l.num, Column: l.col(off)})
 	var end int
 	switch s[0] {
 	case '|':
@@ -352,233 +413,4 @@ func (p *fastParser) inline(l *fastLine, off, parent int) *yaml.Node {
 		fail() // a multi-line plain scalar, or an error
 	}
 	return n
-}
-
-// quoted reads a quoted scalar at the start of s that closes on the same
-// line; ok is false otherwise.
-func quoted(s string) (v string, end int, ok bool) {
-	q := s[0]
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\\' && q == '"':
-			return quotedSlow(s)
-		case c == q:
-			if q == '\'' && i+1 < len(s) && s[i+1] == '\'' {
-				return quotedSlow(s)
-			}
-			return s[1:i], i + 1, true
-		}
-	}
-	return "", 0, false
-}
-
-// quotedSlow handles quoted scalars with escapes: '' in single quotes,
-// and the common backslash escapes in double quotes.
-func quotedSlow(s string) (string, int, bool) {
-	q := s[0]
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case q == '\'' && c == '\'':
-			if i+1 < len(s) && s[i+1] == '\'' {
-				b.WriteByte('\'')
-				i++
-				continue
-			}
-			return b.String(), i + 1, true
-		case q == '"' && c == '"':
-			return b.String(), i + 1, true
-		case q == '"' && c == '\\':
-			if i+1 >= len(s) {
-				return "", 0, false
-			}
-			i++
-			switch s[i] {
-			case '"', '\\', '/':
-				b.WriteByte(s[i])
-			case 'n':
-				b.WriteByte('\n')
-			case 't':
-				b.WriteByte('\t')
-			case 'r':
-				b.WriteByte('\r')
-			case '0':
-				b.WriteByte(0)
-			default:
-				return "", 0, false
-			}
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return "", 0, false
-}
-
-// flowSequence reads a one-line flow sequence of scalars, "[a, "b", 1]".
-func (p *fastParser) flowSequence(l *fastLine, off int) (*yaml.Node, int) {
-	s := l.s[off:]
-	n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle, Line: l.num, Column: l.col(off)}
-	i := 1
-	for {
-		i += countSpaces(s[i:])
-		if i >= len(s) {
-			fail()
-		}
-		if s[i] == ']' {
-			if len(n.Content) > 0 && s[i-1-countSpacesBack(s[:i])] == ',' {
-				fail() // a trailing comma: leave it to yaml.v3
-			}
-			return n, i + 1
-		}
-		item := &yaml.Node{Kind: yaml.ScalarNode, Line: l.num, Column: l.col(off + i)}
-		switch s[i] {
-		case '"', '\'':
-			v, e, ok := quoted(s[i:])
-			if !ok {
-				fail()
-			}
-			item.Tag, item.Value = "!!str", v
-			item.Style = yaml.DoubleQuotedStyle
-			if s[i] == '\'' {
-				item.Style = yaml.SingleQuotedStyle
-			}
-			i += e
-		case '[', ']', '{', '}', ',', '#', '&', '*', '!', '|', '>', '%', '@', '`', '?', ':', '-':
-			fail()
-		default:
-			j := i
-			for j < len(s) && s[j] != ',' && s[j] != ']' {
-				if s[j] == ':' || s[j] == '#' || s[j] == '[' || s[j] == '{' || s[j] == '}' {
-					fail()
-				}
-				j++
-			}
-			item.Value = strings.TrimRight(s[i:j], " ")
-			item.Tag = p.resolve(item.Value)
-			i = j
-		}
-		n.Content = append(n.Content, item)
-		i += countSpaces(s[i:])
-		if i >= len(s) {
-			fail()
-		}
-		switch s[i] {
-		case ',':
-			i++
-		case ']':
-		default:
-			fail()
-		}
-	}
-}
-
-func countSpacesBack(s string) int { return len(s) - len(strings.TrimRight(s, " ")) }
-
-// literal reads a "|" or "|-" block scalar whose header is at l.s[off].
-func (p *fastParser) literal(l *fastLine, off, parent int) *yaml.Node {
-	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Style: yaml.LiteralStyle, Line: l.num, Column: l.col(off)}
-	h := l.s[off+1:]
-	strip := false
-	if strings.HasPrefix(h, "-") {
-		strip, h = true, h[1:]
-	}
-	if !emptyRest(h) || h != "" && h[0] != ' ' {
-		fail() // keep (+), explicit indentation, or junk
-	}
-	p.i++
-	indent := -1
-	var b strings.Builder
-	trailing := 0 // empty lines not yet written
-	last := -1    // the last content line
-	for ; p.i < len(p.lines); p.i++ {
-		ln := &p.lines[p.i]
-		if strings.TrimLeft(ln.s, " ") == "" {
-			if indent >= 0 && len(ln.s) > indent || indent < 0 && len(ln.s) > parent+1 {
-				fail() // spaces that would be content, or fix the indentation
-			}
-			trailing++
-			continue
-		}
-		if indent < 0 {
-			if ln.start <= parent {
-				break
-			}
-			indent = ln.start
-			if trailing > 0 {
-				fail() // leading empty lines: leave them to yaml.v3
-			}
-		}
-		if ln.start < indent {
-			break
-		}
-		if b.Len() > 0 {
-			b.WriteByte('\n')
-		}
-		for ; trailing > 0; trailing-- {
-			b.WriteByte('\n')
-		}
-		b.WriteString(ln.s[indent:])
-		last = p.i
-	}
-	// Clipping keeps the content's final line break, if it has one.
-	if last >= 0 && !strip && (last < len(p.lines)-1 || p.finalNL) {
-		b.WriteByte('\n')
-	}
-	n.Value = b.String()
-	if p.i < len(p.lines) && p.lines[p.i].start > parent && !p.lines[p.i].blank() {
-		fail()
-	}
-	return n
-}
-
-// resolve is yaml.v3's tag for a plain scalar. The common cases are
-// decided here; the rest (octal, floats, timestamps, ...) are asked of
-// yaml.v3 itself, once per distinct value.
-func (p *fastParser) resolve(v string) string {
-	if v == "" {
-		return "!!null"
-	}
-	switch v[0] {
-	case '+', '-', '.', '~', 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O',
-		'0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-	default:
-		return "!!str"
-	}
-	switch v {
-	case "true", "True", "TRUE", "false", "False", "FALSE":
-		return "!!bool"
-	case "~", "null", "Null", "NULL":
-		return "!!null"
-	}
-	if v[0] >= '1' && v[0] <= '9' && len(v) < 19 {
-		digits := true
-		for i := 1; i < len(v); i++ {
-			if v[i] < '0' || v[i] > '9' {
-				digits = false
-				break
-			}
-		}
-		if digits {
-			return "!!int"
-		}
-	}
-	if t, ok := p.tags[v]; ok {
-		return t
-	}
-	if p.tags == nil {
-		p.tags = map[string]string{}
-	}
-	var n yaml.Node
-	t := "!!str"
-	if yaml.Unmarshal([]byte(v), &n) == nil && len(n.Content) == 1 && n.Content[0].Kind == yaml.ScalarNode && n.Content[0].Value == v {
-		t = n.Content[0].Tag
-	} else {
-		fail()
-	}
-	if t == "!!merge" {
-		fail()
-	}
-	p.tags[v] = t
-	return t
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"berth.dev/berth/bench/corpus"
 )
 
 // sameTree compares two node trees on everything but comments.
@@ -29,7 +31,7 @@ func sameTree(a, b *yaml.Node, path string) error {
 // answered.
 func checkFast(t *testing.T, text string) bool {
 	t.Helper()
-	fast, ok := fastParse(text, 0)
+	fast, ok := fastParse(text, 0, nil, nil)
 	if !ok {
 		return false
 	}
@@ -75,6 +77,7 @@ func TestFastYAML(t *testing.T) {
 		{"a: [1, 2,]\n", false},
 		{"a: b: c\n", false},
 		{"a: []\nb: {}\n", true},
+		{"cpu: 100m\nmem: 128Mi\nsurge: 25%\nv: 1.2.0\nh: 0x1F\nt: 2001-12-14t21:59:43.10-05:00\nu: 1_000\nz: 0\nf: 1e3\n", true},
 	}
 	for _, tt := range tests {
 		if got := checkFast(t, tt.text); got != tt.fast {
@@ -131,6 +134,21 @@ func FuzzFastYAML(f *testing.F) {
 		"kind : pod\nspec :\n    containers :\n        - name : c\n",
 	} {
 		f.Add(s)
+	}
+	// Realistic documents: the benchmark corpus's.
+	dir := f.TempDir()
+	if err := corpus.Write(dir, 12, 5); err != nil {
+		f.Fatal(err)
+	}
+	paths, _ := filepath.Glob(filepath.Join(dir, "*", "*.yaml"))
+	for _, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, c := range splitDocuments(string(data)) {
+			f.Add(c.text)
+		}
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		checkFast(t, s)

@@ -16,7 +16,7 @@ func FuzzLoadYAML(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		out := parseYAML("fuzz.yaml", data)
+		out := parseYAML("fuzz.yaml", data, nil)
 		for _, d := range out.docs {
 			if d.Node == nil || d.File != "fuzz.yaml" {
 				t.Fatalf("bad document %+v", d)

@@ -76,8 +76,9 @@ func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			a := &arena{}
 			for i := range next {
-				results[i] = parse(srcs[i], opts)
+				results[i] = parse(srcs[i], opts, a)
 			}
 		}()
 	}
@@ -105,7 +106,7 @@ type parsed struct {
 	diags []diag.Diagnostic
 }
 
-func parse(src source, opts Options) parsed {
+func parse(src source, opts Options, a *arena) parsed {
 	if src.format == formatCUE {
 		return parseCUE(src)
 	}
@@ -123,7 +124,7 @@ func parse(src source, opts Options) parsed {
 	if err != nil {
 		return parsed{diags: []diag.Diagnostic{ioDiag(src.display, fmt.Errorf("read: %w", err))}}
 	}
-	return parseYAML(src.display, data)
+	return parseYAML(src.display, data, a)
 }
 
 func ioDiag(file string, err error) diag.Diagnostic {

@@ -15,13 +15,14 @@ import (
 // is cut at its "---" lines first and each part parsed on its own: a
 // syntax error then costs one document, not the rest of the file (the
 // yaml.v3 decoder cannot resume after an error).
-func parseYAML(file string, data []byte) parsed {
+func parseYAML(file string, data []byte, a *arena) parsed {
 	var out parsed
 	// One copy of the file as a string: the fast path's values are
 	// substrings of it.
 	text := string(data)
+	tags := map[string]string{}
 	for i, part := range splitDocuments(text) {
-		doc, d, ok := parseDocument(file, i, part)
+		doc, d, ok := parseDocument(file, i, part, tags, a)
 		if d != nil {
 			out.diags = append(out.diags, *d)
 		}
@@ -71,8 +72,8 @@ var errLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // parseDocument parses one document. ok is false for an empty document
 // or a syntax error (then d says where and why).
-func parseDocument(file string, index int, c chunk) (doc Document, d *diag.Diagnostic, ok bool) {
-	if n, ok := fastParse(c.text, c.line); ok {
+func parseDocument(file string, index int, c chunk, tags map[string]string, a *arena) (doc Document, d *diag.Diagnostic, ok bool) {
+	if n, ok := fastParse(c.text, c.line, tags, a); ok {
 		if n == nil {
 			return doc, nil, false
 		}

@@ -31,18 +31,25 @@ func Publish(ctx context.Context, address, registry string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return ref, PublishArchive(ctx, address, registry, a)
+}
+
+// PublishArchive imports a built archive into containerd and pushes it to
+// the plain-HTTP registry.
+func PublishArchive(ctx context.Context, address, registry string, a *Archive) error {
+	ref := a.Ref
 	c, err := containerd.New(address)
 	if err != nil {
-		return "", fmt.Errorf("connect containerd %s: %w", address, err)
+		return fmt.Errorf("connect containerd %s: %w", address, err)
 	}
 	defer c.Close()
 	ctx = namespaces.WithNamespace(ctx, Namespace)
 	if err := Import(ctx, c, a); err != nil {
-		return "", err
+		return err
 	}
 	img, err := c.GetImage(ctx, ref)
 	if err != nil {
-		return "", fmt.Errorf("imported image %s: %w", ref, err)
+		return fmt.Errorf("imported image %s: %w", ref, err)
 	}
 	resolver := docker.NewResolver(docker.ResolverOptions{
 		Hosts: docker.ConfigureDefaultRegistries(docker.WithPlainHTTP(func(h string) (bool, error) {
@@ -50,9 +57,9 @@ func Publish(ctx context.Context, address, registry string) (string, error) {
 		})),
 	})
 	if err := c.Push(ctx, ref, img.Target(), containerd.WithResolver(resolver)); err != nil {
-		return "", fmt.Errorf("push %s: %w", ref, err)
+		return fmt.Errorf("push %s: %w", ref, err)
 	}
-	return ref, nil
+	return nil
 }
 
 // Import loads the archive into containerd in the namespace of ctx.

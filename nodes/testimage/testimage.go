@@ -56,9 +56,24 @@ func (b blob) descriptor() map[string]any {
 	return map[string]any{"mediaType": b.mediaType, "digest": b.digest(), "size": len(b.data)}
 }
 
+// ImageConfig is what an image runs by default; empty fields take the
+// defaults (Cmd sh, WorkingDir /). Env comes after PATH.
+type ImageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	Env        []string
+	WorkingDir string
+}
+
 // Build makes the image from the busybox binary at busyboxPath and names
 // it ref (e.g. "127.0.0.1:5000/berth/busybox:test").
 func Build(busyboxPath, ref string) (*Archive, error) {
+	return BuildConfig(busyboxPath, ref, ImageConfig{})
+}
+
+// BuildConfig is Build with a default command and environment: an app
+// image such as the demo's hello server.
+func BuildConfig(busyboxPath, ref string, ic ImageConfig) (*Archive, error) {
 	bin, err := os.ReadFile(busyboxPath)
 	if err != nil {
 		return nil, fmt.Errorf("read busybox (install busybox-static): %w", err)
@@ -79,16 +94,26 @@ func Build(busyboxPath, ref string) (*Archive, error) {
 	}
 	layer := blob{"application/vnd.oci.image.layer.v1.tar+gzip", gz.Bytes()}
 
+	cfg := map[string]any{
+		"Env":        append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, ic.Env...),
+		"Cmd":        []string{"sh"},
+		"WorkingDir": "/",
+	}
+	if len(ic.Cmd) > 0 {
+		cfg["Cmd"] = ic.Cmd
+	}
+	if len(ic.Entrypoint) > 0 {
+		cfg["Entrypoint"] = ic.Entrypoint
+	}
+	if ic.WorkingDir != "" {
+		cfg["WorkingDir"] = ic.WorkingDir
+	}
 	cfgJSON, err := json.Marshal(map[string]any{
 		"architecture": runtime.GOARCH,
 		"os":           "linux",
 		"created":      epoch.Format(time.RFC3339),
-		"config": map[string]any{
-			"Env":        []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-			"Cmd":        []string{"sh"},
-			"WorkingDir": "/",
-		},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffSum[:])}},
+		"config":       cfg,
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": []string{"sha256:" + hex.EncodeToString(diffSum[:])}},
 	})
 	if err != nil {
 		return nil, err

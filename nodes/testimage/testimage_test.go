@@ -67,3 +67,25 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+func TestBuildConfigRecordsCommand(t *testing.T) {
+	if _, err := os.Stat(BusyboxPath); err != nil {
+		t.Skipf("SKIP: %s missing (install busybox-static)", BusyboxPath)
+	}
+	a, err := BuildConfig(BusyboxPath, "example/hello:v1", ImageConfig{Cmd: []string{"sh", "-c", "httpd"}, Env: []string{"V=1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Build(BusyboxPath, "example/hello:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Manifest == d.Manifest {
+		t.Error("configured image has the default image's manifest")
+	}
+	for _, want := range []string{`"Cmd":["sh","-c","httpd"]`, `"V=1"`} {
+		if !bytes.Contains(a.Data, []byte(want)) {
+			t.Errorf("image config lacks %s", want)
+		}
+	}
+}

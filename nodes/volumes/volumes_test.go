@@ -459,7 +459,9 @@ func BenchmarkUpdateUnchanged(b *testing.B) {
 }
 
 func BenchmarkUpdateChanged(b *testing.B) {
-	m := New(b.TempDir())
+	// Steady state: each replaced payload is past its grace by the next one.
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	m := New(b.TempDir()).WithClock(func() time.Time { now = now.Add(payloadGrace); return now })
 	pod := &plan.Pod{Namespace: "default", Name: "web", Spec: plan.PodSpec{Volumes: []plan.Volume{
 		{Name: "cfg", Kind: KindConfigMap, Files: files("a", "0", "b", "y", "c/d", "z")},
 	}}}

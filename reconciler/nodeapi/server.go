@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/reconciler/gitops"
 )
@@ -59,6 +60,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Ready reports whether the daemon has applied a good revision.
 	Ready func() bool
+	// Plan returns the plan the node runs, for the services listing.
+	Plan func() *plan.Plan
 }
 
 // StatusDoc is GET /v1/status.
@@ -67,6 +70,41 @@ type StatusDoc struct {
 	GitOps    gitops.Status     `json:"gitops"`
 	Workloads any               `json:"workloads,omitempty"`
 	Pods      []nodes.PodStatus `json:"pods"`
+	Services  []ServiceSummary  `json:"services,omitempty"`
+}
+
+// ServiceSummary is one service as `berth get services` shows it.
+type ServiceSummary struct {
+	Namespace   string   `json:"namespace"`
+	Name        string   `json:"name"`
+	Type        string   `json:"type"`
+	ClusterIP   string   `json:"clusterIP"`
+	ExternalIPs []string `json:"externalIPs,omitempty"`
+	Ports       []string `json:"ports"`
+	Endpoints   int      `json:"endpoints"`
+}
+
+func summarize(p *plan.Plan) []ServiceSummary {
+	if p == nil {
+		return nil
+	}
+	out := make([]ServiceSummary, 0, len(p.Services))
+	for _, s := range p.Services {
+		sum := ServiceSummary{Namespace: s.Namespace, Name: s.Name, Type: s.Type, ClusterIP: s.ClusterIP, Endpoints: len(s.Endpoints)}
+		sum.ExternalIPs = append(sum.ExternalIPs, s.ExternalIPs...)
+		if s.LoadBalancerIP != "" {
+			sum.ExternalIPs = append(sum.ExternalIPs, s.LoadBalancerIP)
+		}
+		for _, sp := range s.Ports {
+			port := fmt.Sprintf("%d/%s", sp.Port, sp.Protocol)
+			if sp.NodePort != 0 {
+				port = fmt.Sprintf("%d:%d/%s", sp.Port, sp.NodePort, sp.Protocol)
+			}
+			sum.Ports = append(sum.Ports, port)
+		}
+		out = append(out, sum)
+	}
+	return out
 }
 
 // Handler builds the API's routes.
@@ -93,6 +131,9 @@ func Handler(o Options) http.Handler {
 		}
 		if o.Workloads != nil {
 			doc.Workloads = o.Workloads.Status()
+		}
+		if o.Plan != nil {
+			doc.Services = summarize(o.Plan())
 		}
 		if o.Pods != nil {
 			st, err := o.Pods.Observe(r.Context())

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os/signal"
+	"syscall"
+
+	"berth.dev/berth/reconciler/daemon"
+)
+
+func init() {
+	register(&command{
+		name:    "daemon",
+		usage:   "[flags] (--repo URL | --watch DIR)",
+		summary: "follow a Git repository (or a directory) and keep this node equal to its plan",
+		run:     runDaemon,
+	})
+}
+
+func runDaemon(e *env, args []string) int {
+	fs := flag.NewFlagSet("daemon", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	var nf nodeFlags
+	nf.register(fs)
+	c := &nf.cfg
+	fs.StringVar(&c.Repo, "repo", "", "Git repository to follow: a path, file://, https://, ssh:// or user@host:path")
+	fs.StringVar(&c.Branch, "branch", "main", "branch to follow")
+	fs.StringVar(&c.Path, "path", "", "sub-folder of the repository with the manifests")
+	fs.StringVar(&c.WatchDir, "watch", "", "follow a plain directory instead of Git (local development)")
+	fs.DurationVar(&c.Poll, "poll", 0, "how often to ask the repository for a new commit (default 30s)")
+	fs.DurationVar(&c.Resync, "resync", 0, "how often to re-apply without a new commit, repairing drift (default 60s)")
+	fs.StringVar(&c.Auth.TokenFile, "token-file", "", "file with an HTTPS access token")
+	fs.StringVar(&c.Auth.UsernameFile, "username-file", "", "file with an HTTPS user name")
+	fs.StringVar(&c.Auth.PasswordFile, "password-file", "", "file with an HTTPS password")
+	fs.StringVar(&c.Auth.SSHKeyFile, "ssh-key", "", "private key for ssh:// and scp-style URLs")
+	fs.StringVar(&c.Auth.KnownHostsFile, "known-hosts", "", "known_hosts file (host keys are always checked)")
+	fs.StringVar(&c.Keyring, "require-signed-commits", "", "armored OpenPGP key ring: refuse commits not signed by one of its keys")
+	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", "", "enable POST /hooks/git, checking signatures against this secret")
+	fs.StringVar(&c.API, "api", "", "unix socket of the node API (default <run-dir>/berth.sock)")
+	fs.StringVar(&c.APIAddr, "api-addr", "", "also serve the API (and the webhook, /metrics) on this TCP address")
+	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
+			"Follows a Git repository: every new commit on the branch is linted and\n"+
+			"compiled; a good one is applied to this node, a bad one is refused and the\n"+
+			"node keeps its last good revision. Pods and service rules keep running\n"+
+			"while the daemon is stopped.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := daemon.Run(ctx, nf.config()); err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return 1
+	}
+	return exitOK
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"berth.dev/berth/reconciler/daemon"
+)
+
+// nodeFlags are the flags of every command that acts on this node.
+type nodeFlags struct {
+	cfg       daemon.Config
+	insecure  string
+	nodeIPs   string
+	logFormat string
+	logLevel  string
+}
+
+func (n *nodeFlags) register(fs *flag.FlagSet) {
+	c := &n.cfg
+	fs.StringVar(&c.Node, "node", "", "this node's name in the inventory (default: the host name)")
+	fs.StringVar(&c.StateDir, "state-dir", "/var/lib/berth", "berth's state directory")
+	fs.StringVar(&c.RunDir, "run-dir", "/run/berth", "runtime directory (pod namespaces, the API socket)")
+	fs.StringVar(&c.ContainerdAddress, "containerd-address", "", "containerd socket (default: the system one, or berth starts its own)")
+	fs.StringVar(&c.ContainerdNamespace, "containerd-namespace", "berth", "containerd namespace of berth's containers")
+	fs.StringVar(&n.insecure, "insecure-registries", "127.0.0.1:5000,localhost:5000", "comma-separated registries reached over plain HTTP")
+	fs.StringVar(&c.Bridge, "bridge", "berth0", "pod network bridge")
+	fs.StringVar(&c.PodCIDR, "pod-cidr", "", "pod CIDR without a Node inventory (default 10.88.0.0/16)")
+	fs.StringVar(&c.ServiceCIDR, "service-cidr", "", "ClusterIP range (default 10.96.0.0/12)")
+	fs.StringVar(&c.IPTables, "iptables", "", "iptables binary: iptables, iptables-nft or iptables-legacy")
+	fs.StringVar(&c.ChainPrefix, "chain-prefix", "BERTH", "prefix of berth's iptables chains")
+	fs.StringVar(&n.nodeIPs, "node-ips", "", "comma-separated addresses that answer NodePorts (default: all)")
+	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+}
+
+func (n *nodeFlags) config() daemon.Config {
+	c := n.cfg
+	c.InsecureRegistries = splitList(n.insecure)
+	c.NodeIPs = splitList(n.nodeIPs)
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(n.logLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if n.logFormat == "json" {
+		c.Logger = slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	} else {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return c
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// apiFlag is the node API address flag of the client commands.
+func apiFlag(fs *flag.FlagSet) (*string, *string) {
+	addr := fs.String("api", "/run/berth/berth.sock", "the daemon's API: its unix socket, or http://host:port")
+	token := fs.String("token-file", "", "file with the bearer token for a TCP API")
+	return addr, token
+}
+
+func readToken(path string) string {
+	if path == "" {
+		return ""
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+var _ = time.Second

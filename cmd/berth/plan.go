@@ -1,0 +1,387 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	gitobject "github.com/go-git/go-git/v5/plumbing/object"
+
+	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/plandiff"
+)
+
+func init() {
+	register(&command{
+		name:    "plan",
+		usage:   "[flags] [PATH]",
+		summary: "compile manifests into the execution plan, or preview what a change does",
+		run:     runPlan,
+	})
+}
+
+// exitChanges is --detailed-exitcode's "the plan differs from the base".
+const exitChanges = 2
+
+func runPlan(e *env, args []string) int {
+	fs := flag.NewFlagSet("plan", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	host, _ := os.Hostname()
+	var (
+		output      = fs.String("o", "text", "output format: "+strings.Join(plandiff.Formats, ", ")+" (json without a base: the full plan)")
+		node        = fs.String("node", "", "show only this node's part; also the name of the implicit node when the repository has no Node inventory (default: the host name)")
+		base        = fs.String("base", "", "compare with this Git revision of the repository containing PATH (read with go-git; the work tree is not touched)")
+		baseDir     = fs.String("base-dir", "", "compare with the manifests in this directory")
+		detailed    = fs.Bool("detailed-exitcode", false, "exit 0 when nothing changes, 1 on error, 2 when the plan changes")
+		revision    = fs.String("revision", "", "name of the plan (default: the content hash)")
+		serviceCIDR = fs.String("service-cidr", "", "ClusterIP range (default 10.96.0.0/12)")
+		podCIDR     = fs.String("pod-cidr", "", "pod address range split among nodes (default 10.88.0.0/16)")
+		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
+		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
+	)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: berth plan [flags] [PATH]\n\n"+
+			"Compiles the manifests in PATH (default: the current directory) into the\n"+
+			"execution plan and prints it. With --base or --base-dir, prints what\n"+
+			"changes from that revision instead: per object and per node, + create,\n"+
+			"~ update, - delete, how rollouts proceed, and a summary line.\n"+
+			"Secret values never appear in any format.\n"+
+			"Exit status: 0 success, 1 errors in the input, 2 usage or IO error;\n"+
+			"with --detailed-exitcode: 0 no changes, 1 error, 2 changes.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	fail := func(code int, format string, args ...any) int {
+		fmt.Fprintf(e.stderr, "berth plan: "+format+"\n", args...)
+		if *detailed && code != exitOK {
+			return exitFindings
+		}
+		return code
+	}
+	if fs.NArg() > 1 {
+		return fail(exitUsage, "takes at most one PATH, got %d", fs.NArg())
+	}
+	if *base != "" && *baseDir != "" {
+		return fail(exitUsage, "--base and --base-dir are exclusive")
+	}
+	if _, err := plandiff.RendererFor(*output); err != nil {
+		return fail(exitUsage, "%v", err)
+	}
+	path := "."
+	if fs.NArg() == 1 {
+		path = fs.Arg(0)
+	}
+	local := compiler.LocalNode{Name: *node}
+	if local.Name == "" {
+		local.Name = host
+	}
+	var err error
+	if *capacity != "" {
+		local.Capacity, err = parseCapacity(*capacity)
+		if err != nil {
+			return fail(exitUsage, "--capacity: %v", err)
+		}
+	} else {
+		local.Capacity = machineCapacity()
+	}
+	opts := compiler.CompileOptions{
+		Options:     compiler.Options{Workers: *workers, Stdin: e.stdin},
+		Revision:    *revision,
+		LocalNode:   local,
+		ServiceCIDR: *serviceCIDR,
+		PodCIDR:     *podCIDR,
+	}
+
+	head, code := compilePath(e, []string{path}, opts, "")
+	if head == nil {
+		return fail(code, "%s has errors; nothing is planned", path)
+	}
+	if *base == "" && *baseDir == "" {
+		return writePlan(e, head, *output, *node, fail)
+	}
+
+	var old *plan.Plan
+	if *baseDir != "" {
+		opts.Revision = ""
+		old, code = compilePath(e, []string{*baseDir}, opts, "base "+*baseDir+": ")
+	} else {
+		var dir, display, commit string
+		dir, display, commit, err = checkout(path, *base)
+		if err != nil {
+			return fail(exitUsage, "--base %s: %v", *base, err)
+		}
+		defer os.RemoveAll(dir)
+		opts.Revision = commit
+		old, code = compileTree(e, dir, display, opts, "base "+*base+": ")
+	}
+	if old == nil {
+		return fail(code, "the base has errors; nothing to compare with")
+	}
+	d := plandiff.Compare(old, head)
+	if *node != "" {
+		d = onlyNode(d, *node)
+	}
+	r, _ := plandiff.RendererFor(*output)
+	if err := r.Render(e.stdout, d); err != nil {
+		return fail(exitUsage, "write: %v", err)
+	}
+	if *detailed && !d.Summary.Empty() {
+		return exitChanges
+	}
+	return exitOK
+}
+
+// compilePath compiles paths, printing diagnostics (prefixed) as lint's
+// text format does. It returns the plan, or nil and the exit code.
+func compilePath(e *env, paths []string, opts compiler.CompileOptions, prefix string) (*plan.Plan, int) {
+	p, diags, err := compiler.CompilePaths(paths, opts)
+	printDiags(e.stderr, diags, prefix)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth plan: %s%v\n", prefix, err)
+		return nil, exitUsage
+	}
+	if p == nil {
+		return nil, exitFindings
+	}
+	return p, exitOK
+}
+
+// compileTree compiles a checked-out tree, showing its files under the
+// path the user named.
+func compileTree(e *env, dir, display string, opts compiler.CompileOptions, prefix string) (*plan.Plan, int) {
+	p, diags, err := compiler.CompilePaths([]string{dir}, opts)
+	for i := range diags {
+		if rel, rerr := filepath.Rel(dir, diags[i].File); rerr == nil && !strings.HasPrefix(rel, "..") {
+			diags[i].File = filepath.Join(display, rel)
+		}
+	}
+	printDiags(e.stderr, diags, prefix)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth plan: %s%v\n", prefix, err)
+		return nil, exitUsage
+	}
+	if p == nil {
+		return nil, exitFindings
+	}
+	return p, exitOK
+}
+
+func printDiags(w io.Writer, diags []diag.Diagnostic, prefix string) {
+	bw := bufio.NewWriter(w)
+	for _, d := range diags {
+		fmt.Fprintf(bw, "%s%s\n", prefix, d)
+	}
+	if errs, warns := diag.Count(diags); errs+warns > 0 {
+		fmt.Fprintf(bw, "%s%d errors, %d warnings\n", prefix, errs, warns)
+	}
+	bw.Flush()
+}
+
+func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string, ...any) int) int {
+	if node != "" {
+		var keep []plan.NodePlan
+		for _, n := range p.Nodes {
+			if n.Node.Name == node {
+				keep = append(keep, n)
+			}
+		}
+		if len(keep) == 0 {
+			return fail(exitUsage, "--node %s: the plan has no such node", node)
+		}
+		p.Nodes = keep
+	}
+	var err error
+	switch output {
+	case "json":
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		err = enc.Encode(p)
+	case "markdown", "md":
+		err = plandiff.Markdown{MaxFields: 20}.Render(e.stdout, plandiff.Compare(nil, p))
+	default:
+		err = plandiff.WritePlan(e.stdout, p, node)
+	}
+	if err != nil {
+		return fail(exitUsage, "write: %v", err)
+	}
+	return exitOK
+}
+
+// onlyNode keeps the cluster-wide changes and those of one node.
+func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
+	out := *d
+	out.Changes = nil
+	out.Summary = plandiff.Summary{}
+	for _, c := range d.Changes {
+		if c.Node != "" && c.Node != node {
+			continue
+		}
+		out.Changes = append(out.Changes, c)
+		switch c.Action {
+		case plandiff.Create:
+			out.Summary.Add++
+		case plandiff.Update:
+			out.Summary.Change++
+		case plandiff.Delete:
+			out.Summary.Destroy++
+		}
+	}
+	return &out
+}
+
+// checkout writes the files under path at revision rev of the Git
+// repository containing path into a new temporary directory, reading
+// objects with go-git: the work tree and index are not touched. It
+// returns the directory, the path to show files under, and the commit.
+func checkout(path, rev string) (dir, display, commit string, err error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", "", "", err
+	}
+	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true})
+	if err != nil {
+		return "", "", "", fmt.Errorf("open the Git repository containing %s: %w", path, err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return "", "", "", fmt.Errorf("a bare repository has no work tree to compare: %w", err)
+	}
+	root, err := filepath.EvalSymlinks(wt.Filesystem.Root())
+	if err != nil {
+		return "", "", "", err
+	}
+	if real, rerr := filepath.EvalSymlinks(abs); rerr == nil {
+		abs = real
+	}
+	rel, err := filepath.Rel(root, abs)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", "", "", fmt.Errorf("%s is outside the repository at %s", path, root)
+	}
+	h, err := repo.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return "", "", "", fmt.Errorf("resolve revision: %w", err)
+	}
+	c, err := repo.CommitObject(*h)
+	if err != nil {
+		return "", "", "", fmt.Errorf("read commit %s: %w", h, err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return "", "", "", fmt.Errorf("read the tree of %s: %w", h, err)
+	}
+	dir, err = os.MkdirTemp("", "berth-base-")
+	if err != nil {
+		return "", "", "", err
+	}
+	rel = filepath.ToSlash(rel)
+	write := func(name string, f *gitobject.File) error {
+		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
+			return nil // symlinks and submodules are not manifests
+		}
+		r, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		target := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+			return err
+		}
+		out, err := os.Create(target)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, r); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	}
+	switch {
+	case rel == ".":
+		err = tree.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
+	default:
+		sub, terr := tree.Tree(rel)
+		if terr == nil {
+			err = sub.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
+			break
+		}
+		f, ferr := tree.File(rel)
+		if ferr != nil {
+			// PATH is new since rev: the base plan is empty, and the
+			// diff shows everything as created.
+			break
+		}
+		err = write(filepath.Base(rel), f)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", "", "", err
+	}
+	display = path
+	if info, serr := os.Stat(path); serr == nil && !info.IsDir() {
+		display = filepath.Dir(path)
+	}
+	return dir, filepath.Clean(display), h.String(), nil
+}
+
+// parseCapacity reads cpu=4,memory=8Gi,pods=110.
+func parseCapacity(s string) (plan.Resources, error) {
+	var r plan.Resources
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		if !ok {
+			return r, fmt.Errorf("%q is not key=value (keys: cpu, memory, pods)", kv)
+		}
+		q, err := api.ParseQuantity(v)
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", k, err)
+		}
+		switch k {
+		case "cpu":
+			r.MilliCPU = q.MilliValue()
+		case "memory":
+			r.Memory = q.Value()
+		case "pods":
+			r.Pods = q.Value()
+		default:
+			return r, fmt.Errorf("unknown resource %q (keys: cpu, memory, pods)", k)
+		}
+	}
+	return r, nil
+}
+
+// machineCapacity is this machine's CPUs and memory, and the kubelet's
+// default pod limit.
+func machineCapacity() plan.Resources {
+	r := plan.Resources{MilliCPU: int64(runtime.NumCPU()) * 1000, Pods: 110}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
+					r.Memory = kb * 1024
+				}
+			}
+		}
+	}
+	return r
+}

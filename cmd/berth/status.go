@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/nodeapi"
+)
+
+func init() {
+	register(&command{name: "status", usage: "[--api ADDR] [-o text|json]", summary: "show what the daemon applied, each workload's state, errors and events", run: runStatus})
+	register(&command{name: "get", usage: "pods|services|jobs [--api ADDR]", summary: "list this node's pods, the services, or the Jobs and CronJobs", run: runGet})
+	register(&command{name: "logs", usage: "[-c CONTAINER] [-f] [--previous] POD", summary: "print a container's log", run: runLogs})
+	register(&command{name: "promote", usage: "NAME", summary: "promote a paused blue/green or canary rollout", run: gateCmd("promote")})
+	register(&command{name: "abort", usage: "NAME", summary: "send a blue/green or canary rollout back to its stable revision", run: gateCmd("abort")})
+}
+
+// clientFlags parses the flags shared by the API clients.
+func clientFlags(e *env, name string, args []string, extra func(fs *flag.FlagSet)) (*nodeapi.Client, *flag.FlagSet, int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	addr, token := apiFlag(fs)
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, fs, exitOK
+		}
+		return nil, fs, exitUsage
+	}
+	return nodeapi.NewClient(*addr, readToken(*token)), fs, -1
+}
+
+type fullStatus struct {
+	nodeapi.StatusDoc
+	Workloads *reconciler.Status `json:"workloads,omitempty"`
+}
+
+func fetchStatus(ctx context.Context, c *nodeapi.Client) (fullStatus, []byte, error) {
+	_, raw, err := c.Status(ctx)
+	if err != nil {
+		return fullStatus{}, nil, err
+	}
+	var st fullStatus
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fullStatus{}, nil, fmt.Errorf("status: %w", err)
+	}
+	return st, raw, nil
+}
+
+func runStatus(e *env, args []string) int {
+	var output string
+	c, fs, code := clientFlags(e, "status", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&output, "o", "text", "output format: text or json")
+	})
+	if code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(e.stderr, "usage: berth status [--api ADDR] [-o text|json]")
+		return exitUsage
+	}
+	st, raw, err := fetchStatus(context.Background(), c)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth status: %v\n", err)
+		return 1
+	}
+	if output == "json" {
+		e.stdout.Write(raw)
+		return exitOK
+	}
+	printStatus(e.stdout, st)
+	return exitOK
+}
+
+func printStatus(w io.Writer, st fullStatus) {
+	g := st.GitOps
+	fmt.Fprintf(w, "node:      %s\n", st.Node)
+	fmt.Fprintf(w, "applied:   %s\n", orNone(g.Applied))
+	if g.Applying != "" {
+		fmt.Fprintf(w, "applying:  %s\n", g.Applying)
+	}
+	if g.Head != "" && g.Head != g.Applied {
+		fmt.Fprintf(w, "head:      %s\n", g.Head)
+	}
+	fmt.Fprintf(w, "plan hash: %s\n", orNone(g.PlanHash))
+	if !g.LastFetch.IsZero() {
+		fmt.Fprintf(w, "fetched:   %s ago\n", time.Since(g.LastFetch).Round(time.Second))
+	}
+	if g.Rejected != nil {
+		fmt.Fprintf(w, "\nrevision %s was REJECTED; the node keeps running %s:\n", g.Rejected.Revision, orNone(g.Applied))
+		for _, d := range g.Rejected.Diagnostics {
+			fmt.Fprintf(w, "  %s\n", d)
+		}
+	}
+	if g.LastError != "" {
+		fmt.Fprintf(w, "\nlast error: %s\n", g.LastError)
+	}
+	if st.Workloads != nil && len(st.Workloads.Workloads) > 0 {
+		fmt.Fprintln(w)
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "WORKLOAD\tREADY\tSTRATEGY\tSTATE")
+		for _, wl := range st.Workloads.Workloads {
+			fmt.Fprintf(tw, "%s/%s/%s\t%d/%d\t%s\t%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Ready, wl.Total, orDash(wl.Strategy), workloadState(wl))
+		}
+		tw.Flush()
+	}
+	if st.Workloads != nil && st.Workloads.LastError != "" {
+		fmt.Fprintf(w, "\nreconcile error: %s\n", st.Workloads.LastError)
+	}
+	if st.Workloads != nil && len(st.Workloads.Events) > 0 {
+		fmt.Fprintln(w, "\nrecent events:")
+		evs := st.Workloads.Events
+		if len(evs) > 10 {
+			evs = evs[len(evs)-10:]
+		}
+		for _, ev := range evs {
+			b, _ := json.Marshal(ev)
+			fmt.Fprintf(w, "  %s\n", eventLine(b))
+		}
+	}
+}
+
+// eventLine renders an event from its JSON, keeping this command
+// independent of the event type's Go shape.
+func eventLine(b []byte) string {
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		return string(b)
+	}
+	var parts []string
+	for _, k := range []string{"time", "object", "action", "reason", "result", "error"} {
+		if v, ok := m[k]; ok && v != "" {
+			s := fmt.Sprint(v)
+			if k == "time" {
+				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					s = t.Format("15:04:05")
+				}
+			}
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, "  ")
+}
+
+func workloadState(w reconciler.WorkloadStatus) string {
+	var parts []string
+	if w.Phase != "" {
+		parts = append(parts, w.Phase)
+	}
+	if w.Steps > 0 {
+		parts = append(parts, fmt.Sprintf("step %d/%d", w.Step, w.Steps))
+	}
+	if w.Weight > 0 {
+		parts = append(parts, fmt.Sprintf("canary %d%%", w.Weight))
+	}
+	if w.Completions > 0 {
+		parts = append(parts, fmt.Sprintf("%d/%d completions", w.Succeeded, w.Completions))
+	}
+	if w.Failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", w.Failed))
+	}
+	if !w.NextRun.IsZero() {
+		parts = append(parts, "next run "+w.NextRun.Format(time.RFC3339))
+	}
+	if w.Suspended {
+		parts = append(parts, "suspended")
+	}
+	if w.Message != "" {
+		parts = append(parts, w.Message)
+	}
+	return orDash(strings.Join(parts, ", "))
+}
+
+func runGet(e *env, args []string) int {
+	var what string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		what, args = args[0], args[1:]
+	}
+	c, _, code := clientFlags(e, "get", args, nil)
+	if code >= 0 {
+		return code
+	}
+	st, _, err := fetchStatus(context.Background(), c)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth get: %v\n", err)
+		return 1
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	switch what {
+	case "pods", "pod", "po":
+		fmt.Fprintln(tw, "NAMESPACE\tNAME\tREADY\tSTATUS\tRESTARTS\tIP")
+		for _, p := range st.Pods {
+			ready := 0
+			for _, c := range p.Containers {
+				if c.Ready {
+					ready++
+				}
+			}
+			status := p.Phase
+			if p.Reason != "" {
+				status = p.Reason
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%s\t%d\t%s\n", p.Namespace, p.Name, ready, len(p.Containers), status, p.Restarts(), orDash(p.IP))
+		}
+	case "services", "service", "svc":
+		fmt.Fprintln(tw, "NAMESPACE\tNAME\tTYPE\tCLUSTER-IP\tEXTERNAL-IP\tPORTS\tENDPOINTS")
+		for _, s := range st.Services {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", s.Namespace, s.Name, s.Type, s.ClusterIP, orDash(strings.Join(s.ExternalIPs, ",")), strings.Join(s.Ports, ","), s.Endpoints)
+		}
+	case "jobs", "job", "cronjobs":
+		fmt.Fprintln(tw, "KIND\tNAMESPACE\tNAME\tCOMPLETIONS\tSTATE")
+		if st.Workloads != nil {
+			for _, w := range st.Workloads.Workloads {
+				if w.Kind == "Job" || w.Kind == "CronJob" {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", w.Kind, w.Namespace, w.Name, w.Succeeded, w.Completions, workloadState(w))
+				}
+			}
+		}
+	default:
+		fmt.Fprintln(e.stderr, "usage: berth get pods|services|jobs [--api ADDR]")
+		return exitUsage
+	}
+	return exitOK
+}
+
+func runLogs(e *env, args []string) int {
+	var container string
+	var follow, previous bool
+	c, fs, code := clientFlags(e, "logs", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&container, "c", "", "container name (default: the pod's only or first container)")
+		fs.BoolVar(&follow, "f", false, "follow the log")
+		fs.BoolVar(&previous, "previous", false, "the log of the previous (restarted) container")
+	})
+	if code >= 0 {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(e.stderr, "usage: berth logs [-c CONTAINER] [-f] [--previous] [NAMESPACE/]POD")
+		return exitUsage
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := c.Logs(ctx, fs.Arg(0), container, follow, previous, e.stdout); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(e.stderr, "berth logs: %v\n", err)
+		return 1
+	}
+	return exitOK
+}
+
+func gateCmd(action string) func(e *env, args []string) int {
+	return func(e *env, args []string) int {
+		c, fs, code := clientFlags(e, action, args, nil)
+		if code >= 0 {
+			return code
+		}
+		if fs.NArg() != 1 {
+			fmt.Fprintf(e.stderr, "usage: berth %s [--api ADDR] NAME\n", action)
+			return exitUsage
+		}
+		var msg string
+		var err error
+		if action == "promote" {
+			msg, err = c.Promote(context.Background(), fs.Arg(0))
+		} else {
+			msg, err = c.Abort(context.Background(), fs.Arg(0))
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "berth %s: %v\n", action, err)
+			return 1
+		}
+		fmt.Fprint(e.stdout, msg)
+		return exitOK
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,63 @@
+package admit
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// BenchmarkAdmit10k admits 2,500 Deployments (10,000 pods with surge)
+// in 25 namespaces, each with a LimitRange and a ResourceQuota.
+func BenchmarkAdmit10k(b *testing.B) {
+	var src strings.Builder
+	const namespaces = 25
+	for i := range namespaces {
+		fmt.Fprintf(&src, `apiVersion: v1
+kind: Namespace
+metadata: {name: ns%[1]d}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: ns%[1]d}
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 200m, memory: 128Mi}
+    defaultRequest: {cpu: 100m, memory: 64Mi}
+    max: {cpu: "2", memory: 1Gi}
+---
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: budget, namespace: ns%[1]d}
+spec:
+  hard: {pods: "1000", requests.cpu: "100", limits.memory: 100Gi}
+---
+`, i)
+	}
+	for i := range 2500 {
+		fmt.Fprintf(&src, `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app%d, namespace: ns%d}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: a}}
+  template:
+    metadata: {labels: {app: a}}
+    spec:
+      containers:
+      - {name: app, image: "img:1", resources: {requests: {cpu: 100m}, limits: {memory: 64Mi}}}
+      - {name: sidecar, image: "img:1"}
+---
+`, i, i%namespaces)
+	}
+	set := decodeSet(b, src.String())
+	templates := Templates(set)
+	if ds := Admit(set, Copy(templates)); len(ds) != 0 {
+		b.Fatalf("corpus does not admit: %v", strs(ds)[0])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		Admit(set, Copy(templates))
+	}
+}

@@ -1,0 +1,75 @@
+package plandiff
+
+import (
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"berth.dev/berth/compiler/assemble"
+	"berth.dev/berth/compiler/load"
+	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/synth"
+)
+
+// synthPlan compiles a synthetic repository (without the schema pass,
+// which the diff does not need), after edit has changed its files.
+func synthPlan(b *testing.B, pods int, edit func(map[string]string)) *plan.Plan {
+	b.Helper()
+	files := synth.Files(synth.For(pods))
+	edit(files)
+	dir := b.TempDir()
+	if err := writeFiles(dir, files); err != nil {
+		b.Fatal(err)
+	}
+	docs, _ := load.Load([]string{dir}, load.Options{})
+	var objs []*object.Object
+	for i := range docs {
+		o, err := object.Decode(&docs[i])
+		if err != nil {
+			b.Fatal(err)
+		}
+		objs = append(objs, o)
+	}
+	p, ds := assemble.Plan(object.NewSet(objs), assemble.Options{})
+	if errs := errorsOf(ds); len(errs) > 0 {
+		b.Fatal(errs[0])
+	}
+	return p
+}
+
+// benchDiff diffs two plans of a synthetic repository in which one
+// Deployment has a new image and one Service is added: the typical pull
+// request.
+func benchDiff(b *testing.B, pods int) {
+	base := synthPlan(b, pods, func(map[string]string) {})
+	head := synthPlan(b, pods, func(f map[string]string) {
+		f["team-000/objects.yaml"] = strings.Replace(f["team-000/objects.yaml"], "app-0000:1.0.0", "app-0000:1.0.1", 1) +
+			"---\napiVersion: v1\nkind: Service\nmetadata: {name: extra, namespace: team-001}\nspec:\n  selector: {app: app-0001}\n  ports: [{port: 81, targetPort: http}]\n"
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	var d *Diff
+	cpu := cpuTime()
+	for b.Loop() {
+		d = Compare(base, head)
+	}
+	// CPU time beside wall time: on a busy machine the wall time says
+	// more about the neighbours than about the diff.
+	b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N)/1e6, "cpu-ms/op")
+	b.ReportMetric(float64(len(d.Changes)), "changes")
+}
+
+// cpuTime is the process's user and system time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func BenchmarkPlanDiff1k(b *testing.B)  { benchDiff(b, 1_000) }
+func BenchmarkPlanDiff10k(b *testing.B) { benchDiff(b, 10_000) }
+func BenchmarkPlanDiff50k(b *testing.B) { benchDiff(b, 50_000) }

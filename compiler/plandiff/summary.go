@@ -1,0 +1,94 @@
+package plandiff
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"berth.dev/berth/compiler/plan"
+)
+
+// WritePlan prints a plan's summary for people: per node its pods, then
+// the workloads and the services with their addresses. It never prints
+// values (env, files), so nothing sensitive can show. node limits the
+// output to one node's part ("" for all).
+func WritePlan(w io.Writer, p *plan.Plan, node string) error {
+	bw := bufio.NewWriter(w)
+	pods := 0
+	for _, n := range p.Nodes {
+		pods += len(n.Pods)
+	}
+	fmt.Fprintf(bw, "Plan %s (%s): %s, %s, %s, %s.\n", p.Revision, p.FormatVersion,
+		count(len(p.Nodes), "node"), count(pods, "pod"), count(len(p.Workloads), "workload"), count(len(p.Services), "service"))
+	for _, n := range p.Nodes {
+		if node != "" && n.Node.Name != node {
+			continue
+		}
+		fmt.Fprintf(bw, "\nNode %s (pod CIDR %s%s): %s\n", n.Node.Name, n.Node.PodCIDR, address(n.Node.Address), count(len(n.Pods), "pod"))
+		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+		for _, pod := range n.Pods {
+			fmt.Fprintf(tw, "  %s\t%s %s\t%s\n", pod.Key(), pod.Owner.Kind, pod.Owner.Name, pod.Hash)
+		}
+		tw.Flush()
+	}
+	if len(p.Workloads) > 0 {
+		fmt.Fprintf(bw, "\nWorkloads:\n")
+		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+		for i := range p.Workloads {
+			wl := &p.Workloads[i]
+			if node != "" && wl.Node != "" && wl.Node != node {
+				continue
+			}
+			where := ""
+			if wl.Node != "" {
+				where = "on " + wl.Node
+			}
+			fmt.Fprintf(tw, "  %s %s/%s\t%s\t%s\t%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Revision, where, Rollout(wl))
+		}
+		tw.Flush()
+	}
+	if len(p.Services) > 0 {
+		fmt.Fprintf(bw, "\nServices:\n")
+		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+		for _, s := range p.Services {
+			var ports []string
+			for _, sp := range s.Ports {
+				ports = append(ports, portText(sp))
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Key(), s.Type, s.ClusterIP, strings.Join(ports, ","), count(len(s.Endpoints), "endpoint"))
+		}
+		tw.Flush()
+	}
+	return bw.Flush()
+}
+
+func portText(sp plan.ServicePort) string {
+	s := fmt.Sprint(sp.Port)
+	if sp.NodePort != 0 {
+		s += fmt.Sprintf(":%d", sp.NodePort)
+	}
+	s += "/" + sp.Protocol
+	switch {
+	case sp.TargetPortName != "":
+		s += "->" + sp.TargetPortName
+	case sp.TargetPort != sp.Port:
+		s += fmt.Sprintf("->%d", sp.TargetPort)
+	}
+	return s
+}
+
+func address(a string) string {
+	if a == "" {
+		return ""
+	}
+	return ", address " + a
+}
+
+func count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

@@ -1,0 +1,208 @@
+package containerd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	apievents "github.com/containerd/containerd/api/events"
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/typeurl/v2"
+
+	"berth.dev/berth/nodes"
+)
+
+// adopt rebuilds the pods a previous Runtime left from containerd's labels
+// and tasks plus the state files, and resumes their supervision without
+// restarting running containers. A pod whose containers were never
+// created (its image was still pulling) is torn down, so the reconciler
+// creates it again with its full spec.
+func (r *Runtime) adopt(ctx context.Context) error {
+	r.wg.Add(1)
+	go r.watchOOM()
+	conts, err := r.client.Containers(ctx, fmt.Sprintf(`labels."%s"==true`, nodes.LabelManaged))
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	byPod := map[string]map[string]map[string]string{} // key -> container id -> labels
+	for _, c := range conts {
+		l, err := c.Labels(ctx)
+		if err != nil {
+			return err
+		}
+		key := l[nodes.LabelNamespace] + "/" + l[nodes.LabelPod]
+		if byPod[key] == nil {
+			byPod[key] = map[string]map[string]string{}
+		}
+		byPod[key][c.ID()] = l
+	}
+	dirs, _ := filepath.Glob(filepath.Join(r.opts.StateDir, "pods", "*", "pod.json"))
+	seen := map[string]bool{}
+	for _, f := range dirs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		var rec record
+		if err := json.Unmarshal(b, &rec); err != nil || rec.Pod == nil {
+			r.log.Warn("unreadable pod state; ignoring", "file", f, "err", err)
+			continue
+		}
+		key := rec.Pod.Key()
+		seen[key] = true
+		pd := r.newPod(rec.Pod)
+		pd.ip, pd.startedAt = rec.IP, rec.StartedAt
+		labels := byPod[key]
+		if len(labels) < len(pd.all()) {
+			// Some containers were never created (an image was still
+			// pulling): the state file lacks the secret values to create
+			// them, so the reconciler creates the pod again.
+			r.log.Info("tearing down pod that had not fully started", "pod", key)
+			if err := r.teardown(ctx, pd); err != nil {
+				r.log.Warn("tear down", "pod", key, "err", err)
+			}
+			continue
+		}
+		if err := r.restore(ctx, pd, labels); err != nil {
+			return fmt.Errorf("pod %s: %w", key, err)
+		}
+		r.mu.Lock()
+		r.pods[key] = pd
+		r.mu.Unlock()
+		r.log.Info("re-adopted pod", "pod", key, "ip", pd.ip)
+		r.startSupervision(pd)
+	}
+	for key, cs := range byPod {
+		if seen[key] {
+			continue
+		}
+		// Containers without a state file cannot be supervised: remove them.
+		for id := range cs {
+			r.log.Warn("removing orphaned container", "container", id, "pod", key)
+			if err := r.deleteContainer(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// restore sets the pod's container states from their labels and tasks.
+func (r *Runtime) restore(ctx context.Context, pd *pod, labels map[string]map[string]string) error {
+	for _, c := range pd.all() {
+		l, ok := labels[c.id]
+		if !ok {
+			continue
+		}
+		c.created = true
+		if l[labelStopped] != "" && !pd.stopped {
+			pd.stopped = true
+			close(pd.stop)
+		}
+		if l[labelStopped] == "forced" {
+			pd.forced = true
+		}
+		c.state.RestartCount, _ = strconv.Atoi(l[labelRestarts])
+		c.state.StartedAt, _ = time.Parse(time.RFC3339Nano, l[labelStartedAt])
+		c.started = c.spec.StartupProbe == nil
+		if l[labelReason] != "" {
+			c.state.State = nodes.StateTerminated
+			c.state.Reason = l[labelReason]
+			c.state.ExitCode, _ = strconv.Atoi(l[labelExitCode])
+			c.state.FinishedAt, _ = time.Parse(time.RFC3339Nano, l[labelFinishedAt])
+			c.completed = c.init > 0 && c.state.ExitCode == 0
+		}
+		cont, err := r.client.LoadContainer(ctx, c.id)
+		if err != nil {
+			return err
+		}
+		t, err := cont.Task(ctx, nil)
+		if err != nil {
+			continue
+		}
+		st, err := t.Status(ctx)
+		if err != nil {
+			continue
+		}
+		switch st.Status {
+		case containerd.Running, containerd.Paused:
+			c.state.State, c.state.Reason = nodes.StateRunning, ""
+			// The readiness probe will confirm; until then, trust the
+			// last daemon's view that a running container had started.
+			c.started = true
+		case containerd.Stopped:
+			// Exited while no daemon watched: record it now.
+			c.state.State = nodes.StateTerminated
+			c.state.ExitCode = int(st.ExitStatus)
+			c.state.FinishedAt = st.ExitTime
+			c.state.Reason = "Error"
+			if st.ExitStatus == 0 {
+				c.state.Reason = "Completed"
+			}
+			c.completed = c.init > 0 && st.ExitStatus == 0
+		}
+	}
+	return nil
+}
+
+// oomSeen holds the containers the kernel OOM-killed, from containerd's
+// /tasks/oom events.
+type oomSeen struct {
+	mu  sync.Mutex
+	ids map[string]time.Time
+}
+
+func (r *Runtime) watchOOM() {
+	defer r.wg.Done()
+	for r.ctx.Err() == nil {
+		ch, errs := r.client.Subscribe(r.ctx, `topic=="/tasks/oom"`)
+	loop:
+		for {
+			select {
+			case env := <-ch:
+				if env == nil || env.Namespace != r.opts.Namespace {
+					continue
+				}
+				ev, err := typeurl.UnmarshalAny(env.Event)
+				if err != nil {
+					continue
+				}
+				if oom, ok := ev.(*apievents.TaskOOM); ok {
+					r.oom.mu.Lock()
+					if r.oom.ids == nil {
+						r.oom.ids = map[string]time.Time{}
+					}
+					r.oom.ids[oom.ContainerID] = time.Now()
+					r.oom.mu.Unlock()
+				}
+			case err := <-errs:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					r.log.Debug("event stream ended", "err", err)
+				}
+				break loop
+			case <-r.ctx.Done():
+				return
+			}
+		}
+		select {
+		case <-time.After(time.Second):
+		case <-r.ctx.Done():
+			return
+		}
+	}
+}
+
+// sawOOM consumes an OOM event of the container.
+func (r *Runtime) sawOOM(id string) bool {
+	r.oom.mu.Lock()
+	defer r.oom.mu.Unlock()
+	_, ok := r.oom.ids[id]
+	delete(r.oom.ids, id)
+	return ok
+}

@@ -1,0 +1,132 @@
+package containerd
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"berth.dev/berth/nodes"
+)
+
+// Observe reports the pods of this node. The state is the supervisors'
+// view, which New rebuilt from containerd's labels and tasks.
+func (r *Runtime) Observe(ctx context.Context) (nodes.NodeState, error) {
+	if err := ctx.Err(); err != nil {
+		return nodes.NodeState{}, err
+	}
+	r.mu.Lock()
+	pods := slices.Collect(maps.Values(r.pods))
+	r.mu.Unlock()
+	st := nodes.NodeState{Pods: make([]nodes.PodStatus, 0, len(pods))}
+	for _, pd := range pods {
+		st.Pods = append(st.Pods, pd.status())
+	}
+	slices.SortFunc(st.Pods, func(a, b nodes.PodStatus) int { return strings.Compare(a.Key(), b.Key()) })
+	return st, nil
+}
+
+func (pd *pod) status() nodes.PodStatus {
+	pd.mu.Lock()
+	defer pd.mu.Unlock()
+	p := pd.spec
+	s := nodes.PodStatus{
+		Namespace:  p.Namespace,
+		Name:       p.Name,
+		Labels:     maps.Clone(p.Labels),
+		Owner:      p.Owner,
+		Revision:   p.Revision,
+		Hash:       p.Hash,
+		ConfigHash: p.ConfigHash,
+		IP:         pd.ip,
+		StartedAt:  pd.startedAt,
+		ReadySince: pd.readySince,
+		Reason:     pd.reason,
+		Message:    pd.message,
+	}
+	var inits []nodes.ContainerStatus
+	for _, c := range pd.inits {
+		cs := c.state
+		if c.completed {
+			cs.State, cs.Reason = nodes.StateTerminated, "Completed"
+		}
+		inits = append(inits, cs)
+	}
+	for _, c := range pd.apps {
+		s.Containers = append(s.Containers, c.state)
+	}
+	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, inits, s.Containers, s.Reason, s.Message)
+	if pd.forced {
+		s.Phase, s.Reason, s.Message = nodes.PhaseFailed, "Stopped", "stopped by berth before it finished"
+	}
+	s.Ready = s.Phase == nodes.PhaseRunning && !pd.readySince.IsZero()
+	if !s.Ready {
+		s.ReadySince = time.Time{}
+	}
+	return s
+}
+
+// phase derives the pod phase and the reason shown for it from the
+// container states, as the kubelet does.
+func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message string) (string, string, string) {
+	for _, c := range inits {
+		if c.State == nodes.StateTerminated && c.Reason == "Completed" {
+			continue
+		}
+		if c.State == nodes.StateTerminated && policy == RestartNever {
+			return nodes.PhaseFailed, "Init:" + c.Reason, "init container " + c.Name + " failed"
+		}
+		if reason == "" && c.State == nodes.StateWaiting && c.Reason != "PodInitializing" {
+			reason, message = "Init:"+c.Reason, c.Message
+		}
+		return nodes.PhasePending, reason, message
+	}
+	running, waiting, failed, started := 0, 0, 0, 0
+	for _, c := range apps {
+		switch c.State {
+		case nodes.StateRunning:
+			running++
+		case nodes.StateWaiting:
+			waiting++
+			if reason == "" && c.Reason != "ContainerCreating" {
+				reason, message = c.Reason, c.Message
+			}
+		case nodes.StateTerminated:
+			if c.ExitCode != 0 {
+				failed++
+				if reason == "" || reason == "Completed" {
+					reason, message = c.Reason, c.Message
+				}
+			}
+		}
+		if !c.StartedAt.IsZero() || c.RestartCount > 0 {
+			started++
+		}
+	}
+	switch {
+	case len(apps) == 0:
+		return nodes.PhasePending, reason, message
+	case running > 0:
+		return nodes.PhaseRunning, reason, message
+	case waiting > 0 && started > 0 && waitingRestart(apps):
+		return nodes.PhaseRunning, reason, message
+	case waiting > 0:
+		return nodes.PhasePending, reason, message
+	case failed > 0:
+		return nodes.PhaseFailed, reason, message
+	default:
+		return nodes.PhaseSucceeded, reason, message
+	}
+}
+
+// waitingRestart reports whether a waiting container is in back-off
+// between runs (the pod is Running), not waiting for its first start.
+func waitingRestart(apps []nodes.ContainerStatus) bool {
+	for _, c := range apps {
+		if c.State == nodes.StateWaiting && c.Reason == "CrashLoopBackOff" {
+			return true
+		}
+	}
+	return false
+}

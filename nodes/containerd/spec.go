@@ -1,0 +1,220 @@
+package containerd
+
+import (
+	"context"
+
+	"fmt"
+	"github.com/containerd/containerd/v2/core/containers"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes/containerd/cni"
+)
+
+// cfsPeriod is the CFS period the CPU limit is expressed in (100 ms, as
+// the kubelet uses).
+const cfsPeriod = 100000
+
+// specInput is what a container's OCI spec is built from.
+type specInput struct {
+	pod    *plan.Pod
+	c      plan.Container
+	ip     string
+	ns     cni.Namespaces
+	mounts map[string]string // volume name -> host path
+	hosts  string            // the pod's /etc/hosts file
+}
+
+// env resolves the container's environment: literal values and the
+// fieldRefs the node knows (status.podIP and friends).
+func env(in specInput) []string {
+	var out []string
+	for _, e := range in.c.Env {
+		v := e.Value.Data
+		switch e.FieldRef {
+		case "":
+		case "status.podIP", "status.podIPs", "status.hostIP":
+			v = in.ip
+			if e.FieldRef == "status.hostIP" {
+				v = hostIP()
+			}
+		case "metadata.name":
+			v = in.pod.Name
+		case "metadata.namespace":
+			v = in.pod.Namespace
+		case "spec.nodeName":
+			v = hostname()
+		}
+		out = append(out, e.Name+"="+v)
+	}
+	return out
+}
+
+// specOpts turns a planned container into OCI spec options.
+func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
+	c := in.c
+	opts := []oci.SpecOpts{oci.WithImageConfig(img)}
+	switch {
+	case len(c.Command) > 0:
+		opts = append(opts, oci.WithProcessArgs(append(append([]string{}, c.Command...), c.Args...)...))
+	case len(c.Args) > 0:
+		opts = append(opts, oci.WithImageConfigArgs(img, c.Args))
+	}
+	if c.WorkingDir != "" {
+		opts = append(opts, oci.WithProcessCwd(c.WorkingDir))
+	}
+	if e := env(in); len(e) > 0 {
+		opts = append(opts, oci.WithEnv(e))
+	}
+	if in.pod.Spec.HostNetwork {
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace), oci.WithHostResolvconf)
+	} else {
+		opts = append(opts,
+			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.ns.Net}),
+			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.ns.UTS}),
+			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}),
+			oci.WithHostname(in.pod.Name),
+			oci.WithHostResolvconf,
+		)
+	}
+	mounts, err := volumeMounts(in)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, oci.WithMounts(mounts))
+	opts = append(opts, resourceOpts(c)...)
+	opts = append(opts, securityOpts(c)...)
+	return opts, nil
+}
+
+func volumeMounts(in specInput) ([]specs.Mount, error) {
+	var out []specs.Mount
+	if in.hosts != "" {
+		out = append(out, specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: in.hosts, Options: []string{"rbind", "ro"}})
+	}
+	for _, m := range in.c.VolumeMounts {
+		src, ok := in.mounts[m.Name]
+		if !ok {
+			return nil, fmt.Errorf("container %s mounts unknown volume %q", in.c.Name, m.Name)
+		}
+		if m.SubPath != "" {
+			if !filepath.IsLocal(m.SubPath) {
+				return nil, fmt.Errorf("container %s: subPath %q must be relative and stay inside the volume", in.c.Name, m.SubPath)
+			}
+			src = filepath.Join(src, m.SubPath)
+		}
+		opts := []string{"rbind", "rprivate"}
+		if m.ReadOnly {
+			opts = append(opts, "ro")
+		} else {
+			opts = append(opts, "rw")
+		}
+		out = append(out, specs.Mount{Destination: m.MountPath, Type: "bind", Source: src, Options: opts})
+	}
+	return out, nil
+}
+
+// resourceOpts maps limits to cgroup limits: memory limit, CPU quota from
+// the CPU limit, CPU shares from the request (as the kubelet does).
+func resourceOpts(c plan.Container) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	if c.Limits.Memory > 0 {
+		opts = append(opts, oci.WithMemoryLimit(uint64(c.Limits.Memory)))
+	}
+	if c.Limits.MilliCPU > 0 {
+		opts = append(opts, oci.WithCPUCFS(max(c.Limits.MilliCPU*cfsPeriod/1000, 1000), cfsPeriod))
+	}
+	req := c.Requests.MilliCPU
+	if req == 0 {
+		req = c.Limits.MilliCPU
+	}
+	if req > 0 {
+		opts = append(opts, oci.WithCPUShares(uint64(max(req*1024/1000, 2))))
+	}
+	return opts
+}
+
+func securityOpts(c plan.Container) []oci.SpecOpts {
+	sc := c.SecurityContext
+	if sc == nil {
+		return nil
+	}
+	var opts []oci.SpecOpts
+	switch {
+	case sc.RunAsUser != nil && sc.RunAsGroup != nil:
+		opts = append(opts, oci.WithUIDGID(uint32(*sc.RunAsUser), uint32(*sc.RunAsGroup)))
+	case sc.RunAsUser != nil:
+		opts = append(opts, oci.WithUserID(uint32(*sc.RunAsUser)))
+	case sc.RunAsGroup != nil:
+		gid := uint32(*sc.RunAsGroup)
+		opts = append(opts, func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+			s.Process.User.GID = gid
+			return nil
+		})
+	}
+	if sc.ReadOnlyRootFilesystem {
+		opts = append(opts, oci.WithRootFSReadonly())
+	}
+	if sc.Privileged {
+		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
+	}
+	if caps := sc.Capabilities; caps != nil {
+		if capsHave(caps.Drop, "ALL") {
+			opts = append(opts, oci.WithCapabilities(nil))
+		} else if len(caps.Drop) > 0 {
+			opts = append(opts, oci.WithDroppedCapabilities(capNames(caps.Drop)))
+		}
+		if len(caps.Add) > 0 {
+			opts = append(opts, oci.WithAddedCapabilities(capNames(caps.Add)))
+		}
+	}
+	return opts
+}
+
+func capsHave(list []string, name string) bool {
+	for _, c := range list {
+		if strings.EqualFold(c, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// capNames turns Kubernetes names ("NET_ADMIN") into OCI's ("CAP_NET_ADMIN").
+func capNames(in []string) []string {
+	out := make([]string, 0, len(in))
+	for _, c := range in {
+		c = strings.ToUpper(c)
+		if !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// hostIP is the node's first global IPv4 address (hostNetwork pods'
+// IP), or 127.0.0.1.
+func hostIP() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
+
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}

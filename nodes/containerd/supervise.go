@@ -1,0 +1,526 @@
+package containerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/errdefs"
+
+	"berth.dev/berth/nodes"
+)
+
+// Restart policies.
+const (
+	RestartAlways    = "Always"
+	RestartOnFailure = "OnFailure"
+	RestartNever     = "Never"
+)
+
+// shouldRestart is the kubelet's decision after a container exits.
+func shouldRestart(policy string, exitCode int) bool {
+	switch policy {
+	case RestartNever:
+		return false
+	case RestartOnFailure:
+		return exitCode != 0
+	default:
+		return true
+	}
+}
+
+// backoff is the kubelet's crash-loop back-off: base doubling to max, reset
+// after the container ran for reset.
+type backoff struct {
+	base, max, reset time.Duration
+	n                int
+}
+
+// next returns the delay before the next restart of a container that ran
+// for ran.
+func (b *backoff) next(ran time.Duration) time.Duration {
+	if ran >= b.reset {
+		b.n = 0
+	}
+	d := b.base
+	for i := 0; i < b.n && d < b.max; i++ {
+		d *= 2
+	}
+	b.n++
+	return min(d, b.max)
+}
+
+func (r *Runtime) newBackoff() *backoff {
+	return &backoff{base: r.opts.BackoffBase, max: r.opts.BackoffMax, reset: r.opts.BackoffReset}
+}
+
+// startSupervision runs the pod in a goroutine owned by the Runtime.
+func (r *Runtime) startSupervision(pd *pod) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(pd.done)
+		r.supervise(pd)
+	}()
+}
+
+// sleep waits d, or returns false when the Runtime closes or the pod stops.
+func (r *Runtime) sleep(pd *pod, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.ctx.Done():
+	case <-pd.stop:
+	}
+	return false
+}
+
+func (r *Runtime) stopping(pd *pod) bool {
+	select {
+	case <-r.ctx.Done():
+		return true
+	case <-pd.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// supervise pulls and creates the containers, runs the init containers in
+// order, then runs and restarts the app containers.
+func (r *Runtime) supervise(pd *pod) {
+	ctx := r.ctx
+	// A pull is cancelled when the pod stops; a running container's exit
+	// is still awaited with the Runtime's context, so StopPod sees it.
+	pullCtx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-pd.stop:
+			cancel()
+		case <-pullCtx.Done():
+		}
+	}()
+	ok := r.createContainers(pullCtx, pd)
+	cancel()
+	if !ok {
+		return
+	}
+	for _, c := range pd.inits {
+		pd.mu.Lock()
+		done := c.completed
+		pd.mu.Unlock()
+		if done {
+			continue
+		}
+		if !r.runContainer(ctx, pd, c) {
+			return
+		}
+	}
+	var wg sync.WaitGroup
+	for _, c := range pd.apps {
+		wg.Go(func() { r.runContainer(ctx, pd, c) })
+	}
+	wg.Wait()
+}
+
+// createContainers pulls the images and creates the containerd containers
+// that do not exist yet, retrying a failed pull with back-off while the
+// other pods go on.
+func (r *Runtime) createContainers(ctx context.Context, pd *pod) bool {
+	bo := r.newBackoff()
+	for {
+		err := r.tryCreate(ctx, pd)
+		if err == nil {
+			pd.mu.Lock()
+			pd.reason, pd.message = "", ""
+			pd.mu.Unlock()
+			return true
+		}
+		if r.stopping(pd) {
+			return false
+		}
+		reason := "ErrImagePull"
+		var ce *createError
+		if errors.As(err, &ce) {
+			reason = "CreateContainerError"
+		}
+		delay := bo.next(0)
+		r.log.Warn("pod not started", "pod", pd.key, "reason", reason, "err", err, "retry", delay)
+		pd.mu.Lock()
+		pd.reason, pd.message = reason, err.Error()
+		for _, c := range pd.all() {
+			if !c.created {
+				c.state.State, c.state.Reason, c.state.Message = nodes.StateWaiting, reason, err.Error()
+			}
+		}
+		pd.mu.Unlock()
+		if !r.sleep(pd, delay) {
+			return false
+		}
+	}
+}
+
+type createError struct{ err error }
+
+func (e *createError) Error() string { return e.err.Error() }
+func (e *createError) Unwrap() error { return e.err }
+
+func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
+	pd.mu.Lock()
+	spec, ip := pd.spec, pd.ip
+	all := pd.all()
+	pd.mu.Unlock()
+	var mounts map[string]string
+	var hosts string
+	for _, c := range all {
+		if c.created {
+			continue
+		}
+		img, err := r.ensureImage(ctx, c.spec.Image, c.spec.ImagePullPolicy, spec.Spec.ImagePullSecrets)
+		if err != nil {
+			return err
+		}
+		if mounts == nil {
+			if mounts, err = r.vols.Prepare(spec); err != nil {
+				return &createError{fmt.Errorf("volumes: %w", err)}
+			}
+			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
+				return &createError{fmt.Errorf("/etc/hosts: %w", err)}
+			}
+		}
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, hosts: hosts})
+		if err != nil {
+			return &createError{err}
+		}
+		labels := r.podLabels(pd, c)
+		_, err = r.client.NewContainer(ctx, c.id,
+			containerd.WithImage(img),
+			containerd.WithNewSnapshot(c.id, img, snapshots.WithLabels(labels)),
+			containerd.WithNewSpec(opts...),
+			containerd.WithContainerLabels(labels),
+		)
+		if errdefs.IsAlreadyExists(err) {
+			// A leftover of an earlier pod with this name: replace it.
+			if derr := r.deleteContainer(ctx, c.id); derr != nil {
+				return &createError{derr}
+			}
+			return &createError{fmt.Errorf("container %s existed; removed it, retrying", c.id)}
+		}
+		if err != nil {
+			return &createError{fmt.Errorf("create container %s: %w", c.spec.Name, err)}
+		}
+		pd.mu.Lock()
+		c.created = true
+		c.state.Reason, c.state.Message = "ContainerCreating", ""
+		pd.mu.Unlock()
+	}
+	return nil
+}
+
+// runContainer runs c until it must not restart (policy, pod stopped,
+// Runtime closed). For an init container it returns true when the
+// container completed.
+func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
+	bo := r.newBackoff()
+	pd.mu.Lock()
+	policy := pd.spec.Spec.RestartPolicy
+	pd.mu.Unlock()
+	if c.init > 0 && policy == RestartAlways {
+		policy = RestartOnFailure // init containers always run to completion
+	}
+	pd.mu.Lock()
+	exited, code := c.state.State == nodes.StateTerminated, c.state.ExitCode
+	pd.mu.Unlock()
+	if exited {
+		// It exited while no daemon watched (re-adopted): apply the
+		// policy to that exit as if it had just happened.
+		if r.stopping(pd) || !shouldRestart(policy, code) {
+			return false
+		}
+		pd.mu.Lock()
+		c.state.RestartCount++
+		n := c.state.RestartCount
+		pd.mu.Unlock()
+		if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
+			r.log.Warn("record restart", "container", c.id, "err", err)
+		}
+	}
+	for {
+		if r.stopping(pd) {
+			return false
+		}
+		task, exitCh, err := r.startTask(ctx, pd, c)
+		if err != nil {
+			if r.stopping(pd) {
+				return false
+			}
+			r.log.Warn("container start failed", "pod", pd.key, "container", c.spec.Name, "err", err)
+			pd.mu.Lock()
+			c.state.State, c.state.Reason, c.state.Message = nodes.StateWaiting, "ContainerCannotRun", err.Error()
+			pd.mu.Unlock()
+			if policy == RestartNever {
+				r.terminated(ctx, pd, c, 128, "ContainerCannotRun", r.now())
+				return false
+			}
+			if !r.sleep(pd, bo.next(0)) {
+				return false
+			}
+			continue
+		}
+		pctx, pcancel := context.WithCancel(ctx)
+		unhealthy := make(chan string, 1)
+		r.startProbes(pctx, pd, c, task, unhealthy)
+		var st containerd.ExitStatus
+		select {
+		case st = <-exitCh:
+		case msg := <-unhealthy:
+			r.log.Info("liveness probe failed; restarting container", "pod", pd.key, "container", c.spec.Name, "probe", msg)
+			pd.mu.Lock()
+			grace := time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second
+			pd.mu.Unlock()
+			r.killTask(ctx, pd, c, task, grace)
+			st = <-exitCh
+		case <-ctx.Done():
+			pcancel()
+			return false // the Runtime closes; the container keeps running
+		}
+		pcancel()
+		code, at := int(st.ExitCode()), st.ExitTime()
+		if st.Error() != nil && ctx.Err() != nil {
+			return false
+		}
+		if at.IsZero() || at.Year() < 2000 {
+			at = r.now()
+		}
+		reason := "Error"
+		switch {
+		case code == 0:
+			reason = "Completed"
+		case r.oomKilled(ctx, c.id, code):
+			reason = "OOMKilled"
+		}
+		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			r.log.Warn("delete task", "container", c.id, "err", err)
+		}
+		pd.mu.Lock()
+		ran := at.Sub(c.state.StartedAt)
+		pd.mu.Unlock()
+		r.terminated(ctx, pd, c, code, reason, at)
+		if c.init > 0 && code == 0 {
+			pd.mu.Lock()
+			c.completed = true
+			pd.mu.Unlock()
+			return true
+		}
+		if r.stopping(pd) || !shouldRestart(policy, code) {
+			return false
+		}
+		delay := bo.next(ran)
+		pd.mu.Lock()
+		c.state.State = nodes.StateWaiting
+		c.state.Reason = "CrashLoopBackOff"
+		c.state.Message = fmt.Sprintf("back-off %s restarting failed container %s; last exit: %s (%d)", delay, c.spec.Name, reason, code)
+		pd.mu.Unlock()
+		if !r.sleep(pd, delay) {
+			return false
+		}
+		pd.mu.Lock()
+		c.state.RestartCount++
+		n := c.state.RestartCount
+		pd.mu.Unlock()
+		if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
+			r.log.Warn("record restart", "container", c.id, "err", err)
+		}
+		r.rotatePrevious(pd.key, c.spec.Name)
+	}
+}
+
+// terminated records an exit in memory and in the container's labels.
+func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) {
+	pd.mu.Lock()
+	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, ""
+	c.state.FinishedAt = at
+	c.state.Ready = false
+	started := c.state.StartedAt
+	pd.mu.Unlock()
+	r.updateReady(pd)
+	err := r.setLabels(ctx, c.id, map[string]string{
+		labelExitCode:   strconv.Itoa(code),
+		labelReason:     reason,
+		labelFinishedAt: at.UTC().Format(time.RFC3339Nano),
+		labelStartedAt:  started.UTC().Format(time.RFC3339Nano),
+	})
+	if err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("record exit", "container", c.id, "err", err)
+	}
+}
+
+// startTask starts c's task, or attaches to the one already running (a
+// re-adopted pod), and returns its exit channel.
+func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	cont, err := r.client.LoadContainer(ctx, c.id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load container %s: %w", c.id, err)
+	}
+	if t, err := cont.Task(ctx, nil); err == nil {
+		st, serr := t.Status(ctx)
+		if serr == nil && (st.Status == containerd.Running || st.Status == containerd.Paused) {
+			ch, err := t.Wait(ctx)
+			if err != nil {
+				return nil, nil, fmt.Errorf("wait task %s: %w", c.id, err)
+			}
+			r.markRunning(pd, c, time.Time{})
+			return t, ch, nil
+		}
+		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
+		}
+	}
+	logPath, err := r.logPath(pd.key, c.spec.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := cont.NewTask(ctx, cio.LogFile(logPath))
+	if err != nil {
+		return nil, nil, fmt.Errorf("create task %s: %w", c.spec.Name, err)
+	}
+	ch, err := t.Wait(ctx)
+	if err != nil {
+		t.Delete(ctx, containerd.WithProcessKill)
+		return nil, nil, fmt.Errorf("wait task %s: %w", c.spec.Name, err)
+	}
+	if err := t.Start(ctx); err != nil {
+		t.Delete(ctx, containerd.WithProcessKill)
+		return nil, nil, fmt.Errorf("start %s: %w", c.spec.Name, err)
+	}
+	r.markRunning(pd, c, r.now())
+	return t, ch, nil
+}
+
+// markRunning records a started container; a zero at keeps the start
+// time already known (a re-adopted container).
+func (r *Runtime) markRunning(pd *pod, c *ctr, at time.Time) {
+	pd.mu.Lock()
+	c.state.State, c.state.Reason, c.state.Message = nodes.StateRunning, "", ""
+	c.state.ExitCode = 0
+	c.state.FinishedAt = time.Time{}
+	if !at.IsZero() || c.state.StartedAt.IsZero() {
+		if at.IsZero() {
+			at = r.now()
+		}
+		c.state.StartedAt = at
+		c.started = c.spec.StartupProbe == nil
+	}
+	pd.mu.Unlock()
+	if !at.IsZero() {
+		_ = r.setLabels(r.ctx, c.id, map[string]string{labelStartedAt: at.UTC().Format(time.RFC3339Nano), labelReason: "", labelExitCode: ""})
+	}
+	r.updateReady(pd)
+}
+
+// stopContainer runs preStop, sends SIGTERM and, after the grace period,
+// SIGKILL. The supervising goroutine records the exit.
+func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, grace time.Duration) error {
+	cont, err := r.client.LoadContainer(ctx, c.id)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t, err := cont.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	st, err := t.Status(ctx)
+	if err != nil || st.Status != containerd.Running {
+		return nil
+	}
+	r.killTask(ctx, pd, c, t, grace)
+	return nil
+}
+
+// killTask is the graceful stop: preStop exec within the grace period,
+// SIGTERM, SIGKILL when the grace period is over.
+func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Task, grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	ch, err := t.Wait(ctx)
+	if err != nil {
+		return
+	}
+	if len(c.spec.PreStop) > 0 && grace > 0 {
+		pctx, cancel := context.WithDeadline(ctx, deadline)
+		if _, err := r.exec(pctx, c.id, t, c.spec.PreStop); err != nil {
+			r.log.Warn("preStop hook failed", "pod", pd.key, "container", c.spec.Name, "err", err)
+		}
+		cancel()
+	}
+	if err := t.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("SIGTERM", "container", c.id, "err", err)
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-ch:
+		return
+	case <-timer.C:
+	case <-ctx.Done():
+		return
+	}
+	if err := t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("SIGKILL", "container", c.id, "err", err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// oomKilled reports whether the container's last exit was the kernel's
+// OOM killer: exit 137 and the cgroup's OOM-kill counter moved (read
+// before the task is deleted, which removes the cgroup).
+func (r *Runtime) oomKilled(ctx context.Context, id string, code int) bool {
+	if code != 137 {
+		return false
+	}
+	if r.sawOOM(id) {
+		return true
+	}
+	cg := filepath.Join("/", r.opts.Namespace, id)
+	if cont, err := r.client.LoadContainer(ctx, id); err == nil {
+		if s, err := cont.Spec(ctx); err == nil && s.Linux != nil && s.Linux.CgroupsPath != "" {
+			cg = s.Linux.CgroupsPath
+		}
+	}
+	for _, f := range []string{
+		filepath.Join("/sys/fs/cgroup/memory", cg, "memory.oom_control"), // cgroup v1
+		filepath.Join("/sys/fs/cgroup", cg, "memory.events"),             // cgroup v2
+	} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, " ")
+			if k == "oom_kill" && v != "0" {
+				return true
+			}
+		}
+	}
+	return false
+}

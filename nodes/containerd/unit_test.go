@@ -1,0 +1,194 @@
+package containerd
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes"
+)
+
+func TestBackoff(t *testing.T) {
+	b := &backoff{base: 10 * time.Second, max: 5 * time.Minute, reset: 10 * time.Minute}
+	var got []time.Duration
+	for range 8 {
+		got = append(got, b.next(time.Second))
+	}
+	want := []time.Duration{10, 20, 40, 80, 160, 300, 300, 300}
+	for i := range want {
+		want[i] *= time.Second
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("delays %v, want %v", got, want)
+	}
+	if d := b.next(11 * time.Minute); d != 10*time.Second {
+		t.Errorf("after 11 min running: %s, want reset to 10s", d)
+	}
+}
+
+func TestShouldRestart(t *testing.T) {
+	for _, tc := range []struct {
+		policy string
+		code   int
+		want   bool
+	}{
+		{"Always", 0, true}, {"Always", 1, true}, {"", 0, true},
+		{"OnFailure", 0, false}, {"OnFailure", 2, true},
+		{"Never", 0, false}, {"Never", 137, false},
+	} {
+		if got := shouldRestart(tc.policy, tc.code); got != tc.want {
+			t.Errorf("shouldRestart(%s, %d) = %v", tc.policy, tc.code, got)
+		}
+	}
+}
+
+func TestPhase(t *testing.T) {
+	run := nodes.ContainerStatus{Name: "a", State: nodes.StateRunning, StartedAt: time.Unix(1, 0)}
+	done := nodes.ContainerStatus{Name: "a", State: nodes.StateTerminated, Reason: "Completed"}
+	oom := nodes.ContainerStatus{Name: "a", State: nodes.StateTerminated, ExitCode: 137, Reason: "OOMKilled"}
+	pull := nodes.ContainerStatus{Name: "a", State: nodes.StateWaiting, Reason: "ErrImagePull", Message: "not found"}
+	crash := nodes.ContainerStatus{Name: "a", State: nodes.StateWaiting, Reason: "CrashLoopBackOff", RestartCount: 2, StartedAt: time.Unix(1, 0)}
+	creating := nodes.ContainerStatus{Name: "a", State: nodes.StateWaiting, Reason: "ContainerCreating"}
+	initRun := nodes.ContainerStatus{Name: "i", State: nodes.StateRunning}
+	initFail := nodes.ContainerStatus{Name: "i", State: nodes.StateTerminated, ExitCode: 1, Reason: "Error"}
+	for _, tc := range []struct {
+		name          string
+		policy        string
+		inits, apps   []nodes.ContainerStatus
+		phase, reason string
+	}{
+		{"running", "Always", nil, []nodes.ContainerStatus{run}, nodes.PhaseRunning, ""},
+		{"creating", "Always", nil, []nodes.ContainerStatus{creating}, nodes.PhasePending, ""},
+		{"pull error", "Always", nil, []nodes.ContainerStatus{pull}, nodes.PhasePending, "ErrImagePull"},
+		{"crash loop", "Always", nil, []nodes.ContainerStatus{crash}, nodes.PhaseRunning, "CrashLoopBackOff"},
+		{"succeeded", "Never", nil, []nodes.ContainerStatus{done}, nodes.PhaseSucceeded, ""},
+		{"oom", "Never", nil, []nodes.ContainerStatus{oom}, nodes.PhaseFailed, "OOMKilled"},
+		{"one of two done", "Never", nil, []nodes.ContainerStatus{done, run}, nodes.PhaseRunning, ""},
+		{"init running", "Always", []nodes.ContainerStatus{initRun}, []nodes.ContainerStatus{creating}, nodes.PhasePending, ""},
+		{"init failed never", "Never", []nodes.ContainerStatus{initFail}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, "Init:Error"},
+		{"init done", "Always", []nodes.ContainerStatus{done}, []nodes.ContainerStatus{run}, nodes.PhaseRunning, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ph, reason, _ := phase(tc.policy, tc.inits, tc.apps, "", "")
+			if ph != tc.phase || reason != tc.reason {
+				t.Errorf("phase = %s %q, want %s %q", ph, reason, tc.phase, tc.reason)
+			}
+		})
+	}
+}
+
+func TestRegistryHost(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://index.docker.io/v1/": "registry-1.docker.io",
+		"docker.io":                   "registry-1.docker.io",
+		"127.0.0.1:5000":              "127.0.0.1:5000",
+		"http://reg.example:8080/x":   "reg.example:8080",
+		"ghcr.io":                     "ghcr.io",
+	} {
+		if got := registryHost(in); got != want {
+			t.Errorf("registryHost(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func FuzzRegistryHost(f *testing.F) {
+	f.Add("https://index.docker.io/v1/")
+	f.Add("127.0.0.1:5000")
+	f.Fuzz(func(t *testing.T, s string) {
+		h := registryHost(s)
+		if strings.Contains(h, "/") {
+			t.Errorf("registryHost(%q) = %q contains a slash", s, h)
+		}
+	})
+}
+
+func TestNormalize(t *testing.T) {
+	for in, want := range map[string]string{
+		"busybox":                           "docker.io/library/busybox:latest",
+		"127.0.0.1:5000/berth/busybox:test": "127.0.0.1:5000/berth/busybox:test",
+	} {
+		got, err := normalize(in)
+		if err != nil || got != want {
+			t.Errorf("normalize(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := normalize("bad ref!"); err == nil {
+		t.Error("invalid reference accepted")
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	f.Add("busybox")
+	f.Add("127.0.0.1:5000/a/b:c@sha256:0000")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := normalize(s)
+		if err != nil {
+			return
+		}
+		if n2, err := normalize(n); err != nil || n2 != n {
+			t.Errorf("normalize not idempotent: %q -> %q -> %q (%v)", s, n, n2, err)
+		}
+	})
+}
+
+func TestCapNames(t *testing.T) {
+	got := capNames([]string{"net_admin", "CAP_SYS_TIME"})
+	if !slices.Equal(got, []string{"CAP_NET_ADMIN", "CAP_SYS_TIME"}) {
+		t.Errorf("capNames = %v", got)
+	}
+}
+
+func TestEnv(t *testing.T) {
+	in := specInput{
+		pod: &plan.Pod{Namespace: "ns", Name: "p"},
+		ip:  "10.0.0.5",
+		c: plan.Container{Env: []plan.EnvVar{
+			{Name: "A", Value: plan.Plain("1")},
+			{Name: "S", Value: plan.Sensitive("pw")},
+			{Name: "IP", FieldRef: "status.podIP"},
+			{Name: "N", FieldRef: "metadata.name"},
+			{Name: "NS", FieldRef: "metadata.namespace"},
+		}},
+	}
+	want := []string{"A=1", "S=pw", "IP=10.0.0.5", "N=p", "NS=ns"}
+	if got := env(in); !slices.Equal(got, want) {
+		t.Errorf("env = %v, want %v", got, want)
+	}
+}
+
+func TestProbePortAndTiming(t *testing.T) {
+	c := plan.Container{Name: "c", Ports: []api.ContainerPort{{Name: "http", ContainerPort: 8080}}}
+	if p, err := probePort(c, api.IntOrString{IsString: true, StrVal: "http"}); err != nil || p != 8080 {
+		t.Errorf("named port: %d %v", p, err)
+	}
+	if _, err := probePort(c, api.IntOrString{IsString: true, StrVal: "nope"}); err == nil {
+		t.Error("unknown named port accepted")
+	}
+	tm := timing(&api.Probe{})
+	if tm.period != 10*time.Second || tm.timeout != time.Second || tm.failure != 3 || tm.success != 1 {
+		t.Errorf("defaults %+v", tm)
+	}
+}
+
+func TestContainerID(t *testing.T) {
+	if id := containerID("default", "web", "berth-x", "app"); id != "default_web_app" {
+		t.Errorf("id %q", id)
+	}
+	long := containerID(strings.Repeat("n", 63), strings.Repeat("p", 63), "berth-0123456789ab", "app")
+	if len(long) > 76 || !strings.HasPrefix(long, "berth-0123456789ab") {
+		t.Errorf("long id %q", long)
+	}
+}
+
+func TestVolumeMountsRejectEscapingSubPath(t *testing.T) {
+	in := specInput{
+		c:      plan.Container{Name: "c", VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "../../etc"}}},
+		mounts: map[string]string{"v": "/tmp/v"},
+	}
+	if _, err := volumeMounts(in); err == nil {
+		t.Error("subPath escaping the volume accepted")
+	}
+}

@@ -1,0 +1,241 @@
+package iptables
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/berth/nodes"
+)
+
+// benchRoutes are n kube-proxy-shaped services: one TCP port, 3 endpoints,
+// the first 1,000 with a NodePort.
+func benchRoutes(n int) []nodes.ServiceRoute {
+	routes := make([]nodes.ServiceRoute, n)
+	for i := range routes {
+		bes := make([]nodes.Backend, 3)
+		for k := range bes {
+			e := i*3 + k
+			bes[k] = nodes.Backend{IP: fmt.Sprintf("10.%d.%d.%d", 128+e/62500, e/250%250, e%250+2), Port: 8080, Weight: 1}
+		}
+		p := nodes.RoutePort{Name: "http", Protocol: "TCP", Port: 80, Backends: bes}
+		if i < 1000 {
+			p.NodePort = int32(30000 + i)
+		}
+		routes[i] = nodes.ServiceRoute{Namespace: "bench", Name: fmt.Sprintf("svc-%05d", i),
+			ClusterIP: fmt.Sprintf("10.96.%d.%d", i/250, i%250+1), Ports: []nodes.RoutePort{p}}
+	}
+	return routes
+}
+
+// BenchmarkRender10k renders 10,000 services (3 endpoints each) into the
+// full iptables-restore input.
+func BenchmarkRender10k(b *testing.B) {
+	routes := benchRoutes(10000)
+	cfg := Config{Prefix: "BERTH"}
+	b.ReportAllocs()
+	var rs Ruleset
+	var text []byte
+	for b.Loop() {
+		rs, _ = Render(cfg, routes)
+		text = RestoreText(Diff(rs, nil), rs)
+	}
+	b.ReportMetric(float64(rs.Chains()), "chains")
+	b.ReportMetric(float64(rs.Rules()), "rules")
+	b.ReportMetric(float64(len(text)), "restore-bytes")
+}
+
+// BenchmarkDiff10k compares two 10,000-service rulesets that differ in
+// one service: the work a partial sync does besides rendering.
+func BenchmarkDiff10k(b *testing.B) {
+	routes := benchRoutes(10000)
+	cfg := Config{Prefix: "BERTH"}
+	old, _ := Render(cfg, routes)
+	routes[4321].Ports[0].Backends = routes[4321].Ports[0].Backends[:2]
+	cur, _ := Render(cfg, routes)
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := Diff(cur, old); d.Empty() {
+			b.Fatal("no change found")
+		}
+	}
+}
+
+// cpuExec runs commands like runCommand and adds up the CPU time
+// (user+sys) of iptables-restore: unlike wall time it does not depend on
+// what else the machine is doing.
+type cpuExec struct{ restoreCPU time.Duration }
+
+func (c *cpuExec) exec(ctx context.Context, stdin []byte, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if strings.HasSuffix(name, "-restore") && cmd.ProcessState != nil {
+		c.restoreCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w: %s", name, err, stderr.String())
+	}
+	return out, nil
+}
+
+// chunkFromEnv lets a benchmark run try other nft transaction sizes:
+// BERTH_IPT_CHUNK=2000 go test -bench FullSync10k.
+func chunkFromEnv(b *testing.B) {
+	if v := os.Getenv("BERTH_IPT_CHUNK"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		old := nftRestoreRules
+		nftRestoreRules = n
+		b.Cleanup(func() { nftRestoreRules = old })
+	}
+}
+
+func backends(b *testing.B) []string {
+	var bins []string
+	for _, bin := range []string{"iptables-nft", "iptables-legacy"} {
+		if _, err := exec.LookPath(bin + "-restore"); err == nil {
+			bins = append(bins, bin)
+		} else {
+			b.Logf("SKIP %s: %s-restore not installed", bin, bin)
+		}
+	}
+	return bins
+}
+
+// BenchmarkFullSync10k is the first sync of 10,000 services on an empty
+// node namespace, per iptables backend.
+func BenchmarkFullSync10k(b *testing.B) {
+	chunkFromEnv(b)
+	for _, bin := range backends(b) {
+		b.Run(bin, func(b *testing.B) {
+			enterNode(b)
+			routes := benchRoutes(10000)
+			var st SyncStats
+			var ce cpuExec
+			r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			var render, restore time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				if err := r.Cleanup(ctx); err != nil {
+					b.Fatal(err)
+				}
+				ce.restoreCPU = 0
+				b.StartTimer()
+				if err := r.Sync(ctx, routes); err != nil {
+					b.Fatal(err)
+				}
+				render += st.Render
+				restore += st.Restore
+			}
+			b.ReportMetric(float64(render.Milliseconds())/float64(b.N), "render-ms")
+			b.ReportMetric(float64(restore.Milliseconds())/float64(b.N), "restore-ms")
+			b.ReportMetric(float64(ce.restoreCPU.Milliseconds()), "restore-cpu-ms")
+			b.ReportMetric(float64(st.Restores), "restores")
+			b.ReportMetric(float64(st.Rules), "rules")
+			b.ReportMetric(float64(st.Bytes), "restore-bytes")
+		})
+	}
+}
+
+// BenchmarkOneServiceChange10k changes one service's endpoints on a node
+// routing 10,000 services: render, diff and the partial restore, end to
+// end.
+func BenchmarkOneServiceChange10k(b *testing.B) {
+	chunkFromEnv(b)
+	for _, bin := range backends(b) {
+		b.Run(bin, func(b *testing.B) {
+			enterNode(b)
+			routes := benchRoutes(10000)
+			var st SyncStats
+			var ce cpuExec
+			r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := r.Sync(ctx, routes); err != nil {
+				b.Fatal(err)
+			}
+			full := routes[4321].Ports[0].Backends
+			var render, restore, total time.Duration
+			ce.restoreCPU = 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if i%2 == 0 {
+					routes[4321].Ports[0].Backends = full[:2]
+				} else {
+					routes[4321].Ports[0].Backends = full
+				}
+				if err := r.Sync(ctx, routes); err != nil {
+					b.Fatal(err)
+				}
+				if st.Full || st.RestoreSkipped {
+					b.Fatalf("want a partial sync, got %+v", st)
+				}
+				render += st.Render
+				restore += st.Restore
+				total += st.Total
+			}
+			n := float64(b.N)
+			b.ReportMetric(float64(render.Microseconds())/1000/n, "render-ms")
+			b.ReportMetric(float64(restore.Microseconds())/1000/n, "restore-ms")
+			b.ReportMetric(float64(total.Microseconds())/1000/n, "sync-ms")
+			b.ReportMetric(float64(ce.restoreCPU.Microseconds())/1000/n, "restore-cpu-ms")
+			b.ReportMetric(float64(st.Bytes), "restore-bytes")
+		})
+	}
+}
+
+// BenchmarkPartialSyncCPU10k is the Go side of a one-service change on a
+// node with 10,000 services (render, dispatch, diff, restore text), with
+// iptables-restore replaced by a no-op: what berth adds to the exec.
+func BenchmarkPartialSyncCPU10k(b *testing.B) {
+	routes := benchRoutes(10000)
+	var st SyncStats
+	rr := newRenderer(Config{Prefix: "BERTH"})
+	r := &Router{cfg: rr.cfg, names: rr.n, rr: rr,
+		exec:   func(context.Context, []byte, string, ...string) ([]byte, error) { return nil, nil },
+		log:    slog.New(slog.DiscardHandler),
+		onSync: func(s SyncStats) { st = s },
+	}
+	r.order, _ = rr.fragments(routes, nil)
+	r.shared = rr.dispatch(r.order)
+	r.frags = map[string]*fragment{}
+	for _, f := range r.order {
+		r.frags[f.key] = f
+	}
+	r.synced = true
+	full := routes[4321].Ports[0].Backends
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%2 == 0 {
+			routes[4321].Ports[0].Backends = full[:2]
+		} else {
+			routes[4321].Ports[0].Backends = full
+		}
+		if err := r.Sync(ctx, routes); err != nil {
+			b.Fatal(err)
+		}
+		if st.Full || st.RestoreSkipped {
+			b.Fatalf("want a partial sync, got %+v", st)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package iptables
+
+import (
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"berth.dev/berth/nodes"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func tcp(port int32, bes ...nodes.Backend) nodes.RoutePort {
+	return nodes.RoutePort{Protocol: "TCP", Port: port, Backends: bes}
+}
+
+func be(ip string, port int32, w uint32) nodes.Backend {
+	return nodes.Backend{IP: ip, Port: port, Weight: w}
+}
+
+func TestRenderGolden(t *testing.T) {
+	web := nodes.ServiceRoute{Namespace: "default", Name: "web", ClusterIP: "10.96.0.10",
+		Ports: []nodes.RoutePort{tcp(80, be("10.244.0.11", 8080, 1), be("10.244.0.12", 8080, 1), be("10.244.0.13", 8080, 1))}}
+	cases := []struct {
+		name   string
+		cfg    Config
+		routes []nodes.ServiceRoute
+	}{
+		{name: "empty"},
+		{name: "clusterip", routes: []nodes.ServiceRoute{web}},
+		{name: "weighted", routes: []nodes.ServiceRoute{{Namespace: "shop", Name: "api", ClusterIP: "10.96.1.5",
+			Ports: []nodes.RoutePort{tcp(443, be("10.244.0.21", 8443, 90), be("10.244.0.22", 8443, 10))}}}},
+		{name: "affinity", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "sticky", ClusterIP: "10.96.0.20",
+			AffinitySeconds: 10800, Ports: []nodes.RoutePort{tcp(80, be("10.244.0.11", 80, 1), be("10.244.0.12", 80, 1))}}}},
+		{name: "nodeport-external", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "edge", ClusterIP: "10.96.0.30",
+			ExternalIPs: []string{"192.168.60.100"},
+			Ports: []nodes.RoutePort{
+				{Name: "http", Protocol: "TCP", Port: 80, NodePort: 30080, Backends: []nodes.Backend{be("10.244.0.11", 8080, 1)}},
+				{Name: "dns", Protocol: "UDP", Port: 53, NodePort: 30053, Backends: []nodes.Backend{be("10.244.0.11", 5353, 1)}},
+			}}}},
+		{name: "no-endpoints", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "down", ClusterIP: "10.96.0.40",
+			ExternalIPs: []string{"192.168.60.101"},
+			Ports: []nodes.RoutePort{
+				{Name: "http", Protocol: "TCP", Port: 80, NodePort: 30081},
+				{Name: "dns", Protocol: "UDP", Port: 53},
+			}}}},
+		{name: "remote", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "spread", ClusterIP: "10.96.0.50",
+			Ports: []nodes.RoutePort{tcp(80, be("10.244.0.11", 80, 1), nodes.Backend{IP: "192.168.50.7", Port: 80, Weight: 2, Remote: true})}}}},
+		{name: "node-ips-localhost", cfg: Config{NodeIPs: []netip.Addr{netip.MustParseAddr("192.168.50.1")}, LocalhostNodePorts: true},
+			routes: []nodes.ServiceRoute{{Namespace: "default", Name: "np", ClusterIP: "10.96.0.60",
+				Ports: []nodes.RoutePort{
+					{Protocol: "TCP", Port: 80, NodePort: 30090, Backends: []nodes.Backend{be("10.244.0.11", 80, 1)}},
+					{Name: "other", Protocol: "TCP", Port: 81, NodePort: 30091},
+				}}}},
+		{name: "prefix-and-mark", cfg: Config{Prefix: "TEST1", MasqMark: 0x8000}, routes: []nodes.ServiceRoute{web}},
+		{name: "skipped", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "bad", ClusterIP: "fd00::1",
+			ExternalIPs: []string{"not-an-ip"},
+			Ports: []nodes.RoutePort{
+				{Protocol: "SCTP", Port: 9},
+				tcp(80, be("fd00::2", 80, 1), be("10.244.0.9", 0, 1)),
+			}}, {Namespace: "default", Name: "headless", ClusterIP: "None", Ports: []nodes.RoutePort{tcp(80, be("10.244.0.11", 80, 1))}}}},
+		{name: "zero-weights", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "canary", ClusterIP: "10.96.0.70",
+			Ports: []nodes.RoutePort{
+				tcp(80, be("10.244.0.11", 80, 3), be("10.244.0.12", 80, 0)),
+				tcp(81, be("10.244.0.11", 81, 0), be("10.244.0.12", 81, 0)),
+			}}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.cfg.Prefix == "" {
+				tc.cfg.Prefix = "BERTH"
+			}
+			rs, warns := Render(tc.cfg, tc.routes)
+			got := string(RestoreText(Diff(rs, nil), rs))
+			for _, w := range warns {
+				got += "# warning: " + w + "\n"
+			}
+			path := filepath.Join("testdata", tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -run TestRenderGolden -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("render differs from %s (go test -run TestRenderGolden -update to accept):\n%s", path, lineDiff(string(want), got))
+			}
+			for _, ch := range []map[string]string{rs[TableNAT], rs[TableFilter]} {
+				for name := range ch {
+					if len(name) > maxChainName {
+						t.Errorf("chain name %s is %d characters, iptables takes %d", name, len(name), maxChainName)
+					}
+				}
+			}
+		})
+	}
+}
+
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, wl, gl)
+		}
+	}
+	return b.String()
+}
+
+func TestRenderIsOrderIndependent(t *testing.T) {
+	a := nodes.ServiceRoute{Namespace: "a", Name: "a", ClusterIP: "10.96.0.1", Ports: []nodes.RoutePort{tcp(80, be("10.244.0.2", 80, 1), be("10.244.0.3", 80, 1))}}
+	b := nodes.ServiceRoute{Namespace: "b", Name: "b", ClusterIP: "10.96.0.2", Ports: []nodes.RoutePort{tcp(80, be("10.244.0.3", 80, 1), be("10.244.0.2", 80, 1))}}
+	cfg := Config{Prefix: "BERTH"}
+	x, _ := Render(cfg, []nodes.ServiceRoute{a, b})
+	y, _ := Render(cfg, []nodes.ServiceRoute{b, a})
+	if d := Diff(x, y); !d.Empty() {
+		t.Fatalf("route order changed the rules: %+v", d)
+	}
+}
+
+func TestProbability(t *testing.T) {
+	cases := []struct {
+		p    float64
+		want string
+	}{
+		{1.0 / 3, "0.33333333349"},
+		{0.5, "0.50000000000"},
+		{0.9, "0.89999999991"},
+		{0.1, "0.10000000009"},
+		{1.0 / 10000, "0.00009999983"},
+	}
+	for _, tc := range cases {
+		if got := Probability(tc.p); got != tc.want {
+			t.Errorf("Probability(%v) = %s, want %s", tc.p, got, tc.want)
+		}
+	}
+}
+
+func TestDiffWritesOnlyChangedChains(t *testing.T) {
+	cfg := Config{Prefix: "BERTH"}
+	routes := []nodes.ServiceRoute{
+		{Namespace: "a", Name: "a", ClusterIP: "10.96.0.1", Ports: []nodes.RoutePort{tcp(80, be("10.244.0.2", 80, 1))}},
+		{Namespace: "b", Name: "b", ClusterIP: "10.96.9.1", Ports: []nodes.RoutePort{tcp(80, be("10.244.0.3", 80, 1))}},
+	}
+	old, _ := Render(cfg, routes)
+	routes[1].Ports[0].Backends = append(routes[1].Ports[0].Backends, be("10.244.0.4", 80, 1))
+	cur, _ := Render(cfg, routes)
+	d := Diff(cur, old)
+	// b's SVC chain changes and one SEP chain is new; no dispatch chain
+	// changes since b's cluster IP stays.
+	if got := len(d.Write[TableNAT]); got != 2 {
+		t.Errorf("wrote %d nat chains, want 2 (SVC + new SEP): %v", got, d.Write[TableNAT])
+	}
+	if len(d.Delete[TableNAT])+len(d.Write[TableFilter])+len(d.Delete[TableFilter]) != 0 {
+		t.Errorf("unexpected changes: %+v", d)
+	}
+	if !Diff(cur, cur).Empty() {
+		t.Error("diff of a ruleset with itself is not empty")
+	}
+	// Removing b removes its chains and rewrites its /24 dispatch.
+	gone, _ := Render(cfg, routes[:1])
+	d = Diff(gone, cur)
+	if len(d.Delete[TableNAT]) != 4 { // SVC, 2 SEP, the 10.96.9.0/24 bucket
+		t.Errorf("deleted %v, want b's SVC, 2 SEPs and its bucket", d.Delete[TableNAT])
+	}
+	text := string(RestoreText(d, gone))
+	if !strings.Contains(text, "-X BERTH-SERVICES-0A6009\n") || !strings.HasSuffix(text, "COMMIT\n") {
+		t.Errorf("restore text:\n%s", text)
+	}
+}
+
+func TestParseSaveKeepsOwnChainsOnly(t *testing.T) {
+	out := `# Generated by iptables-save v1.8.9 (nf_tables)
+*nat
+:PREROUTING ACCEPT [0:0]
+:BERTH-SERVICES - [0:0]
+:BERTH-EMPTY - [0:0]
+:BERTH2-SERVICES - [0:0]
+:KUBE-SERVICES - [0:0]
+-A PREROUTING -m comment --comment "berth service portals" -j BERTH-SERVICES
+-A BERTH-SERVICES -d 10.96.0.0/24 -j BERTH-SERVICES-0A6000
+-A BERTH2-SERVICES -j RETURN
+-A KUBE-SERVICES -j RETURN
+COMMIT
+`
+	got := ParseSave([]byte(out), "BERTH")
+	want := map[string]string{
+		"BERTH-SERVICES": "-A BERTH-SERVICES -d 10.96.0.0/24 -j BERTH-SERVICES-0A6000\n",
+		"BERTH-EMPTY":    "",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got chains %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+func TestValidPrefix(t *testing.T) {
+	for p, want := range map[string]bool{"BERTH": true, "T1": true, "": false, "berth": false, "B-X": false, "1AB": false, "ABCDEFGHIJK": false, "ABCDEFGHIJ": true} {
+		if ValidPrefix(p) != want {
+			t.Errorf("ValidPrefix(%q) = %v, want %v", p, !want, want)
+		}
+	}
+}
+
+func FuzzParseSave(f *testing.F) {
+	f.Add([]byte("*nat\n:BERTH-X - [0:0]\n-A BERTH-X -j RETURN\nCOMMIT\n"), "BERTH")
+	f.Fuzz(func(t *testing.T, data []byte, prefix string) {
+		for name, rules := range ParseSave(data, prefix) {
+			if !strings.HasPrefix(name, prefix+"-") {
+				t.Fatalf("foreign chain %q returned", name)
+			}
+			for _, l := range strings.Split(strings.TrimSuffix(rules, "\n"), "\n") {
+				if l != "" && l != "-A "+name && !strings.HasPrefix(l, "-A "+name+" ") {
+					t.Fatalf("rule %q filed under %q", l, name)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,70 @@
+package reconciler
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes/fake"
+)
+
+// node200 is a plan of 20 deployments of 10 pods, each behind a service.
+func node200() *plan.Plan {
+	var ds []deploy
+	var svcs []plan.Service
+	for i := range 20 {
+		d := mkDeploy("Deployment", fmt.Sprintf("app%02d", i), "a", 10, plan.Strategy{Type: "RollingUpdate", MaxSurge: 1})
+		ds = append(ds, d)
+		svcs = append(svcs, mkService(fmt.Sprintf("app%02d", i), d.pods))
+	}
+	return mkPlan("r1", ds, svcs...)
+}
+
+// BenchmarkReconcileUnchanged200 is one pass over an unchanged node of 200
+// pods: observe (fake), diff, routes; no action. Target: under 50 ms.
+func BenchmarkReconcileUnchanged200(b *testing.B) {
+	clock := fake.NewClock(t0)
+	rt := fake.New(clock)
+	rec := New(Options{Runtime: rt, Router: &fake.Router{}, Clock: clock, Node: "n1"})
+	p := node200()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := rec.Reconcile(ctx, p, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := rec.Reconcile(ctx, p, "")
+		if err != nil || len(res.Actions) != 0 {
+			b.Fatalf("not unchanged: %v %v", err, summary(res.Actions))
+		}
+	}
+}
+
+// BenchmarkDiffUnchanged200 is the pure diff alone.
+func BenchmarkDiffUnchanged200(b *testing.B) {
+	clock := fake.NewClock(t0)
+	rt := fake.New(clock)
+	rec := New(Options{Runtime: rt, Router: &fake.Router{}, Clock: clock, Node: "n1"})
+	p := node200()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := rec.Reconcile(ctx, p, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	obs, _ := rt.Observe(ctx)
+	d := DesiredFor(p, "n1")
+	st := rec.state.clone()
+	st.Now = t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if as := Diff(d, obs, st); len(as) != 0 {
+			b.Fatal(summary(as))
+		}
+	}
+}

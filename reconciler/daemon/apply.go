@@ -1,0 +1,119 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/nodes/iptables"
+	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/source"
+	"berth.dev/berth/reconciler/store"
+)
+
+// Progress is called after every pass of Apply.
+type Progress func(res reconciler.Result, st reconciler.Status)
+
+// ErrInvalid is returned by Apply when the manifests have errors; nothing
+// on the node was changed.
+var ErrInvalid = errors.New("manifests have errors; nothing was changed")
+
+// Apply is `berth apply PATH`: compile the directory and converge this
+// node to its plan, reporting progress, until converged or ctx ends.
+// Diagnostics are returned for printing (warnings with success).
+func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]diag.Diagnostic, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	comp, err := NewCompiler(cfg.Node, cfg.PodCIDR, cfg.ServiceCIDR)
+	if err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := source.DirRevision(abs)
+	if err != nil {
+		return nil, err
+	}
+	p, diags := comp.Compile(rev)
+	if p == nil {
+		return diags, ErrInvalid
+	}
+	node := NewNode(&cfg)
+	defer node.Close()
+	if err := node.Start(ctx, p); err != nil {
+		return diags, err
+	}
+	rec := node.Reconciler()
+	if err := node.routes.sync(p, cfg.Node); err != nil {
+		cfg.Logger.Warn("routes to other nodes' pods", "err", err)
+	}
+	for {
+		res, err := rec.Reconcile(ctx, p, cfg.Node)
+		if progress != nil {
+			progress(res, rec.Status())
+		}
+		if err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("reconcile pass", "err", err)
+		}
+		if res.Converged {
+			return diags, nil
+		}
+		select {
+		case <-ctx.Done():
+			return diags, fmt.Errorf("not converged: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Cleanup is `berth cleanup`: it removes every pod berth runs on this node,
+// its service rules and its routes, and the state it keeps about them.
+// Persistent volume and hostPath data are never deleted.
+func Cleanup(ctx context.Context, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	var errs []error
+	rt, err := containerd.New(ctx, containerd.Options{
+		Address: cfg.ContainerdAddress, Namespace: cfg.ContainerdNamespace, StateDir: cfg.StateDir, RunDir: cfg.RunDir,
+		Bridge: cfg.Bridge, PodCIDR: cfg.PodCIDR, Logger: cfg.Logger,
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("pods: %w", err))
+	} else {
+		st, err := rt.Observe(ctx)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		for _, p := range st.Pods {
+			if err := rt.RemovePod(ctx, p.Key()); err != nil {
+				errs = append(errs, fmt.Errorf("remove pod %s: %w", p.Key(), err))
+			}
+		}
+		rt.Close()
+	}
+	router, err := iptables.New(iptables.Options{IPTables: cfg.IPTables, ChainPrefix: cfg.ChainPrefix, NoSysctls: true, Logger: cfg.Logger})
+	if err == nil {
+		err = router.Cleanup(ctx)
+	}
+	if err != nil {
+		errs = append(errs, fmt.Errorf("service rules: %w", err))
+	}
+	if err := removeHostRoutes(); err != nil {
+		errs = append(errs, fmt.Errorf("routes: %w", err))
+	}
+	for _, f := range []string{store.FileName, "gitops.json", "git"} {
+		if err := os.RemoveAll(filepath.Join(cfg.StateDir, f)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

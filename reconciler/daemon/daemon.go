@@ -1,0 +1,178 @@
+// Package daemon assembles `berth daemon` and `berth apply`: a source
+// (Git or a directory), the compiler, the reconciler with the real node
+// drivers (containerd, CNI, iptables), the GitOps loop, and the node API.
+// It owns the state directory layout:
+//
+//	<state>/git/            clone (repo.git) and one snapshot per revision
+//	<state>/reconciler.db   rollout progress, Job and CronJob history (bbolt)
+//	<state>/gitops.json     the revision applied last
+//	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
+//	<state>/logs/           container logs, rotated by size
+//	<state>/containerd/     the embedded containerd, when berth runs its own
+//	<run>/berth.sock        the node API (berth status, get, logs, promote, abort)
+package daemon
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/reconciler/source"
+	"berth.dev/berth/schema"
+)
+
+// Config is everything `berth daemon` and `berth apply` take.
+type Config struct {
+	// Node is this node's name (default: the host name).
+	Node     string
+	StateDir string // default /var/lib/berth
+	RunDir   string // default /run/berth
+	// API is the unix socket of the node API (default <run>/berth.sock);
+	// APIAddr optionally serves it on TCP too, with the token in APITokenFile.
+	API          string
+	APIAddr      string
+	APITokenFile string
+
+	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
+	// follows a plain directory instead.
+	Repo     string
+	Branch   string
+	Path     string
+	Auth     source.Auth
+	Keyring  string // file with an armored OpenPGP key ring
+	WatchDir string
+
+	Poll              time.Duration
+	Resync            time.Duration
+	WebhookSecretFile string
+
+	ContainerdAddress   string
+	ContainerdNamespace string
+	InsecureRegistries  []string
+	Bridge              string
+	PodCIDR             string // when the repository has no inventory
+	ServiceCIDR         string
+	IPTables            string
+	ChainPrefix         string
+	// NodeIPs answer NodePorts (default: every local address).
+	NodeIPs []string
+
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Node == "" {
+		h, err := os.Hostname()
+		if err != nil {
+			return fmt.Errorf("node name: %w (pass --node)", err)
+		}
+		c.Node = h
+	}
+	if c.StateDir == "" {
+		c.StateDir = "/var/lib/berth"
+	}
+	if c.RunDir == "" {
+		c.RunDir = "/run/berth"
+	}
+	if c.API == "" {
+		c.API = filepath.Join(c.RunDir, "berth.sock")
+	}
+	if c.Branch == "" {
+		c.Branch = "main"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	for _, d := range []string{c.StateDir, c.RunDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return fmt.Errorf("state: %w", err)
+		}
+	}
+	return nil
+}
+
+// Compiler compiles revisions for this node with one schema set.
+type Compiler struct {
+	schemas *schema.Set
+	local   compiler.LocalNode
+	podCIDR string
+	svcCIDR string
+}
+
+// NewCompiler loads the schemas once.
+func NewCompiler(node string, podCIDR, serviceCIDR string) (*Compiler, error) {
+	s, err := schema.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load the built-in schemas: %w", err)
+	}
+	return &Compiler{schemas: s, local: compiler.LocalNode{Name: node, Capacity: MachineCapacity()}, podCIDR: podCIDR, svcCIDR: serviceCIDR}, nil
+}
+
+// Compile compiles the manifests of one revision.
+func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
+		Options:     compiler.Options{Schemas: c.schemas},
+		Revision:    rev.ID,
+		LocalNode:   c.local,
+		PodCIDR:     c.podCIDR,
+		ServiceCIDR: c.svcCIDR,
+	})
+	if err != nil {
+		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})
+		return nil, diags
+	}
+	// Paths in diagnostics are relative to the revision, as in the repository.
+	for i := range diags {
+		if rel, err := filepath.Rel(rev.Dir, diags[i].File); err == nil && !strings.HasPrefix(rel, "..") {
+			diags[i].File = rel
+		}
+	}
+	return p, diags
+}
+
+// MachineCapacity reads this machine's CPUs and memory; pods default to
+// the kubelet's 110.
+func MachineCapacity() plan.Resources {
+	r := plan.Resources{MilliCPU: int64(runtime.NumCPU()) * 1000, Pods: 110}
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return r
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "MemTotal:" {
+			if kb, err := strconv.ParseInt(fields[1], 10, 64); err == nil {
+				r.Memory = kb * 1024
+			}
+		}
+	}
+	return r
+}
+
+// nodePlan finds this node's part of p.
+func nodePlan(p *plan.Plan, node string) (*plan.NodePlan, error) {
+	for i := range p.Nodes {
+		if p.Nodes[i].Node.Name == node {
+			return &p.Nodes[i], nil
+		}
+	}
+	var names []string
+	for _, n := range p.Nodes {
+		names = append(names, n.Node.Name)
+	}
+	return nil, fmt.Errorf("node %q is not in the plan's inventory (%s): pass --node with one of them", node, strings.Join(names, ", "))
+}
+
+var errNotReady = errors.New("the node runtime is not started yet (no good revision applied)")

@@ -1,0 +1,188 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes"
+	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/nodes/iptables"
+	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/store"
+)
+
+// Node is this node's drivers and reconciler. They start with the first
+// good plan, because the pod network needs the node's pod CIDR, which the
+// plan's inventory decides.
+type Node struct {
+	cfg *Config
+
+	mu      sync.Mutex
+	rt      *containerd.Runtime
+	router  *iptables.Router
+	rec     *reconciler.Reconciler
+	db      *store.DB
+	plans   chan *plan.Plan
+	podCIDR string
+	routes  *hostRoutes
+}
+
+// NewNode prepares the node; Start happens on the first Apply.
+func NewNode(cfg *Config) *Node {
+	return &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+}
+
+// Start brings the drivers up for a plan and starts the reconciler's loop
+// (time-driven progress: rollout steps, Job back-off, CronJob schedules).
+func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.rec != nil {
+		return nil
+	}
+	np, err := nodePlan(p, n.cfg.Node)
+	if err != nil {
+		return err
+	}
+	podCIDR := np.Node.PodCIDR
+	log := n.cfg.Logger
+	rt, err := containerd.New(ctx, containerd.Options{
+		Address:            n.cfg.ContainerdAddress,
+		Namespace:          n.cfg.ContainerdNamespace,
+		StateDir:           n.cfg.StateDir,
+		RunDir:             n.cfg.RunDir,
+		InsecureRegistries: n.cfg.InsecureRegistries,
+		Bridge:             n.cfg.Bridge,
+		PodCIDR:            podCIDR,
+		Logger:             log.With("driver", "containerd"),
+	})
+	if err != nil {
+		return fmt.Errorf("start the pod runtime: %w", err)
+	}
+	router, err := iptables.New(iptables.Options{
+		IPTables:           n.cfg.IPTables,
+		ChainPrefix:        n.cfg.ChainPrefix,
+		NodeIPs:            n.cfg.NodeIPs,
+		LocalhostNodePorts: true,
+		Logger:             log.With("driver", "iptables"),
+	})
+	if err != nil {
+		rt.Close()
+		return fmt.Errorf("start the service router: %w", err)
+	}
+	db, err := store.Open(n.cfg.StateDir)
+	if err != nil {
+		rt.Close()
+		return fmt.Errorf("open the state store: %w", err)
+	}
+	n.rt, n.router, n.db, n.podCIDR = rt, router, db, podCIDR
+	n.rec = reconciler.New(reconciler.Options{
+		Runtime: rt,
+		Router:  router,
+		Store:   db,
+		Logger:  log.With("component", "reconciler"),
+		Node:    n.cfg.Node,
+	})
+	go func() { _ = n.rec.Run(ctx, n.plans) }()
+	return nil
+}
+
+// Apply runs one reconcile pass for p (the GitOps loop's Applier) and
+// hands p to the reconciler's own loop for what unfolds over time.
+func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := n.Start(ctx, p); err != nil {
+		return err
+	}
+	if np, err := nodePlan(p, n.cfg.Node); err == nil && np.Node.PodCIDR != n.podCIDR {
+		n.cfg.Logger.Warn("this node's pod CIDR changed in the inventory; restart the daemon to renumber its pods",
+			"running", n.podCIDR, "planned", np.Node.PodCIDR)
+	}
+	if err := n.routes.sync(p, n.cfg.Node); err != nil {
+		n.cfg.Logger.Warn("routes to other nodes' pods", "err", err)
+	}
+	select {
+	case <-n.plans:
+	default:
+	}
+	n.plans <- p
+	res, err := n.rec.Reconcile(ctx, p, n.cfg.Node)
+	if err != nil {
+		return err
+	}
+	if res.Failed > 0 {
+		return fmt.Errorf("%d actions failed (see berth status)", res.Failed)
+	}
+	return nil
+}
+
+// Reconciler returns the reconciler once started.
+func (n *Node) Reconciler() *reconciler.Reconciler {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.rec
+}
+
+// Observe implements nodeapi.Pods.
+func (n *Node) Observe(ctx context.Context) (nodes.NodeState, error) {
+	n.mu.Lock()
+	rt := n.rt
+	n.mu.Unlock()
+	if rt == nil {
+		return nodes.NodeState{}, nil
+	}
+	return rt.Observe(ctx)
+}
+
+// Logs implements nodeapi.Pods.
+func (n *Node) Logs(ctx context.Context, key, container string, follow, previous bool, w io.Writer) error {
+	n.mu.Lock()
+	rt := n.rt
+	n.mu.Unlock()
+	if rt == nil {
+		return errNotReady
+	}
+	return rt.Logs(ctx, key, container, follow, previous, w)
+}
+
+// Status implements nodeapi.Workloads.
+func (n *Node) Status() any {
+	if r := n.Reconciler(); r != nil {
+		return r.Status()
+	}
+	return nil
+}
+
+// Promote implements nodeapi.Workloads.
+func (n *Node) Promote(name string) error {
+	if r := n.Reconciler(); r != nil {
+		return r.Promote(name)
+	}
+	return errNotReady
+}
+
+// Abort implements nodeapi.Workloads.
+func (n *Node) Abort(name string) error {
+	if r := n.Reconciler(); r != nil {
+		return r.Abort(name)
+	}
+	return errNotReady
+}
+
+// Close stops the drivers; pods keep running and service rules stay.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var err error
+	if n.db != nil {
+		err = n.db.Close()
+	}
+	if n.rt != nil {
+		if e := n.rt.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}

@@ -1,0 +1,168 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"berth.dev/berth/reconciler/gitops"
+	"berth.dev/berth/reconciler/nodeapi"
+	"berth.dev/berth/reconciler/source"
+	"berth.dev/berth/reconciler/webhook"
+)
+
+// dirSource follows a plain directory (--watch): every save is a
+// candidate revision, identified by content.
+type dirSource struct{ dir string }
+
+func (d dirSource) Fetch(_ context.Context, have string) (source.Revision, bool, error) {
+	rev, err := source.DirRevision(d.dir)
+	return rev, err == nil && rev.ID != have, err
+}
+
+// Run is `berth daemon`: it follows the source until ctx ends. Pods and
+// service rules stay in place when it returns.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.defaults(); err != nil {
+		return err
+	}
+	log := cfg.Logger.With("node", cfg.Node)
+	comp, err := NewCompiler(cfg.Node, cfg.PodCIDR, cfg.ServiceCIDR)
+	if err != nil {
+		return err
+	}
+
+	var (
+		src      gitops.Fetcher
+		watchDir []string
+		branch   = cfg.Branch
+	)
+	switch {
+	case cfg.WatchDir != "" && cfg.Repo != "":
+		return errors.New("use either --repo or --watch, not both")
+	case cfg.WatchDir != "":
+		abs, err := filepath.Abs(cfg.WatchDir)
+		if err != nil {
+			return err
+		}
+		src, watchDir = dirSource{dir: abs}, []string{abs}
+	case cfg.Repo != "":
+		var keyring string
+		if cfg.Keyring != "" {
+			b, err := os.ReadFile(cfg.Keyring)
+			if err != nil {
+				return fmt.Errorf("--require-signed-commits: %w", err)
+			}
+			keyring = string(b)
+		}
+		g, err := source.NewGit(source.GitOptions{
+			URL: cfg.Repo, Branch: cfg.Branch, Path: cfg.Path, Dir: filepath.Join(cfg.StateDir, "git"),
+			Auth: cfg.Auth, Keyring: keyring, Logger: log.With("component", "git"),
+		})
+		if err != nil {
+			return err
+		}
+		src = g
+		if p := g.LocalPath(); p != "" {
+			watchDir = source.RefPaths(p)
+		}
+	default:
+		return errors.New("nothing to follow: pass --repo URL (a Git repository) or --watch DIR")
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	node := NewNode(&cfg)
+	defer node.Close()
+	podMetrics := newPodMetrics(reg, node)
+	loop := gitops.New(gitops.Options{
+		Source:   src,
+		Compile:  comp.Compile,
+		Apply:    node,
+		Poll:     cfg.Poll,
+		Resync:   cfg.Resync,
+		StateDir: cfg.StateDir,
+		Logger:   log.With("component", "gitops"),
+		Metrics:  gitops.NewMetrics(reg),
+	})
+	_ = podMetrics
+
+	for _, d := range watchDir {
+		if _, err := os.Stat(d); err != nil {
+			return fmt.Errorf("watch %s: %w", d, err)
+		}
+	}
+	if len(watchDir) > 0 {
+		debounce := 100 * time.Millisecond
+		if cfg.WatchDir != "" {
+			debounce = 300 * time.Millisecond // editors write in bursts
+		}
+		ch, err := source.Watch(ctx, debounce, watchDir...)
+		if err != nil {
+			return fmt.Errorf("watch: %w", err)
+		}
+		go func() {
+			for range ch {
+				loop.Trigger()
+			}
+		}()
+	}
+
+	var hook http.Handler
+	if cfg.WebhookSecretFile != "" {
+		secret, err := os.ReadFile(cfg.WebhookSecretFile)
+		if err != nil {
+			return fmt.Errorf("--webhook-secret-file: %w", err)
+		}
+		hook = &webhook.Handler{Secret: []byte(strings.TrimSpace(string(secret))), Branch: branch,
+			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
+	}
+	api := nodeapi.Handler(nodeapi.Options{
+		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
+		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
+	})
+	l, err := nodeapi.ListenUnix(cfg.API)
+	if err != nil {
+		return err
+	}
+	go func() { _ = nodeapi.Serve(ctx, l, api) }()
+	if cfg.APIAddr != "" {
+		tcp, err := net.Listen("tcp", cfg.APIAddr)
+		if err != nil {
+			return fmt.Errorf("--api-addr: %w", err)
+		}
+		h := api
+		if cfg.APITokenFile != "" {
+			tok, err := os.ReadFile(cfg.APITokenFile)
+			if err != nil {
+				return fmt.Errorf("--api-token-file: %w", err)
+			}
+			h = nodeapi.RequireToken(api, strings.TrimSpace(string(tok)))
+		} else if hook == nil {
+			log.Warn("the TCP API has no token: anyone who reaches it can promote and abort rollouts (pass --api-token-file)")
+		}
+		go func() { _ = nodeapi.Serve(ctx, tcp, h) }()
+	}
+	log.Info("berth daemon started", "api", cfg.API, "source", describe(cfg))
+	return loop.Run(ctx)
+}
+
+func describe(cfg Config) string {
+	if cfg.WatchDir != "" {
+		return "dir " + cfg.WatchDir
+	}
+	s := cfg.Repo + "@" + cfg.Branch
+	if cfg.Path != "" {
+		s += ":" + cfg.Path
+	}
+	return s
+}

@@ -1,0 +1,229 @@
+package reconciler
+
+import (
+	"slices"
+	"sort"
+	"time"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes"
+)
+
+// Desired is what one node should run: its pods, every service, and the
+// workloads that drive them over time.
+type Desired struct {
+	Node      string
+	Revision  string
+	Pods      []plan.Pod
+	Services  []plan.Service
+	Workloads []plan.Workload
+	// JobBackoff is the retry back-off of failed Job pods.
+	JobBackoff Backoff
+	// Known holds pods of earlier revisions, by "workload-key@revision",
+	// as far as the caller remembers them: a stable pod that vanishes in
+	// the middle of a canary or blue/green rollout is re-created from it.
+	Known map[string][]plan.Pod
+}
+
+// Backoff doubles from Base up to Max.
+type Backoff struct {
+	Base time.Duration
+	Max  time.Duration
+}
+
+// DefaultJobBackoff is Kubernetes' Job back-off: 10s, 20s, 40s... capped at 6 minutes.
+var DefaultJobBackoff = Backoff{Base: 10 * time.Second, Max: 6 * time.Minute}
+
+// After returns the delay before the next try after n failures (n >= 1).
+func (b Backoff) After(n int) time.Duration {
+	if b.Base <= 0 {
+		return 0
+	}
+	d := b.Base
+	for i := 1; i < n && d < b.Max; i++ {
+		d *= 2
+	}
+	if b.Max > 0 && d > b.Max {
+		d = b.Max
+	}
+	return d
+}
+
+// DesiredFor picks node's part of p. An empty node name picks the only
+// node of a single-node plan.
+func DesiredFor(p *plan.Plan, node string) Desired {
+	d := Desired{Node: node, Revision: p.Revision, Services: p.Services, Workloads: p.Workloads, JobBackoff: DefaultJobBackoff}
+	for i := range p.Nodes {
+		n := &p.Nodes[i]
+		if n.Node.Name == node || (node == "" && len(p.Nodes) == 1) {
+			d.Node = n.Node.Name
+			d.Pods = n.Pods
+		}
+	}
+	return d
+}
+
+// ownerKey is the workload key (kind/namespace/name) a pod belongs to.
+func ownerKey(kind, ns, name string) string { return kind + "/" + ns + "/" + name }
+
+// berthOwns says whether berth created the pod: the driver reports the
+// berth.dev/pod-hash label as Hash, and nothing else has one.
+func berthOwns(p *nodes.PodStatus) bool { return p.Hash != "" }
+
+// view indexes one pass's inputs.
+type view struct {
+	d       Desired
+	now     time.Time
+	obs     map[string]*nodes.PodStatus   // berth's pods by key
+	byOwner map[string][]*nodes.PodStatus // berth's pods by workload key
+	handled map[string]bool               // observed keys some rule decided on
+	out     []Action
+}
+
+// Diff returns the actions that move the node from observed towards
+// desired, given the progress so far. It is pure and deterministic:
+// records come first, then removals, stops, config updates and creations,
+// each sorted by key.
+func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
+	v := &view{d: d, now: progress.Now, obs: map[string]*nodes.PodStatus{}, byOwner: map[string][]*nodes.PodStatus{}, handled: map[string]bool{}}
+	for i := range observed.Pods {
+		p := &observed.Pods[i]
+		if !berthOwns(p) {
+			continue // not ours: never touched
+		}
+		v.obs[p.Key()] = p
+		k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+		v.byOwner[k] = append(v.byOwner[k], p)
+	}
+	desiredBy := map[string][]*plan.Pod{}
+	for i := range d.Pods {
+		p := &d.Pods[i]
+		k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+		desiredBy[k] = append(desiredBy[k], p)
+	}
+	workloads := slices.Clone(d.Workloads)
+	sort.Slice(workloads, func(i, j int) bool { return workloads[i].Key() < workloads[j].Key() })
+	known := map[string]bool{}
+	for i := range workloads {
+		w := &workloads[i]
+		k := w.Key()
+		known[k] = true
+		switch w.Kind {
+		case "Job":
+			v.job(w, progress)
+		case "CronJob":
+			v.cron(w, progress)
+		default:
+			v.workload(w, desiredBy[k], progress)
+		}
+	}
+	// Pods without a workload entry (bare pods): replace on change.
+	var rest []string
+	for k := range desiredBy {
+		if !known[k] {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	for _, k := range rest {
+		for _, p := range desiredBy[k] {
+			v.bare(p)
+		}
+	}
+	// Prune: berth's pods that nothing desires any more.
+	for k, p := range v.obs {
+		if !v.handled[k] {
+			v.add(Action{Kind: ActRemove, Key: k, Object: ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name), Reason: "prune: no longer in the plan", Hash: p.Hash})
+		}
+	}
+	// Forget the progress of workloads that left the plan.
+	for _, m := range []struct {
+		bucket string
+		keys   []string
+	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}} {
+		for _, k := range m.keys {
+			if !known[k] {
+				v.add(Action{Kind: ActRecord, Key: m.bucket + "/" + k, Object: k, Reason: "workload left the plan", Record: &Record{Bucket: m.bucket, Key: k}})
+			}
+		}
+	}
+	sortActions(v.out)
+	return v.out
+}
+
+func mapKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func (v *view) add(a Action) { v.out = append(v.out, a) }
+
+func (v *view) record(bucket, key string, value any, reason string) {
+	v.add(Action{Kind: ActRecord, Key: bucket + "/" + key, Object: key, Reason: reason, Record: &Record{Bucket: bucket, Key: key, Value: value}})
+}
+
+func (v *view) create(p *plan.Pod, object, reason string) {
+	v.add(Action{Kind: ActCreate, Key: p.Key(), Object: object, Reason: reason, Pod: p})
+}
+
+func (v *view) remove(p *nodes.PodStatus, object, reason string) {
+	v.handled[p.Key()] = true
+	v.add(Action{Kind: ActRemove, Key: p.Key(), Object: object, Reason: reason, Hash: p.Hash})
+}
+
+func (v *view) stop(p *nodes.PodStatus, object, reason string) {
+	v.add(Action{Kind: ActStop, Key: p.Key(), Object: object, Reason: reason, Hash: p.Hash})
+}
+
+// current reports whether an observed pod runs exactly the desired pod.
+func current(o *nodes.PodStatus, p *plan.Pod) bool { return o != nil && o.Hash == p.Hash }
+
+// keep marks a desired pod's observed twin as decided, and rewrites its
+// config in place when only the config changed.
+func (v *view) keep(o *nodes.PodStatus, p *plan.Pod, object string) {
+	v.handled[o.Key()] = true
+	if o.ConfigHash != p.ConfigHash && !finished(o) {
+		v.add(Action{Kind: ActUpdateConfig, Key: p.Key(), Object: object, Reason: "configMap or secret content changed", Pod: p})
+	}
+}
+
+func finished(o *nodes.PodStatus) bool {
+	return o.Phase == nodes.PhaseSucceeded || o.Phase == nodes.PhaseFailed
+}
+
+// dead is a pod the runtime gave up on although it should run: its
+// restartPolicy would have restarted it, so it is re-created.
+func dead(o *nodes.PodStatus, p *plan.Pod) bool {
+	return finished(o) && (p.Spec.RestartPolicy == "" || p.Spec.RestartPolicy == "Always" ||
+		(p.Spec.RestartPolicy == "OnFailure" && o.Phase == nodes.PhaseFailed))
+}
+
+func ready(o *nodes.PodStatus) bool { return o.Phase == nodes.PhaseRunning && o.Ready }
+
+// available is ready for at least minReady.
+func available(o *nodes.PodStatus, minReady time.Duration, now time.Time) bool {
+	return ready(o) && (minReady <= 0 || !o.ReadySince.IsZero() && now.Sub(o.ReadySince) >= minReady)
+}
+
+// bare handles a pod with no controller: created when missing, replaced
+// (removed, then created) when its hash changed or it died.
+func (v *view) bare(p *plan.Pod) {
+	object := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+	o := v.obs[p.Key()]
+	switch {
+	case o == nil:
+		v.create(p, object, "missing")
+	case !current(o, p):
+		v.remove(o, object, "pod changed: replace")
+		v.create(p, object, "pod changed: replace")
+	case dead(o, p):
+		v.remove(o, object, "pod "+o.Phase+": re-create")
+		v.create(p, object, "pod "+o.Phase+": re-create")
+	default:
+		v.keep(o, p, object)
+	}
+}

@@ -1,0 +1,188 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"berth.dev/berth/nodes"
+)
+
+// Event is one thing the reconciler did or decided, for status and logs.
+type Event struct {
+	Time   time.Time `json:"time"`
+	Object string    `json:"object"`
+	Action string    `json:"action"`
+	Target string    `json:"target,omitempty"`
+	Reason string    `json:"reason"`
+	// Result is ok, skipped (the precondition no longer held) or failed.
+	Result string `json:"result"`
+	Error  string `json:"error,omitempty"`
+}
+
+// ring keeps the last events.
+type ring struct {
+	mu     sync.Mutex
+	events []Event
+	next   int
+	full   bool
+}
+
+func newRing(n int) *ring { return &ring{events: make([]Event, n)} }
+
+func (r *ring) add(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events[r.next] = e
+	r.next = (r.next + 1) % len(r.events)
+	if r.next == 0 {
+		r.full = true
+	}
+}
+
+// list returns the events, oldest first.
+func (r *ring) list() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.full {
+		return append([]Event(nil), r.events[:r.next]...)
+	}
+	return append(append([]Event(nil), r.events[r.next:]...), r.events[:r.next]...)
+}
+
+// failure is an action's failures in a row, and when it may run again.
+type failure struct {
+	n     int
+	until time.Time
+}
+
+// errSkip marks an action whose precondition no longer holds.
+var errSkip = errors.New("precondition no longer holds")
+
+// stage runs the pod actions of one kind in parallel (bounded), each after
+// re-checking it against fresh state, each retried with back-off.
+func (r *Reconciler) stage(ctx context.Context, acts []Action) []error {
+	// An action that failed in an earlier pass waits out its back-off.
+	now := r.opts.Clock.Now()
+	ready := acts[:0:0]
+	for _, a := range acts {
+		if f, ok := r.failures[a.Kind.String()+" "+a.Key]; ok && now.Before(f.until) {
+			r.events.add(Event{Time: now, Object: a.Object, Action: a.Kind.String(), Target: a.Key, Reason: a.Reason, Result: "backoff",
+				Error: fmt.Sprintf("failed %d times, next try at %s", f.n, f.until.UTC().Format(time.RFC3339))})
+			continue
+		}
+		ready = append(ready, a)
+	}
+	acts = ready
+	if len(acts) == 0 {
+		return nil
+	}
+	live, err := r.opts.Runtime.Observe(ctx)
+	if err != nil {
+		return []error{fmt.Errorf("observe before %s: %w", acts[0].Kind, err)}
+	}
+	sem := make(chan struct{}, r.opts.Parallel)
+	var wg sync.WaitGroup
+	errs := make([]error, len(acts))
+	for i := range acts {
+		a := &acts[i]
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = r.run(ctx, a, &live)
+		}()
+	}
+	wg.Wait()
+	var out []error
+	for i, e := range errs {
+		k := acts[i].Kind.String() + " " + acts[i].Key
+		if e == nil {
+			delete(r.failures, k)
+			continue
+		}
+		f := r.failures[k]
+		f.n++
+		f.until = now.Add(r.opts.FailureBackoff.After(f.n))
+		r.failures[k] = f
+		out = append(out, e)
+	}
+	return out
+}
+
+// precheck is STYLE.md 13: act only if the live pod is still what the
+// decision saw.
+func precheck(a *Action, live *nodes.NodeState) error {
+	o := live.Pod(a.Key)
+	switch a.Kind {
+	case ActRemove:
+		if o == nil || a.Hash != "" && o.Hash != a.Hash {
+			return errSkip
+		}
+	case ActStop:
+		if o == nil || a.Hash != "" && o.Hash != a.Hash {
+			return errSkip
+		}
+	case ActCreate:
+		if o != nil {
+			return errSkip // exists already, or its name is still taken
+		}
+	case ActUpdateConfig:
+		if o == nil || o.Hash != a.Pod.Hash || o.ConfigHash == a.Pod.ConfigHash {
+			return errSkip
+		}
+	}
+	return nil
+}
+
+func (r *Reconciler) run(ctx context.Context, a *Action, live *nodes.NodeState) error {
+	ev := Event{Time: r.opts.Clock.Now(), Object: a.Object, Action: a.Kind.String(), Target: a.Key, Reason: a.Reason, Result: "ok"}
+	if err := precheck(a, live); err != nil {
+		ev.Result = "skipped"
+		r.events.add(ev)
+		return nil
+	}
+	var err error
+	for try := 0; try <= r.opts.Retries; try++ {
+		if try > 0 {
+			t := time.NewTimer(r.opts.RetryDelay << (try - 1))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				err = errors.Join(err, ctx.Err())
+				try = r.opts.Retries
+				continue
+			case <-t.C:
+			}
+		}
+		if err = r.do(ctx, a); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		ev.Result, ev.Error = "failed", err.Error()
+		r.events.add(ev)
+		r.opts.Logger.Warn("action failed", "action", a.Kind.String(), "pod", a.Key, "object", a.Object, "reason", a.Reason, "err", err)
+		return fmt.Errorf("%s %s: %w", a.Kind, a.Key, err)
+	}
+	r.events.add(ev)
+	r.opts.Logger.Info("action", "action", a.Kind.String(), "pod", a.Key, "object", a.Object, "reason", a.Reason)
+	return nil
+}
+
+func (r *Reconciler) do(ctx context.Context, a *Action) error {
+	switch a.Kind {
+	case ActRemove:
+		return r.opts.Runtime.RemovePod(ctx, a.Key)
+	case ActStop:
+		return r.opts.Runtime.StopPod(ctx, a.Key)
+	case ActCreate:
+		return r.opts.Runtime.CreatePod(ctx, a.Pod)
+	case ActUpdateConfig:
+		return r.opts.Runtime.UpdatePodConfig(ctx, a.Pod)
+	}
+	return fmt.Errorf("unknown action %d", a.Kind)
+}

@@ -1,0 +1,539 @@
+package reconciler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes"
+	"berth.dev/berth/reconciler/store"
+)
+
+// Options configure a Reconciler; zero values take the defaults.
+type Options struct {
+	Runtime Runtime
+	Router  Router
+	// Store keeps progress across restarts (default: in memory only).
+	Store  Store
+	Clock  Clock
+	Logger *slog.Logger
+	// Node is this node's name in the plan.
+	Node string
+	// Parallel bounds the actions run at once (default 8).
+	Parallel int
+	// Retries is how often a failed action is retried in one pass
+	// (default 2), after RetryDelay, doubling (default 200ms).
+	Retries    int
+	RetryDelay time.Duration
+	// Resync is how often Run reconciles without a new plan (default 5s):
+	// rollout steps, pauses, back-offs and schedules move on time.
+	Resync time.Duration
+	// Events is the size of the event ring (default 256).
+	Events int
+	// JobBackoff is the Job retry back-off (default 10s doubling to 6m).
+	JobBackoff Backoff
+	// FailureBackoff spaces the passes that retry an action which failed
+	// every try of a pass (default 5s doubling to 5m): a registry that is
+	// down is not hammered.
+	FailureBackoff Backoff
+}
+
+// Reconciler applies plans to one node.
+type Reconciler struct {
+	opts   Options
+	events *ring
+	poke   chan struct{}
+
+	// passMu makes passes and user requests take turns; the holder is the
+	// only writer of the fields below.
+	passMu   sync.Mutex
+	loaded   bool
+	revision string // last applied plan revision
+	routes   []nodes.ServiceRoute
+	synced   bool
+	// known remembers the pods of recent revisions (Desired.Known); lost
+	// on restart, which only means a vanished stable pod is not re-created.
+	known         map[string][]plan.Pod
+	rememberedRev string
+	// failures are the actions that failed, by "kind key" (executor back-off).
+	failures map[string]failure
+
+	// mu guards what Status reads while a pass runs (it may take long:
+	// image pulls), held only briefly.
+	mu       sync.Mutex
+	state    State
+	desired  Desired
+	observed nodes.NodeState
+	lastPass time.Time
+	lastErr  string
+}
+
+// New returns a Reconciler; progress is loaded from the store on the first pass.
+func New(o Options) *Reconciler {
+	if o.Store == nil {
+		o.Store = store.NewMemory()
+	}
+	if o.Clock == nil {
+		o.Clock = realClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
+	}
+	if o.Retries == 0 {
+		o.Retries = 2
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	}
+	if o.RetryDelay <= 0 {
+		o.RetryDelay = 200 * time.Millisecond
+	}
+	if o.Resync <= 0 {
+		o.Resync = 5 * time.Second
+	}
+	if o.Events <= 0 {
+		o.Events = 256
+	}
+	if o.JobBackoff == (Backoff{}) {
+		o.JobBackoff = DefaultJobBackoff
+	}
+	if o.FailureBackoff == (Backoff{}) {
+		o.FailureBackoff = Backoff{Base: 5 * time.Second, Max: 5 * time.Minute}
+	}
+	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1), failures: map[string]failure{},
+		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}}
+}
+
+// Result is the outcome of one pass.
+type Result struct {
+	Revision string   `json:"revision"`
+	Actions  []Action `json:"actions,omitempty"`
+	Failed   int      `json:"failed"`
+	// Converged: nothing left to do, every pod of the node ready, no
+	// rollout moving or paused. Waiting says what is not there yet.
+	Converged bool     `json:"converged"`
+	Waiting   []string `json:"waiting,omitempty"`
+	// Wake is when time alone next changes a decision (zero: never).
+	Wake time.Time `json:"wake,omitzero"`
+}
+
+func (r *Reconciler) load() error {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons} {
+		m, err := r.opts.Store.Load(b)
+		if err != nil {
+			return err
+		}
+		for k, raw := range m {
+			var err error
+			switch b {
+			case bucketRollouts:
+				var v Rollout
+				err = json.Unmarshal(raw, &v)
+				r.state.Rollouts[k] = v
+			case bucketJobs:
+				var v JobRun
+				err = json.Unmarshal(raw, &v)
+				r.state.Jobs[k] = v
+			case bucketCrons:
+				var v CronRuns
+				err = json.Unmarshal(raw, &v)
+				r.state.Crons[k] = v
+			}
+			if err != nil {
+				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
+			}
+		}
+	}
+	meta, err := r.opts.Store.Load(bucketMeta)
+	if err != nil {
+		return err
+	}
+	r.revision = string(meta["revision"])
+	r.loaded = true
+	return nil
+}
+
+// LastApplied returns the revision and the plan (secrets redacted) of the
+// last plan a pass started to apply, from the store.
+func (r *Reconciler) LastApplied() (string, []byte, error) {
+	meta, err := r.opts.Store.Load(bucketMeta)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(meta["revision"]), meta["plan"], nil
+}
+
+// save writes records to the store, then to the in-memory state.
+func (r *Reconciler) save(recs []*Record) error {
+	out := make([]store.Record, 0, len(recs))
+	for _, rec := range recs {
+		sr := store.Record{Bucket: rec.Bucket, Key: rec.Key}
+		if rec.Value != nil {
+			b, err := json.Marshal(rec.Value)
+			if err != nil {
+				return fmt.Errorf("encode %s/%s: %w", rec.Bucket, rec.Key, err)
+			}
+			sr.Value = b
+		}
+		out = append(out, sr)
+	}
+	if err := r.opts.Store.Save(out); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range recs {
+		switch rec.Bucket {
+		case bucketRollouts:
+			if v, ok := rec.Value.(Rollout); ok {
+				r.state.Rollouts[rec.Key] = v
+			} else {
+				delete(r.state.Rollouts, rec.Key)
+			}
+		case bucketJobs:
+			if v, ok := rec.Value.(JobRun); ok {
+				r.state.Jobs[rec.Key] = v
+			} else {
+				delete(r.state.Jobs, rec.Key)
+			}
+		case bucketCrons:
+			if v, ok := rec.Value.(CronRuns); ok {
+				r.state.Crons[rec.Key] = v
+			} else {
+				delete(r.state.Crons, rec.Key)
+			}
+		}
+	}
+	return nil
+}
+
+// Reconcile runs one pass for node (empty: Options.Node): observe, diff,
+// record the progress, act, program the routes.
+func (r *Reconciler) Reconcile(ctx context.Context, p *plan.Plan, node string) (Result, error) {
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	res, err := r.pass(ctx, p, node)
+	r.mu.Lock()
+	r.lastPass = r.opts.Clock.Now()
+	r.lastErr = ""
+	if err != nil {
+		r.lastErr = err.Error()
+	}
+	r.mu.Unlock()
+	return res, err
+}
+
+func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Result, error) {
+	if !r.loaded {
+		r.mu.Lock()
+		err := r.load()
+		r.mu.Unlock()
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	if node == "" {
+		node = r.opts.Node
+	}
+	if !hasNode(p, node) {
+		// Applying a plan without this node would prune every pod here.
+		var names []string
+		for _, n := range p.Nodes {
+			names = append(names, n.Node.Name)
+		}
+		return Result{Revision: p.Revision}, fmt.Errorf("node %q is not in the plan of %s (nodes: %s): check --node or the Node inventory; nothing was changed",
+			node, p.Revision, strings.Join(names, ", "))
+	}
+	d := DesiredFor(p, node)
+	d.JobBackoff = r.opts.JobBackoff
+	if p.Revision != r.rememberedRev || r.known == nil {
+		r.remember(d)
+		r.rememberedRev = p.Revision
+	}
+	d.Known = r.known
+	r.mu.Lock()
+	r.desired = d
+	r.mu.Unlock()
+	res := Result{Revision: p.Revision}
+	if p.Revision != r.revision {
+		raw, err := json.Marshal(p)
+		if err != nil {
+			return res, fmt.Errorf("encode plan: %w", err)
+		}
+		if err := r.opts.Store.Save([]store.Record{{Bucket: bucketMeta, Key: "revision", Value: []byte(p.Revision)}, {Bucket: bucketMeta, Key: "plan", Value: raw}}); err != nil {
+			return res, err
+		}
+		r.revision = p.Revision
+	}
+	obs, err := r.opts.Runtime.Observe(ctx)
+	if err != nil {
+		return res, fmt.Errorf("observe node %s: %w", node, err)
+	}
+	r.mu.Lock()
+	r.observed = obs
+	st := r.state.clone()
+	r.mu.Unlock()
+	st.Now = r.opts.Clock.Now()
+	acts := Diff(d, obs, st)
+	res.Actions = acts
+
+	var recs []*Record
+	byKind := map[ActionKind][]Action{}
+	leaving := map[string]bool{}
+	for _, a := range acts {
+		if a.Kind == ActRecord {
+			recs = append(recs, a.Record)
+			continue
+		}
+		byKind[a.Kind] = append(byKind[a.Kind], a)
+		if a.Kind == ActRemove || a.Kind == ActStop {
+			leaving[a.Key] = true
+		}
+	}
+	// Write ahead: the progress these actions imply lands before them.
+	if len(recs) > 0 {
+		if err := r.save(recs); err != nil {
+			return res, fmt.Errorf("record progress: %w", err)
+		}
+		r.progressEvents(st, recs)
+	}
+	var errs []error
+	// Routes first lose the pods about to go, so no request reaches them.
+	if len(leaving) > 0 {
+		if err := r.syncRoutes(ctx, d, obs, leaving); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	errs = append(errs, r.stage(ctx, append(byKind[ActRemove], byKind[ActStop]...))...)
+	errs = append(errs, r.stage(ctx, byKind[ActUpdateConfig])...)
+	errs = append(errs, r.stage(ctx, byKind[ActCreate])...)
+	if len(acts) > len(recs) {
+		if obs, err = r.opts.Runtime.Observe(ctx); err != nil {
+			return res, fmt.Errorf("observe node %s: %w", node, err)
+		}
+		r.mu.Lock()
+		r.observed = obs
+		r.mu.Unlock()
+	}
+	if err := r.syncRoutes(ctx, d, obs, nil); err != nil {
+		errs = append(errs, err)
+	}
+	res.Failed = len(errs)
+	res.Waiting = r.waiting(d, obs)
+	r.mu.Lock()
+	after := r.state.clone()
+	r.mu.Unlock()
+	after.Now = st.Now
+	res.Wake = Wake(d, obs, after)
+	res.Converged = len(acts) == 0 && len(res.Waiting) == 0 && len(errs) == 0
+	if len(errs) > 0 {
+		return res, fmt.Errorf("reconcile %s at %s: %w", node, p.Revision, errors.Join(errs...))
+	}
+	return res, nil
+}
+
+// progressEvents reports rollout phase and step changes, and finished Jobs.
+func (r *Reconciler) progressEvents(before State, recs []*Record) {
+	now := r.opts.Clock.Now()
+	for _, rec := range recs {
+		switch v := rec.Value.(type) {
+		case Rollout:
+			old, had := before.Rollouts[rec.Key]
+			if had && old.Phase == v.Phase && old.Step == v.Step && old.Active == v.Active && old.Revision == v.Revision {
+				continue
+			}
+			reason := fmt.Sprintf("revision %s: %s", v.Revision, v.Phase)
+			if v.Message != "" {
+				reason += ": " + v.Message
+			}
+			r.events.add(Event{Time: now, Object: rec.Key, Action: "rollout", Reason: reason, Result: "ok"})
+			r.opts.Logger.Info("rollout", "workload", rec.Key, "revision", v.Revision, "phase", v.Phase, "step", v.Step, "message", v.Message)
+		case JobRun:
+			if old := before.Jobs[rec.Key]; v.finished() && (old.Phase != v.Phase || old.Revision != v.Revision) {
+				r.events.add(Event{Time: now, Object: rec.Key, Action: "job", Reason: fmt.Sprintf("%s %s (%d succeeded, %d failed)", v.Phase, v.Reason, v.Succeeded, v.Failed), Result: "ok"})
+			}
+		}
+	}
+}
+
+func hasNode(p *plan.Plan, node string) bool {
+	if node == "" {
+		return len(p.Nodes) == 1
+	}
+	for _, n := range p.Nodes {
+		if n.Node.Name == node {
+			return true
+		}
+	}
+	return false
+}
+
+// remember adds the desired pods to known, and forgets revisions that are
+// neither desired nor some rollout's stable revision.
+func (r *Reconciler) remember(d Desired) {
+	if r.known == nil {
+		r.known = map[string][]plan.Pod{}
+	}
+	keep := map[string]bool{}
+	for i := range d.Workloads {
+		w := &d.Workloads[i]
+		keep[w.Key()+"@"+w.Revision] = true
+		if ro, ok := r.state.Rollouts[w.Key()]; ok {
+			// The recorded revision becomes the stable one when a new
+			// rollout starts in this pass.
+			keep[w.Key()+"@"+ro.Revision] = true
+			keep[w.Key()+"@"+ro.Stable] = true
+		}
+	}
+	fresh := map[string][]plan.Pod{}
+	for i := range d.Pods {
+		p := &d.Pods[i]
+		k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name) + "@" + p.Revision
+		fresh[k] = append(fresh[k], *p)
+	}
+	for k, pods := range fresh {
+		r.known[k] = pods
+	}
+	for k := range r.known {
+		if !keep[k] {
+			delete(r.known, k)
+		}
+	}
+}
+
+func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeState, leaving map[string]bool) error {
+	routes := Routes(d, obs, r.state, leaving)
+	if r.synced && reflect.DeepEqual(routes, r.routes) {
+		return nil
+	}
+	if err := r.opts.Router.Sync(ctx, routes); err != nil {
+		r.events.add(Event{Time: r.opts.Clock.Now(), Object: "routes", Action: "sync", Reason: "services changed", Result: "failed", Error: err.Error()})
+		return fmt.Errorf("sync service routes: %w", err)
+	}
+	r.routes, r.synced = routes, true
+	return nil
+}
+
+// waiting lists what keeps the node from being converged.
+func (r *Reconciler) waiting(d Desired, obs nodes.NodeState) []string {
+	var out []string
+	for i := range d.Pods {
+		p := &d.Pods[i]
+		o := obs.Pod(p.Key())
+		if o == nil || o.Hash != p.Hash || !ready(o) {
+			out = append(out, "pod "+p.Key()+" not ready")
+		}
+	}
+	for _, k := range mapKeys(r.state.Rollouts) {
+		ro := r.state.Rollouts[k]
+		if ro.Phase == PhaseProgressing || ro.Phase == PhasePaused {
+			msg := "rollout " + k + " " + ro.Phase
+			if ro.Message != "" {
+				msg += ": " + ro.Message
+			}
+			out = append(out, msg)
+		}
+	}
+	return out
+}
+
+// Run reconciles every plan it receives, and again every Resync and after
+// Promote or Abort, until ctx ends. Errors of a pass are logged and the
+// loop goes on (the next pass retries).
+func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
+	t := time.NewTicker(r.opts.Resync)
+	defer t.Stop()
+	// wake fires when a pause, delay or schedule is due before the next tick.
+	wake := time.NewTimer(time.Hour)
+	wake.Stop()
+	defer wake.Stop()
+	var cur *plan.Plan
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case p, ok := <-plans:
+			if !ok {
+				plans = nil
+				continue
+			}
+			cur = p
+		case <-t.C:
+		case <-wake.C:
+		case <-r.poke:
+		}
+		if cur == nil {
+			continue
+		}
+		res, err := r.Reconcile(ctx, cur, "")
+		if err != nil {
+			r.opts.Logger.Error("reconcile", "revision", cur.Revision, "err", err)
+		}
+		if !res.Wake.IsZero() {
+			if d := res.Wake.Sub(r.opts.Clock.Now()); d < r.opts.Resync {
+				wake.Reset(max(d, 50*time.Millisecond)) // a floor: never spin
+			}
+		}
+	}
+}
+
+// Promote moves a paused blue/green or canary rollout on (name is NAME,
+// NAMESPACE/NAME or KIND/NAMESPACE/NAME).
+func (r *Reconciler) Promote(name string) error { return r.request(name, true) }
+
+// Abort sends a blue/green or canary rollout back to its stable revision.
+func (r *Reconciler) Abort(name string) error { return r.request(name, false) }
+
+func (r *Reconciler) request(name string, promote bool) error {
+	verb := "abort"
+	if promote {
+		verb = "promote"
+	}
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	var found []*plan.Workload
+	for i := range r.desired.Workloads {
+		w := &r.desired.Workloads[i]
+		if name == w.Name || name == w.Namespace+"/"+w.Name || name == w.Key() {
+			found = append(found, w)
+		}
+	}
+	switch {
+	case len(found) == 0:
+		return fmt.Errorf("%s %s: no such workload in the applied plan", verb, name)
+	case len(found) > 1:
+		return fmt.Errorf("%s %s: ambiguous, name it as KIND/NAMESPACE/NAME (%s, %s)", verb, name, found[0].Key(), found[1].Key())
+	}
+	w := found[0]
+	if w.Strategy.Type != "BlueGreen" && w.Strategy.Type != "Canary" {
+		return fmt.Errorf("%s %s: %s rolls with %q; only blue/green and canary rollouts can be promoted or aborted", verb, name, w.Key(), w.Strategy.Type)
+	}
+	ro, ok := r.state.Rollouts[w.Key()]
+	if !ok || ro.Phase == PhaseComplete || ro.Phase == PhaseAborted || ro.Stable == "" {
+		return fmt.Errorf("%s %s: no rollout in progress", verb, name)
+	}
+	if promote {
+		ro.Promote = true
+	} else {
+		ro.Abort = true
+	}
+	if err := r.save([]*Record{{Bucket: bucketRollouts, Key: w.Key(), Value: ro}}); err != nil {
+		return fmt.Errorf("%s %s: %w", verb, name, err)
+	}
+	r.events.add(Event{Time: r.opts.Clock.Now(), Object: w.Key(), Action: verb, Reason: "requested by the user", Result: "ok"})
+	select {
+	case r.poke <- struct{}{}:
+	default:
+	}
+	return nil
+}

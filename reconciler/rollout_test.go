@@ -1,0 +1,176 @@
+package reconciler
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/berth/compiler/plan"
+)
+
+// TestRollingUpdateSequence: 4 replicas, maxSurge 1, maxUnavailable 0.
+// Each pass is one step, and a step waits for the new pod to be ready.
+func TestRollingUpdateSequence(t *testing.T) {
+	e := newEnv(t)
+	s := plan.Strategy{Type: "RollingUpdate", MaxSurge: 1, MaxUnavailable: 0, ProgressDeadlineSeconds: 600}
+	a := mkDeploy("Deployment", "web", "a", 4, s)
+	other := mkDeploy("Deployment", "db", "a", 1, s)
+	e.pass(mkPlan("r1", []deploy{a, other}, mkService("web", a.pods)))
+	e.want("web-", "web-a-0", "web-a-1", "web-a-2", "web-a-3")
+	e.rt.Calls()
+
+	b := mkDeploy("Deployment", "web", "b", 4, s)
+	p := mkPlan("r2", []deploy{b, other}, mkService("web", b.pods))
+	e.rt.AutoReady = false
+	steps := [][]string{
+		{"web-a-0", "web-a-1", "web-a-2", "web-a-3", "web-b-0"},
+		{"web-a-1", "web-a-2", "web-a-3", "web-b-0", "web-b-1"},
+		{"web-a-2", "web-a-3", "web-b-0", "web-b-1", "web-b-2"},
+		{"web-a-3", "web-b-0", "web-b-1", "web-b-2", "web-b-3"},
+		{"web-b-0", "web-b-1", "web-b-2", "web-b-3"},
+	}
+	for i, want := range steps {
+		e.pass(p)
+		e.want("web-", want...)
+		// Not ready yet: the next pass waits.
+		e.pass(p)
+		e.want("web-", want...)
+		if i < 4 {
+			// Old pods still serve, the unready new one does not.
+			be := e.backends("web")
+			if _, ok := be[want[len(want)-1]]; ok {
+				t.Fatalf("step %d: unready %s is a backend: %v", i, want[len(want)-1], be)
+			}
+			if len(be) != 4 {
+				t.Fatalf("step %d: %d backends, want 4 (maxUnavailable 0): %v", i, len(be), be)
+			}
+		}
+		e.rt.SetAllReady("web-b-")
+	}
+	e.pass(p)
+	if ro := e.rollout(b.w.Key()); ro.Phase != PhaseComplete {
+		t.Fatalf("rollout = %+v, want Complete", ro)
+	}
+	for _, c := range e.rt.Calls() {
+		if strings.Contains(c.Key, "db-") {
+			t.Fatalf("unchanged workload touched: %v", c)
+		}
+	}
+	res := e.pass(p)
+	if len(res.Actions) != 0 || !res.Converged {
+		t.Fatalf("after the rollout: %+v", res)
+	}
+}
+
+func TestRollingUpdateMaxUnavailable(t *testing.T) {
+	e := newEnv(t)
+	s := plan.Strategy{Type: "RollingUpdate", MaxSurge: 0, MaxUnavailable: 2}
+	e.pass(mkPlan("r1", []deploy{mkDeploy("Deployment", "web", "a", 4, s)}))
+	e.rt.AutoReady = false
+	p := mkPlan("r2", []deploy{mkDeploy("Deployment", "web", "b", 4, s)})
+	e.pass(p)
+	e.want("web-", "web-a-2", "web-a-3", "web-b-0", "web-b-1")
+	e.rt.SetAllReady("web-b-")
+	e.pass(p)
+	e.want("web-", "web-b-0", "web-b-1", "web-b-2", "web-b-3")
+}
+
+func TestRollingUpdateMinReadySeconds(t *testing.T) {
+	e := newEnv(t)
+	s := plan.Strategy{Type: "RollingUpdate", MaxSurge: 1, MinReadySeconds: 30}
+	e.pass(mkPlan("r1", []deploy{mkDeploy("Deployment", "web", "a", 1, s)}))
+	e.clock.Advance(time.Minute)
+	p := mkPlan("r2", []deploy{mkDeploy("Deployment", "web", "b", 1, s)})
+	e.pass(p) // creates b-0, ready at once
+	e.clock.Advance(10 * time.Second)
+	e.pass(p)
+	e.want("web-", "web-a-0", "web-b-0")
+	e.clock.Advance(20 * time.Second)
+	e.pass(p)
+	e.want("web-", "web-b-0")
+}
+
+func TestRollingUpdateProgressDeadline(t *testing.T) {
+	e := newEnv(t)
+	s := plan.Strategy{Type: "RollingUpdate", MaxSurge: 1, ProgressDeadlineSeconds: 60}
+	a := mkDeploy("Deployment", "web", "a", 2, s)
+	e.pass(mkPlan("r1", []deploy{a}))
+	e.rt.AutoReady = false
+	b := mkDeploy("Deployment", "web", "b", 2, s)
+	p := mkPlan("r2", []deploy{b})
+	e.pass(p)
+	e.clock.Advance(61 * time.Second)
+	e.pass(p)
+	ro := e.rollout(b.w.Key())
+	if ro.Phase != PhaseFailed || !strings.Contains(ro.Message, "progress deadline") {
+		t.Fatalf("rollout = %+v, want Failed", ro)
+	}
+	e.rt.SetAllReady("web-b-")
+	e.pass(p)
+	e.want("web-", "web-a-0", "web-a-1", "web-b-0") // old pods kept
+	st := e.rec.Status()
+	if len(st.Workloads) != 1 || st.Workloads[0].Phase != PhaseFailed {
+		t.Fatalf("status = %+v", st.Workloads)
+	}
+	// A new revision starts over.
+	e.rt.AutoReady = true
+	c := mkDeploy("Deployment", "web", "c", 2, s)
+	for range 4 {
+		e.pass(mkPlan("r3", []deploy{c}))
+	}
+	e.want("web-", "web-c-0", "web-c-1")
+}
+
+// TestRecreateGap: every old pod goes before any new one starts.
+func TestRecreateGap(t *testing.T) {
+	e := newEnv(t)
+	s := plan.Strategy{Type: "Recreate"}
+	e.pass(mkPlan("r1", []deploy{mkDeploy("Deployment", "web", "a", 3, s)}))
+	p := mkPlan("r2", []deploy{mkDeploy("Deployment", "web", "b", 3, s)})
+	e.rt.Calls()
+	e.pass(p)
+	e.want("web-") // the gap: nothing runs
+	e.pass(p)
+	e.want("web-", "web-b-0", "web-b-1", "web-b-2")
+	// Calls of one stage run in parallel: compare each stage as a set.
+	calls := e.rt.Calls()
+	var got []string
+	for _, c := range calls {
+		got = append(got, c.String())
+	}
+	if len(got) != 6 {
+		t.Fatalf("calls %v", got)
+	}
+	slices.Sort(got[:3])
+	slices.Sort(got[3:])
+	want := "remove default/web-a-0,remove default/web-a-1,remove default/web-a-2,create default/web-b-0,create default/web-b-1,create default/web-b-2"
+	if strings.Join(got, ",") != want {
+		t.Fatalf("calls %v\nwant %s", got, want)
+	}
+}
+
+// TestRecreatePodDeletedBehindOurBack: replicas are kept.
+func TestPodDeletedIsRecreated(t *testing.T) {
+	e := newEnv(t)
+	p := mkPlan("r1", []deploy{mkDeploy("Deployment", "web", "a", 2, plan.Strategy{Type: "RollingUpdate", MaxSurge: 1})})
+	e.pass(p)
+	e.rt.Delete("default/web-a-1")
+	e.pass(p)
+	e.want("web-", "web-a-0", "web-a-1")
+}
+
+func TestDaemonSetSameNameReplacement(t *testing.T) {
+	e := newEnv(t)
+	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
+	a := mkDeploy("DaemonSet", "agent", "a", 1, s)
+	a.pods[0].Name = "agent-n1"
+	e.pass(mkPlan("r1", []deploy{a}))
+	b := mkDeploy("DaemonSet", "agent", "b", 1, s)
+	b.pods[0].Name = "agent-n1"
+	e.pass(mkPlan("r2", []deploy{b}))
+	pod, ok := e.rt.Pod("default/agent-n1")
+	if !ok || pod.Revision != "b" {
+		t.Fatalf("agent-n1 = %+v, want revision b", pod)
+	}
+}

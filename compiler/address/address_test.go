@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -41,7 +42,7 @@ func TestClusterIPs(t *testing.T) {
 	cidr := netip.MustParsePrefix(DefaultServiceCIDR)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svcs, ds := Services(decodeSet(t, tt.src), DefaultServiceCIDR)
+			svcs, ds := Services(objtest.Set(t, tt.src), DefaultServiceCIDR)
 			got := byKey(svcs)
 			for k, ip := range tt.want {
 				g := got[k].ClusterIP
@@ -84,10 +85,10 @@ func TestAddingServiceKeepsOthers(t *testing.T) {
 			}
 			fmt.Fprintf(&src, "%s", service(fmt.Sprintf("s%d-%d", i, r.IntN(1<<30)), typ))
 		}
-		before := byKey(must(Services(decodeSet(t, src.String()), DefaultServiceCIDR)))
+		before := byKey(must(Services(objtest.Set(t, src.String()), DefaultServiceCIDR)))
 		newName := fmt.Sprintf("added-%d", trial)
 		src.WriteString(service(newName, "  type: NodePort\n"))
-		after := byKey(must(Services(decodeSet(t, src.String()), DefaultServiceCIDR)))
+		after := byKey(must(Services(objtest.Set(t, src.String()), DefaultServiceCIDR)))
 		firstIP := c.addr(slotHash("default/"+newName, c.size)).String()
 		firstPort := int32(slotHash("default/"+newName+"/TCP/80", NodePortMax-NodePortMin+1)) + NodePortMin
 		for k, s := range before {
@@ -132,7 +133,7 @@ func TestNodePorts(t *testing.T) {
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec:\n  type: NodePort\n  selector: {app: c}\n  ports: [{port: 80, nodePort: 30080}]\n" +
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: d}\nspec:\n  type: NodePort\n  selector: {app: d}\n  ports: [{port: 80, nodePort: 30080}]\n" +
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: e}\nspec:\n  selector: {app: e}\n  ports: [{port: 80, nodePort: 30081}]\n"
-	svcs, ds := Services(decodeSet(t, src), DefaultServiceCIDR)
+	svcs, ds := Services(objtest.Set(t, src), DefaultServiceCIDR)
 	got := byKey(svcs)
 	for _, k := range []string{"default/a", "default/b"} {
 		if np := got[k].Ports[0].NodePort; np < NodePortMin || np > NodePortMax {
@@ -175,7 +176,7 @@ func TestBind(t *testing.T) {
 		pvc("c", "1Gi", "ssd", "ReadWriteOnce", "") + // class: fast
 		pvc("d", "1Gi", "", "ReadWriteMany", "") + // mode: shared
 		pvc("e", "1Ti", "", "ReadWriteOnce", "") // nothing fits
-	got, ds := Bind(decodeSet(t, src))
+	got, ds := Bind(objtest.Set(t, src))
 	want := map[string]string{"default/a": "mid", "default/b": "big", "default/c": "fast", "default/d": "shared"}
 	for k, v := range want {
 		if got[k].Volume != v {

@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"testing"
+
+	"berth.dev/berth/compiler/internal/objtest"
 )
 
 // ns declares namespace "team" for the cases below.
@@ -179,11 +181,8 @@ spec:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			set := decodeSet(t, tt.src)
-			got := strs(Admit(set, Templates(set)))
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("got:\n%s\nwant:\n%s", join(got), join(tt.want))
-			}
+			set := objtest.Set(t, tt.src)
+			objtest.Expect(t, tt.src, objtest.Strings(Admit(set, Templates(set))), tt.want)
 		})
 	}
 }
@@ -208,10 +207,10 @@ func TestAdmitFillsDefaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			set := decodeSet(t, ns+limitRange(tt.item)+teamPod("p", tt.resources))
+			set := objtest.Set(t, ns+limitRange(tt.item)+teamPod("p", tt.resources))
 			ts := Templates(set)
 			if ds := Admit(set, ts); len(ds) != 0 {
-				t.Fatalf("unexpected diagnostics: %v", strs(ds))
+				t.Fatalf("unexpected diagnostics: %v", objtest.Strings(ds))
 			}
 			r := ts[0].Spec.Containers[0].Resources
 			if !maps.Equal(r.Requests, tt.wantReqs) || !maps.Equal(r.Limits, tt.wantLimits) {
@@ -222,7 +221,7 @@ func TestAdmitFillsDefaults(t *testing.T) {
 }
 
 func TestCopyDoesNotTouchTheSet(t *testing.T) {
-	set := decodeSet(t, ns+limitRange("default: {cpu: 500m}")+teamPod("p", ""))
+	set := objtest.Set(t, ns+limitRange("default: {cpu: 500m}")+teamPod("p", ""))
 	orig := Templates(set)
 	ts := Copy(orig)
 	Admit(set, ts)
@@ -238,7 +237,7 @@ func TestAdmitDeterministic(t *testing.T) {
 	src := ns + quota("pods: 1\n    requests.cpu: 100m\n    limits.memory: 1Gi") + teamPod("a", "") + teamPod("b", "") + teamPod("c", "")
 	var first []string
 	for i := range 20 {
-		set := decodeSet(t, src)
+		set := objtest.Set(t, src)
 		got := Admit(set, Templates(set))
 		var s []string
 		for _, d := range got {
@@ -247,7 +246,7 @@ func TestAdmitDeterministic(t *testing.T) {
 		if i == 0 {
 			first = s
 		} else if !slices.Equal(s, first) {
-			t.Fatalf("run %d differs:\n%s\nvs\n%s", i, join(s), join(first))
+			t.Fatalf("run %d differs:\n%s\nvs\n%s", i, objtest.Lines(s), objtest.Lines(first))
 		}
 	}
 }
@@ -271,12 +270,4 @@ metadata: {name: compute, namespace: team}
 spec:
   hard:
     ` + hard + "\n---\n"
-}
-
-func join(s []string) string {
-	out := ""
-	for _, l := range s {
-		out += "  " + l + "\n"
-	}
-	return out
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"berth.dev/berth/compiler/internal/objtest"
 )
 
 // BenchmarkAdmit10k admits 2,500 Deployments (10,000 pods with surge)
@@ -50,10 +52,10 @@ spec:
 ---
 `, i, i%namespaces)
 	}
-	set := decodeSet(b, src.String())
+	set := objtest.Set(b, src.String())
 	templates := Templates(set)
 	if ds := Admit(set, Copy(templates)); len(ds) != 0 {
-		b.Fatalf("corpus does not admit: %v", strs(ds)[0])
+		b.Fatalf("corpus does not admit: %v", objtest.Strings(ds)[0])
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

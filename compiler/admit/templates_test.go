@@ -1,6 +1,10 @@
 package admit
 
-import "testing"
+import (
+	"testing"
+
+	"berth.dev/berth/compiler/internal/objtest"
+)
 
 func TestTemplates(t *testing.T) {
 	tests := []struct {
@@ -32,7 +36,7 @@ func TestTemplates(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ts := Templates(decodeSet(t, tt.src))
+			ts := Templates(objtest.Set(t, tt.src))
 			if len(ts) != 1 {
 				t.Fatalf("got %d templates, want 1", len(ts))
 			}
@@ -45,7 +49,7 @@ func TestTemplates(t *testing.T) {
 }
 
 func TestTemplatesOrderAndNoWorkloads(t *testing.T) {
-	ts := Templates(decodeSet(t, controller("batch/v1", "Job", "")+"---\n"+pod+"---\n"+deployment("")+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"))
+	ts := Templates(objtest.Set(t, controller("batch/v1", "Job", "")+"---\n"+pod+"---\n"+deployment("")+"---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"))
 	var kinds []string
 	for _, tt := range ts {
 		kinds = append(kinds, tt.Object.Kind)

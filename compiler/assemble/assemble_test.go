@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/schedule"
 )
@@ -16,8 +17,8 @@ func TestPlanWeb(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, ds := Plan(decodeSet(t, string(src)), Options{})
-	if errs := errorsOf(ds); len(errs) > 0 {
+	p, ds := Plan(objtest.Set(t, string(src)), Options{})
+	if errs := objtest.Errors(ds); len(errs) > 0 {
 		t.Fatalf("errors: %v", errs)
 	}
 	b, err := json.Marshal(p)
@@ -46,11 +47,11 @@ spec:
     spec:
       containers: [{name: a, image: "agent:1"}]
 `
-	p, _ := Plan(decodeSet(t, src), Options{Local: schedule.Local{Name: "n1"}})
+	p, _ := Plan(objtest.Set(t, src), Options{Local: schedule.Local{Name: "n1"}})
 	name := p.Nodes[0].Pods[0].Name
 	clash := src + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: " + name + "}\nspec:\n  containers: [{name: c, image: \"busybox:1\"}]\n"
-	_, ds := Plan(decodeSet(t, clash), Options{Local: schedule.Local{Name: "n1"}})
-	if errs := errorsOf(ds); len(errs) != 1 || !strings.Contains(errs[0], "is also made by") {
+	_, ds := Plan(objtest.Set(t, clash), Options{Local: schedule.Local{Name: "n1"}})
+	if errs := objtest.Errors(ds); len(errs) != 1 || !strings.Contains(errs[0], "is also made by") {
 		t.Errorf("errors %v, want one duplicate-pod error", errs)
 	}
 }
@@ -60,7 +61,7 @@ func TestPlanSorted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := Plan(decodeSet(t, string(src)), Options{Revision: "r1"})
+	p, _ := Plan(objtest.Set(t, string(src)), Options{Revision: "r1"})
 	if p.Revision != "r1" || p.FormatVersion != plan.FormatVersion {
 		t.Errorf("revision %q format %q", p.Revision, p.FormatVersion)
 	}
@@ -68,8 +69,8 @@ func TestPlanSorted(t *testing.T) {
 	if !slices.IsSortedFunc(pods, func(a, b plan.Pod) int { return strings.Compare(a.Key(), b.Key()) }) {
 		t.Errorf("pods are not sorted")
 	}
-	q, _ := Plan(decodeSet(t, string(src)), Options{})
-	r, _ := Plan(decodeSet(t, string(src)), Options{})
+	q, _ := Plan(objtest.Set(t, string(src)), Options{})
+	r, _ := Plan(objtest.Set(t, string(src)), Options{})
 	if q.Revision == "" || q.Revision != r.Revision || !strings.HasPrefix(q.Revision, "sha256:") {
 		t.Errorf("content revisions %q %q", q.Revision, r.Revision)
 	}

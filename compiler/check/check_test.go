@@ -2,11 +2,11 @@ package check
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 
 	"berth.dev/berth/compiler/admit"
+	"berth.dev/berth/compiler/internal/objtest"
 )
 
 // repo is a small repository that uses every kind and passes every check.
@@ -117,12 +117,12 @@ spec:
 
 func TestRunClean(t *testing.T) {
 	if got := run(t, repo); len(got) != 0 {
-		t.Errorf("a correct repository got diagnostics:\n%s", lines(got))
+		t.Errorf("a correct repository got diagnostics:\n%s", objtest.Lines(got))
 	}
 }
 
 func TestRunDoesNotMutate(t *testing.T) {
-	set := decodeSet(t, repo)
+	set := objtest.Set(t, repo)
 	Run(set, Options{})
 	for _, tpl := range admit.Templates(set) {
 		for _, c := range tpl.Spec.Containers {
@@ -147,9 +147,7 @@ func TestRunAdmission(t *testing.T) {
 		`test.yaml:44:20: error: spec.template.spec.containers[0].resources.requests.memory: container "web": requests.memory 1Gi (defaulted from limits.memory) is above the maximum 512Mi per container of LimitRange "limits": lower it to at most 512Mi`,
 		`test.yaml:44:38: error: spec.template.spec.containers[0].resources.limits.memory: container "web": limits.memory 1Gi is above the maximum 512Mi per container of LimitRange "limits": lower it to at most 512Mi`,
 	}
-	if !slices.Equal(got, want) {
-		t.Errorf("got:\n%s\nwant:\n%s\nwhere:\n%s", lines(got), lines(want), carets(src, got))
-	}
+	objtest.Expect(t, src, got, want)
 }
 
 // corpus generates a repository of about n objects: per app a
@@ -204,9 +202,9 @@ spec:
 }
 
 func BenchmarkRun10k(b *testing.B) {
-	set := decodeSet(b, corpus(10000))
+	set := objtest.Set(b, corpus(10000))
 	if ds := Run(set, Options{}); len(ds) != 0 {
-		b.Fatalf("corpus is not clean: %v", strs(ds)[:1])
+		b.Fatalf("corpus is not clean: %v", objtest.Strings(ds)[:1])
 	}
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -5,12 +5,14 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
 )
 
 func expandSrc(t *testing.T, src string, nodes ...plan.Node) Result {
 	t.Helper()
-	set := decodeSet(t, src)
+	set := objtest.Set(t, src)
 	svcs, ds := address.Services(set, address.DefaultServiceCIDR)
 	if len(ds) > 0 {
 		t.Fatalf("services: %v", ds)
@@ -402,3 +404,5 @@ func TestDurationSeconds(t *testing.T) {
 		t.Errorf("durationSeconds(soon) accepted")
 	}
 }
+
+func apiString(s string) api.IntOrString { return api.IntOrString{IsString: true, StrVal: s} }

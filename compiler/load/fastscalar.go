@@ -49,7 +49,7 @@ func quotedSlow(s string) (string, int, bool) {
 			}
 			i++
 			switch s[i] {
-			case '"', '\\', '/':
+			case '"', '\\':
 				b.WriteByte(s[i])
 			case 'n':
 				b.WriteByte('\n')
@@ -57,8 +57,6 @@ func quotedSlow(s string) (string, int, bool) {
 				b.WriteByte('\t')
 			case 'r':
 				b.WriteByte('\r')
-			case '0':
-				b.WriteByte(0)
 			default:
 				return "", 0, false
 			}

@@ -21,15 +21,30 @@ import (
 
 // fastParse parses one document whose root is a block mapping. ok is
 // false when the text is outside the subset (the caller then uses
-// yaml.v3); a nil node with ok means an empty document.
-// tags caches the resolution of plain scalars that needed yaml.v3 (one
-// map per file, owned by one goroutine; nil is allowed).
+// yaml.v3); a nil node with ok means an empty document. tags caches the
+// resolution of plain scalars that needed yaml.v3 (one map per file,
+// owned by one goroutine; nil is allowed). A bug in the fast path that
+// panics costs speed, never a crash: the caller falls back.
 func fastParse(text string, lineOff int, tags map[string]string, a *arena) (n *yaml.Node, ok bool) {
+	defer func() {
+		if recover() != nil {
+			n, ok = nil, false
+		}
+	}()
+	return fastParseStrict(text, lineOff, tags, a)
+}
+
+// fastParseStrict is fastParse letting through panics other than giving
+// up, so that the tests see bugs.
+func fastParseStrict(text string, lineOff int, tags map[string]string, a *arena) (n *yaml.Node, ok bool) {
 	if strings.ContainsAny(text, "\t\r") {
 		return nil, false
 	}
 	defer func() {
-		if recover() != nil {
+		if r := recover(); r != nil {
+			if _, gaveUp := r.(giveUp); !gaveUp {
+				panic(r)
+			}
 			n, ok = nil, false
 		}
 	}()
@@ -39,7 +54,7 @@ func fastParse(text string, lineOff int, tags map[string]string, a *arena) (n *y
 	p := &fastParser{lineOff: lineOff, tags: tags, arena: a}
 	p.split(text)
 	p.skipBlank()
-	if p.i < len(p.lines) && strings.HasPrefix(p.lines[p.i].s, "---") {
+	if p.i < len(p.lines) && isMarker(p.lines[p.i].s) {
 		rest := strings.TrimLeft(p.lines[p.i].s[3:], " ")
 		if rest != "" && rest[0] != '#' {
 			return nil, false

@@ -31,7 +31,7 @@ func sameTree(a, b *yaml.Node, path string) error {
 // answered.
 func checkFast(t *testing.T, text string) bool {
 	t.Helper()
-	fast, ok := fastParse(text, 0, nil, nil)
+	fast, ok := fastParseStrict(text, 0, nil, nil)
 	if !ok {
 		return false
 	}

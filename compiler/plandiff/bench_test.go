@@ -1,12 +1,15 @@
 package plandiff
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"berth.dev/berth/compiler/assemble"
+	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
@@ -33,10 +36,24 @@ func synthPlan(b *testing.B, pods int, edit func(map[string]string)) *plan.Plan 
 		objs = append(objs, o)
 	}
 	p, ds := assemble.Plan(object.NewSet(objs), assemble.Options{})
-	if errs := errorsOf(ds); len(errs) > 0 {
+	if errs := objtest.Errors(ds); len(errs) > 0 {
 		b.Fatal(errs[0])
 	}
 	return p
+}
+
+// writeFiles writes files (path relative to dir: content) below dir.
+func writeFiles(dir string, files map[string]string) error {
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // benchDiff diffs two plans of a synthetic repository in which one

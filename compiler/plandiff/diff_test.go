@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/assemble"
+	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/schedule"
 )
@@ -54,8 +55,8 @@ spec:
 
 func compile(t *testing.T, src string) *plan.Plan {
 	t.Helper()
-	p, ds := assemble.Plan(decodeSet(t, src), assemble.Options{Local: schedule.Local{Name: "n1"}})
-	if errs := errorsOf(ds); len(errs) > 0 {
+	p, ds := assemble.Plan(objtest.Set(t, src), assemble.Options{Local: schedule.Local{Name: "n1"}})
+	if errs := objtest.Errors(ds); len(errs) > 0 {
 		t.Fatal(errs)
 	}
 	return p

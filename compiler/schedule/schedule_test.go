@@ -7,6 +7,7 @@ import (
 
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/expand"
+	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -45,7 +46,7 @@ spec:
 // place compiles src to its pods' nodes, by pod name.
 func place(t *testing.T, src string) (map[string]string, []string) {
 	t.Helper()
-	set := decodeSet(t, src)
+	set := objtest.Set(t, src)
 	nodes, ds := Nodes(set, Local{Name: "local"}, DefaultPodCIDR)
 	if len(ds) > 0 {
 		t.Fatal(ds)
@@ -78,7 +79,7 @@ func perNode(m map[string]string, prefix string) map[string]int {
 }
 
 func TestImplicitNode(t *testing.T) {
-	set := decodeSet(t, deployment("web", 1, ""))
+	set := objtest.Set(t, deployment("web", 1, ""))
 	nodes, _ := Nodes(set, Local{Name: "box", Capacity: plan.Resources{MilliCPU: 2000}}, "10.1.0.0/16")
 	if len(nodes) != 1 || nodes[0].Name != "box" || nodes[0].PodCIDR != "10.1.0.0/16" || nodes[0].Capacity.MilliCPU != 2000 {
 		t.Errorf("nodes = %+v", nodes)
@@ -86,7 +87,7 @@ func TestImplicitNode(t *testing.T) {
 }
 
 func TestInventory(t *testing.T) {
-	nodes, ds := Nodes(decodeSet(t, inventory), Local{Name: "ignored"}, DefaultPodCIDR)
+	nodes, ds := Nodes(objtest.Set(t, inventory), Local{Name: "ignored"}, DefaultPodCIDR)
 	if len(ds) > 0 || len(nodes) != 3 {
 		t.Fatalf("nodes %+v, diagnostics %v", nodes, ds)
 	}

@@ -217,10 +217,6 @@ func BenchmarkPartialSyncCPU10k(b *testing.B) {
 	}
 	r.order, _ = rr.fragments(routes, nil)
 	r.shared = rr.dispatch(r.order)
-	r.frags = map[string]*fragment{}
-	for _, f := range r.order {
-		r.frags[f.key] = f
-	}
 	r.synced = true
 	full := routes[4321].Ports[0].Backends
 	ctx := context.Background()

@@ -85,10 +85,3 @@ func clearConntrack(filters []*netlink.ConntrackFilter) (uint, error) {
 	}
 	return netlink.ConntrackDeleteFilters(netlink.ConntrackTable, unix.AF_INET, custom...)
 }
-
-func (f *fragment) udpOrNil() []udpPort {
-	if f == nil {
-		return nil
-	}
-	return f.udp
-}

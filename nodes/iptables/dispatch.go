@@ -20,27 +20,37 @@ func Render(cfg Config, routes []nodes.ServiceRoute) (Ruleset, []string) {
 	return rr.ruleset(frags, rr.dispatch(frags)), warns
 }
 
-// fragments renders routes sorted by key, reusing the fragment in prev of
-// every service whose route did not change.
-func (rr *renderer) fragments(routes []nodes.ServiceRoute, prev map[string]*fragment) ([]*fragment, []string) {
+// fragments renders routes sorted by key, reusing the fragment in prev
+// (sorted by key too) of every service whose route did not change.
+func (rr *renderer) fragments(routes []nodes.ServiceRoute, prev []*fragment) ([]*fragment, []string) {
 	order := make([]int, len(routes))
 	for i := range order {
 		order[i] = i
 	}
-	keys := make([]string, len(routes))
-	for i := range routes {
-		keys[i] = routes[i].Key()
-	}
 	// Sorted so that the rules do not depend on the caller's order.
-	slices.SortStableFunc(order, func(i, j int) int { return strings.Compare(keys[i], keys[j]) })
+	cmp := func(i, j int) int {
+		if c := strings.Compare(routes[i].Namespace, routes[j].Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(routes[i].Name, routes[j].Name)
+	}
+	slices.SortStableFunc(order, cmp)
 	frags := make([]*fragment, 0, len(routes))
 	var warns []string
 	for k, i := range order {
-		if k > 0 && keys[i] == keys[order[k-1]] {
-			warns = append(warns, fmt.Sprintf("service %s: listed twice; the first one is routed", keys[i]))
+		if k > 0 && cmp(i, order[k-1]) == 0 {
+			warns = append(warns, fmt.Sprintf("service %s: listed twice; the first one is routed", routes[i].Key()))
 			continue
 		}
-		f := prev[keys[i]]
+		// Both lists are sorted: walk prev alongside, no map needed.
+		id := serviceID{routes[i].Namespace, routes[i].Name}
+		for len(prev) > 0 && prev[0].id().less(id) {
+			prev = prev[1:]
+		}
+		var f *fragment
+		if len(prev) > 0 && prev[0].id() == id {
+			f = prev[0]
+		}
 		if f == nil || !sameRoute(&f.route, &routes[i]) {
 			f = rr.fragment(&routes[i])
 		}
@@ -48,6 +58,34 @@ func (rr *renderer) fragments(routes []nodes.ServiceRoute, prev map[string]*frag
 		warns = append(warns, f.warns...)
 	}
 	return frags, warns
+}
+
+func (a serviceID) less(b serviceID) bool {
+	if a.namespace != b.namespace {
+		return a.namespace < b.namespace
+	}
+	return a.name < b.name
+}
+
+// pairs calls fn for every service whose fragment differs between two
+// key-sorted lists: (old, nil) removed, (nil, cur) added, (old, cur)
+// re-rendered.
+func pairs(old, cur []*fragment, fn func(old, cur *fragment)) {
+	for len(old) > 0 || len(cur) > 0 {
+		switch {
+		case len(cur) == 0 || (len(old) > 0 && old[0].id().less(cur[0].id())):
+			fn(old[0], nil)
+			old = old[1:]
+		case len(old) == 0 || cur[0].id().less(old[0].id()):
+			fn(nil, cur[0])
+			cur = cur[1:]
+		default:
+			if old[0] != cur[0] {
+				fn(old[0], cur[0])
+			}
+			old, cur = old[1:], cur[1:]
+		}
+	}
 }
 
 // ruleset merges the services' own chains with the shared ones.
@@ -74,32 +112,37 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 	// The services dispatch jumps per destination /24 into sub-dispatch
 	// chains: a change to one service rewrites its /24's chain and this
 	// short one, never a chain with a rule per service on the node.
-	svcBkt := map[[3]byte]*strings.Builder{}
-	npBkt := map[int]*strings.Builder{}
+	svcBkt := map[[3]byte][]string{}
+	npBkt := map[int][]string{}
 	npProto := map[int][2]bool{}
-	var svcRej, extRej strings.Builder
+	var svcRej, extRej []string
 	for _, f := range frags {
 		for _, l := range f.svcLines {
-			w := svcBkt[l.bucket]
-			if w == nil {
-				w = &strings.Builder{}
-				svcBkt[l.bucket] = w
-			}
-			w.WriteString(l.rules)
+			svcBkt[l.bucket] = append(svcBkt[l.bucket], l.rules)
 		}
 		for _, l := range f.npLines {
-			w := npBkt[l.bucket]
-			if w == nil {
-				w = &strings.Builder{}
-				npBkt[l.bucket] = w
-			}
-			w.WriteString(l.rules)
+			npBkt[l.bucket] = append(npBkt[l.bucket], l.rules)
 			p := npProto[l.bucket]
 			p[boolIndex(l.proto == "udp")] = true
 			npProto[l.bucket] = p
 		}
-		svcRej.WriteString(f.svcRej)
-		extRej.WriteString(f.extRej)
+		if f.svcRej != "" {
+			svcRej = append(svcRej, f.svcRej)
+		}
+		if f.extRej != "" {
+			extRej = append(extRej, f.extRej)
+		}
+	}
+	memo := make(map[string]memoEntry, len(svcBkt)+len(npBkt)+2)
+	defer func() { rr.memo = memo }()
+	join := func(name string, parts []string) string {
+		if e, ok := rr.memo[name]; ok && slices.Equal(e.parts, parts) {
+			memo[name] = e
+			return e.text
+		}
+		e := memoEntry{parts: parts, text: strings.Join(parts, "")}
+		memo[name] = e
+		return e.text
 	}
 
 	var w strings.Builder
@@ -110,7 +153,7 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 	slices.SortFunc(keys, func(x, y [3]byte) int { return strings.Compare(string(x[:]), string(y[:])) })
 	for _, k := range keys {
 		ch := n.serviceBucket(k)
-		nat[ch] = svcBkt[k].String()
+		nat[ch] = join(ch, svcBkt[k])
 		fmt.Fprintf(&w, "-A %s -d %d.%d.%d.0/24 -j %s\n", n.services, k[0], k[1], k[2], ch)
 	}
 	// Node ports last: an external IP may be a node address.
@@ -134,7 +177,7 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 	slices.Sort(bks)
 	for _, k := range bks {
 		ch := n.nodePortBucket(k)
-		nat[ch] = npBkt[k].String()
+		nat[ch] = join(ch, npBkt[k])
 		lo, hi := strconv.Itoa(k<<nodePortBucketBits), strconv.Itoa((k+1)<<nodePortBucketBits-1)
 		for i, proto := range []string{"tcp", "udp"} {
 			if npProto[k][i] {
@@ -149,8 +192,8 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 		"-A %[1]s -j MARK --set-xmark %[2]s/0x0\n"+
 		"-A %[1]s -j MASQUERADE --random-fully\n", n.postrouting, mark)
 
-	filter[n.services] = svcRej.String()
-	ext := extRej.String()
+	filter[n.services] = join("filter "+n.services, svcRej)
+	ext := join("filter "+n.external, extRej)
 	if rr.cfg.LocalhostNodePorts || slices.ContainsFunc(rr.nodeIPs, netip.Addr.IsLoopback) {
 		// route_localnet=1 would let anyone on the link reach
 		// 127.0.0.1 services; drop what is not a node-port DNAT
@@ -162,6 +205,15 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 		"-A %[1]s -m mark --mark %[2]s/%[2]s -j ACCEPT\n"+
 		"-A %[1]s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", n.forward, mark)
 	return Ruleset{TableNAT: nat, TableFilter: filter}
+}
+
+// memoEntry remembers the text of a dispatch chain and the fragment
+// lines it was joined from: when a sync changes one service, the other
+// chains are not joined again (the comparison is by string identity first,
+// so it costs a pointer compare per line).
+type memoEntry struct {
+	parts []string
+	text  string
 }
 
 func boolIndex(b bool) int {

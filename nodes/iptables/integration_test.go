@@ -30,6 +30,8 @@ func trafficRoutes() []nodes.ServiceRoute {
 			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{pod(1, 8080, 1)}}}},
 		{Namespace: "default", Name: "down", ClusterIP: "10.96.0.14",
 			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, NodePort: 30081}}},
+		{Namespace: "default", Name: "elsewhere", ClusterIP: "10.96.0.16",
+			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{{IP: extIP, Port: 9090, Weight: 1, Remote: true}}}}},
 		{Namespace: "default", Name: "sticky", ClusterIP: "10.96.0.15", AffinitySeconds: 60,
 			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{pod(1, 8080, 1), pod(2, 8080, 1), pod(3, 8080, 1)}}}},
 	}
@@ -76,6 +78,7 @@ func testTraffic(t *testing.T, bin string) {
 	for _, p := range []string{"p1", "p2", "p3"} {
 		n.serve(t, pods[p], p, 8080)
 	}
+	n.serve(t, ext, "remote", 9090)
 	ctx := context.Background()
 	r, err := New(Options{IPTables: bin, LocalhostNodePorts: true, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
@@ -183,6 +186,15 @@ func testTraffic(t *testing.T, bin string) {
 		got := counts(must(n.ask("", "tcp4", "10.96.0.11:80", 3000))(t))
 		within(t, "p1 (90%)", got["p1"], 2700, 75) // ~4.5σ
 		within(t, "p2 (10%)", got["p2"], 300, 75)
+	})
+	n.run(t, "RemoteBackend", func(t *testing.T) {
+		// The outside namespace plays another node: its endpoint is
+		// reached through its address, masqueraded so that the reply
+		// comes back through this node to be un-DNATed.
+		a := one(t, pods["p1"], "tcp4", "10.96.0.16:80")
+		if a != "remote "+nodeIP {
+			t.Errorf("got %q, want %q", a, "remote "+nodeIP)
+		}
 	})
 	n.run(t, "Hairpin", func(t *testing.T) {
 		a := one(t, pods["p1"], "tcp4", "10.96.0.13:80")
@@ -303,6 +315,20 @@ func TestSyncWritesOnlyChanges(t *testing.T) {
 	}
 	if a, err := n.ask("", "tcp4", "10.96.0.13:80", 1); err != nil || !strings.HasPrefix(a[0], "p1") {
 		t.Errorf("after repair: %v %v", a, err)
+	}
+
+	// A restarted daemon (a new Router) finds its rules intact and
+	// rewrites nothing.
+	restarted, err := New(Options{Exec: ce.exec, OnSync: func(s SyncStats) { last = s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := ce.restores.Load()
+	if err := restarted.Sync(ctx, routes); err != nil {
+		t.Fatal(err)
+	}
+	if got := ce.restores.Load(); got != before || !last.Full || !last.RestoreSkipped {
+		t.Errorf("restart: %d restores, stats %+v; want a full sync that writes nothing", got-before, last)
 	}
 
 	// Repair (the periodic check) does the same without a Sync.

@@ -17,7 +17,7 @@ func (r *Router) Check(ctx context.Context) (drifted bool, err error) {
 }
 
 func (r *Router) check(ctx context.Context) (bool, error) {
-	if r.frags == nil {
+	if r.shared == nil {
 		return true, nil
 	}
 	live, err := r.readLive(ctx)
@@ -51,7 +51,7 @@ func (r *Router) check(ctx context.Context) (bool, error) {
 func (r *Router) Repair(ctx context.Context) (bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.frags == nil {
+	if r.shared == nil {
 		return false, nil
 	}
 	drifted, err := r.check(ctx)
@@ -94,7 +94,7 @@ func (r *Router) Run(ctx context.Context, interval time.Duration) {
 func (r *Router) Cleanup(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.frags, r.order, r.shared, r.synced = nil, nil, nil, false
+	r.order, r.shared, r.synced = nil, nil, false
 	var errs []error
 	for _, j := range r.jumps() {
 		// A jump may have been added twice (by hand, or a crash between

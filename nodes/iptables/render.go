@@ -3,11 +3,13 @@
 // endpoints, masquerade where replies would otherwise bypass the node, and
 // REJECT for services without endpoints.
 //
-// Rendering (this file) is pure: routes in, the text of every chain berth
-// owns out, in exactly the form iptables-save prints it, so that drift
-// detection is a string comparison. The Router (router.go) diffs rendered
-// chains against what it last wrote and hands only the changed chains to
-// one iptables-restore --noflush.
+// Rendering (render.go, dispatch.go) is pure: routes in, the text of every
+// chain berth owns out, in exactly the form iptables-save prints it, so
+// that drift detection is a string comparison. The Router (router.go)
+// re-renders only changed services, diffs their chains and the dispatch
+// chains against what it last wrote, and hands only the changed chains to
+// one iptables-restore --noflush. See README.md for the rule shapes, node
+// settings and measurements.
 package iptables
 
 import (
@@ -162,6 +164,27 @@ type udpPort struct {
 
 type chain struct{ name, rules string }
 
+// serviceID identifies a service without building "namespace/name".
+type serviceID struct{ namespace, name string }
+
+func (f *fragment) id() serviceID { return serviceID{f.route.Namespace, f.route.Name} }
+
+// chainsOrNil and udpOrNil let callers treat a missing fragment (a
+// service added or removed) as an empty one.
+func (f *fragment) chainsOrNil() []chain {
+	if f == nil {
+		return nil
+	}
+	return f.chains
+}
+
+func (f *fragment) udpOrNil() []udpPort {
+	if f == nil {
+		return nil
+	}
+	return f.udp
+}
+
 type bucketLine struct {
 	bucket [3]byte
 	rules  string
@@ -177,6 +200,9 @@ type nodePortLine struct {
 type renderer struct {
 	cfg Config
 	n   names
+	// memo keeps the last dispatch chains (see memoEntry); a renderer
+	// is used by one goroutine at a time.
+	memo map[string]memoEntry
 	// nodeIPs are the explicit node addresses, plus 127.0.0.1 when
 	// localhost node ports are on (nil: every local address).
 	nodeIPs []netip.Addr

@@ -98,7 +98,6 @@ type Router struct {
 	// order) and the shared chains. synced says whether it is also what
 	// iptables holds; when not (start, failure, drift) the next write
 	// starts from the live rules.
-	frags    map[string]*fragment
 	order    []*fragment
 	shared   Ruleset
 	synced   bool
@@ -203,17 +202,13 @@ func (r *Router) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	start := time.Now()
-	order, warns := r.rr.fragments(routes, r.frags)
+	order, warns := r.rr.fragments(routes, r.order)
 	shared := r.rr.dispatch(order)
 	if w := strings.Join(warns, "\n"); w != r.lastWarn {
 		for _, m := range warns {
 			r.log.Warn("service route skipped", "reason", m)
 		}
 		r.lastWarn = w
-	}
-	frags := make(map[string]*fragment, len(order))
-	for _, f := range order {
-		frags[f.key] = f
 	}
 	st := SyncStats{Render: time.Since(start), Chains: shared.Chains()}
 	for _, f := range order {
@@ -225,28 +220,19 @@ func (r *Router) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
 	// UDP flows to change once the rules did (not after a restart: the
 	// flows are older than berth's memory, and still right).
 	var stale []*netlink.ConntrackFilter
-	if r.frags != nil && r.conntrack != nil {
-		for key, f := range frags {
-			if old := r.frags[key]; old != f {
-				stale = append(stale, staleUDP(old, f)...)
-			}
-		}
-		for key, old := range r.frags {
-			if frags[key] == nil {
-				stale = append(stale, staleUDP(old, nil)...)
-			}
-		}
+	if r.shared != nil && r.conntrack != nil {
+		pairs(r.order, order, func(old, cur *fragment) { stale = append(stale, staleUDP(old, cur)...) })
 	}
 
 	var err error
 	if r.synced {
-		want, have := r.changed(frags, shared)
+		want, have := r.changed(order, shared)
 		if err = r.write(ctx, want, have, &st); err != nil {
 			r.log.Warn("partial iptables sync failed; retrying from the live rules", "err", err)
 			r.synced = false
 		}
 	}
-	r.frags, r.order, r.shared = frags, order, shared
+	r.order, r.shared = order, shared
 	if !r.synced {
 		err = r.full(ctx, &st)
 	}
@@ -267,7 +253,7 @@ func (r *Router) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
 // changed returns the chains of services whose fragment changed since the
 // last sync (as rendered now, and as rendered then) plus the shared chains:
 // everything a partial sync has to compare, and nothing else.
-func (r *Router) changed(frags map[string]*fragment, shared Ruleset) (want, have Ruleset) {
+func (r *Router) changed(order []*fragment, shared Ruleset) (want, have Ruleset) {
 	want = Ruleset{TableNAT: {}, TableFilter: shared[TableFilter]}
 	have = Ruleset{TableNAT: {}, TableFilter: r.shared[TableFilter]}
 	for name, rules := range shared[TableNAT] {
@@ -276,27 +262,14 @@ func (r *Router) changed(frags map[string]*fragment, shared Ruleset) (want, have
 	for name, rules := range r.shared[TableNAT] {
 		have[TableNAT][name] = rules
 	}
-	for key, f := range frags {
-		old := r.frags[key]
-		if old == f {
-			continue
-		}
-		for _, c := range f.chains {
+	pairs(r.order, order, func(old, cur *fragment) {
+		for _, c := range cur.chainsOrNil() {
 			want[TableNAT][c.name] = c.rules
 		}
-		if old != nil {
-			for _, c := range old.chains {
-				have[TableNAT][c.name] = c.rules
-			}
+		for _, c := range old.chainsOrNil() {
+			have[TableNAT][c.name] = c.rules
 		}
-	}
-	for key, old := range r.frags {
-		if frags[key] == nil {
-			for _, c := range old.chains {
-				have[TableNAT][c.name] = c.rules
-			}
-		}
-	}
+	})
 	return want, have
 }
 

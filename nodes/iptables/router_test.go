@@ -78,10 +78,6 @@ func syncedRouter(t *testing.T, routes []nodes.ServiceRoute, maxRules int) (*Rou
 		maxRules: maxRules, onSync: func(s SyncStats) { *st = s }}
 	r.order, _ = rr.fragments(routes, nil)
 	r.shared = rr.dispatch(r.order)
-	r.frags = map[string]*fragment{}
-	for _, f := range r.order {
-		r.frags[f.key] = f
-	}
 	d := Diff(rr.ruleset(r.order, r.shared), nil)
 	for _, text := range RestoreTexts(d, rr.ruleset(r.order, r.shared), nil, maxRules) {
 		if _, err := m.exec(context.Background(), text, "iptables-restore"); err != nil {

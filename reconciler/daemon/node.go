@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
@@ -87,6 +88,8 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Node:    n.cfg.Node,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
+	// Rules someone removed or altered come back without a plan change.
+	go router.Run(ctx, 30*time.Second)
 	return nil
 }
 

@@ -5,7 +5,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
+
+	clog "github.com/containerd/log"
 
 	"berth.dev/berth/reconciler/daemon"
 )
@@ -41,6 +42,9 @@ func (n *nodeFlags) config() daemon.Config {
 	c := n.cfg
 	c.InsecureRegistries = splitList(n.insecure)
 	c.NodeIPs = splitList(n.nodeIPs)
+	// The containerd client logs every failed pull attempt at info level
+	// through its own logger; berth reports pulls itself.
+	_ = clog.SetLevel("warn")
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(n.logLevel))
 	opts := &slog.HandlerOptions{Level: level}
@@ -79,5 +83,3 @@ func readToken(path string) string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
-var _ = time.Second

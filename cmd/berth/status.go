@@ -140,7 +140,7 @@ func eventLine(b []byte) string {
 		return string(b)
 	}
 	var parts []string
-	for _, k := range []string{"time", "object", "action", "reason", "result", "error"} {
+	for _, k := range []string{"time", "object", "action", "target", "reason", "result", "error"} {
 		if v, ok := m[k]; ok && v != "" {
 			s := fmt.Sprint(v)
 			if k == "time" {

@@ -129,3 +129,20 @@ func rssMB() int {
 	}
 	return 0
 }
+
+// BenchmarkStart1 is one pod's latency from CreatePod to running.
+func BenchmarkStart1(b *testing.B) {
+	rt := newRuntime(b)
+	defer rt.Close()
+	pods := benchPods(1)
+	startAll(b, rt, pods)
+	removeAll(b, rt, pods)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		startAll(b, rt, pods)
+		b.StopTimer()
+		removeAll(b, rt, pods)
+		b.StartTimer()
+	}
+}

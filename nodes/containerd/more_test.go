@@ -277,3 +277,53 @@ func TestHostPort(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestStartupProbe: readiness waits for the startup probe; a startup probe
+// that never passes restarts the container.
+func TestStartupProbe(t *testing.T) {
+	rt := newRuntime(t)
+	slow := container("slow", "sh", "-c", "sleep 1.5; touch /tmp/up; sleep 3600")
+	slow.StartupProbe = &api.Probe{Exec: &api.ExecAction{Command: []string{"cat", "/tmp/up"}}, PeriodSeconds: 1, FailureThreshold: 10}
+	stuck := container("stuck", "sleep", "3600")
+	stuck.StartupProbe = &api.Probe{Exec: &api.ExecAction{Command: []string{"cat", "/tmp/never"}}, PeriodSeconds: 1, FailureThreshold: 2}
+	a, b := testPod("startup-ok", slow), testPod("startup-stuck", stuck)
+	b.Spec.TerminationGracePeriodSeconds = 1
+	cleanup(t, rt, a.Key(), b.Key())
+	for _, p := range []*plan.Pod{a, b} {
+		if err := rt.CreatePod(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := waitPod(t, rt, a.Key(), 60*time.Second, "running", running)
+	if st.Ready {
+		t.Error("ready before the startup probe passed")
+	}
+	st = waitPod(t, rt, a.Key(), 20*time.Second, "ready", func(p *nodes.PodStatus) bool { return p.Ready })
+	if st.Restarts() != 0 {
+		t.Errorf("slow starter restarted: %+v", st)
+	}
+	waitPod(t, rt, b.Key(), 30*time.Second, "restart by the startup probe", func(p *nodes.PodStatus) bool { return p.Restarts() >= 1 })
+}
+
+func TestPrivilegedAndAddedCapabilities(t *testing.T) {
+	rt := newRuntime(t)
+	priv := container("app", "sh", "-c", "grep CapEff /proc/self/status; ls /dev | grep -c . ; sleep 3600")
+	priv.SecurityContext = &api.SecurityContext{Privileged: true}
+	add := container("app", "sh", "-c", "grep CapEff /proc/self/status; sleep 3600")
+	add.SecurityContext = &api.SecurityContext{Capabilities: &api.Capabilities{Drop: []string{"ALL"}, Add: []string{"NET_ADMIN"}}}
+	a, b := testPod("privileged", priv), testPod("netadmin", add)
+	cleanup(t, rt, a.Key(), b.Key())
+	for _, p := range []*plan.Pod{a, b} {
+		if err := rt.CreatePod(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPod(t, rt, a.Key(), 60*time.Second, "running", running)
+	waitPod(t, rt, b.Key(), 60*time.Second, "running", running)
+	log := waitLog(t, rt, a.Key(), "app", "CapEff", 10*time.Second)
+	if !strings.Contains(log, "CapEff:\t000001ff") {
+		t.Errorf("privileged container lacks capabilities: %q", log)
+	}
+	// CAP_NET_ADMIN is bit 12: 0x1000.
+	waitLog(t, rt, b.Key(), "app", "CapEff:\t0000000000001000", 10*time.Second)
+}

@@ -59,7 +59,7 @@ func (r *Runtime) startProbes(ctx context.Context, pd *pod, c *ctr, task contain
 		started := c.started
 		pd.mu.Unlock()
 		if s.StartupProbe != nil && !started {
-			ok := r.probeLoop(ctx, pd, c, task, s.StartupProbe, func(ok bool) bool { return !ok })
+			ok := r.probeLoop(ctx, pd, c, task, s.StartupProbe, func(bool) bool { return false })
 			if !ok {
 				if ctx.Err() == nil {
 					select {
@@ -98,9 +98,9 @@ func (r *Runtime) startProbes(ctx context.Context, pd *pod, c *ctr, task contain
 }
 
 // probeLoop probes every period and calls result with each settled
-// outcome (after the success or failure threshold); it returns false when
-// the outcome was a failure and result returned false, true when result
-// returned false on a success, and false when ctx ends.
+// outcome (after the success or failure threshold). It stops when result
+// returns false and reports whether that outcome was a success; it returns
+// false when ctx ends.
 func (r *Runtime) probeLoop(ctx context.Context, pd *pod, c *ctr, task containerd.Task, p *api.Probe, result func(ok bool) bool) bool {
 	t := timing(p)
 	if t.delay > 0 {

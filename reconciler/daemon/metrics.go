@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"berth.dev/berth/nodes"
+	"berth.dev/berth/nodes/iptables"
 )
 
 // podCollector reports pods by phase and container restarts at scrape
@@ -56,4 +57,38 @@ func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.starts, prometheus.GaugeValue, float64(restarts))
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(ready))
+}
+
+// syncMetrics observes the service router's syncs.
+type syncMetrics struct {
+	seconds *prometheus.HistogramVec
+	rules   prometheus.Gauge
+}
+
+func newSyncMetrics(reg prometheus.Registerer) *syncMetrics {
+	m := &syncMetrics{
+		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "berth_iptables_sync_duration_seconds",
+			Help:    "Duration of a service-rule sync that did work, by kind (full or partial).",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}, []string{"kind"}),
+		rules: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "berth_iptables_rules",
+			Help: "Rules in berth's service ruleset.",
+		}),
+	}
+	reg.MustRegister(m.seconds, m.rules)
+	return m
+}
+
+func (m *syncMetrics) observe(st iptables.SyncStats) {
+	if m == nil {
+		return
+	}
+	kind := "partial"
+	if st.Full {
+		kind = "full"
+	}
+	m.seconds.WithLabelValues(kind).Observe(st.Total.Seconds())
+	m.rules.Set(float64(st.Rules))
 }

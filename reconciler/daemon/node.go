@@ -29,6 +29,7 @@ type Node struct {
 	plans   chan *plan.Plan
 	podCIDR string
 	routes  *hostRoutes
+	syncs   *syncMetrics
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -69,6 +70,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		NodeIPs:            n.cfg.NodeIPs,
 		LocalhostNodePorts: true,
 		Logger:             log.With("driver", "iptables"),
+		OnSync:             n.syncs.observe,
 	})
 	if err != nil {
 		rt.Close()

@@ -101,3 +101,15 @@ func TestSummaryLine(t *testing.T) {
 		}
 	}
 }
+
+func TestFileURI(t *testing.T) {
+	for in, want := range map[string]string{
+		"app/pod.yaml":    "app/pod.yaml",
+		"my app/a b.yaml": "my%20app/a%20b.yaml",
+		"-":               "-",
+	} {
+		if got := fileURI(in); got != want {
+			t.Errorf("fileURI(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"io"
+	"net/url"
 	"path/filepath"
 	"slices"
 
@@ -117,7 +118,7 @@ func (SARIF) Format(w io.Writer, r Result) error {
 		if d.Severity == diag.Warning {
 			level = "warning"
 		}
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: filepath.ToSlash(d.File)}}}
+		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(d.File)}}}
 		if d.Line > 0 {
 			loc.PhysicalLocation.Region = &sarifRegion{StartLine: d.Line, StartColumn: d.Col}
 		}
@@ -147,4 +148,10 @@ func (SARIF) Format(w io.Writer, r Result) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(log)
+}
+
+// fileURI is a relative URI reference for a path ("my app/a.yaml" becomes
+// "my%20app/a.yaml"), as SARIF's artifactLocation.uri requires.
+func fileURI(path string) string {
+	return (&url.URL{Path: filepath.ToSlash(path)}).EscapedPath()
 }

@@ -1,0 +1,63 @@
+package daemon
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/reconciler/source"
+)
+
+func TestCompileReportsRepositoryPaths(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "apps"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n    - name: web\n      image: example/web:1\n      containerPorts: [8000]\n"
+	if err := os.WriteFile(filepath.Join(dir, "apps", "web.yaml"), []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewCompiler("n1", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, diags := c.Compile(source.Revision{ID: "abc", Dir: dir})
+	if p != nil {
+		t.Fatal("a revision with errors compiled into a plan")
+	}
+	if len(diags) == 0 || !strings.HasPrefix(diags[0].String(), "apps/web.yaml:9:7: error:") {
+		t.Fatalf("diagnostics = %v, want the first at apps/web.yaml:9:7", diags)
+	}
+
+	good := strings.Replace(bad, "containerPorts: [8000]", "ports: [{containerPort: 8000}]", 1)
+	os.WriteFile(filepath.Join(dir, "apps", "web.yaml"), []byte(good), 0o644)
+	p, diags = c.Compile(source.Revision{ID: "def", Dir: dir})
+	if p == nil {
+		t.Fatalf("good revision did not compile: %v", diags)
+	}
+	if p.Revision != "def" || len(p.Nodes) != 1 || p.Nodes[0].Node.Name != "n1" {
+		t.Fatalf("plan revision %q nodes %+v, want def on the implicit node n1", p.Revision, p.Nodes)
+	}
+}
+
+func TestNodePlan(t *testing.T) {
+	p := &plan.Plan{Nodes: []plan.NodePlan{{Node: plan.Node{Name: "a"}}, {Node: plan.Node{Name: "b"}}}}
+	if np, err := nodePlan(p, "b"); err != nil || np.Node.Name != "b" {
+		t.Fatalf("nodePlan(b) = %v, %v", np, err)
+	}
+	if _, err := nodePlan(p, "c"); err == nil || !strings.Contains(err.Error(), "(a, b)") {
+		t.Fatalf("nodePlan(c) err = %v, want the inventory listed", err)
+	}
+}
+
+func TestMachineCapacity(t *testing.T) {
+	c := MachineCapacity()
+	if c.MilliCPU < 1000 || c.Pods != 110 {
+		t.Fatalf("capacity %+v", c)
+	}
+	if _, err := os.Stat("/proc/meminfo"); err == nil && c.Memory <= 0 {
+		t.Fatalf("memory not read: %+v", c)
+	}
+}

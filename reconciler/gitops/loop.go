@@ -28,6 +28,14 @@ type Fetcher interface {
 	Fetch(ctx context.Context, have string) (rev source.Revision, changed bool, err error)
 }
 
+// Snapshots is what a Fetcher may also offer: old revisions kept on disk.
+// With it, a restarted loop recompiles the revision it applied last before
+// it looks at the head, and old snapshots are pruned after each apply.
+type Snapshots interface {
+	Snapshot(id string) (source.Revision, bool)
+	Prune(keep ...string) error
+}
+
 // CompileFunc compiles one revision's manifests into a plan.
 type CompileFunc func(rev source.Revision) (*plan.Plan, []diag.Diagnostic)
 
@@ -130,6 +138,7 @@ func (l *Loop) Plan() *plan.Plan {
 // Run follows the source until ctx ends.
 func (l *Loop) Run(ctx context.Context) error {
 	l.restore()
+	l.resume()
 	// Polls are jittered by up to a tenth of the interval so that a fleet
 	// following one repository does not fetch in the same second.
 	poll := time.NewTimer(l.opts.Poll + jitter(l.opts.Poll))
@@ -237,6 +246,11 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 	l.status.Applied = p.Revision
 	l.status.PlanHash = Hash(p)
 	l.persist(p)
+	if snaps, ok := l.opts.Source.(Snapshots); ok {
+		if err := snaps.Prune(p.Revision); err != nil {
+			l.opts.Logger.Warn("prune old snapshots", "err", err)
+		}
+	}
 }
 
 func (l *Loop) setError(err error) {
@@ -286,6 +300,31 @@ func (l *Loop) restore() {
 		l.status.Applied = s.Revision
 		l.mu.Unlock()
 	}
+}
+
+// resume compiles the revision applied before a restart, so the node keeps
+// its last good plan (and repairs drift) even if the head is now bad.
+func (l *Loop) resume() {
+	snaps, ok := l.opts.Source.(Snapshots)
+	l.mu.Lock()
+	applied := l.status.Applied
+	l.mu.Unlock()
+	if !ok || applied == "" {
+		return
+	}
+	rev, ok := snaps.Snapshot(applied)
+	if !ok {
+		return
+	}
+	p, diags := l.opts.Compile(rev)
+	if errs, _ := diag.Count(diags); errs > 0 || p == nil {
+		l.opts.Logger.Warn("the revision applied before the restart no longer compiles; waiting for a good head", "revision", applied)
+		return
+	}
+	l.mu.Lock()
+	l.good = p
+	l.mu.Unlock()
+	l.opts.Logger.Info("resumed the last applied revision", "revision", applied)
 }
 
 func first(ds []diag.Diagnostic) string {

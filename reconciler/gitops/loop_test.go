@@ -94,3 +94,40 @@ func TestLoopKeepsLastGoodRevision(t *testing.T) {
 		t.Fatalf("restored status %+v, want good3", s)
 	}
 }
+
+type snapSource struct {
+	fakeSource
+	pruned []string
+}
+
+func (s *snapSource) Snapshot(id string) (source.Revision, bool) {
+	return source.Revision{ID: id, Dir: "/snap/" + id}, true
+}
+
+func (s *snapSource) Prune(keep ...string) error { s.pruned = keep; return nil }
+
+func TestLoopResumesLastGoodRevisionAfterRestart(t *testing.T) {
+	src := &snapSource{fakeSource: fakeSource{head: "good1"}}
+	app := &fakeApplier{}
+	dir := t.TempDir()
+	l := New(Options{Source: src, Compile: compile, Apply: app, StateDir: dir})
+	l.Step(context.Background(), true)
+	if len(src.pruned) != 1 || src.pruned[0] != "good1" {
+		t.Fatalf("pruned keeping %v, want [good1]", src.pruned)
+	}
+
+	// The daemon restarts while the head is a bad commit.
+	src.head = "bad2"
+	app2 := &fakeApplier{}
+	l2 := New(Options{Source: src, Compile: compile, Apply: app2, StateDir: dir})
+	l2.restore()
+	l2.resume()
+	l2.Step(context.Background(), true)
+	s := l2.Status()
+	if s.Applied != "good1" || s.Rejected == nil || s.Rejected.Revision != "bad2" {
+		t.Fatalf("after restart on a bad head: %+v", s)
+	}
+	if len(app2.applied) == 0 || app2.applied[len(app2.applied)-1] != "good1" {
+		t.Fatalf("restarted loop applied %v, want the resumed good1", app2.applied)
+	}
+}

@@ -179,6 +179,11 @@ func (g *Git) fetch(ctx context.Context) error {
 
 func (g *Git) snapshotDir(id string) string { return filepath.Join(g.opts.Dir, "snapshots", id) }
 
+// Snapshot returns the snapshot of a revision fetched before, if it is
+// still on disk: a restarted daemon recompiles the revision it applied
+// last even when the branch head is now a bad commit.
+func (g *Git) Snapshot(id string) (Revision, bool) { return g.snapshot(id) }
+
 func (g *Git) snapshot(id string) (Revision, bool) {
 	dir := g.snapshotDir(id)
 	if _, err := os.Stat(filepath.Join(dir, ".berth-complete")); err != nil {

@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/berth
 PKGS    := ./...
 
-.PHONY: build test unit bench demo lint-examples clean
+.PHONY: build test unit bench demo cluster-demo lint-examples clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/berth
@@ -26,6 +26,10 @@ lint-examples: build
 
 demo: build
 	scripts/demo.sh
+
+# Three nodes on one machine (network namespaces), one repository.
+cluster-demo: build
+	@eval "$$(scripts/testenv.sh)" && scripts/cluster.sh demo
 
 clean:
 	rm -rf bin

@@ -23,6 +23,9 @@ type Desired struct {
 	// as far as the caller remembers them: a stable pod that vanishes in
 	// the middle of a canary or blue/green rollout is re-created from it.
 	Known map[string][]plan.Pod
+	// Nodes is the plan's node inventory (addresses, pod CIDRs): services
+	// reach other nodes' endpoints through their addresses.
+	Nodes []plan.Node
 }
 
 // Backoff doubles from Base up to Max.
@@ -55,6 +58,7 @@ func DesiredFor(p *plan.Plan, node string) Desired {
 	d := Desired{Node: node, Revision: p.Revision, Services: p.Services, Workloads: p.Workloads, JobBackoff: DefaultJobBackoff}
 	for i := range p.Nodes {
 		n := &p.Nodes[i]
+		d.Nodes = append(d.Nodes, n.Node)
 		if n.Node.Name == node || (node == "" && len(p.Nodes) == 1) {
 			d.Node = n.Node.Name
 			d.Pods = n.Pods

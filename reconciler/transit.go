@@ -208,8 +208,4 @@ func gcd64(a, b uint64) uint64 {
 }
 
 // inventory is the plan's node inventory as Desired carries it.
-//
-// Desired does not carry it yet: until DesiredFor fills a Nodes field
-// (Desired.Nodes = every p.Nodes[i].Node), this returns nil and services
-// route to this node's pods only. Then: return d.Nodes.
-func inventory(d Desired) []plan.Node { return nil }
+func inventory(d Desired) []plan.Node { return d.Nodes }

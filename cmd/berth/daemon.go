@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"berth.dev/berth/reconciler/daemon"
 )
@@ -39,6 +40,7 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.Auth.KnownHostsFile, "known-hosts", "", "known_hosts file (host keys are always checked)")
 	fs.StringVar(&c.Keyring, "require-signed-commits", "", "armored OpenPGP key ring: refuse commits not signed by one of its keys")
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", "", "enable POST /hooks/git, checking signatures against this secret")
+	fs.DurationVar(&c.DrainDelay, "drain-delay", 10*time.Second, "how long a node removed from the inventory keeps serving before it stops its pods")
 	fs.StringVar(&c.API, "api", "", "unix socket of the node API (default <run-dir>/berth.sock)")
 	fs.StringVar(&c.APIAddr, "api-addr", "", "also serve the API (and the webhook, /metrics) on this TCP address")
 	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API")

@@ -66,6 +66,9 @@ type Config struct {
 	ChainPrefix         string
 	// NodeIPs answer NodePorts (default: every local address).
 	NodeIPs []string
+	// DrainDelay is how long a node removed from the inventory keeps its
+	// pods serving before it stops them (default 10s).
+	DrainDelay time.Duration
 
 	Logger *slog.Logger
 }
@@ -86,6 +89,9 @@ func (c *Config) defaults() error {
 	}
 	if c.API == "" {
 		c.API = filepath.Join(c.RunDir, "berth.sock")
+	}
+	if c.DrainDelay == 0 {
+		c.DrainDelay = 10 * time.Second
 	}
 	if c.Branch == "" {
 		c.Branch = "main"

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -30,6 +31,8 @@ type Node struct {
 	podCIDR string
 	routes  *hostRoutes
 	syncs   *syncMetrics
+	// drainSince is when this node first saw a plan without itself.
+	drainSince time.Time
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -98,6 +101,27 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if _, err := nodePlan(p, n.cfg.Node); err != nil {
+		// A node that a commit removed from the inventory drains: it
+		// applies an empty part, so its pods stop here while the others
+		// start them. A node that never was in an applied plan (a typo in
+		// --node) changes nothing.
+		drained, ok := n.drainPlan(p)
+		if !ok {
+			return err
+		}
+		if wait := n.drainWait(ctx, p); wait > 0 {
+			n.cfg.Logger.Warn("this node left the inventory; its pods keep serving while the other nodes take over",
+				"revision", p.Revision, "drain_in", wait.Round(time.Second))
+			return nil
+		}
+		n.cfg.Logger.Warn("this node left the inventory; draining its pods", "revision", p.Revision)
+		p = drained
+	} else {
+		n.mu.Lock()
+		n.drainSince = time.Time{}
+		n.mu.Unlock()
+	}
 	if err := n.Start(ctx, p); err != nil {
 		return err
 	}
@@ -190,4 +214,70 @@ func (n *Node) Close() error {
 		}
 	}
 	return err
+}
+
+// drainPlan returns p with an empty part for this node, when this node ran
+// an earlier plan (it is a member that left, not a misnamed node).
+func (n *Node) drainPlan(p *plan.Plan) (*plan.Plan, bool) {
+	n.mu.Lock()
+	cidr := n.podCIDR
+	n.mu.Unlock()
+	if cidr == "" {
+		cidr = n.lastPodCIDR()
+	}
+	if cidr == "" {
+		return nil, false
+	}
+	cp := *p
+	cp.Nodes = append(append([]plan.NodePlan(nil), p.Nodes...), plan.NodePlan{Node: plan.Node{Name: n.cfg.Node, PodCIDR: cidr}})
+	return &cp, true
+}
+
+// lastPodCIDR is this node's pod CIDR in the plan it applied last, from
+// the progress store (after a restart).
+func (n *Node) lastPodCIDR() string {
+	db, err := store.Open(n.cfg.StateDir)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	r := reconciler.New(reconciler.Options{Store: db, Node: n.cfg.Node})
+	_, raw, err := r.LastApplied()
+	if err != nil || len(raw) == 0 {
+		return ""
+	}
+	var last plan.Plan
+	if json.Unmarshal(raw, &last) != nil {
+		return ""
+	}
+	if np, err := nodePlan(&last, n.cfg.Node); err == nil {
+		return np.Node.PodCIDR
+	}
+	return ""
+}
+
+// drainWait says how long a leaving node still keeps its pods: the other
+// nodes apply the same commit independently, and stopping at once would
+// refuse connections that their rules still send here. The first call
+// schedules the drain for when the delay has passed.
+func (n *Node) drainWait(ctx context.Context, p *plan.Plan) time.Duration {
+	delay := n.cfg.DrainDelay
+	n.mu.Lock()
+	first := n.drainSince.IsZero()
+	if first {
+		n.drainSince = time.Now()
+	}
+	wait := delay - time.Since(n.drainSince)
+	n.mu.Unlock()
+	if wait <= 0 {
+		return 0
+	}
+	if first {
+		time.AfterFunc(wait, func() {
+			if err := n.Apply(ctx, p); err != nil && ctx.Err() == nil {
+				n.cfg.Logger.Warn("drain", "err", err)
+			}
+		})
+	}
+	return wait
 }

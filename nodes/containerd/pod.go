@@ -174,7 +174,10 @@ func (r *Runtime) CreatePod(ctx context.Context, p *plan.Pod) error {
 // and /etc/hosts, and writes the state file.
 func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	p := pd.spec
-	pd.startedAt = r.now()
+	now := r.now()
+	pd.mu.Lock() // Observe reads these while a pass sets the pod up
+	pd.startedAt = now
+	pd.mu.Unlock()
 	if !p.Spec.HostNetwork {
 		if cni.Exists(pd.ns) {
 			// A leftover of a pod this Runtime does not know (a crash
@@ -194,9 +197,13 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 		if err != nil {
 			return err
 		}
+		pd.mu.Lock()
 		pd.ip = ip
+		pd.mu.Unlock()
 	} else {
+		pd.mu.Lock()
 		pd.ip = hostIP()
+		pd.mu.Unlock()
 	}
 	if _, err := r.vols.Prepare(p); err != nil {
 		return fmt.Errorf("volumes: %w", err)

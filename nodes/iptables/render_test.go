@@ -235,3 +235,33 @@ func FuzzParseSave(f *testing.F) {
 		}
 	})
 }
+
+// TestBridgeKeepsRejectAcrossTables pins the order of a sync that changes
+// both tables: filter gets the union of old and new rules before nat
+// commits, then its final rules.
+func TestBridgeKeepsRejectAcrossTables(t *testing.T) {
+	current := Ruleset{
+		TableNAT:    {"BERTH-SVC-A": "-A BERTH-SVC-A -j DNAT\n"},
+		TableFilter: {"BERTH-SERVICES": "-A BERTH-SERVICES -d 10.96.0.2/32 -j REJECT\n"},
+	}
+	desired := Ruleset{
+		TableNAT:    {},
+		TableFilter: {"BERTH-SERVICES": "-A BERTH-SERVICES -d 10.96.0.1/32 -j REJECT\n"},
+	}
+	steps := RestoreTexts(Diff(desired, current), desired, current, 1000)
+	if len(steps) != 1 {
+		t.Fatalf("%d steps, want 1", len(steps))
+	}
+	got := string(steps[0])
+	want := "*filter\n:BERTH-SERVICES - [0:0]\n" +
+		"-A BERTH-SERVICES -d 10.96.0.2/32 -j REJECT\n-A BERTH-SERVICES -d 10.96.0.1/32 -j REJECT\nCOMMIT\n" +
+		"*nat\n:BERTH-SVC-A - [0:0]\n-X BERTH-SVC-A\nCOMMIT\n" +
+		"*filter\n:BERTH-SERVICES - [0:0]\n-A BERTH-SERVICES -d 10.96.0.1/32 -j REJECT\nCOMMIT\n"
+	if got != want {
+		t.Fatalf("restore text:\n%s\nwant:\n%s", got, want)
+	}
+	// Only one table changing needs no bridge.
+	if b := bridgeText(Diff(Ruleset{TableFilter: desired[TableFilter]}, Ruleset{TableFilter: current[TableFilter]}), desired, current); b != nil {
+		t.Fatalf("bridge for a filter-only change: %q", b)
+	}
+}

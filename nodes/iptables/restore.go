@@ -117,7 +117,7 @@ func RestoreTexts(d Delta, desired, current Ruleset, maxRules int) [][]byte {
 		}
 	}
 	if total <= maxRules {
-		return [][]byte{RestoreText(d, desired)}
+		return [][]byte{append(bridgeText(d, desired, current), RestoreText(d, desired)...)}
 	}
 	var steps [][]byte
 	step := Delta{Write: map[string][]string{}, Delete: map[string][]string{}}
@@ -242,4 +242,38 @@ func ParseSave(out []byte, prefix string) map[string]string {
 		res[name] = w.String()
 	}
 	return res
+}
+
+// bridgeText is a filter block written before the nat table when both
+// change in one sync. iptables-restore commits each table on its own, so
+// with nat first a service that loses its last endpoint would, between the
+// two commits, have neither its DNAT nor its REJECT, and new connections
+// to its address would leave by the default route; with filter first, one
+// that gains its first endpoint would lose its REJECT before it has a
+// DNAT. So the rewritten filter chains first get the union of their old
+// and new rules (both states are then safe), then nat commits, then the
+// final filter block leaves exactly the new rules.
+func bridgeText(d Delta, desired, current Ruleset) []byte {
+	if len(d.Write[TableFilter]) == 0 || len(d.Write[TableNAT])+len(d.Delete[TableNAT]) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	buf.WriteString("*" + TableFilter + "\n")
+	for _, name := range d.Write[TableFilter] {
+		buf.WriteString(":" + name + " - [0:0]\n")
+	}
+	for _, name := range d.Write[TableFilter] {
+		seen := map[string]bool{}
+		for _, src := range []string{current[TableFilter][name], desired[TableFilter][name]} {
+			for _, line := range strings.SplitAfter(src, "\n") {
+				if line == "" || seen[line] {
+					continue
+				}
+				seen[line] = true
+				buf.WriteString(line)
+			}
+		}
+	}
+	buf.WriteString("COMMIT\n")
+	return buf.Bytes()
 }

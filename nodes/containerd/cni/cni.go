@@ -15,7 +15,9 @@ import (
 	"runtime"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -85,8 +87,11 @@ func New(cfg Config) (*Network, error) {
 		return nil, fmt.Errorf("CNI config: %w", err)
 	}
 	return &Network{
-		cfg:  cfg,
-		cni:  libcni.NewCNIConfigWithCacheDir([]string{cfg.BinDir}, filepath.Join(cfg.StateDir, "cache"), nil),
+		cfg: cfg,
+		// An explicit executor: with nil, libcni creates one lazily without
+		// a lock, and two pods attached at once race on it.
+		cni: libcni.NewCNIConfigWithCacheDir([]string{cfg.BinDir}, filepath.Join(cfg.StateDir, "cache"),
+			&invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}),
 		list: list,
 	}, nil
 }

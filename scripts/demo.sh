@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 DEMO=/var/lib/berth-demo
 RUN=/run/berth-demo
 API=$RUN/berth.sock
-EXTERNAL_IP=198.18.0.10 # RFC 2544 benchmarking range, put on a local dummy interface
+EXTERNAL_IP=198.18.0.10 # RFC 2544 benchmarking range, made a local address of this node
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 eval "$(scripts/testenv.sh)"
@@ -25,7 +25,7 @@ clean() {
 	[[ -x bin/berth ]] && bin/berth cleanup "${NODE_FLAGS[@]}" || true
 	# Images too, so a rebuilt hello image is pulled again.
 	ctr -a "$BERTH_TEST_CONTAINERD" -n berth-demo images ls -q 2>/dev/null | xargs -r ctr -a "$BERTH_TEST_CONTAINERD" -n berth-demo images rm >/dev/null 2>&1 || true
-	ip link del berth-demo 2>/dev/null || true
+	ip addr del "$EXTERNAL_IP/32" dev lo 2>/dev/null || true
 	ip link del berthdemo0 2>/dev/null || true
 	rm -rf "$DEMO" "$RUN"
 }
@@ -97,9 +97,9 @@ write_app v1
 git -C "$DEMO/work" add -A && git -C "$DEMO/work" commit -qm "hello v1" && git -C "$DEMO/work" push -q origin main
 bin/berth lint "$DEMO/work"
 
-# The external IP lives on a dummy interface, so traffic to it never leaves this machine.
-ip link add berth-demo type dummy 2>/dev/null || true
-ip addr replace "$EXTERNAL_IP/32" dev berth-demo && ip link set berth-demo up
+# The external IP is an address of this node (as a LoadBalancer address
+# would be), so traffic to it never leaves this machine.
+ip addr replace "$EXTERNAL_IP/32" dev lo
 
 say "Starting berth daemon on the repository (log: $DEMO/daemon.log)"
 nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --poll 30s "${NODE_FLAGS[@]}" >"$DEMO/daemon.log" 2>&1 &

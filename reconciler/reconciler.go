@@ -35,6 +35,9 @@ type Options struct {
 	// Resync is how often Run reconciles without a new plan (default 5s):
 	// rollout steps, pauses, back-offs and schedules move on time.
 	Resync time.Duration
+	// WaitingPoll is how soon Run passes again while pods are awaited
+	// (default 250ms).
+	WaitingPoll time.Duration
 	// Events is the size of the event ring (default 256).
 	Events int
 	// JobBackoff is the Job retry back-off (default 10s doubling to 6m).
@@ -100,6 +103,9 @@ func New(o Options) *Reconciler {
 	}
 	if o.Resync <= 0 {
 		o.Resync = 5 * time.Second
+	}
+	if o.WaitingPoll <= 0 {
+		o.WaitingPoll = 250 * time.Millisecond
 	}
 	if o.Events <= 0 {
 		o.Events = 256
@@ -479,10 +485,21 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 		if err != nil {
 			r.opts.Logger.Error("reconcile", "revision", cur.Revision, "err", err)
 		}
+		next := time.Duration(0)
 		if !res.Wake.IsZero() {
 			if d := res.Wake.Sub(r.opts.Clock.Now()); d < r.opts.Resync {
-				wake.Reset(max(d, 50*time.Millisecond)) // a floor: never spin
+				next = max(d, 50*time.Millisecond) // a floor: never spin
 			}
+		}
+		// Readiness changes in the pod driver do not poke the loop: while
+		// the node waits for pods (a rollout step, a new service's
+		// endpoints), look again soon, so traffic moves as soon as a pod is
+		// ready rather than at the next resync.
+		if !res.Converged && len(res.Waiting) > 0 && (next == 0 || next > r.opts.WaitingPoll) {
+			next = r.opts.WaitingPoll
+		}
+		if next > 0 {
+			wake.Reset(next)
 		}
 	}
 }

@@ -28,6 +28,19 @@ func (s Severity) String() string {
 // MarshalText renders the severity's name.
 func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
 
+// UnmarshalText reads "error" or "warning" (a status document read back).
+func (s *Severity) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "error":
+		*s = Error
+	case "warning":
+		*s = Warning
+	default:
+		return fmt.Errorf("severity %q: want error or warning", b)
+	}
+	return nil
+}
+
 // Pos is a position in a source file; Line and Col are 1-based, 0 unknown.
 type Pos struct {
 	File string `json:"file"`

@@ -103,8 +103,8 @@ func (p *fastParser) flowSequence(l *fastLine, off int) (*yaml.Node, int) {
 		default:
 			j := i
 			for j < len(s) && s[j] != ',' && s[j] != ']' {
-				if s[j] == ':' || s[j] == '#' || s[j] == '[' || s[j] == '{' || s[j] == '}' {
-					fail()
+				if !flowSafe(s[j]) {
+					fail() // flow plain scalars have rules of their own
 				}
 				j++
 			}
@@ -205,6 +205,9 @@ func (p *fastParser) resolve(v string) string {
 	if v == "" {
 		return "!!null"
 	}
+	if v == "<<" {
+		fail() // the merge key's tag, wherever it stands
+	}
 	switch v[0] {
 	case '+', '-', '.', '~', 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O',
 		'0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
@@ -253,4 +256,10 @@ func (p *fastParser) resolve(v string) string {
 	}
 	p.tags[v] = t
 	return t
+}
+
+// flowSafe is a character that a plain scalar inside a flow sequence may
+// hold without raising any of YAML's flow-context rules.
+func flowSafe(c byte) bool {
+	return c >= 0x80 || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(" ._/=+-", c) >= 0
 }

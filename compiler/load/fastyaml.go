@@ -168,7 +168,7 @@ func (p *fastParser) split(text string) {
 		} else {
 			text = ""
 		}
-		if num > p.lineOff+1 && (isMarker(s) || strings.HasPrefix(s, "...") && (len(s) == 3 || s[3] == ' ')) {
+		if num > p.lineOff+1 && isMarker(s) || strings.HasPrefix(s, "...") && (len(s) == 3 || s[3] == ' ') {
 			fail() // a document marker past the first line: yaml.v3 decides
 		}
 		start := len(s) - len(strings.TrimLeft(s, " "))
@@ -195,15 +195,18 @@ func isASCII(s string) bool {
 	return ascii
 }
 
-// printable is YAML's set of printable characters (the spec's
-// c-printable, as yaml.v3 checks it).
+// printable reports whether s holds only characters the fast path may
+// treat as ordinary: YAML's printable set (c-printable) without the
+// characters libyaml reads as line breaks.
 func printable(s string) bool {
 	for _, r := range s {
 		switch {
-		case r == utf8.RuneError, r == 0xFEFF:
+		case r == utf8.RuneError, r == 0xFEFF, r == 0x85, r == 0x2028, r == 0x2029:
+			// Invalid, a byte order mark, or one of the line breaks of
+			// YAML 1.1 (NEL, LS, PS) that libyaml honours.
 			return false
 		case r < 0x80:
-		case r == 0x85, r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
+		case r >= 0xA0 && r <= 0xD7FF, r >= 0xE000 && r <= 0xFFFD, r >= 0x10000 && r <= 0x10FFFF:
 		default:
 			return false
 		}

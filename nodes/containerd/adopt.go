@@ -72,6 +72,7 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		if err := r.restore(ctx, pd, labels); err != nil {
 			return fmt.Errorf("pod %s: %w", key, err)
 		}
+		r.updateReady(pd)
 		r.mu.Lock()
 		r.pods[key] = pd
 		r.mu.Unlock()
@@ -134,8 +135,12 @@ func (r *Runtime) restore(ctx context.Context, pd *pod, labels map[string]map[st
 		case containerd.Running, containerd.Paused:
 			c.state.State, c.state.Reason = nodes.StateRunning, ""
 			// The readiness probe will confirm; until then, trust the
-			// last daemon's view that a running container had started.
+			// last daemon's view that a running container had started
+			// and was ready. Starting it as not ready would empty the
+			// service's endpoints and make a rollout replace every pod
+			// at once on each daemon restart.
 			c.started = true
+			c.state.Ready = true
 		case containerd.Stopped:
 			// Exited while no daemon watched: record it now.
 			c.state.State = nodes.StateTerminated

@@ -140,6 +140,10 @@ type Runtime struct {
 
 	pulls pullGroup
 	oom   oomSeen
+	// tasks serialises deleting one container's task: the supervisor
+	// deletes an exited task while RemovePod may delete the same one, and
+	// containerd 1.6 can then leave the shim running.
+	tasks keyedMutex
 
 	mu   sync.Mutex
 	pods map[string]*pod
@@ -227,4 +231,26 @@ func (r *Runtime) lookup(key string) *pod {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.pods[key]
+}
+
+// keyedMutex is a mutex per key.
+type keyedMutex struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+// lock locks key and returns its unlock.
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.m == nil {
+		k.m = map[string]*sync.Mutex{}
+	}
+	l, ok := k.m[key]
+	if !ok {
+		l = &sync.Mutex{}
+		k.m[key] = l
+	}
+	k.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }

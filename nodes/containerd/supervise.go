@@ -311,9 +311,11 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		case r.oomKilled(ctx, c.id, code):
 			reason = "OOMKilled"
 		}
+		unlock := r.tasks.lock(c.id)
 		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 			r.log.Warn("delete task", "container", c.id, "err", err)
 		}
+		unlock()
 		pd.mu.Lock()
 		ran := at.Sub(c.state.StartedAt)
 		pd.mu.Unlock()

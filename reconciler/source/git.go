@@ -42,8 +42,9 @@ type GitOptions struct {
 	// Dir is where the clone and the snapshots live (under the state dir).
 	Dir  string
 	Auth Auth
-	// Keyring, when set, is an armored OpenPGP key ring: commits not signed
-	// by one of its keys are refused.
+	// Keyring, when set, is an armored OpenPGP key ring or SSH public keys
+	// (authorized_keys or allowed_signers lines): commits not signed by one
+	// of its keys are refused.
 	Keyring string
 	Logger  *slog.Logger
 }
@@ -135,7 +136,7 @@ func (g *Git) Fetch(ctx context.Context, have string) (rev Revision, changed boo
 		return Revision{}, false, fmt.Errorf("fetch %s: commit %s: %w", g.opts.URL, head, err)
 	}
 	if g.opts.Keyring != "" {
-		if _, err := commit.Verify(g.opts.Keyring); err != nil {
+		if err := verifyCommit(commit, g.opts.Keyring); err != nil {
 			return Revision{}, false, fmt.Errorf("commit %s: %w: %v", short(head), ErrUnsigned, err)
 		}
 	}

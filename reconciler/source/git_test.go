@@ -202,3 +202,44 @@ func TestDirRevision(t *testing.T) {
 		t.Fatalf("DirRevision ids %s %s %s: want same content → same id, changed → new id", r1.ID, r2.ID, r3.ID)
 	}
 }
+
+func TestGitSSHSignedCommits(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("SKIP: ssh-keygen is not installed (openssh-client)")
+	}
+	r := newRepo(t)
+	keyDir := t.TempDir()
+	for _, name := range []string{"trusted", "other"} {
+		r.git(keyDir, "--version") // keeps the helper's error reporting
+		out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(keyDir, name)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ssh-keygen: %v\n%s", err, out)
+		}
+	}
+	pub, err := os.ReadFile(filepath.Join(keyDir, "trusted.pub"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := os.ReadFile(filepath.Join(keyDir, "other.pub"))
+	r.git(r.work, "config", "gpg.format", "ssh")
+	r.git(r.work, "config", "user.signingkey", filepath.Join(keyDir, "trusted"))
+	r.git(r.work, "config", "commit.gpgsign", "true")
+	c1 := r.commit(map[string]string{"a.yaml": "a: 1\n"}, "ssh-signed")
+
+	// allowed_signers format: a principal before the key.
+	g, _ := NewGit(GitOptions{URL: r.bare, Dir: t.TempDir(), Keyring: "t@example.com " + string(pub)})
+	rev, _, err := g.Fetch(context.Background(), "")
+	if err != nil || rev.ID != c1 {
+		t.Fatalf("SSH-signed commit with its key trusted: rev %+v err %v", rev, err)
+	}
+	g, _ = NewGit(GitOptions{URL: r.bare, Dir: t.TempDir(), Keyring: string(other)})
+	if _, _, err := g.Fetch(context.Background(), ""); !errors.Is(err, ErrUnsigned) || !strings.Contains(err.Error(), "not in the keyring") {
+		t.Fatalf("SSH-signed commit by an untrusted key: err = %v", err)
+	}
+	r.git(r.work, "config", "commit.gpgsign", "false")
+	r.commit(map[string]string{"a.yaml": "a: 2\n"}, "unsigned")
+	g, _ = NewGit(GitOptions{URL: r.bare, Dir: t.TempDir(), Keyring: string(pub)})
+	if _, _, err := g.Fetch(context.Background(), ""); !errors.Is(err, ErrUnsigned) {
+		t.Fatalf("unsigned commit with an SSH keyring: err = %v", err)
+	}
+}

@@ -1,0 +1,100 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The binaries and images every test uses, made once by TestMain.
+var (
+	berthBin   string // the berth binary, built from this module
+	containerd string // $BERTH_TEST_CONTAINERD
+	registry   string // $BERTH_TEST_REGISTRY
+	helloImage = map[string]string{}
+	missing    string // why the environment is absent, "" when present
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	containerd = os.Getenv("BERTH_TEST_CONTAINERD")
+	registry = os.Getenv("BERTH_TEST_REGISTRY")
+	switch {
+	case os.Geteuid() != 0:
+		missing = "not root (the daemon needs network namespaces, iptables and containerd)"
+	case containerd == "":
+		missing = `$BERTH_TEST_CONTAINERD is unset (run: eval "$(scripts/testenv.sh)")`
+	case registry == "":
+		missing = `$BERTH_TEST_REGISTRY is unset (run: eval "$(scripts/testenv.sh)")`
+	}
+	if missing == "" {
+		if _, err := os.Stat(containerd); err != nil {
+			missing = fmt.Sprintf("no containerd socket at %s: %v", containerd, err)
+		}
+	}
+	for _, tool := range []string{"git", "iptables", "ip"} {
+		if _, err := exec.LookPath(tool); missing == "" && err != nil {
+			missing = "no " + tool + " in $PATH"
+		}
+	}
+	if missing != "" {
+		fmt.Fprintf(os.Stderr, "e2e: SKIPPING the end-to-end tests: %s\n", missing)
+		return m.Run()
+	}
+	dir, err := os.MkdirTemp("", "berth-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	start := time.Now()
+	if err := prepare(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "e2e: built berth and published the hello images in %.1fs\n", time.Since(start).Seconds())
+	return m.Run()
+}
+
+// prepare builds berth and the demo's hello-image tool, and publishes the
+// hello server v1 and v2 to the test registry.
+func prepare(dir string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	berthBin = filepath.Join(dir, "berth")
+	hello := filepath.Join(dir, "hello-image")
+	for bin, pkg := range map[string]string{berthBin: "berth.dev/berth/cmd/berth", hello: "berth.dev/berth/cmd/hello-image"} {
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			return fmt.Errorf("go build %s: %w\n%s", pkg, err, out)
+		}
+	}
+	for _, v := range []string{"v1", "v2"} {
+		out, err := exec.CommandContext(ctx, hello, "-containerd", containerd, "-registry", registry, "-version", v).CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("hello-image %s: %w\n%s", v, err, out)
+		}
+		helloImage[v] = strings.TrimSpace(string(out))
+	}
+	return nil
+}
+
+// need skips t loudly when the environment is absent, or fails it under CI.
+func need(t *testing.T) {
+	t.Helper()
+	if missing == "" {
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("end-to-end environment missing under CI=true: %s", missing)
+	}
+	t.Skipf("SKIP end-to-end test: %s", missing)
+}
+

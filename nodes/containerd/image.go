@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/remotes"
@@ -68,11 +69,15 @@ func (r *Runtime) ensureImage(ctx context.Context, ref, policy string, auths []p
 	// pod without the secret must not get an image another pod's secret
 	// fetched.
 	return r.pulls.do(name+"\x00"+credKey(auths), func() (containerd.Image, error) {
+		start := time.Now()
 		img, err := r.client.Pull(ctx, name,
 			containerd.WithPullUnpack,
 			containerd.WithResolver(r.resolver(auths)),
 			containerd.WithPullLabels(map[string]string{"berth.dev/managed": "true"}),
 		)
+		if r.opts.OnPull != nil {
+			r.opts.OnPull(name, time.Since(start), err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pull %s: %w", name, err)
 		}

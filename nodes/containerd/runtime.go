@@ -65,6 +65,8 @@ type Options struct {
 	BackoffReset time.Duration
 	// LogMaxSize is the size at which a container log rotates.
 	LogMaxSize int64
+	// OnPull, when set, is told of every image pull (metrics).
+	OnPull func(ref string, took time.Duration, err error)
 
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).

@@ -59,10 +59,11 @@ func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(ready))
 }
 
-// syncMetrics observes the service router's syncs.
+// syncMetrics observes the service router's syncs and the image pulls.
 type syncMetrics struct {
 	seconds *prometheus.HistogramVec
 	rules   prometheus.Gauge
+	pulls   *prometheus.HistogramVec
 }
 
 func newSyncMetrics(reg prometheus.Registerer) *syncMetrics {
@@ -77,8 +78,24 @@ func newSyncMetrics(reg prometheus.Registerer) *syncMetrics {
 			Help: "Rules in berth's service ruleset.",
 		}),
 	}
-	reg.MustRegister(m.seconds, m.rules)
+	m.pulls = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "berth_image_pulls_seconds",
+		Help:    "Image pulls from registries, by result (success or error).",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+	}, []string{"result"})
+	reg.MustRegister(m.seconds, m.rules, m.pulls)
 	return m
+}
+
+func (m *syncMetrics) pulled(_ string, took time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	result := "success"
+	if err != nil {
+		result = "error"
+	}
+	m.pulls.WithLabelValues(result).Observe(took.Seconds())
 }
 
 func (m *syncMetrics) observe(st iptables.SyncStats) {

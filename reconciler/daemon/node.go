@@ -63,6 +63,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Bridge:             n.cfg.Bridge,
 		PodCIDR:            podCIDR,
 		Logger:             log.With("driver", "containerd"),
+		OnPull:             n.syncs.pulled,
 	})
 	if err != nil {
 		return fmt.Errorf("start the pod runtime: %w", err)

@@ -14,6 +14,8 @@ DEMO=/var/lib/berth-demo
 RUN=/run/berth-demo
 API=$RUN/berth.sock
 EXTERNAL_IP=198.18.0.10 # RFC 2544 benchmarking range, made a local address of this node
+ms() { echo $(($(date +%s%N) / 1000000)); }
+secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 eval "$(scripts/testenv.sh)"
@@ -104,14 +106,14 @@ ip addr replace "$EXTERNAL_IP/32" dev lo
 say "Starting berth daemon on the repository (log: $DEMO/daemon.log)"
 nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --poll 30s "${NODE_FLAGS[@]}" >"$DEMO/daemon.log" 2>&1 &
 echo $! >"$RUN/daemon.pid"
-start=$(date +%s.%N)
+start=$(ms)
 for _ in $(seq 300); do
 	bin/berth get services --api "$API" 2>/dev/null | grep -q hellow-svc && break
 	sleep 0.2
 done
 CLUSTER_IP=$(bin/berth get services --api "$API" | awk '$2=="hellow-svc"{print $4}')
 until curl -fsS -m 1 "http://$CLUSTER_IP:8200/" >/dev/null 2>&1; do sleep 0.2; done
-printf 'serving %.1fs after the daemon started\n' "$(echo "$(date +%s.%N) - $start" | bc)"
+echo "serving $(secs $(($(ms) - start)))s after the daemon started"
 bin/berth get pods --api "$API"
 echo
 bin/berth get services --api "$API"
@@ -131,17 +133,17 @@ done >>"$DEMO/requests.log" ) &
 loader=$!
 write_app v2
 git -C "$DEMO/work" commit -qam "hello v2" && git -C "$DEMO/work" push -q origin main
-pushed=$(date +%s.%N)
+pushed=$(ms)
 until [[ $(bin/berth get pods --api "$API" | grep -c 'hellow-') -eq 3 ]] && \
 	! tail -n 20 "$DEMO/requests.log" | grep -q '(v1)' && tail -n 1 "$DEMO/requests.log" | grep -q '(v2)'; do
 	sleep 0.3
-	if [[ $(echo "$(date +%s.%N) - $pushed > 90" | bc) == 1 ]]; then echo "rollout did not finish in 90s"; break; fi
+	if (($(ms) - pushed > 90000)); then echo "rollout did not finish in 90s"; break; fi
 done
 sleep 1
 kill $loader 2>/dev/null || true; wait $loader 2>/dev/null || true
 ok=$(grep -c '^ok' "$DEMO/requests.log" || true)
 fail=$(grep -c '^FAIL' "$DEMO/requests.log" || true)
-printf 'rolled to v2 in %.1fs (fsnotify on the bare repository)\n' "$(echo "$(date +%s.%N) - $pushed" | bc)"
+echo "rolled to v2 in $(secs $(($(ms) - pushed)))s (fsnotify on the bare repository)"
 echo "requests during the rollout: $ok ok, $fail failed"
 grep -o '(v[12])' "$DEMO/requests.log" | uniq -c | sed 's/^/  /'
 bin/berth status --api "$API" | head -20

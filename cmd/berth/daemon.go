@@ -58,6 +58,12 @@ func runDaemon(e *env, args []string) int {
 		}
 		return exitUsage
 	}
+	if fs.NArg() > 0 {
+		// A flag missing its value stops flag parsing: say so rather than
+		// run without the flags that followed.
+		fmt.Fprintf(e.stderr, "berth daemon: unexpected argument %q (every setting is a flag; did a flag miss its value?)\n", fs.Arg(0))
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := daemon.Run(ctx, nf.config()); err != nil {

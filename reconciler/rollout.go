@@ -274,6 +274,10 @@ func (v *view) rolling(g *group, r *Rollout) {
 		v.keepOld(g)
 		return
 	}
+	if v.daemonSetTurn(g, r) > 0 {
+		v.keepOld(g)
+		return
+	}
 	n := len(g.desired)
 	surge, unavail := int(s.MaxSurge), int(s.MaxUnavailable)
 	if surge == 0 && unavail == 0 {

@@ -174,3 +174,34 @@ func TestDaemonSetSameNameReplacement(t *testing.T) {
 		t.Fatalf("agent-n1 = %+v, want revision b", pod)
 	}
 }
+
+// TestDaemonSetTakesTurnsAcrossNodes: with an inventory of three nodes and
+// maxUnavailable 1, the third node (by name) replaces its DaemonSet pod
+// two turns after it saw the new revision, not at once.
+func TestDaemonSetTakesTurnsAcrossNodes(t *testing.T) {
+	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
+	withNodes := func(p *plan.Plan) *plan.Plan {
+		p.Nodes[0].Node.Name = "n1"
+		p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n0"}}, plan.NodePlan{Node: plan.Node{Name: "a"}})
+		return p
+	}
+	e := newEnv(t) // this node is n1: rank 2 of a, n0, n1
+	a := mkDeploy("DaemonSet", "agent", "a", 1, s)
+	a.pods[0].Name = "agent-n1"
+	e.pass(withNodes(mkPlan("r1", []deploy{a})))
+	b := mkDeploy("DaemonSet", "agent", "b", 1, s)
+	b.pods[0].Name = "agent-n1"
+	p2 := withNodes(mkPlan("r2", []deploy{b}))
+	e.pass(p2)
+	e.clock.Advance(DaemonSetStep + DaemonSetStep/2) // one turn and a half: still waiting
+	e.pass(p2)
+	if pod, _ := e.rt.Pod("default/agent-n1"); pod.Revision != "a" {
+		t.Fatalf("after 1.5 turns agent-n1 is at revision %q, want a (this node's turn is the third)", pod.Revision)
+	}
+	e.clock.Advance(DaemonSetStep)
+	e.pass(p2)
+	e.pass(p2)
+	if pod, _ := e.rt.Pod("default/agent-n1"); pod.Revision != "b" {
+		t.Fatalf("after 2.5 turns agent-n1 is at revision %q, want b", pod.Revision)
+	}
+}

@@ -48,9 +48,11 @@ func TestPushDeploys(t *testing.T) {
 	for _, p := range pods {
 		names[p.Name] = true
 	}
-	// The service balances over both pods; each answers with its name.
+	// The service balances over both pods; each answers with its name. A
+	// pod joins the endpoints at the reconciler's next pass after it is
+	// ready (within a quarter second), so sample for a few seconds.
 	seen := map[string]bool{}
-	for i := 0; i < 40 && len(seen) < 2; i++ {
+	for deadline := time.Now().Add(5 * time.Second); len(seen) < 2 && time.Now().Before(deadline); {
 		body, err := get(url)
 		if err != nil {
 			t.Fatalf("ClusterIP: %v", err)

@@ -10,9 +10,7 @@ import (
 )
 
 func TestBuildDeterministic(t *testing.T) {
-	if _, err := os.Stat(BusyboxPath); err != nil {
-		t.Skipf("SKIP: %s missing (install busybox-static)", BusyboxPath)
-	}
+	needBusybox(t)
 	a, err := Build(BusyboxPath, "example/busybox:test")
 	if err != nil {
 		t.Fatal(err)
@@ -69,9 +67,7 @@ func BenchmarkBuild(b *testing.B) {
 }
 
 func TestBuildConfigRecordsCommand(t *testing.T) {
-	if _, err := os.Stat(BusyboxPath); err != nil {
-		t.Skipf("SKIP: %s missing (install busybox-static)", BusyboxPath)
-	}
+	needBusybox(t)
 	a, err := BuildConfig(BusyboxPath, "example/hello:v1", ImageConfig{Cmd: []string{"sh", "-c", "httpd"}, Env: []string{"V=1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -87,5 +83,17 @@ func TestBuildConfigRecordsCommand(t *testing.T) {
 		if !bytes.Contains(a.Data, []byte(want)) {
 			t.Errorf("image config lacks %s", want)
 		}
+	}
+}
+
+// needBusybox skips loudly without busybox-static, and fails under CI=true
+// (scripts/testenv.sh installs it).
+func needBusybox(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(BusyboxPath); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s missing under CI=true (install busybox-static)", BusyboxPath)
+		}
+		t.Skipf("SKIP: %s missing (install busybox-static)", BusyboxPath)
 	}
 }

@@ -97,4 +97,3 @@ func need(t *testing.T) {
 	}
 	t.Skipf("SKIP end-to-end test: %s", missing)
 }
-

@@ -171,8 +171,12 @@ func (r *Reconciler) load() error {
 
 // LastApplied returns the revision and the plan (secrets redacted) of the
 // last plan a pass started to apply, from the store.
-func (r *Reconciler) LastApplied() (string, []byte, error) {
-	meta, err := r.opts.Store.Load(bucketMeta)
+func (r *Reconciler) LastApplied() (string, []byte, error) { return LastApplied(r.opts.Store) }
+
+// LastApplied reads the revision and plan (secrets redacted) a reconciler
+// last started to apply from its store, without running one.
+func LastApplied(st Store) (string, []byte, error) {
+	meta, err := st.Load(bucketMeta)
 	if err != nil {
 		return "", nil, err
 	}

@@ -126,29 +126,18 @@ func printStatus(w io.Writer, st fullStatus) {
 			evs = evs[len(evs)-10:]
 		}
 		for _, ev := range evs {
-			b, _ := json.Marshal(ev)
-			fmt.Fprintf(w, "  %s\n", eventLine(b))
+			fmt.Fprintf(w, "  %s\n", eventLine(ev))
 		}
 	}
 }
 
-// eventLine renders an event from its JSON, keeping this command
-// independent of the event type's Go shape.
-func eventLine(b []byte) string {
-	var m map[string]any
-	if json.Unmarshal(b, &m) != nil {
-		return string(b)
-	}
-	var parts []string
-	for _, k := range []string{"time", "object", "action", "target", "reason", "result", "error"} {
-		if v, ok := m[k]; ok && v != "" {
-			s := fmt.Sprint(v)
-			if k == "time" {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					s = t.Format("15:04:05")
-				}
-			}
-			parts = append(parts, s)
+// eventLine renders one event: time, object, action, target, reason,
+// result and error, leaving out the empty ones.
+func eventLine(ev reconciler.Event) string {
+	parts := []string{ev.Time.Format("15:04:05")}
+	for _, v := range []string{ev.Object, ev.Action, ev.Target, ev.Reason, ev.Result, ev.Error} {
+		if v != "" {
+			parts = append(parts, v)
 		}
 	}
 	return strings.Join(parts, "  ")

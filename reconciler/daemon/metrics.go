@@ -59,15 +59,15 @@ func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(ready))
 }
 
-// syncMetrics observes the service router's syncs and the image pulls.
-type syncMetrics struct {
+// driverMetrics observes the node drivers: service-rule syncs and image pulls.
+type driverMetrics struct {
 	seconds *prometheus.HistogramVec
 	rules   prometheus.Gauge
 	pulls   *prometheus.HistogramVec
 }
 
-func newSyncMetrics(reg prometheus.Registerer) *syncMetrics {
-	m := &syncMetrics{
+func newDriverMetrics(reg prometheus.Registerer) *driverMetrics {
+	m := &driverMetrics{
 		seconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "berth_iptables_sync_duration_seconds",
 			Help:    "Duration of a service-rule sync that did work, by kind (full or partial).",
@@ -87,7 +87,7 @@ func newSyncMetrics(reg prometheus.Registerer) *syncMetrics {
 	return m
 }
 
-func (m *syncMetrics) pulled(_ string, took time.Duration, err error) {
+func (m *driverMetrics) pulled(_ string, took time.Duration, err error) {
 	if m == nil {
 		return
 	}
@@ -98,7 +98,7 @@ func (m *syncMetrics) pulled(_ string, took time.Duration, err error) {
 	m.pulls.WithLabelValues(result).Observe(took.Seconds())
 }
 
-func (m *syncMetrics) observe(st iptables.SyncStats) {
+func (m *driverMetrics) observe(st iptables.SyncStats) {
 	if m == nil {
 		return
 	}

@@ -30,7 +30,7 @@ type Node struct {
 	plans   chan *plan.Plan
 	podCIDR string
 	routes  *hostRoutes
-	syncs   *syncMetrics
+	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
 }
@@ -102,7 +102,8 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
-	if _, err := nodePlan(p, n.cfg.Node); err != nil {
+	np, err := nodePlan(p, n.cfg.Node)
+	if err != nil {
 		// A node that a commit removed from the inventory drains: it
 		// applies an empty part, so its pods stop here while the others
 		// start them. A node that never was in an applied plan (a typo in
@@ -117,7 +118,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 			return nil
 		}
 		n.cfg.Logger.Warn("this node left the inventory; draining its pods", "revision", p.Revision)
-		p = drained
+		p, np = drained, &drained.Nodes[len(drained.Nodes)-1]
 	} else {
 		n.mu.Lock()
 		n.drainSince = time.Time{}
@@ -126,7 +127,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	if err := n.Start(ctx, p); err != nil {
 		return err
 	}
-	if np, err := nodePlan(p, n.cfg.Node); err == nil && np.Node.PodCIDR != n.podCIDR {
+	if np.Node.PodCIDR != n.podCIDR {
 		n.cfg.Logger.Warn("this node's pod CIDR changed in the inventory; restart the daemon to renumber its pods",
 			"running", n.podCIDR, "planned", np.Node.PodCIDR)
 	}
@@ -242,8 +243,7 @@ func (n *Node) lastPodCIDR() string {
 		return ""
 	}
 	defer db.Close()
-	r := reconciler.New(reconciler.Options{Store: db, Node: n.cfg.Node})
-	_, raw, err := r.LastApplied()
+	_, raw, err := reconciler.LastApplied(db)
 	if err != nil || len(raw) == 0 {
 		return ""
 	}

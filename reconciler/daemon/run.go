@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	node := NewNode(&cfg)
-	node.syncs = newSyncMetrics(reg)
+	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
 	loop := gitops.New(gitops.Options{

@@ -69,6 +69,10 @@ type Loop struct {
 	mu     sync.Mutex
 	status Status
 	good   *plan.Plan
+	// goodHash is Hash(good), computed once per compiled revision rather
+	// than on every resync.
+	goodHash    string
+	appliedOnce bool
 }
 
 // Status is what `berth status` shows of the loop.
@@ -209,8 +213,9 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 		return
 	}
 	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
+	hash := Hash(p)
 	l.mu.Lock()
-	l.good = p
+	l.good, l.goodHash = p, hash
 	l.status.Rejected = nil
 	l.mu.Unlock()
 	l.opts.Metrics.revisionSeen(start)
@@ -230,24 +235,34 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 	err := l.opts.Apply.Apply(ctx, p)
 	l.opts.Metrics.reconciled(start, l.opts.Now(), err)
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.status.Applying = ""
 	l.status.LastApply = l.opts.Now()
 	if err != nil {
 		l.status.LastError = fmt.Sprintf("apply %s: %v", short(p.Revision), err)
+		l.mu.Unlock()
 		l.opts.Logger.Warn("apply incomplete; retrying at the next resync", "revision", p.Revision, "err", err)
 		return
 	}
 	l.status.LastError = ""
-	if l.status.Applied != p.Revision {
+	changed := l.status.Applied != p.Revision
+	first := !l.appliedOnce
+	l.status.Applied, l.status.PlanHash, l.appliedOnce = p.Revision, l.goodHash, true
+	l.mu.Unlock()
+	if changed {
 		l.opts.Logger.Info("revision applied", "revision", p.Revision)
 		l.opts.Metrics.applied(p.Revision)
 	}
-	l.status.Applied = p.Revision
-	l.status.PlanHash = Hash(p)
-	l.persist(p)
+	if changed || first {
+		l.afterApply(p.Revision)
+	}
+}
+
+// afterApply does the file IO that follows an apply outside the lock that
+// Status readers take: record the revision, drop older snapshots.
+func (l *Loop) afterApply(rev string) {
+	l.persist(rev)
 	if snaps, ok := l.opts.Source.(Snapshots); ok {
-		if err := snaps.Prune(p.Revision); err != nil {
+		if err := snaps.Prune(rev); err != nil {
 			l.opts.Logger.Warn("prune old snapshots", "err", err)
 		}
 	}
@@ -275,11 +290,11 @@ type saved struct {
 
 // persist records the applied revision, so a restarted daemon reports it
 // and does not treat an unchanged head as new.
-func (l *Loop) persist(p *plan.Plan) {
+func (l *Loop) persist(rev string) {
 	if l.opts.StateDir == "" {
 		return
 	}
-	b, _ := json.Marshal(saved{Revision: p.Revision})
+	b, _ := json.Marshal(saved{Revision: rev})
 	tmp := filepath.Join(l.opts.StateDir, "gitops.json.tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err == nil {
 		_ = os.Rename(tmp, filepath.Join(l.opts.StateDir, "gitops.json"))
@@ -321,8 +336,9 @@ func (l *Loop) resume() {
 		l.opts.Logger.Warn("the revision applied before the restart no longer compiles; waiting for a good head", "revision", applied)
 		return
 	}
+	hash := Hash(p)
 	l.mu.Lock()
-	l.good = p
+	l.good, l.goodHash = p, hash
 	l.mu.Unlock()
 	l.opts.Logger.Info("resumed the last applied revision", "revision", applied)
 }

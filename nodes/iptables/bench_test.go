@@ -15,15 +15,35 @@ import (
 	"berth.dev/berth/nodes"
 )
 
-// benchRoutes are n kube-proxy-shaped services: one TCP port, 3 endpoints,
-// the first 1,000 with a NodePort.
+// benchRoutes are n kube-proxy-shaped services as one node of a
+// 100-node cluster sees them: one TCP port, 3 endpoints, the first 1,000
+// with a NodePort. An endpoint is a pod on this node one time in a
+// hundred (at most 250 of them: a node's pod subnet is a /24) and
+// otherwise another node's address with the service's transit port.
 func benchRoutes(n int) []nodes.ServiceRoute {
+	return benchShape(n, func(i, e int) nodes.Backend {
+		if node := e % 100; node != 0 {
+			return nodes.Backend{IP: fmt.Sprintf("192.168.0.%d", node), Port: int32(40000 + i%10000), Weight: 1, Remote: true}
+		}
+		return nodes.Backend{IP: fmt.Sprintf("10.244.0.%d", e/100%250+2), Port: 8080, Weight: 1}
+	})
+}
+
+// benchRoutesAllLocal is the worst case: every one of the 30,000
+// endpoints a distinct pod on this node (more than a /24 pod subnet
+// holds), so every endpoint has its own hairpin rule.
+func benchRoutesAllLocal(n int) []nodes.ServiceRoute {
+	return benchShape(n, func(_, e int) nodes.Backend {
+		return nodes.Backend{IP: fmt.Sprintf("10.%d.%d.%d", 128+e/62500, e/250%250, e%250+2), Port: 8080, Weight: 1}
+	})
+}
+
+func benchShape(n int, backend func(svc, endpoint int) nodes.Backend) []nodes.ServiceRoute {
 	routes := make([]nodes.ServiceRoute, n)
 	for i := range routes {
 		bes := make([]nodes.Backend, 3)
 		for k := range bes {
-			e := i*3 + k
-			bes[k] = nodes.Backend{IP: fmt.Sprintf("10.%d.%d.%d", 128+e/62500, e/250%250, e%250+2), Port: 8080, Weight: 1}
+			bes[k] = backend(i, i*3+k)
 		}
 		p := nodes.RoutePort{Name: "http", Protocol: "TCP", Port: 80, Backends: bes}
 		if i < 1000 {
@@ -34,6 +54,12 @@ func benchRoutes(n int) []nodes.ServiceRoute {
 	}
 	return routes
 }
+
+// benchShapes are the route sets the sync benchmarks run on.
+var benchShapes = []struct {
+	name   string
+	routes func(int) []nodes.ServiceRoute
+}{{"node", benchRoutes}, {"all-local", benchRoutesAllLocal}}
 
 // BenchmarkRender10k renders 10,000 services (3 endpoints each) into the
 // full iptables-restore input.
@@ -118,39 +144,44 @@ func backends(b *testing.B) []string {
 // node namespace, per iptables backend.
 func BenchmarkFullSync10k(b *testing.B) {
 	chunkFromEnv(b)
-	for _, bin := range backends(b) {
-		b.Run(bin, func(b *testing.B) {
-			enterNode(b)
-			routes := benchRoutes(10000)
-			var st SyncStats
-			var ce cpuExec
-			r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			var render, restore time.Duration
-			for i := 0; i < b.N; i++ {
-				b.StopTimer()
-				if err := r.Cleanup(ctx); err != nil {
-					b.Fatal(err)
-				}
-				ce.restoreCPU = 0
-				b.StartTimer()
-				if err := r.Sync(ctx, routes); err != nil {
-					b.Fatal(err)
-				}
-				render += st.Render
-				restore += st.Restore
-			}
-			b.ReportMetric(float64(render.Milliseconds())/float64(b.N), "render-ms")
-			b.ReportMetric(float64(restore.Milliseconds())/float64(b.N), "restore-ms")
-			b.ReportMetric(float64(ce.restoreCPU.Milliseconds()), "restore-cpu-ms")
-			b.ReportMetric(float64(st.Restores), "restores")
-			b.ReportMetric(float64(st.Rules), "rules")
-			b.ReportMetric(float64(st.Bytes), "restore-bytes")
-		})
+	for _, shape := range benchShapes {
+		for _, bin := range backends(b) {
+			b.Run(shape.name+"/"+bin, func(b *testing.B) {
+				benchFullSync(b, bin, shape.routes(10000))
+			})
+		}
 	}
+}
+
+func benchFullSync(b *testing.B, bin string, routes []nodes.ServiceRoute) {
+	enterNode(b)
+	var st SyncStats
+	var ce cpuExec
+	r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var render, restore time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := r.Cleanup(ctx); err != nil {
+			b.Fatal(err)
+		}
+		ce.restoreCPU = 0
+		b.StartTimer()
+		if err := r.Sync(ctx, routes); err != nil {
+			b.Fatal(err)
+		}
+		render += st.Render
+		restore += st.Restore
+	}
+	b.ReportMetric(float64(render.Milliseconds())/float64(b.N), "render-ms")
+	b.ReportMetric(float64(restore.Milliseconds())/float64(b.N), "restore-ms")
+	b.ReportMetric(float64(ce.restoreCPU.Milliseconds()), "restore-cpu-ms")
+	b.ReportMetric(float64(st.Restores), "restores")
+	b.ReportMetric(float64(st.Rules), "rules")
+	b.ReportMetric(float64(st.Bytes), "restore-bytes")
 }
 
 // BenchmarkOneServiceChange10k changes one service's endpoints on a node
@@ -158,49 +189,54 @@ func BenchmarkFullSync10k(b *testing.B) {
 // end.
 func BenchmarkOneServiceChange10k(b *testing.B) {
 	chunkFromEnv(b)
-	for _, bin := range backends(b) {
-		b.Run(bin, func(b *testing.B) {
-			enterNode(b)
-			routes := benchRoutes(10000)
-			var st SyncStats
-			var ce cpuExec
-			r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
-			if err != nil {
-				b.Fatal(err)
-			}
-			ctx := context.Background()
-			if err := r.Sync(ctx, routes); err != nil {
-				b.Fatal(err)
-			}
-			full := routes[4321].Ports[0].Backends
-			var render, restore, total time.Duration
-			ce.restoreCPU = 0
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				if i%2 == 0 {
-					routes[4321].Ports[0].Backends = full[:2]
-				} else {
-					routes[4321].Ports[0].Backends = full
-				}
-				if err := r.Sync(ctx, routes); err != nil {
-					b.Fatal(err)
-				}
-				if st.Full || st.RestoreSkipped {
-					b.Fatalf("want a partial sync, got %+v", st)
-				}
-				render += st.Render
-				restore += st.Restore
-				total += st.Total
-			}
-			n := float64(b.N)
-			b.ReportMetric(float64(render.Microseconds())/1000/n, "render-ms")
-			b.ReportMetric(float64(restore.Microseconds())/1000/n, "restore-ms")
-			b.ReportMetric(float64(total.Microseconds())/1000/n, "sync-ms")
-			b.ReportMetric(float64(ce.restoreCPU.Microseconds())/1000/n, "restore-cpu-ms")
-			b.ReportMetric(float64(st.Bytes), "restore-bytes")
-		})
+	for _, shape := range benchShapes {
+		for _, bin := range backends(b) {
+			b.Run(shape.name+"/"+bin, func(b *testing.B) {
+				benchOneServiceChange(b, bin, shape.routes(10000))
+			})
+		}
 	}
+}
+
+func benchOneServiceChange(b *testing.B, bin string, routes []nodes.ServiceRoute) {
+	enterNode(b)
+	var st SyncStats
+	var ce cpuExec
+	r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.Sync(ctx, routes); err != nil {
+		b.Fatal(err)
+	}
+	full := routes[4321].Ports[0].Backends
+	var render, restore, total time.Duration
+	ce.restoreCPU = 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if i%2 == 0 {
+			routes[4321].Ports[0].Backends = full[:2]
+		} else {
+			routes[4321].Ports[0].Backends = full
+		}
+		if err := r.Sync(ctx, routes); err != nil {
+			b.Fatal(err)
+		}
+		if st.Full || st.RestoreSkipped {
+			b.Fatalf("want a partial sync, got %+v", st)
+		}
+		render += st.Render
+		restore += st.Restore
+		total += st.Total
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(render.Microseconds())/1000/n, "render-ms")
+	b.ReportMetric(float64(restore.Microseconds())/1000/n, "restore-ms")
+	b.ReportMetric(float64(total.Microseconds())/1000/n, "sync-ms")
+	b.ReportMetric(float64(ce.restoreCPU.Microseconds())/1000/n, "restore-cpu-ms")
+	b.ReportMetric(float64(st.Bytes), "restore-bytes")
 }
 
 // BenchmarkPartialSyncCPU10k is the Go side of a one-service change on a
@@ -233,5 +269,29 @@ func BenchmarkPartialSyncCPU10k(b *testing.B) {
 		if st.Full || st.RestoreSkipped {
 			b.Fatalf("want a partial sync, got %+v", st)
 		}
+	}
+}
+
+// BenchmarkCheck10k is the drift check (iptables-save of both tables,
+// compared with what berth wrote) on a node routing 10,000 services.
+func BenchmarkCheck10k(b *testing.B) {
+	for _, bin := range backends(b) {
+		b.Run(bin, func(b *testing.B) {
+			enterNode(b)
+			r, err := New(Options{IPTables: bin})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx := context.Background()
+			if err := r.Sync(ctx, benchRoutes(10000)); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if drifted, err := r.Check(ctx); err != nil || drifted {
+					b.Fatalf("Check = %v, %v; want no drift", drifted, err)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package iptables
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -112,13 +113,16 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 	// The services dispatch jumps per destination /24 into sub-dispatch
 	// chains: a change to one service rewrites its /24's chain and this
 	// short one, never a chain with a rule per service on the node.
-	svcBkt := map[[3]byte][]string{}
+	var svcBkt, masqBkt buckets
 	npBkt := map[int][]string{}
 	npProto := map[int][2]bool{}
 	var svcRej, extRej []string
 	for _, f := range frags {
 		for _, l := range f.svcLines {
-			svcBkt[l.bucket] = append(svcBkt[l.bucket], l.rules)
+			svcBkt.add(l.bucket, l.rules)
+		}
+		for _, l := range f.masqLines {
+			masqBkt.add(l.bucket, l.rules)
 		}
 		for _, l := range f.npLines {
 			npBkt[l.bucket] = append(npBkt[l.bucket], l.rules)
@@ -133,7 +137,7 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 			extRej = append(extRej, f.extRej)
 		}
 	}
-	memo := make(map[string]memoEntry, len(svcBkt)+len(npBkt)+2)
+	memo := make(map[string]memoEntry, len(svcBkt.keys)+len(masqBkt.keys)+len(npBkt)+2)
 	defer func() { rr.memo = memo }()
 	join := func(name string, parts []string) string {
 		if e, ok := rr.memo[name]; ok && slices.Equal(e.parts, parts) {
@@ -144,18 +148,12 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 		memo[name] = e
 		return e.text
 	}
+	unions := make(map[string]*unionEntry, len(masqBkt.keys))
+	defer func() { rr.unions = unions }()
 
+	// Services: per /24, then per /27 leaf.
 	var w strings.Builder
-	keys := make([][3]byte, 0, len(svcBkt))
-	for k := range svcBkt {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y [3]byte) int { return strings.Compare(string(x[:]), string(y[:])) })
-	for _, k := range keys {
-		ch := n.serviceBucket(k)
-		nat[ch] = join(ch, svcBkt[k])
-		fmt.Fprintf(&w, "-A %s -d %d.%d.%d.0/24 -j %s\n", n.services, k[0], k[1], k[2], ch)
-	}
+	svcBkt.twoLevel(&rr.svcLevels, &w, n.services, n.serviceBucket, n.serviceLeaf, nat, join)
 	// Node ports last: an external IP may be a node address.
 	switch {
 	case rr.nodeIPs != nil:
@@ -187,10 +185,19 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 	}
 	nat[n.nodePorts] = w.String()
 
+	w.Reset()
+	masqBkt.twoLevel(&rr.masqLevels, &w, n.masqDNAT, n.masqBucket, n.masqLeaf, nat, func(leaf string, lines []string) string {
+		e := rr.unions[leaf].update(lines)
+		unions[leaf] = e
+		return e.text
+	})
+	nat[n.masqDNAT] = w.String()
+
 	nat[n.markMasq] = fmt.Sprintf("-A %s -j MARK --set-xmark %s/%s\n", n.markMasq, mark, mark)
-	nat[n.postrouting] = fmt.Sprintf("-A %[1]s -m mark ! --mark %[2]s/%[2]s -j RETURN\n"+
+	nat[n.postrouting] = fmt.Sprintf("-A %[1]s -m conntrack --ctstate DNAT -j %[3]s\n"+
+		"-A %[1]s -m mark ! --mark %[2]s/%[2]s -j RETURN\n"+
 		"-A %[1]s -j MARK --set-xmark %[2]s/0x0\n"+
-		"-A %[1]s -j MASQUERADE --random-fully\n", n.postrouting, mark)
+		"-A %[1]s -j MASQUERADE --random-fully\n", n.postrouting, mark, n.masqDNAT)
 
 	filter[n.services] = join("filter "+n.services, svcRej)
 	ext := join("filter "+n.external, extRej)
@@ -205,6 +212,138 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 		"-A %[1]s -m mark --mark %[2]s/%[2]s -j ACCEPT\n"+
 		"-A %[1]s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", n.forward, mark)
 	return Ruleset{TableNAT: nat, TableFilter: filter}
+}
+
+// unionEntry is a chain whose lines several services share (the same pod
+// or node behind two services): each line once, sorted. It counts the
+// lines of the parts it was built from, so that when one service changes
+// only the lines that differ are counted again, not every backend on the
+// node.
+type unionEntry struct {
+	parts  []string
+	counts map[string]int
+	text   string
+}
+
+// update returns the entry for parts, reusing (and changing) e.
+func (e *unionEntry) update(parts []string) *unionEntry {
+	if e == nil {
+		e = &unionEntry{counts: map[string]int{}}
+	}
+	old := e.parts
+	// Unchanged services keep their strings and their order: skip the
+	// common prefix and suffix, count only what lies between.
+	i := 0
+	for i < len(old) && i < len(parts) && old[i] == parts[i] {
+		i++
+	}
+	j := 0
+	for j < len(old)-i && j < len(parts)-i && old[len(old)-1-j] == parts[len(parts)-1-j] {
+		j++
+	}
+	changed := e.text == "" && len(parts) > 0
+	for _, l := range old[i : len(old)-j] {
+		if e.counts[l]--; e.counts[l] == 0 {
+			delete(e.counts, l)
+			changed = true
+		}
+	}
+	for _, l := range parts[i : len(parts)-j] {
+		if e.counts[l]++; e.counts[l] == 1 {
+			changed = true
+		}
+	}
+	e.parts = parts
+	if changed {
+		e.text = strings.Join(slices.Sorted(maps.Keys(e.counts)), "")
+	}
+	return e
+}
+
+// buckets groups lines by destination /24 or /27, in the order they come. Lines
+// of one bucket tend to come in runs, so the last bucket is remembered
+// instead of a map access per line.
+type buckets struct {
+	index map[[4]byte]int
+	keys  [][4]byte
+	lines [][]string
+	last  int
+}
+
+func (b *buckets) add(k [4]byte, line string) {
+	if len(b.keys) == 0 || b.keys[b.last] != k {
+		i, ok := b.index[k]
+		if !ok {
+			if b.index == nil {
+				b.index = map[[4]byte]int{}
+			}
+			i = len(b.keys)
+			b.index[k] = i
+			b.keys = append(b.keys, k)
+			b.lines = append(b.lines, nil)
+		}
+		b.last = i
+	}
+	b.lines[b.last] = append(b.lines[b.last], line)
+}
+
+// twoLevel writes the buckets (keyed by /27) as /24 chains (named by mid)
+// jumping to /27 leaves (named by leaf, their rules joined by text), and
+// the jumps of the top chain to the /24 chains to w. Both levels stay
+// short, so a change rewrites at most 32 addresses' rules and a packet
+// passes few rules on its way. When the set of leaves is the one of last
+// time (memo), only the leaves are joined again.
+func (b *buckets) twoLevel(memo *levels, w *strings.Builder, top string, mid func([3]byte) string, leaf func([4]byte) string,
+	nat map[string]string, text func(leaf string, lines []string) string) {
+	if !slices.Equal(memo.keys, b.keys) {
+		*memo = levels{keys: b.keys, order: b.sorted(), mids: map[string]string{}}
+		memo.names = make([]string, len(b.keys))
+		var m, t strings.Builder
+		var midName string
+		for _, i := range memo.order {
+			k := b.keys[i]
+			memo.names[i] = leaf(k)
+			if c := mid([3]byte{k[0], k[1], k[2]}); c != midName {
+				if midName != "" {
+					memo.mids[midName] = m.String()
+				}
+				midName = c
+				m.Reset()
+				fmt.Fprintf(&t, "-A %s -d %d.%d.%d.0/24 -j %s\n", top, k[0], k[1], k[2], c)
+			}
+			fmt.Fprintf(&m, "-A %s -d %d.%d.%d.%d/27 -j %s\n", midName, k[0], k[1], k[2], k[3], memo.names[i])
+		}
+		if midName != "" {
+			memo.mids[midName] = m.String()
+		}
+		memo.top = t.String()
+	}
+	for _, i := range memo.order {
+		nat[memo.names[i]] = text(memo.names[i], b.lines[i])
+	}
+	for name, rules := range memo.mids {
+		nat[name] = rules
+	}
+	w.WriteString(memo.top)
+}
+
+// levels remembers the chains twoLevel derived from one set of leaves.
+type levels struct {
+	keys  [][4]byte // in the order the buckets met them
+	order []int     // keys' indexes in address order
+	names []string  // leaf chain names, by key index
+	mids  map[string]string
+	top   string
+}
+
+// sorted lists the buckets' indexes in address order.
+func (b *buckets) sorted() []int {
+	order := make([]int, len(b.keys))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(x, y int) int { return strings.Compare(string(b.keys[x][:]), string(b.keys[y][:])) })
+	return order
 }
 
 // memoEntry remembers the text of a dispatch chain and the fragment

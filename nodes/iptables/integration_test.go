@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -61,12 +62,7 @@ func within(t *testing.T, what string, got, want, tol int) {
 func TestTraffic(t *testing.T) {
 	for _, bin := range []string{"iptables-nft", "iptables-legacy"} {
 		t.Run(bin, func(t *testing.T) {
-			if _, err := exec.LookPath(bin + "-restore"); err != nil {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("%s-restore: %v (CI=true: not skipping)", bin, err)
-				}
-				t.Skipf("SKIP: %s-restore not installed", bin)
-			}
+			requireBin(t, bin+"-restore")
 			testTraffic(t, bin)
 		})
 	}
@@ -201,6 +197,11 @@ func testTraffic(t *testing.T, bin string) {
 		if a != "p1 "+bridgeIP {
 			t.Errorf("p1 through its own service got %q, want %q (answered by itself, masqueraded)", a, "p1 "+bridgeIP)
 		}
+		// Only a pod reaching itself is masqueraded: another pod keeps
+		// its address, as with kube-proxy.
+		if a := one(t, pods["p2"], "tcp4", "10.96.0.13:80"); a != "p1 10.244.0.12" {
+			t.Errorf("p2 through p1's service got %q, want %q (not masqueraded)", a, "p1 10.244.0.12")
+		}
 	})
 	n.run(t, "Affinity", func(t *testing.T) {
 		got := counts(must(n.ask(pods["p2"], "tcp4", "10.96.0.15:80", 50))(t))
@@ -286,20 +287,25 @@ func TestSyncWritesOnlyChanges(t *testing.T) {
 	if err := r.Sync(ctx, routes); err != nil {
 		t.Fatal(err)
 	}
-	if got := ce.restores.Load(); got != 2 || last.Full || last.Written != 1 || last.Deleted != 1 {
-		t.Errorf("one-service change: %d restores, stats %+v; want a partial sync writing the SVC chain and deleting one SEP", got, last)
+	// (The backend left stays another service's, so its hairpin rule
+	// stays too.)
+	if got := ce.restores.Load(); got != 2 || last.Full || last.Written != 1 || last.Deleted != 0 {
+		t.Errorf("one-service change: %d restores, stats %+v; want a partial sync writing only the SVC chain", got, last)
 	}
 
-	// Hand edits: a SEP chain flushed, a jump rule deleted.
+	// Hand edits: a SVC chain flushed, a jump rule deleted.
 	save := n.out(t, "iptables-save -t nat")
-	var sep string
+	var svc string
 	for _, l := range strings.Split(save, "\n") {
-		if strings.HasPrefix(l, ":BERTH-SEP-") {
-			sep, _, _ = strings.Cut(l[1:], " ")
+		if strings.HasPrefix(l, ":BERTH-SVC-") {
+			svc, _, _ = strings.Cut(l[1:], " ")
 			break
 		}
 	}
-	n.sh(t, "iptables -t nat -F "+sep+"\niptables -t nat -D OUTPUT 1")
+	if svc == "" {
+		t.Fatalf("no SVC chain in\n%s", save)
+	}
+	n.sh(t, "iptables -t nat -F "+svc+"\niptables -t nat -D OUTPUT 1")
 	drifted, err := r.Check(ctx)
 	if err != nil || !drifted {
 		t.Fatalf("Check after hand edits = %v, %v; want drift", drifted, err)
@@ -332,7 +338,7 @@ func TestSyncWritesOnlyChanges(t *testing.T) {
 	}
 
 	// Repair (the periodic check) does the same without a Sync.
-	n.sh(t, "iptables -t nat -F "+sep)
+	n.sh(t, "iptables -t nat -F "+svc)
 	if repaired, err := r.Repair(ctx); err != nil || !repaired {
 		t.Fatalf("Repair = %v, %v", repaired, err)
 	}
@@ -451,5 +457,51 @@ func TestLargeSyncInSteps(t *testing.T) {
 	}
 	if out := n.out(t, "iptables-save"); strings.Contains(out, "BERTH-") {
 		t.Errorf("left after Cleanup:\n%s", out)
+	}
+}
+
+// TestUpgradeFromSEPLayout starts from the rules an older berth wrote (a
+// chain per endpoint, per-service dispatch comments) with traffic hooked
+// in: the first Sync of this version replaces them, and leaves no SEP
+// chain behind.
+func TestUpgradeFromSEPLayout(t *testing.T) {
+	for _, bin := range []string{"iptables-nft", "iptables-legacy"} {
+		t.Run(bin, func(t *testing.T) {
+			requireBin(t, bin+"-restore")
+			n := enterNode(t)
+			old, err := os.ReadFile("testdata/sep-layout.rules")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bin+"-restore", "-w", "--noflush")
+			cmd.Stdin = bytes.NewReader(old)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("restore the old layout: %v: %s", err, out)
+			}
+			n.sh(t, bin+" -t nat -I PREROUTING -j BERTH-SERVICES\n"+bin+" -t nat -I OUTPUT -j BERTH-SERVICES\n"+
+				bin+" -t nat -I POSTROUTING -j BERTH-POSTROUTING")
+			r, err := New(Options{IPTables: bin})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := context.Background()
+			sticky := []nodes.ServiceRoute{{Namespace: "default", Name: "sticky", ClusterIP: "10.96.0.20", AffinitySeconds: 10800,
+				Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{
+					{IP: "10.244.0.11", Port: 80, Weight: 1}, {IP: "10.244.0.12", Port: 80, Weight: 1}}}}}}
+			if err := r.Sync(ctx, sticky); err != nil {
+				t.Fatal(err)
+			}
+			if drifted, err := r.Check(ctx); err != nil || drifted {
+				t.Errorf("Check after the upgrade = %v, %v; want clean", drifted, err)
+			}
+			save := n.out(t, bin+"-save -t nat")
+			// (BERTH-SEP-<hash> stays as the name of an affinity list.)
+			if strings.Contains(save, ":BERTH-SEP-") || strings.Contains(save, ":BERTH-SVC-") {
+				t.Errorf("old chains left behind:\n%s", save)
+			}
+			if !strings.Contains(save, "-A BERTH-SERVICES-0A600000 -d 10.96.0.20/32") {
+				t.Errorf("new dispatch leaf missing:\n%s", save)
+			}
+		})
 	}
 }

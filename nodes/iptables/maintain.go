@@ -82,8 +82,8 @@ func (r *Router) Run(ctx context.Context, interval time.Duration) {
 		} else if repaired {
 			r.log.Info("iptables drift repaired")
 		}
-		// Reading 10,000 services back costs seconds of CPU on
-		// iptables-nft: keep the check under a tenth of the time.
+		// Reading a big ruleset back costs CPU (10,000 services: about
+		// 0.5 s on iptables-nft): keep the check under a tenth of the time.
 		wait = max(interval, 10*time.Since(start))
 	}
 }

@@ -66,6 +66,18 @@ func requireRoot(tb testing.TB) {
 	tb.Skipf("SKIP: integration test needs %s", strings.Join(missing, ", "))
 }
 
+// requireBin skips loudly without the named command, and fails instead
+// under CI=true.
+func requireBin(tb testing.TB, name string) {
+	tb.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") == "true" {
+			tb.Fatalf("%s: %v (CI=true: not skipping)", name, err)
+		}
+		tb.Skipf("SKIP: %s not installed", name)
+	}
+}
+
 // enterNode creates a node namespace and moves the calling goroutine's
 // (locked) thread into it until the test ends.
 func enterNode(tb testing.TB) *testNode {

@@ -83,7 +83,7 @@ func (rs Ruleset) Rules() int {
 type names struct {
 	prefix                                     string
 	services, nodePorts, markMasq, postrouting string
-	external, forward                          string
+	masqDNAT, external, forward                string
 	hashLen                                    int
 }
 
@@ -94,6 +94,7 @@ func newNames(prefix string) names {
 		nodePorts:   prefix + "-NODEPORTS",
 		markMasq:    prefix + "-MARK-MASQ",
 		postrouting: prefix + "-POSTROUTING",
+		masqDNAT:    prefix + "-MASQ-DNAT",
 		external:    prefix + "-EXTERNAL",
 		forward:     prefix + "-FORWARD",
 	}
@@ -110,6 +111,18 @@ func (n names) hashed(kind, identity string) string {
 
 func (n names) serviceBucket(b [3]byte) string {
 	return fmt.Sprintf("%s-SERVICES-%02X%02X%02X", n.prefix, b[0], b[1], b[2])
+}
+
+func (n names) serviceLeaf(b [4]byte) string {
+	return fmt.Sprintf("%s-SERVICES-%02X%02X%02X%02X", n.prefix, b[0], b[1], b[2], b[3])
+}
+
+func (n names) masqBucket(b [3]byte) string {
+	return fmt.Sprintf("%s-MASQ-%02X%02X%02X", n.prefix, b[0], b[1], b[2])
+}
+
+func (n names) masqLeaf(b [4]byte) string {
+	return fmt.Sprintf("%s-MASQ-%02X%02X%02X%02X", n.prefix, b[0], b[1], b[2], b[3])
 }
 
 func (n names) nodePortBucket(b int) string {
@@ -132,15 +145,19 @@ func ValidPrefix(p string) bool {
 }
 
 // fragment is the rendering of one service: the chains it owns alone
-// (SVC, SEP) and its lines in the shared dispatch chains. The Router keeps
+// (SVC) and its lines in the shared dispatch chains. The Router keeps
 // fragments between syncs and re-renders only services whose route
 // changed.
 type fragment struct {
 	key   string
 	route nodes.ServiceRoute // deep copy, to detect changes
-	// chains are nat chains owned by this service alone.
+	// chains are nat chains owned by this service alone (its SVC chains).
 	chains []chain
-	// svcLines go to the nat SERVICES-<dst /24> dispatch chains.
+	// masqLines go to the nat MASQ-<dst /27> leaves, deduplicated
+	// across services (see masqLine).
+	masqLines []bucketLine
+	// svcLines go to the nat SERVICES-<dst /27> dispatch leaves: jumps to
+	// SVC chains, or a cluster-IP-only service's whole choice.
 	svcLines []bucketLine
 	// npLines go to the nat NODEPORTS-<port/64> dispatch chains.
 	npLines []nodePortLine
@@ -186,7 +203,7 @@ func (f *fragment) udpOrNil() []udpPort {
 }
 
 type bucketLine struct {
-	bucket [3]byte
+	bucket [4]byte
 	rules  string
 }
 
@@ -203,6 +220,11 @@ type renderer struct {
 	// memo keeps the last dispatch chains (see memoEntry); a renderer
 	// is used by one goroutine at a time.
 	memo map[string]memoEntry
+	// unions keeps the last MASQ-DNAT bucket chains (see unionEntry).
+	unions map[string]*unionEntry
+	// svcLevels and masqLevels keep the dispatch chains above the leaves
+	// (see twoLevel).
+	svcLevels, masqLevels levels
 	// nodeIPs are the explicit node addresses, plus 127.0.0.1 when
 	// localhost node ports are on (nil: every local address).
 	nodeIPs []netip.Addr
@@ -312,31 +334,49 @@ func (rr *renderer) fragment(r *nodes.ServiceRoute) *fragment {
 			rr.reject(f, svcName, proto, port, nodePort, clusterIP, hasCluster, externals)
 			continue
 		}
+		choice := rr.endpoints(f, svcName, proto, port, r.AffinitySeconds, bes)
+		if hasCluster && len(externals) == 0 && nodePort == 0 {
+			// Only a cluster IP (most services): the choice goes straight
+			// into the dispatch leaf, no chain of its own.
+			leaf := leafKey(clusterIP)
+			head := "-A " + n.serviceLeaf(leaf) + " -d " + clusterIP.String() + "/32 -p " + proto + " -m " + proto + " --dport " + port
+			w.Reset()
+			for _, c := range choice {
+				w.WriteString(head)
+				w.WriteString(c)
+			}
+			f.svcLines = append(f.svcLines, bucketLine{leaf, w.String()})
+			continue
+		}
 		svc := n.hashed("SVC", svcName+"/"+proto+"/"+port)
-		rr.endpoints(f, svc, svcName, proto, port, r.AffinitySeconds, bes)
+		w.Reset()
+		for _, c := range choice {
+			w.WriteString("-A " + svc + " -p " + proto)
+			w.WriteString(c)
+		}
+		f.chains = append(f.chains, chain{svc, w.String()})
+		f.rules += len(choice)
 		if hasCluster {
 			w.Reset()
-			line(&w, "-A ", n.serviceBucket(prefix3(clusterIP)), " -d ", clusterIP.String(), "/32 -p ", proto,
-				" -m comment --comment \"", svcName, " cluster IP\" -m ", proto, " --dport ", port, " -j ", svc)
-			f.svcLines = append(f.svcLines, bucketLine{prefix3(clusterIP), w.String()})
+			line(&w, "-A ", n.serviceLeaf(leafKey(clusterIP)), " -d ", clusterIP.String(), "/32 -p ", proto,
+				" -m ", proto, " --dport ", port, " -j ", svc)
+			f.svcLines = append(f.svcLines, bucketLine{leafKey(clusterIP), w.String()})
 		}
 		// Traffic to external IPs and node ports may come from outside the
 		// node: masquerade it so replies come back through this node.
 		for _, e := range externals {
-			ch := n.serviceBucket(prefix3(e))
+			ch := n.serviceLeaf(leafKey(e))
 			w.Reset()
-			line(&w, "-A ", ch, " -d ", e.String(), "/32 -p ", proto, " -m comment --comment \"", svcName,
-				" external IP\" -m ", proto, " --dport ", port, " -j ", n.markMasq)
+			line(&w, "-A ", ch, " -d ", e.String(), "/32 -p ", proto, " -m ", proto, " --dport ", port, " -j ", n.markMasq)
 			line(&w, "-A ", ch, " -d ", e.String(), "/32 -p ", proto, " -m ", proto, " --dport ", port, " -j ", svc)
-			f.svcLines = append(f.svcLines, bucketLine{prefix3(e), w.String()})
+			f.svcLines = append(f.svcLines, bucketLine{leafKey(e), w.String()})
 		}
 		if nodePort > 0 {
 			bk := int(nodePort) >> nodePortBucketBits
 			ch := n.nodePortBucket(bk)
 			np := strconv.Itoa(int(nodePort))
 			w.Reset()
-			line(&w, "-A ", ch, " -p ", proto, " -m comment --comment \"", svcName, " node port\" -m ", proto,
-				" --dport ", np, " -j ", n.markMasq)
+			line(&w, "-A ", ch, " -p ", proto, " -m ", proto, " --dport ", np, " -j ", n.markMasq)
 			line(&w, "-A ", ch, " -p ", proto, " -m ", proto, " --dport ", np, " -j ", svc)
 			f.npLines = append(f.npLines, nodePortLine{bk, proto, w.String()})
 		}
@@ -396,68 +436,79 @@ func rejectWith(proto string) string {
 	return "icmp-port-unreachable"
 }
 
+// leafKey is the /27 an IPv4 address belongs to: the services dispatch
+// goes /24, then /27, so a change to one service rewrites a leaf of at
+// most 32 addresses' rules.
+func leafKey(a netip.Addr) [4]byte {
+	b := a.As4()
+	return [4]byte{b[0], b[1], b[2], b[3] &^ 31}
+}
+
 // prefix3 is the /24 an IPv4 address belongs to, the sub-dispatch key.
 func prefix3(a netip.Addr) [3]byte {
 	b := a.As4()
 	return [3]byte{b[0], b[1], b[2]}
 }
 
-// endpoints writes the SVC chain (weighted choice) and one SEP chain per
-// backend (masquerade mark, affinity record, DNAT).
-func (rr *renderer) endpoints(f *fragment, svc, svcName, proto, port string, affinity int32, bes []backend) {
-	n := rr.n
-	seps := make([]string, len(bes))
+// endpoints renders the choice of a backend: one rule tail (matches and
+// target, after the rule's head) per backend, a weighted random choice
+// that DNATs straight to it; with affinity, a recent-list check per
+// backend first. There are no per-endpoint chains: nf_tables re-validates
+// every rule reachable from a hook on each commit, so each rule berth does
+// not write makes every sync faster. Masquerading for a pod reaching
+// itself and for backends on other nodes is decided after DNAT, in the
+// MASQ-DNAT chains (see masqLine).
+func (rr *renderer) endpoints(f *fragment, svcName, proto, port string, affinity int32, bes []backend) []string {
 	dests := make([]string, len(bes))
 	for i, be := range bes {
 		dests[i] = be.addr.String() + ":" + strconv.Itoa(int(be.port))
-		seps[i] = n.hashed("SEP", svcName+"/"+proto+"/"+port+"/"+dests[i])
+		f.masqLines = append(f.masqLines, rr.masqLine(be))
 	}
-	var w strings.Builder
+	// recent names the backend's affinity list (kube-proxy names it after
+	// the endpoint chain; the same hash, without the chain).
+	recent := func(i int) string { return rr.n.hashed("SEP", svcName+"/"+proto+"/"+port+"/"+dests[i]) }
+	var out []string
 	secs := strconv.Itoa(int(affinity))
 	if affinity > 0 {
-		for _, sep := range seps {
-			line(&w, "-A ", svc, " -m recent --rcheck --seconds ", secs, " --reap --name ", sep,
-				" --mask 255.255.255.255 --rsource -j ", sep)
+		for i := range bes {
+			out = append(out, " -m recent --rcheck --seconds "+secs+" --reap --name "+recent(i)+
+				" --mask 255.255.255.255 --rsource -j DNAT --to-destination "+dests[i]+"\n")
 		}
 	}
 	var remaining uint64
 	for _, be := range bes {
 		remaining += be.weight
 	}
-	for i, be := range bes {
-		if i == len(bes)-1 {
-			line(&w, "-A ", svc, " -j ", seps[i])
-			break
-		}
-		line(&w, "-A ", svc, " -m statistic --mode random --probability ",
-			Probability(float64(be.weight)/float64(remaining)), " -j ", seps[i])
-		remaining -= be.weight
-	}
-	f.chains = append(f.chains, chain{svc, w.String()})
-
+	var w strings.Builder
 	for i, be := range bes {
 		w.Reset()
-		sep := seps[i]
-		if be.remote {
-			// Replies from another node must come back through this one
-			// to be un-DNATed.
-			line(&w, "-A ", sep, " -j ", n.markMasq)
-		} else {
-			// Hairpin: a pod reaching itself through its service.
-			line(&w, "-A ", sep, " -s ", be.addr.String(), "/32 -j ", n.markMasq)
+		if i < len(bes)-1 {
+			w.WriteString(" -m statistic --mode random --probability " + Probability(float64(be.weight)/float64(remaining)))
+			remaining -= be.weight
 		}
 		if affinity > 0 {
-			line(&w, "-A ", sep, " -p ", proto, " -m recent --set --name ", sep,
-				" --mask 255.255.255.255 --rsource -m ", proto, " -j DNAT --to-destination ", dests[i])
-		} else {
-			line(&w, "-A ", sep, " -p ", proto, " -m ", proto, " -j DNAT --to-destination ", dests[i])
+			w.WriteString(" -m recent --set --name " + recent(i) + " --mask 255.255.255.255 --rsource")
 		}
-		f.chains = append(f.chains, chain{sep, w.String()})
+		line(&w, " -j DNAT --to-destination ", dests[i])
+		out = append(out, w.String())
 	}
-	f.rules += 3 * len(bes) // SVC: one choice each; SEP: mark and DNAT
-	if affinity > 0 {
-		f.rules += len(bes) // SVC: one recent check each
+	return out
+}
+
+// masqLine is the rule that masquerades DNATed connections to be: a pod
+// reaching itself through a service (hairpin: source and destination are
+// the pod), or any connection to a backend on another node (its replies
+// must come back through this node to be un-DNATed). These rules are per
+// pod and per node, not per service, and they are bucketed by destination
+// /24 and /27 like the service dispatch.
+func (rr *renderer) masqLine(be backend) bucketLine {
+	ip := be.addr.String()
+	k := leafKey(be.addr)
+	ch := rr.n.masqLeaf(k)
+	if be.remote {
+		return bucketLine{k, "-A " + ch + " -d " + ip + "/32 -j " + rr.n.markMasq + "\n"}
 	}
+	return bucketLine{k, "-A " + ch + " -s " + ip + "/32 -d " + ip + "/32 -j " + rr.n.markMasq + "\n"}
 }
 
 // reject answers a port without endpoints at once (connection refused),

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -160,10 +161,11 @@ func TestDiffWritesOnlyChangedChains(t *testing.T) {
 	routes[1].Ports[0].Backends = append(routes[1].Ports[0].Backends, be("10.244.0.4", 80, 1))
 	cur, _ := Render(cfg, routes)
 	d := Diff(cur, old)
-	// b's SVC chain changes and one SEP chain is new; no dispatch chain
-	// changes since b's cluster IP stays.
-	if got := len(d.Write[TableNAT]); got != 2 {
-		t.Errorf("wrote %d nat chains, want 2 (SVC + new SEP): %v", got, d.Write[TableNAT])
+	// b (a cluster IP only) has its rules in the 10.96.9.0/27 leaf, and
+	// the new pod gets its hairpin rule in the 10.244.0.0/27 masquerade
+	// bucket; nothing else changes.
+	if got := d.Write[TableNAT]; !slices.Equal(got, []string{"BERTH-MASQ-0AF40000", "BERTH-SERVICES-0A600900"}) {
+		t.Errorf("wrote nat chains %v, want b's leaf and the masquerade bucket", got)
 	}
 	if len(d.Delete[TableNAT])+len(d.Write[TableFilter])+len(d.Delete[TableFilter]) != 0 {
 		t.Errorf("unexpected changes: %+v", d)
@@ -174,8 +176,8 @@ func TestDiffWritesOnlyChangedChains(t *testing.T) {
 	// Removing b removes its chains and rewrites its /24 dispatch.
 	gone, _ := Render(cfg, routes[:1])
 	d = Diff(gone, cur)
-	if len(d.Delete[TableNAT]) != 4 { // SVC, 2 SEP, the 10.96.9.0/24 bucket
-		t.Errorf("deleted %v, want b's SVC, 2 SEPs and its bucket", d.Delete[TableNAT])
+	if got := d.Delete[TableNAT]; !slices.Equal(got, []string{"BERTH-SERVICES-0A6009", "BERTH-SERVICES-0A600900"}) {
+		t.Errorf("deleted %v, want b's /24 and /27 dispatch chains", got)
 	}
 	text := string(RestoreText(d, gone))
 	if !strings.Contains(text, "-X BERTH-SERVICES-0A6009\n") || !strings.HasSuffix(text, "COMMIT\n") {

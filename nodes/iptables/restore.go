@@ -102,9 +102,9 @@ func RestoreText(d Delta, desired Ruleset) []byte {
 // one (a first sync, or a repair after a flush) becomes:
 //
 //  1. create the chains that do not exist yet (empty, unreferenced);
-//  2. rewrite chains in batches: endpoint chains, then service chains,
-//     then dispatch chains, so a dispatch rule only ever jumps to a
-//     complete service chain;
+//  2. rewrite chains in batches: service chains, then dispatch leaves,
+//     then the chains above them (chainRank), so a dispatch rule only
+//     ever jumps to a complete chain;
 //  3. delete stale chains, after the dispatch chains that referenced them
 //     were rewritten.
 //
@@ -193,15 +193,21 @@ func DeleteTexts(chains Ruleset, max int) [][]byte {
 }
 
 // chainRank orders chains so that jump targets are written before the
-// chains jumping to them.
+// chains jumping to them: service chains, then the /27 leaves and the
+// port-range buckets, then the /24 chains, then the top chains. (A prefix
+// has no "-", so these infixes cannot come from it.)
 func chainRank(name string) int {
+	_, svcs, _ := strings.Cut(name, "-SERVICES-")
+	_, masq, _ := strings.Cut(name, "-MASQ-")
 	switch {
-	case strings.Contains(name, "-SEP-"):
-		return 0
 	case strings.Contains(name, "-SVC-"):
+		return 0
+	case len(svcs) == 8, len(masq) == 8, strings.Contains(name, "-NODEPORTS-"):
 		return 1
+	case len(svcs) == 6, len(masq) == 6:
+		return 2
 	}
-	return 2
+	return 3
 }
 
 // ParseSave reads iptables-save output for one table and returns the

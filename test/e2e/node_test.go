@@ -65,7 +65,7 @@ var podCIDRs = map[int]string{
 }
 
 // The chain prefix has 5 characters at most: chain names such as
-// PREFIX-SEP-<16 characters> must fit iptables' 28.
+// PREFIX-SVC-<16 characters> must fit iptables' 28.
 func (n *node) prefix() string { return fmt.Sprintf("TE2E%d", n.slot) }
 func (n *node) bridge() string { return fmt.Sprintf("bte2e%d", n.slot) }
 

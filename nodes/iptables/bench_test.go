@@ -142,25 +142,36 @@ func backends(b *testing.B) []string {
 
 // BenchmarkFullSync10k is the first sync of 10,000 services on an empty
 // node namespace, per iptables backend.
-func BenchmarkFullSync10k(b *testing.B) {
+func BenchmarkFullSync10k(b *testing.B) { eachShape(b, benchFullSync) }
+
+// eachShape runs bench per shape of 10,000 services and iptables backend,
+// each in a fresh node namespace.
+func eachShape(b *testing.B, bench func(b *testing.B, bin string, routes []nodes.ServiceRoute)) {
 	chunkFromEnv(b)
 	for _, shape := range benchShapes {
 		for _, bin := range backends(b) {
 			b.Run(shape.name+"/"+bin, func(b *testing.B) {
-				benchFullSync(b, bin, shape.routes(10000))
+				enterNode(b)
+				bench(b, bin, shape.routes(10000))
 			})
 		}
 	}
 }
 
-func benchFullSync(b *testing.B, bin string, routes []nodes.ServiceRoute) {
-	enterNode(b)
-	var st SyncStats
-	var ce cpuExec
-	r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
+// benchRouter is a Router whose restores are timed (CPU) and whose last
+// sync's stats land in st.
+func benchRouter(b *testing.B, bin string, ce *cpuExec, st *SyncStats) *Router {
+	r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { *st = s }})
 	if err != nil {
 		b.Fatal(err)
 	}
+	return r
+}
+
+func benchFullSync(b *testing.B, bin string, routes []nodes.ServiceRoute) {
+	var st SyncStats
+	var ce cpuExec
+	r := benchRouter(b, bin, &ce, &st)
 	ctx := context.Background()
 	var render, restore time.Duration
 	for i := 0; i < b.N; i++ {
@@ -187,25 +198,12 @@ func benchFullSync(b *testing.B, bin string, routes []nodes.ServiceRoute) {
 // BenchmarkOneServiceChange10k changes one service's endpoints on a node
 // routing 10,000 services: render, diff and the partial restore, end to
 // end.
-func BenchmarkOneServiceChange10k(b *testing.B) {
-	chunkFromEnv(b)
-	for _, shape := range benchShapes {
-		for _, bin := range backends(b) {
-			b.Run(shape.name+"/"+bin, func(b *testing.B) {
-				benchOneServiceChange(b, bin, shape.routes(10000))
-			})
-		}
-	}
-}
+func BenchmarkOneServiceChange10k(b *testing.B) { eachShape(b, benchOneServiceChange) }
 
 func benchOneServiceChange(b *testing.B, bin string, routes []nodes.ServiceRoute) {
-	enterNode(b)
 	var st SyncStats
 	var ce cpuExec
-	r, err := New(Options{IPTables: bin, Exec: ce.exec, OnSync: func(s SyncStats) { st = s }})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := benchRouter(b, bin, &ce, &st)
 	ctx := context.Background()
 	if err := r.Sync(ctx, routes); err != nil {
 		b.Fatal(err)
@@ -216,17 +214,7 @@ func benchOneServiceChange(b *testing.B, bin string, routes []nodes.ServiceRoute
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if i%2 == 0 {
-			routes[4321].Ports[0].Backends = full[:2]
-		} else {
-			routes[4321].Ports[0].Backends = full
-		}
-		if err := r.Sync(ctx, routes); err != nil {
-			b.Fatal(err)
-		}
-		if st.Full || st.RestoreSkipped {
-			b.Fatalf("want a partial sync, got %+v", st)
-		}
+		changeOne(b, r, routes, full, i, &st)
 		render += st.Render
 		restore += st.Restore
 		total += st.Total
@@ -255,20 +243,25 @@ func BenchmarkPartialSyncCPU10k(b *testing.B) {
 	r.shared = rr.dispatch(r.order)
 	r.synced = true
 	full := routes[4321].Ports[0].Backends
-	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if i%2 == 0 {
-			routes[4321].Ports[0].Backends = full[:2]
-		} else {
-			routes[4321].Ports[0].Backends = full
-		}
-		if err := r.Sync(ctx, routes); err != nil {
-			b.Fatal(err)
-		}
-		if st.Full || st.RestoreSkipped {
-			b.Fatalf("want a partial sync, got %+v", st)
-		}
+		changeOne(b, r, routes, full, i, &st)
+	}
+}
+
+// changeOne gives service 4321 two of its endpoints (even i) or all of
+// them (full) and syncs; anything but a partial sync fails the benchmark.
+func changeOne(b *testing.B, r *Router, routes []nodes.ServiceRoute, full []nodes.Backend, i int, st *SyncStats) {
+	if i%2 == 0 {
+		routes[4321].Ports[0].Backends = full[:2]
+	} else {
+		routes[4321].Ports[0].Backends = full
+	}
+	if err := r.Sync(context.Background(), routes); err != nil {
+		b.Fatal(err)
+	}
+	if st.Full || st.RestoreSkipped {
+		b.Fatalf("want a partial sync, got %+v", st)
 	}
 }
 

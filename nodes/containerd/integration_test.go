@@ -281,8 +281,10 @@ func TestMissingImageDoesNotBlockOthers(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st := waitPod(t, rt, bad.Key(), 30*time.Second, "ErrImagePull", func(p *nodes.PodStatus) bool { return p.Reason == "ErrImagePull" })
-	if st.Phase != nodes.PhasePending || !strings.Contains(st.Message, "not found") {
+	// The first failure is ErrImagePull, then the pod waits out a back-off
+	// between pulls (200 ms here) as ImagePullBackOff.
+	st := waitPod(t, rt, bad.Key(), 30*time.Second, "ImagePullBackOff", func(p *nodes.PodStatus) bool { return p.Reason == "ImagePullBackOff" })
+	if st.Phase != nodes.PhasePending || !strings.Contains(st.Message, "not found") || !strings.HasPrefix(st.Message, "Back-off pulling image") {
 		t.Errorf("bad image pod: phase %s message %q", st.Phase, st.Message)
 	}
 	waitPod(t, rt, good.Key(), 60*time.Second, "running", running)

@@ -185,14 +185,14 @@ func TestPullSecretsAndPolicy(t *testing.T) {
 		}
 	}
 	waitPod(t, rt, authed.Key(), 60*time.Second, "running", running)
-	st := waitPod(t, rt, anon.Key(), 30*time.Second, "ErrImagePull", func(p *nodes.PodStatus) bool { return p.Reason == "ErrImagePull" })
+	st := waitPod(t, rt, anon.Key(), 30*time.Second, "ImagePullBackOff", func(p *nodes.PodStatus) bool { return p.Reason == "ImagePullBackOff" })
 	if !strings.Contains(st.Message, "authorization") {
 		t.Errorf("pull error lacks the registry's message: %q", st.Message)
 	}
 	if strings.Contains(st.Message, "hunter2") {
 		t.Error("password in the pod message")
 	}
-	st = waitPod(t, rt, never.Key(), 30*time.Second, "ErrImagePull", func(p *nodes.PodStatus) bool { return p.Reason == "ErrImagePull" })
+	st = waitPod(t, rt, never.Key(), 30*time.Second, "ErrImageNeverPull", func(p *nodes.PodStatus) bool { return p.Reason == "ErrImageNeverPull" })
 	if !strings.Contains(st.Message, "imagePullPolicy is Never") {
 		t.Errorf("policy Never message %q", st.Message)
 	}

@@ -140,6 +140,7 @@ func (r *Runtime) supervise(pd *pod) {
 // other pods go on.
 func (r *Runtime) createContainers(ctx context.Context, pd *pod) bool {
 	bo := r.newBackoff()
+	failures := 0
 	for {
 		err := r.tryCreate(ctx, pd)
 		if err == nil {
@@ -151,18 +152,15 @@ func (r *Runtime) createContainers(ctx context.Context, pd *pod) bool {
 		if r.stopping(pd) {
 			return false
 		}
-		reason := "ErrImagePull"
-		var ce *createError
-		if errors.As(err, &ce) {
-			reason = "CreateContainerError"
-		}
+		failures++
+		reason, msg := createReason(err, failures)
 		delay := bo.next(0)
 		r.log.Warn("pod not started", "pod", pd.key, "reason", reason, "err", err, "retry", delay)
 		pd.mu.Lock()
-		pd.reason, pd.message = reason, err.Error()
+		pd.reason, pd.message = reason, msg
 		for _, c := range pd.all() {
 			if !c.created {
-				c.state.State, c.state.Reason, c.state.Message = nodes.StateWaiting, reason, err.Error()
+				c.state.State, c.state.Reason, c.state.Message = nodes.StateWaiting, reason, msg
 			}
 		}
 		pd.mu.Unlock()
@@ -170,6 +168,24 @@ func (r *Runtime) createContainers(ctx context.Context, pd *pod) bool {
 			return false
 		}
 	}
+}
+
+// createReason names a failed attempt to create a pod's containers the
+// way the kubelet does: ErrImagePull for a failed pull, ImagePullBackOff
+// from the second one on (the pod waits out a back-off between pulls),
+// ErrImageNeverPull for a missing image that may not be pulled, and
+// CreateContainerError for the rest.
+func createReason(err error, failures int) (reason, msg string) {
+	var ce *createError
+	switch {
+	case errors.As(err, &ce):
+		return "CreateContainerError", err.Error()
+	case errors.Is(err, errNeverPull):
+		return "ErrImageNeverPull", err.Error()
+	case failures > 1:
+		return "ImagePullBackOff", "Back-off pulling image: " + err.Error()
+	}
+	return "ErrImagePull", err.Error()
 }
 
 type createError struct{ err error }

@@ -1,6 +1,8 @@
 package containerd
 
 import (
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -190,5 +192,30 @@ func TestVolumeMountsRejectEscapingSubPath(t *testing.T) {
 	}
 	if _, err := volumeMounts(in); err == nil {
 		t.Error("subPath escaping the volume accepted")
+	}
+}
+
+func TestCreateReason(t *testing.T) {
+	pull := fmt.Errorf("pull r/x:1: %w", errors.New("not found"))
+	never := fmt.Errorf("image r/x:1: %w", errNeverPull)
+	create := &createError{errors.New("volumes: no such PVC")}
+	for _, tc := range []struct {
+		err      error
+		failures int
+		reason   string
+		msg      string
+	}{
+		{pull, 1, "ErrImagePull", "pull r/x:1: not found"},
+		{pull, 2, "ImagePullBackOff", "Back-off pulling image: pull r/x:1: not found"},
+		{pull, 7, "ImagePullBackOff", "Back-off pulling image: pull r/x:1: not found"},
+		{never, 1, "ErrImageNeverPull", never.Error()},
+		{never, 3, "ErrImageNeverPull", never.Error()},
+		{create, 1, "CreateContainerError", "volumes: no such PVC"},
+		{create, 4, "CreateContainerError", "volumes: no such PVC"},
+	} {
+		reason, msg := createReason(tc.err, tc.failures)
+		if reason != tc.reason || msg != tc.msg {
+			t.Errorf("createReason(%v, %d) = %q, %q; want %q, %q", tc.err, tc.failures, reason, msg, tc.reason, tc.msg)
+		}
 	}
 }

@@ -62,11 +62,15 @@ type failure struct {
 var errSkip = errors.New("precondition no longer holds")
 
 // stage runs the pod actions of one kind in parallel (bounded), each after
-// re-checking it against fresh state, each retried with back-off.
-func (r *Reconciler) stage(ctx context.Context, acts []Action) []error {
+// re-checking it against fresh state, each retried with back-off. It waits
+// for them all, or, with wait > 0, at most that long: what is still
+// running then goes on in the background (r.stopping) and pokes the loop
+// when done.
+func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duration) []error {
 	// An action that failed in an earlier pass waits out its back-off.
 	now := r.opts.Clock.Now()
 	ready := acts[:0:0]
+	r.mu.Lock()
 	for _, a := range acts {
 		if f, ok := r.failures[a.Kind.String()+" "+a.Key]; ok && now.Before(f.until) {
 			r.events.add(Event{Time: now, Object: a.Object, Action: a.Kind.String(), Target: a.Key, Reason: a.Reason, Result: "backoff",
@@ -75,6 +79,7 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action) []error {
 		}
 		ready = append(ready, a)
 	}
+	r.mu.Unlock()
 	acts = ready
 	if len(acts) == 0 {
 		return nil
@@ -84,33 +89,82 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action) []error {
 		return []error{fmt.Errorf("observe before %s: %w", acts[0].Kind, err)}
 	}
 	sem := make(chan struct{}, r.opts.Parallel)
-	var wg sync.WaitGroup
+	// Each action ends as running, done (its error in errs) or, once
+	// handed to the background, background; all under r.mu.
+	const (
+		running = iota
+		done
+		background
+	)
+	states := make([]int, len(acts))
 	errs := make([]error, len(acts))
+	left := make(chan struct{}, len(acts))
 	for i := range acts {
 		a := &acts[i]
-		wg.Add(1)
-		sem <- struct{}{}
+		r.bg.Add(1)
 		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			errs[i] = r.run(ctx, a, &live)
+			defer r.bg.Done()
+			sem <- struct{}{}
+			err := r.run(ctx, a, &live)
+			<-sem
+			r.mu.Lock()
+			r.noteResult(a, err)
+			wasBackground := states[i] == background
+			states[i], errs[i] = done, err
+			if wasBackground {
+				delete(r.stopping, a.Key)
+			}
+			r.mu.Unlock()
+			if wasBackground {
+				r.wakeUp()
+			}
+			left <- struct{}{}
 		}()
 	}
-	wg.Wait()
-	var out []error
-	for i, e := range errs {
-		k := acts[i].Kind.String() + " " + acts[i].Key
-		if e == nil {
-			delete(r.failures, k)
-			continue
+	var timeout <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		timeout = t.C
+	}
+wait:
+	for range acts {
+		select {
+		case <-left:
+		case <-timeout:
+			break wait
 		}
-		f := r.failures[k]
-		f.n++
-		f.until = now.Add(r.opts.FailureBackoff.After(f.n))
-		r.failures[k] = f
-		out = append(out, e)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []error
+	for i := range acts {
+		switch states[i] {
+		case running:
+			states[i] = background
+			r.stopping[acts[i].Key] = true
+			r.opts.Logger.Info("pod still stopping; going on meanwhile", "pod", acts[i].Key, "after", wait)
+		case done:
+			if errs[i] != nil {
+				out = append(out, errs[i])
+			}
+		}
 	}
 	return out
+}
+
+// noteResult keeps the executor's back-off for an action that failed
+// every try. The caller holds r.mu.
+func (r *Reconciler) noteResult(a *Action, err error) {
+	k := a.Kind.String() + " " + a.Key
+	if err == nil {
+		delete(r.failures, k)
+		return
+	}
+	f := r.failures[k]
+	f.n++
+	f.until = r.opts.Clock.Now().Add(r.opts.FailureBackoff.After(f.n))
+	r.failures[k] = f
 }
 
 // precheck is STYLE.md 13: act only if the live pod is still what the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -46,6 +47,12 @@ type Options struct {
 	// every try of a pass (default 5s doubling to 5m): a registry that is
 	// down is not hammered.
 	FailureBackoff Backoff
+	// StopWait is how long a pass waits for pods to stop (default 2s).
+	// A pod that takes longer (it uses its grace period) goes on stopping
+	// in the background: it counts as terminating (there, not ready, out
+	// of every service) until it is gone, and the passes go on meanwhile,
+	// so one slow pod does not hold up the node's other workloads.
+	StopWait time.Duration
 }
 
 // Reconciler applies plans to one node.
@@ -65,8 +72,8 @@ type Reconciler struct {
 	// on restart, which only means a vanished stable pod is not re-created.
 	known         map[string][]plan.Pod
 	rememberedRev string
-	// failures are the actions that failed, by "kind key" (executor back-off).
-	failures map[string]failure
+	// bg counts the stops going on in the background (see StopWait).
+	bg sync.WaitGroup
 
 	// mu guards what Status reads while a pass runs (it may take long:
 	// image pulls), held only briefly.
@@ -76,6 +83,10 @@ type Reconciler struct {
 	observed nodes.NodeState
 	lastPass time.Time
 	lastErr  string
+	// failures are the actions that failed, by "kind key" (executor back-off).
+	failures map[string]failure
+	// stopping are the pods whose stop or removal goes on in the background.
+	stopping map[string]bool
 }
 
 // New returns a Reconciler; progress is loaded from the store on the first pass.
@@ -116,7 +127,11 @@ func New(o Options) *Reconciler {
 	if o.FailureBackoff == (Backoff{}) {
 		o.FailureBackoff = Backoff{Base: 5 * time.Second, Max: 5 * time.Minute}
 	}
-	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1), failures: map[string]failure{},
+	if o.StopWait <= 0 {
+		o.StopWait = 2 * time.Second
+	}
+	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
+		failures: map[string]failure{}, stopping: map[string]bool{},
 		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}}
 }
 
@@ -290,16 +305,28 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		return res, fmt.Errorf("observe node %s: %w", node, err)
 	}
 	r.mu.Lock()
+	stopping := r.markStopping(&obs)
 	r.observed = obs
 	st := r.state.clone()
 	r.mu.Unlock()
 	st.Now = r.opts.Clock.Now()
 	acts := Diff(d, obs, st)
+	if len(stopping) > 0 {
+		// A pod still stopping in the background has its action already.
+		kept := acts[:0:0]
+		for _, a := range acts {
+			if a.Kind == ActRecord || !stopping[a.Key] {
+				kept = append(kept, a)
+			}
+		}
+		acts = kept
+	}
 	res.Actions = acts
 
 	var recs []*Record
 	byKind := map[ActionKind][]Action{}
 	leaving := map[string]bool{}
+	maps.Copy(leaving, stopping)
 	for _, a := range acts {
 		if a.Kind == ActRecord {
 			recs = append(recs, a.Record)
@@ -319,27 +346,31 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	}
 	var errs []error
 	// Routes first lose the pods about to go, so no request reaches them.
-	if len(leaving) > 0 {
+	if len(leaving) > len(stopping) {
 		if err := r.syncRoutes(ctx, d, obs, leaving); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	errs = append(errs, r.stage(ctx, append(byKind[ActRemove], byKind[ActStop]...))...)
-	errs = append(errs, r.stage(ctx, byKind[ActUpdateConfig])...)
-	errs = append(errs, r.stage(ctx, byKind[ActCreate])...)
+	errs = append(errs, r.stage(ctx, append(byKind[ActRemove], byKind[ActStop]...), r.opts.StopWait)...)
+	errs = append(errs, r.stage(ctx, byKind[ActUpdateConfig], 0)...)
+	errs = append(errs, r.stage(ctx, byKind[ActCreate], 0)...)
 	if len(acts) > len(recs) {
 		if obs, err = r.opts.Runtime.Observe(ctx); err != nil {
 			return res, fmt.Errorf("observe node %s: %w", node, err)
 		}
 		r.mu.Lock()
+		stopping = r.markStopping(&obs)
 		r.observed = obs
 		r.mu.Unlock()
 	}
-	if err := r.syncRoutes(ctx, d, obs, nil); err != nil {
+	if err := r.syncRoutes(ctx, d, obs, stopping); err != nil {
 		errs = append(errs, err)
 	}
 	res.Failed = len(errs)
 	res.Waiting = r.waiting(d, obs)
+	for _, k := range mapKeys(stopping) {
+		res.Waiting = append(res.Waiting, "pod "+k+" terminating")
+	}
 	r.mu.Lock()
 	after := r.state.clone()
 	r.mu.Unlock()
@@ -350,6 +381,21 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		return res, fmt.Errorf("reconcile %s at %s: %w", node, p.Revision, errors.Join(errs...))
 	}
 	return res, nil
+}
+
+// markStopping shows the pods still stopping in the background as what
+// they are: terminating, so neither ready nor counted as available. It
+// returns their keys. The caller holds r.mu.
+func (r *Reconciler) markStopping(obs *nodes.NodeState) map[string]bool {
+	if len(r.stopping) == 0 {
+		return nil
+	}
+	for k := range r.stopping {
+		if o := obs.Pod(k); o != nil {
+			o.Ready, o.Reason = false, "Terminating"
+		}
+	}
+	return maps.Clone(r.stopping)
 }
 
 // progressEvents reports rollout phase and step changes, and finished Jobs.
@@ -468,6 +514,7 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 	wake.Stop()
 	defer wake.Stop()
 	var cur *plan.Plan
+	defer r.bg.Wait() // stops in the background end with ctx
 	for {
 		select {
 		case <-ctx.Done():
@@ -552,9 +599,14 @@ func (r *Reconciler) request(name string, promote bool) error {
 		return fmt.Errorf("%s %s: %w", verb, name, err)
 	}
 	r.events.add(Event{Time: r.opts.Clock.Now(), Object: w.Key(), Action: verb, Reason: "requested by the user", Result: "ok"})
+	r.wakeUp()
+	return nil
+}
+
+// wakeUp makes Run pass again now.
+func (r *Reconciler) wakeUp() {
 	select {
 	case r.poke <- struct{}{}:
 	default:
 	}
-	return nil
 }

@@ -29,6 +29,9 @@ type CompileOptions struct {
 	ServiceCIDR string
 	// PodCIDR is split among the nodes (default 10.88.0.0/16).
 	PodCIDR string
+	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool: where
+	// LoadBalancer Services without spec.loadBalancerIP get an address.
+	LoadBalancerPool []string
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -46,10 +49,11 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		return nil, dedupe(diags)
 	}
 	p, more := assemble.Plan(set, assemble.Options{
-		Revision:    opts.Revision,
-		Local:       opts.LocalNode,
-		ServiceCIDR: opts.ServiceCIDR,
-		PodCIDR:     opts.PodCIDR,
+		Revision:         opts.Revision,
+		Local:            opts.LocalNode,
+		ServiceCIDR:      opts.ServiceCIDR,
+		PodCIDR:          opts.PodCIDR,
+		LoadBalancerPool: opts.LoadBalancerPool,
 	})
 	diags = dedupe(append(diags, more...))
 	if hasErrors(diags) {

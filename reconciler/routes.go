@@ -80,11 +80,7 @@ func ClusterRoutes(d Desired, inv []plan.Node, observed nodes.NodeState, progres
 // the service here, its transit route (ok).
 func route(d Desired, c *cluster, svc *plan.Service, obs map[string]*nodes.PodStatus, byOwner map[string][]*nodes.PodStatus,
 	podOwner map[string]string, workloads map[string]*plan.Workload, progress State) (r, transit nodes.ServiceRoute, ok bool) {
-	r = nodes.ServiceRoute{Namespace: svc.Namespace, Name: svc.Name, ClusterIP: svc.ClusterIP}
-	r.ExternalIPs = append(r.ExternalIPs, svc.ExternalIPs...)
-	if svc.LoadBalancerIP != "" {
-		r.ExternalIPs = append(r.ExternalIPs, svc.LoadBalancerIP)
-	}
+	r = nodes.ServiceRoute{Namespace: svc.Namespace, Name: svc.Name, ClusterIP: svc.ClusterIP, ExternalIPs: svc.External()}
 	if svc.SessionAffinity == "ClientIP" {
 		r.AffinitySeconds = svc.AffinityTimeout
 		if r.AffinitySeconds <= 0 {

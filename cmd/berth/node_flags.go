@@ -18,6 +18,7 @@ type nodeFlags struct {
 	nodeIPs   string
 	logFormat string
 	logLevel  string
+	lbPool    string
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -31,6 +32,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Bridge, "bridge", "berth0", "pod network bridge")
 	fs.StringVar(&c.PodCIDR, "pod-cidr", "", "pod CIDR without a Node inventory (default 10.88.0.0/16)")
 	fs.StringVar(&c.ServiceCIDR, "service-cidr", "", "ClusterIP range (default 10.96.0.0/12)")
+	fs.StringVar(&n.lbPool, "load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 	fs.StringVar(&c.IPTables, "iptables", "", "iptables binary: iptables, iptables-nft or iptables-legacy")
 	fs.StringVar(&c.ChainPrefix, "chain-prefix", "BERTH", "prefix of berth's iptables chains")
 	fs.StringVar(&n.nodeIPs, "node-ips", "", "comma-separated addresses that answer NodePorts (default: all)")
@@ -42,6 +44,7 @@ func (n *nodeFlags) config() daemon.Config {
 	c := n.cfg
 	c.InsecureRegistries = splitList(n.insecure)
 	c.NodeIPs = splitList(n.nodeIPs)
+	c.LoadBalancerPool = splitList(n.lbPool)
 	// The containerd client logs every failed pull attempt at info level
 	// through its own logger; berth reports pulls itself.
 	_ = clog.SetLevel("warn")

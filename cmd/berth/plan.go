@@ -50,6 +50,7 @@ func runPlan(e *env, args []string) int {
 		revision    = fs.String("revision", "", "name of the plan (default: the content hash)")
 		serviceCIDR = fs.String("service-cidr", "", "ClusterIP range (default 10.96.0.0/12)")
 		podCIDR     = fs.String("pod-cidr", "", "pod address range split among nodes (default 10.88.0.0/16)")
+		lbPool      = fs.String("load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
 	)
@@ -104,11 +105,12 @@ func runPlan(e *env, args []string) int {
 		local.Capacity = machineCapacity()
 	}
 	opts := compiler.CompileOptions{
-		Options:     compiler.Options{Workers: *workers, Stdin: e.stdin},
-		Revision:    *revision,
-		LocalNode:   local,
-		ServiceCIDR: *serviceCIDR,
-		PodCIDR:     *podCIDR,
+		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin},
+		Revision:         *revision,
+		LocalNode:        local,
+		ServiceCIDR:      *serviceCIDR,
+		PodCIDR:          *podCIDR,
+		LoadBalancerPool: splitList(*lbPool),
 	}
 
 	head, code := compilePath(e, []string{path}, opts, "")

@@ -42,7 +42,7 @@ func TestClusterIPs(t *testing.T) {
 	cidr := netip.MustParsePrefix(DefaultServiceCIDR)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			svcs, ds := Services(objtest.Set(t, tt.src), DefaultServiceCIDR)
+			svcs, ds := Services(objtest.Set(t, tt.src), DefaultServiceCIDR, nil)
 			got := byKey(svcs)
 			for k, ip := range tt.want {
 				g := got[k].ClusterIP
@@ -85,10 +85,10 @@ func TestAddingServiceKeepsOthers(t *testing.T) {
 			}
 			fmt.Fprintf(&src, "%s", service(fmt.Sprintf("s%d-%d", i, r.IntN(1<<30)), typ))
 		}
-		before := byKey(must(Services(objtest.Set(t, src.String()), DefaultServiceCIDR)))
+		before := byKey(must(Services(objtest.Set(t, src.String()), DefaultServiceCIDR, nil)))
 		newName := fmt.Sprintf("added-%d", trial)
 		src.WriteString(service(newName, "  type: NodePort\n"))
-		after := byKey(must(Services(objtest.Set(t, src.String()), DefaultServiceCIDR)))
+		after := byKey(must(Services(objtest.Set(t, src.String()), DefaultServiceCIDR, nil)))
 		firstIP := c.addr(slotHash("default/"+newName, c.size)).String()
 		firstPort := int32(slotHash("default/"+newName+"/TCP/80", NodePortMax-NodePortMin+1)) + NodePortMin
 		for k, s := range before {
@@ -133,7 +133,7 @@ func TestNodePorts(t *testing.T) {
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: c}\nspec:\n  type: NodePort\n  selector: {app: c}\n  ports: [{port: 80, nodePort: 30080}]\n" +
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: d}\nspec:\n  type: NodePort\n  selector: {app: d}\n  ports: [{port: 80, nodePort: 30080}]\n" +
 		"---\napiVersion: v1\nkind: Service\nmetadata: {name: e}\nspec:\n  selector: {app: e}\n  ports: [{port: 80, nodePort: 30081}]\n"
-	svcs, ds := Services(objtest.Set(t, src), DefaultServiceCIDR)
+	svcs, ds := Services(objtest.Set(t, src), DefaultServiceCIDR, nil)
 	got := byKey(svcs)
 	for _, k := range []string{"default/a", "default/b"} {
 		if np := got[k].Ports[0].NodePort; np < NodePortMin || np > NodePortMax {

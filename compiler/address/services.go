@@ -21,9 +21,10 @@ const (
 const defaultAffinityTimeout = 10800 // Kubernetes' ClientIP default, 3 hours
 
 // Services resolves every Service of set (in set order) and assigns its
-// ClusterIP from serviceCIDR and its NodePorts, honouring explicit values.
-// Endpoints are filled later by Endpoints.
-func Services(set *object.Set, serviceCIDR string) ([]plan.Service, []diag.Diagnostic) {
+// ClusterIP from serviceCIDR, its NodePorts, and a LoadBalancer's address
+// from the pool (every Node's spec.loadBalancerPool and lbPool), honouring
+// explicit values. Endpoints are filled later by Endpoints.
+func Services(set *object.Set, serviceCIDR string, lbPool []string) ([]plan.Service, []diag.Diagnostic) {
 	var diags []diag.Diagnostic
 	c, err := parseCIDR(serviceCIDR)
 	if err != nil {
@@ -81,6 +82,9 @@ func Services(set *object.Set, serviceCIDR string) ([]plan.Service, []diag.Diagn
 	}
 
 	diags = append(diags, nodePorts(out, objs)...)
+	pl, d := newPool(set, lbPool)
+	diags = append(diags, d...)
+	diags = append(diags, loadBalancerIPs(out, objs, pl)...)
 	return out, diags
 }
 

@@ -156,9 +156,11 @@ type Node struct {
 	Spec     NodeSpec   `json:"spec" yaml:"spec"`
 }
 
-// NodeSpec is a node's address, pod CIDR and capacity.
+// NodeSpec is a node's address, pod CIDR, load-balancer addresses and
+// capacity.
 type NodeSpec struct {
-	Address  string            `json:"address" yaml:"address"`
-	PodCIDR  string            `json:"podCIDR,omitempty" yaml:"podCIDR,omitempty"`
-	Capacity map[string]string `json:"capacity,omitempty" yaml:"capacity,omitempty"`
+	Address          string            `json:"address" yaml:"address"`
+	PodCIDR          string            `json:"podCIDR,omitempty" yaml:"podCIDR,omitempty"`
+	LoadBalancerPool []string          `json:"loadBalancerPool,omitempty" yaml:"loadBalancerPool,omitempty"`
+	Capacity         map[string]string `json:"capacity,omitempty" yaml:"capacity,omitempty"`
 }

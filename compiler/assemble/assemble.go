@@ -31,6 +31,8 @@ type Options struct {
 	// ServiceCIDR defaults to 10.96.0.0/12, PodCIDR to 10.88.0.0/16.
 	ServiceCIDR string
 	PodCIDR     string
+	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool.
+	LoadBalancerPool []string
 }
 
 // Plan compiles set into a plan. It returns the plan even when there are
@@ -43,7 +45,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 
 	nodes, d := schedule.Nodes(set, opts.Local, podCIDR)
 	diags = append(diags, d...)
-	svcs, d := address.Services(set, serviceCIDR)
+	svcs, d := address.Services(set, serviceCIDR, opts.LoadBalancerPool)
 	diags = append(diags, d...)
 	claims, d := address.Bind(set)
 	diags = append(diags, d...)

@@ -13,7 +13,7 @@ import (
 func expandSrc(t *testing.T, src string, nodes ...plan.Node) Result {
 	t.Helper()
 	set := objtest.Set(t, src)
-	svcs, ds := address.Services(set, address.DefaultServiceCIDR)
+	svcs, ds := address.Services(set, address.DefaultServiceCIDR, nil)
 	if len(ds) > 0 {
 		t.Fatalf("services: %v", ds)
 	}

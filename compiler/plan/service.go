@@ -1,5 +1,7 @@
 package plan
 
+import "slices"
+
 // Service is a resolved Service: addresses are assigned and endpoints are
 // pod references, so each node combines them with its own readiness.
 type Service struct {
@@ -24,6 +26,16 @@ type Service struct {
 
 // Key is namespace/name.
 func (s *Service) Key() string { return s.Namespace + "/" + s.Name }
+
+// External is every address the service answers on besides its cluster
+// IP: spec.externalIPs, then the load-balancer address.
+func (s *Service) External() []string {
+	out := slices.Clone(s.ExternalIPs)
+	if s.LoadBalancerIP != "" {
+		out = append(out, s.LoadBalancerIP)
+	}
+	return out
+}
 
 // ServicePort is one port of a service.
 type ServicePort struct {

@@ -57,7 +57,11 @@ func WritePlan(w io.Writer, p *plan.Plan, node string) error {
 			for _, sp := range s.Ports {
 				ports = append(ports, portText(sp))
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", s.Key(), s.Type, s.ClusterIP, strings.Join(ports, ","), count(len(s.Endpoints), "endpoint"))
+			external := ""
+			if ips := s.External(); len(ips) > 0 {
+				external = "\texternal " + strings.Join(ips, ",")
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s%s\n", s.Key(), s.Type, s.ClusterIP, strings.Join(ports, ","), count(len(s.Endpoints), "endpoint"), external)
 		}
 		tw.Flush()
 	}

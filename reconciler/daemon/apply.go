@@ -30,7 +30,7 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	comp, err := NewCompiler(cfg.Node, cfg.PodCIDR, cfg.ServiceCIDR)
+	comp, err := NewCompiler(&cfg)
 	if err != nil {
 		return nil, err
 	}

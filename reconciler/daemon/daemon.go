@@ -62,8 +62,10 @@ type Config struct {
 	Bridge              string
 	PodCIDR             string // when the repository has no inventory
 	ServiceCIDR         string
-	IPTables            string
-	ChainPrefix         string
+	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool.
+	LoadBalancerPool []string
+	IPTables         string
+	ChainPrefix      string
 	// NodeIPs answer NodePorts (default: every local address).
 	NodeIPs []string
 	// DrainDelay is how long a node removed from the inventory keeps its
@@ -113,25 +115,29 @@ type Compiler struct {
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
+	lbPool  []string
 }
 
-// NewCompiler loads the schemas once.
-func NewCompiler(node string, podCIDR, serviceCIDR string) (*Compiler, error) {
+// NewCompiler loads the schemas once; c gives the node's name and the
+// address options.
+func NewCompiler(c *Config) (*Compiler, error) {
 	s, err := schema.Load()
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
-	return &Compiler{schemas: s, local: compiler.LocalNode{Name: node, Capacity: MachineCapacity()}, podCIDR: podCIDR, svcCIDR: serviceCIDR}, nil
+	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool}, nil
 }
 
 // Compile compiles the manifests of one revision.
 func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
 	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
-		Options:     compiler.Options{Schemas: c.schemas},
-		Revision:    rev.ID,
-		LocalNode:   c.local,
-		PodCIDR:     c.podCIDR,
-		ServiceCIDR: c.svcCIDR,
+		Options:          compiler.Options{Schemas: c.schemas},
+		Revision:         rev.ID,
+		LocalNode:        c.local,
+		PodCIDR:          c.podCIDR,
+		ServiceCIDR:      c.svcCIDR,
+		LoadBalancerPool: c.lbPool,
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})

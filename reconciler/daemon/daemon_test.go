@@ -19,7 +19,7 @@ func TestCompileReportsRepositoryPaths(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "apps", "web.yaml"), []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewCompiler("n1", "", "")
+	c, err := NewCompiler(&Config{Node: "n1"})
 	if err != nil {
 		t.Fatal(err)
 	}

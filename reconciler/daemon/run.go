@@ -36,7 +36,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log := cfg.Logger.With("node", cfg.Node)
-	comp, err := NewCompiler(cfg.Node, cfg.PodCIDR, cfg.ServiceCIDR)
+	comp, err := NewCompiler(&cfg)
 	if err != nil {
 		return err
 	}

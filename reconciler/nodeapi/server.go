@@ -90,11 +90,8 @@ func summarize(p *plan.Plan) []ServiceSummary {
 	}
 	out := make([]ServiceSummary, 0, len(p.Services))
 	for _, s := range p.Services {
-		sum := ServiceSummary{Namespace: s.Namespace, Name: s.Name, Type: s.Type, ClusterIP: s.ClusterIP, Endpoints: len(s.Endpoints)}
-		sum.ExternalIPs = append(sum.ExternalIPs, s.ExternalIPs...)
-		if s.LoadBalancerIP != "" {
-			sum.ExternalIPs = append(sum.ExternalIPs, s.LoadBalancerIP)
-		}
+		sum := ServiceSummary{Namespace: s.Namespace, Name: s.Name, Type: s.Type, ClusterIP: s.ClusterIP, Endpoints: len(s.Endpoints),
+			ExternalIPs: s.External()}
 		for _, sp := range s.Ports {
 			port := fmt.Sprintf("%d/%s", sp.Port, sp.Protocol)
 			if sp.NodePort != 0 {

@@ -38,6 +38,9 @@ func checkServices(set *object.Set, pods []pod) []diag.Diagnostic {
 				ds = append(ds, s.Diag(diag.Warning, RuleServiceSelector, "spec.selector",
 					"selector %s matches no pod template in namespace %s, so the Service has no endpoints: fix the selector or the labels of the workload it should route to", sel, s.Namespace))
 			}
+		} else {
+			ds = append(ds, s.Diag(diag.Warning, RuleServiceSelector, "spec",
+				"the Service has no selector, so it routes nowhere (connections are refused): berth has no Endpoints objects to fill it by hand; add spec.selector"))
 		}
 		for i, sp := range s.V.Spec.Ports {
 			path := fmt.Sprintf("spec.ports[%d]", i)

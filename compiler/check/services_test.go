@@ -24,7 +24,8 @@ func service(spec string) string {
 func TestServiceSelector(t *testing.T) {
 	runCases(t, RuleServiceSelector, []checkCase{
 		{"matches a deployment", webDeployment + service("  selector: {app: web}\n  ports: [{port: 80}]"), nil},
-		{"no selector", service("  ports: [{port: 80}]"), nil},
+		{"no selector", service("  ports: [{port: 80}]"),
+			[]string{`test.yaml:5:3: warning: spec: the Service has no selector, so it routes nowhere (connections are refused): berth has no Endpoints objects to fill it by hand; add spec.selector`}},
 		{"matches nothing", webDeployment + service("  selector: {app: wbe}\n  ports: [{port: 80}]"),
 			[]string{`test.yaml:18:13: warning: spec.selector: selector app=wbe matches no pod template in namespace default, so the Service has no endpoints: fix the selector or the labels of the workload it should route to`}},
 		{"other namespace", webDeployment + "apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: x}\nspec:\n  selector: {app: web}\n",

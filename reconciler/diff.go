@@ -26,6 +26,20 @@ type Desired struct {
 	// Nodes is the plan's node inventory (addresses, pod CIDRs): services
 	// reach other nodes' endpoints through their addresses.
 	Nodes []plan.Node
+	// Peers is what this node knows of the other nodes' pods, by node name
+	// (see PeerReadiness); a node not in it weighs what the schedule puts
+	// there.
+	Peers map[string]PeerReadiness
+}
+
+// PeerReadiness is what this node last learned from another node: whether
+// it answers, and how many ready pods it has of each service. Services
+// send another node's share of traffic only when it answers, weighted by
+// its ready pods, not by the ones the schedule puts there.
+type PeerReadiness struct {
+	Reachable bool
+	// Ready counts the node's ready pods by service (namespace/name).
+	Ready map[string]int
 }
 
 // Backoff doubles from Base up to Max.

@@ -47,6 +47,11 @@ type Options struct {
 	// every try of a pass (default 5s doubling to 5m): a registry that is
 	// down is not hammered.
 	FailureBackoff Backoff
+	// Peers, when set, tells the routes what the other nodes have ready
+	// (Desired.Peers); without it they weigh other nodes by the schedule.
+	Peers interface {
+		Peers() map[string]PeerReadiness
+	}
 	// StopWait is how long a pass waits for pods to stop (default 2s).
 	// A pod that takes longer (it uses its grace period) goes on stopping
 	// in the background: it counts as terminating (there, not ready, out
@@ -87,6 +92,9 @@ type Reconciler struct {
 	failures map[string]failure
 	// stopping are the pods whose stop or removal goes on in the background.
 	stopping map[string]bool
+	// localReady counts this node's ready pods by service, as the last
+	// synced routes send traffic to them (LocalReady).
+	localReady map[string]int
 }
 
 // New returns a Reconciler; progress is loaded from the store on the first pass.
@@ -286,6 +294,9 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		r.rememberedRev = p.Revision
 	}
 	d.Known = r.known
+	if r.opts.Peers != nil {
+		d.Peers = r.opts.Peers.Peers()
+	}
 	r.mu.Lock()
 	r.desired = d
 	r.mu.Unlock()
@@ -477,8 +488,46 @@ func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeSt
 		return fmt.Errorf("sync service routes: %w", err)
 	}
 	r.routes, r.synced = routes, true
+	ready := localReady(routes)
+	r.mu.Lock()
+	r.localReady = ready
+	r.mu.Unlock()
 	return nil
 }
+
+// localReady counts, per service, the pods this node answers its transit
+// ports with: what the other nodes should weigh it by.
+func localReady(routes []nodes.ServiceRoute) map[string]int {
+	out := map[string]int{}
+	for _, rt := range routes {
+		svc, ok := strings.CutSuffix(rt.Key(), TransitSuffix)
+		if !ok {
+			continue
+		}
+		pods := map[string]bool{}
+		for _, p := range rt.Ports {
+			for _, b := range p.Backends {
+				if b.Weight > 0 && !b.Remote {
+					pods[b.IP] = true
+				}
+			}
+		}
+		out[svc] = len(pods)
+	}
+	return out
+}
+
+// LocalReady is this node's ready pods by service (namespace/name), as
+// other nodes reach them through its transit ports: what this node tells
+// the others (PeerReadiness.Ready).
+func (r *Reconciler) LocalReady() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.localReady)
+}
+
+// Poke makes Run pass again now (the other nodes' readiness changed).
+func (r *Reconciler) Poke() { r.wakeUp() }
 
 // waiting lists what keeps the node from being converged.
 func (r *Reconciler) waiting(d Desired, obs nodes.NodeState) []string {

@@ -282,6 +282,54 @@ func TestClusterRoutes(t *testing.T) {
 	}
 }
 
+// TestClusterRoutesPeerReadiness: once the other nodes' readiness is
+// known, a node weighs by the pods they have ready, sends nothing to a node
+// that does not answer or has none ready, and keeps the schedule's weight
+// for a node it knows nothing of yet; its transit route tells LocalReady.
+func TestClusterRoutesPeerReadiness(t *testing.T) {
+	p, d, inv := cluster3()
+	tp := TransitPorts(p.Services)["default/web"][0]
+	obs := obsOf(d.pods[0], d.pods[1])
+	obs.Pods[0].IP, obs.Pods[1].IP = "10.77.1.2", "10.77.1.3"
+	remote := func(ip string, w uint32) nodes.Backend {
+		return nodes.Backend{IP: ip, Port: tp, Weight: w, Remote: true}
+	}
+	n2, n3 := "192.168.77.12", "192.168.77.13"
+	for _, tc := range []struct {
+		name  string
+		peers map[string]PeerReadiness
+		want  []nodes.Backend // the remote backends
+	}{
+		{"unknown: the schedule", nil, []nodes.Backend{remote(n2, 2), remote(n3, 2)}},
+		{"ready counts", map[string]PeerReadiness{"n2": {Reachable: true, Ready: map[string]int{"default/web": 1}},
+			"n3": {Reachable: true, Ready: map[string]int{"default/web": 2}}}, []nodes.Backend{remote(n2, 1), remote(n3, 2)}},
+		{"n2 does not answer", map[string]PeerReadiness{"n2": {}, "n3": {Reachable: true, Ready: map[string]int{"default/web": 2}}},
+			[]nodes.Backend{remote(n3, 2)}},
+		{"n3 has none ready, n2 unknown", map[string]PeerReadiness{"n3": {Reachable: true, Ready: map[string]int{"default/other": 4}}},
+			[]nodes.Backend{remote(n2, 2)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dd := DesiredFor(p, "n1")
+			dd.Peers = tc.peers
+			got := ClusterRoutes(dd, inv, obs, State{}, nil)
+			var rem []nodes.Backend
+			for _, b := range got[0].Ports[0].Backends {
+				if b.Remote {
+					rem = append(rem, b)
+				}
+			}
+			// Two local pods of weight 1 each: remote weights are in the
+			// same unit.
+			if !reflect.DeepEqual(rem, tc.want) {
+				t.Errorf("remote backends %+v, want %+v", rem, tc.want)
+			}
+			if lr := localReady(got); !reflect.DeepEqual(lr, map[string]int{"default/web": 2}) {
+				t.Errorf("localReady = %v, want 2 ready web pods", lr)
+			}
+		})
+	}
+}
+
 // TestClusterRoutesSingleNode: an inventory of one node, or none, is
 // exactly the single-node routing.
 func TestClusterRoutesSingleNode(t *testing.T) {

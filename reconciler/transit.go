@@ -68,6 +68,7 @@ type cluster struct {
 	self    string            // this node's address
 	addrs   map[string]string // other node name -> address
 	transit map[string][]int32
+	peers   map[string]PeerReadiness
 }
 
 func newCluster(d Desired, inventory []plan.Node) *cluster {
@@ -85,6 +86,7 @@ func newCluster(d Desired, inventory []plan.Node) *cluster {
 		return nil
 	}
 	c.transit = TransitPorts(d.Services)
+	c.peers = d.Peers
 	return c
 }
 
@@ -98,8 +100,9 @@ func (c *cluster) port(svc *plan.Service, pi int) int32 {
 
 // remoteBackends are one Backend per other node the plan puts endpoints
 // of svc on (serving service port pi), reached at that node's address
-// and the transit port, weighted by its number of endpoints. Nodes come
-// in name order, so the result is stable.
+// and the transit port, weighted by its number of endpoints, or, when
+// the node's readiness is known (c.peers), by its ready pods (none when
+// it does not answer). Nodes come in name order, so the result is stable.
 func (c *cluster) remoteBackends(svc *plan.Service, remote []*plan.Endpoint, pi int) []nodes.Backend {
 	tp := c.port(svc, pi)
 	if tp == 0 {
@@ -123,7 +126,18 @@ func (c *cluster) remoteBackends(svc *plan.Service, remote []*plan.Endpoint, pi 
 	sort.Strings(names)
 	out := make([]nodes.Backend, 0, len(names))
 	for _, n := range names {
-		out = append(out, nodes.Backend{IP: c.addrs[n], Port: tp, Weight: count[n], Remote: true})
+		w := count[n]
+		if p, known := c.peers[n]; known {
+			// What the node said it has ready, not what the schedule
+			// puts there; nothing to a node that does not answer.
+			w = 0
+			if p.Reachable {
+				w = uint32(max(0, p.Ready[svc.Key()]))
+			}
+		}
+		if w > 0 {
+			out = append(out, nodes.Backend{IP: c.addrs[n], Port: tp, Weight: w, Remote: true})
+		}
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	clog "github.com/containerd/log"
 
@@ -36,6 +37,8 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.IPTables, "iptables", "", "iptables binary: iptables, iptables-nft or iptables-legacy")
 	fs.StringVar(&c.ChainPrefix, "chain-prefix", "BERTH", "prefix of berth's iptables chains")
 	fs.StringVar(&n.nodeIPs, "node-ips", "", "comma-separated addresses that answer NodePorts (default: all)")
+	fs.IntVar(&c.PeerPort, "peer-port", 10256, "TCP port where the nodes of an inventory tell each other their ready pods (0: off; traffic to other nodes then follows the schedule only)")
+	fs.DurationVar(&c.PeerInterval, "peer-interval", time.Second, "how often a node asks the others for their ready pods")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }

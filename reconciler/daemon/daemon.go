@@ -71,6 +71,11 @@ type Config struct {
 	// DrainDelay is how long a node removed from the inventory keeps its
 	// pods serving before it stops them (default 10s).
 	DrainDelay time.Duration
+	// PeerPort is where this node tells the other nodes of the inventory
+	// its ready pods, and where it asks them theirs (0: not at all);
+	// PeerInterval is how often (default 1s).
+	PeerPort     int
+	PeerInterval time.Duration
 
 	Logger *slog.Logger
 }
@@ -94,6 +99,9 @@ func (c *Config) defaults() error {
 	}
 	if c.DrainDelay == 0 {
 		c.DrainDelay = 10 * time.Second
+	}
+	if c.PeerInterval <= 0 {
+		c.PeerInterval = time.Second
 	}
 	if c.Branch == "" {
 		c.Branch = "main"

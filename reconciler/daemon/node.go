@@ -30,6 +30,7 @@ type Node struct {
 	plans   chan *plan.Plan
 	podCIDR string
 	routes  *hostRoutes
+	peers   *peers
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
@@ -37,7 +38,18 @@ type Node struct {
 
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
-	return &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+	n.peers = newPeers(cfg, func() map[string]int {
+		if r := n.Reconciler(); r != nil {
+			return r.LocalReady()
+		}
+		return nil
+	}, func() {
+		if r := n.Reconciler(); r != nil {
+			r.Poke()
+		}
+	})
+	return n
 }
 
 // Start brings the drivers up for a plan and starts the reconciler's loop
@@ -92,6 +104,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Store:   db,
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
+		Peers:   n.peers,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
 	// Rules someone removed or altered come back without a plan change.
@@ -134,6 +147,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	if err := n.routes.sync(p, n.cfg.Node); err != nil {
 		n.cfg.Logger.Warn("routes to other nodes' pods", "err", err)
 	}
+	n.peers.update(ctx, p)
 	select {
 	case <-n.plans:
 	default:

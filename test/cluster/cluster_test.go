@@ -30,6 +30,7 @@ func TestCluster(t *testing.T) {
 	t.Run("rolling change", testRollingChange)
 	t.Run("node leaves", testNodeLeaves)
 	t.Run("daemon stops", testDaemonStops)
+	t.Run("node cut off", testNodeCutOff)
 }
 
 // testSpread: 6 replicas land 2 per node; every node computed the same

@@ -1,0 +1,220 @@
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/reconciler"
+)
+
+// peerFailures is how many polls in a row a node must miss to count as
+// unreachable.
+const peerFailures = 3
+
+// readyPath is where a node tells the others its ready pods.
+const readyPath = "/v1/ready"
+
+// readyReply is the answer on readyPath.
+type readyReply struct {
+	Node  string         `json:"node"`
+	Ready map[string]int `json:"ready"`
+}
+
+// peers shares this node's readiness with the other nodes of the
+// inventory and learns theirs (reconciler.PeerReadiness): each node
+// answers GET /v1/ready on --peer-port with its ready pods per service,
+// and polls the others every --peer-interval. A node that misses
+// peerFailures polls in a row (no answer at all: it is down or cut off)
+// is unreachable and gets no traffic until it answers again. A node that
+// refuses the connection is up without its daemon (a restart): its pods
+// keep serving, so what it said last stands. A node that answers 404 (a
+// berth without this) or was never polled is left to the schedule's
+// weights.
+type peers struct {
+	cfg    *Config
+	log    *slog.Logger
+	ready  func() map[string]int // this node's (Reconciler.LocalReady)
+	poke   func()                // what this node knows changed
+	client *http.Client
+
+	mu      sync.Mutex
+	started bool
+	addrs   map[string]string // the other nodes: name -> address
+	state   map[string]*peerState
+}
+
+type peerState struct {
+	fails     int
+	known     bool // answered, or missed peerFailures polls
+	reachable bool
+	ready     map[string]int
+}
+
+func newPeers(cfg *Config, ready func() map[string]int, poke func()) *peers {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &peers{cfg: cfg, log: log.With("component", "peers"), ready: ready, poke: poke,
+		client: &http.Client{Timeout: cmp.Or(cfg.PeerInterval, time.Second)}, state: map[string]*peerState{}}
+}
+
+// update takes the inventory of p: the nodes to poll. The first plan with
+// other nodes starts the server and the polling, until ctx ends.
+func (ps *peers) update(ctx context.Context, p *plan.Plan) {
+	if ps.cfg.PeerPort <= 0 {
+		return
+	}
+	addrs := map[string]string{}
+	for _, n := range p.Nodes {
+		if n.Node.Name != ps.cfg.Node && n.Node.Address != "" {
+			addrs[n.Node.Name] = n.Node.Address
+		}
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for name := range ps.state {
+		if addrs[name] == "" {
+			delete(ps.state, name)
+		}
+	}
+	ps.addrs = addrs
+	if ps.started || len(addrs) == 0 {
+		return
+	}
+	ps.started = true
+	go ps.serve(ctx)
+	go ps.loop(ctx)
+}
+
+// Peers is what this node knows of the others (reconciler.Options.Peers).
+func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	out := map[string]reconciler.PeerReadiness{}
+	for name, st := range ps.state {
+		if st.known {
+			out[name] = reconciler.PeerReadiness{Reachable: st.reachable, Ready: st.ready}
+		}
+	}
+	return out
+}
+
+func (ps *peers) serve(ctx context.Context) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+readyPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(readyReply{Node: ps.cfg.Node, Ready: ps.ready()})
+	})
+	srv := &http.Server{Addr: net.JoinHostPort("", strconv.Itoa(ps.cfg.PeerPort)), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		ps.log.Error("serve readiness to the other nodes: they will send this node no traffic", "port", ps.cfg.PeerPort, "err", err)
+	}
+}
+
+func (ps *peers) loop(ctx context.Context) {
+	t := time.NewTicker(ps.cfg.PeerInterval)
+	defer t.Stop()
+	for {
+		ps.pollAll(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// pollAll polls every other node once, and pokes the reconciler when
+// what this node knows changed.
+func (ps *peers) pollAll(ctx context.Context) {
+	before := ps.Peers()
+	ps.mu.Lock()
+	addrs := maps.Clone(ps.addrs)
+	ps.mu.Unlock()
+	var wg sync.WaitGroup
+	for name, addr := range addrs {
+		wg.Go(func() { ps.poll(ctx, name, addr) })
+	}
+	wg.Wait()
+	if !reflect.DeepEqual(before, ps.Peers()) && ctx.Err() == nil {
+		ps.poke()
+	}
+}
+
+func (ps *peers) poll(ctx context.Context, name, addr string) {
+	reply, err := ps.fetch(ctx, addr)
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.addrs[name] != addr {
+		return // the inventory changed meanwhile
+	}
+	st := ps.state[name]
+	if st == nil {
+		st = &peerState{}
+		ps.state[name] = st
+	}
+	switch {
+	case errors.Is(err, errNoReadiness):
+		*st = peerState{}
+	case errors.Is(err, syscall.ECONNREFUSED):
+		// The node is there but its daemon is not (a restart): its pods
+		// and rules keep serving, so keep what it said last.
+	case err != nil:
+		st.fails++
+		if st.fails >= peerFailures && (st.reachable || !st.known) {
+			ps.log.Warn("node does not answer: no traffic to it until it does", "node", name, "address", addr, "err", err)
+			*st = peerState{fails: st.fails, known: true}
+		}
+	default:
+		if st.known && !st.reachable {
+			ps.log.Info("node answers again", "node", name)
+		}
+		*st = peerState{known: true, reachable: true, ready: reply.Ready}
+	}
+}
+
+// errNoReadiness is a node that does not tell its readiness (404).
+var errNoReadiness = errors.New("no readiness endpoint")
+
+func (ps *peers) fetch(ctx context.Context, addr string) (readyReply, error) {
+	u := "http://" + net.JoinHostPort(addr, strconv.Itoa(ps.cfg.PeerPort)) + readyPath
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return readyReply{}, err
+	}
+	resp, err := ps.client.Do(req)
+	if err != nil {
+		return readyReply{}, err
+	}
+	defer resp.Body.Close()
+	switch resp.StatusCode {
+	case http.StatusOK:
+	case http.StatusNotFound:
+		return readyReply{}, errNoReadiness
+	default:
+		return readyReply{}, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	var r readyReply
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return readyReply{}, fmt.Errorf("GET %s: %w", u, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,136 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"berth.dev/berth/reconciler"
+)
+
+// peerServer answers readyPath on addr:port (a loopback address of its
+// own, so that several "nodes" share the port as real nodes do).
+func peerServer(t *testing.T, addr string, port int, h http.HandlerFunc) func() {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
+	if err != nil {
+		t.Fatalf("listen on %s:%d: %v", addr, port, err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestPeersPoll: a node that answers is weighed by what it has ready; one
+// that answers 404 (an older berth) is left to the schedule; one that
+// stops answering is unreachable after peerFailures polls, and reachable
+// again when it answers. The reconciler is poked on every change only.
+func TestPeersPoll(t *testing.T) {
+	port := freePort(t)
+	web := map[string]int{"default/web": 2}
+	answer := func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(readyReply{Node: "n2", Ready: web})
+	}
+	stop := peerServer(t, "127.0.0.2", port, answer)
+	defer peerServer(t, "127.0.0.3", port, http.NotFound)()
+
+	pokes := 0
+	ps := newPeers(&Config{Node: "n1", PeerPort: port, PeerInterval: time.Second}, nil, func() { pokes++ })
+	ps.addrs = map[string]string{"n2": "127.0.0.2", "n3": "127.0.0.3"}
+	ctx := context.Background()
+	step := func(what string, wantPokes int, want map[string]reconciler.PeerReadiness) {
+		t.Helper()
+		ps.pollAll(ctx)
+		if got := ps.Peers(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: peers %+v, want %+v", what, got, want)
+		}
+		if pokes != wantPokes {
+			t.Fatalf("%s: %d pokes, want %d", what, pokes, wantPokes)
+		}
+	}
+	up := map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Ready: web}}
+	step("first poll", 1, up)
+	step("nothing changed", 1, up)
+	// Its daemon stops: connections are refused, its pods still serve.
+	stop()
+	for range peerFailures + 1 {
+		step("daemon stopped", 1, up)
+	}
+	// Cut off: nothing answers (a listener that never accepts stands in
+	// for a node that is gone; each poll times out).
+	ps.client.Timeout = 50 * time.Millisecond
+	mute, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := hold(mute)
+	step("one missed poll", 1, up)
+	step("two missed polls", 1, up)
+	step("three missed polls", 2, map[string]reconciler.PeerReadiness{"n2": {}})
+	step("still down", 2, map[string]reconciler.PeerReadiness{"n2": {}})
+	mute.Close()
+	conns()
+	defer peerServer(t, "127.0.0.2", port, answer)()
+	step("back", 3, up)
+}
+
+// hold accepts connections on l and never answers, until the returned
+// func closes them.
+func hold(l net.Listener) func() {
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+}
+
+// TestPeersServe: a node answers with its own ready pods.
+func TestPeersServe(t *testing.T) {
+	port := freePort(t)
+	ps := newPeers(&Config{Node: "n1", PeerPort: port}, func() map[string]int { return map[string]int{"default/web": 3} }, func() {})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ps.serve(ctx)
+	var got readyReply
+	var err error
+	for range 50 {
+		if got, err = ps.fetch(ctx, "127.0.0.1"); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil || got.Node != "n1" || got.Ready["default/web"] != 3 {
+		t.Fatalf("fetch = %+v, %v", got, err)
+	}
+}

@@ -37,9 +37,9 @@ type Desired struct {
 // send another node's share of traffic only when it answers, weighted by
 // its ready pods, not by the ones the schedule puts there.
 type PeerReadiness struct {
-	Reachable bool
+	Reachable bool `json:"reachable"`
 	// Ready counts the node's ready pods by service (namespace/name).
-	Ready map[string]int
+	Ready map[string]int `json:"ready,omitempty"`
 }
 
 // Backoff doubles from Base up to Max.

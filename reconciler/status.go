@@ -16,6 +16,8 @@ type Status struct {
 	LastError string           `json:"lastError,omitempty"`
 	Workloads []WorkloadStatus `json:"workloads"`
 	Events    []Event          `json:"events,omitempty"`
+	// Peers is what this node knows of the other nodes (Desired.Peers).
+	Peers map[string]PeerReadiness `json:"peers,omitempty"`
 }
 
 // WorkloadStatus is one workload on this node.
@@ -52,6 +54,7 @@ func (r *Reconciler) Status() Status {
 	defer r.mu.Unlock()
 	s := Summarize(r.desired, r.observed, r.state, r.opts.Clock.Now())
 	s.LastPass, s.LastError, s.Events = r.lastPass, r.lastErr, r.events.list()
+	s.Peers = r.desired.Peers
 	return s
 }
 

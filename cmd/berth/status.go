@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -115,6 +117,21 @@ func printStatus(w io.Writer, st fullStatus) {
 			fmt.Fprintf(tw, "%s/%s/%s\t%d/%d\t%s\t%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Ready, wl.Total, orDash(wl.Strategy), workloadState(wl))
 		}
 		tw.Flush()
+	}
+	if st.Workloads != nil && len(st.Workloads.Peers) > 0 {
+		fmt.Fprintln(w, "\nother nodes:")
+		for _, name := range slices.Sorted(maps.Keys(st.Workloads.Peers)) {
+			p := st.Workloads.Peers[name]
+			if !p.Reachable {
+				fmt.Fprintf(w, "  %s: does not answer (no traffic to it)\n", name)
+				continue
+			}
+			n := 0
+			for _, c := range p.Ready {
+				n += c
+			}
+			fmt.Fprintf(w, "  %s: answers, %d ready pods behind %d services\n", name, n, len(p.Ready))
+		}
 	}
 	if st.Workloads != nil && st.Workloads.LastError != "" {
 		fmt.Fprintf(w, "\nreconcile error: %s\n", st.Workloads.LastError)

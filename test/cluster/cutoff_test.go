@@ -56,6 +56,13 @@ func testNodeCutOff(t *testing.T) {
 		if len(errs) > 0 || !withoutN2(got, errs) {
 			t.Errorf("from %s with n2 cut off: %v, %d failed (%v)", n, got, len(errs), errs)
 		}
+		s, err := status(context.Background(), n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, ok := s.Rec.Peers["n2"]; !ok || p.Reachable {
+			t.Errorf("%s's status says of n2: %+v (known %v), want unreachable", n, p, ok)
+		}
 	}
 
 	mustOut(t, "ip", "link", "set", "vbc-n2", "up")

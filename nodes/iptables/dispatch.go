@@ -211,6 +211,14 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 	filter[n.forward] = fmt.Sprintf("-A %[1]s -m conntrack --ctstate INVALID -j DROP\n"+
 		"-A %[1]s -m mark --mark %[2]s/%[2]s -j ACCEPT\n"+
 		"-A %[1]s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", n.forward, mark)
+	if p := rr.cfg.PodCIDR; p.IsValid() {
+		// Pods forward through this node (FORWARD policy DROP too), but a
+		// service without endpoints must still refuse: the REJECT chains
+		// first, since FORWARD may reach this chain before them.
+		filter[n.forward] += fmt.Sprintf("-A %[1]s -m conntrack --ctstate NEW -j %[3]s\n"+
+			"-A %[1]s -m conntrack --ctstate NEW -j %[4]s\n"+
+			"-A %[1]s -s %[2]s -j ACCEPT\n-A %[1]s -d %[2]s -j ACCEPT\n", n.forward, p, n.services, n.external)
+	}
 	return Ruleset{TableNAT: nat, TableFilter: filter}
 }
 

@@ -76,7 +76,8 @@ func testTraffic(t *testing.T, bin string) {
 	}
 	n.serve(t, ext, "remote", 9090)
 	ctx := context.Background()
-	r, err := New(Options{IPTables: bin, LocalhostNodePorts: true, Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	r, err := New(Options{IPTables: bin, LocalhostNodePorts: true, PodCIDR: "10.244.0.0/24",
+		Logger: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,6 +218,24 @@ func testTraffic(t *testing.T, bin string) {
 			} else if took > 500*time.Millisecond {
 				t.Errorf("from %q to %s: refused after %v, want at once", c.ns, c.addr, took)
 			}
+		}
+	})
+	n.run(t, "ForwardPolicyDrop", func(t *testing.T) {
+		// A host that drops what nobody accepts (Docker sets this): pods,
+		// services to pods and to other nodes, and node ports still work.
+		n.sh(t, bin+" -P FORWARD DROP")
+		defer n.sh(t, bin+" -P FORWARD ACCEPT")
+		if a := one(t, pods["p2"], "tcp4", "10.96.0.10:80"); !strings.HasPrefix(a, "p") {
+			t.Errorf("cluster IP from a pod: %q", a)
+		}
+		if a := one(t, pods["p1"], "tcp4", "10.96.0.16:80"); a != "remote "+nodeIP {
+			t.Errorf("remote backend from a pod: %q", a)
+		}
+		if a := one(t, pods["p1"], "tcp4", "10.96.0.13:80"); a != "p1 "+bridgeIP {
+			t.Errorf("hairpin: %q", a)
+		}
+		if a := one(t, ext, "tcp4", nodeIP+":30080"); !strings.HasPrefix(a, "p") {
+			t.Errorf("node port from outside: %q", a)
 		}
 	})
 	n.run(t, "RemoveOnlyEndpoint", func(t *testing.T) {

@@ -52,6 +52,8 @@ type Config struct {
 	LocalhostNodePorts bool
 	// MasqMark is the packet mark bit that asks for masquerading.
 	MasqMark uint32
+	// PodCIDR, when valid, is accepted in FORWARD both ways.
+	PodCIDR netip.Prefix
 }
 
 // Ruleset is the desired content of every chain berth owns: table → chain

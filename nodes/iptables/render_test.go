@@ -58,6 +58,7 @@ func TestRenderGolden(t *testing.T) {
 					{Name: "other", Protocol: "TCP", Port: 81, NodePort: 30091},
 				}}}},
 		{name: "prefix-and-mark", cfg: Config{Prefix: "TEST1", MasqMark: 0x8000}, routes: []nodes.ServiceRoute{web}},
+		{name: "pod-cidr", cfg: Config{PodCIDR: netip.MustParsePrefix("10.244.0.0/24")}, routes: []nodes.ServiceRoute{web}},
 		{name: "skipped", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "bad", ClusterIP: "fd00::1",
 			ExternalIPs: []string{"not-an-ip"},
 			Ports: []nodes.RoutePort{

@@ -38,6 +38,10 @@ type Options struct {
 	LocalhostNodePorts bool
 	// ChainPrefix names the chains (default "BERTH"); see ValidPrefix.
 	ChainPrefix string
+	// PodCIDR is this node's pod subnet: forwarding from and to it is
+	// accepted (BERTH-FORWARD), so pods work on hosts whose FORWARD
+	// policy is DROP, as a CNI network plugin such as flannel does.
+	PodCIDR string
 	// MasqueradeMark is the mark bit asking for masquerade (default 0x4000,
 	// kube-proxy's).
 	MasqueradeMark uint32
@@ -140,6 +144,13 @@ func New(opts Options) (*Router, error) {
 	}
 	nft := strings.Contains(string(version), "nf_tables")
 	cfg := Config{Prefix: prefix, LocalhostNodePorts: opts.LocalhostNodePorts, MasqMark: opts.MasqueradeMark}
+	if opts.PodCIDR != "" {
+		p, err := netip.ParsePrefix(opts.PodCIDR)
+		if err != nil || !p.Addr().Is4() {
+			return nil, fmt.Errorf("iptables: pod CIDR %q is not an IPv4 prefix", opts.PodCIDR)
+		}
+		cfg.PodCIDR = p.Masked()
+	}
 	if cfg.MasqMark == 0 {
 		cfg.MasqMark = 0x4000
 	}

@@ -84,6 +84,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		IPTables:           n.cfg.IPTables,
 		ChainPrefix:        n.cfg.ChainPrefix,
 		NodeIPs:            n.cfg.NodeIPs,
+		PodCIDR:            podCIDR,
 		LocalhostNodePorts: true,
 		Logger:             log.With("driver", "iptables"),
 		OnSync:             n.syncs.observe,

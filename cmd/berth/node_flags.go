@@ -9,6 +9,7 @@ import (
 
 	clog "github.com/containerd/log"
 
+	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/reconciler/daemon"
 )
 
@@ -39,6 +40,9 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.nodeIPs, "node-ips", "", "comma-separated addresses that answer NodePorts (default: all)")
 	fs.IntVar(&c.PeerPort, "peer-port", 10256, "TCP port where the nodes of an inventory tell each other their ready pods (0: off; traffic to other nodes then follows the schedule only)")
 	fs.DurationVar(&c.PeerInterval, "peer-interval", time.Second, "how often a node asks the others for their ready pods")
+	fs.IntVar(&c.ImageGC.HighPercent, "image-gc-high-threshold", containerd.DefaultImageGC.HighPercent, "disk usage (percent) of the image filesystem above which unused images are removed (100: never)")
+	fs.IntVar(&c.ImageGC.LowPercent, "image-gc-low-threshold", containerd.DefaultImageGC.LowPercent, "disk usage (percent) the image GC brings it down to")
+	fs.DurationVar(&c.ImageGC.MinAge, "minimum-image-ttl-duration", containerd.DefaultImageGC.MinAge, "an image pulled or used more recently than this is never removed")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 }

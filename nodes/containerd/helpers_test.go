@@ -99,13 +99,19 @@ func removeLeftovers() error {
 // loudly when there is none (never under CI=true).
 func newRuntime(t testing.TB) *Runtime {
 	t.Helper()
+	return newRuntimeWith(t, testOptions(t))
+}
+
+// newRuntimeWith is newRuntime with other options.
+func newRuntimeWith(t testing.TB, opts Options) *Runtime {
+	t.Helper()
 	if testMissing != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("integration environment missing under CI: %s", testMissing)
 		}
 		t.Skipf("SKIP integration test: %s", testMissing)
 	}
-	rt, err := New(context.Background(), testOptions(t))
+	rt, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}

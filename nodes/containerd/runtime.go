@@ -149,6 +149,11 @@ type Runtime struct {
 
 	mu   sync.Mutex
 	pods map[string]*pod
+
+	// used is when a pod last started with each image (the image GC's
+	// least recently used order).
+	usedMu sync.Mutex
+	used   map[string]time.Time
 }
 
 // New connects to (or starts) containerd, prepares the pod network and

@@ -208,6 +208,7 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 		if err != nil {
 			return err
 		}
+		r.noteUsed(img.Name())
 		if mounts == nil {
 			if mounts, err = r.vols.Prepare(spec); err != nil {
 				return &createError{fmt.Errorf("volumes: %w", err)}

@@ -27,6 +27,7 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/schema"
 )
@@ -76,6 +77,9 @@ type Config struct {
 	// PeerInterval is how often (default 1s).
 	PeerPort     int
 	PeerInterval time.Duration
+	// ImageGC removes images no pod uses when the image filesystem fills
+	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
+	ImageGC containerd.ImageGC
 
 	Logger *slog.Logger
 }
@@ -102,6 +106,9 @@ func (c *Config) defaults() error {
 	}
 	if c.PeerInterval <= 0 {
 		c.PeerInterval = time.Second
+	}
+	if c.ImageGC == (containerd.ImageGC{}) {
+		c.ImageGC = containerd.DefaultImageGC
 	}
 	if c.Branch == "" {
 		c.Branch = "main"

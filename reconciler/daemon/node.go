@@ -108,6 +108,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Peers:   n.peers,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
+	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)
 	// Rules someone removed or altered come back without a plan change.
 	go router.Run(ctx, 30*time.Second)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
 )
@@ -55,14 +56,7 @@ func TestClusterIPs(t *testing.T) {
 					t.Errorf("%s: clusterIP %q, want %q", k, g, ip)
 				}
 			}
-			if len(ds) != len(tt.diags) {
-				t.Fatalf("diagnostics %v, want %v", ds, tt.diags)
-			}
-			for i, want := range tt.diags {
-				if !strings.Contains(ds[i].String(), want) {
-					t.Errorf("diagnostic %q lacks %q", ds[i], want)
-				}
-			}
+			wantDiags(t, ds, tt.diags)
 		})
 	}
 }
@@ -111,6 +105,20 @@ func TestAddingServiceKeepsOthers(t *testing.T) {
 }
 
 func must(svcs []plan.Service, ds any) []plan.Service { return svcs }
+
+// wantDiags checks that there are as many diagnostics as want, each
+// containing its counterpart.
+func wantDiags(t *testing.T, ds []diag.Diagnostic, want []string) {
+	t.Helper()
+	if len(ds) != len(want) {
+		t.Fatalf("diagnostics %v, want %v", ds, want)
+	}
+	for i, w := range want {
+		if !strings.Contains(ds[i].String(), w) {
+			t.Errorf("diagnostic %q lacks %q", ds[i], w)
+		}
+	}
+}
 
 func TestProbeSmallRange(t *testing.T) {
 	// In a range of 4, five identities leave one out, and everyone else

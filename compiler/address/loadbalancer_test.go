@@ -67,14 +67,7 @@ func TestLoadBalancerIPs(t *testing.T) {
 			if a, b := got["default/a"].LoadBalancerIP, got["default/b"].LoadBalancerIP; a != "" && a == b {
 				t.Errorf("a and b share %s", a)
 			}
-			if len(ds) != len(tt.diags) {
-				t.Fatalf("diagnostics %v, want %v", ds, tt.diags)
-			}
-			for i, want := range tt.diags {
-				if !strings.Contains(ds[i].String(), want) {
-					t.Errorf("diagnostic %q lacks %q", ds[i], want)
-				}
-			}
+			wantDiags(t, ds, tt.diags)
 		})
 	}
 }

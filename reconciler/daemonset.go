@@ -3,6 +3,7 @@ package reconciler
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"berth.dev/berth/compiler/selector"
@@ -13,14 +14,19 @@ import (
 const DaemonSetStep = 15 * time.Second
 
 // daemonSetTurn staggers a DaemonSet rolling update across nodes without
-// a control plane: nodes share no state but the plan, so a node cannot
-// see when another finished. Each node ranks itself among the inventory
-// nodes the DaemonSet runs on (by name, the same on every node) and waits
-// (rank / maxUnavailable) turns of minReadySeconds + DaemonSetStep from
-// when it saw the new revision: with webhooks or fsnotify nodes see a
-// commit within about a second of each other, so about maxUnavailable
-// nodes replace their pod at a time. It returns how long this node still
-// waits (0: its turn has come).
+// a control plane. Each node ranks itself among the inventory nodes the
+// DaemonSet runs on (by name, the same on every node); nodes go in
+// batches of maxUnavailable, in rank order.
+//
+// With feedback (Desired.Peers: the other nodes tell their rollouts), a
+// node goes when every node of the earlier batches runs the new revision
+// available, and waits as long as one of them does not: a node whose new
+// pod fails stops the rollout, as in Kubernetes. A node it knows nothing
+// of (no answer yet, or cut off) falls back to time: the node waits
+// (batch) turns of minReadySeconds + DaemonSetStep from when it saw the
+// revision (nodes see a commit within about a second of each other with
+// webhooks or fsnotify). It returns how long this node still waits (0:
+// its turn has come).
 func (v *view) daemonSetTurn(g *group, r *Rollout) time.Duration {
 	if g.w.Kind != "DaemonSet" || len(v.d.Nodes) < 2 || len(g.desired) == 0 {
 		return 0
@@ -39,9 +45,28 @@ func (v *view) daemonSetTurn(g *group, r *Rollout) time.Duration {
 	}
 	per := max(int(g.w.Strategy.MaxUnavailable), 1)
 	step := time.Duration(g.w.Strategy.MinReadySeconds)*time.Second + DaemonSetStep
+	earlier := names[:rank/per*per]
+	var waiting, unknown []string
+	for _, n := range earlier {
+		p, ok := v.d.Peers[n]
+		switch w := p.Workloads[g.key]; {
+		case !ok || !p.Reachable:
+			unknown = append(unknown, n)
+		case w.Revision != r.Revision || !w.Done:
+			waiting = append(waiting, n)
+		}
+	}
+	if len(waiting) > 0 {
+		r.Message = fmt.Sprintf("node %d of %d: waits for %s to run revision %s", rank+1, len(names), strings.Join(waiting, ", "), r.Revision)
+		return step
+	}
+	if len(unknown) == 0 {
+		return 0
+	}
 	due := r.Started.Add(time.Duration(rank/per) * step)
 	if v.now.Before(due) {
-		r.Message = fmt.Sprintf("node %d of %d: waits for its turn until %s", rank+1, len(names), due.UTC().Format(time.RFC3339))
+		r.Message = fmt.Sprintf("node %d of %d: waits for its turn until %s (no word from %s)", rank+1, len(names),
+			due.UTC().Format(time.RFC3339), strings.Join(unknown, ", "))
 		return due.Sub(v.now)
 	}
 	return 0

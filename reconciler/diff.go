@@ -40,6 +40,16 @@ type PeerReadiness struct {
 	Reachable bool `json:"reachable"`
 	// Ready counts the node's ready pods by service (namespace/name).
 	Ready map[string]int `json:"ready,omitempty"`
+	// Workloads is the node's rollout of each workload (Kind/namespace/
+	// name): DaemonSet turns wait for the nodes before them.
+	Workloads map[string]PeerWorkload `json:"workloads,omitempty"`
+}
+
+// PeerWorkload is one workload's rollout on another node.
+type PeerWorkload struct {
+	Revision string `json:"revision"`
+	// Done: every pod of Revision there is available.
+	Done bool `json:"done"`
 }
 
 // Backoff doubles from Base up to Max.

@@ -526,6 +526,18 @@ func (r *Reconciler) LocalReady() map[string]int {
 	return maps.Clone(r.localReady)
 }
 
+// LocalProgress is this node's rollout of each workload, as the other
+// nodes see it (PeerReadiness.Workloads).
+func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]PeerWorkload, len(r.state.Rollouts))
+	for k, ro := range r.state.Rollouts {
+		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete}
+	}
+	return out
+}
+
 // Poke makes Run pass again now (the other nodes' readiness changed).
 func (r *Reconciler) Poke() { r.wakeUp() }
 

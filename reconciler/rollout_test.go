@@ -205,3 +205,56 @@ func TestDaemonSetTakesTurnsAcrossNodes(t *testing.T) {
 		t.Fatalf("after 2.5 turns agent-n1 is at revision %q, want b", pod.Revision)
 	}
 }
+
+// peerView is a fixed answer to Options.Peers.
+type peerView map[string]PeerReadiness
+
+func (p peerView) Peers() map[string]PeerReadiness { return p }
+
+// TestDaemonSetTurnsFollowPeers: when the nodes before this one tell
+// their rollouts, this node goes as soon as they run the new revision,
+// waits past its time while one of them does not, and falls back to time
+// for a node it has no word from.
+func TestDaemonSetTurnsFollowPeers(t *testing.T) {
+	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
+	withNodes := func(p *plan.Plan) *plan.Plan {
+		p.Nodes[0].Node.Name = "n1"
+		p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n0"}}, plan.NodePlan{Node: plan.Node{Name: "a"}})
+		return p
+	}
+	done := func(rev string, ok bool) PeerReadiness {
+		return PeerReadiness{Reachable: true, Workloads: map[string]PeerWorkload{"DaemonSet/default/agent": {Revision: rev, Done: ok}}}
+	}
+	for _, tc := range []struct {
+		name    string
+		peers   peerView
+		advance time.Duration // after seeing the revision
+		want    string        // agent-n1's revision
+	}{
+		{"both before it done: at once", peerView{"a": done("b", true), "n0": done("b", true)}, 0, "b"},
+		{"n0 still rolling: waits past its time", peerView{"a": done("b", true), "n0": done("b", false)}, 10 * DaemonSetStep, "a"},
+		{"n0 on the old revision: waits", peerView{"a": done("b", true), "n0": done("a", true)}, 10 * DaemonSetStep, "a"},
+		{"no word from n0: its time, not yet", peerView{"a": done("b", true)}, DaemonSetStep, "a"},
+		{"no word from n0: its time has come", peerView{"a": done("b", true), "n0": {}}, 2*DaemonSetStep + time.Second, "b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t) // this node is n1: rank 2 of a, n0, n1
+			e.rec = New(Options{Runtime: e.rt, Router: e.router, Clock: e.clock, Node: "n1", RetryDelay: time.Millisecond, Retries: -1,
+				Peers: tc.peers})
+			a := mkDeploy("DaemonSet", "agent", "a", 1, s)
+			a.pods[0].Name = "agent-n1"
+			e.pass(withNodes(mkPlan("r1", []deploy{a})))
+			e.rt.SetAllReady("default/")
+			b := mkDeploy("DaemonSet", "agent", "b", 1, s)
+			b.pods[0].Name = "agent-n1"
+			p2 := withNodes(mkPlan("r2", []deploy{b}))
+			e.pass(p2)
+			e.clock.Advance(tc.advance)
+			e.pass(p2)
+			e.pass(p2)
+			if pod, _ := e.rt.Pod("default/agent-n1"); pod.Revision != tc.want {
+				t.Fatalf("agent-n1 at revision %q, want %q; rollout %+v", pod.Revision, tc.want, e.rollout("DaemonSet/default/agent"))
+			}
+		})
+	}
+}

@@ -39,9 +39,9 @@ type Node struct {
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
 	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
-	n.peers = newPeers(cfg, func() map[string]int {
+	n.peers = newPeers(cfg, func() local {
 		if r := n.Reconciler(); r != nil {
-			return r.LocalReady()
+			return r
 		}
 		return nil
 	}, func() {

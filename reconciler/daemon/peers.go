@@ -29,8 +29,15 @@ const readyPath = "/v1/ready"
 
 // readyReply is the answer on readyPath.
 type readyReply struct {
-	Node  string         `json:"node"`
-	Ready map[string]int `json:"ready"`
+	Node      string                             `json:"node"`
+	Ready     map[string]int                     `json:"ready"`
+	Workloads map[string]reconciler.PeerWorkload `json:"workloads,omitempty"`
+}
+
+// local is what this node tells the others.
+type local interface {
+	LocalReady() map[string]int
+	LocalProgress() map[string]reconciler.PeerWorkload
 }
 
 // peers shares this node's readiness with the other nodes of the
@@ -46,8 +53,8 @@ type readyReply struct {
 type peers struct {
 	cfg    *Config
 	log    *slog.Logger
-	ready  func() map[string]int // this node's (Reconciler.LocalReady)
-	poke   func()                // what this node knows changed
+	self   func() local // this node's reconciler (nil until it starts)
+	poke   func()       // what this node knows changed
 	client *http.Client
 
 	mu      sync.Mutex
@@ -61,14 +68,15 @@ type peerState struct {
 	known     bool // answered, or missed peerFailures polls
 	reachable bool
 	ready     map[string]int
+	workloads map[string]reconciler.PeerWorkload
 }
 
-func newPeers(cfg *Config, ready func() map[string]int, poke func()) *peers {
+func newPeers(cfg *Config, self func() local, poke func()) *peers {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &peers{cfg: cfg, log: log.With("component", "peers"), ready: ready, poke: poke,
+	return &peers{cfg: cfg, log: log.With("component", "peers"), self: self, poke: poke,
 		client: &http.Client{Timeout: cmp.Or(cfg.PeerInterval, time.Second)}, state: map[string]*peerState{}}
 }
 
@@ -107,7 +115,7 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 	out := map[string]reconciler.PeerReadiness{}
 	for name, st := range ps.state {
 		if st.known {
-			out[name] = reconciler.PeerReadiness{Reachable: st.reachable, Ready: st.ready}
+			out[name] = reconciler.PeerReadiness{Reachable: st.reachable, Ready: st.ready, Workloads: st.workloads}
 		}
 	}
 	return out
@@ -117,7 +125,11 @@ func (ps *peers) serve(ctx context.Context) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+readyPath, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(readyReply{Node: ps.cfg.Node, Ready: ps.ready()})
+		reply := readyReply{Node: ps.cfg.Node}
+		if l := ps.self(); l != nil {
+			reply.Ready, reply.Workloads = l.LocalReady(), l.LocalProgress()
+		}
+		_ = json.NewEncoder(w).Encode(reply)
 	})
 	srv := &http.Server{Addr: net.JoinHostPort("", strconv.Itoa(ps.cfg.PeerPort)), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
@@ -187,7 +199,7 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 		if st.known && !st.reachable {
 			ps.log.Info("node answers again", "node", name)
 		}
-		*st = peerState{known: true, reachable: true, ready: reply.Ready}
+		*st = peerState{known: true, reachable: true, ready: reply.Ready, workloads: reply.Workloads}
 	}
 }
 

@@ -44,14 +44,15 @@ func freePort(t *testing.T) int {
 func TestPeersPoll(t *testing.T) {
 	port := freePort(t)
 	web := map[string]int{"default/web": 2}
+	agent := map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
 	answer := func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(readyReply{Node: "n2", Ready: web})
+		_ = json.NewEncoder(w).Encode(readyReply{Node: "n2", Ready: web, Workloads: agent})
 	}
 	stop := peerServer(t, "127.0.0.2", port, answer)
 	defer peerServer(t, "127.0.0.3", port, http.NotFound)()
 
 	pokes := 0
-	ps := newPeers(&Config{Node: "n1", PeerPort: port, PeerInterval: time.Second}, nil, func() { pokes++ })
+	ps := newPeers(&Config{Node: "n1", PeerPort: port, PeerInterval: time.Second}, func() local { return nil }, func() { pokes++ })
 	ps.addrs = map[string]string{"n2": "127.0.0.2", "n3": "127.0.0.3"}
 	ctx := context.Background()
 	step := func(what string, wantPokes int, want map[string]reconciler.PeerReadiness) {
@@ -64,7 +65,7 @@ func TestPeersPoll(t *testing.T) {
 			t.Fatalf("%s: %d pokes, want %d", what, pokes, wantPokes)
 		}
 	}
-	up := map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Ready: web}}
+	up := map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Ready: web, Workloads: agent}}
 	step("first poll", 1, up)
 	step("nothing changed", 1, up)
 	// Its daemon stops: connections are refused, its pods still serve.
@@ -118,7 +119,7 @@ func hold(l net.Listener) func() {
 // TestPeersServe: a node answers with its own ready pods.
 func TestPeersServe(t *testing.T) {
 	port := freePort(t)
-	ps := newPeers(&Config{Node: "n1", PeerPort: port}, func() map[string]int { return map[string]int{"default/web": 3} }, func() {})
+	ps := newPeers(&Config{Node: "n1", PeerPort: port}, func() local { return fixedLocal{} }, func() {})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go ps.serve(ctx)
@@ -130,7 +131,15 @@ func TestPeersServe(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if err != nil || got.Node != "n1" || got.Ready["default/web"] != 3 {
+	if err != nil || got.Node != "n1" || got.Ready["default/web"] != 3 || !got.Workloads["DaemonSet/default/agent"].Done {
 		t.Fatalf("fetch = %+v, %v", got, err)
 	}
+}
+
+// fixedLocal is a node with three ready web pods and its agent rolled.
+type fixedLocal struct{}
+
+func (fixedLocal) LocalReady() map[string]int { return map[string]int{"default/web": 3} }
+func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
+	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
 }

@@ -31,6 +31,7 @@ func TestCluster(t *testing.T) {
 	t.Run("node leaves", testNodeLeaves)
 	t.Run("daemon stops", testDaemonStops)
 	t.Run("node cut off", testNodeCutOff)
+	t.Run("daemonset turns", testDaemonSetTurns)
 }
 
 // testSpread: 6 replicas land 2 per node; every node computed the same

@@ -1,0 +1,108 @@
+package cluster_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// agentYAML is a DaemonSet of one pod per node that rolls one node at a
+// time.
+const agentYAML = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: agent
+spec:
+  selector:
+    matchLabels: {app: agent}
+  minReadySeconds: 1
+  updateStrategy:
+    type: RollingUpdate
+    rollingUpdate: {maxUnavailable: 1}
+  template:
+    metadata:
+      labels: {app: agent}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+        - name: agent
+          image: %s
+          env:
+            - {name: VERSION, value: a1}
+          command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.2; done']
+          readinessProbe:
+            exec: {command: ["true"]}
+            periodSeconds: 1
+          resources:
+            requests: {cpu: 10m, memory: 8Mi}
+`
+
+// testDaemonSetTurns: a DaemonSet rolling update with maxUnavailable 1
+// goes node by node on feedback: each node replaces its pod once the nodes
+// before it (by name) run the new revision available, so the update takes
+// a few pod starts, not turns of 15 s, and never more than one node is
+// without a ready agent.
+func testDaemonSetTurns(t *testing.T) {
+	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
+	if m == nil {
+		t.Fatal("no image in web.yaml")
+	}
+	write := func(dir string) error {
+		return os.WriteFile(filepath.Join(dir, "agent.yaml"), fmt.Appendf(nil, agentYAML, m[1]), 0o644)
+	}
+	head, _ := commit(t, "agent a1", write)
+	waitConverged(t, head, 2*time.Minute)
+	t.Cleanup(func() {
+		head, _ := commit(t, "no agent", func(dir string) error { return os.Remove(filepath.Join(dir, "agent.yaml")) })
+		waitConverged(t, head, time.Minute)
+	})
+
+	head, start := commit(t, "agent a2", replaceIn("agent.yaml", "value: a1", "value: a2"))
+	maxDown, deadline := 0, time.Now().Add(90*time.Second)
+	for {
+		down, done := 0, 0
+		for _, n := range nodeNames {
+			s, err := status(context.Background(), n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ready := false
+			for _, p := range s.Pods {
+				if p.Owner.Name == "agent" && p.Ready {
+					ready = true
+				}
+			}
+			if !ready {
+				down++
+			}
+			if s.converged(head) {
+				done++
+			}
+		}
+		maxDown = max(maxDown, down)
+		if done == len(nodeNames) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the DaemonSet update did not finish in 90 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("DaemonSet rolled on %d nodes in %v; at most %d node(s) without a ready agent at once", len(nodeNames), took.Round(100*time.Millisecond), maxDown)
+	if maxDown > 1 {
+		t.Errorf("%d nodes were without a ready agent at once; maxUnavailable is 1", maxDown)
+	}
+	// By time alone the third node would wait two turns of 16 s.
+	if took > 25*time.Second {
+		t.Errorf("the update took %v: the nodes took turns by time, not on each other's progress", took)
+	}
+}

@@ -49,8 +49,8 @@ func (v *view) daemonSetTurn(g *group, r *Rollout) time.Duration {
 	var waiting, unknown []string
 	for _, n := range earlier {
 		p, ok := v.d.Peers[n]
-		switch w := p.Workloads[g.key]; {
-		case !ok || !p.Reachable:
+		switch w, told := p.Workloads[g.key]; {
+		case !ok || !p.Reachable || !told:
 			unknown = append(unknown, n)
 		case w.Revision != r.Revision || !w.Done:
 			waiting = append(waiting, n)

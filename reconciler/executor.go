@@ -64,8 +64,9 @@ var errSkip = errors.New("precondition no longer holds")
 // stage runs the pod actions of one kind in parallel (bounded), each after
 // re-checking it against fresh state, each retried with back-off. It waits
 // for them all, or, with wait > 0, at most that long: what is still
-// running then goes on in the background (r.stopping) and pokes the loop
-// when done.
+// running then goes on in the background (r.stopping), for at most
+// StopDeadline, and pokes the loop when done; its error is reported by
+// the next pass.
 func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duration) []error {
 	// An action that failed in an earlier pass waits out its back-off.
 	now := r.opts.Clock.Now()
@@ -104,8 +105,14 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duratio
 		r.bg.Add(1)
 		go func() {
 			defer r.bg.Done()
+			actx := ctx
+			if wait > 0 {
+				var cancel context.CancelFunc
+				actx, cancel = context.WithTimeout(ctx, r.opts.StopDeadline)
+				defer cancel()
+			}
 			sem <- struct{}{}
-			err := r.run(ctx, a, &live)
+			err := r.run(actx, a, &live)
 			<-sem
 			r.mu.Lock()
 			r.noteResult(a, err)
@@ -113,6 +120,9 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duratio
 			states[i], errs[i] = done, err
 			if wasBackground {
 				delete(r.stopping, a.Key)
+				if err != nil {
+					r.bgErrs = append(r.bgErrs, err)
+				}
 			}
 			r.mu.Unlock()
 			if wasBackground {

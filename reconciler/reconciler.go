@@ -52,6 +52,10 @@ type Options struct {
 	Peers interface {
 		Peers() map[string]PeerReadiness
 	}
+	// StopDeadline bounds a stop or removal in the background (default
+	// 15m): past it the action fails and is retried, so a pod cannot stay
+	// "terminating" forever.
+	StopDeadline time.Duration
 	// StopWait is how long a pass waits for pods to stop (default 2s).
 	// A pod that takes longer (it uses its grace period) goes on stopping
 	// in the background: it counts as terminating (there, not ready, out
@@ -90,8 +94,10 @@ type Reconciler struct {
 	lastErr  string
 	// failures are the actions that failed, by "kind key" (executor back-off).
 	failures map[string]failure
-	// stopping are the pods whose stop or removal goes on in the background.
+	// stopping are the pods whose stop or removal goes on in the background;
+	// bgErrs the errors of those that ended, for the next pass to report.
 	stopping map[string]bool
+	bgErrs   []error
 	// localReady counts this node's ready pods by service, as the last
 	// synced routes send traffic to them (LocalReady).
 	localReady map[string]int
@@ -137,6 +143,9 @@ func New(o Options) *Reconciler {
 	}
 	if o.StopWait <= 0 {
 		o.StopWait = 2 * time.Second
+	}
+	if o.StopDeadline <= 0 {
+		o.StopDeadline = 15 * time.Minute
 	}
 	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
 		failures: map[string]failure{}, stopping: map[string]bool{},
@@ -355,7 +364,10 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		}
 		r.progressEvents(st, recs)
 	}
-	var errs []error
+	r.mu.Lock()
+	errs := r.bgErrs
+	r.bgErrs = nil
+	r.mu.Unlock()
 	// Routes first lose the pods about to go, so no request reaches them.
 	if len(leaving) > len(stopping) {
 		if err := r.syncRoutes(ctx, d, obs, leaving); err != nil {
@@ -519,11 +531,12 @@ func localReady(routes []nodes.ServiceRoute) map[string]int {
 
 // LocalReady is this node's ready pods by service (namespace/name), as
 // other nodes reach them through its transit ports: what this node tells
-// the others (PeerReadiness.Ready).
-func (r *Reconciler) LocalReady() map[string]int {
+// the others (PeerReadiness.Ready). ok is false until the first routes
+// were synced (a daemon that just started knows nothing yet).
+func (r *Reconciler) LocalReady() (ready map[string]int, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return maps.Clone(r.localReady)
+	return maps.Clone(r.localReady), r.localReady != nil
 }
 
 // LocalProgress is this node's rollout of each workload, as the other
@@ -575,7 +588,6 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 	wake.Stop()
 	defer wake.Stop()
 	var cur *plan.Plan
-	defer r.bg.Wait() // stops in the background end with ctx
 	for {
 		select {
 		case <-ctx.Done():

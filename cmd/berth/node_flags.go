@@ -38,7 +38,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.IPTables, "iptables", "", "iptables binary: iptables, iptables-nft or iptables-legacy")
 	fs.StringVar(&c.ChainPrefix, "chain-prefix", "BERTH", "prefix of berth's iptables chains")
 	fs.StringVar(&n.nodeIPs, "node-ips", "", "comma-separated addresses that answer NodePorts (default: all)")
-	fs.IntVar(&c.PeerPort, "peer-port", 10256, "TCP port where the nodes of an inventory tell each other their ready pods (0: off; traffic to other nodes then follows the schedule only)")
+	fs.IntVar(&c.PeerPort, "peer-port", 10260, "TCP port where the nodes of an inventory tell each other their ready pods (0: off; traffic to other nodes then follows the schedule only)")
 	fs.DurationVar(&c.PeerInterval, "peer-interval", time.Second, "how often a node asks the others for their ready pods")
 	fs.IntVar(&c.ImageGC.HighPercent, "image-gc-high-threshold", containerd.DefaultImageGC.HighPercent, "disk usage (percent) of the image filesystem above which unused images are removed (100: never)")
 	fs.IntVar(&c.ImageGC.LowPercent, "image-gc-low-threshold", containerd.DefaultImageGC.LowPercent, "disk usage (percent) the image GC brings it down to")

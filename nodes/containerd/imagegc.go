@@ -78,8 +78,10 @@ func (r *Runtime) GCImages(ctx context.Context, p ImageGC) ([]string, error) {
 	if err := unix.Statfs(root, &fs); err != nil {
 		return nil, fmt.Errorf("image GC: statfs %s: %w", root, err)
 	}
-	total := int64(fs.Blocks) * fs.Bsize
-	used := total - int64(fs.Bfree)*fs.Bsize
+	// Blocks count in fragment size; what is reserved for root counts as
+	// used, as the kubelet sees it (Bavail).
+	total := int64(fs.Blocks) * int64(fs.Frsize)
+	used := total - int64(fs.Bavail)*int64(fs.Frsize)
 	if total <= 0 || used*100 < int64(p.HighPercent)*total {
 		return nil, nil
 	}

@@ -204,11 +204,15 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 		if c.created {
 			continue
 		}
+		// Used from now on: the image GC must not take it between the
+		// check for it and the container that holds it.
+		if name, err := normalize(c.spec.Image); err == nil {
+			r.noteUsed(name)
+		}
 		img, err := r.ensureImage(ctx, c.spec.Image, c.spec.ImagePullPolicy, spec.Spec.ImagePullSecrets)
 		if err != nil {
 			return err
 		}
-		r.noteUsed(img.Name())
 		if mounts == nil {
 			if mounts, err = r.vols.Prepare(spec); err != nil {
 				return &createError{fmt.Errorf("volumes: %w", err)}

@@ -455,7 +455,8 @@ func prefix3(a netip.Addr) [3]byte {
 // endpoints renders the choice of a backend: one rule tail (matches and
 // target, after the rule's head) per backend, a weighted random choice
 // that DNATs straight to it; with affinity, a recent-list check per
-// backend first. There are no per-endpoint chains: nf_tables re-validates
+// backend first (--update: a client's every new connection renews its
+// affinity, as kube-proxy's --set in the endpoint chain does). There are no per-endpoint chains: nf_tables re-validates
 // every rule reachable from a hook on each commit, so each rule berth does
 // not write makes every sync faster. Masquerading for a pod reaching
 // itself and for backends on other nodes is decided after DNAT, in the
@@ -473,7 +474,7 @@ func (rr *renderer) endpoints(f *fragment, svcName, proto, port string, affinity
 	secs := strconv.Itoa(int(affinity))
 	if affinity > 0 {
 		for i := range bes {
-			out = append(out, " -m recent --rcheck --seconds "+secs+" --reap --name "+recent(i)+
+			out = append(out, " -m recent --update --seconds "+secs+" --reap --name "+recent(i)+
 				" --mask 255.255.255.255 --rsource -j DNAT --to-destination "+dests[i]+"\n")
 		}
 	}

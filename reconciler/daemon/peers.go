@@ -36,20 +36,29 @@ type readyReply struct {
 
 // local is what this node tells the others.
 type local interface {
-	LocalReady() map[string]int
+	LocalReady() (map[string]int, bool)
 	LocalProgress() map[string]reconciler.PeerWorkload
 }
 
+// peerQuietGrace is how long a node that is up without a readiness answer
+// (its daemon restarting: connection refused, or 503 until its first sync)
+// keeps what it said last; then it counts as missing polls.
+const peerQuietGrace = 5 * time.Minute
+
 // peers shares this node's readiness with the other nodes of the
 // inventory and learns theirs (reconciler.PeerReadiness): each node
-// answers GET /v1/ready on --peer-port with its ready pods per service,
-// and polls the others every --peer-interval. A node that misses
-// peerFailures polls in a row (no answer at all: it is down or cut off)
-// is unreachable and gets no traffic until it answers again. A node that
-// refuses the connection is up without its daemon (a restart): its pods
-// keep serving, so what it said last stands. A node that answers 404 (a
-// berth without this) or was never polled is left to the schedule's
-// weights.
+// answers GET /v1/ready on --peer-port with its ready pods per service and
+// its rollouts, and polls the others every --peer-interval.
+//
+//   - A node that answered before and then misses peerFailures polls in a
+//     row (no answer at all: it is down or cut off) is unreachable and gets
+//     no traffic until it answers again.
+//   - A node that is up without an answer (connection refused: its daemon
+//     restarts; 503: it has not synced yet) keeps what it said last, for
+//     peerQuietGrace.
+//   - A node that never answered, or answers 404 (an older berth), is left
+//     to the schedule's weights: a firewall that blocks the port must not
+//     cut traffic that the transit ports still carry.
 type peers struct {
 	cfg    *Config
 	log    *slog.Logger
@@ -64,11 +73,13 @@ type peers struct {
 }
 
 type peerState struct {
-	fails     int
-	known     bool // answered, or missed peerFailures polls
-	reachable bool
-	ready     map[string]int
-	workloads map[string]reconciler.PeerWorkload
+	fails      int
+	answered   bool // it answered once: its misses count
+	reachable  bool
+	warned     bool
+	quietSince time.Time // up without an answer since
+	ready      map[string]int
+	workloads  map[string]reconciler.PeerWorkload
 }
 
 func newPeers(cfg *Config, self func() local, poke func()) *peers {
@@ -114,7 +125,7 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 	defer ps.mu.Unlock()
 	out := map[string]reconciler.PeerReadiness{}
 	for name, st := range ps.state {
-		if st.known {
+		if st.answered {
 			out[name] = reconciler.PeerReadiness{Reachable: st.reachable, Ready: st.ready, Workloads: st.workloads}
 		}
 	}
@@ -124,11 +135,18 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 func (ps *peers) serve(ctx context.Context) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+readyPath, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		reply := readyReply{Node: ps.cfg.Node}
-		if l := ps.self(); l != nil {
-			reply.Ready, reply.Workloads = l.LocalReady(), l.LocalProgress()
+		l := ps.self()
+		var reply readyReply
+		ok := false
+		if l != nil {
+			reply.Ready, ok = l.LocalReady()
 		}
+		if !ok {
+			http.Error(w, "not synced yet", http.StatusServiceUnavailable)
+			return
+		}
+		reply.Node, reply.Workloads = ps.cfg.Node, l.LocalProgress()
+		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(reply)
 	})
 	srv := &http.Server{Addr: net.JoinHostPort("", strconv.Itoa(ps.cfg.PeerPort)), Handler: mux, ReadHeaderTimeout: 5 * time.Second}
@@ -183,28 +201,52 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 		st = &peerState{}
 		ps.state[name] = st
 	}
+	now := time.Now()
 	switch {
 	case errors.Is(err, errNoReadiness):
 		*st = peerState{}
-	case errors.Is(err, syscall.ECONNREFUSED):
-		// The node is there but its daemon is not (a restart): its pods
-		// and rules keep serving, so keep what it said last.
-	case err != nil:
-		st.fails++
-		if st.fails >= peerFailures && (st.reachable || !st.known) {
-			ps.log.Warn("node does not answer: no traffic to it until it does", "node", name, "address", addr, "err", err)
-			*st = peerState{fails: st.fails, known: true}
+	case errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errNotSynced):
+		// Up without its daemon's answer (a restart): its pods and rules
+		// keep serving, so what it said last stands, for a while.
+		st.fails = 0
+		if st.quietSince.IsZero() {
+			st.quietSince = now
 		}
+		if now.Sub(st.quietSince) > peerQuietGrace {
+			ps.miss(name, addr, st, err)
+		}
+	case err != nil:
+		st.quietSince = time.Time{}
+		ps.miss(name, addr, st, err)
 	default:
-		if st.known && !st.reachable {
+		if st.answered && !st.reachable {
 			ps.log.Info("node answers again", "node", name)
 		}
-		*st = peerState{known: true, reachable: true, ready: reply.Ready, workloads: reply.Workloads}
+		*st = peerState{answered: true, reachable: true, ready: reply.Ready, workloads: reply.Workloads}
 	}
 }
 
-// errNoReadiness is a node that does not tell its readiness (404).
-var errNoReadiness = errors.New("no readiness endpoint")
+// miss counts a poll without an answer. The caller holds ps.mu.
+func (ps *peers) miss(name, addr string, st *peerState, err error) {
+	st.fails++
+	switch {
+	case st.fails < peerFailures:
+	case st.answered && st.reachable:
+		ps.log.Warn("node does not answer: no traffic to it until it does", "node", name, "address", addr, "err", err)
+		st.reachable, st.ready, st.workloads = false, nil, nil
+	case !st.answered && !st.warned:
+		ps.log.Warn("node never answered its readiness polls: its share follows the schedule (check that the others reach its --peer-port)",
+			"node", name, "address", addr, "port", ps.cfg.PeerPort, "err", err)
+		st.warned = true
+	}
+}
+
+// errNoReadiness is a node that does not tell its readiness (404);
+// errNotSynced one that has not synced its routes yet (503).
+var (
+	errNoReadiness = errors.New("no readiness endpoint")
+	errNotSynced   = errors.New("not synced yet")
+)
 
 func (ps *peers) fetch(ctx context.Context, addr string) (readyReply, error) {
 	u := "http://" + net.JoinHostPort(addr, strconv.Itoa(ps.cfg.PeerPort)) + readyPath
@@ -221,6 +263,8 @@ func (ps *peers) fetch(ctx context.Context, addr string) (readyReply, error) {
 	case http.StatusOK:
 	case http.StatusNotFound:
 		return readyReply{}, errNoReadiness
+	case http.StatusServiceUnavailable:
+		return readyReply{}, errNotSynced
 	default:
 		return readyReply{}, fmt.Errorf("GET %s: %s", u, resp.Status)
 	}

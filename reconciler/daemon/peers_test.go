@@ -3,11 +3,13 @@ package daemon
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"reflect"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -89,6 +91,54 @@ func TestPeersPoll(t *testing.T) {
 	conns()
 	defer peerServer(t, "127.0.0.2", port, answer)()
 	step("back", 3, up)
+
+	// Its daemon restarted and has not synced yet (503): what it said
+	// last stands.
+	sync503 := peerServer(t, "127.0.0.4", port, func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "not synced yet", http.StatusServiceUnavailable)
+	})
+	defer sync503()
+	ps.mu.Lock()
+	ps.addrs["n4"] = "127.0.0.4"
+	ps.state["n4"] = &peerState{answered: true, reachable: true, ready: web}
+	ps.mu.Unlock()
+	withN4 := map[string]reconciler.PeerReadiness{"n2": up["n2"], "n4": {Reachable: true, Ready: web}}
+	for range peerFailures + 1 {
+		step("n4 not synced yet", 3, withN4)
+	}
+}
+
+// TestPeersNeverAnswered: a node that never answered (its port blocked by
+// a firewall, say) is left to the schedule, not cut off.
+func TestPeersNeverAnswered(t *testing.T) {
+	port := freePort(t)
+	ps := newPeers(&Config{Node: "n1", PeerPort: port, PeerInterval: 50 * time.Millisecond}, func() local { return nil }, func() {})
+	ps.addrs = map[string]string{"n2": "127.0.0.2"}
+	for range peerFailures + 2 {
+		ps.pollAll(context.Background())
+	}
+	if got := ps.Peers(); len(got) != 0 {
+		t.Errorf("peers %+v, want none known (the schedule decides)", got)
+	}
+}
+
+// TestPeersServeNotSynced: a node answers 503 until its routes are synced.
+func TestPeersServeNotSynced(t *testing.T) {
+	port := freePort(t)
+	ps := newPeers(&Config{Node: "n1", PeerPort: port}, func() local { return nil }, func() {})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go ps.serve(ctx)
+	var err error
+	for range 50 {
+		if _, err = ps.fetch(ctx, "127.0.0.1"); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !errors.Is(err, errNotSynced) {
+		t.Errorf("fetch before the first sync: %v, want errNotSynced", err)
+	}
 }
 
 // hold accepts connections on l and never answers, until the returned
@@ -139,7 +189,7 @@ func TestPeersServe(t *testing.T) {
 // fixedLocal is a node with three ready web pods and its agent rolled.
 type fixedLocal struct{}
 
-func (fixedLocal) LocalReady() map[string]int { return map[string]int{"default/web": 3} }
+func (fixedLocal) LocalReady() (map[string]int, bool) { return map[string]int{"default/web": 3}, true }
 func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
 	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
 }

@@ -35,6 +35,8 @@ func trafficRoutes() []nodes.ServiceRoute {
 			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{{IP: extIP, Port: 9090, Weight: 1, Remote: true}}}}},
 		{Namespace: "default", Name: "sticky", ClusterIP: "10.96.0.15", AffinitySeconds: 60,
 			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{pod(1, 8080, 1), pod(2, 8080, 1), pod(3, 8080, 1)}}}},
+		{Namespace: "default", Name: "sticky-short", ClusterIP: "10.96.0.17", AffinitySeconds: 1,
+			Ports: []nodes.RoutePort{{Protocol: "TCP", Port: 80, Backends: []nodes.Backend{pod(1, 8080, 1), pod(2, 8080, 1), pod(3, 8080, 1)}}}},
 	}
 }
 
@@ -208,6 +210,18 @@ func testTraffic(t *testing.T, bin string) {
 		got := counts(must(n.ask(pods["p2"], "tcp4", "10.96.0.15:80", 50))(t))
 		if len(got) != 1 {
 			t.Errorf("ClientIP affinity: answers from %v, want one backend", got)
+		}
+	})
+	n.run(t, "AffinityRenewed", func(t *testing.T) {
+		// A timeout of 1 s and a connection every 0.4 s for 3 s: each new
+		// connection renews the client's affinity, so it never moves.
+		var got []string
+		for range 8 {
+			got = append(got, must(n.ask(pods["p2"], "tcp4", "10.96.0.17:80", 1))(t)...)
+			time.Sleep(400 * time.Millisecond)
+		}
+		if c := counts(got); len(c) != 1 {
+			t.Errorf("answers from %v over 3 s with a 1 s affinity renewed by every connection, want one backend", c)
 		}
 	})
 	n.run(t, "NoEndpointsRefused", func(t *testing.T) {

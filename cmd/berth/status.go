@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "status", usage: "[--api ADDR] [-o text|json]", summary: "show what the daemon applied, each workload's state, errors and events", run: runStatus})
+	register(&command{name: "status", usage: "[--api ADDR] [--cluster] [-o text|json]", summary: "show what the daemon applied, each workload's state, errors and events; --cluster: every node", run: runStatus})
 	register(&command{name: "get", usage: "pods|services|jobs [--api ADDR]", summary: "list this node's pods, the services, or the Jobs and CronJobs", run: runGet})
 	register(&command{name: "logs", usage: "[-c CONTAINER] [-f] [--previous] POD", summary: "print a container's log", run: runLogs})
 	register(&command{name: "promote", usage: "NAME", summary: "promote a paused blue/green or canary rollout", run: gateCmd("promote")})
@@ -63,15 +63,20 @@ func fetchStatus(ctx context.Context, c *nodeapi.Client) (fullStatus, []byte, er
 
 func runStatus(e *env, args []string) int {
 	var output string
+	var cluster bool
 	c, fs, code := clientFlags(e, "status", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&output, "o", "text", "output format: text or json")
+		fs.BoolVar(&cluster, "cluster", false, "every node of the inventory, as this node last heard from it")
 	})
 	if code >= 0 {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintln(e.stderr, "usage: berth status [--api ADDR] [-o text|json]")
+		fmt.Fprintln(e.stderr, "usage: berth status [--api ADDR] [--cluster] [-o text|json]")
 		return exitUsage
+	}
+	if cluster {
+		return clusterStatus(e, c, output)
 	}
 	st, raw, err := fetchStatus(context.Background(), c)
 	if err != nil {
@@ -83,6 +88,41 @@ func runStatus(e *env, args []string) int {
 		return exitOK
 	}
 	printStatus(e.stdout, st)
+	return exitOK
+}
+
+// clusterStatus prints every node as the daemon last heard from it.
+func clusterStatus(e *env, c *nodeapi.Client, output string) int {
+	nodes, err := c.Cluster(context.Background())
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth status --cluster: %v\n", err)
+		return 1
+	}
+	if output == "json" {
+		b, _ := json.MarshalIndent(nodes, "", "  ")
+		fmt.Fprintf(e.stdout, "%s\n", b)
+		return exitOK
+	}
+	hashes := map[string]bool{}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NODE\tANSWERS\tAPPLIED\tPLAN\tPODS READY\tCONVERGED")
+	for _, n := range nodes {
+		if n.PlanHash != "" {
+			hashes[n.PlanHash] = true
+		}
+		answers, converged := "yes", "yes"
+		if !n.Answers {
+			answers = "no"
+		}
+		if !n.Converged {
+			converged = "no"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.12s\t%.12s\t%d/%d\t%s\n", n.Node, answers, orDash(n.Applied), orDash(n.PlanHash), n.Ready, n.Total, converged)
+	}
+	tw.Flush()
+	if len(hashes) > 1 {
+		fmt.Fprintf(e.stdout, "\nthe nodes run %d different plans (a commit is still on its way, or their flags differ)\n", len(hashes))
+	}
 	return exitOK
 }
 

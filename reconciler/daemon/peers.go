@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -18,6 +19,7 @@ import (
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/nodeapi"
 )
 
 // peerFailures is how many polls in a row a node must miss to count as
@@ -32,6 +34,8 @@ type readyReply struct {
 	Node      string                             `json:"node"`
 	Ready     map[string]int                     `json:"ready"`
 	Workloads map[string]reconciler.PeerWorkload `json:"workloads,omitempty"`
+	// Summary is what `berth status --cluster` shows of the node.
+	Summary *nodeapi.NodeSummary `json:"summary,omitempty"`
 }
 
 // local is what this node tells the others.
@@ -64,6 +68,9 @@ type peers struct {
 	log    *slog.Logger
 	self   func() local // this node's reconciler (nil until it starts)
 	poke   func()       // what this node knows changed
+	// summary, when set before the first plan, is this node for
+	// `berth status --cluster`.
+	summary func() nodeapi.NodeSummary
 	client *http.Client
 
 	mu      sync.Mutex
@@ -80,6 +87,8 @@ type peerState struct {
 	quietSince time.Time // up without an answer since
 	ready      map[string]int
 	workloads  map[string]reconciler.PeerWorkload
+	summary    *nodeapi.NodeSummary
+	lastOK     bool // the last poll got an answer
 }
 
 func newPeers(cfg *Config, self func() local, poke func()) *peers {
@@ -132,6 +141,29 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 	return out
 }
 
+// Cluster is this node and the others, as last heard from (the node
+// API's GET /v1/cluster).
+func (ps *peers) Cluster() []nodeapi.NodeSummary {
+	var out []nodeapi.NodeSummary
+	if ps.summary != nil {
+		out = append(out, ps.summary())
+	}
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(ps.addrs)) {
+		sum := nodeapi.NodeSummary{Node: name}
+		if st := ps.state[name]; st != nil {
+			if st.summary != nil {
+				sum = *st.summary
+				sum.Node = name
+			}
+			sum.Answers = st.lastOK
+		}
+		out = append(out, sum)
+	}
+	return out
+}
+
 func (ps *peers) serve(ctx context.Context) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+readyPath, func(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +178,10 @@ func (ps *peers) serve(ctx context.Context) {
 			return
 		}
 		reply.Node, reply.Workloads = ps.cfg.Node, l.LocalProgress()
+		if ps.summary != nil {
+			sum := ps.summary()
+			reply.Summary = &sum
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(reply)
 	})
@@ -202,6 +238,7 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 		ps.state[name] = st
 	}
 	now := time.Now()
+	st.lastOK = err == nil
 	switch {
 	case errors.Is(err, errNoReadiness):
 		*st = peerState{}
@@ -222,7 +259,7 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 		if st.answered && !st.reachable {
 			ps.log.Info("node answers again", "node", name)
 		}
-		*st = peerState{answered: true, reachable: true, ready: reply.Ready, workloads: reply.Workloads}
+		*st = peerState{answered: true, reachable: true, lastOK: true, ready: reply.Ready, workloads: reply.Workloads, summary: reply.Summary}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/gitops"
 	"berth.dev/berth/reconciler/nodeapi"
 	"berth.dev/berth/reconciler/source"
@@ -127,9 +128,11 @@ func Run(ctx context.Context, cfg Config) error {
 		hook = &webhook.Handler{Secret: []byte(strings.TrimSpace(string(secret))), Branch: branch,
 			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
 	}
+	node.peers.summary = func() nodeapi.NodeSummary { return summarize(cfg.Node, loop.Status(), node.Reconciler()) }
 	api := nodeapi.Handler(nodeapi.Options{
 		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
 		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
+		Cluster: node.peers.Cluster,
 	})
 	l, err := nodeapi.ListenUnix(cfg.API)
 	if err != nil {
@@ -164,6 +167,23 @@ func describe(cfg Config) string {
 	s := cfg.Repo + "@" + cfg.Branch
 	if cfg.Path != "" {
 		s += ":" + cfg.Path
+	}
+	return s
+}
+
+// summarize is this node for `berth status --cluster`.
+func summarize(node string, g gitops.Status, rec *reconciler.Reconciler) nodeapi.NodeSummary {
+	s := nodeapi.NodeSummary{Node: node, Answers: true, Applied: g.Applied, PlanHash: g.PlanHash}
+	if rec == nil {
+		return s
+	}
+	s.Converged = g.Applied != "" && g.Applying == ""
+	for _, w := range rec.Status().Workloads {
+		s.Ready += w.Ready
+		s.Total += w.Total
+		if w.Ready != w.Total || (w.Phase != "" && w.Phase != reconciler.PhaseComplete) {
+			s.Converged = false
+		}
 	}
 	return s
 }

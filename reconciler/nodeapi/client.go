@@ -69,6 +69,21 @@ func (c *Client) Status(ctx context.Context) (StatusDoc, json.RawMessage, error)
 	return doc, raw, nil
 }
 
+// Cluster fetches every node of the inventory as the daemon last heard
+// from it.
+func (c *Client) Cluster(ctx context.Context) ([]NodeSummary, error) {
+	resp, err := c.do(ctx, http.MethodGet, "/v1/cluster")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out []NodeSummary
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	return out, nil
+}
+
 // Promote asks the daemon to promote a rollout.
 func (c *Client) Promote(ctx context.Context, name string) (string, error) {
 	return c.post(ctx, "/v1/rollouts/"+url.PathEscape(name)+"/promote")

@@ -62,6 +62,24 @@ type Options struct {
 	Ready func() bool
 	// Plan returns the plan the node runs, for the services listing.
 	Plan func() *plan.Plan
+	// Cluster returns this node and the other nodes of the inventory as
+	// this node last heard from them (GET /v1/cluster; nil: 404).
+	Cluster func() []NodeSummary
+}
+
+// NodeSummary is one node in `berth status --cluster`: what it applied
+// and how its pods are, as it last told.
+type NodeSummary struct {
+	Node string `json:"node"`
+	// Answers: the node answered its last readiness poll (always true
+	// for the node asked).
+	Answers  bool   `json:"answers"`
+	Applied  string `json:"applied,omitempty"`
+	PlanHash string `json:"planHash,omitempty"`
+	// Ready and Total count the pods of the node's workloads.
+	Ready     int  `json:"ready"`
+	Total     int  `json:"total"`
+	Converged bool `json:"converged"`
 }
 
 // StatusDoc is GET /v1/status.
@@ -141,6 +159,13 @@ func Handler(o Options) http.Handler {
 			doc.Pods = st.Pods
 		}
 		writeJSON(w, doc)
+	})
+	mux.HandleFunc("GET /v1/cluster", func(w http.ResponseWriter, r *http.Request) {
+		if o.Cluster == nil {
+			http.Error(w, "this daemon has no other nodes to ask", http.StatusNotFound)
+			return
+		}
+		writeJSON(w, o.Cluster())
 	})
 	mux.HandleFunc("POST /v1/rollouts/{name}/promote", func(w http.ResponseWriter, r *http.Request) {
 		gate(w, o.Workloads, r.PathValue("name"), "promote")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -53,9 +54,14 @@ func TestUnixAPI(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go Serve(ctx, l, Handler(Options{Node: "n1", Loop: fakeLoop{}, Workloads: wl, Pods: fakePods{}}))
+	cluster := []NodeSummary{{Node: "n1", Answers: true, Applied: "abc", PlanHash: "h", Ready: 2, Total: 2, Converged: true}, {Node: "n2"}}
+	go Serve(ctx, l, Handler(Options{Node: "n1", Loop: fakeLoop{}, Workloads: wl, Pods: fakePods{},
+		Cluster: func() []NodeSummary { return cluster }}))
 
 	c := NewClient(sock, "")
+	if got, err := c.Cluster(ctx); err != nil || !reflect.DeepEqual(got, cluster) {
+		t.Fatalf("cluster = %+v, %v", got, err)
+	}
 	doc, raw, err := c.Status(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -57,6 +57,22 @@ func testSpread(t *testing.T) {
 	if len(hashes) != 1 {
 		t.Errorf("nodes disagree on the plan: hashes %v", hashes)
 	}
+	// berth status --cluster on one node shows all three, on one plan.
+	out := mustOut(t, os.Getenv("BERTH_BIN"), "status", "--cluster", "--api", filepath.Join(runDir, "n1", "berth.sock"))
+	t.Logf("berth status --cluster:\n%s", out)
+	rows := 0
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) == 6 && f[0] != "NODE" {
+			rows++
+			if f[1] != "yes" || f[4] != "2/2" {
+				t.Errorf("status --cluster row %q: want the node answering with 2/2 pods ready", l)
+			}
+		}
+	}
+	if rows != 3 || strings.Contains(out, "different plans") {
+		t.Errorf("status --cluster shows %d nodes (want 3, on one plan):\n%s", rows, out)
+	}
 	if len(all) != 6 {
 		t.Fatalf("%d web pods in the cluster, want 6: %v", len(all), all)
 	}

@@ -2,7 +2,10 @@ package cluster_test
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 )
@@ -63,6 +66,10 @@ func testNodeCutOff(t *testing.T) {
 		if p, ok := s.Rec.Peers["n2"]; !ok || p.Reachable {
 			t.Errorf("%s's status says of n2: %+v (known %v), want unreachable", n, p, ok)
 		}
+	}
+	out := mustOut(t, os.Getenv("BERTH_BIN"), "status", "--cluster", "--api", filepath.Join(runDir, "n1", "berth.sock"))
+	if !regexp.MustCompile(`(?m)^n2 +no `).MatchString(out) {
+		t.Errorf("berth status --cluster on n1 with n2 cut off:\n%s\nwant n2 not answering", out)
 	}
 
 	mustOut(t, "ip", "link", "set", "vbc-n2", "up")

@@ -64,14 +64,14 @@ const peerQuietGrace = 5 * time.Minute
 //     to the schedule's weights: a firewall that blocks the port must not
 //     cut traffic that the transit ports still carry.
 type peers struct {
-	cfg    *Config
-	log    *slog.Logger
-	self   func() local // this node's reconciler (nil until it starts)
-	poke   func()       // what this node knows changed
+	cfg  *Config
+	log  *slog.Logger
+	self func() local // this node's reconciler (nil until it starts)
+	poke func()       // what this node knows changed
 	// summary, when set before the first plan, is this node for
 	// `berth status --cluster`.
 	summary func() nodeapi.NodeSummary
-	client *http.Client
+	client  *http.Client
 
 	mu      sync.Mutex
 	started bool

@@ -65,8 +65,8 @@ var errSkip = errors.New("precondition no longer holds")
 // re-checking it against fresh state, each retried with back-off. It waits
 // for them all, or, with wait > 0, at most that long: what is still
 // running then goes on in the background (r.stopping), for at most
-// StopDeadline, and pokes the loop when done; its error is reported by
-// the next pass.
+// StopDeadline, and pokes the loop when done; its error shows in the
+// status (lastErr) after the next pass.
 func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duration) []error {
 	// An action that failed in an earlier pass waits out its back-off.
 	now := r.opts.Clock.Now()
@@ -105,13 +105,14 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duratio
 		r.bg.Add(1)
 		go func() {
 			defer r.bg.Done()
+			sem <- struct{}{}
 			actx := ctx
 			if wait > 0 {
+				// From when it runs, not from when it queued.
 				var cancel context.CancelFunc
 				actx, cancel = context.WithTimeout(ctx, r.opts.StopDeadline)
 				defer cancel()
 			}
-			sem <- struct{}{}
 			err := r.run(actx, a, &live)
 			<-sem
 			r.mu.Lock()

@@ -81,7 +81,8 @@ type Reconciler struct {
 	// on restart, which only means a vanished stable pod is not re-created.
 	known         map[string][]plan.Pod
 	rememberedRev string
-	// bg counts the stops going on in the background (see StopWait).
+	// bg counts the actions of a stage, background stops included (see
+	// StopWait); tests wait on it.
 	bg sync.WaitGroup
 
 	// mu guards what Status reads while a pass runs (it may take long:
@@ -95,7 +96,7 @@ type Reconciler struct {
 	// failures are the actions that failed, by "kind key" (executor back-off).
 	failures map[string]failure
 	// stopping are the pods whose stop or removal goes on in the background;
-	// bgErrs the errors of those that ended, for the next pass to report.
+	// bgErrs the errors of those that ended, for the status (lastErr).
 	stopping map[string]bool
 	bgErrs   []error
 	// localReady counts this node's ready pods by service, as the last
@@ -271,6 +272,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, p *plan.Plan, node string) (
 	if err != nil {
 		r.lastErr = err.Error()
 	}
+	// A stop that failed in the background belongs to an earlier pass:
+	// it shows in the status (and its event), without failing this one,
+	// which may apply another revision; its back-off retries it.
+	if len(r.bgErrs) > 0 {
+		bg := fmt.Sprintf("a stop in the background failed: %v", errors.Join(r.bgErrs...))
+		r.bgErrs = nil
+		if r.lastErr != "" {
+			bg = r.lastErr + "; " + bg
+		}
+		r.lastErr = bg
+	}
 	r.mu.Unlock()
 	return res, err
 }
@@ -364,10 +376,7 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		}
 		r.progressEvents(st, recs)
 	}
-	r.mu.Lock()
-	errs := r.bgErrs
-	r.bgErrs = nil
-	r.mu.Unlock()
+	var errs []error
 	// Routes first lose the pods about to go, so no request reaches them.
 	if len(leaving) > len(stopping) {
 		if err := r.syncRoutes(ctx, d, obs, leaving); err != nil {

@@ -111,21 +111,36 @@ func (r *Runtime) GCImages(ctx context.Context, p ImageGC) ([]string, error) {
 		infos = append(infos, imageInfo{name: im.Name, size: size, lastUsed: last, inUse: inUse[im.Name]})
 	}
 	r.usedMu.Unlock()
-	victims := p.gcVictims(infos, used, total, r.opts.Clock())
+	start := r.opts.Clock()
+	victims := p.gcVictims(infos, used, total, start)
 	var removed []string
 	for _, name := range victims {
-		// Synchronous: containerd's own GC removes the image's content
-		// and snapshots before the next one is chosen.
-		if err := r.client.ImageService().Delete(ctx, name, images.SynchronousDelete()); err != nil {
-			r.log.Warn("image GC: remove image", "image", name, "err", err)
-			continue
+		if r.deleteUnused(ctx, name, start) {
+			removed = append(removed, name)
 		}
-		removed = append(removed, name)
 	}
 	if len(removed) > 0 {
 		r.log.Info("image GC: removed unused images", "images", removed, "disk_used_percent", used*100/total)
 	}
 	return removed, nil
+}
+
+// deleteUnused deletes an image unless a pod started using it since the
+// GC chose it (noteUsed waits for the delete: after it, the image is
+// either kept or gone, and then pulled again).
+func (r *Runtime) deleteUnused(ctx context.Context, name string, since time.Time) bool {
+	r.usedMu.Lock()
+	defer r.usedMu.Unlock()
+	if t, ok := r.used[name]; ok && !t.Before(since) {
+		return false
+	}
+	// Synchronous: containerd's own GC removes the image's content and
+	// snapshots before the next one is chosen.
+	if err := r.client.ImageService().Delete(ctx, name, images.SynchronousDelete()); err != nil {
+		r.log.Warn("image GC: remove image", "image", name, "err", err)
+		return false
+	}
+	return true
 }
 
 // imageRoot is where the snapshotter keeps the unpacked images: the

@@ -245,11 +245,12 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 	case errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, errNotSynced):
 		// Up without its daemon's answer (a restart): its pods and rules
 		// keep serving, so what it said last stands, for a while.
-		st.fails = 0
 		if st.quietSince.IsZero() {
 			st.quietSince = now
 		}
-		if now.Sub(st.quietSince) > peerQuietGrace {
+		if now.Sub(st.quietSince) <= peerQuietGrace {
+			st.fails = 0
+		} else {
 			ps.miss(name, addr, st, err)
 		}
 	case err != nil:

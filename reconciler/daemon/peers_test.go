@@ -106,6 +106,13 @@ func TestPeersPoll(t *testing.T) {
 	for range peerFailures + 1 {
 		step("n4 not synced yet", 3, withN4)
 	}
+	// Quiet for longer than the grace: its polls count as missed.
+	ps.mu.Lock()
+	ps.state["n4"].quietSince = time.Now().Add(-peerQuietGrace - time.Second)
+	ps.mu.Unlock()
+	step("n4 quiet too long, one miss", 3, withN4)
+	step("n4 quiet too long, two misses", 3, withN4)
+	step("n4 quiet too long, three misses", 4, map[string]reconciler.PeerReadiness{"n2": up["n2"], "n4": {}})
 }
 
 // TestPeersNeverAnswered: a node that never answered (its port blocked by

@@ -179,6 +179,13 @@ func summarize(node string, g gitops.Status, rec *reconciler.Reconciler) nodeapi
 	}
 	s.Converged = g.Applied != "" && g.Applying == ""
 	for _, w := range rec.Status().Workloads {
+		if w.Kind == "Job" || w.Kind == "CronJob" {
+			// Finished pods are not ready pods: a Job counts by its phase.
+			if w.Phase == reconciler.JobFailed {
+				s.Converged = false
+			}
+			continue
+		}
 		s.Ready += w.Ready
 		s.Total += w.Total
 		if w.Ready != w.Total || (w.Phase != "" && w.Phase != reconciler.PhaseComplete) {

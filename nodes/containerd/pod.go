@@ -54,6 +54,9 @@ type pod struct {
 	startedAt  time.Time
 	readySince time.Time
 	stopped    bool
+	// stopStart is when the first StopPod began: a stop tried again
+	// (after its caller gave up) keeps the first one's grace deadline.
+	stopStart time.Time
 	// forced marks a pod StopPod stopped while it ran: it is reported
 	// Failed with reason Stopped, as the fake runtime does.
 	forced bool
@@ -266,9 +269,10 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 	first := !pd.stopped
 	if first {
 		pd.stopped = true
+		pd.stopStart = time.Now()
 		close(pd.stop)
 	}
-	grace := time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second
+	deadline := pd.stopStart.Add(time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second)
 	all := pd.all()
 	pd.mu.Unlock()
 	mark := "true"
@@ -279,7 +283,7 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 	errs := make([]error, len(all))
 	for i, c := range all {
 		wg.Go(func() {
-			errs[i] = r.stopContainer(ctx, pd, c, grace)
+			errs[i] = r.stopContainer(ctx, pd, c, deadline, first)
 			if first {
 				if err := r.setLabels(ctx, c.id, map[string]string{labelStopped: mark}); err != nil && !errdefs.IsNotFound(err) {
 					errs[i] = errors.Join(errs[i], err)

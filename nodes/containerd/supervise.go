@@ -311,7 +311,7 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 			pd.mu.Lock()
 			grace := time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second
 			pd.mu.Unlock()
-			r.killTask(ctx, pd, c, task, grace)
+			r.killTask(ctx, pd, c, task, time.Now().Add(grace), true)
 			st = <-exitCh
 		case <-ctx.Done():
 			pcancel()
@@ -455,7 +455,7 @@ func (r *Runtime) markRunning(pd *pod, c *ctr, at time.Time) {
 
 // stopContainer runs preStop, sends SIGTERM and, after the grace period,
 // SIGKILL. The supervising goroutine records the exit.
-func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, grace time.Duration) error {
+func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, deadline time.Time, preStop bool) error {
 	cont, err := r.client.LoadContainer(ctx, c.id)
 	if errdefs.IsNotFound(err) {
 		return nil
@@ -474,19 +474,19 @@ func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, grace time
 	if err != nil || st.Status != containerd.Running {
 		return nil
 	}
-	r.killTask(ctx, pd, c, t, grace)
+	r.killTask(ctx, pd, c, t, deadline, preStop)
 	return nil
 }
 
-// killTask is the graceful stop: preStop exec within the grace period,
-// SIGTERM, SIGKILL when the grace period is over.
-func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Task, grace time.Duration) {
-	deadline := time.Now().Add(grace)
+// killTask is the graceful stop: preStop exec within the grace period
+// (unless an earlier try ran it), SIGTERM, SIGKILL when the grace period
+// is over (at deadline).
+func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Task, deadline time.Time, preStop bool) {
 	ch, err := t.Wait(ctx)
 	if err != nil {
 		return
 	}
-	if len(c.spec.PreStop) > 0 && grace > 0 {
+	if preStop && len(c.spec.PreStop) > 0 && time.Now().Before(deadline) {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
 		if _, err := r.exec(pctx, c.id, t, c.spec.PreStop); err != nil {
 			r.log.Warn("preStop hook failed", "pod", pd.key, "container", c.spec.Name, "err", err)

@@ -175,16 +175,19 @@ func TestDaemonSetSameNameReplacement(t *testing.T) {
 	}
 }
 
+// withNodes makes p's node n1 of an inventory of three: a, n0, n1 (by
+// name, n1 ranks third).
+func withNodes(p *plan.Plan) *plan.Plan {
+	p.Nodes[0].Node.Name = "n1"
+	p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n0"}}, plan.NodePlan{Node: plan.Node{Name: "a"}})
+	return p
+}
+
 // TestDaemonSetTakesTurnsAcrossNodes: with an inventory of three nodes and
 // maxUnavailable 1, the third node (by name) replaces its DaemonSet pod
 // two turns after it saw the new revision, not at once.
 func TestDaemonSetTakesTurnsAcrossNodes(t *testing.T) {
 	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
-	withNodes := func(p *plan.Plan) *plan.Plan {
-		p.Nodes[0].Node.Name = "n1"
-		p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n0"}}, plan.NodePlan{Node: plan.Node{Name: "a"}})
-		return p
-	}
 	e := newEnv(t) // this node is n1: rank 2 of a, n0, n1
 	a := mkDeploy("DaemonSet", "agent", "a", 1, s)
 	a.pods[0].Name = "agent-n1"
@@ -217,11 +220,6 @@ func (p peerView) Peers() map[string]PeerReadiness { return p }
 // for a node it has no word from.
 func TestDaemonSetTurnsFollowPeers(t *testing.T) {
 	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
-	withNodes := func(p *plan.Plan) *plan.Plan {
-		p.Nodes[0].Node.Name = "n1"
-		p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n0"}}, plan.NodePlan{Node: plan.Node{Name: "a"}})
-		return p
-	}
 	done := func(rev string, ok bool) PeerReadiness {
 		return PeerReadiness{Reachable: true, Workloads: map[string]PeerWorkload{"DaemonSet/default/agent": {Revision: rev, Done: ok}}}
 	}

@@ -66,6 +66,23 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 // them. The error is for what stops the run (a path that cannot be read);
 // findings in the manifests are diagnostics.
 func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagnostic, error) {
+	docs, diags, err := loadPaths(paths, &opts.Options)
+	if err != nil {
+		return nil, diags, err
+	}
+	if hasErrors(diags) {
+		return nil, diags, nil
+	}
+	p, more := Compile(docs, opts)
+	diags = append(diags, more...)
+	diag.Sort(diags)
+	return p, diags, nil
+}
+
+// loadPaths loads paths (files, directory trees, "-") with opts, setting
+// the built-in schemas when it has none. The error is for what stops the
+// run: the schemas, or a path that cannot be read.
+func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnostic, error) {
 	if opts.Schemas == nil {
 		s, err := schema.Load()
 		if err != nil {
@@ -83,13 +100,7 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	if len(ioErrs) > 0 {
 		return nil, diags, errors.Join(ioErrs...)
 	}
-	if hasErrors(diags) {
-		return nil, diags, nil
-	}
-	p, more := Compile(docs, opts)
-	diags = append(diags, more...)
-	diag.Sort(diags)
-	return p, diags, nil
+	return docs, diags, nil
 }
 
 func hasErrors(ds []diag.Diagnostic) bool {

@@ -5,7 +5,6 @@ package compiler
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -127,22 +126,9 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 // stops the run (a path that cannot be read); findings in the manifests
 // are diagnostics.
 func Lint(paths []string, opts Options) ([]diag.Diagnostic, Summary, error) {
-	if opts.Schemas == nil {
-		s, err := schema.Load()
-		if err != nil {
-			return nil, Summary{}, fmt.Errorf("load the built-in schemas: %w", err)
-		}
-		opts.Schemas = s
-	}
-	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin})
-	var ioErrs []error
-	for _, d := range diags {
-		if d.Rule == load.RuleIO {
-			ioErrs = append(ioErrs, fmt.Errorf("%s: %s", d.File, d.Message))
-		}
-	}
-	if len(ioErrs) > 0 {
-		return diags, Summary{}, errors.Join(ioErrs...)
+	docs, diags, err := loadPaths(paths, &opts)
+	if err != nil {
+		return diags, Summary{}, err
 	}
 	_, more := Front(docs, opts)
 	diags = append(diags, more...)

@@ -133,7 +133,7 @@ func runPlan(e *env, args []string) int {
 		}
 		defer os.RemoveAll(dir)
 		opts.Revision = commit
-		old, code = compileTree(e, dir, display, opts, "base "+*base+": ")
+		old, code = compileTree(e, []string{dir}, display, opts, "base "+*base+": ")
 	}
 	if old == nil {
 		return fail(code, "the base has errors; nothing to compare with")
@@ -155,25 +155,18 @@ func runPlan(e *env, args []string) int {
 // compilePath compiles paths, printing diagnostics (prefixed) as lint's
 // text format does. It returns the plan, or nil and the exit code.
 func compilePath(e *env, paths []string, opts compiler.CompileOptions, prefix string) (*plan.Plan, int) {
-	p, diags, err := compiler.CompilePaths(paths, opts)
-	printDiags(e.stderr, diags, prefix)
-	if err != nil {
-		fmt.Fprintf(e.stderr, "berth plan: %s%v\n", prefix, err)
-		return nil, exitUsage
-	}
-	if p == nil {
-		return nil, exitFindings
-	}
-	return p, exitOK
+	return compileTree(e, paths, "", opts, prefix)
 }
 
-// compileTree compiles a checked-out tree, showing its files under the
-// path the user named.
-func compileTree(e *env, dir, display string, opts compiler.CompileOptions, prefix string) (*plan.Plan, int) {
-	p, diags, err := compiler.CompilePaths([]string{dir}, opts)
-	for i := range diags {
-		if rel, rerr := filepath.Rel(dir, diags[i].File); rerr == nil && !strings.HasPrefix(rel, "..") {
-			diags[i].File = filepath.Join(display, rel)
+// compileTree compiles paths; with display, the files of the checked-out
+// tree paths[0] show under the path the user named.
+func compileTree(e *env, paths []string, display string, opts compiler.CompileOptions, prefix string) (*plan.Plan, int) {
+	p, diags, err := compiler.CompilePaths(paths, opts)
+	if display != "" {
+		for i := range diags {
+			if rel, rerr := filepath.Rel(paths[0], diags[i].File); rerr == nil && !strings.HasPrefix(rel, "..") {
+				diags[i].File = filepath.Join(display, rel)
+			}
 		}
 	}
 	printDiags(e.stderr, diags, prefix)

@@ -270,13 +270,7 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		if r.stopping(pd) || !shouldRestart(policy, code) {
 			return false
 		}
-		pd.mu.Lock()
-		c.state.RestartCount++
-		n := c.state.RestartCount
-		pd.mu.Unlock()
-		if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
-			r.log.Warn("record restart", "container", c.id, "err", err)
-		}
+		r.countRestart(ctx, pd, c)
 	}
 	for {
 		if r.stopping(pd) {
@@ -359,13 +353,7 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		if !r.sleep(pd, delay) {
 			return false
 		}
-		pd.mu.Lock()
-		c.state.RestartCount++
-		n := c.state.RestartCount
-		pd.mu.Unlock()
-		if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
-			r.log.Warn("record restart", "container", c.id, "err", err)
-		}
+		r.countRestart(ctx, pd, c)
 		r.rotatePrevious(pd.key, c.spec.Name)
 	}
 }
@@ -476,6 +464,18 @@ func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, deadline t
 	}
 	r.killTask(ctx, pd, c, t, deadline, preStop)
 	return nil
+}
+
+// countRestart counts one more restart of c, also on the container's
+// labels (a restarted daemon reads it back).
+func (r *Runtime) countRestart(ctx context.Context, pd *pod, c *ctr) {
+	pd.mu.Lock()
+	c.state.RestartCount++
+	n := c.state.RestartCount
+	pd.mu.Unlock()
+	if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
+		r.log.Warn("record restart", "container", c.id, "err", err)
+	}
 }
 
 // killTask is the graceful stop: preStop exec within the grace period

@@ -211,16 +211,7 @@ func writeAt(root int, rel string, data []byte, mode fs.FileMode) error {
 	if err != nil {
 		return &fs.PathError{Op: "create", Path: name, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), name)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return fill(os.NewFile(uintptr(fd), name), data, mode)
 }
 
 func writeFile(p string, data []byte, mode fs.FileMode) error {
@@ -228,6 +219,12 @@ func writeFile(p string, data []byte, mode fs.FileMode) error {
 	if err != nil {
 		return err
 	}
+	return fill(f, data, mode)
+}
+
+// fill writes data to a file created 0600, then gives it mode, and
+// closes it.
+func fill(f *os.File, data []byte, mode fs.FileMode) error {
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err

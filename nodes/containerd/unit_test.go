@@ -219,3 +219,21 @@ func TestCreateReason(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordedNetns(t *testing.T) {
+	withLabel := map[string]map[string]string{"c1": {labelNetns: "/run/netns/berth-abc"}}
+	for _, tc := range []struct {
+		name   string
+		rec    record
+		labels map[string]map[string]string
+		want   string
+	}{
+		{"recorded", record{ID: "berth-abc", Netns: "/run/berth/netns/berth-abc"}, withLabel, "/run/berth/netns/berth-abc"},
+		{"older pod: its containers' label", record{ID: "berth-abc"}, withLabel, "/run/netns/berth-abc"},
+		{"older pod, no container yet", record{ID: "berth-abc"}, nil, "/run/netns/berth-abc"},
+	} {
+		if got := recordedNetns(tc.rec, tc.labels); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -107,9 +107,9 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 		if !ok {
 			return nil, fmt.Errorf("container %s mounts unknown volume %q", in.c.Name, m.Name)
 		}
-		if m.SubPath != "" {
+		if m.SubPath != "" || m.SubPathExpr != "" {
 			if src, ok = in.subPaths[i]; !ok {
-				return nil, fmt.Errorf("container %s: no mount point for the subPath %q of volume %q", in.c.Name, m.SubPath, m.Name)
+				return nil, fmt.Errorf("container %s: no mount point for the subPath of volume %q", in.c.Name, m.Name)
 			}
 		}
 		opts := []string{"rbind", "rprivate"}

@@ -58,38 +58,66 @@ func waitConfigError(t *testing.T, rt *Runtime, key, ctr string) {
 	}
 }
 
+// mountsX is a volumeMount of the volume "shared" at path that reaches
+// the entry x: by subPath, or by a subPathExpr expanded from env.
+type mountsX func(c *plan.Container, path string)
+
+var subPathKinds = []struct {
+	name  string
+	mount mountsX
+}{
+	{"subPath", func(c *plan.Container, path string) {
+		c.VolumeMounts = append(c.VolumeMounts, api.VolumeMount{Name: "shared", MountPath: path, SubPath: "x"})
+	}},
+	{"subPathExpr", func(c *plan.Container, path string) {
+		c.Env = append(c.Env, plan.EnvVar{Name: "ENTRY", Value: plan.Plain("x")})
+		c.VolumeMounts = append(c.VolumeMounts, api.VolumeMount{Name: "shared", MountPath: path, SubPathExpr: "$(ENTRY)"})
+	}},
+}
+
 // A container plants a symlink to / in an emptyDir before another
 // container of the pod starts with that subPath (CVE-2017-1002101): the
 // start is refused, and a subPath that stays inside the volume works.
 func TestSubPathSymlinkPlantedBeforeStart(t *testing.T) {
-	rt := newRuntime(t)
-	marker := hostMarker(t)
-	plant := container("plant", "sh", "-c", "ln -s / /shared/x")
-	plant.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/shared"}}
-	victim := container("victim", "sh", "-c", escapeCheck("/escape", marker)+"; sleep 3600")
-	victim.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/escape", SubPath: "x"}}
-	fine := container("fine", "sh", "-c", "echo hello > /data/hello; sleep 3600")
-	fine.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/data", SubPath: "data/dir"}}
-	p := testPod("subpath-before", victim, fine)
-	p.Spec.InitContainers = []plan.Container{plant}
-	p.Spec.Volumes = []plan.Volume{{Name: "shared", Kind: "emptyDir"}}
-	cleanup(t, rt, p.Key())
-	if err := rt.CreatePod(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	waitConfigError(t, rt, p.Key(), "victim")
-	waitLog(t, rt, p.Key(), "fine", "", 10*time.Second)
-	vol := filepath.Join(testStateDir, "volumes", "default_subpath-before", "volumes", "shared")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		b, err := os.ReadFile(filepath.Join(vol, "data/dir/hello"))
-		if err == nil && string(b) == "hello\n" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("a subPath inside the volume does not work: %q %v", b, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	for _, kind := range subPathKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			rt := newRuntime(t)
+			marker := hostMarker(t)
+			plant := container("plant", "sh", "-c", "ln -s / /shared/x")
+			plant.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+			victim := container("victim", "sh", "-c", escapeCheck("/escape", marker)+"; sleep 3600")
+			kind.mount(&victim, "/escape")
+			fine := container("fine", "sh", "-c", "echo hello > /data/hello; sleep 3600")
+			fine.Env = []plan.EnvVar{{Name: "POD_NAME", FieldRef: "metadata.name"}}
+			fine.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/data", SubPath: "data/dir"}}
+			if kind.name == "subPathExpr" {
+				fine.VolumeMounts[0].SubPath, fine.VolumeMounts[0].SubPathExpr = "", "data/$(POD_NAME)"
+			}
+			name := strings.ToLower(kind.name) + "-before"
+			p := testPod(name, victim, fine)
+			p.Spec.InitContainers = []plan.Container{plant}
+			p.Spec.Volumes = []plan.Volume{{Name: "shared", Kind: "emptyDir"}}
+			cleanup(t, rt, p.Key())
+			if err := rt.CreatePod(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			waitConfigError(t, rt, p.Key(), "victim")
+			want := filepath.Join(testStateDir, "volumes", "default_"+name, "volumes", "shared", "data/dir/hello")
+			if kind.name == "subPathExpr" {
+				want = filepath.Join(testStateDir, "volumes", "default_"+name, "volumes", "shared", "data", name, "hello")
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				b, err := os.ReadFile(want)
+				if err == nil && string(b) == "hello\n" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("a %s inside the volume does not work: %q %v", kind.name, b, err)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		})
 	}
 }
 
@@ -97,20 +125,49 @@ func TestSubPathSymlinkPlantedBeforeStart(t *testing.T) {
 // a symlink to / while the pod runs; when that container restarts, its
 // subPath is resolved again and refused.
 func TestSubPathSymlinkSwappedBeforeRestart(t *testing.T) {
-	rt := newRuntime(t)
-	marker := hostMarker(t)
-	attacker := container("attacker", "sh", "-c",
-		"mkdir -p /shared/x; sleep 1; mv /shared/x /shared/old && ln -s / /shared/x && echo SWAPPED; sleep 3600")
-	attacker.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/shared"}}
-	victim := container("victim", "sh", "-c", escapeCheck("/escape", marker)+"; sleep 2; exit 1")
-	victim.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/escape", SubPath: "x"}}
-	p := testPod("subpath-restart", attacker, victim)
-	p.Spec.Volumes = []plan.Volume{{Name: "shared", Kind: "emptyDir"}}
-	cleanup(t, rt, p.Key())
-	if err := rt.CreatePod(ctx, p); err != nil {
-		t.Fatal(err)
+	for _, kind := range subPathKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			rt := newRuntime(t)
+			marker := hostMarker(t)
+			attacker := container("attacker", "sh", "-c",
+				"mkdir -p /shared/x; sleep 1; mv /shared/x /shared/old && ln -s / /shared/x && echo SWAPPED; sleep 3600")
+			attacker.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+			victim := container("victim", "sh", "-c", escapeCheck("/escape", marker)+"; sleep 2; exit 1")
+			kind.mount(&victim, "/escape")
+			p := testPod(strings.ToLower(kind.name)+"-restart", attacker, victim)
+			p.Spec.Volumes = []plan.Volume{{Name: "shared", Kind: "emptyDir"}}
+			cleanup(t, rt, p.Key())
+			if err := rt.CreatePod(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			waitLog(t, rt, p.Key(), "victim", "CONFINED", 60*time.Second)
+			waitLog(t, rt, p.Key(), "attacker", "SWAPPED", 20*time.Second)
+			waitConfigError(t, rt, p.Key(), "victim")
+		})
 	}
-	waitLog(t, rt, p.Key(), "victim", "CONFINED", 60*time.Second)
-	waitLog(t, rt, p.Key(), "attacker", "SWAPPED", 20*time.Second)
-	waitConfigError(t, rt, p.Key(), "victim")
+}
+
+func TestExpandSubPath(t *testing.T) {
+	envs := []string{"A=a", "POD=web-0", "EMPTY=", "A=last"}
+	tests := []struct{ expr, want, err string }{
+		{"logs/$(POD)", "logs/web-0", ""},
+		{"$(A)/$(POD)", "last/web-0", ""},
+		{"$$(POD)", "$(POD)", ""},
+		{"a$b", "a$b", ""},
+		{"trailing$", "trailing$", ""},
+		{"open$(POD", "open$(POD", ""},
+		{"$(NOPE)/$(EMPTY)/$(NOPE)", "", "missing value for EMPTY, NOPE"},
+	}
+	for _, tt := range tests {
+		got, err := expandSubPath(tt.expr, envs)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("expandSubPath(%q) = %q, %v; want error %q", tt.expr, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("expandSubPath(%q) = %q, %v; want %q", tt.expr, got, err, tt.want)
+		}
+	}
 }

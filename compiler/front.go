@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
 	"berth.dev/berth/schema"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// Schemas is the compiled schema set; nil means schema.Load(). A
 	// long-lived caller (the daemon) loads it once and passes it here.
 	Schemas *schema.Set
+	// PodSecurity is the Pod Security policy of namespaces without
+	// pod-security labels; nil is Kubernetes' default (privileged).
+	PodSecurity *podsecurity.Policy
 }
 
 // Summary counts what a lint run looked at and found.
@@ -117,7 +121,7 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			dup.ID(), first.Pos("metadata.name"))
 		diags = append(diags, d)
 	}
-	diags = append(diags, check.Run(set, check.Options{})...)
+	diags = append(diags, check.Run(set, check.Options{PodSecurity: opts.PodSecurity})...)
 	diag.Sort(diags)
 	return set, diags
 }

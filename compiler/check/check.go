@@ -11,6 +11,7 @@ import (
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
 )
 
 // Rule ids of the checks in this package (admission's are in admit).
@@ -32,7 +33,12 @@ const (
 )
 
 // Options tune the checks.
-type Options struct{}
+type Options struct {
+	// PodSecurity is the Pod Security policy of a namespace without
+	// pod-security labels (the node's --pod-security-default); nil is
+	// Kubernetes' default, privileged.
+	PodSecurity *podsecurity.Policy
+}
 
 // Run checks every object of one revision and returns the findings in a
 // deterministic order (diag.Sort orders them for output). It does not
@@ -50,6 +56,11 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 	ds = append(ds, checkRolloutServices(set)...)
 	ds = append(ds, checkClaims(set)...)
 	ds = append(ds, admit.Admit(set, admit.Copy(templates))...)
+	defaults := podsecurity.DefaultPolicy
+	if opts.PodSecurity != nil {
+		defaults = *opts.PodSecurity
+	}
+	ds = append(ds, podsecurity.Admit(set, templates, defaults)...)
 	return ds
 }
 
@@ -144,6 +155,12 @@ func Describe(rule string) string {
 		return "A namespace's pods or objects exceed a ResourceQuota, or a container lacks a resource it constrains."
 	case admit.RuleResources:
 		return "A container's request is above its limit."
+	case podsecurity.Rule:
+		return "A pod template breaks its namespace's enforce (error) or warn (warning) Pod Security Standard."
+	case podsecurity.RuleAudit:
+		return "A pod template breaks its namespace's audit Pod Security Standard."
+	case podsecurity.RuleLabel:
+		return "A Namespace's pod-security.kubernetes.io label has an invalid level or version."
 	}
 	return ""
 }

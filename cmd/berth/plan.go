@@ -21,6 +21,7 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
 )
@@ -53,6 +54,7 @@ func runPlan(e *env, args []string) int {
 		lbPool      = fs.String("load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
+		policyFile  = fs.String("node-policy", "", "check the plan against this node policy file (as `berth daemon --node-policy` reads it), for the --node node or every node")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth plan [flags] [PATH]\n\n"+
@@ -111,6 +113,14 @@ func runPlan(e *env, args []string) int {
 		ServiceCIDR:      *serviceCIDR,
 		PodCIDR:          *podCIDR,
 		LoadBalancerPool: splitList(*lbPool),
+	}
+
+	if *policyFile != "" {
+		pol, err := nodepolicy.Load(*policyFile)
+		if err != nil {
+			return fail(exitUsage, "--node-policy: %v", err)
+		}
+		opts.NodePolicy, opts.PolicyNode = &pol, *node
 	}
 
 	head, code := compilePath(e, []string{path}, opts, "")

@@ -26,6 +26,7 @@ import (
 
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/reconciler/source"
@@ -80,6 +81,11 @@ type Config struct {
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// NodePolicy is what this node allows whatever the repository says
+	// (privileged containers, host paths, Service addresses, the Pod
+	// Security default); nil is nodepolicy.Default(). A revision that
+	// breaks it is refused like one that does not compile.
+	NodePolicy *nodepolicy.Policy
 
 	Logger *slog.Logger
 }
@@ -127,6 +133,8 @@ func (c *Config) defaults() error {
 // Compiler compiles revisions for this node with one schema set.
 type Compiler struct {
 	schemas *schema.Set
+	node    string
+	policy  nodepolicy.Policy
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
@@ -140,7 +148,11 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
-	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	policy := nodepolicy.Default()
+	if c.NodePolicy != nil {
+		policy = *c.NodePolicy
+	}
+	return &Compiler{schemas: s, node: c.Node, policy: policy, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool}, nil
 }
 
@@ -153,6 +165,8 @@ func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) 
 		PodCIDR:          c.podCIDR,
 		ServiceCIDR:      c.svcCIDR,
 		LoadBalancerPool: c.lbPool,
+		NodePolicy:       &c.policy,
+		PolicyNode:       c.node,
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})

@@ -38,6 +38,9 @@ type CompileOptions struct {
 	// applies to namespaces without labels.
 	NodePolicy *nodepolicy.Policy
 	PolicyNode string
+	// SecretKey keys the digests that stand for Secret values in the plan
+	// and its hashes (--secret-key-file); nil is plan.DefaultSecretKey.
+	SecretKey plan.SecretKey
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -63,6 +66,7 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		ServiceCIDR:      opts.ServiceCIDR,
 		PodCIDR:          opts.PodCIDR,
 		LoadBalancerPool: opts.LoadBalancerPool,
+		SecretKey:        opts.SecretKey,
 	})
 	diags = dedupe(append(diags, more...))
 	if hasErrors(diags) {

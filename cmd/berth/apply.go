@@ -63,6 +63,7 @@ func runApply(e *env, args []string) int {
 		return exitUsage
 	}
 	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

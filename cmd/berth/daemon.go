@@ -70,6 +70,7 @@ func runDaemon(e *env, args []string) int {
 		return exitUsage
 	}
 	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := daemon.Run(ctx, nf.config()); err != nil {

@@ -17,6 +17,7 @@ type policyFlags struct {
 	denyExternalIPs bool
 	allowedExternal string
 	podSecurity     string
+	secretKeyFile   string
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
@@ -26,6 +27,7 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.hostPaths, "allowed-host-paths", "", "comma-separated host path prefixes pods may use (hostPath volumes, PersistentVolume paths), read-only unless suffixed :rw (default: any path)")
 	fs.BoolVar(&p.denyExternalIPs, "deny-external-ips", false, "refuse Services with externalIPs or LoadBalancer addresses (CVE-2020-8554)")
 	fs.StringVar(&p.allowedExternal, "allowed-external-ips", "", "comma-separated CIDRs that Services' externalIPs and LoadBalancer addresses must come from (default: any)")
+	fs.StringVar(&p.secretKeyFile, "secret-key-file", "", "the repository's key for the digests that stand for Secret values in plans and pod hashes (the same file on every node and in CI; default: a public key, so a printed digest can confirm a guess)")
 	fs.StringVar(&p.podSecurity, "pod-security-default", "", "Pod Security Standard of namespaces without pod-security labels: privileged, baseline or restricted[:v1.N] (default privileged, as Kubernetes)")
 }
 

@@ -136,7 +136,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 			}
 			for _, k := range sortedKeys(data) {
 				if validEnvName(ef.Prefix + k) {
-					set(plan.EnvVar{Name: ef.Prefix + k, Value: plan.Sensitive(data[k])})
+					set(plan.EnvVar{Name: ef.Prefix + k, Value: x.in.SecretKey.Sensitive(data[k])})
 				}
 			}
 		}
@@ -170,7 +170,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 				}
 				continue
 			}
-			set(plan.EnvVar{Name: e.Name, Value: plan.Sensitive(v)})
+			set(plan.EnvVar{Name: e.Name, Value: x.in.SecretKey.Sensitive(v)})
 		case vf.FieldRef != nil:
 			switch vf.FieldRef.FieldPath {
 			case "metadata.name":
@@ -310,7 +310,7 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s is not of type kubernetes.io/dockerconfigjson with a .dockerconfigjson key", ns, r.Name))
 			continue
 		}
-		auths, err := parseDockerConfig(raw)
+		auths, err := parseDockerConfig(raw, x.in.SecretKey)
 		if err != nil {
 			// The error never quotes the content: it is a secret.
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s: %v", ns, r.Name, err))
@@ -323,7 +323,7 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 }
 
 // parseDockerConfig reads {"auths": {host: {username, password | auth}}}.
-func parseDockerConfig(raw string) ([]plan.RegistryAuth, error) {
+func parseDockerConfig(raw string, key plan.SecretKey) ([]plan.RegistryAuth, error) {
 	var cfg dockerConfig
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
 		return nil, fmt.Errorf(".dockerconfigjson is not valid JSON")
@@ -343,7 +343,7 @@ func parseDockerConfig(raw string) ([]plan.RegistryAuth, error) {
 			}
 			user, pass = u, p
 		}
-		out = append(out, plan.RegistryAuth{Registry: host, Username: plan.Sensitive(user), Password: plan.Sensitive(pass)})
+		out = append(out, plan.RegistryAuth{Registry: host, Username: key.Sensitive(user), Password: key.Sensitive(pass)})
 	}
 	return out, nil
 }

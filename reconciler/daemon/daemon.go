@@ -86,6 +86,9 @@ type Config struct {
 	// Security default); nil is nodepolicy.Default(). A revision that
 	// breaks it is refused like one that does not compile.
 	NodePolicy *nodepolicy.Policy
+	// SecretKeyFile holds the repository's key for the digests of Secret
+	// values (plan.SecretKey); every node and CI use the same one.
+	SecretKeyFile string
 
 	Logger *slog.Logger
 }
@@ -135,6 +138,7 @@ type Compiler struct {
 	schemas *schema.Set
 	node    string
 	policy  nodepolicy.Policy
+	key     plan.SecretKey
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
@@ -152,7 +156,15 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	if c.NodePolicy != nil {
 		policy = *c.NodePolicy
 	}
-	return &Compiler{schemas: s, node: c.Node, policy: policy, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	var key plan.SecretKey
+	if c.SecretKeyFile != "" {
+		if key, err = plan.ReadSecretKey(c.SecretKeyFile); err != nil {
+			return nil, err
+		}
+	} else if c.Logger != nil {
+		c.Logger.Warn("no --secret-key-file: the digests that stand for Secret values in plans and pod hashes use berth's public default key, so someone who sees a plan or a status can test guesses of those values offline; give every node and CI the same key file")
+	}
+	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool}, nil
 }
 
@@ -167,6 +179,7 @@ func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) 
 		LoadBalancerPool: c.lbPool,
 		NodePolicy:       &c.policy,
 		PolicyNode:       c.node,
+		SecretKey:        c.key,
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})

@@ -72,7 +72,7 @@ func TestFront(t *testing.T) {
 		name:    "schema errors keep the object out of the set",
 		files:   map[string]string{"a.yaml": fmt.Sprintf(configMap, "Bad_Name", "default")},
 		objects: 0,
-		want:    []string{`a.yaml:4:9: error: metadata.name: "Bad_Name" is not a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit) [schema ConfigMap default/Bad_Name]`},
+		want:    []string{`a.yaml:4:9: error: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*') [schema ConfigMap default/Bad_Name]`},
 	}, {
 		name:    "unknown field is an error",
 		files:   map[string]string{"a.yaml": fmt.Sprintf(configMap, "a", "default") + "colour: red\n"},

@@ -19,10 +19,12 @@ import (
 // at least its requested size. Binding is simulated as the plan binds:
 // claims naming a volumeName first, then each claim in order takes the
 // smallest free volume that fits, so two claims cannot share one volume.
-func checkClaims(set *object.Set) []diag.Diagnostic {
+func checkClaims(set *object.Set, opts Options) []diag.Diagnostic {
 	pvs := object.Typed[api.PersistentVolume](set, "PersistentVolume")
 	claims := object.Typed[api.PersistentVolumeClaim](set, "PersistentVolumeClaim")
-	if len(claims) == 0 {
+	if len(claims) == 0 || opts.Rejected.hasKind("PersistentVolume") {
+		// With a rejected PersistentVolume, which claim it would bind is
+		// unknown: its own error comes first.
 		return nil
 	}
 	// Quantities are parsed once: claims x volumes comparisons follow.

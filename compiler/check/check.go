@@ -7,6 +7,7 @@
 package check
 
 import (
+	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
@@ -27,8 +28,10 @@ const (
 	RuleProbePort           = "probe-port"
 	RuleUndeclaredNamespace = "undeclared-namespace"
 	RuleUnboundClaim        = "unbound-claim"
-	RuleRolloutService      = "rollout-service"
-	RulePullSecret          = "pull-secret"
+	// RuleBinding is the rule of the binder's findings on claims.
+	RuleBinding        = address.RuleBinding
+	RuleRolloutService = "rollout-service"
+	RulePullSecret     = "pull-secret"
 )
 
 // Options tune the checks.
@@ -57,7 +60,7 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 		ds = append(ds, checkPodSpec(set, p, opts)...)
 	}
 	ds = append(ds, checkRolloutServices(set, opts)...)
-	ds = append(ds, checkClaims(set, opts)...)
+	ds = append(ds, checkClaims(set, pods, opts)...)
 	ds = append(ds, admit.Admit(admissionSet(set, opts), admit.Copy(templates))...)
 	return ds
 }
@@ -182,7 +185,9 @@ func Describe(rule string) string {
 	case RuleUndeclaredNamespace:
 		return "An object in a namespace that no Namespace object declares."
 	case RuleUnboundClaim:
-		return "A PersistentVolumeClaim that no PersistentVolume of the repository can satisfy."
+		return "A pod mounts a PersistentVolumeClaim that no PersistentVolume of the repository can satisfy."
+	case RuleBinding:
+		return "A PersistentVolumeClaim that no PersistentVolume of the repository can satisfy stays pending."
 	case RuleRolloutService:
 		return "A Rollout uses one Service in two roles."
 	case RulePullSecret:

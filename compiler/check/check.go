@@ -32,6 +32,7 @@ const (
 	RuleBinding        = address.RuleBinding
 	RuleRolloutService = "rollout-service"
 	RulePullSecret     = "pull-secret"
+	RuleVolumeMount    = "volume-mount"
 )
 
 // Options tune the checks.

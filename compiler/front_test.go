@@ -157,11 +157,17 @@ func TestFrontDeterministic(t *testing.T) {
 	}
 }
 
-// BenchmarkLint10k lints the 10,000-object corpus of bench/, the same one
-// bench/lint.sh compares with kubeconform: load, validate, decode, check.
-func BenchmarkLint10k(b *testing.B) {
+// BenchmarkLint10k lints the 10,000-object corpora of bench/, the same
+// ones bench/lint.sh compares with kubeconform: load, validate, decode,
+// check.
+func BenchmarkLint10k(b *testing.B) { benchLint(b, corpus.Repo) }
+
+// BenchmarkLint10kOneNamespace is the one-namespace shape.
+func BenchmarkLint10kOneNamespace(b *testing.B) { benchLint(b, corpus.OneNamespace) }
+
+func benchLint(b *testing.B, shape string) {
 	benchDir := b.TempDir()
-	if err := corpus.Write(benchDir, 10000, 40); err != nil {
+	if err := corpus.WriteShape(benchDir, shape, 10000, 40); err != nil {
 		b.Fatal(err)
 	}
 	opts := Options{Workers: 2, Schemas: schemas(b)}

@@ -4,6 +4,7 @@ package object
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -187,26 +188,30 @@ func child(n *yaml.Node, step string) *yaml.Node {
 }
 
 // Decode turns a schema-valid document into an Object. Namespaced objects
-// without metadata.namespace land in "default".
+// without metadata.namespace land in "default". The document is decoded
+// once (decoding dominates lint's time): apiVersion and kind are read
+// from the node, the metadata from the decoded value.
 func Decode(doc *load.Document) (*Object, error) {
 	var tm api.TypeMeta
-	if err := doc.Node.Decode(&tm); err != nil {
-		return nil, fmt.Errorf("%s:%d:%d: %w", doc.File, doc.Node.Line, doc.Node.Column, err)
+	n := doc.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "apiVersion":
+			tm.APIVersion = n.Content[i+1].Value
+		case "kind":
+			tm.Kind = n.Content[i+1].Value
+		}
 	}
 	v := newValue(tm.APIVersion, tm.Kind)
 	if v == nil {
-		return nil, fmt.Errorf("%s:%d:%d: %s %s is not a kind berth supports", doc.File, doc.Node.Line, doc.Node.Column, tm.APIVersion, tm.Kind)
+		return nil, fmt.Errorf("%s:%d:%d: %s %s is not a kind berth supports", doc.File, n.Line, n.Column, tm.APIVersion, tm.Kind)
 	}
-	if err := doc.Node.Decode(v); err != nil {
-		return nil, fmt.Errorf("%s:%d:%d: decode %s: %w", doc.File, doc.Node.Line, doc.Node.Column, tm.Kind, err)
+	if err := n.Decode(v); err != nil {
+		return nil, fmt.Errorf("%s:%d:%d: decode %s: %w", doc.File, n.Line, n.Column, tm.Kind, err)
 	}
-	var meta struct {
-		Metadata api.ObjectMeta `yaml:"metadata"`
-	}
-	if err := doc.Node.Decode(&meta); err != nil {
-		return nil, fmt.Errorf("%s:%d:%d: decode metadata: %w", doc.File, doc.Node.Line, doc.Node.Column, err)
-	}
-	o := &Object{Doc: doc, APIVersion: tm.APIVersion, Kind: tm.Kind, Name: meta.Metadata.Name, Namespace: meta.Metadata.Namespace, Value: v}
+	// Every api type holds its metadata in a field named Metadata.
+	meta, _ := reflect.ValueOf(v).Elem().FieldByName("Metadata").Interface().(api.ObjectMeta)
+	o := &Object{Doc: doc, APIVersion: tm.APIVersion, Kind: tm.Kind, Name: meta.Name, Namespace: meta.Namespace, Value: v}
 	if ClusterScoped(tm.Kind) {
 		o.Namespace = ""
 	} else if o.Namespace == "" {

@@ -17,8 +17,6 @@ package validate
 
 import (
 	"slices"
-	"strconv"
-	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -179,26 +177,12 @@ func intOrStringValue(v api.IntOrString) any {
 	return int64(v.IntVal)
 }
 
-// percentValue is apps validation's getPercentValue: the number of a
-// valid percentage.
-func percentValue(v api.IntOrString) (int, bool) {
-	if !v.IsString {
-		return 0, false
-	}
-	p, ok := strings.CutSuffix(v.StrVal, "%")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.Atoi(p)
-	return n, err == nil
-}
-
 // intOrPercentValue is apps validation's getIntOrPercentValue.
 func intOrPercentValue(v *api.IntOrString) int {
 	if v == nil {
 		return 0
 	}
-	if n, ok := percentValue(*v); ok {
+	if n, ok := v.Percent(); ok {
 		return n
 	}
 	if v.IsString {
@@ -212,7 +196,7 @@ func notMoreThan100Percent(v *api.IntOrString, path *field.Path) field.ErrorList
 	if v == nil {
 		return nil
 	}
-	if n, ok := percentValue(*v); ok && n > 100 {
+	if n, ok := v.Percent(); ok && n > 100 {
 		return field.ErrorList{field.Invalid(path, intOrStringValue(*v), "must not be greater than 100%")}
 	}
 	return nil

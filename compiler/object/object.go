@@ -210,7 +210,10 @@ func Decode(doc *load.Document) (*Object, error) {
 		return nil, fmt.Errorf("%s:%d:%d: decode %s: %w", doc.File, n.Line, n.Column, tm.Kind, err)
 	}
 	// Every api type holds its metadata in a field named Metadata.
-	meta, _ := reflect.ValueOf(v).Elem().FieldByName("Metadata").Interface().(api.ObjectMeta)
+	var meta api.ObjectMeta
+	if f := reflect.ValueOf(v).Elem().FieldByName("Metadata"); f.IsValid() {
+		meta, _ = f.Interface().(api.ObjectMeta)
+	}
 	o := &Object{Doc: doc, APIVersion: tm.APIVersion, Kind: tm.Kind, Name: meta.Name, Namespace: meta.Namespace, Value: v}
 	if ClusterScoped(tm.Kind) {
 		o.Namespace = ""

@@ -1,0 +1,93 @@
+package isolate
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"berth.dev/berth/compiler/budget"
+)
+
+// sink keeps allocations reachable so that the compiler cannot drop them.
+var sink [][]byte
+
+func init() {
+	Serve("test-echo", func(in []byte) ([]byte, error) { return bytes.ToUpper(in), nil })
+	Serve("test-fail", func(in []byte) ([]byte, error) { return nil, errors.New("bad input: " + string(in)) })
+	Serve("test-sleep", func([]byte) ([]byte, error) { time.Sleep(time.Hour); return nil, nil })
+	// One huge allocation, as strings.Repeat makes.
+	Serve("test-big", func([]byte) ([]byte, error) {
+		b := make([]byte, 4<<30)
+		b[len(b)-1] = 1
+		sink = append(sink, b)
+		return nil, nil
+	})
+	// Many small ones, touched, as an evaluator building a large value.
+	Serve("test-grow", func([]byte) ([]byte, error) {
+		for {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = 1
+			}
+			sink = append(sink, b)
+		}
+	})
+	Serve("test-flood", func([]byte) ([]byte, error) { return make([]byte, 64<<20), nil })
+}
+
+func TestRun(t *testing.T) {
+	opts := Options{Time: 20 * time.Second, Memory: 128 << 20}
+	ctx := context.Background()
+	out, _, err := Run(ctx, "test-echo", []byte("abc"), opts)
+	if err != nil || string(out) != "ABC" {
+		t.Fatalf("echo: %q, %v", out, err)
+	}
+	_, _, err = Run(ctx, "test-fail", []byte("x"), opts)
+	var we *WorkError
+	if !errors.As(err, &we) || we.Msg != "bad input: x" {
+		t.Fatalf("fail: %v, want the worker's error", err)
+	}
+}
+
+func TestRunBudgets(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		worker string
+		opts   Options
+		want   budget.Limit
+	}{
+		{"test-sleep", Options{Time: 200 * time.Millisecond, Memory: 128 << 20}, budget.EvalTime},
+		{"test-big", Options{Time: 20 * time.Second, Memory: 128 << 20}, budget.EvalMemory},
+		{"test-grow", Options{Time: 20 * time.Second, Memory: 128 << 20}, budget.EvalMemory},
+		{"test-flood", Options{Time: 20 * time.Second, Memory: 16 << 20}, budget.EvalMemory},
+	}
+	for _, tt := range tests {
+		t.Run(tt.worker, func(t *testing.T) {
+			_, st, err := Run(ctx, tt.worker, nil, tt.opts)
+			var ex *budget.Exceeded
+			if !errors.As(err, &ex) || ex.Limit != tt.want {
+				t.Fatalf("err = %v, want %s exceeded", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), "--"+tt.want.Flag()) {
+				t.Fatalf("error %q does not name the flag", err)
+			}
+			// The cap holds: the child never got near the 4 GiB it asked
+			// for (the runtime and the binary add some 30 MiB).
+			if st.MaxRSS > tt.opts.Memory+64<<20 {
+				t.Fatalf("child peaked at %d MiB, budget %d MiB", st.MaxRSS>>20, tt.opts.Memory>>20)
+			}
+		})
+	}
+}
+
+func TestRunParentCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, _, err := Run(ctx, "test-sleep", nil, Options{Time: time.Minute, Memory: 64 << 20})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}

@@ -106,6 +106,8 @@ func (k Limit) Format(v int64) string {
 		return formatBytes(v)
 	case duration:
 		return time.Duration(v).String()
+	case ratio:
+		return strconv.FormatInt(v, 10) + "x"
 	}
 	return strconv.FormatInt(v, 10)
 }

@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -45,7 +46,15 @@ const (
 
 // Work is one evaluation: it reads its input and returns its output. An
 // error is returned to Run's caller as a *WorkError.
-type Work func(in []byte) ([]byte, error)
+type Work func(in []byte, env Env) ([]byte, error)
+
+// Env tells a worker how it runs.
+type Env struct {
+	// Confined is true when the kernel enforces Options.Read and the ban
+	// on TCP (Landlock); a worker that needs the guarantee checks for
+	// itself otherwise.
+	Confined bool
+}
 
 // Serve turns this process into the worker called name when Run started
 // it as that worker, and then never returns; otherwise it returns at
@@ -54,10 +63,13 @@ func Serve(name string, work Work) {
 	if os.Getenv(envWorker) != name {
 		return
 	}
-	os.Exit(serve(work))
+	if os.Getenv(envConfined) == "" {
+		confine(decodeDirs(os.Getenv(envRead)))
+	}
+	os.Exit(serve(work, Env{Confined: os.Getenv(envConfined) == "1"}))
 }
 
-func serve(work Work) int {
+func serve(work Work, env Env) int {
 	if mem, _ := strconv.ParseInt(os.Getenv(envMemory), 10, 64); mem > 0 {
 		// RLIMIT_DATA counts the heap the Go runtime maps in: a single
 		// allocation past it fails at once (the runtime exits with "out of
@@ -71,7 +83,7 @@ func serve(work Work) int {
 		fmt.Fprintf(os.Stderr, "read input: %v", err)
 		return exitWorkError
 	}
-	out, err := work(in)
+	out, err := work(in, env)
 	if err != nil {
 		fmt.Fprint(os.Stderr, err.Error())
 		return exitWorkError
@@ -89,6 +101,10 @@ type Options struct {
 	// Memory is the memory budget in bytes (required); the output may
 	// not be larger either.
 	Memory int64
+	// Read lists the directories the worker may read beneath; it may read
+	// nothing else, and open no TCP connection, where the kernel has
+	// Landlock (see Env.Confined).
+	Read []string
 }
 
 // Stats are what the child cost.
@@ -121,7 +137,7 @@ func Run(ctx context.Context, name string, in []byte, opts Options) ([]byte, Sta
 	defer cancel()
 	cmd := exec.CommandContext(tctx, exe)
 	cmd.Env = append(os.Environ(), envWorker+"="+name, envMemory+"="+strconv.FormatInt(opts.Memory, 10),
-		"GOTRACEBACK=none")
+		envRead+"="+encodeDirs(opts.Read), "GOTRACEBACK=none")
 	cmd.Stdin = bytes.NewReader(in)
 	// Output past the memory budget stops the child; stderr is only
 	// truncated.
@@ -131,6 +147,11 @@ func Run(ctx context.Context, name string, in []byte, opts Options) ([]byte, Sta
 	// The child dies with the caller, and a kill reaches it at once.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = time.Second
+	// Pdeathsig fires when the thread that started the child ends, not
+	// the process: keep this goroutine on its thread until the child is
+	// gone, so no other goroutine can end the thread under it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	start := time.Now()
 	runErr := cmd.Run()
 	st := Stats{Wall: time.Since(start)}
@@ -158,9 +179,16 @@ func Run(ctx context.Context, name string, in []byte, opts Options) ([]byte, Sta
 	return nil, st, &WorkError{Msg: fmt.Sprintf("the evaluation crashed (%v): %s", runErr, firstLine(errOut.buf.String()))}
 }
 
-// outOfMemory recognises the Go runtime's fatal allocation failure.
+// outOfMemory recognises the Go runtime's fatal allocation failures: a
+// heap that cannot grow, or a thread whose stack cannot be mapped (thread
+// stacks count against the same limit).
 func outOfMemory(stderr string) bool {
-	return strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory")
+	for _, s := range []string{"out of memory", "cannot allocate memory", "pthread_create failed", "failed to create new OS thread"} {
+		if strings.Contains(stderr, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func firstLine(s string) string {

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,18 +19,18 @@ import (
 var sink [][]byte
 
 func init() {
-	Serve("test-echo", func(in []byte) ([]byte, error) { return bytes.ToUpper(in), nil })
-	Serve("test-fail", func(in []byte) ([]byte, error) { return nil, errors.New("bad input: " + string(in)) })
-	Serve("test-sleep", func([]byte) ([]byte, error) { time.Sleep(time.Hour); return nil, nil })
+	Serve("test-echo", func(in []byte, _ Env) ([]byte, error) { return bytes.ToUpper(in), nil })
+	Serve("test-fail", func(in []byte, _ Env) ([]byte, error) { return nil, errors.New("bad input: " + string(in)) })
+	Serve("test-sleep", func([]byte, Env) ([]byte, error) { time.Sleep(time.Hour); return nil, nil })
 	// One huge allocation, as strings.Repeat makes.
-	Serve("test-big", func([]byte) ([]byte, error) {
+	Serve("test-big", func([]byte, Env) ([]byte, error) {
 		b := make([]byte, 4<<30)
 		b[len(b)-1] = 1
 		sink = append(sink, b)
 		return nil, nil
 	})
 	// Many small ones, touched, as an evaluator building a large value.
-	Serve("test-grow", func([]byte) ([]byte, error) {
+	Serve("test-grow", func([]byte, Env) ([]byte, error) {
 		for {
 			b := make([]byte, 1<<20)
 			for i := range b {
@@ -35,7 +39,23 @@ func init() {
 			sink = append(sink, b)
 		}
 	})
-	Serve("test-flood", func([]byte) ([]byte, error) { return make([]byte, 64<<20), nil })
+	// Reads the file its input names, and says whether it is confined.
+	Serve("test-read", func(in []byte, env Env) ([]byte, error) {
+		b, err := os.ReadFile(string(in))
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Appendf(nil, "%v %s", env.Confined, b), nil
+	})
+	Serve("test-dial", func(in []byte, _ Env) ([]byte, error) {
+		c, err := net.DialTimeout("tcp", string(in), 2*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		c.Close()
+		return []byte("connected"), nil
+	})
+	Serve("test-flood", func([]byte, Env) ([]byte, error) { return make([]byte, 64<<20), nil })
 }
 
 func TestRun(t *testing.T) {
@@ -89,5 +109,54 @@ func TestRunParentCancel(t *testing.T) {
 	_, _, err := Run(ctx, "test-sleep", nil, Options{Time: time.Minute, Memory: 64 << 20})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+// TestConfinement: the worker reads beneath Options.Read only, a link
+// does not lead it out, and it opens no TCP connection.
+func TestConfinement(t *testing.T) {
+	in, out := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(in, "ok"), []byte("inside"), 0o644)
+	os.WriteFile(filepath.Join(out, "secret"), []byte("TOKEN"), 0o644)
+	os.Symlink(filepath.Join(out, "secret"), filepath.Join(in, "link"))
+	opts := Options{Time: 20 * time.Second, Memory: 128 << 20, Read: []string{in}}
+	ctx := context.Background()
+
+	got, _, err := Run(ctx, "test-read", []byte(filepath.Join(in, "ok")), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "true inside" {
+		if os.Getenv("CI") != "true" && string(got) == "false inside" {
+			t.Skip("SKIP: this kernel has no Landlock")
+		}
+		t.Fatalf("read inside: %q", got)
+	}
+	for _, p := range []string{filepath.Join(out, "secret"), filepath.Join(in, "link")} {
+		got, _, err := Run(ctx, "test-read", []byte(p), opts)
+		if err == nil || !strings.Contains(err.Error(), "permission denied") || strings.Contains(err.Error(), "TOKEN") {
+			t.Fatalf("read %s: %q, %v; want permission denied", p, got, err)
+		}
+	}
+
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan struct{}, 1)
+	go func() {
+		if c, err := l.Accept(); err == nil {
+			c.Close()
+			accepted <- struct{}{}
+		}
+	}()
+	if got, _, err := Run(ctx, "test-dial", []byte(l.Addr().String()), opts); err == nil {
+		t.Fatalf("dial: %q, want refused", got)
+	}
+	select {
+	case <-accepted:
+		t.Fatal("the listener saw a connection from the confined worker")
+	default:
 	}
 }

@@ -53,6 +53,19 @@ func (r *repo) git(dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
+// gitIn runs git in the work tree with stdin.
+func (r *repo) gitIn(stdin string, args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.work
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func (r *repo) commit(files map[string]string, msg string) string {
 	r.t.Helper()
 	for name, content := range files {

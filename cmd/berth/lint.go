@@ -8,6 +8,7 @@ import (
 
 	"berth.dev/berth/cmd/berth/report"
 	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 )
 
@@ -35,8 +36,10 @@ func runLint(e *env, args []string) int {
 		warnErrors  = fs.Bool("warnings-as-errors", false, "treat warnings as errors (exit 1 on any warning)")
 		allowFields = fs.Bool("allow-unknown-fields", false, "report fields berth does not support as warnings, not errors")
 		exclude     globs
+		limits      budget.Limits
 	)
 	fs.Var(&exclude, "exclude", "skip paths matching this glob (path, parent directory or base name); repeatable")
+	budgetFlags(fs, &limits)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth lint [flags] [PATH...]\n\n"+
 			"Checks the manifests (YAML, JSON, CUE) in each PATH: a file, a directory\n"+
@@ -69,6 +72,7 @@ func runLint(e *env, args []string) int {
 		AllowUnknownFields: *allowFields,
 		Exclude:            exclude,
 		Stdin:              e.stdin,
+		Limits:             limits,
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "berth lint: %v\n", err)

@@ -44,6 +44,9 @@ const (
 	EvalTime
 	// EvalMemory is the memory of one evaluation.
 	EvalMemory
+	// CompileTime is the wall-clock time of one revision's whole compile
+	// in the daemon (fetch excluded).
+	CompileTime
 )
 
 type unit int
@@ -79,6 +82,7 @@ var specs = [...]spec{
 	AliasExpansion: {"YAML alias expansion", "max-alias-expansion", ratio, 16, "how many times a YAML document may grow when its aliases are expanded"},
 	EvalTime:       {"evaluation time", "max-eval-time", duration, int64(30 * time.Second), "wall-clock time of one evaluation (a CUE package, a chart)"},
 	EvalMemory:     {"evaluation memory", "max-eval-memory", bytes, 512 * mib, "memory of one evaluation (a CUE package, a chart)"},
+	CompileTime:    {"compile time", "max-compile-time", duration, int64(10 * time.Minute), "wall-clock time of one revision's compile in the daemon"},
 }
 
 // All lists every limit, in a stable order (for flags and docs).
@@ -122,6 +126,7 @@ type Limits struct {
 	AliasExpansion int64
 	EvalTime       time.Duration
 	EvalMemory     int64
+	CompileTime    time.Duration
 }
 
 func (l *Limits) field(k Limit) *int64 {
@@ -142,6 +147,8 @@ func (l *Limits) field(k Limit) *int64 {
 		return (*int64)(&l.EvalTime)
 	case EvalMemory:
 		return &l.EvalMemory
+	case CompileTime:
+		return (*int64)(&l.CompileTime)
 	}
 	panic(fmt.Sprintf("budget: unknown limit %d", k))
 }

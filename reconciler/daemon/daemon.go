@@ -48,11 +48,11 @@ type Config struct {
 
 	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
 	// follows a plain directory instead.
-	Repo     string
-	Branch   string
-	Path     string
-	Auth     source.Auth
-	Keyring  string // file with an armored OpenPGP key ring or SSH keys
+	Repo    string
+	Branch  string
+	Path    string
+	Auth    source.Auth
+	Keyring string // file with an armored OpenPGP key ring or SSH keys
 	// AllowNonFastForward accepts a signed head that does not descend
 	// from the applied commit (a rollback, another branch).
 	AllowNonFastForward bool

@@ -7,6 +7,7 @@ package redact
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"net/url"
@@ -53,6 +54,16 @@ func (s *Secrets) Add(values ...string) {
 		if v = strings.TrimSpace(v); len(v) >= 4 {
 			s.values = append(s.values, v)
 		}
+	}
+}
+
+// AddBasicAuth registers an HTTP password and the Authorization header it
+// makes (base64 of user:password), which a server may echo in an error
+// that a library then quotes.
+func (s *Secrets) AddBasicAuth(user, password string) {
+	s.Add(password)
+	if password != "" {
+		s.Add(base64.StdEncoding.EncodeToString([]byte(user + ":" + password)))
 	}
 }
 

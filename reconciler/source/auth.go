@@ -60,7 +60,7 @@ func (a Auth) method(url string, secrets *redact.Secrets) (transport.AuthMethod,
 		if err != nil {
 			return nil, err
 		}
-		secrets.Add(tok)
+		secrets.AddBasicAuth("berth", tok)
 		return &githttp.BasicAuth{Username: "berth", Password: tok}, nil
 	case a.UsernameFile != "" || a.PasswordFile != "":
 		user, err := readSecretFile(a.UsernameFile)
@@ -71,7 +71,7 @@ func (a Auth) method(url string, secrets *redact.Secrets) (transport.AuthMethod,
 		if err != nil {
 			return nil, err
 		}
-		secrets.Add(pass)
+		secrets.AddBasicAuth(user, pass)
 		return &githttp.BasicAuth{Username: user, Password: pass}, nil
 	}
 	return nil, nil

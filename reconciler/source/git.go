@@ -77,6 +77,9 @@ type Git struct {
 	// anchor is the commit applied last: with a keyring, a new head must
 	// descend from it.
 	anchor string
+	// refused is the last head refused for what it is: while the branch
+	// stays there, it is refused again without a fetch.
+	refused *RevisionError
 }
 
 // ErrUnsigned marks a commit refused by --require-signed-commits.
@@ -188,29 +191,44 @@ func (g *Git) Fetch(ctx context.Context, have string) (rev Revision, changed boo
 			return r, false, nil
 		}
 	}
-	if err := g.fetch(ctx); err != nil {
-		var ex *budget.Exceeded
-		if errors.As(err, &ex) {
-			return Revision{}, false, &RevisionError{ID: head, Err: err}
-		}
-		return Revision{}, false, err
+	if g.refused != nil && g.refused.ID == head {
+		return Revision{}, false, g.refused
 	}
-	commit, err := g.repo.CommitObject(plumbing.NewHash(head))
+	rev, err = g.fetchRevision(ctx, head)
+	var re *RevisionError
+	if errors.As(err, &re) {
+		g.refused = re
+	}
 	if err != nil {
-		return Revision{}, false, g.secrets.Error(fmt.Errorf("fetch %s: commit %s: %w", g.shown, head, err))
-	}
-	if err := g.verify(commit); err != nil {
-		return Revision{}, false, &RevisionError{ID: head, Err: err}
-	}
-	rev, err = g.extract(commit)
-	if err != nil {
-		var ex *budget.Exceeded
-		if errors.As(err, &ex) || errors.Is(err, errBadName) {
-			return Revision{}, false, &RevisionError{ID: head, Err: err}
-		}
 		return Revision{}, false, err
 	}
 	return rev, head != have, nil
+}
+
+func (g *Git) fetchRevision(ctx context.Context, head string) (Revision, error) {
+	if err := g.fetch(ctx); err != nil {
+		var ex *budget.Exceeded
+		if errors.As(err, &ex) {
+			return Revision{}, &RevisionError{ID: head, Err: err}
+		}
+		return Revision{}, err
+	}
+	commit, err := g.repo.CommitObject(plumbing.NewHash(head))
+	if err != nil {
+		return Revision{}, g.secrets.Error(fmt.Errorf("fetch %s: commit %s: %w", g.shown, head, err))
+	}
+	if err := g.verify(commit); err != nil {
+		return Revision{}, &RevisionError{ID: head, Err: err}
+	}
+	rev, err := g.extract(commit)
+	if err != nil {
+		var ex *budget.Exceeded
+		if errors.As(err, &ex) || errors.Is(err, errBadName) {
+			return Revision{}, &RevisionError{ID: head, Err: err}
+		}
+		return Revision{}, err
+	}
+	return rev, nil
 }
 
 // verify checks a commit's signature and, with a history kept, that it

@@ -14,6 +14,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"berth.dev/berth/compiler/api"
 )
 
 // pattern is a compiled =~ or !~ constraint. Well-known expressions have a
@@ -371,8 +373,9 @@ func checkTimeZone(c *checkCtx, n *yaml.Node) string {
 // maxSecretSize is Kubernetes' limit on a Secret's data.
 const maxSecretSize = 1 << 20
 
-// checkSecret enforces the total size of a Secret and the keys its type
-// requires. It runs on the Secret mapping after its fields were checked.
+// checkSecret enforces the total size of a Secret and what its type
+// requires of its content. It runs on the Secret mapping after its fields
+// were checked.
 func checkSecret(c *checkCtx, n *yaml.Node) string {
 	data, stringData := mapValue(n, "data"), mapValue(n, "stringData")
 	typ := "Opaque"
@@ -380,7 +383,6 @@ func checkSecret(c *checkCtx, n *yaml.Node) string {
 		typ = t.Value
 	}
 	size := 0
-	has := func(key string) bool { return mapValue(data, key) != nil || mapValue(stringData, key) != nil }
 	if data != nil && data.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(data.Content); i += 2 {
 			k, v := data.Content[i], resolve(data.Content[i+1])
@@ -398,19 +400,28 @@ func checkSecret(c *checkCtx, n *yaml.Node) string {
 	if size > maxSecretSize {
 		return fmt.Sprintf("Secret is too large: %d bytes of data, at most %d (1 MiB) allowed", size, maxSecretSize)
 	}
-	var need []string
-	switch typ {
-	case "kubernetes.io/dockerconfigjson":
-		need = []string{".dockerconfigjson"}
-	case "kubernetes.io/tls":
-		need = []string{"tls.crt", "tls.key"}
-	}
-	for _, k := range need {
-		if !has(k) {
-			return fmt.Sprintf("a Secret of type %s needs the key %q in data or stringData", typ, k)
+	// The content rules are lint's and plan's alike (compiler/api).
+	return api.CheckSecretContent(typ, secretValues(data, stringData))
+}
+
+// secretValues decodes a Secret's data and stringData (which wins, as in
+// Kubernetes); a value that is not base64 is left out (its own check
+// reports it).
+func secretValues(data, stringData *yaml.Node) map[string]string {
+	out := map[string]string{}
+	if data != nil && data.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(data.Content); i += 2 {
+			if b, err := base64.StdEncoding.DecodeString(resolve(data.Content[i+1]).Value); err == nil {
+				out[data.Content[i].Value] = string(b)
+			}
 		}
 	}
-	return ""
+	if stringData != nil && stringData.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(stringData.Content); i += 2 {
+			out[stringData.Content[i].Value] = resolve(stringData.Content[i+1]).Value
+		}
+	}
+	return out
 }
 
 // mapValue is the value of key in mapping m, or nil.

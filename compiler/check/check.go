@@ -28,6 +28,7 @@ const (
 	RuleUndeclaredNamespace = "undeclared-namespace"
 	RuleUnboundClaim        = "unbound-claim"
 	RuleRolloutService      = "rollout-service"
+	RuleVolumeMount         = "volume-mount"
 )
 
 // Options tune the checks.

@@ -190,6 +190,10 @@ func checkVolumes(set *object.Set, p pod) []diag.Diagnostic {
 				ds = append(ds, o.Diag(diag.Error, RuleMissingReference, fmt.Sprintf("%s.volumeMounts[%d].name", c.path, j),
 					"volumeMount %q names no volume of the pod (%s): add it to %s.volumes or fix the name", m.Name, volumeList(p.spec.Volumes), p.path))
 			}
+			if m.SubPath != "" && m.SubPathExpr != "" {
+				ds = append(ds, o.Diag(diag.Error, RuleVolumeMount, fmt.Sprintf("%s.volumeMounts[%d].subPathExpr", c.path, j),
+					"subPathExpr and subPath are mutually exclusive: keep one of them"))
+			}
 		}
 	}
 	return ds

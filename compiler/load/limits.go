@@ -37,7 +37,33 @@ func readFileLimited(path, where string, lim budget.Limits) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	return readLimited(f, where, lim)
+	max := lim.Get(budget.FileBytes)
+	size := int64(0)
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		size = fi.Size()
+	}
+	if size > max {
+		return nil, &budget.Exceeded{Limit: budget.FileBytes, Where: where, Got: size, Max: max}
+	}
+	// One allocation of the file's size (as os.ReadFile), and a read
+	// that stops past the budget if the file grew meanwhile.
+	data := make([]byte, 0, size+512)
+	for {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(cap(data), int(max)+1)])
+		data = data[:len(data)+n]
+		if int64(len(data)) > max {
+			return nil, &budget.Exceeded{Limit: budget.FileBytes, Where: where, Got: int64(len(data)), Max: max}
+		}
+		if err == io.EOF {
+			return data, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // checkDocuments applies the per-object budgets to the documents of one

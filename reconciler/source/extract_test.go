@@ -216,3 +216,17 @@ func TestDeltaHeader(t *testing.T) {
 		t.Fatal("a truncated header passed")
 	}
 }
+
+// BenchmarkTreeBombRefused: a commit of 8 levels of 10 identical trees
+// (10^8 paths) is counted and refused.
+func BenchmarkTreeBombRefused(b *testing.B) {
+	t := &testing.T{}
+	s := memory.NewStorage()
+	tree := treeBomb(t, s, 8, 10)
+	for b.Loop() {
+		c := &counter{s: s, lim: budget.Limits{}, seen: map[plumbing.Hash]treeCost{}}
+		if _, err := c.count(tree, ""); err == nil {
+			b.Fatal("the bomb passed")
+		}
+	}
+}

@@ -63,21 +63,36 @@ func Serve(name string, work Work) {
 	if os.Getenv(envWorker) != name {
 		return
 	}
+	mem, _ := strconv.ParseInt(os.Getenv(envMemory), 10, 64)
 	if os.Getenv(envConfined) == "" {
+		// First image: the limit is inherited by the confined one.
+		limitMemory(mem)
 		confine(decodeDirs(os.Getenv(envRead)))
+	}
+	if mem > 0 {
+		// The collector works harder as the cap nears.
+		debug.SetMemoryLimit(mem / 4 * 3)
 	}
 	os.Exit(serve(work, Env{Confined: os.Getenv(envConfined) == "1"}))
 }
 
-func serve(work Work, env Env) int {
-	if mem, _ := strconv.ParseInt(os.Getenv(envMemory), 10, 64); mem > 0 {
-		// RLIMIT_DATA counts the heap the Go runtime maps in: a single
-		// allocation past it fails at once (the runtime exits with "out of
-		// memory") before any of it is touched. The soft memory limit
-		// makes the collector work harder as the cap nears.
-		_ = unix.Setrlimit(unix.RLIMIT_DATA, &unix.Rlimit{Cur: uint64(mem), Max: uint64(mem)})
-		debug.SetMemoryLimit(mem / 4 * 3)
+// limitMemory caps the address space at what this process holds now plus
+// mem.
+func limitMemory(mem int64) {
+	if mem > 0 {
+		// The address space may grow by the budget from what the runtime
+		// and the binary hold now: an allocation past it fails when the
+		// runtime asks for the space, before any of it is touched (so a
+		// gigabyte string costs nothing), and the runtime dies with "out
+		// of memory". RLIMIT_DATA would not do: the Go heap maps over
+		// space it reserved, which Linux does not count again.
+		if vsz := addressSpace(); vsz > 0 {
+			_ = unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: uint64(vsz + mem), Max: uint64(vsz + mem)})
+		}
 	}
+}
+
+func serve(work Work, env Env) int {
 	in, err := io.ReadAll(os.Stdin)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "read input: %v", err)
@@ -169,26 +184,43 @@ func Run(ctx context.Context, name string, in []byte, opts Options) ([]byte, Sta
 		return nil, st, &budget.Exceeded{Limit: budget.EvalTime, Got: int64(st.Wall.Round(time.Millisecond)), Max: int64(opts.Time)}
 	case out.over:
 		return nil, st, &budget.Exceeded{Limit: budget.EvalMemory, Max: opts.Memory}
-	case outOfMemory(errOut.buf.String()):
-		return nil, st, &budget.Exceeded{Limit: budget.EvalMemory, Max: opts.Memory}
 	}
 	var ee *exec.ExitError
 	if errors.As(runErr, &ee) && ee.ExitCode() == exitWorkError {
 		return nil, st, &WorkError{Msg: errOut.buf.String()}
 	}
+	if outOfMemory(errOut.buf.String()) {
+		return nil, st, &budget.Exceeded{Limit: budget.EvalMemory, Max: opts.Memory}
+	}
 	return nil, st, &WorkError{Msg: fmt.Sprintf("the evaluation crashed (%v): %s", runErr, firstLine(errOut.buf.String()))}
 }
 
-// outOfMemory recognises the Go runtime's fatal allocation failures: a
-// heap that cannot grow, or a thread whose stack cannot be mapped (thread
-// stacks count against the same limit).
+// outOfMemory says whether a crashed child died of its address-space
+// limit. The Go runtime reports a failed mapping as "out of memory", or
+// (a thread stack, a structure of the collector) as some other fatal
+// error or fault of its own; only a panic is the evaluator's fault.
 func outOfMemory(stderr string) bool {
-	for _, s := range []string{"out of memory", "cannot allocate memory", "pthread_create failed", "failed to create new OS thread"} {
-		if strings.Contains(stderr, s) {
-			return true
-		}
+	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") {
+		return true
 	}
-	return false
+	return !strings.HasPrefix(strings.TrimSpace(stderr), "panic:")
+}
+
+// addressSpace is this process's virtual size in bytes (0: unknown).
+func addressSpace() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
 }
 
 func firstLine(s string) string {

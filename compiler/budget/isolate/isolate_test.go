@@ -84,7 +84,7 @@ func TestRunBudgets(t *testing.T) {
 		{"test-grow", Options{Time: 20 * time.Second, Memory: 128 << 20}, budget.EvalMemory},
 		{"test-flood", Options{Time: 20 * time.Second, Memory: 16 << 20}, budget.EvalMemory},
 	}
-	for _, tt := range tests {
+	for _, tt := range append(tests, tests[1], tests[1], tests[1]) { // the huge allocation, again
 		t.Run(tt.worker, func(t *testing.T) {
 			_, st, err := Run(ctx, tt.worker, nil, tt.opts)
 			var ex *budget.Exceeded
@@ -98,6 +98,10 @@ func TestRunBudgets(t *testing.T) {
 			// for (the runtime and the binary add some 30 MiB).
 			if st.MaxRSS > tt.opts.Memory+64<<20 {
 				t.Fatalf("child peaked at %d MiB, budget %d MiB", st.MaxRSS>>20, tt.opts.Memory>>20)
+			}
+			// One huge allocation is refused before it is touched.
+			if tt.worker == "test-big" && st.MaxRSS > 64<<20 {
+				t.Fatalf("the refused allocation was touched: peak %d MiB", st.MaxRSS>>20)
 			}
 		})
 	}
@@ -158,5 +162,18 @@ func TestConfinement(t *testing.T) {
 	case <-accepted:
 		t.Fatal("the listener saw a connection from the confined worker")
 	default:
+	}
+}
+
+func init() {
+	Serve("test-panic", func([]byte, Env) ([]byte, error) { panic("evaluator bug") })
+}
+
+// TestRunCrash: a panic in the worker is its own fault, not a budget.
+func TestRunCrash(t *testing.T) {
+	_, _, err := Run(context.Background(), "test-panic", nil, Options{Time: 20 * time.Second, Memory: 128 << 20})
+	var we *WorkError
+	if !errors.As(err, &we) || !strings.Contains(we.Msg, "panic: evaluator bug") {
+		t.Fatalf("err = %v, want the crash", err)
 	}
 }

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,17 +96,24 @@ func BenchmarkAliasBomb(b *testing.B) {
 	}
 }
 
-// BenchmarkCUEPackage is the cost of one small CUE package, evaluated in
-// its confined child process (two execs of this binary).
-func BenchmarkCUEPackage(b *testing.B) {
+// BenchmarkCUEPackages20 is the cost of 20 small CUE packages, evaluated
+// by one confined worker process (two execs of this binary, then one
+// request per package).
+func BenchmarkCUEPackages20(b *testing.B) {
 	dir := b.TempDir()
-	src := "package p\nobjects: [for i in [1, 2, 3] {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: \"c\\(i)\"}]\n"
-	if err := os.WriteFile(filepath.Join(dir, "p.cue"), []byte(src), 0o644); err != nil {
-		b.Fatal(err)
+	for i := range 20 {
+		src := fmt.Sprintf("package p\nobjects: [for i in [1, 2, 3] {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: \"c%d-\\(i)\"}]\n", i)
+		p := filepath.Join(dir, fmt.Sprint("p", i), "p.cue")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for b.Loop() {
 		docs, ds := Load([]string{dir}, Options{Workers: 1})
-		if len(docs) != 3 || len(ds) != 0 {
+		if len(docs) != 60 || len(ds) != 0 {
 			b.Fatalf("%d documents, %v", len(docs), ds)
 		}
 	}

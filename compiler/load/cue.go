@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"time"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -19,7 +18,6 @@ import (
 	"cuelang.org/go/cue/token"
 	"gopkg.in/yaml.v3"
 
-	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/budget/isolate"
 	"berth.dev/berth/compiler/diag"
 )
@@ -34,9 +32,58 @@ const ObjectsField = "objects"
 const cueWorker = "cue"
 
 func init() {
-	// A berth process started as the CUE worker evaluates one package and
-	// exits here, before main.
-	isolate.Serve(cueWorker, serveCUE)
+	// A berth process started as the CUE worker evaluates packages until
+	// its input ends, and exits here, before main.
+	isolate.Serve(cueWorker, (&cueServer{outside: map[string]string{}}).serve)
+}
+
+// cueEvaluator hands CUE packages to one worker process, started on first
+// use and kept for the next package; each goroutine of Load owns one.
+type cueEvaluator struct {
+	opts isolate.Options
+	s    *isolate.Session
+}
+
+func (e *cueEvaluator) run(ctx context.Context, in []byte) ([]byte, error) {
+	if e.s == nil {
+		s, err := isolate.NewSession(cueWorker, e.opts)
+		if err != nil {
+			return nil, err
+		}
+		e.s = s
+	}
+	out, _, err := e.s.Run(ctx, in)
+	return out, err
+}
+
+func (e *cueEvaluator) close() {
+	if e.s != nil {
+		e.s.Close()
+	}
+}
+
+// cueReadUnion sets each CUE source's readable directories and returns
+// them all: the worker processes are confined to the union.
+func cueReadUnion(srcs []source) []string {
+	seen := map[string]bool{}
+	var all []string
+	for i := range srcs {
+		if srcs[i].format != formatCUE {
+			continue
+		}
+		dirs, err := cueReadDirs(srcs[i].root, filepath.Dir(srcs[i].cuePath[0]))
+		if err != nil {
+			continue // parseCUE reports it
+		}
+		srcs[i].cueRead = dirs
+		for _, d := range dirs {
+			if !seen[d] {
+				seen[d] = true
+				all = append(all, d)
+			}
+		}
+	}
+	return all
 }
 
 // cueRequest is what the parent sends the worker.
@@ -58,12 +105,15 @@ type cueResponse struct {
 // interrupted, and a few bytes of CUE can ask for unbounded time or
 // memory (strings.Repeat, list.Range). Past a budget the child is killed
 // and the error names the package.
-func parseCUE(src source, opts Options) parsed {
-	read, err := cueReadDirs(src.root, filepath.Dir(src.cuePath[0]))
-	if err != nil {
-		return parsed{diags: []diag.Diagnostic{ioDiag(src.display, err)}}
+func parseCUE(src source, opts Options, ev *cueEvaluator) parsed {
+	if src.cueRead == nil {
+		dirs, err := cueReadDirs(src.root, filepath.Dir(src.cuePath[0]))
+		if err != nil {
+			return parsed{diags: []diag.Diagnostic{ioDiag(src.display, err)}}
+		}
+		src.cueRead = dirs
 	}
-	req := cueRequest{Display: src.display, Files: src.cue, Paths: src.cuePath, Read: read}
+	req := cueRequest{Display: src.display, Files: src.cue, Paths: src.cuePath, Read: src.cueRead}
 	var in bytes.Buffer
 	if err := gob.NewEncoder(&in).Encode(req); err != nil {
 		return parsed{diags: []diag.Diagnostic{ioDiag(src.display, err)}}
@@ -72,11 +122,7 @@ func parseCUE(src source, opts Options) parsed {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	out, _, err := isolate.Run(ctx, cueWorker, in.Bytes(), isolate.Options{
-		Time:   time.Duration(opts.Limits.Get(budget.EvalTime)),
-		Memory: opts.Limits.Get(budget.EvalMemory),
-		Read:   read,
-	})
+	out, err := ev.run(ctx, in.Bytes())
 	if err != nil {
 		if d, ok := budgetDiag(src.display, err); ok {
 			return parsed{diags: []diag.Diagnostic{d}}
@@ -93,14 +139,26 @@ func parseCUE(src source, opts Options) parsed {
 	return parsed{docs: docs, diags: append(resp.Diags, diags...)}
 }
 
-// serveCUE is the worker's side: decode the request, evaluate, encode.
-func serveCUE(in []byte, env isolate.Env) ([]byte, error) {
+// cueServer is the worker's side: decode a request, evaluate, encode.
+type cueServer struct {
+	// outside caches the link found leading out of each directory set
+	// ("" for none), where the kernel cannot confine the worker.
+	outside map[string]string
+}
+
+func (c *cueServer) serve(in []byte, env isolate.Env) ([]byte, error) {
 	var req cueRequest
 	if err := gob.NewDecoder(bytes.NewReader(in)).Decode(&req); err != nil {
 		return nil, err
 	}
 	if !env.Confined {
-		if link, ok := linkOutside(req.Read); ok {
+		key := strings.Join(req.Read, "\x00")
+		link, ok := c.outside[key]
+		if !ok {
+			link, _ = linkOutside(req.Read)
+			c.outside[key] = link
+		}
+		if link != "" {
 			return encodeCUE(parsed{diags: []diag.Diagnostic{{Pos: diag.Pos{File: req.Display}, Severity: diag.Error, Rule: RuleSymlink,
 				Message: fmt.Sprintf("the CUE module holds a symbolic link that leads outside it (%s), and this kernel cannot confine CUE evaluation (no Landlock): remove the link", link)}}})
 		}

@@ -12,8 +12,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"berth.dev/berth/compiler/budget"
+	"berth.dev/berth/compiler/budget/isolate"
 	"berth.dev/berth/compiler/diag"
 )
 
@@ -68,6 +70,7 @@ type source struct {
 	cue     []string // for formatCUE: every file of the package, display paths
 	cuePath []string // for formatCUE: the same files, paths to open
 	cueSize []int64  // for formatCUE: the same files' sizes
+	cueRead []string // for formatCUE: the directories its evaluation may read
 	size    int64    // the file's size (-1: unknown, stdin)
 	// root is the tree the file was found in (its directory when named
 	// on its own): no symbolic link is followed out of it.
@@ -88,6 +91,11 @@ func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
 	if workers > len(srcs) {
 		workers = len(srcs)
 	}
+	cueOpts := isolate.Options{
+		Time:   time.Duration(opts.Limits.Get(budget.EvalTime)),
+		Memory: opts.Limits.Get(budget.EvalMemory),
+		Read:   cueReadUnion(srcs),
+	}
 	var wg sync.WaitGroup
 	next := make(chan int)
 	for range workers {
@@ -95,8 +103,10 @@ func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
 		go func() {
 			defer wg.Done()
 			a := &arena{}
+			ev := &cueEvaluator{opts: cueOpts}
+			defer ev.close()
 			for i := range next {
-				results[i] = parse(srcs[i], opts, a)
+				results[i] = parse(srcs[i], opts, a, ev)
 			}
 		}()
 	}
@@ -168,9 +178,9 @@ type parsed struct {
 	diags []diag.Diagnostic
 }
 
-func parse(src source, opts Options, a *arena) parsed {
+func parse(src source, opts Options, a *arena, ev *cueEvaluator) parsed {
 	if src.format == formatCUE {
-		return parseCUE(src, opts)
+		return parseCUE(src, opts, ev)
 	}
 	var data []byte
 	var err error

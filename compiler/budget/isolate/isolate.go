@@ -6,31 +6,28 @@
 // it; a child is killed cleanly at its deadline, and its memory cap fails
 // only the child.
 //
-// The child is this executable started again with an environment
-// variable naming the worker. The package that owns a worker calls Serve
+// A Session keeps one child for many evaluations, one after another, each
+// under its own deadline (starting a process costs some 10 ms; a small
+// CUE package evaluates in less). The child is this executable started
+// again with an environment variable naming the worker. The package that owns a worker calls Serve
 // from an init function, so every binary that links it (berth, and the
 // test binaries of the packages above it) can act as the worker without
 // wiring in main.
 package isolate
 
 import (
-	"bytes"
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"berth.dev/berth/compiler/budget"
 )
 
 const (
@@ -92,21 +89,28 @@ func limitMemory(mem int64) {
 	}
 }
 
+// serve answers requests until its input ends: each is a frame in, and a
+// frame out with a status (ok, or the worker's error).
 func serve(work Work, env Env) int {
-	in, err := io.ReadAll(os.Stdin)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "read input: %v", err)
-		return exitWorkError
+	in := bufio.NewReader(os.Stdin)
+	for {
+		req, err := readFrame(in, -1)
+		if errors.Is(err, io.EOF) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "read request: %v", err)
+			return exitWorkError
+		}
+		out, err := work(req, env)
+		status := statusOK
+		if err != nil {
+			status, out = statusError, []byte(err.Error())
+		}
+		if err := writeFrame(os.Stdout, status, out); err != nil {
+			return exitWorkError
+		}
 	}
-	out, err := work(in, env)
-	if err != nil {
-		fmt.Fprint(os.Stderr, err.Error())
-		return exitWorkError
-	}
-	if _, err := os.Stdout.Write(out); err != nil {
-		return exitWorkError
-	}
-	return 0
 }
 
 // Options bound one Run.
@@ -135,64 +139,18 @@ type WorkError struct{ Msg string }
 
 func (e *WorkError) Error() string { return e.Msg }
 
-// Run runs the worker called name in a child process with input in. Past
-// the deadline or the memory budget, the child is killed and the error is
-// a *budget.Exceeded (budget.EvalTime or budget.EvalMemory) whose Where
-// the caller fills in. When ctx ends first, the child is killed and
-// ctx.Err() is returned.
+// Run runs the worker called name once, in a child process of its own,
+// with input in: a Session for one evaluation. Past the deadline or the
+// memory budget, the child is killed and the error is a *budget.Exceeded
+// (budget.EvalTime or budget.EvalMemory) whose Where the caller fills in.
+// When ctx ends first, the child is killed and ctx.Err() is returned.
 func Run(ctx context.Context, name string, in []byte, opts Options) ([]byte, Stats, error) {
-	if opts.Time <= 0 || opts.Memory <= 0 {
-		return nil, Stats{}, errors.New("isolate: a time and a memory budget are required")
-	}
-	exe, err := executable()
+	s, err := NewSession(name, opts)
 	if err != nil {
 		return nil, Stats{}, err
 	}
-	tctx, cancel := context.WithTimeout(ctx, opts.Time)
-	defer cancel()
-	cmd := exec.CommandContext(tctx, exe)
-	cmd.Env = append(os.Environ(), envWorker+"="+name, envMemory+"="+strconv.FormatInt(opts.Memory, 10),
-		envRead+"="+encodeDirs(opts.Read), "GOTRACEBACK=none")
-	cmd.Stdin = bytes.NewReader(in)
-	// Output past the memory budget stops the child; stderr is only
-	// truncated.
-	out := &capped{max: opts.Memory, stop: cancel}
-	errOut := &capped{max: stderrCap}
-	cmd.Stdout, cmd.Stderr = out, errOut
-	// The child dies with the caller, and a kill reaches it at once.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	cmd.WaitDelay = time.Second
-	// Pdeathsig fires when the thread that started the child ends, not
-	// the process: keep this goroutine on its thread until the child is
-	// gone, so no other goroutine can end the thread under it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	start := time.Now()
-	runErr := cmd.Run()
-	st := Stats{Wall: time.Since(start)}
-	if ps := cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			st.MaxRSS = ru.Maxrss * 1024
-		}
-	}
-	switch {
-	case runErr == nil && !out.over:
-		return out.buf.Bytes(), st, nil
-	case ctx.Err() != nil:
-		return nil, st, ctx.Err()
-	case errors.Is(tctx.Err(), context.DeadlineExceeded):
-		return nil, st, &budget.Exceeded{Limit: budget.EvalTime, Got: int64(st.Wall.Round(time.Millisecond)), Max: int64(opts.Time)}
-	case out.over:
-		return nil, st, &budget.Exceeded{Limit: budget.EvalMemory, Max: opts.Memory}
-	}
-	var ee *exec.ExitError
-	if errors.As(runErr, &ee) && ee.ExitCode() == exitWorkError {
-		return nil, st, &WorkError{Msg: errOut.buf.String()}
-	}
-	if outOfMemory(errOut.buf.String()) {
-		return nil, st, &budget.Exceeded{Limit: budget.EvalMemory, Max: opts.Memory}
-	}
-	return nil, st, &WorkError{Msg: fmt.Sprintf("the evaluation crashed (%v): %s", runErr, firstLine(errOut.buf.String()))}
+	defer s.Close()
+	return s.Run(ctx, in)
 }
 
 // outOfMemory says whether a crashed child died of its address-space
@@ -235,26 +193,4 @@ func executable() (string, error) {
 		return "/proc/self/exe", nil
 	}
 	return os.Executable()
-}
-
-// capped is a buffer that keeps at most max bytes. Past it, it notes the
-// overflow and calls stop, or drops the rest when stop is nil.
-type capped struct {
-	buf  bytes.Buffer
-	max  int64
-	over bool
-	stop func()
-}
-
-func (c *capped) Write(p []byte) (int, error) {
-	if room := c.max - int64(c.buf.Len()); int64(len(p)) > room {
-		c.buf.Write(p[:max(room, 0)])
-		if c.stop == nil {
-			return len(p), nil
-		}
-		c.over = true
-		c.stop()
-		return 0, errors.New("output over budget")
-	}
-	return c.buf.Write(p)
 }

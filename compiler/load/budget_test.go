@@ -231,6 +231,7 @@ func TestLoadStringBomb(t *testing.T) {
 		if ru.Maxrss*1024 > 256<<20 {
 			t.Fatalf("peak RSS (%d) %d MiB, want under 256 MiB", who, ru.Maxrss>>10)
 		}
+		t.Logf("peak RSS (self 0, children -1) %d: %d MiB", who, ru.Maxrss>>10)
 	}
 }
 

@@ -5,6 +5,7 @@ package compiler
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/check"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
@@ -38,6 +40,10 @@ type Options struct {
 	// Schemas is the compiled schema set; nil means schema.Load(). A
 	// long-lived caller (the daemon) loads it once and passes it here.
 	Schemas *schema.Set
+	// Limits are the budgets of reading the input (zero: the defaults).
+	Limits budget.Limits
+	// Context ends the run's evaluations early (nil: never).
+	Context context.Context
 }
 
 // Summary counts what a lint run looked at and found.

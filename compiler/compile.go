@@ -10,6 +10,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/compiler/schedule"
 	"berth.dev/berth/schema"
 )
@@ -90,7 +91,8 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		}
 		opts.Schemas = s
 	}
-	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin})
+	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin,
+		Renderer: render.New(opts.Render)})
 	var ioErrs []error
 	for _, d := range diags {
 		if d.Rule == load.RuleIO {

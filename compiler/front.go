@@ -16,6 +16,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/schema"
 )
 
@@ -33,6 +34,9 @@ type Options struct {
 	// Schemas is the compiled schema set; nil means schema.Load(). A
 	// long-lived caller (the daemon) loads it once and passes it here.
 	Schemas *schema.Set
+	// Render configures kustomize and Helm rendering (the chart cache, a
+	// fetcher for the daemon, budgets); the zero value renders offline.
+	Render render.Options
 }
 
 // Summary counts what a lint run looked at and found.

@@ -39,6 +39,9 @@ type Options struct {
 	Exclude []string
 	// Stdin is read for the path "-"; nil means os.Stdin.
 	Stdin io.Reader
+	// Renderer builds kustomizations, Helm charts and HelmReleases; nil
+	// reads every directory file by file.
+	Renderer Renderer
 }
 
 // format is how a file is parsed.
@@ -64,7 +67,7 @@ type source struct {
 // bad syntax come back as diagnostics, never as a Go error, so that one
 // bad file does not hide the others.
 func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
-	srcs, diags := collect(paths, opts)
+	srcs, roots, diags := collect(paths, opts)
 	results := make([]parsed, len(srcs))
 	workers := cmp.Or(opts.Workers, runtime.NumCPU())
 	if workers > len(srcs) {
@@ -96,6 +99,11 @@ func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
 	for _, r := range results {
 		docs = append(docs, r.docs...)
 		diags = append(diags, r.diags...)
+	}
+	if opts.Renderer != nil {
+		more, rdiags := opts.Renderer.Render(roots, docs)
+		docs = append(docs, more...)
+		diags = append(diags, rdiags...)
 	}
 	return docs, diags
 }
@@ -133,8 +141,9 @@ func ioDiag(file string, err error) diag.Diagnostic {
 
 // collect expands paths into sources, sorted by display path, skipping
 // what is not a manifest or is ignored.
-func collect(paths []string, opts Options) ([]source, []diag.Diagnostic) {
+func collect(paths []string, opts Options) ([]source, []Root, []diag.Diagnostic) {
 	var srcs []source
+	var roots []Root
 	var diags []diag.Diagnostic
 	seen := map[string]bool{}
 	cueDirs := map[string]*source{}
@@ -179,7 +188,17 @@ func collect(paths []string, opts Options) ([]source, []diag.Diagnostic) {
 			add(p, p, true)
 			continue
 		}
-		if err := walk(p, opts.Exclude, func(display string) { add(display, display, false) }); err != nil {
+		var isRoot func(string) bool
+		if opts.Renderer != nil {
+			isRoot = func(dir string) bool {
+				if !opts.Renderer.Root(dir) {
+					return false
+				}
+				roots = append(roots, Root{Dir: filepath.Clean(dir), Top: p})
+				return true
+			}
+		}
+		if err := walk(p, opts.Exclude, isRoot, func(display string) { add(display, display, false) }); err != nil {
 			diags = append(diags, ioDiag(p, err))
 		}
 	}
@@ -191,7 +210,7 @@ func collect(paths []string, opts Options) ([]source, []diag.Diagnostic) {
 		srcs = append(srcs, *s)
 	}
 	slices.SortFunc(srcs, func(a, b source) int { return cmp.Compare(a.display, b.display) })
-	return srcs, diags
+	return srcs, roots, diags
 }
 
 func unwrapPathErr(err error) error {
@@ -203,7 +222,8 @@ func unwrapPathErr(err error) error {
 
 // walk calls file for every regular file under root that no .berthignore
 // or exclude glob removes, and skips hidden directories such as .git.
-func walk(root string, exclude []string, file func(string)) error {
+// A directory for which isRoot (when not nil) is true is not walked.
+func walk(root string, exclude []string, isRoot func(string) bool, file func(string)) error {
 	ign := &ignorer{}
 	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -213,6 +233,9 @@ func walk(root string, exclude []string, file func(string)) error {
 		parts := splitRel(rel)
 		if d.IsDir() {
 			if path != root && (strings.HasPrefix(d.Name(), ".") || ign.match(parts, true) || excluded(path, exclude)) {
+				return filepath.SkipDir
+			}
+			if isRoot != nil && isRoot(path) {
 				return filepath.SkipDir
 			}
 			return ign.read(path, parts)

@@ -80,6 +80,15 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	return p, diags, nil
 }
 
+// Load reads paths (files, directory trees, "-") as lint and plan do,
+// rendering kustomizations, charts and HelmReleases: the documents berth
+// checks, for `berth render`. The error is for what stops the run.
+func Load(paths []string, opts Options) ([]load.Document, []diag.Diagnostic, error) {
+	docs, diags, err := loadPaths(paths, &opts)
+	diag.Sort(diags)
+	return docs, diags, err
+}
+
 // loadPaths loads paths (files, directory trees, "-") with opts, setting
 // the built-in schemas when it has none. The error is for what stops the
 // run: the schemas, or a path that cannot be read.

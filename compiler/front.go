@@ -198,7 +198,7 @@ func violation(doc *load.Document, v schema.Violation) diag.Diagnostic {
 		sev = diag.Warning
 	}
 	return diag.Diagnostic{
-		Pos:      diag.Pos{File: doc.File, Line: n.Line, Col: n.Column},
+		Pos:      diag.Pos{File: doc.FileOf(n), Line: n.Line, Col: n.Column},
 		Severity: sev,
 		Rule:     cmp.Or(v.Rule, "schema"),
 		Object:   identify(doc.Node).ID,

@@ -101,7 +101,15 @@ func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
 		diags = append(diags, r.diags...)
 	}
 	if opts.Renderer != nil {
-		more, rdiags := opts.Renderer.Render(roots, docs)
+		more, consumed, rdiags := opts.Renderer.Render(roots, docs)
+		if len(consumed) > 0 {
+			drop := map[string]bool{}
+			for _, f := range consumed {
+				drop[filepath.Clean(f)] = true
+			}
+			docs = slices.DeleteFunc(docs, func(d Document) bool { return drop[d.File] })
+			diags = slices.DeleteFunc(diags, func(d diag.Diagnostic) bool { return drop[d.File] })
+		}
 		docs = append(docs, more...)
 		diags = append(diags, rdiags...)
 	}

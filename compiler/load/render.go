@@ -18,8 +18,10 @@ type Renderer interface {
 	Root(dir string) bool
 	// Render builds roots (each found under the path argument Top) and
 	// the HelmRelease objects among docs, and returns the documents they
-	// render, to be added to docs. Findings are diagnostics.
-	Render(roots []Root, docs []Document) ([]Document, []diag.Diagnostic)
+	// render, to be added to docs, and the files among docs that a render
+	// read as its input (a HelmRelease's values files), to be dropped
+	// from them. Findings are diagnostics.
+	Render(roots []Root, docs []Document) (rendered []Document, consumed []string, diags []diag.Diagnostic)
 }
 
 // Root is a directory the walk left to the Renderer.

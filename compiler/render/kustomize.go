@@ -109,7 +109,7 @@ func (r *Renderer) kustomize(rt load.Root) result {
 			docs[i].Index = len(res.docs)
 			forget(docs[i].Node)
 			if origin != nil && origin.Path != "" {
-				src.locate(docs[i].Node, file, rs.GetKind(), rs.GetName())
+				src.locate(&docs[i], file, rs.GetKind(), rs.GetName())
 			}
 			res.docs = append(res.docs, docs[i])
 		}
@@ -178,7 +178,8 @@ func newSourceIndex(sfs *sandboxFS) *sourceIndex {
 // the file they were written in, where the built value is the one
 // written there; a strategic-merge patch that sets the value wins over
 // the resource file. Fields a transformer changed keep no position.
-func (s *sourceIndex) locate(n *yaml.Node, file, kind, name string) {
+func (s *sourceIndex) locate(doc *load.Document, file, kind, name string) {
+	n := doc.Node
 	docs, ok := s.files[file]
 	if !ok {
 		if data, err := os.ReadFile(file); err == nil {
@@ -187,11 +188,14 @@ func (s *sourceIndex) locate(n *yaml.Node, file, kind, name string) {
 		s.files[file] = docs
 	}
 	if d := match(docs, kind, name); d != nil {
-		copyPositions(n, d.Node, false)
+		copyPositions(n, d.Node, nil, "")
 	}
 	for i := range s.patches {
 		if p := &s.patches[i]; p.File != file && match(s.patches[i:i+1], kind, name) != nil {
-			copyPositions(n, p.Node, true)
+			if doc.Files == nil {
+				doc.Files = map[*yaml.Node]string{}
+			}
+			copyPositions(n, p.Node, doc.Files, p.File)
 		}
 	}
 }
@@ -216,14 +220,18 @@ func match(docs []load.Document, kind, name string) *load.Document {
 }
 
 // copyPositions copies src's positions onto n field by field; a scalar
-// takes the position only when it holds the same value. override lets a
-// patch replace positions already set.
-func copyPositions(n, src *yaml.Node, override bool) {
+// takes the position only when it holds the same value. A patch (files
+// not nil) replaces positions already set, and records its file for the
+// nodes it placed.
+func copyPositions(n, src *yaml.Node, files map[*yaml.Node]string, file string) {
 	if n == nil || src == nil || n.Kind != src.Kind {
 		return
 	}
 	set := func(dst, from *yaml.Node) {
-		if override || dst.Line == 0 {
+		if files != nil && (dst.Kind == yaml.ScalarNode || dst.Line == 0) {
+			dst.Line, dst.Column = from.Line, from.Column
+			files[dst] = file
+		} else if dst.Line == 0 {
 			dst.Line, dst.Column = from.Line, from.Column
 		}
 	}
@@ -238,7 +246,7 @@ func copyPositions(n, src *yaml.Node, override bool) {
 			for j := 0; j+1 < len(src.Content); j += 2 {
 				if src.Content[j].Value == n.Content[i].Value {
 					set(n.Content[i], src.Content[j])
-					copyPositions(n.Content[i+1], src.Content[j+1], override)
+					copyPositions(n.Content[i+1], src.Content[j+1], files, file)
 					break
 				}
 			}
@@ -249,14 +257,14 @@ func copyPositions(n, src *yaml.Node, override bool) {
 			if name := mapValue(el, "name"); name != nil {
 				for _, s := range src.Content {
 					if sn := mapValue(s, "name"); sn != nil && sn.Value == name.Value {
-						copyPositions(el, s, override)
+						copyPositions(el, s, files, file)
 						break
 					}
 				}
 				continue
 			}
 			if i < len(src.Content) {
-				copyPositions(el, src.Content[i], override)
+				copyPositions(el, src.Content[i], files, file)
 			}
 		}
 	}

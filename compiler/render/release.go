@@ -82,8 +82,16 @@ func parseRelease(doc *load.Document) (*release, []diag.Diagnostic) {
 		return ""
 	}
 	rel.remote = ChartRef{Repository: str("repository"), Name: str("name"), Version: str("version"), Digest: str("digest")}
-	if rel.path == nil && (rel.remote.Repository == "" || rel.remote.Name == "" || rel.remote.Version == "" || !digestRE.MatchString(rel.remote.Digest)) {
-		return nil, nil
+	remote := rel.remote.Repository != "" || rel.remote.Name != "" || rel.remote.Version != "" || rel.remote.Digest != ""
+	switch {
+	case rel.path != nil && remote:
+		return nil, []diag.Diagnostic{errorAt(doc.File, rel.chart.Line, rel.chart.Column, RuleHelm, rel.id,
+			"spec.chart has both path and repository fields: name a chart in this repository (path) or one from a repository (repository, name, version, digest)")}
+	case rel.path == nil && (rel.remote.Repository == "" || rel.remote.Name == "" || rel.remote.Version == "" || rel.remote.Digest == ""):
+		return nil, []diag.Diagnostic{errorAt(doc.File, rel.chart.Line, rel.chart.Column, RuleHelm, rel.id,
+			"spec.chart needs path (a chart in this repository) or all of repository, name, version and digest (an exact chart from a repository, pinned by the sha256 of its archive, so every node renders the same chart)")}
+	case rel.path == nil && !digestRE.MatchString(rel.remote.Digest):
+		return nil, nil // the schema reports the digest
 	}
 	rel.valuesFiles = mapValue(spec, "valuesFiles")
 	rel.values = mapValue(spec, "values")
@@ -170,7 +178,9 @@ func (r *Renderer) release(rel release) result {
 				at(f, RuleHelm, "values file %s: %v", f.Value, unwrapPath(err))
 				return res
 			}
-			vs, err := readValues(filepath.Join(dir, filepath.FromSlash(f.Value)), data)
+			shown := filepath.Join(dir, filepath.FromSlash(f.Value))
+			res.consumed = append(res.consumed, shown)
+			vs, err := readValues(shown, data)
 			if err != nil {
 				at(f, RuleHelm, "values file %s: %v", f.Value, err)
 				return res

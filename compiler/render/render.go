@@ -127,14 +127,23 @@ func (s Source) String() string {
 // that another one builds (a base), and a chart that a HelmRelease
 // names, are not rendered on their own. Documents come back root by
 // root in path order, each root's in render order.
-func (r *Renderer) Render(roots []load.Root, docs []load.Document) ([]load.Document, []diag.Diagnostic) {
-	out, diags, _ := r.RenderSources(roots, docs)
-	return out, diags
+func (r *Renderer) Render(roots []load.Root, docs []load.Document) ([]load.Document, []string, []diag.Diagnostic) {
+	out := r.RenderSources(roots, docs)
+	return out.Docs, out.Consumed, out.Diags
 }
 
-// RenderSources is Render that also says, for each returned document
-// (by index), where it came from.
-func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) ([]load.Document, []diag.Diagnostic, []Source) {
+// Output is what RenderSources renders.
+type Output struct {
+	Docs []load.Document
+	// Sources says where each of Docs came from (same index).
+	Sources []Source
+	// Consumed are the plain files a render read as input (values files).
+	Consumed []string
+	Diags    []diag.Diagnostic
+}
+
+// RenderSources is Render that also says where each document came from.
+func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) Output {
 	slices.SortFunc(roots, func(a, b load.Root) int { return cmp.Compare(a.Dir, b.Dir) })
 	var kusts, charts []load.Root
 	for _, rt := range roots {
@@ -194,19 +203,21 @@ func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) ([]loa
 	}
 	all = append(all, relResults...)
 
-	var out []load.Document
-	var sources []Source
+	var out Output
 	for _, b := range all {
 		if b.res.kind == "kustomize" && used[absDir(b.root.Dir)] {
 			continue // a base: its objects come with the overlay that uses it
 		}
-		out = append(out, b.res.docs...)
-		for range b.res.docs {
-			sources = append(sources, b.res.source)
+		for _, d := range b.res.docs {
+			d.Origin = b.res.source.String()
+			out.Docs = append(out.Docs, d)
+			out.Sources = append(out.Sources, b.res.source)
 		}
+		out.Consumed = append(out.Consumed, b.res.consumed...)
 		diags = append(diags, b.res.diags...)
 	}
-	return out, diags, sources
+	out.Diags = diags
+	return out
 }
 
 // result is one render's output.
@@ -216,6 +227,7 @@ type result struct {
 	docs     []load.Document
 	diags    []diag.Diagnostic
 	usedDirs map[string]bool // absolute directories read, other than the root's own
+	consumed []string        // plain files read as input, as displayed
 }
 
 func absDir(dir string) string {

@@ -332,11 +332,13 @@ func setNamespace(n *yaml.Node, ns string) {
 		&yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: ns})
 }
 
-// Helm's template errors name "chart/templates/file.yaml:LINE:COL".
+// Helm's template errors: "execution error at (chart/templates/x.yaml:17:9):
+// msg", "parse error at (chart/templates/x.yaml:3): msg", or a trace
+// whose first line is "template: chart/templates/x.yaml:17:9".
 var (
-	tplPos   = regexp.MustCompile(`template: ([^:\s]+):(\d+):(\d+): `)
-	parsePos = regexp.MustCompile(`parse error at \(([^:\s]+):(\d+)\): `)
-	execIn   = regexp.MustCompile(`^error calling \w+: `)
+	helmErrPos   = regexp.MustCompile(`(?:execution|parse) error (?:at|in) \(([^:)\s]+)(?::(\d+))?(?::(\d+))?\): `)
+	helmTracePos = regexp.MustCompile(`^(?:template: )?([^:\s]+):(\d+):(\d+)\s*\n`)
+	helmTraceAt  = regexp.MustCompile(`executing "[^"]*" at (<[^\n]*>):`)
 )
 
 // templateError places a template error at the template's line.
@@ -347,21 +349,24 @@ func (r *Renderer) templateError(err error, job chartJob) diag.Diagnostic {
 	}
 	msg := err.Error()
 	file, line, col := job.fallback, 0, 0
-	if m := tplPos.FindStringSubmatchIndex(msg); m != nil {
-		file = r.chartFile(job, msg[m[2]:m[3]])
-		line, _ = strconv.Atoi(msg[m[4]:m[5]])
-		col, _ = strconv.Atoi(msg[m[6]:m[7]])
-		msg = msg[m[1]:]
-	} else if m := parsePos.FindStringSubmatchIndex(msg); m != nil {
-		file = r.chartFile(job, msg[m[2]:m[3]])
-		line, _ = strconv.Atoi(msg[m[4]:m[5]])
-		col = 1
-		msg = msg[m[1]:]
+	num := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	if m := helmErrPos.FindStringSubmatch(msg); m != nil {
+		file, line, col = r.chartFile(job, m[1]), num(m[2]), num(m[3])
+		if line > 0 && col == 0 {
+			col = 1
+		}
+		msg = msg[strings.Index(msg, m[0])+len(m[0]):]
+	} else if m := helmTracePos.FindStringSubmatch(msg); m != nil {
+		file, line, col = r.chartFile(job, m[1]), num(m[2]), num(m[3])
+		lines := strings.Split(strings.TrimSpace(msg), "\n")
+		last := strings.TrimSpace(lines[len(lines)-1])
+		if at := helmTraceAt.FindAllStringSubmatch(msg, -1); at != nil {
+			last = at[len(at)-1][1] + ": " + last
+		}
+		msg = last
 	}
-	// Helm marks `required` and `fail` messages; show them plainly.
+	// Helm marks the messages of required and fail; a panic in a template
+	// function (a budget) comes back as "error calling NAME: ...".
 	msg = strings.ReplaceAll(strings.ReplaceAll(msg, "HELM_ERR_START", ""), "HELM_ERR_END", "")
-	if i := strings.Index(msg, "error calling "); i >= 0 {
-		msg = msg[:i] + execIn.ReplaceAllString(msg[i:], "")
-	}
 	return errorAt(file, line, col, RuleHelm, job.object, "template: %s", msg)
 }

@@ -274,18 +274,23 @@ func refuse(k *yaml.Node, dir, file string) []diag.Diagnostic {
 }
 
 // isRemote reports whether a kustomization entry names something kustomize
-// would fetch: a URL, a git address, or a host-qualified path
-// (github.com/org/repo/dir) that does not exist in the repository.
+// would fetch (it runs git, or downloads): anything that is not a path in
+// the repository and looks like a URL, a git address, or a host-qualified
+// path (github.com/org/repo//dir?ref=v1).
 func isRemote(ref, dir string) bool {
-	if strings.Contains(ref, "://") || strings.HasPrefix(ref, "git@") || strings.HasPrefix(ref, "git::") {
-		return true
-	}
-	first, _, qualified := strings.Cut(ref, "/")
-	if !qualified || !strings.Contains(first, ".") || strings.HasPrefix(first, ".") {
+	if _, err := os.Lstat(filepath.Join(dir, ref)); err == nil && !strings.Contains(ref, "://") {
 		return false
 	}
-	_, err := os.Lstat(filepath.Join(dir, ref))
-	return err != nil && !strings.Contains(ref, "=")
+	for _, mark := range []string{"://", "git@", "git::", "?ref=", "?version=", "?timeout=", "?submodules=", "//", ".git"} {
+		if strings.Contains(ref, mark) {
+			return true
+		}
+	}
+	if strings.Contains(ref, "@") && strings.Contains(ref, ":") {
+		return true // user@host:path
+	}
+	first, _, qualified := strings.Cut(ref, "/")
+	return qualified && strings.Contains(first, ".") && !strings.HasPrefix(first, ".")
 }
 
 func mapKey(m *yaml.Node, key string) *yaml.Node {

@@ -106,7 +106,7 @@ func TestHostileTemplates(t *testing.T) {
 	})
 	t.Run("an endless loop is stopped at the time budget", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{
-			"Chart.yaml": chartYAML,
+			"Chart.yaml":        chartYAML,
 			"templates/cm.yaml": cm(`{{ range until 1000000 }}{{ range until 1000000 }}{{ range until 1000000 }}{{ add 1 1 }}{{ end }}{{ end }}{{ end }}`),
 		})
 		start := time.Now()

@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/cmd/berth/report"
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/render"
 )
 
 func init() {
@@ -34,6 +35,7 @@ func runLint(e *env, args []string) int {
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
 		warnErrors  = fs.Bool("warnings-as-errors", false, "treat warnings as errors (exit 1 on any warning)")
 		allowFields = fs.Bool("allow-unknown-fields", false, "report fields berth does not support as warnings, not errors")
+		cache       = chartCacheFlag(fs)
 		exclude     globs
 	)
 	fs.Var(&exclude, "exclude", "skip paths matching this glob (path, parent directory or base name); repeatable")
@@ -69,6 +71,7 @@ func runLint(e *env, args []string) int {
 		AllowUnknownFields: *allowFields,
 		Exclude:            exclude,
 		Stdin:              e.stdin,
+		Render:             render.Options{ChartCache: *cache},
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "berth lint: %v\n", err)

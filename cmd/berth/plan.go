@@ -23,6 +23,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
+	"berth.dev/berth/compiler/render"
 )
 
 func init() {
@@ -53,6 +54,7 @@ func runPlan(e *env, args []string) int {
 		lbPool      = fs.String("load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
+		cache       = chartCacheFlag(fs)
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth plan [flags] [PATH]\n\n"+
@@ -105,7 +107,7 @@ func runPlan(e *env, args []string) int {
 		local.Capacity = machineCapacity()
 	}
 	opts := compiler.CompileOptions{
-		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin},
+		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Render: render.Options{ChartCache: *cache}},
 		Revision:         *revision,
 		LocalNode:        local,
 		ServiceCIDR:      *serviceCIDR,
@@ -126,14 +128,17 @@ func runPlan(e *env, args []string) int {
 		opts.Revision = ""
 		old, code = compilePath(e, []string{*baseDir}, opts, "base "+*baseDir+": ")
 	} else {
-		var dir, display, commit string
-		dir, display, commit, err = checkout(path, *base)
+		var dir, sub, display, commit string
+		dir, sub, display, commit, err = checkout(path, *base)
 		if err != nil {
 			return fail(exitUsage, "--base %s: %v", *base, err)
 		}
 		defer os.RemoveAll(dir)
 		opts.Revision = commit
-		old, code = compileTree(e, []string{dir}, display, opts, "base "+*base+": ")
+		// The whole tree is there, so overlays and HelmReleases reach
+		// bases and charts outside PATH, as they do in the work tree.
+		opts.Render.Root = dir
+		old, code = compileTree(e, []string{sub}, display, opts, "base "+*base+": ")
 	}
 	if old == nil {
 		return fail(code, "the base has errors; nothing to compare with")
@@ -243,49 +248,52 @@ func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 	return &out
 }
 
-// checkout writes the files under path at revision rev of the Git
-// repository containing path into a new temporary directory, reading
-// objects with go-git: the work tree and index are not touched. It
-// returns the directory, the path to show files under, and the commit.
-func checkout(path, rev string) (dir, display, commit string, err error) {
+// checkout writes the files of the Git repository containing path, at
+// revision rev, into a new temporary directory, reading objects with
+// go-git: the work tree and index are not touched. It returns the
+// directory, where path is in it (sub), the path to show files under, and
+// the commit. For a directory PATH the whole tree is written, so that
+// kustomize bases and charts outside PATH are there; for a file, that
+// file alone.
+func checkout(path, rev string) (dir, sub, display, commit string, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true})
 	if err != nil {
-		return "", "", "", fmt.Errorf("open the Git repository containing %s: %w", path, err)
+		return "", "", "", "", fmt.Errorf("open the Git repository containing %s: %w", path, err)
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return "", "", "", fmt.Errorf("a bare repository has no work tree to compare: %w", err)
+		return "", "", "", "", fmt.Errorf("a bare repository has no work tree to compare: %w", err)
 	}
 	root, err := filepath.EvalSymlinks(wt.Filesystem.Root())
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	if real, rerr := filepath.EvalSymlinks(abs); rerr == nil {
 		abs = real
 	}
 	rel, err := filepath.Rel(root, abs)
 	if err != nil || strings.HasPrefix(rel, "..") {
-		return "", "", "", fmt.Errorf("%s is outside the repository at %s", path, root)
+		return "", "", "", "", fmt.Errorf("%s is outside the repository at %s", path, root)
 	}
 	h, err := repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
-		return "", "", "", fmt.Errorf("resolve revision: %w", err)
+		return "", "", "", "", fmt.Errorf("resolve revision: %w", err)
 	}
 	c, err := repo.CommitObject(*h)
 	if err != nil {
-		return "", "", "", fmt.Errorf("read commit %s: %w", h, err)
+		return "", "", "", "", fmt.Errorf("read commit %s: %w", h, err)
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return "", "", "", fmt.Errorf("read the tree of %s: %w", h, err)
+		return "", "", "", "", fmt.Errorf("read the tree of %s: %w", h, err)
 	}
 	dir, err = os.MkdirTemp("", "berth-base-")
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	rel = filepath.ToSlash(rel)
 	write := func(name string, f *gitobject.File) error {
@@ -311,32 +319,27 @@ func checkout(path, rev string) (dir, display, commit string, err error) {
 		}
 		return out.Close()
 	}
-	switch {
-	case rel == ".":
-		err = tree.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
-	default:
-		sub, terr := tree.Tree(rel)
-		if terr == nil {
-			err = sub.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
-			break
-		}
-		f, ferr := tree.File(rel)
-		if ferr != nil {
-			// PATH is new since rev: the base plan is empty, and the
-			// diff shows everything as created.
-			break
-		}
+	sub = dir
+	if f, ferr := tree.File(rel); rel != "." && ferr == nil {
 		err = write(filepath.Base(rel), f)
+	} else {
+		err = tree.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
+		sub = filepath.Join(dir, filepath.FromSlash(rel))
+		if err == nil {
+			// PATH may be new since rev: the base plan is then empty,
+			// and the diff shows everything as created.
+			err = os.MkdirAll(sub, 0o700)
+		}
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	display = path
 	if info, serr := os.Stat(path); serr == nil && !info.IsDir() {
 		display = filepath.Dir(path)
 	}
-	return dir, filepath.Clean(display), h.String(), nil
+	return dir, sub, filepath.Clean(display), h.String(), nil
 }
 
 // parseCapacity reads cpu=4,memory=8Gi,pods=110.

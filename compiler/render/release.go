@@ -211,3 +211,16 @@ func unwrapPath(err error) error {
 	}
 	return err
 }
+
+// RemoteChart is the chart a HelmRelease document names from outside the
+// repository, if it names one.
+func RemoteChart(doc *load.Document) (ChartRef, bool) {
+	if !isRelease(doc.Node) {
+		return ChartRef{}, false
+	}
+	rel, _ := parseRelease(doc)
+	if rel == nil || rel.path != nil {
+		return ChartRef{}, false
+	}
+	return rel.remote, true
+}

@@ -9,6 +9,7 @@
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
 //	<state>/containerd/     the embedded containerd, when berth runs its own
+//	<state>/charts/         Helm charts from outside the repository, by digest
 //	<run>/berth.sock        the node API (berth status, get, logs, promote, abort)
 package daemon
 
@@ -27,6 +28,8 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/render"
+	"berth.dev/berth/reconciler/charts"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/schema"
@@ -127,6 +130,7 @@ func (c *Config) defaults() error {
 // Compiler compiles revisions for this node with one schema set.
 type Compiler struct {
 	schemas *schema.Set
+	render  render.Options
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
@@ -140,14 +144,19 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
-	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	// Charts from outside the repository are fetched once into the state
+	// directory, checked against the digest their HelmRelease pins.
+	ro := render.Options{ChartCache: filepath.Join(c.StateDir, "charts"), Fetcher: &charts.Fetcher{PlainHTTP: c.InsecureRegistries}}
+	return &Compiler{schemas: s, render: ro, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool}, nil
 }
 
 // Compile compiles the manifests of one revision.
 func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+	ro := c.render
+	ro.Root = rev.Dir // the revision's files are the repository: nothing above is read
 	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
-		Options:          compiler.Options{Schemas: c.schemas},
+		Options:          compiler.Options{Schemas: c.schemas, Render: ro},
 		Revision:         rev.ID,
 		LocalNode:        c.local,
 		PodCIDR:          c.podCIDR,

@@ -71,7 +71,7 @@ func (l Limits) withDefaults() Limits {
 type Options struct {
 	// Root is the repository root: nothing outside it is read. "" finds
 	// it from each path argument: the enclosing Git work tree, else the
-	// path argument itself.
+	// current directory if the path is below it, else the path itself.
 	Root string
 	// ChartCache is the directory of charts fetched from outside the
 	// repository (berth chart pull, the daemon); "" has none.
@@ -256,9 +256,17 @@ func (r *Renderer) repoRoot(top string) string {
 			return d
 		}
 		if filepath.Dir(d) == d {
-			return start
+			break
 		}
 	}
+	// Outside Git: the current directory when the path is below it (berth
+	// lint overlays/dev reaches ../../base), else the path itself.
+	if wd, err := os.Getwd(); err == nil {
+		if wd = absDir(wd); within(wd, start) {
+			return wd
+		}
+	}
+	return start
 }
 
 // within reports whether path is root or below it (both absolute, clean).

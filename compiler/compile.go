@@ -33,6 +33,9 @@ type CompileOptions struct {
 	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool: where
 	// LoadBalancer Services without spec.loadBalancerIP get an address.
 	LoadBalancerPool []string
+	// OnLoad, when set, sees the documents CompilePaths loaded (plan
+	// diffs name the chart or overlay each object came from).
+	OnLoad func([]load.Document)
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -70,6 +73,9 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	docs, diags, err := loadPaths(paths, &opts.Options)
 	if err != nil {
 		return nil, diags, err
+	}
+	if opts.OnLoad != nil {
+		opts.OnLoad(docs)
 	}
 	if hasErrors(diags) {
 		return nil, diags, nil

@@ -21,6 +21,7 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
 	"berth.dev/berth/compiler/render"
@@ -115,6 +116,12 @@ func runPlan(e *env, args []string) int {
 		LoadBalancerPool: splitList(*lbPool),
 	}
 
+	sources := map[string]string{}
+	opts.OnLoad = func(docs []load.Document) {
+		for k, v := range render.Origins(docs) {
+			sources[k] = v
+		}
+	}
 	head, code := compilePath(e, []string{path}, opts, "")
 	if head == nil {
 		return fail(code, "%s has errors; nothing is planned", path)
@@ -138,12 +145,22 @@ func runPlan(e *env, args []string) int {
 		// The whole tree is there, so overlays and HelmReleases reach
 		// bases and charts outside PATH, as they do in the work tree.
 		opts.Render.Root = dir
+		// The head names what rendered an object; the base adds the
+		// objects it alone has, with its paths shown as the head's.
+		opts.OnLoad = func(docs []load.Document) {
+			for k, v := range render.Origins(docs) {
+				if _, ok := sources[k]; !ok {
+					sources[k] = strings.ReplaceAll(v, sub+string(filepath.Separator), display+string(filepath.Separator))
+				}
+			}
+		}
 		old, code = compileTree(e, []string{sub}, display, opts, "base "+*base+": ")
 	}
 	if old == nil {
 		return fail(code, "the base has errors; nothing to compare with")
 	}
 	d := plandiff.Compare(old, head)
+	d.SetSources(sources)
 	if *node != "" {
 		d = onlyNode(d, *node)
 	}

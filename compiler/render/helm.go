@@ -311,11 +311,24 @@ func (r *Renderer) chartFile(job chartJob, name string) string {
 	return filepath.Join(job.dir, filepath.FromSlash(name))
 }
 
+// clusterScoped reports whether a kind has no namespace: berth's, and
+// the cluster-wide kinds charts carry.
+func clusterScoped(kind string) bool {
+	switch kind {
+	case "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition", "StorageClass", "PriorityClass",
+		"IngressClass", "RuntimeClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration",
+		"APIService", "CSIDriver", "VolumeAttachment", "PodSecurityPolicy", "ValidatingAdmissionPolicy",
+		"ValidatingAdmissionPolicyBinding":
+		return true
+	}
+	return object.ClusterScoped(kind)
+}
+
 // setNamespace puts ns into metadata.namespace of a namespaced object
 // that names none.
 func setNamespace(n *yaml.Node, ns string) {
 	kind := mapValue(n, "kind")
-	if kind == nil || object.ClusterScoped(kind.Value) {
+	if kind == nil || clusterScoped(kind.Value) {
 		return
 	}
 	md := mapValue(n, "metadata")

@@ -90,3 +90,31 @@ func clean(n *yaml.Node) *yaml.Node {
 	}
 	return &c
 }
+
+// Origins maps "Kind namespace/name" of every rendered document to what
+// rendered it (Document.Origin), for plandiff.Diff.SetSources.
+func Origins(docs []load.Document) map[string]string {
+	out := map[string]string{}
+	for i := range docs {
+		d := &docs[i]
+		if d.Origin == "" {
+			continue
+		}
+		kind := mapValue(d.Node, "kind")
+		md := mapValue(d.Node, "metadata")
+		name := mapValue(md, "name")
+		if kind == nil || name == nil {
+			continue
+		}
+		id := kind.Value + " " + name.Value
+		if !clusterScoped(kind.Value) {
+			ns := "default"
+			if v := mapValue(md, "namespace"); v != nil && v.Value != "" {
+				ns = v.Value
+			}
+			id = kind.Value + " " + ns + "/" + name.Value
+		}
+		out[id] = d.Origin
+	}
+	return out
+}

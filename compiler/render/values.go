@@ -50,10 +50,10 @@ func (r *Renderer) checkSchemas(c *chart.Chart, values any, job chartJob) []diag
 func (r *Renderer) checkSchema(c *chart.Chart, vals map[string]any, prefix []string, job chartJob) []diag.Diagnostic {
 	schemaFile := job.fallback
 	if job.dir != "" {
-		schemaFile = filepath.Join(job.dir, strings.TrimPrefix(filepath.FromSlash(c.ChartPath()), c.Root().Name()), "values.schema.json")
-		if len(prefix) == 0 {
-			schemaFile = filepath.Join(job.dir, "values.schema.json")
-		}
+		// ChartFullPath is "root/charts/sub": the chart's place in the
+		// root chart's directory.
+		_, sub, _ := strings.Cut(c.ChartFullPath(), "/")
+		schemaFile = filepath.Join(job.dir, filepath.FromSlash(sub), "values.schema.json")
 	}
 	fail := func(format string, args ...any) []diag.Diagnostic {
 		return []diag.Diagnostic{errorAt(schemaFile, 0, 0, RuleHelm, job.object, format, args...)}

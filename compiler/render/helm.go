@@ -250,9 +250,28 @@ func (r *Renderer) renderChart(res *result, job chartJob) {
 	slices.SortStableFunc(pre, byWeight)
 	slices.SortStableFunc(post, byWeight)
 
+	// Templates by name, to place fields on their lines (not for a
+	// cached chart: its files are not in the repository to look at).
+	sources := map[string]string{}
+	if job.dir != "" {
+		var collect func(ch *chart.Chart)
+		collect = func(ch *chart.Chart) {
+			for _, t := range ch.Templates {
+				sources[ch.ChartFullPath()+"/"+t.Name] = string(t.Data)
+			}
+			for _, d := range ch.Dependencies() {
+				collect(d)
+			}
+		}
+		collect(c)
+	}
 	add := func(name, text string) {
 		file := r.chartFile(job, name)
 		docs, ds := load.ParseYAML(file, []byte(text))
+		var tmpl []templateKeys
+		if src, ok := sources[name]; ok {
+			tmpl = indexTemplate(src)
+		}
 		res.diags = append(res.diags, ds...)
 		for i := range docs {
 			if len(res.docs) >= r.opts.Limits.Objects {
@@ -260,6 +279,9 @@ func (r *Renderer) renderChart(res *result, job chartJob) {
 				return
 			}
 			forget(docs[i].Node)
+			if tmpl != nil {
+				placeOnTemplate(docs[i].Node, tmpl)
+			}
 			if job.setNamespace {
 				setNamespace(docs[i].Node, job.ns)
 			}

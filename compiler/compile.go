@@ -107,7 +107,7 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		opts.Schemas = s
 	}
 	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin,
-		Renderer: render.New(opts.Render)})
+		Limits: opts.Limits, Context: opts.Context, Renderer: render.New(renderOptions(*opts))})
 	var ioErrs []error
 	for _, d := range diags {
 		if d.Rule == load.RuleIO {
@@ -118,6 +118,13 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		return nil, diags, errors.Join(ioErrs...)
 	}
 	return docs, diags, nil
+}
+
+// renderOptions are opts.Render under the run's input budgets.
+func renderOptions(opts Options) render.Options {
+	ro := opts.Render
+	ro.Budget = opts.Limits
+	return ro
 }
 
 func hasErrors(ds []diag.Diagnostic) bool {

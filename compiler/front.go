@@ -5,6 +5,7 @@ package compiler
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/check"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
@@ -42,6 +44,10 @@ type Options struct {
 	// Render configures kustomize and Helm rendering (the chart cache, a
 	// fetcher for the daemon, budgets); the zero value renders offline.
 	Render render.Options
+	// Limits are the budgets of reading the input (zero: the defaults).
+	Limits budget.Limits
+	// Context ends the run's evaluations early (nil: never).
+	Context context.Context
 }
 
 // Summary counts what a lint run looked at and found.

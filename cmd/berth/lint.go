@@ -8,6 +8,7 @@ import (
 
 	"berth.dev/berth/cmd/berth/report"
 	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/render"
 )
@@ -38,8 +39,10 @@ func runLint(e *env, args []string) int {
 		cache       = chartCacheFlag(fs)
 		standalone  = fs.Bool("standalone", false, "check the files taken alone: a ConfigMap, Secret, PersistentVolumeClaim, Service or Namespace they refer to but do not hold is a warning, not an error")
 		exclude     globs
+		limits      budget.Limits
 	)
 	fs.Var(&exclude, "exclude", "skip paths matching this glob (path, parent directory or base name); repeatable")
+	budgetFlags(fs, &limits)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth lint [flags] [PATH...]\n\n"+
 			"Checks the manifests (YAML, JSON, CUE) in each PATH: a file, a directory\n"+
@@ -76,6 +79,7 @@ func runLint(e *env, args []string) int {
 		Exclude:            exclude,
 		Stdin:              e.stdin,
 		Render:             render.Options{ChartCache: *cache},
+		Limits:             limits,
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "berth lint: %v\n", err)

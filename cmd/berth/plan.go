@@ -20,11 +20,13 @@ import (
 
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
 	"berth.dev/berth/compiler/render"
+	"berth.dev/berth/reconciler/source"
 )
 
 func init() {
@@ -56,7 +58,9 @@ func runPlan(e *env, args []string) int {
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
 		cache       = chartCacheFlag(fs)
+		limits      budget.Limits
 	)
+	budgetFlags(fs, &limits)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth plan [flags] [PATH]\n\n"+
 			"Compiles the manifests in PATH (default: the current directory) into the\n"+
@@ -108,7 +112,7 @@ func runPlan(e *env, args []string) int {
 		local.Capacity = machineCapacity()
 	}
 	opts := compiler.CompileOptions{
-		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Render: render.Options{ChartCache: *cache}},
+		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Limits: limits, Render: render.Options{ChartCache: *cache}},
 		Revision:         *revision,
 		LocalNode:        local,
 		ServiceCIDR:      *serviceCIDR,
@@ -136,7 +140,7 @@ func runPlan(e *env, args []string) int {
 		old, code = compilePath(e, []string{*baseDir}, opts, "base "+*baseDir+": ")
 	} else {
 		var dir, sub, display, commit string
-		dir, sub, display, commit, err = checkout(path, *base)
+		dir, sub, display, commit, err = checkout(path, *base, limits)
 		if err != nil {
 			return fail(exitUsage, "--base %s: %v", *base, err)
 		}
@@ -267,12 +271,12 @@ func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 
 // checkout writes the files of the Git repository containing path, at
 // revision rev, into a new temporary directory, reading objects with
-// go-git: the work tree and index are not touched. It returns the
-// directory, where path is in it (sub), the path to show files under, and
-// the commit. For a directory PATH the whole tree is written, so that
-// kustomize bases and charts outside PATH are there; for a file, that
-// file alone.
-func checkout(path, rev string) (dir, sub, display, commit string, err error) {
+// go-git under the budgets of the daemon's snapshots: the work tree and
+// index are not touched. It returns the directory, where path is in it
+// (sub), the path to show files under, and the commit. For a directory
+// PATH the whole tree is written, so that kustomize bases and charts
+// outside PATH are there; for a file, that file alone.
+func checkout(path, rev string, limits budget.Limits) (dir, sub, display, commit string, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", "", "", "", err
@@ -313,34 +317,14 @@ func checkout(path, rev string) (dir, sub, display, commit string, err error) {
 		return "", "", "", "", err
 	}
 	rel = filepath.ToSlash(rel)
-	write := func(name string, f *gitobject.File) error {
-		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
-			return nil // symlinks and submodules are not manifests
-		}
-		r, err := f.Reader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		target := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return err
-		}
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, r); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	}
 	sub = dir
-	if f, ferr := tree.File(rel); rel != "." && ferr == nil {
-		err = write(filepath.Base(rel), f)
+	entry, ferr := tree.FindEntry(rel)
+	if rel != "." && ferr == nil && entry.Mode.IsFile() && entry.Mode != filemode.Symlink {
+		// One file: a tree of it alone, held to the same budgets.
+		one := &gitobject.Tree{Entries: []gitobject.TreeEntry{{Name: filepath.Base(rel), Mode: entry.Mode, Hash: entry.Hash}}}
+		err = source.Extract(repo.Storer, one, dir, limits)
 	} else {
-		err = tree.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
+		err = source.Extract(repo.Storer, tree, dir, limits)
 		sub = filepath.Join(dir, filepath.FromSlash(rel))
 		if err == nil {
 			// PATH may be new since rev: the base plan is then empty,

@@ -32,13 +32,6 @@ type Root struct {
 	Top string
 }
 
-// ParseYAML reads a YAML stream into documents with positions, as Load
-// does for a file named file.
-func ParseYAML(file string, data []byte) ([]Document, []diag.Diagnostic) {
-	p := parseYAML(file, data, &arena{})
-	return p.docs, p.diags
-}
-
 // HasFile reports whether dir holds a regular file (or a link to one)
 // with one of names: a cheap test for Renderer.Root implementations.
 func HasFile(dir string, names ...string) bool {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 )
 
@@ -22,7 +23,7 @@ func (s *stubRenderer) Render(roots []Root, docs []Document) ([]Document, []stri
 	var out []Document
 	var consumed []string
 	for _, r := range roots {
-		ds, _ := ParseYAML(filepath.Join(r.Dir, "out.yaml"), []byte("kind: ConfigMap\nmetadata: {name: rendered}\n"))
+		ds, _ := ParseYAML(filepath.Join(r.Dir, "out.yaml"), []byte("kind: ConfigMap\nmetadata: {name: rendered}\n"), budget.Limits{})
 		out = append(out, ds...)
 		consumed = append(consumed, filepath.Join(r.Top, "values.yaml"))
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/load"
 )
 
@@ -27,7 +28,7 @@ func FuzzRelease(f *testing.F) {
 	f.Add([]byte("apiVersion: berth.dev/v1\nkind: HelmRelease\nmetadata: {name: a, namespace: b}\nspec: {chart: {repository: oci://r/c, name: c, version: 1, digest: sha256:00}}\n"))
 	f.Add([]byte("apiVersion: berth.dev/v1\nkind: HelmRelease\nmetadata: []\nspec: {chart: 3}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		docs, _ := load.ParseYAML("r.yaml", data)
+		docs, _ := load.ParseYAML("r.yaml", data, budget.Limits{})
 		for i := range docs {
 			if isRelease(docs[i].Node) {
 				parseRelease(&docs[i])

@@ -267,7 +267,7 @@ func (r *Renderer) renderChart(res *result, job chartJob) {
 	}
 	add := func(name, text string) {
 		file := r.chartFile(job, name)
-		docs, ds := load.ParseYAML(file, []byte(text))
+		docs, ds := load.ParseYAML(file, []byte(text), r.opts.Budget)
 		var tmpl []templateKeys
 		if src, ok := sources[name]; ok {
 			tmpl = indexTemplate(src)

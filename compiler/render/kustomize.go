@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/load"
 )
 
@@ -73,7 +74,7 @@ func (r *Renderer) kustomize(rt load.Root) result {
 		return res
 	}
 
-	src := newSourceIndex(sfs)
+	src := newSourceIndex(sfs, r.opts.Budget)
 	var total int64
 	for _, rs := range m.Resources() {
 		origin, _ := rs.GetOrigin()
@@ -103,7 +104,7 @@ func (r *Renderer) kustomize(rt load.Root) result {
 				"kustomize build makes more than %d bytes of YAML", r.opts.Limits.OutputBytes))
 			return res
 		}
-		docs, ds := load.ParseYAML(file, data)
+		docs, ds := load.ParseYAML(file, data, r.opts.Budget)
 		res.diags = append(res.diags, ds...)
 		for i := range docs {
 			docs[i].Index = len(res.docs)
@@ -131,10 +132,11 @@ func cleanKustomizeError(err error, top, dir string) string {
 type sourceIndex struct {
 	files   map[string][]load.Document // by display path
 	patches []load.Document
+	lim     budget.Limits
 }
 
-func newSourceIndex(sfs *sandboxFS) *sourceIndex {
-	s := &sourceIndex{files: map[string][]load.Document{}}
+func newSourceIndex(sfs *sandboxFS, lim budget.Limits) *sourceIndex {
+	s := &sourceIndex{files: map[string][]load.Document{}, lim: lim}
 	for dir := range sfs.kustDirs {
 		for _, n := range kustomizationFiles {
 			data, err := os.ReadFile(filepath.Join(dir, n))
@@ -164,7 +166,7 @@ func newSourceIndex(sfs *sandboxFS) *sourceIndex {
 					continue
 				}
 				if data, err := os.ReadFile(abs); err == nil {
-					docs, _ := load.ParseYAML(sfs.display(abs), data)
+					docs, _ := load.ParseYAML(sfs.display(abs), data, lim)
 					s.patches = append(s.patches, docs...)
 				}
 			}
@@ -183,7 +185,7 @@ func (s *sourceIndex) locate(doc *load.Document, file, kind, name string) {
 	docs, ok := s.files[file]
 	if !ok {
 		if data, err := os.ReadFile(file); err == nil {
-			docs, _ = load.ParseYAML(file, data)
+			docs, _ = load.ParseYAML(file, data, s.lim)
 		}
 		s.files[file] = docs
 	}

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 )
@@ -81,6 +82,10 @@ type Options struct {
 	Fetcher Fetcher
 	// Limits bound each render.
 	Limits Limits
+	// Budget holds the run's input budgets (compiler/budget): every
+	// rendered document is held to them like a file's, and EvalTime
+	// bounds a render when Limits.Time is zero.
+	Budget budget.Limits
 }
 
 // Renderer renders kustomizations, charts and HelmReleases. It
@@ -91,6 +96,9 @@ type Renderer struct {
 
 // New returns a Renderer.
 func New(opts Options) *Renderer {
+	if opts.Limits.Time == 0 {
+		opts.Limits.Time = time.Duration(opts.Budget.Get(budget.EvalTime))
+	}
 	opts.Limits = opts.Limits.withDefaults()
 	return &Renderer{opts: opts}
 }

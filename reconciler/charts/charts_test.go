@@ -14,6 +14,7 @@ import (
 	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/reconciler/charts"
@@ -137,7 +138,7 @@ func TestReleaseFetchedOnceThenOffline(t *testing.T) {
 	if err := os.WriteFile(file, []byte(rel), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	docs, _ := load.ParseYAML(file, []byte(rel))
+	docs, _ := load.ParseYAML(file, []byte(rel), budget.Limits{})
 	cache := filepath.Join(dir, "cache")
 
 	out := render.New(render.Options{Root: dir, ChartCache: cache, Fetcher: &charts.Fetcher{}}).RenderSources(nil, docs)

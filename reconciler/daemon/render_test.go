@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -70,7 +71,7 @@ func TestCompileRendersReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := comp.Compile(source.Revision{ID: "r1", Dir: dir})
+	p, diags := comp.Compile(context.Background(), source.Revision{ID: "r1", Dir: dir})
 	if p == nil {
 		t.Fatalf("no plan: %v", diags)
 	}
@@ -83,7 +84,7 @@ func TestCompileRendersReleases(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(state, "charts", strings.Replace(render.Digest(archive), ":", "-", 1)+".tgz")); err != nil {
 		t.Errorf("the chart is not in <state>/charts: %v", err)
 	}
-	p2, _ := comp.Compile(source.Revision{ID: "r1", Dir: dir})
+	p2, _ := comp.Compile(context.Background(), source.Revision{ID: "r1", Dir: dir})
 	if p2 == nil || fetches != 1 {
 		t.Errorf("second compile: plan %v, %d fetches (want 1)", p2 != nil, fetches)
 	}

@@ -31,8 +31,8 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/render"
-	"berth.dev/berth/reconciler/charts"
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/reconciler/charts"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/schema"
 )

@@ -124,6 +124,9 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 func renderOptions(opts Options) render.Options {
 	ro := opts.Render
 	ro.Budget = opts.Limits
+	if ro.Context == nil {
+		ro.Context = opts.Context
+	}
 	return ro
 }
 

@@ -140,7 +140,11 @@ func (r *Renderer) release(rel release) result {
 		cache := Cache{Dir: r.opts.ChartCache}
 		file, ok := cache.Path(rel.remote)
 		if !ok && r.opts.Fetcher != nil && r.opts.ChartCache != "" {
-			data, err := r.opts.Fetcher.Fetch(context.Background(), rel.remote)
+			ctx := r.opts.Context
+			if ctx == nil {
+				ctx = context.Background()
+			}
+			data, err := r.opts.Fetcher.Fetch(ctx, rel.remote)
 			if err == nil {
 				err = cache.Put(rel.remote, data)
 			}

@@ -14,6 +14,7 @@ package render
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -82,6 +83,8 @@ type Options struct {
 	Fetcher Fetcher
 	// Limits bound each render.
 	Limits Limits
+	// Context ends a chart fetch early (nil: never).
+	Context context.Context
 	// Budget holds the run's input budgets (compiler/budget): every
 	// rendered document is held to them like a file's, and EvalTime
 	// bounds a render when Limits.Time is zero.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +37,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	log := cfg.Logger.With("node", cfg.Node)
+	tcp, err := listenTCP(cfg, log)
+	if err != nil {
+		return err
+	}
+	if tcp != nil {
+		defer tcp.Close()
+	}
 	comp, err := NewCompiler(&cfg)
 	if err != nil {
 		return err
@@ -139,25 +146,24 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go func() { _ = nodeapi.Serve(ctx, l, api) }()
-	if cfg.APIAddr != "" {
-		tcp, err := net.Listen("tcp", cfg.APIAddr)
-		if err != nil {
-			return fmt.Errorf("--api-addr: %w", err)
-		}
-		h := api
-		if cfg.APITokenFile != "" {
-			tok, err := os.ReadFile(cfg.APITokenFile)
-			if err != nil {
-				return fmt.Errorf("--api-token-file: %w", err)
-			}
-			h = nodeapi.RequireToken(api, strings.TrimSpace(string(tok)))
-		} else if hook == nil {
-			log.Warn("the TCP API has no token: anyone who reaches it can promote and abort rollouts (pass --api-token-file)")
-		}
-		go func() { _ = nodeapi.Serve(ctx, tcp, h) }()
+	if tcp != nil {
+		go func() { _ = tcp.Serve(ctx, api) }()
 	}
 	log.Info("berth daemon started", "api", cfg.API, "source", describe(cfg))
 	return loop.Run(ctx)
+}
+
+// listenTCP opens --api-addr first, so that a bad token or certificate
+// file stops the daemon before it touches the node.
+func listenTCP(cfg Config, log *slog.Logger) (*nodeapi.TCPListener, error) {
+	if cfg.APIAddr == "" {
+		if cfg.APITokenFile != "" || cfg.APITLSCert != "" || cfg.APITLSKey != "" || cfg.APITLSClientCA != "" {
+			return nil, errors.New("--api-token-file and --api-tls-* secure the TCP API: pass --api-addr too")
+		}
+		return nil, nil
+	}
+	return nodeapi.ListenTCP(nodeapi.TCPOptions{Addr: cfg.APIAddr, TokenFile: cfg.APITokenFile,
+		TLSCert: cfg.APITLSCert, TLSKey: cfg.APITLSKey, TLSClientCA: cfg.APITLSClientCA, Logger: log})
 }
 
 func describe(cfg Config) string {

@@ -149,6 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if tcp != nil {
 		go func() { _ = tcp.Serve(ctx, api) }()
 	}
+	go watchOutcomes(ctx, loop, node, time.Second)
 	log.Info("berth daemon started", "api", cfg.API, "source", describe(cfg))
 	return loop.Run(ctx)
 }

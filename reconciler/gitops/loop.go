@@ -20,6 +20,7 @@ import (
 
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/plandiff"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -59,6 +60,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Now      func() time.Time
+	// History records what became of each revision (default: kept in
+	// StateDir).
+	History *History
 }
 
 // Loop is the GitOps loop of one node.
@@ -114,6 +118,9 @@ func New(opts Options) *Loop {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.History == nil {
+		opts.History = NewHistory(opts.StateDir, opts.Now)
+	}
 	return &Loop{opts: opts, trigger: make(chan struct{}, 1)}
 }
 
@@ -131,6 +138,9 @@ func (l *Loop) Status() Status {
 	defer l.mu.Unlock()
 	return l.status
 }
+
+// History is the loop's record of revisions.
+func (l *Loop) History() *History { return l.opts.History }
 
 // Plan returns the plan the node runs (nil before the first good revision).
 func (l *Loop) Plan() *plan.Plan {
@@ -210,14 +220,18 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 		l.status.Rejected = &Rejection{Revision: rev.ID, Diagnostics: diags}
 		l.mu.Unlock()
 		l.opts.Metrics.rejected()
+		l.opts.History.seen(rev, Rejected, first(diags), nil)
 		return
 	}
 	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
 	hash := Hash(p)
 	l.mu.Lock()
+	prev := l.good
 	l.good, l.goodHash = p, hash
 	l.status.Rejected = nil
 	l.mu.Unlock()
+	l.opts.History.seen(rev, Pending, "", plandiff.Compare(prev, p))
+	l.opts.History.supersede(rev.ID)
 	l.opts.Metrics.revisionSeen(start)
 }
 
@@ -241,8 +255,10 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 		l.status.LastError = fmt.Sprintf("apply %s: %v", short(p.Revision), err)
 		l.mu.Unlock()
 		l.opts.Logger.Warn("apply incomplete; retrying at the next resync", "revision", p.Revision, "err", err)
+		l.settle(p.Revision, Applying, err.Error())
 		return
 	}
+	l.settle(p.Revision, Applied, "")
 	l.status.LastError = ""
 	changed := l.status.Applied != p.Revision
 	first := !l.appliedOnce
@@ -265,6 +281,14 @@ func (l *Loop) afterApply(rev string) {
 		if err := snaps.Prune(rev); err != nil {
 			l.opts.Logger.Warn("prune old snapshots", "err", err)
 		}
+	}
+}
+
+// settle records an apply's outcome for a revision still on its way in; a
+// failed rollout keeps its mark through later passes.
+func (l *Loop) settle(rev string, o Outcome, reason string) {
+	if r, ok := l.opts.History.Get(rev); ok && (r.Outcome == Pending || r.Outcome == Applying) {
+		l.opts.History.Mark(rev, o, reason)
 	}
 }
 

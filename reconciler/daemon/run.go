@@ -136,10 +136,14 @@ func Run(ctx context.Context, cfg Config) error {
 			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
 	}
 	node.peers.summary = func() nodeapi.NodeSummary { return summarize(cfg.Node, loop.Status(), node.Reconciler()) }
+	ui, err := newUI(cfg, loop, node, src, node.peers.Cluster, log)
+	if err != nil {
+		return err
+	}
 	api := nodeapi.Handler(nodeapi.Options{
 		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
 		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
-		Cluster: node.peers.Cluster,
+		Cluster: node.peers.Cluster, UI: ui,
 	})
 	l, err := nodeapi.ListenUnix(cfg.API)
 	if err != nil {

@@ -183,7 +183,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, name, title, nav str
 	}
 	tmpl := "layout.html"
 	if r.Header.Get("X-Berth-Live") == "1" {
-		tmpl = "live"
+		tmpl = "fragment"
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, tmpl, p); err != nil {

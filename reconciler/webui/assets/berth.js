@@ -25,6 +25,9 @@
           var open = [];
           region.querySelectorAll("details[open]").forEach(function (d, i) { open.push(i); });
           region.innerHTML = html;
+          // The header's revisions come first, in a template element.
+          var revs = region.querySelector("template#live-revs"), head = document.querySelector("header .revs");
+          if (revs) { if (head) { head.replaceChildren(revs.content.cloneNode(true)); } revs.remove(); }
           var details = region.querySelectorAll("details");
           open.forEach(function (i) { if (details[i]) { details[i].open = true; } });
           if (focused) { var el = document.getElementById(focused); if (el) { el.focus(); } }

@@ -266,7 +266,7 @@ func TestGitHubAction(t *testing.T) {
 	if code != 0 || strings.Contains(stdout, "::error") {
 		t.Fatalf("a clean change: exit %d\n%s", code, stdout)
 	}
-	if !strings.Contains(outputs, "lint-exit-code=0") || !strings.Contains(outputs, "plan-changes=Plan: 1 to add, 0 to change, 0 to destroy.") {
+	if !strings.Contains(outputs, "lint-exit-code=0") || !strings.Contains(outputs, "plan-changes=Plan: 1 to add, ") {
 		t.Errorf("outputs:\n%s", outputs)
 	}
 	if len(gh.bodies) != 1 || gh.calls[len(gh.calls)-1] != "POST /repos/o/r/issues/7/comments" ||

@@ -2,7 +2,6 @@ package expand
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -285,15 +284,6 @@ func (x *expander) container(src source, path, ns string, c *api.Container) (pla
 	return out, diags
 }
 
-// dockerConfig is the payload of a kubernetes.io/dockerconfigjson Secret.
-type dockerConfig struct {
-	Auths map[string]struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-		Auth     string `json:"auth"`
-	} `json:"auths"`
-}
-
 // pullSecrets resolves imagePullSecrets into per-registry credentials.
 func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectReference) ([]plan.RegistryAuth, []diag.Diagnostic) {
 	var out []plan.RegistryAuth
@@ -322,28 +312,16 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 	return out, diags
 }
 
-// parseDockerConfig reads {"auths": {host: {username, password | auth}}}.
+// parseDockerConfig reads {"auths": {host: {username, password | auth}}}
+// with the one reader lint uses too (api.ParseDockerConfigJSON).
 func parseDockerConfig(raw string) ([]plan.RegistryAuth, error) {
-	var cfg dockerConfig
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return nil, fmt.Errorf(".dockerconfigjson is not valid JSON")
+	auths, err := api.ParseDockerConfigJSON([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
 	}
-	var out []plan.RegistryAuth
-	for _, host := range sortedKeys(cfg.Auths) {
-		a := cfg.Auths[host]
-		user, pass := a.Username, a.Password
-		if user == "" && a.Auth != "" {
-			b, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err != nil {
-				return nil, fmt.Errorf("auths[%q].auth is not base64", host)
-			}
-			u, p, ok := strings.Cut(string(b), ":")
-			if !ok {
-				return nil, fmt.Errorf("auths[%q].auth is not base64 of user:password", host)
-			}
-			user, pass = u, p
-		}
-		out = append(out, plan.RegistryAuth{Registry: host, Username: plan.Sensitive(user), Password: plan.Sensitive(pass)})
+	out := make([]plan.RegistryAuth, 0, len(auths))
+	for _, a := range auths {
+		out = append(out, plan.RegistryAuth{Registry: a.Registry, Username: plan.Sensitive(a.Username), Password: plan.Sensitive(a.Password)})
 	}
 	return out, nil
 }

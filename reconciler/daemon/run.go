@@ -14,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/gitops"
 	"berth.dev/berth/reconciler/nodeapi"
+	"berth.dev/berth/reconciler/redact"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/webhook"
 )
@@ -36,8 +38,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
+	// Every credential read is masked in whatever the daemon shows: its
+	// log, status (errors pass through the source, which masks them) and
+	// metrics (which carry no URL).
+	secrets := &redact.Secrets{}
+	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
 	log := cfg.Logger.With("node", cfg.Node)
-	tcp, err := listenTCP(cfg, log)
+	tcp, err := listenTCP(cfg, secrets, log)
 	if err != nil {
 		return err
 	}
@@ -74,7 +81,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		g, err := source.NewGit(source.GitOptions{
 			URL: cfg.Repo, Branch: cfg.Branch, Path: cfg.Path, Dir: filepath.Join(cfg.StateDir, "git"),
-			Auth: cfg.Auth, Keyring: keyring, Logger: log.With("component", "git"),
+			Auth: cfg.Auth, Keyring: keyring, AllowNonFastForward: cfg.AllowNonFastForward,
+			Limits: cfg.Limits, Secrets: secrets, Logger: log.With("component", "git"),
 		})
 		if err != nil {
 			return err
@@ -94,14 +102,15 @@ func Run(ctx context.Context, cfg Config) error {
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
 	loop := gitops.New(gitops.Options{
-		Source:   src,
-		Compile:  comp.Compile,
-		Apply:    node,
-		Poll:     cfg.Poll,
-		Resync:   cfg.Resync,
-		StateDir: cfg.StateDir,
-		Logger:   log.With("component", "gitops"),
-		Metrics:  gitops.NewMetrics(reg),
+		Source:         src,
+		Compile:        comp.Compile,
+		Apply:          node,
+		Poll:           cfg.Poll,
+		Resync:         cfg.Resync,
+		CompileTimeout: time.Duration(cfg.Limits.Get(budget.CompileTime)),
+		StateDir:       cfg.StateDir,
+		Logger:         log.With("component", "gitops"),
+		Metrics:        gitops.NewMetrics(reg),
 	})
 	_ = podMetrics
 
@@ -132,6 +141,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("--webhook-secret-file: %w", err)
 		}
+		secrets.Add(string(secret))
 		hook = &webhook.Handler{Secret: []byte(strings.TrimSpace(string(secret))), Branch: branch,
 			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
 	}
@@ -160,14 +170,19 @@ func Run(ctx context.Context, cfg Config) error {
 
 // listenTCP opens --api-addr first, so that a bad token or certificate
 // file stops the daemon before it touches the node.
-func listenTCP(cfg Config, log *slog.Logger) (*nodeapi.TCPListener, error) {
+func listenTCP(cfg Config, secrets *redact.Secrets, log *slog.Logger) (*nodeapi.TCPListener, error) {
 	if cfg.APIAddr == "" {
 		if cfg.APITokenFile != "" || cfg.APITLSCert != "" || cfg.APITLSKey != "" || cfg.APITLSClientCA != "" {
 			return nil, errors.New("--api-token-file and --api-tls-* secure the TCP API: pass --api-addr too")
 		}
 		return nil, nil
 	}
-	return nodeapi.ListenTCP(nodeapi.TCPOptions{Addr: cfg.APIAddr, TokenFile: cfg.APITokenFile,
+	token, err := nodeapi.ReadToken(cfg.APITokenFile)
+	if err != nil {
+		return nil, err
+	}
+	secrets.Add(token)
+	return nodeapi.ListenTCP(nodeapi.TCPOptions{Addr: cfg.APIAddr, Token: token,
 		TLSCert: cfg.APITLSCert, TLSKey: cfg.APITLSKey, TLSClientCA: cfg.APITLSClientCA, Logger: log})
 }
 
@@ -175,7 +190,7 @@ func describe(cfg Config) string {
 	if cfg.WatchDir != "" {
 		return "dir " + cfg.WatchDir
 	}
-	s := cfg.Repo + "@" + cfg.Branch
+	s := redact.URL(cfg.Repo) + "@" + cfg.Branch
 	if cfg.Path != "" {
 		s += ":" + cfg.Path
 	}

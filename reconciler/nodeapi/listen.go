@@ -16,9 +16,9 @@ import (
 // TCPOptions configure the API on TCP (`berth daemon --api-addr`).
 type TCPOptions struct {
 	Addr string
-	// TokenFile holds the bearer token; it is required on a non-loopback
-	// address for anything but the webhook and the probes.
-	TokenFile string
+	// Token is the bearer token (see ReadToken); it is required on a
+	// non-loopback address for anything but the webhook and the probes.
+	Token string
 	// TLSCert and TLSKey serve HTTPS; TLSClientCA also requires a client
 	// certificate signed by one of its certificates.
 	TLSCert, TLSKey, TLSClientCA string
@@ -32,7 +32,7 @@ type TCPListener struct {
 	wrap func(http.Handler) http.Handler
 }
 
-// ListenTCP checks the token and TLS files and opens the TCP listener, so
+// ListenTCP checks the TLS files and opens the TCP listener, so
 // that a mistake stops the daemon before it touches the node. The
 // authentication then depends on the address:
 //   - with a token, every path but the public ones needs it (bearer, or
@@ -47,10 +47,7 @@ func ListenTCP(o TCPOptions) (*TCPListener, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	token, err := ReadToken(o.TokenFile)
-	if err != nil {
-		return nil, err
-	}
+	token := o.Token
 	tlsCfg, err := serverTLS(o.TLSCert, o.TLSKey, o.TLSClientCA)
 	if err != nil {
 		return nil, err

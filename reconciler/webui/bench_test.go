@@ -51,7 +51,7 @@ var bigFleet = sync.OnceValues(func() (*fixture, error) {
 	hist := gitops.NewHistory("", nil)
 	src := &oneRev{}
 	l := gitops.New(gitops.Options{Source: src, Apply: noApply{}, History: hist,
-		Compile: func(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+		Compile: func(_ context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
 			q := *p
 			q.Revision = rev.ID
 			return &q, nil

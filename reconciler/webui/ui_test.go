@@ -193,7 +193,7 @@ func TestHistoryAndDiffPages(t *testing.T) {
 	ctx := context.Background()
 	l := gitops.New(gitops.Options{Source: &oneRev{rev: source.Revision{ID: head.Revision, Message: "switch to hello", Author: "Ada",
 		Time: time.Date(2026, 5, 2, 9, 0, 0, 0, time.UTC)}},
-		Compile: func(source.Revision) (*plan.Plan, []diag.Diagnostic) { return head, nil }, Apply: noApply{}, History: hist})
+		Compile: func(context.Context, source.Revision) (*plan.Plan, []diag.Diagnostic) { return head, nil }, Apply: noApply{}, History: hist})
 	l.Step(ctx, true)
 	f.loop.set(func(s *gitops.Status) { s.Head, s.Rejected = head.Revision, nil })
 	code, body := f.get(t, "/ui/history")

@@ -1,7 +1,9 @@
 // Package nodeapi is the daemon's local API: status, pods, logs, promote
-// and abort over a unix socket (and optionally TCP with a bearer token),
-// plus /metrics, /healthz, /readyz and the Git webhook. The CLI's status,
-// get, logs, promote and abort commands are its clients.
+// and abort over a unix socket, and optionally on TCP (listen.go: a bearer
+// token, required off loopback, and TLS), plus /metrics, /healthz, /readyz,
+// the Git webhook and the web view under /ui/ (auth.go: its login and
+// session cookie). The CLI's status, get, logs, promote and abort commands
+// are its clients.
 package nodeapi
 
 import (

@@ -110,7 +110,12 @@ bin/berth lint "$DEMO/work"
 ip addr replace "$EXTERNAL_IP/32" dev lo
 
 say "Starting berth daemon on the repository (log: $DEMO/daemon.log)"
-nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --api-addr "$UI_ADDR" --poll 30s "${NODE_FLAGS[@]}" >"$DEMO/daemon.log" 2>&1 &
+# The daemon outlives this script: it gets no file descriptor beyond
+# stderr, so a lock held by whoever started the demo (flock) ends with it.
+(
+	for f in /proc/self/fd/*; do n=${f##*/}; ((n > 2)) && [[ -e $f ]] && eval "exec $n>&-"; done
+	exec nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --api-addr "$UI_ADDR" --poll 30s "${NODE_FLAGS[@]}"
+) >"$DEMO/daemon.log" 2>&1 &
 echo $! >"$RUN/daemon.pid"
 start=$(ms)
 for _ in $(seq 300); do

@@ -202,6 +202,12 @@ func TestWebView(t *testing.T) {
 	d.edit("web/config.yaml", "LOG_LEVEL: info", "LOG_LEVEL: debug")
 	second := d.commit("web: debug logs")
 	waitText(t, ctx, "the pushed commit on the history page", 60*time.Second, second[:12], "web: debug logs", "Ada Lovelace")
+	hc, cancel := context.WithTimeout(ctx, 40*time.Second)
+	if _, err := chromedp.Run(hc, chromedp.Poll[bool](fmt.Sprintf("document.querySelector('header .revs').innerText.includes(%q)", "applied "+second[:12]),
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Errorf("the header does not follow the applied revision live: %v (%q)", err, eval[string](t, ctx, "document.querySelector('header .revs').innerText"))
+	}
+	cancel()
 	if eval[int](t, ctx, "window.berthMark || 0") != 1 {
 		t.Error("the history page reloaded; the push should arrive live")
 	}

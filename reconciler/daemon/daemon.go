@@ -45,10 +45,15 @@ type Config struct {
 	StateDir string // default /var/lib/berth
 	RunDir   string // default /run/berth
 	// API is the unix socket of the node API (default <run>/berth.sock);
-	// APIAddr optionally serves it on TCP too, with the token in APITokenFile.
-	API          string
-	APIAddr      string
-	APITokenFile string
+	// APIAddr optionally serves it on TCP too, with the token in
+	// APITokenFile and HTTPS with APITLSCert and APITLSKey (APITLSClientCA
+	// also requires client certificates); see nodeapi.ListenTCP.
+	API            string
+	APIAddr        string
+	APITokenFile   string
+	APITLSCert     string
+	APITLSKey      string
+	APITLSClientCA string
 
 	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
 	// follows a plain directory instead.

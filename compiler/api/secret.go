@@ -3,97 +3,106 @@ package api
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
+	"sort"
 	"strings"
 )
 
-// The Secret types whose content the API server checks.
+// The keys and types of the Secrets Kubernetes gives a meaning to
+// (k8s.io/api/core/v1).
 const (
-	SecretTypeDockerConfigJSON = "kubernetes.io/dockerconfigjson"
-	SecretTypeDockerConfig     = "kubernetes.io/dockercfg"
-	SecretTypeBasicAuth        = "kubernetes.io/basic-auth"
-	SecretTypeSSHAuth          = "kubernetes.io/ssh-auth"
-	SecretTypeTLS              = "kubernetes.io/tls"
+	SecretTypeOpaque              = "Opaque"
+	SecretTypeServiceAccountToken = "kubernetes.io/service-account-token"
+	SecretTypeDockercfg           = "kubernetes.io/dockercfg"
+	SecretTypeDockerConfigJSON    = "kubernetes.io/dockerconfigjson"
+	SecretTypeBasicAuth           = "kubernetes.io/basic-auth"
+	SecretTypeSSHAuth             = "kubernetes.io/ssh-auth"
+	SecretTypeTLS                 = "kubernetes.io/tls"
+	SecretTypeBootstrapToken      = "bootstrap.kubernetes.io/token"
+
+	DockerConfigKey      = ".dockercfg"
+	DockerConfigJSONKey  = ".dockerconfigjson"
+	BasicAuthUsernameKey = "username"
+	BasicAuthPasswordKey = "password"
+	SSHAuthPrivateKey    = "ssh-privatekey"
+	TLSCertKey           = "tls.crt"
+	TLSPrivateKeyKey     = "tls.key"
+	// ServiceAccountNameKey is the annotation a service-account-token
+	// Secret must carry.
+	ServiceAccountNameKey = "kubernetes.io/service-account.name"
 )
 
-// CheckSecretContent checks what a Secret's type requires of its content,
-// as the API server's ValidateSecret does, and what berth needs to use a
-// pull secret: lint and plan both call it, so a Secret that plan would
-// refuse fails lint too. data holds the decoded values of data and
-// stringData. It returns "" when the content is good, else a message that
-// names the key and never quotes a value.
-func CheckSecretContent(typ string, data map[string]string) string {
-	has := func(k string) bool { _, ok := data[k]; return ok }
-	switch typ {
-	case SecretTypeDockerConfigJSON:
-		raw, ok := data[".dockerconfigjson"]
-		if !ok {
-			return needKey(typ, ".dockerconfigjson")
-		}
-		if _, err := ParseDockerConfigJSON(raw); err != nil {
-			return fmt.Sprintf("data[.dockerconfigjson]: %v", err)
-		}
-	case SecretTypeDockerConfig:
-		raw, ok := data[".dockercfg"]
-		if !ok {
-			return needKey(typ, ".dockercfg")
-		}
-		if !json.Valid([]byte(raw)) {
-			return "data[.dockercfg]: the value is not valid JSON (the value is not shown: it is a secret)"
-		}
-	case SecretTypeBasicAuth:
-		// Either may be empty, but one must be there.
-		if !has("username") && !has("password") {
-			return fmt.Sprintf("a Secret of type %s needs the key \"username\" or \"password\" in data or stringData", typ)
-		}
-	case SecretTypeSSHAuth:
-		if data["ssh-privatekey"] == "" {
-			return needKey(typ, "ssh-privatekey")
-		}
-	case SecretTypeTLS:
-		for _, k := range []string{"tls.crt", "tls.key"} {
-			if !has(k) {
-				return needKey(typ, k)
-			}
+// SecretType is the Secret's type, Opaque when unset.
+func (s *Secret) SecretType() string {
+	if s.Type == "" {
+		return SecretTypeOpaque
+	}
+	return s.Type
+}
+
+// DecodedData is the Secret's data as the API server stores it: data
+// decoded from base64, with stringData on top (it wins, as in
+// Kubernetes). A value that is not base64 is left out: the schema refuses
+// it before anything reads the Secret.
+func (s *Secret) DecodedData() map[string][]byte {
+	out := make(map[string][]byte, len(s.Data)+len(s.StringData))
+	for k, v := range s.Data {
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			out[k] = b
 		}
 	}
-	return ""
+	for k, v := range s.StringData {
+		out[k] = []byte(v)
+	}
+	return out
 }
 
-func needKey(typ, key string) string {
-	return fmt.Sprintf("a Secret of type %s needs the key %q in data or stringData", typ, key)
-}
-
-// RegistryCredential is one registry's login in a .dockerconfigjson.
-type RegistryCredential struct {
+// DockerAuth is one registry's credentials from an image pull Secret.
+type DockerAuth struct {
 	Registry, Username, Password string
 }
 
-// dockerConfig is the payload of a kubernetes.io/dockerconfigjson Secret.
-type dockerConfig struct {
-	Auths map[string]struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-		Auth     string `json:"auth"`
-	} `json:"auths"`
+// ParseDockerConfigJSON reads the .dockerconfigjson of a
+// kubernetes.io/dockerconfigjson Secret, {"auths": {host: {username,
+// password | auth}}}, as the kubelet does, sorted by registry. It is the
+// one reader of that payload: lint refuses what the plan cannot use. The
+// error never quotes the content: it is a secret.
+func ParseDockerConfigJSON(raw []byte) ([]DockerAuth, error) {
+	var cfg struct {
+		Auths map[string]dockerConfigEntry `json:"auths"`
+	}
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, jsonError(err)
+	}
+	return entries(cfg.Auths)
 }
 
-// ParseDockerConfigJSON reads {"auths": {host: {username, password | auth}}},
-// sorted by registry. An error never quotes the content: it is a secret.
-func ParseDockerConfigJSON(raw string) ([]RegistryCredential, error) {
-	var cfg dockerConfig
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return nil, fmt.Errorf(".dockerconfigjson is not valid JSON of the form {\"auths\": {registry: {\"username\", \"password\"}}} (the value is not shown: it is a secret)")
+// ParseDockercfg reads the .dockercfg of a kubernetes.io/dockercfg
+// Secret, the legacy {host: {username, password | auth}}.
+func ParseDockercfg(raw []byte) ([]DockerAuth, error) {
+	var auths map[string]dockerConfigEntry
+	if err := json.Unmarshal(raw, &auths); err != nil {
+		return nil, jsonError(err)
 	}
-	hosts := make([]string, 0, len(cfg.Auths))
-	for h := range cfg.Auths {
+	return entries(auths)
+}
+
+type dockerConfigEntry struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Auth     string `json:"auth"`
+}
+
+func entries(auths map[string]dockerConfigEntry) ([]DockerAuth, error) {
+	hosts := make([]string, 0, len(auths))
+	for h := range auths {
 		hosts = append(hosts, h)
 	}
-	slices.Sort(hosts)
-	out := make([]RegistryCredential, 0, len(hosts))
+	sort.Strings(hosts)
+	out := make([]DockerAuth, 0, len(hosts))
 	for _, host := range hosts {
-		a := cfg.Auths[host]
+		a := auths[host]
 		user, pass := a.Username, a.Password
 		if user == "" && a.Auth != "" {
 			b, err := base64.StdEncoding.DecodeString(a.Auth)
@@ -106,7 +115,21 @@ func ParseDockerConfigJSON(raw string) ([]RegistryCredential, error) {
 			}
 			user, pass = u, p
 		}
-		out = append(out, RegistryCredential{Registry: host, Username: user, Password: pass})
+		out = append(out, DockerAuth{Registry: host, Username: user, Password: pass})
 	}
 	return out, nil
+}
+
+// jsonError describes a JSON error by its offset only: encoding/json
+// quotes the offending character, and the content is a secret.
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Errorf("must be valid JSON (syntax error at byte %d)", syn.Offset)
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Errorf("must be valid JSON of the expected shape (%s at byte %d is a JSON %s)", typ.Field, typ.Offset, typ.Value)
+	}
+	return errors.New("must be valid JSON")
 }

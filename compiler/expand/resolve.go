@@ -312,16 +312,16 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 	return out, diags
 }
 
-// parseDockerConfig reads a .dockerconfigjson into sensitive credentials,
-// with the parser lint uses (api.CheckSecretContent).
+// parseDockerConfig reads {"auths": {host: {username, password | auth}}}
+// with the one reader lint uses too (api.ParseDockerConfigJSON).
 func parseDockerConfig(raw string) ([]plan.RegistryAuth, error) {
-	creds, err := api.ParseDockerConfigJSON(raw)
+	auths, err := api.ParseDockerConfigJSON([]byte(raw))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
 	}
-	out := make([]plan.RegistryAuth, len(creds))
-	for i, c := range creds {
-		out[i] = plan.RegistryAuth{Registry: c.Registry, Username: plan.Sensitive(c.Username), Password: plan.Sensitive(c.Password)}
+	out := make([]plan.RegistryAuth, 0, len(auths))
+	for _, a := range auths {
+		out = append(out, plan.RegistryAuth{Registry: a.Registry, Username: plan.Sensitive(a.Username), Password: plan.Sensitive(a.Password)})
 	}
 	return out, nil
 }

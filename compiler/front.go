@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
 	"berth.dev/berth/compiler/validate"
 	"berth.dev/berth/schema"
 )
@@ -40,6 +41,9 @@ type Options struct {
 	// Schemas is the compiled schema set; nil means schema.Load(). A
 	// long-lived caller (the daemon) loads it once and passes it here.
 	Schemas *schema.Set
+	// PodSecurity is the Pod Security policy of namespaces without
+	// pod-security labels; nil is Kubernetes' default (privileged).
+	PodSecurity *podsecurity.Policy
 	// Limits are the budgets of reading the input (zero: the defaults).
 	Limits budget.Limits
 	// Context ends the run's evaluations early (nil: never).
@@ -145,7 +149,7 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			dup.ID(), first.Pos("metadata.name"))
 		diags = append(diags, d)
 	}
-	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected})...)
+	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity})...)
 	diag.Sort(diags)
 	return set, diags
 }

@@ -66,6 +66,13 @@ func runDaemon(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "berth daemon: unexpected argument %q (every setting is a flag; did a flag miss its value?)\n", fs.Arg(0))
 		return exitUsage
 	}
+	pol, err := nf.policy.resolve()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return exitUsage
+	}
+	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := daemon.Run(ctx, nf.config()); err != nil {

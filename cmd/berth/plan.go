@@ -22,6 +22,7 @@ import (
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
 	"berth.dev/berth/reconciler/source"
@@ -55,6 +56,8 @@ func runPlan(e *env, args []string) int {
 		lbPool      = fs.String("load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
+		keyFile     = fs.String("secret-key-file", "", "the repository's key for the digests of Secret values (as the nodes use; default: a public key)")
+		policyFile  = fs.String("node-policy", "", "check the plan against this node policy file (as `berth daemon --node-policy` reads it), for the --node node or every node")
 		limits      budget.Limits
 	)
 	budgetFlags(fs, &limits)
@@ -115,6 +118,19 @@ func runPlan(e *env, args []string) int {
 		ServiceCIDR:      *serviceCIDR,
 		PodCIDR:          *podCIDR,
 		LoadBalancerPool: splitList(*lbPool),
+	}
+
+	if *keyFile != "" {
+		if opts.SecretKey, err = plan.ReadSecretKey(*keyFile); err != nil {
+			return fail(exitUsage, "--secret-key-file: %v", err)
+		}
+	}
+	if *policyFile != "" {
+		pol, err := nodepolicy.Load(*policyFile)
+		if err != nil {
+			return fail(exitUsage, "--node-policy: %v", err)
+		}
+		opts.NodePolicy, opts.PolicyNode = &pol, *node
 	}
 
 	head, code := compilePath(e, []string{path}, opts, "")

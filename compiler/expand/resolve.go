@@ -135,7 +135,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 			}
 			for _, k := range sortedKeys(data) {
 				if validEnvName(ef.Prefix + k) {
-					set(plan.EnvVar{Name: ef.Prefix + k, Value: plan.Sensitive(data[k])})
+					set(plan.EnvVar{Name: ef.Prefix + k, Value: x.in.SecretKey.Sensitive(data[k])})
 				}
 			}
 		}
@@ -169,7 +169,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 				}
 				continue
 			}
-			set(plan.EnvVar{Name: e.Name, Value: plan.Sensitive(v)})
+			set(plan.EnvVar{Name: e.Name, Value: x.in.SecretKey.Sensitive(v)})
 		case vf.FieldRef != nil:
 			switch vf.FieldRef.FieldPath {
 			case "metadata.name":
@@ -300,7 +300,7 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s is not of type kubernetes.io/dockerconfigjson with a .dockerconfigjson key", ns, r.Name))
 			continue
 		}
-		auths, err := parseDockerConfig(raw)
+		auths, err := parseDockerConfig(raw, x.in.SecretKey)
 		if err != nil {
 			// The error never quotes the content: it is a secret.
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s: %v", ns, r.Name, err))
@@ -314,14 +314,14 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 
 // parseDockerConfig reads {"auths": {host: {username, password | auth}}}
 // with the one reader lint uses too (api.ParseDockerConfigJSON).
-func parseDockerConfig(raw string) ([]plan.RegistryAuth, error) {
+func parseDockerConfig(raw string, key plan.SecretKey) ([]plan.RegistryAuth, error) {
 	auths, err := api.ParseDockerConfigJSON([]byte(raw))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
 	}
 	out := make([]plan.RegistryAuth, 0, len(auths))
 	for _, a := range auths {
-		out = append(out, plan.RegistryAuth{Registry: a.Registry, Username: plan.Sensitive(a.Username), Password: plan.Sensitive(a.Password)})
+		out = append(out, plan.RegistryAuth{Registry: a.Registry, Username: key.Sensitive(a.Username), Password: key.Sensitive(a.Password)})
 	}
 	return out, nil
 }

@@ -94,6 +94,7 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 	opts = append(opts, oci.WithMounts(mounts))
 	opts = append(opts, resourceOpts(c)...)
 	opts = append(opts, securityOpts(c)...)
+	opts = append(opts, isolationOpts(c)...) // after securityOpts: seccomp follows the capabilities
 	return opts, nil
 }
 

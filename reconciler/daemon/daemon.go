@@ -28,6 +28,7 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/reconciler/source"
@@ -88,6 +89,14 @@ type Config struct {
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// NodePolicy is what this node allows whatever the repository says
+	// (privileged containers, host paths, Service addresses, the Pod
+	// Security default); nil is nodepolicy.Default(). A revision that
+	// breaks it is refused like one that does not compile.
+	NodePolicy *nodepolicy.Policy
+	// SecretKeyFile holds the repository's key for the digests of Secret
+	// values (plan.SecretKey); every node and CI use the same one.
+	SecretKeyFile string
 
 	Logger *slog.Logger
 }
@@ -135,6 +144,9 @@ func (c *Config) defaults() error {
 // Compiler compiles revisions for this node with one schema set.
 type Compiler struct {
 	schemas *schema.Set
+	node    string
+	policy  nodepolicy.Policy
+	key     plan.SecretKey
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
@@ -149,7 +161,19 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
-	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	policy := nodepolicy.Default()
+	if c.NodePolicy != nil {
+		policy = *c.NodePolicy
+	}
+	var key plan.SecretKey
+	if c.SecretKeyFile != "" {
+		if key, err = plan.ReadSecretKey(c.SecretKeyFile); err != nil {
+			return nil, err
+		}
+	} else if c.Logger != nil {
+		c.Logger.Warn("no --secret-key-file: the digests that stand for Secret values in plans and pod hashes use berth's public default key, so someone who sees a plan or a status can test guesses of those values offline; give every node and CI the same key file")
+	}
+	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool, limits: c.Limits}, nil
 }
 
@@ -163,6 +187,9 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		PodCIDR:          c.podCIDR,
 		ServiceCIDR:      c.svcCIDR,
 		LoadBalancerPool: c.lbPool,
+		NodePolicy:       &c.policy,
+		PolicyNode:       c.node,
+		SecretKey:        c.key,
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})

@@ -262,8 +262,17 @@ func clusterIPs(t *testing.T, src string) map[string]string {
 // benchCompile compiles a synthetic repository of pods pods (services:
 // pods/10, nodes: pods/100), loading included, as `berth plan` does.
 func benchCompile(b *testing.B, pods int) {
+	benchCompileFiles(b, synth.Files(synth.For(pods)))
+}
+
+// benchCompileTeam compiles the one-namespace shape of objects objects.
+func benchCompileTeam(b *testing.B, objects int) {
+	benchCompileFiles(b, synth.ForObjects(objects).Files())
+}
+
+func benchCompileFiles(b *testing.B, files map[string]string) {
 	dir := b.TempDir()
-	if err := synth.Write(dir, synth.For(pods)); err != nil {
+	if err := synth.WriteFiles(dir, files); err != nil {
 		b.Fatal(err)
 	}
 	opts := testOptions()
@@ -298,3 +307,7 @@ func cpuTime() time.Duration {
 func BenchmarkCompile1k(b *testing.B)  { benchCompile(b, 1_000) }
 func BenchmarkCompile10k(b *testing.B) { benchCompile(b, 10_000) }
 func BenchmarkCompile50k(b *testing.B) { benchCompile(b, 50_000) }
+
+func BenchmarkCompileTeam1k(b *testing.B)   { benchCompileTeam(b, 1_000) }
+func BenchmarkCompileTeam10k(b *testing.B)  { benchCompileTeam(b, 10_000) }
+func BenchmarkCompileTeam100k(b *testing.B) { benchCompileTeam(b, 100_000) }

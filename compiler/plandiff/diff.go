@@ -147,6 +147,22 @@ func Compare(base, head *plan.Plan) *Diff {
 			return &Change{Fields: fs}
 		})
 
+	// ConfigMaps and Secrets: their content, once (secrets redacted).
+	for _, t := range []struct {
+		kind       string
+		base, head []plan.ConfigData
+	}{{"ConfigMap", base.ConfigMaps, head.ConfigMaps}, {"Secret", base.Secrets, head.Secrets}} {
+		bc := index(t.base, func(c plan.ConfigData) string { return c.Key() })
+		hc := index(t.head, func(c plan.ConfigData) string { return c.Key() })
+		compareKeyed(d, bc, hc, func(c *plan.ConfigData) Change { return Change{Kind: t.kind, Namespace: c.Namespace, Name: c.Name} },
+			func(a, b *plan.ConfigData) *Change {
+				if a.Hash == b.Hash && a.Type == b.Type {
+					return nil
+				}
+				return &Change{Fields: fields(a, b)}
+			})
+	}
+
 	// Pods, per node: a pod that moves is deleted on one node and created
 	// on the other.
 	names := map[string]bool{}
@@ -171,9 +187,10 @@ func Compare(base, head *plan.Plan) *Diff {
 				}
 				var fs []Field
 				if a.Hash == b.Hash {
-					// Only what is written in place changed: diff just that,
-					// which is what keeps a diff of many pods fast.
-					fs = fields(configView(a), configView(b))
+					// Only the content of its configMap and secret files
+					// changed: it is written in place, and the ConfigMap
+					// or Secret shows what.
+					fs = []Field{{Path: "configHash", Old: a.ConfigHash, New: b.ConfigHash}}
 				} else {
 					fs = fields(a, b)
 				}
@@ -199,27 +216,6 @@ func Compare(base, head *plan.Plan) *Diff {
 		}
 	}
 	return d
-}
-
-// configView is the part of a pod that is updated in place.
-func configView(p *plan.Pod) any {
-	type files struct {
-		Name  string      `json:"name"`
-		Files []plan.File `json:"files,omitempty"`
-	}
-	type view struct {
-		Volumes []files          `json:"volumes,omitempty"`
-		Hosts   []plan.HostEntry `json:"hosts,omitempty"`
-	}
-	v := view{Hosts: p.Spec.Hosts}
-	for _, vol := range p.Spec.Volumes {
-		if len(vol.Files) > 0 {
-			v.Volumes = append(v.Volumes, files{vol.Name, vol.Files})
-		}
-	}
-	return struct {
-		Spec view `json:"spec"`
-	}{v}
 }
 
 // samples maps each workload key to its first pod (by name).

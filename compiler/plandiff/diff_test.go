@@ -101,7 +101,7 @@ func TestChanges(t *testing.T) {
 		}
 	}
 	// 3 old web pods go, 3 new come, plus the services.
-	if d.Summary != (Summary{Add: 4, Change: 2, Destroy: 4}) {
+	if d.Summary != (Summary{Add: 4, Change: 4, Destroy: 4}) {
 		t.Errorf("summary %+v\n%s", d.Summary, got)
 	}
 
@@ -121,7 +121,7 @@ func TestChanges(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.Contains(out, "Plan: 4 to add, 2 to change, 4 to destroy.") {
+		if !strings.Contains(out, "Plan: 4 to add, 4 to change, 4 to destroy.") {
 			t.Errorf("%T lacks the summary:\n%s", r, out)
 		}
 	}

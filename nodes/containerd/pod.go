@@ -402,8 +402,9 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// UpdatePodConfig rewrites the pod's configMap and secret files and its
-// /etc/hosts in place; the containers keep running.
+// UpdatePodConfig rewrites the pod's configMap and secret files (and its
+// /etc/hosts, which holds only the pod's own name) in place; the
+// containers keep running.
 func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	pd := r.lookup(p.Key())
 	if pd == nil {
@@ -420,7 +421,6 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	}
 	pd.mu.Lock()
 	pd.spec.ConfigHash = p.ConfigHash
-	pd.spec.Spec.Hosts = p.Spec.Hosts
 	pd.spec.Spec.Volumes = p.Spec.Volumes
 	all := pd.all()
 	pd.mu.Unlock()

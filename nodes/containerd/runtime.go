@@ -67,6 +67,10 @@ type Options struct {
 	LogMaxSize int64
 	// OnPull, when set, is told of every image pull (metrics).
 	OnPull func(ref string, took time.Duration, err error)
+	// ServiceEnv, when set, gives the Service variables of a namespace
+	// (plan.ServiceEnv of the plan the node runs now); containers get
+	// them when they are created, unless enableServiceLinks is false.
+	ServiceEnv func(namespace string) []plan.EnvVar
 
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).

@@ -30,13 +30,20 @@ type specInput struct {
 	ns     cni.Namespaces
 	mounts map[string]string // volume name -> host path
 	hosts  string            // the pod's /etc/hosts file
+	// serviceEnv are the Service variables of the pod's namespace (none
+	// with enableServiceLinks: false).
+	serviceEnv []plan.EnvVar
 }
 
-// env resolves the container's environment: literal values and the
-// fieldRefs the node knows (status.podIP and friends).
+// env resolves the container's environment: literal values, the
+// fieldRefs the node knows (status.podIP and friends), then the Service
+// variables the container does not set itself (its own env wins, as with
+// the kubelet).
 func env(in specInput) []string {
-	var out []string
+	out := make([]string, 0, len(in.c.Env)+len(in.serviceEnv))
+	own := make(map[string]bool, len(in.c.Env))
 	for _, e := range in.c.Env {
+		own[e.Name] = true
 		v := e.Value.Data
 		switch e.FieldRef {
 		case "":
@@ -53,6 +60,11 @@ func env(in specInput) []string {
 			v = hostname()
 		}
 		out = append(out, e.Name+"="+v)
+	}
+	for _, e := range in.serviceEnv {
+		if !own[e.Name] {
+			out = append(out, e.Name+"="+e.Value.Data)
+		}
 	}
 	return out
 }

@@ -25,10 +25,11 @@ fe00::1	ip6-allnodes
 fe00::2	ip6-allrouters
 `
 
-// RenderHosts returns the /etc/hosts of a pod: the localhost lines, podIP
-// with the pod's name (omitted when podIP is empty, e.g. before CNI), and
-// the entries in order. It rejects anything that could break a line.
-func RenderHosts(namespace, name, podIP string, entries []plan.HostEntry) ([]byte, error) {
+// RenderHosts returns the /etc/hosts of a pod as the kubelet writes it:
+// the localhost lines and podIP with the pod's name (omitted when podIP
+// is empty, e.g. before CNI). Services are not in it: pods find them
+// through cluster DNS. It rejects anything that could break a line.
+func RenderHosts(name, podIP string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(hostsHeader)
 	if podIP != "" {
@@ -40,27 +41,6 @@ func RenderHosts(namespace, name, podIP string, entries []plan.HostEntry) ([]byt
 			return nil, err
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
-	}
-	if len(entries) > 0 {
-		fmt.Fprintf(&b, "\n# Services of namespace %s.\n", namespace)
-	}
-	for _, e := range entries {
-		ip, err := parseIP(e.IP)
-		if err != nil {
-			return nil, fmt.Errorf("hosts entry %v: %w", e.Names, err)
-		}
-		if len(e.Names) == 0 {
-			return nil, fmt.Errorf("hosts entry %s: no names", e.IP)
-		}
-		b.WriteString(ip.String())
-		for _, n := range e.Names {
-			if err := checkHostname(n); err != nil {
-				return nil, fmt.Errorf("hosts entry %s: %w", e.IP, err)
-			}
-			b.WriteByte('\t')
-			b.WriteString(n)
-		}
-		b.WriteByte('\n')
 	}
 	return b.Bytes(), nil
 }
@@ -99,7 +79,7 @@ func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	content, err := RenderHosts(pod.Namespace, pod.Name, podIP, pod.Spec.Hosts)
+	content, err := RenderHosts(pod.Name, podIP)
 	if err != nil {
 		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
 	}

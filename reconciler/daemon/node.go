@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"berth.dev/berth/compiler/plan"
@@ -34,6 +35,9 @@ type Node struct {
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
+	// current is the plan the node runs now: containers take their
+	// Service variables from its table when they are created.
+	current atomic.Pointer[plan.Plan]
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -76,6 +80,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		PodCIDR:            podCIDR,
 		Logger:             log.With("driver", "containerd"),
 		OnPull:             n.syncs.pulled,
+		ServiceEnv:         n.serviceEnv,
 	})
 	if err != nil {
 		return fmt.Errorf("start the pod runtime: %w", err)
@@ -139,6 +144,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		n.drainSince = time.Time{}
 		n.mu.Unlock()
 	}
+	n.current.Store(p)
 	if err := n.Start(ctx, p); err != nil {
 		return err
 	}
@@ -163,6 +169,16 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		return fmt.Errorf("%d actions failed (see berth status)", res.Failed)
 	}
 	return nil
+}
+
+// serviceEnv is the kubelet's Service variables of namespace ns, from
+// the plan the node runs now.
+func (n *Node) serviceEnv(ns string) []plan.EnvVar {
+	p := n.current.Load()
+	if p == nil {
+		return nil
+	}
+	return plan.ServiceEnv(p.ServicesIn(ns))
 }
 
 // Reconciler returns the reconciler once started.

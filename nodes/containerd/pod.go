@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
+	"berth.dev/berth/nodes/dns"
 )
 
 // Labels berth adds beside nodes.Label*, so a new Runtime rebuilds a
@@ -214,7 +215,26 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
 		return fmt.Errorf("/etc/hosts: %w", err)
 	}
+	if _, err := r.writeResolvConf(p); err != nil {
+		return err
+	}
 	return r.writeRecord(pd)
+}
+
+// writeResolvConf writes the pod's resolv.conf for the cluster DNS and
+// returns its host path, or "" when the pod uses the host's (no cluster
+// DNS, or hostNetwork: dnsPolicy ClusterFirst falls back to the host's
+// resolvers there, as on the kubelet).
+func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
+	d := r.opts.DNS
+	if d == nil || p.Spec.HostNetwork {
+		return "", nil
+	}
+	path, err := r.vols.WriteResolvConf(p, dns.ResolvConf(d.Nameserver, p.Namespace, d.Domain, d.Search))
+	if err != nil {
+		return "", fmt.Errorf("/etc/resolv.conf: %w", err)
+	}
+	return path, nil
 }
 
 func (r *Runtime) writeRecord(pd *pod) error {

@@ -71,6 +71,10 @@ type Options struct {
 	// (plan.ServiceEnv of the plan the node runs now); containers get
 	// them when they are created, unless enableServiceLinks is false.
 	ServiceEnv func(namespace string) []plan.EnvVar
+	// DNS, when set, is the node's cluster DNS: pods (but hostNetwork
+	// ones) get a resolv.conf that points at it, as the kubelet writes
+	// it for dnsPolicy ClusterFirst. Without it pods use the host's.
+	DNS *DNSConfig
 
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).
@@ -119,11 +123,22 @@ func (o *Options) defaults() {
 	}
 }
 
+// DNSConfig is what a pod's resolv.conf says.
+type DNSConfig struct {
+	// Nameserver is the cluster DNS address (the bridge's).
+	Nameserver string
+	// Domain is the cluster domain (cluster.local).
+	Domain string
+	// Search are the host's search domains, searched after the cluster's.
+	Search []string
+}
+
 // volumeManager is what the driver needs from nodes/volumes.
 type volumeManager interface {
 	Prepare(pod *plan.Pod) (map[string]string, error)
 	Update(pod *plan.Pod) error
 	WriteHosts(pod *plan.Pod, podIP string) (string, error)
+	WriteResolvConf(pod *plan.Pod, content []byte) (string, error)
 }
 
 // volumeRemover is the part of nodes/volumes that deletes a pod's volumes.
@@ -208,7 +223,7 @@ func newVolumes(root string) volumeManager {
 	if vm, ok := m.(volumeManager); ok {
 		return vm
 	}
-	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts")
+	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts/WriteResolvConf")
 }
 
 // Close stops supervision (the containers keep running) and disconnects;

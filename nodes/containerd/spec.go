@@ -30,6 +30,9 @@ type specInput struct {
 	ns     cni.Namespaces
 	mounts map[string]string // volume name -> host path
 	hosts  string            // the pod's /etc/hosts file
+	// resolv is the pod's /etc/resolv.conf file, pointing at the cluster
+	// DNS; "" gives the container the host's.
+	resolv string
 	// serviceEnv are the Service variables of the pod's namespace (none
 	// with enableServiceLinks: false).
 	serviceEnv []plan.EnvVar
@@ -93,8 +96,10 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.ns.UTS}),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}),
 			oci.WithHostname(in.pod.Name),
-			oci.WithHostResolvconf,
 		)
+		if in.resolv == "" {
+			opts = append(opts, oci.WithHostResolvconf)
+		}
 	}
 	mounts, err := volumeMounts(in)
 	if err != nil {
@@ -110,6 +115,9 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 	var out []specs.Mount
 	if in.hosts != "" {
 		out = append(out, specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: in.hosts, Options: []string{"rbind", "ro"}})
+	}
+	if in.resolv != "" && !in.pod.Spec.HostNetwork {
+		out = append(out, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: in.resolv, Options: []string{"rbind", "ro"}})
 	}
 	for _, m := range in.c.VolumeMounts {
 		src, ok := in.mounts[m.Name]

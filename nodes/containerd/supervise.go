@@ -200,7 +200,7 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 	all := pd.all()
 	pd.mu.Unlock()
 	var mounts map[string]string
-	var hosts string
+	var hosts, resolv string
 	// The Service variables are the kubelet's: taken from the Services
 	// the node knows when the container is created, never stored in the
 	// pod, and not updated in a running container.
@@ -228,8 +228,11 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
 				return &createError{fmt.Errorf("/etc/hosts: %w", err)}
 			}
+			if resolv, err = r.writeResolvConf(spec); err != nil {
+				return &createError{err}
+			}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, hosts: hosts, serviceEnv: svcEnv})
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, hosts: hosts, resolv: resolv, serviceEnv: svcEnv})
 		if err != nil {
 			return &createError{err}
 		}

@@ -73,20 +73,33 @@ func checkHostname(n string) error {
 // Readers then never see a missing or empty file, but a read racing the
 // write may see old and new lines mixed; the next read is whole.
 func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
+	content, err := RenderHosts(pod.Name, podIP)
+	if err != nil {
+		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
+	}
+	return m.writePodFile(pod, hostsFile, "/etc/hosts", content)
+}
+
+// WriteResolvConf writes the pod's /etc/resolv.conf (content from
+// nodes/dns.ResolvConf) the way WriteHosts writes /etc/hosts, and
+// returns its host path.
+func (m *Manager) WriteResolvConf(pod *plan.Pod, content []byte) (string, error) {
+	return m.writePodFile(pod, resolvFile, "/etc/resolv.conf", content)
+}
+
+// writePodFile writes one of the pod's bind-mounted files (name in the
+// pod's directory; what is the container's path, for errors).
+func (m *Manager) writePodFile(pod *plan.Pod, name, what string, content []byte) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, dir, err := m.podPaths(pod)
 	if err != nil {
 		return "", err
 	}
-	content, err := RenderHosts(pod.Name, podIP)
-	if err != nil {
-		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
-	}
 	if err := ensurePodDir(dir); err != nil {
 		return "", fmt.Errorf("pod %s: %w", pod.Key(), err)
 	}
-	p := filepath.Join(dir, hostsFile)
+	p := filepath.Join(dir, name)
 	old, err := os.ReadFile(p)
 	switch {
 	case err == nil && bytes.Equal(old, content):
@@ -97,7 +110,7 @@ func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
 		err = writeRenamed(p, content, 0o644)
 	}
 	if err != nil {
-		return "", fmt.Errorf("pod %s: write /etc/hosts: %w", pod.Key(), err)
+		return "", fmt.Errorf("pod %s: write %s: %w", pod.Key(), what, err)
 	}
 	return p, nil
 }

@@ -80,6 +80,14 @@ type Config struct {
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// ClusterDNS serves <svc>.<ns>.svc.<ClusterDomain> on the pod
+	// bridge's address and points pods' resolv.conf at it (berth daemon);
+	// off, pods use the host's resolvers (berth apply, which exits).
+	ClusterDNS    bool
+	ClusterDomain string // default cluster.local
+	// DNSUpstreams answer the other names (host:port); default the
+	// nameservers of the host's /etc/resolv.conf.
+	DNSUpstreams []string
 
 	Logger *slog.Logger
 }

@@ -90,7 +90,8 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		}
 		opts.Schemas = s
 	}
-	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin})
+	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin,
+		Limits: opts.Limits, Context: opts.Context})
 	var ioErrs []error
 	for _, d := range diags {
 		if d.Rule == load.RuleIO {

@@ -68,21 +68,12 @@ func newTables(set *object.Set) *tables {
 		if set.Get("Secret", s.Namespace, s.Name) != s.Object {
 			continue
 		}
-		d := make(map[string]plan.Secret, len(s.V.Data)+len(s.V.StringData))
-		for k, v := range s.V.Data {
-			if b, err := base64.StdEncoding.DecodeString(v); err == nil {
-				d[k] = plan.Sensitive(string(b))
-			}
+		raw := s.V.DecodedData()
+		d := make(map[string]plan.Secret, len(raw))
+		for k, v := range raw {
+			d[k] = plan.Sensitive(string(v))
 		}
-		// stringData wins over data, as in Kubernetes.
-		for k, v := range s.V.StringData {
-			d[k] = plan.Sensitive(v)
-		}
-		typ := s.V.Type
-		if typ == "" {
-			typ = "Opaque"
-		}
-		t.secList = append(t.secList, plan.NewConfigData(s.Namespace, s.Name, typ, d))
+		t.secList = append(t.secList, plan.NewConfigData(s.Namespace, s.Name, s.V.SecretType(), d))
 	}
 	// The lists are in set order (namespace, name): what the plan wants.
 	for i := range t.cmList {
@@ -271,8 +262,8 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 			diags = append(diags, src.errorf("reference", p, "Secret %s/%s does not exist (create it as type kubernetes.io/dockerconfigjson)", ns, r.Name))
 			continue
 		}
-		raw, has := s.Data[plan.DockerConfigKey]
-		if s.Type != "kubernetes.io/dockerconfigjson" || !has {
+		raw, has := s.Data[api.DockerConfigJSONKey]
+		if s.Type != api.SecretTypeDockerConfigJSON || !has {
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s is not of type kubernetes.io/dockerconfigjson with a .dockerconfigjson key", ns, r.Name))
 			continue
 		}

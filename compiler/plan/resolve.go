@@ -1,11 +1,11 @@
 package plan
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+
+	"berth.dev/berth/compiler/api"
 )
 
 // DefaultFileMode is Kubernetes' defaultMode of configMap and secret
@@ -36,7 +36,7 @@ func Resolve(look ConfigLookup, pod *Pod) Pod {
 	out.Spec.RegistryAuths = nil
 	for _, name := range pod.Spec.ImagePullSecrets {
 		if s := look.Secret(ns, name); s != nil {
-			if auths, err := ParseDockerConfig(s.Data[DockerConfigKey].Data); err == nil {
+			if auths, err := ParseDockerConfig(s.Data[api.DockerConfigJSONKey].Data); err == nil {
 				out.Spec.RegistryAuths = append(out.Spec.RegistryAuths, auths...)
 			}
 		}
@@ -180,38 +180,17 @@ func ValidEnvName(s string) bool {
 	return true
 }
 
-// DockerConfigKey is the key of a kubernetes.io/dockerconfigjson Secret.
-const DockerConfigKey = ".dockerconfigjson"
-
-// ParseDockerConfig reads {"auths": {host: {username, password | auth}}}.
-// Its errors never quote the content: it is a secret.
+// ParseDockerConfig reads a .dockerconfigjson with the one reader lint
+// uses too (api.ParseDockerConfigJSON); its errors never quote the
+// content: it is a secret.
 func ParseDockerConfig(raw string) ([]RegistryAuth, error) {
-	var cfg struct {
-		Auths map[string]struct {
-			Username string `json:"username"`
-			Password string `json:"password"`
-			Auth     string `json:"auth"`
-		} `json:"auths"`
+	auths, err := api.ParseDockerConfigJSON([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
 	}
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return nil, fmt.Errorf(".dockerconfigjson is not valid JSON")
-	}
-	var out []RegistryAuth
-	for _, host := range sortedKeys(cfg.Auths) {
-		a := cfg.Auths[host]
-		user, pass := a.Username, a.Password
-		if user == "" && a.Auth != "" {
-			b, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err != nil {
-				return nil, fmt.Errorf("auths[%q].auth is not base64", host)
-			}
-			u, p, ok := strings.Cut(string(b), ":")
-			if !ok {
-				return nil, fmt.Errorf("auths[%q].auth is not base64 of user:password", host)
-			}
-			user, pass = u, p
-		}
-		out = append(out, RegistryAuth{Registry: host, Username: Sensitive(user), Password: Sensitive(pass)})
+	out := make([]RegistryAuth, 0, len(auths))
+	for _, a := range auths {
+		out = append(out, RegistryAuth{Registry: a.Registry, Username: Sensitive(a.Username), Password: Sensitive(a.Password)})
 	}
 	return out, nil
 }

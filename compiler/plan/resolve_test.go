@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"berth.dev/berth/compiler/api"
 )
 
 func TestServiceEnv(t *testing.T) {
@@ -75,7 +77,7 @@ func TestResolve(t *testing.T) {
 	p := &Plan{
 		ConfigMaps: []ConfigData{NewConfigData("default", "cfg", "", map[string]Secret{"A": Plain("a"), "B": Plain("b"), "bad key": Plain("x"), "app.conf": Plain("listen 80")})},
 		Secrets: []ConfigData{
-			NewConfigData("default", "reg", "kubernetes.io/dockerconfigjson", map[string]Secret{DockerConfigKey: Sensitive(`{"auths":{"r.example":{"username":"u","password":"p"}}}`)}),
+			NewConfigData("default", "reg", "kubernetes.io/dockerconfigjson", map[string]Secret{api.DockerConfigJSONKey: Sensitive(`{"auths":{"r.example":{"username":"u","password":"p"}}}`)}),
 			NewConfigData("default", "sec", "Opaque", map[string]Secret{"PASS": Sensitive("pass")}),
 		},
 	}

@@ -139,6 +139,8 @@ type volumeManager interface {
 	Update(pod *plan.Pod) error
 	WriteHosts(pod *plan.Pod, podIP string) (string, error)
 	WriteResolvConf(pod *plan.Pod, content []byte) (string, error)
+	SubPathTarget(pod *plan.Pod, sp volumes.SubPath) (string, error)
+	BindSubPath(pod *plan.Pod, sp volumes.SubPath) (string, error)
 }
 
 // volumeRemover is the part of nodes/volumes that deletes a pod's volumes.
@@ -223,7 +225,7 @@ func newVolumes(root string) volumeManager {
 	if vm, ok := m.(volumeManager); ok {
 		return vm
 	}
-	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts/WriteResolvConf")
+	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts/WriteResolvConf/SubPathTarget/BindSubPath")
 }
 
 // Close stops supervision (the containers keep running) and disconnects;

@@ -7,7 +7,6 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -29,7 +28,11 @@ type specInput struct {
 	ip     string
 	ns     cni.Namespaces
 	mounts map[string]string // volume name -> host path
-	hosts  string            // the pod's /etc/hosts file
+	// subPaths maps the index of a volumeMount with a subPath to berth's
+	// mount point for it (volumes.Manager.SubPathTarget), never a path
+	// inside the volume.
+	subPaths map[int]string
+	hosts    string // the pod's /etc/hosts file
 	// resolv is the pod's /etc/resolv.conf file, pointing at the cluster
 	// DNS; "" gives the container the host's.
 	resolv string
@@ -119,16 +122,15 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 	if in.resolv != "" && !in.pod.Spec.HostNetwork {
 		out = append(out, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: in.resolv, Options: []string{"rbind", "ro"}})
 	}
-	for _, m := range in.c.VolumeMounts {
+	for i, m := range in.c.VolumeMounts {
 		src, ok := in.mounts[m.Name]
 		if !ok {
 			return nil, fmt.Errorf("container %s mounts unknown volume %q", in.c.Name, m.Name)
 		}
-		if m.SubPath != "" {
-			if !filepath.IsLocal(m.SubPath) {
-				return nil, fmt.Errorf("container %s: subPath %q must be relative and stay inside the volume", in.c.Name, m.SubPath)
+		if m.SubPath != "" || m.SubPathExpr != "" {
+			if src, ok = in.subPaths[i]; !ok {
+				return nil, fmt.Errorf("container %s: no mount point for the subPath of volume %q", in.c.Name, m.Name)
 			}
-			src = filepath.Join(src, m.SubPath)
 		}
 		opts := []string{"rbind", "rprivate"}
 		if m.ReadOnly {

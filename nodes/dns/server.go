@@ -118,18 +118,11 @@ func (s *Server) SetRoutes(routes []nodes.ServiceRoute) {
 // Start binds UDP and TCP on Options.Addr and serves until Close or
 // ctx ends.
 func (s *Server) Start(ctx context.Context) error {
-	lc := net.ListenConfig{Control: freebind}
-	pc, err := lc.ListenPacket(ctx, "udp", s.opts.Addr)
+	pc, ln, err := listen(ctx, s.opts.Addr)
 	if err != nil {
-		return fmt.Errorf("cluster DNS: listen on udp %s: %w", s.opts.Addr, err)
+		return err
 	}
-	// TCP on the same port as UDP (a test may ask for port 0).
-	tcpAddr := pc.LocalAddr().String()
-	ln, err := lc.Listen(ctx, "tcp", tcpAddr)
-	if err != nil {
-		pc.Close()
-		return fmt.Errorf("cluster DNS: listen on tcp %s: %w", tcpAddr, err)
-	}
+	tcpAddr := ln.Addr().String()
 	s.addr = pc.LocalAddr()
 	h := dns.HandlerFunc(s.serve)
 	s.servers = []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}}
@@ -165,6 +158,28 @@ func (s *Server) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listen binds UDP and TCP on one address and port. Asked for port 0 (the
+// tests), it retries when the port UDP got is taken for TCP.
+func listen(ctx context.Context, addr string) (net.PacketConn, net.Listener, error) {
+	lc := net.ListenConfig{Control: freebind}
+	_, port, _ := net.SplitHostPort(addr)
+	for try := 0; ; try++ {
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cluster DNS: listen on udp %s: %w", addr, err)
+		}
+		tcpAddr := pc.LocalAddr().String()
+		ln, err := lc.Listen(ctx, "tcp", tcpAddr)
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || try == 10 {
+			return nil, nil, fmt.Errorf("cluster DNS: listen on tcp %s: %w", tcpAddr, err)
+		}
+	}
 }
 
 // freebind lets a socket bind an address the host does not have yet.

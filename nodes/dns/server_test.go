@@ -21,11 +21,7 @@ import (
 func upstream(t testing.TB) (string, *atomic.Int64) {
 	t.Helper()
 	var n atomic.Int64
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	pc, ln, err := listen(context.Background(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,6 +26,7 @@ import (
 	"time"
 
 	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/containerd"
@@ -46,12 +48,18 @@ type Config struct {
 
 	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
 	// follows a plain directory instead.
-	Repo     string
-	Branch   string
-	Path     string
-	Auth     source.Auth
-	Keyring  string // file with an armored OpenPGP key ring
-	WatchDir string
+	Repo    string
+	Branch  string
+	Path    string
+	Auth    source.Auth
+	Keyring string // file with an armored OpenPGP key ring or SSH keys
+	// AllowNonFastForward accepts a signed head that does not descend
+	// from the applied commit (a rollback, another branch).
+	AllowNonFastForward bool
+	WatchDir            string
+	// Limits are the budgets of reading a revision: the Git extraction,
+	// the loader, CUE evaluation and the whole compile.
+	Limits budget.Limits
 
 	Poll              time.Duration
 	Resync            time.Duration
@@ -139,6 +147,7 @@ type Compiler struct {
 	podCIDR string
 	svcCIDR string
 	lbPool  []string
+	limits  budget.Limits
 }
 
 // NewCompiler loads the schemas once; c gives the node's name and the
@@ -149,13 +158,14 @@ func NewCompiler(c *Config) (*Compiler, error) {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
 	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
-		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool}, nil
+		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool, limits: c.Limits}, nil
 }
 
-// Compile compiles the manifests of one revision.
-func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+// Compile compiles the manifests of one revision; ctx stops its
+// evaluations.
+func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
 	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
-		Options:          compiler.Options{Schemas: c.schemas},
+		Options:          compiler.Options{Schemas: c.schemas, Limits: c.limits, Context: ctx},
 		Revision:         rev.ID,
 		LocalNode:        c.local,
 		PodCIDR:          c.podCIDR,

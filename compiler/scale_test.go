@@ -92,7 +92,7 @@ func TestOneServiceChangesOnlyItself(t *testing.T) {
 		if !add {
 			want = plandiff.Summary{Destroy: 1}
 		}
-		if d.Summary != want || len(d.Changes) != 1 || d.Changes[0].Kind != "Service" || d.Changes[0].Name != name {
+		if d.Summary != want || len(d.Changes) != 1 || d.Changes[0].Kind != "Service" || d.Changes[0].Name != name || len(d.Nodes) != 0 {
 			t.Fatalf("trial %d (%s %s): diff %s with changes %+v", trial, verb(add), name, d.Summary, d.Changes)
 		}
 	}

@@ -150,7 +150,7 @@ func runPlan(e *env, args []string) int {
 	if err := r.Render(e.stdout, d); err != nil {
 		return fail(exitUsage, "write: %v", err)
 	}
-	if *detailed && !d.Summary.Empty() {
+	if *detailed && !d.Empty() {
 		return exitChanges
 	}
 	return exitOK
@@ -225,23 +225,13 @@ func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string,
 	return exitOK
 }
 
-// onlyNode keeps the cluster-wide changes and those of one node.
+// onlyNode keeps the object changes and the pod line of one node.
 func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 	out := *d
-	out.Changes = nil
-	out.Summary = plandiff.Summary{}
-	for _, c := range d.Changes {
-		if c.Node != "" && c.Node != node {
-			continue
-		}
-		out.Changes = append(out.Changes, c)
-		switch c.Action {
-		case plandiff.Create:
-			out.Summary.Add++
-		case plandiff.Update:
-			out.Summary.Change++
-		case plandiff.Delete:
-			out.Summary.Destroy++
+	out.Nodes = nil
+	for _, n := range d.Nodes {
+		if n.Node == node {
+			out.Nodes = append(out.Nodes, n)
 		}
 	}
 	return &out

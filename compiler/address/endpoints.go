@@ -33,7 +33,7 @@ type Rollout struct {
 // other service "canary" (the new revision that setWeight shifts traffic
 // to). Everything else is unweighted. Services and pods are in any
 // order; services are updated in place.
-func Endpoints(services []plan.Service, selectors map[string]map[string]string, pods []Placed, rollouts []Rollout) {
+func Endpoints(services []plan.Service, pods []Placed, rollouts []Rollout) {
 	byNS := map[string]*podIndex{}
 	for _, p := range pods {
 		ix := byNS[p.Pod.Namespace]
@@ -54,7 +54,7 @@ func Endpoints(services []plan.Service, selectors map[string]map[string]string, 
 	}
 	for i := range services {
 		s := &services[i]
-		labels := selectors[s.Key()]
+		labels := s.Selector
 		if s.Selectorless || len(labels) == 0 {
 			continue
 		}

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"berth.dev/berth/compiler/address"
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/object"
@@ -84,17 +83,13 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 		placed = append(placed, address.Placed{Pod: ep.Pod, Node: node})
 	}
 
-	selectors := map[string]map[string]string{}
-	for _, s := range object.Typed[api.Service](set, "Service") {
-		selectors[s.Namespace+"/"+s.Name] = s.V.Spec.Selector
-	}
 	var rollouts []address.Rollout
 	for _, w := range p.Workloads {
 		if w.Kind == "Rollout" {
 			rollouts = append(rollouts, address.Rollout{Namespace: w.Namespace, Name: w.Name, Strategy: w.Strategy})
 		}
 	}
-	address.Endpoints(p.Services, selectors, placed, rollouts)
+	address.Endpoints(p.Services, placed, rollouts)
 
 	sortPlan(p)
 	p.Revision = opts.Revision

@@ -18,9 +18,12 @@ type Service struct {
 	SessionAffinity string        `json:"sessionAffinity,omitempty"` // "" or ClientIP
 	AffinityTimeout int32         `json:"affinityTimeoutSeconds,omitempty"`
 	Ports           []ServicePort `json:"ports,omitempty"`
-	// Selectorless services are accepted but route nowhere.
-	Selectorless bool       `json:"selectorless,omitempty"`
-	Endpoints    []Endpoint `json:"endpoints,omitempty"`
+	// Selector picks the Service's pods; selectorless services are
+	// accepted but route nowhere.
+	Selector     map[string]string `json:"selector,omitempty"`
+	Selectorless bool              `json:"selectorless,omitempty"`
+	// Endpoints are derived from the selector and the schedule.
+	Endpoints []Endpoint `json:"endpoints,omitempty"`
 	// GroupWeights gives the traffic share, in percent, of each endpoint
 	// group (a canary's setWeight). Empty means every ready endpoint weighs
 	// the same. A group's share is split evenly among its ready endpoints;

@@ -74,7 +74,16 @@ func compileDir(t testing.TB, dir string) []byte {
 	if p == nil {
 		t.Fatalf("compile %s: %v", dir, diag.List(ds))
 	}
-	return marshal(t, p)
+	b := marshal(t, p)
+	// What `berth plan -o json` streams is the same document.
+	var streamed bytes.Buffer
+	if err := plan.WriteJSON(&streamed, p, 3); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(streamed.Bytes(), b) {
+		t.Fatalf("plan.WriteJSON of %s differs from encoding/json:\n%s", dir, firstDiff(b, streamed.Bytes()))
+	}
+	return b
 }
 
 // TestGoldenPlans pins the plan of every repository; UPDATE_GOLDEN=1

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -122,7 +121,7 @@ func runPlan(e *env, args []string) int {
 		return fail(code, "%s has errors; nothing is planned", path)
 	}
 	if *base == "" && *baseDir == "" {
-		return writePlan(e, head, *output, *node, fail)
+		return writePlan(e, head, *output, *node, *workers, fail)
 	}
 
 	var old *plan.Plan
@@ -195,7 +194,7 @@ func printDiags(w io.Writer, diags []diag.Diagnostic, prefix string) {
 	bw.Flush()
 }
 
-func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string, ...any) int) int {
+func writePlan(e *env, p *plan.Plan, output, node string, workers int, fail func(int, string, ...any) int) int {
 	if node != "" {
 		var keep []plan.NodePlan
 		for _, n := range p.Nodes {
@@ -211,9 +210,7 @@ func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string,
 	var err error
 	switch output {
 	case "json":
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(p)
+		err = plan.WriteJSON(e.stdout, p, workers)
 	case "markdown", "md":
 		err = plandiff.Markdown{MaxFields: 20}.Render(e.stdout, plandiff.Compare(nil, p))
 	default:

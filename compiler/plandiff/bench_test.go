@@ -30,7 +30,10 @@ func filesPlan(b testing.TB, files map[string]string, edit func(map[string]strin
 	if err := writeFiles(dir, files); err != nil {
 		b.Fatal(err)
 	}
-	docs, _ := load.Load([]string{dir}, load.Options{})
+	docs, ds := load.Load([]string{dir}, load.Options{})
+	if errs := objtest.Errors(ds); len(errs) > 0 {
+		b.Fatal(errs[0])
+	}
 	var objs []*object.Object
 	for i := range docs {
 		o, err := object.Decode(&docs[i])
@@ -73,9 +76,10 @@ func benchDiff(b *testing.B, pods int) {
 }
 
 // benchDiffTeam is benchDiff on the one-namespace shape of objects
-// objects (synth.Team).
+// objects (synth.Team), the added Service included: 100,000 is the
+// default budget of objects per repository (--max-objects).
 func benchDiffTeam(b *testing.B, objects int) {
-	team := synth.ForObjects(objects)
+	team := synth.ForObjects(objects - 1)
 	base := filesPlan(b, team.Files(), func(map[string]string) {})
 	head := filesPlan(b, team.Files(), func(f map[string]string) {
 		f["apps/app-00000.yaml"] = strings.Replace(f["apps/app-00000.yaml"], "app-00000:1.0.0", "app-00000:1.0.1", 1)

@@ -105,6 +105,14 @@ type Config struct {
 	// SecretKeyFile holds the repository's key for the digests of Secret
 	// values (plan.SecretKey); every node and CI use the same one.
 	SecretKeyFile string
+	// ClusterDNS serves <svc>.<ns>.svc.<ClusterDomain> on the pod
+	// bridge's address and points pods' resolv.conf at it (berth daemon);
+	// off, pods use the host's resolvers (berth apply, which exits).
+	ClusterDNS    bool
+	ClusterDomain string // default cluster.local
+	// DNSUpstreams answer the other names (host:port); default the
+	// nameservers of the host's /etc/resolv.conf.
+	DNSUpstreams []string
 
 	Logger *slog.Logger
 }

@@ -51,25 +51,55 @@ func (d *delegate) NotifyMsg(b []byte) {
 		c.changed = c.reps.snapshot(s, now) || c.changed
 		c.mu.Unlock()
 	case kindRequest:
-		from, owner, err := decodeRequest(b)
-		if err != nil || owner != c.cfg.Self.Name || !c.allowed(from) {
-			c.drop("snapshot request", fmt.Errorf("from %q for %q: %v", from, owner, err))
+		q, err := decodeRequest(b)
+		if err != nil || q.owner != c.cfg.Self.Name || !c.allowed(q.from) {
+			c.drop("request", fmt.Errorf("from %q for %q: %v", q.from, q.owner, err))
 			return
 		}
 		c.mu.Lock()
-		snap := c.serve(now)
+		answer := c.answer(q, now)
 		c.mu.Unlock()
-		if snap != nil {
-			c.sendTo(from, snap)
+		if answer != nil {
+			c.sendTo(q.from, answer)
 		}
+	case kindBatch:
+		ds, err := decodeBatch(b)
+		if err != nil {
+			c.drop("batch", err)
+			return
+		}
+		for _, b := range ds {
+			m, err := decodeDelta(b)
+			if err != nil {
+				c.drop("delta", err)
+				return
+			}
+			c.mu.Lock()
+			_, changed := c.reps.delta(m, now)
+			c.changed = c.changed || changed
+			c.mu.Unlock()
+		}
+	case kindHeads:
+		heads, err := decodeHeads(b)
+		if err != nil {
+			c.drop("heads", err)
+			return
+		}
+		c.mu.Lock()
+		c.reps.learn(heads, now)
+		c.mu.Unlock()
 	default:
 		c.drop("message", fmt.Errorf("unknown kind %q", b[0]))
 	}
 }
 
-// serve returns this node's snapshot, unless it sent too many lately
-// (the asker retries). The caller holds c.mu.
-func (c *Cluster) serve(now time.Time) []byte {
+// answer is what q asks for: the deltas that follow its version while
+// this node's history has them, else its snapshot, unless it sent too
+// many lately (the asker retries). The caller holds c.mu.
+func (c *Cluster) answer(q request, now time.Time) []byte {
+	if ds, ok := c.pub.since(q.epoch, q.have); ok {
+		return encodeBatch(ds)
+	}
 	if !c.servedAt.IsZero() {
 		c.serveTok = min(float64(c.t.ServeBurst), c.serveTok+now.Sub(c.servedAt).Seconds()*c.t.ServeRate)
 	}

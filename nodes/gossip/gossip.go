@@ -131,13 +131,18 @@ type Cluster struct {
 	wg      sync.WaitGroup
 	joining atomic.Bool
 
-	mu       sync.Mutex
-	pub      *publisher
-	reps     *replicas
-	members  map[string]*member
-	changed  bool
-	serveTok float64 // snapshot answers left (a token bucket)
-	servedAt time.Time
+	mu      sync.Mutex
+	pub     *publisher
+	reps    *replicas
+	members map[string]*member
+	// aliveNames lists the alive members (heads go to one of them),
+	// rebuilt when a member event set aliveDirty.
+	aliveNames []string
+	aliveDirty bool
+	changed    bool
+	ownMoved   time.Time // this node's last flush that sent something
+	serveTok   float64   // snapshot answers left (a token bucket)
+	servedAt   time.Time
 }
 
 // inventory is who may be a member: name -> address (immutable, swapped
@@ -166,7 +171,10 @@ func New(cfg Config, inv []Member) (*Cluster, error) {
 	c.pub = newPublisher(cfg.Self.Name, uint64(time.Now().UnixNano()), t.PacketSize-400)
 	c.reps = newReplicas(cfg.Self.Name, c.allowed, t.GapWait, t.Retry)
 	c.reps.onApply = cfg.OnApply
-	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: func() int { return int(c.alive.Load()) }, RetransmitMult: t.RetransmitMult}
+	// At least as many sends as for 10 nodes: in a small cluster a delta
+	// then reaches every node in one or two gossip rounds, so none is
+	// left to the repair.
+	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: func() int { return max(int(c.alive.Load()), 10) }, RetransmitMult: t.RetransmitMult}
 
 	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
 	if err != nil {
@@ -420,7 +428,7 @@ func (c *Cluster) loop() {
 	defer c.wg.Done()
 	tick := time.NewTicker(c.t.Flush)
 	defer tick.Stop()
-	var notified time.Time
+	var notified, headsAt time.Time
 	for {
 		select {
 		case <-c.stop:
@@ -430,7 +438,15 @@ func (c *Cluster) loop() {
 		now := time.Now()
 		c.mu.Lock()
 		out := c.pub.flush(now)
+		if len(out) > 0 {
+			c.ownMoved = now
+		}
 		due := c.reps.due(now)
+		var heads []byte
+		if now.Sub(headsAt) >= c.t.Heads {
+			headsAt = now
+			heads = c.heads(now)
+		}
 		notify := c.changed && now.Sub(notified) >= c.t.Notify
 		if notify {
 			c.changed = false
@@ -443,12 +459,54 @@ func (c *Cluster) loop() {
 		if n := c.queue.NumQueued(); n > c.t.MaxQueue {
 			c.queue.Prune(c.t.MaxQueue)
 		}
-		for _, owner := range due {
-			c.sendTo(owner, encodeRequest(c.cfg.Self.Name, owner))
+		for _, q := range due {
+			c.sendTo(q.owner, encodeRequest(q))
+		}
+		if heads != nil {
+			c.sendHeads(heads)
 		}
 		if notify && c.cfg.OnChange != nil {
 			notified = now
 			c.cfg.OnChange()
+		}
+	}
+}
+
+// heads are this node's and the recently moved owners' versions, as
+// much as fits a packet (nil: nothing moved). The caller holds c.mu.
+func (c *Cluster) heads(now time.Time) []byte {
+	limit := (c.t.PacketSize - 200) / 24
+	hs := c.reps.heads(now, c.t.HeadsWindow, limit)
+	if now.Sub(c.ownMoved) <= c.t.HeadsWindow && c.pub.started {
+		hs = append(hs, digestEntry{owner: c.cfg.Self.Name, epoch: c.pub.epoch, version: c.pub.version})
+	}
+	if len(hs) == 0 {
+		return nil
+	}
+	return encodeHeads(hs)
+}
+
+// sendHeads sends the heads to one random alive member, over UDP.
+func (c *Cluster) sendHeads(b []byte) {
+	inv := *c.inv.Load()
+	c.mu.Lock()
+	if c.aliveDirty {
+		c.aliveNames = c.aliveNames[:0]
+		for name, m := range c.members {
+			if m.alive {
+				c.aliveNames = append(c.aliveNames, name)
+			}
+		}
+		c.aliveDirty = false
+	}
+	var to string
+	if len(c.aliveNames) > 0 {
+		to = c.aliveNames[rand.IntN(len(c.aliveNames))]
+	}
+	c.mu.Unlock()
+	if ip := inv[to]; ip != nil {
+		if err := c.ml.SendBestEffort(&memberlist.Node{Name: to, Addr: ip, Port: uint16(c.cfg.Port)}, b); err != nil {
+			c.log.Debug("send heads", "node", to, "err", err)
 		}
 	}
 }

@@ -82,7 +82,7 @@ func (c *Cluster) memberEvent(name string, alive bool) {
 		c.log.Info("node is back", "node", name)
 	}
 	*m = member{alive: alive, since: time.Now()}
-	c.changed = true
+	c.changed, c.aliveDirty = true, true
 }
 
 // suspected notes that this node's probe of name failed.

@@ -13,6 +13,16 @@ import (
 // one copy per node instead of one per gossip retransmission.
 const maxChunks = 8
 
+// sent is one delta as it went out.
+type sent struct {
+	b     []byte
+	fetch bool // flagFetch: only a snapshot has it
+}
+
+// historyLen is how many of its last deltas a node keeps to answer
+// for the ones another node missed.
+const historyLen = 256
+
 // summaryEvery throttles the summary (`berth status --cluster`): its pod
 // counts move with every readiness change, and it is for people.
 const summaryEvery = 2 * time.Second
@@ -31,7 +41,11 @@ type publisher struct {
 	workloads map[string]Workload
 	summary   Summary
 
-	started   bool // the first (reset) version went out
+	live    bool // the node told its state once: until then it says nothing
+	started bool // the first (reset) version went out
+	// history is the last historyLen deltas sent, by version: a node
+	// that missed some gets them, not the whole snapshot.
+	history   [historyLen]sent
 	dirty     map[int]bool
 	wdirty    map[string]bool
 	sumDirty  bool
@@ -69,6 +83,7 @@ func (p *publisher) setTable(t *Table) {
 // setReady takes ready counts by Service key: all of them (full: a key
 // absent counts 0), or only the changed ones.
 func (p *publisher) setReady(ready map[string]int, full bool) {
+	p.live = true
 	if full {
 		for k := range p.ready {
 			if _, ok := ready[k]; !ok {
@@ -120,7 +135,7 @@ func (p *publisher) setSummary(s Summary) {
 // flush returns the deltas of what changed since the last flush, each
 // one version, each at most p.limit bytes.
 func (p *publisher) flush(now time.Time) [][]byte {
-	if p.table == nil {
+	if p.table == nil || !p.live {
 		return nil
 	}
 	var es []entry
@@ -154,17 +169,33 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	}
 	ds := p.pack(es, ws, sum, flags)
 	if len(ds) > maxChunks {
-		p.version++
-		d := &delta{header: p.header(), flags: flags | flagFetch}
-		return [][]byte{encodeDelta(d)}
+		ds = []*delta{{flags: flags | flagFetch}}
 	}
 	out := make([][]byte, len(ds))
 	for i, d := range ds {
 		p.version++
 		d.header = p.header()
 		out[i] = encodeDelta(d)
+		p.history[p.version%historyLen] = sent{b: out[i], fetch: d.flags&flagFetch != 0}
 	}
 	return out
+}
+
+// since returns the deltas that follow version have of epoch, when the
+// history still holds them all.
+func (p *publisher) since(epoch, have uint64) ([][]byte, bool) {
+	if epoch != p.epoch || have >= p.version || p.version-have > historyLen || !p.started {
+		return nil, false
+	}
+	out := make([][]byte, 0, p.version-have)
+	for v := have + 1; v <= p.version; v++ {
+		h := p.history[v%historyLen]
+		if h.b == nil || h.fetch {
+			return nil, false
+		}
+		out = append(out, h.b)
+	}
+	return out, true
 }
 
 func (p *publisher) header() header {

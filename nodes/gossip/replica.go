@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"maps"
+	"slices"
 	"time"
 )
 
@@ -46,10 +47,14 @@ type replicas struct {
 	// onApply, when set, sees every version an owner's state reaches
 	// (measurements).
 	onApply func(owner string, version uint64)
+	// recent are the owners whose state moved lately, and when (heads).
+	recent map[string]time.Time
+	clock  func() time.Time
 }
 
 func newReplicas(self string, allowed func(string) bool, gapWait, retry time.Duration) *replicas {
-	return &replicas{self: self, allowed: allowed, tables: map[uint64]*Table{}, owners: map[string]*replica{}, gapWait: gapWait, retry: retry}
+	return &replicas{self: self, allowed: allowed, tables: map[uint64]*Table{}, owners: map[string]*replica{}, gapWait: gapWait, retry: retry,
+		recent: map[string]time.Time{}, clock: time.Now}
 }
 
 // setTable makes t this node's table (its plan changed); deltas and
@@ -96,7 +101,10 @@ func (rs *replicas) get(owner string) *replica {
 }
 
 // drop forgets an owner (it left the inventory).
-func (rs *replicas) drop(owner string) { delete(rs.owners, owner) }
+func (rs *replicas) drop(owner string) {
+	delete(rs.owners, owner)
+	delete(rs.recent, owner)
+}
 
 // delta takes one delta. fresh: first seen here (gossip it on); changed:
 // the owner's state moved.
@@ -221,11 +229,15 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 		r.summary = d.summary
 	}
 	r.version = d.version
+	rs.moved(d.owner)
 	if rs.onApply != nil {
 		rs.onApply(d.owner, d.version)
 	}
 	return true
 }
+
+// moved notes that owner's state reached a new version (heads).
+func (rs *replicas) moved(owner string) { rs.recent[owner] = rs.clock() }
 
 // snapshot takes an owner's whole state; it reports whether it changed
 // what this node knows.
@@ -268,6 +280,7 @@ func (rs *replicas) takeSnapshot(r *replica, s *snapshot) bool {
 		}
 	}
 	r.summary, r.version, r.complete = s.summary, s.version, true
+	rs.moved(s.owner)
 	for v := range r.pending {
 		if v <= s.version {
 			delete(r.pending, v)
@@ -312,9 +325,36 @@ func (rs *replicas) learn(digest []digestEntry, now time.Time) {
 	}
 }
 
-// due lists the owners to fetch a snapshot from now, and notes the ask.
-func (rs *replicas) due(now time.Time) []string {
-	var out []string
+// heads are the versions of the owners that moved in the last window,
+// the latest first, at most limit.
+func (rs *replicas) heads(now time.Time, window time.Duration, limit int) []digestEntry {
+	type moved struct {
+		owner string
+		at    time.Time
+	}
+	var ms []moved
+	for o, at := range rs.recent {
+		if now.Sub(at) > window {
+			delete(rs.recent, o)
+			continue
+		}
+		if r := rs.owners[o]; r != nil && r.complete {
+			ms = append(ms, moved{o, at})
+		}
+	}
+	slices.SortFunc(ms, func(a, b moved) int { return b.at.Compare(a.at) })
+	out := make([]digestEntry, 0, min(len(ms), limit))
+	for _, m := range ms[:min(len(ms), limit)] {
+		r := rs.owners[m.owner]
+		out = append(out, digestEntry{owner: m.owner, epoch: r.epoch, version: r.version})
+	}
+	return out
+}
+
+// due lists what to ask the owners for now (what follows the version
+// this node has), and notes the ask.
+func (rs *replicas) due(now time.Time) []request {
+	var out []request
 	for name, r := range rs.owners {
 		if r.behind.IsZero() {
 			continue
@@ -326,7 +366,11 @@ func (rs *replicas) due(now time.Time) []string {
 			continue
 		}
 		r.askedAt = now
-		out = append(out, name)
+		q := request{from: rs.self, owner: name, epoch: r.epoch}
+		if r.complete {
+			q.have = r.version
+		}
+		out = append(out, q)
 	}
 	return out
 }

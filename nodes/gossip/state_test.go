@@ -20,7 +20,7 @@ type pair struct {
 }
 
 func newPair(t *testing.T, table *Table) *pair {
-	p := &pair{t: t, pub: newPublisher("n2", 7, 1000), rep: newReplicas("n1", func(n string) bool { return n != "stranger" }, 2*time.Second, 3*time.Second), now: t0}
+	p := &pair{t: t, pub: newPublisher("n2", 7, 1000), rep: newReplicas("n1", func(n string) bool { return n != "stranger" }, time.Second, 3*time.Second), now: t0}
 	p.pub.setTable(table)
 	p.rep.setTable(table)
 	return p
@@ -106,19 +106,33 @@ func TestGapFetchesSnapshot(t *testing.T) {
 	p.pub.setReady(map[string]int{"default/web": 3, "default/db": 1}, true)
 	p.deliver(p.flush()...)
 	p.want("stuck behind the lost version", map[string]int{"default/web": 2})
-	p.now = p.now.Add(time.Second)
+	p.now = p.now.Add(500 * time.Millisecond)
 	if due := p.rep.due(p.now); len(due) != 0 {
 		t.Fatalf("asked before the gap wait: %v", due)
 	}
-	p.now = p.now.Add(2 * time.Second)
-	if due := p.rep.due(p.now); !reflect.DeepEqual(due, []string{"n2"}) {
-		t.Fatalf("due after the gap wait = %v, want n2", due)
+	p.now = p.now.Add(time.Second)
+	if due := p.rep.due(p.now); len(due) != 1 || due[0] != (request{from: "n1", owner: "n2", epoch: 7, have: 1}) {
+		t.Fatalf("due after the gap wait = %+v, want n2 from version 1", due)
 	}
 	if due := p.rep.due(p.now.Add(time.Second)); len(due) != 0 {
 		t.Fatalf("asked again before the retry: %v", due)
 	}
-	p.rep.snapshot(p.snapshot(), p.now)
-	p.want("after the snapshot", map[string]int{"default/web": 3, "default/db": 1})
+	// The owner answers with the deltas that follow version 1.
+	ds, ok := p.pub.since(7, 1)
+	if !ok || len(ds) != 2 {
+		t.Fatalf("since(1): %d deltas, %v", len(ds), ok)
+	}
+	for _, b := range ds {
+		d, err := decodeDelta(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.deliver(d)
+	}
+	p.want("after the missing deltas", map[string]int{"default/web": 3, "default/db": 1})
+	if _, ok := p.pub.since(6, 1); ok {
+		t.Error("deltas of another incarnation")
+	}
 	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 0 {
 		t.Fatalf("still due after the snapshot: %v", due)
 	}
@@ -131,8 +145,8 @@ func TestLateJoinerFetches(t *testing.T) {
 	p.pub.setReady(map[string]int{"default/web": 1}, true)
 	p.deliver(p.flush()...)
 	p.want("no base", nil)
-	if due := p.rep.due(p.now); !reflect.DeepEqual(due, []string{"n2"}) {
-		t.Fatalf("a node without a base asks at once; due = %v", due)
+	if due := p.rep.due(p.now); len(due) != 1 || due[0].have != 0 {
+		t.Fatalf("a node without a base asks at once, from nothing; due = %+v", due)
 	}
 	p.rep.snapshot(p.snapshot(), p.now)
 	p.want("snapshot", map[string]int{"default/web": 1})
@@ -235,6 +249,7 @@ func TestBigChangeIsFetched(t *testing.T) {
 
 func TestWorkloadsAndSummary(t *testing.T) {
 	p := newPair(t, web)
+	p.pub.setReady(nil, true)
 	p.pub.setWorkloads(map[string]Workload{"DaemonSet/default/agent": {Revision: "a", Done: true, Available: true}})
 	p.pub.setSummary(Summary{Applied: "abc", PlanHash: "h", Ready: 2, Total: 2, Converged: true})
 	p.deliver(p.flush()...)
@@ -290,7 +305,7 @@ func TestDigestRepairs(t *testing.T) {
 	if due := p.rep.due(p.now); len(due) != 0 {
 		t.Fatalf("a digest fetches before gossip had its chance: %v", due)
 	}
-	if due := p.rep.due(p.now.Add(3 * time.Second)); len(due) != 1 {
+	if due := p.rep.due(p.now.Add(2 * time.Second)); len(due) != 1 {
 		t.Fatalf("a digest ahead does not fetch after the gap wait: %v", due)
 	}
 }
@@ -314,9 +329,18 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(gd, dg) || !reflect.DeepEqual(gsn, s) {
 		t.Fatalf("state round trip: %v %+v %v", gd, gsn, err)
 	}
-	from, owner, err := decodeRequest(encodeRequest("n1", "n2"))
-	if err != nil || from != "n1" || owner != "n2" {
-		t.Fatalf("request round trip: %q %q %v", from, owner, err)
+	q := request{from: "n1", owner: "n2", epoch: 5, have: 9}
+	gq, err := decodeRequest(encodeRequest(q))
+	if err != nil || gq != q {
+		t.Fatalf("request round trip: %+v %v", gq, err)
+	}
+	batch, err := decodeBatch(encodeBatch([][]byte{{1, 2}, {3}}))
+	if err != nil || !reflect.DeepEqual(batch, [][]byte{{1, 2}, {3}}) {
+		t.Fatalf("batch round trip: %v %v", batch, err)
+	}
+	heads, err := decodeHeads(encodeHeads(dg))
+	if err != nil || !reflect.DeepEqual(heads, dg) {
+		t.Fatalf("heads round trip: %v %v", heads, err)
 	}
 }
 
@@ -343,13 +367,17 @@ func FuzzDecode(f *testing.F) {
 	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, entries: []entry{{3, 4}}}))
 	f.Add(encodeSnapshot(&snapshot{header: header{owner: "n1", version: 1}}))
 	f.Add(encodeState([]digestEntry{{"a", 1, 1}}, nil))
-	f.Add(encodeRequest("a", "b"))
+	f.Add(encodeRequest(request{from: "a", owner: "b"}))
+	f.Add(encodeBatch([][]byte{{kindDelta}}))
+	f.Add(encodeHeads([]digestEntry{{"a", 1, 1}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		// Nothing panics or allocates past the input's size times a constant.
 		_, _ = decodeDelta(b)
 		_, _ = decodeSnapshot(b)
 		_, _, _ = decodeState(b)
-		_, _, _ = decodeRequest(b)
+		_, _ = decodeRequest(b)
+		_, _ = decodeBatch(b)
+		_, _ = decodeHeads(b)
 		rs := newReplicas("me", func(string) bool { return true }, time.Second, time.Second)
 		rs.setTable(web)
 		if d, err := decodeDelta(b); err == nil {

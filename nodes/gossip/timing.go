@@ -40,6 +40,10 @@ type Timing struct {
 	// GapWait is how long a missing delta is waited for before the
 	// owner's snapshot is fetched; Retry the wait between two fetches.
 	GapWait, Retry time.Duration
+	// Heads is how often a node tells one random other node the versions
+	// of the owners that moved in the last HeadsWindow: a node that
+	// missed the last delta of an owner learns it within about a second.
+	Heads, HeadsWindow time.Duration
 	// Reconnect is how often a node tries to join the inventory members
 	// it does not see alive.
 	Reconnect time.Duration
@@ -73,12 +77,14 @@ func LAN() Timing {
 		TCPTimeout:              2 * time.Second,
 		Flush:                   100 * time.Millisecond,
 		Notify:                  100 * time.Millisecond,
-		GapWait:                 2 * time.Second,
+		GapWait:                 time.Second,
+		Heads:                   500 * time.Millisecond,
+		HeadsWindow:             5 * time.Second,
 		Retry:                   3 * time.Second,
 		Reconnect:               2 * time.Second,
 		QuietGrace:              5 * time.Minute,
 		HostCheck:               5 * time.Second,
-		DialTimeout:             time.Second,
+		DialTimeout:             500 * time.Millisecond,
 		MaxQueue:                4096,
 		ServeRate:               100,
 		ServeBurst:              200,
@@ -98,7 +104,7 @@ func (t Timing) withDefaults() Timing {
 		}
 	}
 	set(&t.ProbeInterval, d.ProbeInterval)
-	set(&t.ProbeTimeout, d.ProbeTimeout)
+	set(&t.ProbeTimeout, min(d.ProbeTimeout, t.ProbeInterval/2))
 	seti(&t.SuspicionMult, d.SuspicionMult)
 	seti(&t.SuspicionMaxTimeoutMult, d.SuspicionMaxTimeoutMult)
 	set(&t.GossipInterval, d.GossipInterval)
@@ -112,6 +118,8 @@ func (t Timing) withDefaults() Timing {
 	set(&t.Notify, d.Notify)
 	set(&t.GapWait, d.GapWait)
 	set(&t.Retry, d.Retry)
+	set(&t.Heads, d.Heads)
+	set(&t.HeadsWindow, d.HeadsWindow)
 	set(&t.Reconnect, d.Reconnect)
 	set(&t.QuietGrace, d.QuietGrace)
 	set(&t.HostCheck, d.HostCheck)

@@ -93,9 +93,13 @@ func (t *counting) DialAddressTimeout(a memberlist.Address, timeout time.Duratio
 	return t.wrap(c), nil
 }
 
+// Shutdown stops the listeners first and the forwarding after: the
+// listener goroutines block until their last packet is taken, and
+// memberlist reads until the transport is down.
 func (t *counting) Shutdown() error {
+	err := t.inner.Shutdown()
 	close(t.done)
-	return t.inner.Shutdown()
+	return err
 }
 
 func (t *counting) wrap(c net.Conn) net.Conn { return &countedConn{Conn: c, t: t} }

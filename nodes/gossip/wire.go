@@ -11,7 +11,9 @@ import (
 const (
 	kindDelta    byte = 'D' // one version of an owner's state, gossiped
 	kindSnapshot byte = 'S' // an owner's whole state, sent directly
-	kindRequest  byte = 'Q' // "send me your snapshot", sent to the owner
+	kindRequest  byte = 'Q' // "send me what follows my version", sent to the owner
+	kindBatch    byte = 'B' // the owner's answer: the deltas that follow, when it still has them
+	kindHeads    byte = 'H' // the versions of the owners that changed lately, to one random node
 	kindState    byte = 'P' // push/pull: a digest of every owner, and the sender's snapshot
 )
 
@@ -169,12 +171,48 @@ func encodeSnapshot(s *snapshot) []byte {
 	return e.b
 }
 
-func encodeRequest(from, owner string) []byte {
+// request asks owner for what follows version have of its epoch.
+type request struct {
+	from, owner string
+	epoch, have uint64
+}
+
+func encodeRequest(r request) []byte {
 	e := encoder{}
 	e.byte(kindRequest)
-	e.str(from)
-	e.str(owner)
+	e.str(r.from)
+	e.str(r.owner)
+	e.uvarint(r.epoch)
+	e.uvarint(r.have)
 	return e.b
+}
+
+// encodeBatch puts encoded deltas in one message.
+func encodeBatch(ds [][]byte) []byte {
+	e := encoder{}
+	e.byte(kindBatch)
+	e.uvarint(uint64(len(ds)))
+	for _, d := range ds {
+		e.uvarint(uint64(len(d)))
+		e.b = append(e.b, d...)
+	}
+	return e.b
+}
+
+func encodeHeads(heads []digestEntry) []byte {
+	e := encoder{b: make([]byte, 0, 2+16*len(heads))}
+	e.byte(kindHeads)
+	e.digest(heads)
+	return e.b
+}
+
+func (e *encoder) digest(ds []digestEntry) {
+	e.uvarint(uint64(len(ds)))
+	for _, d := range ds {
+		e.str(d.owner)
+		e.uvarint(d.epoch)
+		e.uvarint(d.version)
+	}
 }
 
 // encodeState is the push/pull state: a digest, then the sender's own
@@ -182,12 +220,7 @@ func encodeRequest(from, owner string) []byte {
 func encodeState(digest []digestEntry, own []byte) []byte {
 	e := encoder{b: make([]byte, 0, 16+24*len(digest)+len(own))}
 	e.byte(kindState)
-	e.uvarint(uint64(len(digest)))
-	for _, d := range digest {
-		e.str(d.owner)
-		e.uvarint(d.epoch)
-		e.uvarint(d.version)
-	}
+	e.digest(digest)
 	e.uvarint(uint64(len(own)))
 	e.b = append(e.b, own...)
 	return e.b
@@ -355,16 +388,64 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	return s, nil
 }
 
-func decodeRequest(b []byte) (from, owner string, err error) {
+func decodeRequest(b []byte) (request, error) {
 	d := decoder{b: b}
 	if d.byte() != kindRequest {
-		return "", "", errors.New("not a request")
+		return request{}, errors.New("not a request")
 	}
-	from, owner = d.str("node name", maxName), d.str("node name", maxName)
+	r := request{from: d.str("node name", maxName), owner: d.str("node name", maxName), epoch: d.uvarint(), have: d.uvarint()}
 	if err := d.end(); err != nil {
-		return "", "", fmt.Errorf("request: %w", err)
+		return request{}, fmt.Errorf("request: %w", err)
 	}
-	return from, owner, nil
+	return r, nil
+}
+
+// decodeBatch splits a batch into its deltas (each still to decode).
+func decodeBatch(b []byte) ([][]byte, error) {
+	d := decoder{b: b}
+	if d.byte() != kindBatch {
+		return nil, errors.New("not a batch")
+	}
+	n := d.count("deltas", historyLen)
+	var out [][]byte
+	for i := 0; i < n && d.err == nil; i++ {
+		l := d.count("delta", maxMessage)
+		if d.err == nil && len(d.b) < l {
+			d.fail(errShort)
+		}
+		if d.err == nil {
+			out = append(out, d.b[:l])
+			d.b = d.b[l:]
+		}
+	}
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	return out, nil
+}
+
+func decodeHeads(b []byte) ([]digestEntry, error) {
+	d := decoder{b: b}
+	if d.byte() != kindHeads {
+		return nil, errors.New("not heads")
+	}
+	heads := d.digest()
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("heads: %w", err)
+	}
+	return heads, nil
+}
+
+func (d *decoder) digest() []digestEntry {
+	n := d.count("digest", maxServices)
+	if d.err == nil && n > len(d.b)/3 {
+		d.fail(errShort)
+	}
+	var out []digestEntry
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, digestEntry{owner: d.str("node name", maxName), epoch: d.uvarint(), version: d.uvarint()})
+	}
+	return out
 }
 
 func decodeState(b []byte) ([]digestEntry, *snapshot, error) {
@@ -372,14 +453,7 @@ func decodeState(b []byte) ([]digestEntry, *snapshot, error) {
 	if d.byte() != kindState {
 		return nil, nil, errors.New("not a push/pull state")
 	}
-	n := d.count("digest", maxServices)
-	if d.err == nil && n > len(d.b)/3 {
-		d.fail(errShort)
-	}
-	var digest []digestEntry
-	for i := 0; i < n && d.err == nil; i++ {
-		digest = append(digest, digestEntry{owner: d.str("node name", maxName), epoch: d.uvarint(), version: d.uvarint()})
-	}
+	digest := d.digest()
 	own := d.count("snapshot", maxMessage)
 	if d.err != nil || len(d.b) != own {
 		return nil, nil, fmt.Errorf("push/pull state: %w", cmpErr(d.err, errShort))

@@ -86,6 +86,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
+	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
 		Source:   src,
 		Compile:  comp.Compile,

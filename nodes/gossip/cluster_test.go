@@ -30,7 +30,7 @@ type ring struct {
 func loopback(i int) string { return fmt.Sprintf("127.0.%d.%d", 10+i/200, 10+i%200) }
 
 // freePort finds a port free for UDP and TCP on every address.
-func freePort(t *testing.T, n int) int {
+func freePort(t testing.TB, n int) int {
 	t.Helper()
 	for range 20 {
 		l, err := net.Listen("tcp", loopback(0)+":0")

@@ -135,6 +135,9 @@ type Cluster struct {
 	pub     *publisher
 	reps    *replicas
 	members map[string]*member
+	// onMember sees member state changes (the simulation's detection
+	// times); set and called under mu.
+	onMember func(name, state string)
 	// aliveNames lists the alive members (heads go to one of them),
 	// rebuilt when a member event set aliveDirty.
 	aliveNames []string
@@ -284,17 +287,12 @@ func (c *Cluster) Publish(l Local) {
 
 // SetReady changes some of this node's ready counts, leaving the others
 // (cheaper than Publish for a few changes among thousands of Services).
-func (c *Cluster) SetReady(changes map[string]int) {
+// It returns the version that will carry them.
+func (c *Cluster) SetReady(changes map[string]int) uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pub.setReady(changes, false)
-}
-
-// Version is this node's own state version (measurements).
-func (c *Cluster) Version() uint64 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.pub.version
+	return c.pub.version + 1
 }
 
 // Peers is every other node of the inventory, by name order.

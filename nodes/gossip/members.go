@@ -83,6 +83,9 @@ func (c *Cluster) memberEvent(name string, alive bool) {
 	}
 	*m = member{alive: alive, since: time.Now()}
 	c.changed, c.aliveDirty = true, true
+	if c.onMember != nil {
+		c.onMember(name, m.state(m.since, time.Hour))
+	}
 }
 
 // suspected notes that this node's probe of name failed.
@@ -92,6 +95,9 @@ func (c *Cluster) suspected(name string) {
 	if m := c.members[name]; m != nil && m.alive {
 		m.suspectAt = time.Now()
 		c.changed = true
+		if c.onMember != nil {
+			c.onMember(name, StateSuspect)
+		}
 	}
 }
 

@@ -27,6 +27,7 @@ func TestCluster(t *testing.T) {
 	waitConverged(t, head, 2*time.Minute)
 
 	t.Run("spread", testSpread)
+	t.Run("impostor refused", testImpostor)
 	t.Run("rolling change", testRollingChange)
 	t.Run("node leaves", testNodeLeaves)
 	t.Run("daemon stops", testDaemonStops)
@@ -65,8 +66,8 @@ func testSpread(t *testing.T) {
 		f := strings.Fields(l)
 		if len(f) == 6 && f[0] != "NODE" {
 			rows++
-			if f[1] != "yes" || f[4] != "2/2" {
-				t.Errorf("status --cluster row %q: want the node answering with 2/2 pods ready", l)
+			if f[1] != "alive" || f[4] != "2/2" {
+				t.Errorf("status --cluster row %q: want the node alive with 2/2 pods ready", l)
 			}
 		}
 	}

@@ -49,7 +49,8 @@ type publisher struct {
 	dirty     map[int]bool
 	wdirty    map[string]bool
 	sumDirty  bool
-	summaryAt time.Time
+	summaryAt   time.Time
+	sentSummary Summary
 }
 
 func newPublisher(name string, epoch uint64, limit int) *publisher {
@@ -158,14 +159,18 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			ws = append(ws, workloadEntry{key: k, w: w, gone: !ok})
 		}
 	}
-	sum := p.sumDirty && (flags&flagReset != 0 || now.Sub(p.summaryAt) >= summaryEvery)
+	// What was applied, and whether the node converged, go out at once;
+	// moving pod counts wait for summaryEvery.
+	last := p.sentSummary
+	major := p.summary.Applied != last.Applied || p.summary.PlanHash != last.PlanHash || p.summary.Converged != last.Converged
+	sum := p.sumDirty && (flags&flagReset != 0 || major || now.Sub(p.summaryAt) >= summaryEvery)
 	clear(p.dirty)
 	clear(p.wdirty)
 	if len(es) == 0 && len(ws) == 0 && !sum && flags == 0 {
 		return nil
 	}
 	if sum {
-		p.sumDirty, p.summaryAt = false, now
+		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
 	ds := p.pack(es, ws, sum, flags)
 	if len(ds) > maxChunks {

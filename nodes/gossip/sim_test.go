@@ -244,18 +244,21 @@ func runSim(b *testing.B) {
 		}
 		c.mu.Unlock()
 	}
-	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
 		all := 0
-		for _, c := range cs {
-			if int(c.alive.Load()) == n {
+		var missing []string
+		for i, c := range cs {
+			if got := c.ml.NumMembers(); got == n {
 				all++
+			} else if len(missing) < 5 {
+				missing = append(missing, fmt.Sprintf("%s sees %d (counts %d)", inv[i].Name, got, c.alive.Load()))
 			}
 		}
 		if all == n {
 			break
 		}
 		if time.Now().After(deadline) {
-			b.Fatalf("only %d of %d members see all the others after 10 minutes", all, n)
+			b.Fatalf("only %d of %d members see all the others after 3 minutes: %v", all, n, missing)
 		}
 	}
 	b.Logf("%d members up and seeing each other after %v", n, time.Since(start).Round(time.Second))

@@ -258,18 +258,24 @@ func TestWorkloadsAndSummary(t *testing.T) {
 		t.Fatalf("state %v %+v", ws, sum)
 	}
 	p.pub.setWorkloads(map[string]Workload{"DaemonSet/default/agent": {Revision: "b"}})
-	p.pub.setSummary(Summary{Applied: "def"})
+	p.pub.setSummary(Summary{Applied: "abc", PlanHash: "h", Ready: 1, Total: 2, Converged: true})
 	p.now = p.now.Add(time.Second)
 	p.deliver(p.flush()...)
 	ws, sum = p.rep.state("n2")
-	if ws["DaemonSet/default/agent"] != (Workload{Revision: "b"}) || sum.Applied != "abc" {
-		t.Fatalf("after a second: %v %+v (the summary waits %v)", ws, sum, summaryEvery)
+	if ws["DaemonSet/default/agent"] != (Workload{Revision: "b"}) || sum.Ready != 2 {
+		t.Fatalf("after a second: %v %+v (pod counts wait %v)", ws, sum, summaryEvery)
+	}
+	p.pub.setSummary(Summary{Applied: "def", PlanHash: "h", Ready: 1, Total: 2})
+	p.deliver(p.flush()...)
+	if _, sum = p.rep.state("n2"); sum.Applied != "def" || sum.Ready != 1 {
+		t.Fatalf("a new revision goes out at once: %+v", sum)
 	}
 	p.now = p.now.Add(summaryEvery)
 	p.pub.setWorkloads(nil)
+	p.pub.setSummary(Summary{Applied: "def", PlanHash: "h", Ready: 2, Total: 2})
 	p.deliver(p.flush()...)
 	ws, sum = p.rep.state("n2")
-	if len(ws) != 0 || sum.Applied != "def" {
+	if len(ws) != 0 || sum.Ready != 2 {
 		t.Fatalf("later: %v %+v", ws, sum)
 	}
 }

@@ -36,7 +36,7 @@ type local interface {
 // checked for a rotation.
 const (
 	publishEvery = 100 * time.Millisecond
-	summaryEvery = time.Second
+	summaryEvery = 500 * time.Millisecond
 	keysEvery    = 10 * time.Second
 )
 

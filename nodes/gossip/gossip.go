@@ -119,7 +119,7 @@ type Cluster struct {
 	t       Timing
 	log     *slog.Logger
 	ml      *memberlist.Memberlist
-	net     *counting
+	net     *transport
 	queue   *memberlist.TransmitLimitedQueue
 	ring    *memberlist.Keyring
 	inv     atomic.Pointer[inventory]
@@ -186,12 +186,12 @@ func New(cfg Config, inv []Member) (*Cluster, error) {
 	c.ring = ring
 	logw := &mlLog{log: c.log, suspect: c.suspected}
 	logger := log.New(logw, "", 0)
-	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{cfg.Self.Addr}, BindPort: cfg.Port, Logger: logger})
+	tr, err := newTransport(cfg.Self.Addr, cfg.Port, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("listen for the other nodes on %s: %w (is it this node's address, and is the port free?)",
 			net.JoinHostPort(cfg.Self.Addr, strconv.Itoa(cfg.Port)), err)
 	}
-	c.net = newCounting(nt)
+	c.net = tr
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.Self.Name
 	mc.BindAddr, mc.BindPort = cfg.Self.Addr, cfg.Port

@@ -45,10 +45,10 @@ type publisher struct {
 	started bool // the first (reset) version went out
 	// history is the last historyLen deltas sent, by version: a node
 	// that missed some gets them, not the whole snapshot.
-	history   [historyLen]sent
-	dirty     map[int]bool
-	wdirty    map[string]bool
-	sumDirty  bool
+	history     [historyLen]sent
+	dirty       map[int]bool
+	wdirty      map[string]bool
+	sumDirty    bool
 	summaryAt   time.Time
 	sentSummary Summary
 }

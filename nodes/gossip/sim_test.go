@@ -3,9 +3,11 @@ package gossip
 import (
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	mrand "math/rand/v2"
+	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -41,6 +43,7 @@ var (
 	simProbe    = flag.Duration("sim.probe", 0, "probe interval (0: LAN)")
 	simGossip   = flag.Duration("sim.gossip", 0, "gossip interval (0: LAN)")
 	simFlush    = flag.Duration("sim.flush", 0, "flush interval (0: LAN)")
+	simVerbose  = flag.Bool("sim.v", false, "print progress")
 )
 
 func BenchmarkGossipSim(b *testing.B) {
@@ -198,7 +201,10 @@ func runSim(b *testing.B) {
 	initial := make([]counts, n)
 	start := time.Now()
 	for i := range cs {
-		c, err := New(Config{Self: inv[i], Port: port, Keys: [][]byte{key}, Timing: tim,
+		// The members' hosts are all this one: a failed member's host
+		// "does not answer" (as if it died with its host), at once.
+		hostDown := func(string, string, time.Duration) (net.Conn, error) { return nil, errors.New("host down") }
+		c, err := New(Config{Self: inv[i], Port: port, Keys: [][]byte{key}, Timing: tim, Dial: hostDown,
 			OnApply: func(owner string, v uint64) { tr.applied(i, owner, v) }}, inv)
 		if err != nil {
 			b.Fatalf("member %d: %v", i, err)
@@ -217,31 +223,40 @@ func runSim(b *testing.B) {
 		}
 		wg.Wait()
 	}()
-	// Seed the converged state: each member's own counts, and the same
-	// counts of every other member in its replicas.
-	for i, c := range cs {
-		ready := make(map[string]int, S)
-		for _, k := range keys {
-			ready[k] = mrand.IntN(4)
+	// Seed the converged state, every member's replicas first (nothing
+	// is told yet, so nothing is fetched), then every member's own state
+	// at version 1, as if its first delta had reached everyone.
+	for i := range cs {
+		initial[i] = newCounts(S)
+		for k := range S {
+			initial[i].v[k] = uint8(mrand.IntN(4))
 		}
-		c.SetTable(table)
-		c.mu.Lock()
-		c.pub.setReady(ready, true)
-		c.pub.flush(time.Now())
-		initial[i] = c.pub.cur
-		c.mu.Unlock()
 	}
 	for j, c := range cs {
+		c.SetTable(table)
 		c.mu.Lock()
 		for i, o := range cs {
 			if i == j {
 				continue
 			}
 			r := c.reps.get(inv[i].Name)
-			r.epoch, r.version, r.table, r.complete = o.pub.epoch, o.pub.version, table.ID, true
+			r.epoch, r.version, r.table, r.complete = o.pub.epoch, 1, table.ID, true
 			r.counts = counts{v: slices.Clone(initial[i].v)}
-			tr.known[j][i] = r.version
+			tr.known[j][i] = 1
 		}
+		c.mu.Unlock()
+	}
+	for i, c := range cs {
+		c.mu.Lock()
+		p := c.pub
+		p.cur = counts{v: slices.Clone(initial[i].v)}
+		for k, key := range table.Keys {
+			if n := p.cur.get(k); n > 0 {
+				p.ready[key] = int(n)
+			}
+		}
+		p.live, p.started, p.version = true, true, 1
+		p.history[1] = sent{b: encodeDelta(&delta{header: p.header(), flags: flagReset, entries: p.cur.nonZero()})}
 		c.mu.Unlock()
 	}
 	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(time.Second) {
@@ -251,11 +266,30 @@ func runSim(b *testing.B) {
 			if got := c.ml.NumMembers(); got == n {
 				all++
 			} else if len(missing) < 5 {
-				missing = append(missing, fmt.Sprintf("%s sees %d (counts %d)", inv[i].Name, got, c.alive.Load()))
+				seen := map[string]bool{}
+				for _, m := range c.ml.Members() {
+					seen[m.Name] = true
+				}
+				var not []string
+				for _, m := range inv {
+					if !seen[m.Name] && len(not) < 3 {
+						not = append(not, m.Name)
+					}
+				}
+				missing = append(missing, fmt.Sprintf("%s sees %d (counts %d), not %v", inv[i].Name, got, c.alive.Load(), not))
 			}
 		}
 		if all == n {
 			break
+		}
+		if *simVerbose {
+			tr.membersMu.Lock()
+			fails := 0
+			for _, f := range tr.failedAt {
+				fails += len(f)
+			}
+			tr.membersMu.Unlock()
+			fmt.Printf("%v: %d of %d see all; failure events %d; cpu %.1fs; e.g. %v\n", time.Since(start).Round(time.Second), all, n, fails, cpuTime().Seconds(), missing)
 		}
 		if time.Now().After(deadline) {
 			b.Fatalf("only %d of %d members see all the others after 3 minutes: %v", all, n, missing)

@@ -3,6 +3,7 @@ package gossip
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"regexp"
@@ -13,100 +14,149 @@ import (
 	"github.com/hashicorp/memberlist"
 )
 
-// counting wraps memberlist's UDP/TCP transport to count the bytes on
-// the wire (encrypted, as sent), for the gossip byte metrics.
-type counting struct {
-	inner   *memberlist.NetTransport
+// transport is memberlist's UDP and TCP, bound to this node's address,
+// counting the bytes on the wire (encrypted, as sent) for the gossip
+// metrics. memberlist's NetTransport allocates 64 KiB for every packet
+// it reads; this one reads into one buffer and copies out what came.
+type transport struct {
+	udp     *net.UDPConn
+	tcp     *net.TCPListener
 	in, out atomic.Uint64
 	packets chan *memberlist.Packet
 	streams chan net.Conn
 	done    chan struct{}
+	wg      sync.WaitGroup
+	log     *slog.Logger
 }
 
-var _ memberlist.NodeAwareTransport = (*counting)(nil)
+var _ memberlist.NodeAwareTransport = (*transport)(nil)
 
-func newCounting(inner *memberlist.NetTransport) *counting {
-	t := &counting{inner: inner, packets: make(chan *memberlist.Packet), streams: make(chan net.Conn), done: make(chan struct{})}
-	go func() {
-		for {
+func newTransport(addr string, port int, log *slog.Logger) (*transport, error) {
+	ip := net.ParseIP(addr)
+	tcp, err := net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: port})
+	if err != nil {
+		return nil, err
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+	if err != nil {
+		tcp.Close()
+		return nil, err
+	}
+	// A burst (a node's state after a partition) must not overflow the
+	// socket: memberlist's own transport asks for 2 MiB as well.
+	_ = udp.SetReadBuffer(2 << 20)
+	t := &transport{udp: udp, tcp: tcp, packets: make(chan *memberlist.Packet), streams: make(chan net.Conn),
+		done: make(chan struct{}), log: log}
+	t.wg.Add(2)
+	go t.readPackets()
+	go t.accept()
+	return t, nil
+}
+
+func (t *transport) readPackets() {
+	defer t.wg.Done()
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := t.udp.ReadFrom(buf)
+		now := time.Now()
+		if err != nil {
 			select {
-			case p := <-inner.PacketCh():
-				t.in.Add(uint64(len(p.Buf)))
-				select {
-				case t.packets <- p:
-				case <-t.done:
-					return
-				}
 			case <-t.done:
 				return
+			default:
 			}
+			t.log.Debug("read a gossip packet", "err", err)
+			continue
 		}
-	}()
-	go func() {
-		for {
+		if n == 0 {
+			continue
+		}
+		t.in.Add(uint64(n))
+		select {
+		case t.packets <- &memberlist.Packet{Buf: append([]byte(nil), buf[:n]...), From: from, Timestamp: now}:
+		case <-t.done:
+			return
+		}
+	}
+}
+
+func (t *transport) accept() {
+	defer t.wg.Done()
+	for {
+		c, err := t.tcp.Accept()
+		if err != nil {
 			select {
-			case c := <-inner.StreamCh():
-				select {
-				case t.streams <- t.wrap(c):
-				case <-t.done:
-					c.Close()
-					return
-				}
 			case <-t.done:
 				return
+			default:
 			}
+			t.log.Debug("accept a gossip stream", "err", err)
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
-	}()
-	return t
+		select {
+		case t.streams <- t.wrap(c):
+		case <-t.done:
+			c.Close()
+			return
+		}
+	}
 }
 
-func (t *counting) FinalAdvertiseAddr(ip string, port int) (net.IP, int, error) {
-	return t.inner.FinalAdvertiseAddr(ip, port)
+func (t *transport) FinalAdvertiseAddr(ip string, port int) (net.IP, int, error) {
+	a := net.ParseIP(ip)
+	if a == nil {
+		return nil, 0, fmt.Errorf("advertise address %q is not an IP address", ip)
+	}
+	if a4 := a.To4(); a4 != nil {
+		a = a4
+	}
+	return a, port, nil
 }
 
-func (t *counting) WriteTo(b []byte, addr string) (time.Time, error) {
+func (t *transport) WriteTo(b []byte, addr string) (time.Time, error) {
+	return t.WriteToAddress(b, memberlist.Address{Addr: addr})
+}
+
+func (t *transport) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
+	to, err := net.ResolveUDPAddr("udp", a.Addr)
+	if err != nil {
+		return time.Time{}, err
+	}
 	t.out.Add(uint64(len(b)))
-	return t.inner.WriteTo(b, addr)
+	_, err = t.udp.WriteTo(b, to)
+	return time.Now(), err
 }
 
-func (t *counting) WriteToAddress(b []byte, a memberlist.Address) (time.Time, error) {
-	t.out.Add(uint64(len(b)))
-	return t.inner.WriteToAddress(b, a)
+func (t *transport) PacketCh() <-chan *memberlist.Packet { return t.packets }
+func (t *transport) StreamCh() <-chan net.Conn           { return t.streams }
+
+func (t *transport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	return t.DialAddressTimeout(memberlist.Address{Addr: addr}, timeout)
 }
 
-func (t *counting) PacketCh() <-chan *memberlist.Packet { return t.packets }
-func (t *counting) StreamCh() <-chan net.Conn           { return t.streams }
-
-func (t *counting) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
-	c, err := t.inner.DialTimeout(addr, timeout)
+func (t *transport) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	c, err := net.DialTimeout("tcp", a.Addr, timeout)
 	if err != nil {
 		return nil, err
 	}
 	return t.wrap(c), nil
 }
 
-func (t *counting) DialAddressTimeout(a memberlist.Address, timeout time.Duration) (net.Conn, error) {
-	c, err := t.inner.DialAddressTimeout(a, timeout)
-	if err != nil {
-		return nil, err
-	}
-	return t.wrap(c), nil
-}
-
-// Shutdown stops the listeners first and the forwarding after: the
-// listener goroutines block until their last packet is taken, and
-// memberlist reads until the transport is down.
-func (t *counting) Shutdown() error {
-	err := t.inner.Shutdown()
+// Shutdown closes the listeners and waits for their goroutines.
+func (t *transport) Shutdown() error {
 	close(t.done)
-	return err
+	t.tcp.Close()
+	t.udp.Close()
+	t.wg.Wait()
+	return nil
 }
 
-func (t *counting) wrap(c net.Conn) net.Conn { return &countedConn{Conn: c, t: t} }
+func (t *transport) wrap(c net.Conn) net.Conn { return &countedConn{Conn: c, t: t} }
 
 type countedConn struct {
 	net.Conn
-	t *counting
+	t *transport
 }
 
 func (c *countedConn) Read(b []byte) (int, error) {
@@ -140,6 +190,9 @@ var (
 )
 
 func (l *mlLog) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("[DEBUG]")) && !l.log.Enabled(context.Background(), slog.LevelDebug) {
+		return len(b), nil // memberlist logs every stream at debug: skip the parsing
+	}
 	line := string(bytes.TrimSpace(b))
 	m := mlLine.FindStringSubmatch(line)
 	level, msg := slog.LevelInfo, line

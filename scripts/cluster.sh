@@ -70,7 +70,13 @@ network_up() {
 	fi
 	ip link set "$BRIDGE" up
 	for n in "${NODES[@]}"; do
-		ip netns list | grep -qw "berth-n$n" || ip netns add "berth-n$n"
+		# Not `ip netns add`: it bind-mounts /run/netns over itself when
+		# that is not yet a mount point, hiding what is mounted there.
+		if ! mountpoint -q "/run/netns/berth-n$n"; then
+			mkdir -p /run/netns
+			touch "/run/netns/berth-n$n"
+			unshare --net="/run/netns/berth-n$n" true
+		fi
 		if ! ip link show "vbc-n$n" >/dev/null 2>&1; then
 			ip link add "vbc-n$n" type veth peer name eth0 netns "berth-n$n"
 			ip link set "vbc-n$n" master "$BRIDGE" up

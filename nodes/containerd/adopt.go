@@ -59,6 +59,7 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		pd := r.newPod(rec.Pod)
 		pd.ip, pd.startedAt = rec.IP, rec.StartedAt
 		labels := byPod[key]
+		pd.ns.Net = recordedNetns(rec, labels)
 		if len(labels) < len(pd.all()) {
 			// Some containers were never created (an image was still
 			// pulling): the state file lacks the secret values to create
@@ -92,6 +93,22 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// recordedNetns is where the pod's network namespace was made: its
+// containers joined it by that path, and the CNI DEL needs it. Pods
+// started before the path was recorded in the state file had it under
+// /run/netns, as their containers' labels say.
+func recordedNetns(rec record, labels map[string]map[string]string) string {
+	if rec.Netns != "" {
+		return rec.Netns
+	}
+	for _, l := range labels {
+		if p := l[labelNetns]; p != "" {
+			return p
+		}
+	}
+	return filepath.Join("/run/netns", rec.ID)
 }
 
 // restore sets the pod's container states from their labels and tasks.

@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
+	"berth.dev/berth/nodes/containerd/cni"
 	"berth.dev/berth/nodes/testimage"
 )
 
@@ -70,7 +71,29 @@ func runMain(m *testing.M) int {
 			return 1
 		}
 	}
-	return m.Run()
+	code := m.Run()
+	if testMissing == "" {
+		if left := mountsUnder(testStateDir); len(left) > 0 {
+			fmt.Fprintln(os.Stderr, "tests left mounts behind:", strings.Join(left, " "))
+			code = 1
+		}
+	}
+	return code
+}
+
+// mountsUnder lists the mount points under dir, hidden ones included.
+func mountsUnder(dir string) []string {
+	mps, err := cni.MountPoints()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, mp := range mps {
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	return out
 }
 
 func removeLeftovers() error {

@@ -59,7 +59,7 @@ func TestTwoContainersShareLocalhostAndPodIPAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := podID(testNamespace, p.Key())
-	if _, err := os.Stat("/run/netns/" + id); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(testOptions(nil).RunDir, "netns", id)); !os.IsNotExist(err) {
 		t.Errorf("netns %s left behind: %v", id, err)
 	}
 	if _, err := os.Stat(filepath.Join(testStateDir, "cni", "networks", "berth-"+testBridge, st.IP)); !os.IsNotExist(err) {

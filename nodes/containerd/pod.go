@@ -62,6 +62,9 @@ type pod struct {
 	forced bool
 	inits  []*ctr
 	apps   []*ctr
+	// volPaths are the pod's volumes' host paths (volume name -> path),
+	// known once the volumes are prepared; subPath mounts start there.
+	volPaths map[string]string
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.
@@ -83,8 +86,11 @@ type ctr struct {
 // sensitive values are redacted by plan.Secret, the running containers
 // keep theirs in containerd.
 type record struct {
-	Pod       *plan.Pod `json:"pod"`
-	ID        string    `json:"id"`
+	Pod *plan.Pod `json:"pod"`
+	ID  string    `json:"id"`
+	// Netns is the path of the pod's network namespace (pods made before
+	// it was recorded have theirs in the containers' labelNetns).
+	Netns     string    `json:"netns,omitempty"`
 	IP        string    `json:"ip,omitempty"`
 	StartedAt time.Time `json:"startedAt"`
 }
@@ -115,7 +121,7 @@ func (r *Runtime) newPod(p *plan.Pod) *pod {
 	pd := &pod{
 		key:  p.Key(),
 		id:   id,
-		ns:   cni.Paths("/run/netns", filepath.Join(r.opts.RunDir, "ns"), id),
+		ns:   cni.Paths(r.netnsDir(), filepath.Join(r.opts.RunDir, "ns"), id),
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 		spec: p,
@@ -130,6 +136,19 @@ func (r *Runtime) newPod(p *plan.Pod) *pod {
 	}
 	return pd
 }
+
+// netnsDir holds the pods' network namespaces: berth's own directory,
+// not /run/netns. `ip netns add` (and vishvananda/netns, and anything
+// else that follows iproute2) bind-mounts /run/netns over itself when it
+// is not yet a mount point; every namespace berth had mounted there is
+// then hidden under that mount, can no longer be unmounted by path, and
+// its file can never be removed (EBUSY). No tool touches a directory it
+// does not know, so no mount ever covers this one. Making /run/netns a
+// shared mount of itself first, as iproute2 and containernetworking's ns
+// package do, would protect only against tools that follow that
+// protocol, and would leave a mount on the host that berth must own.
+// `nsenter --net=<RunDir>/netns/berth-<id>` enters a pod's namespace.
+func (r *Runtime) netnsDir() string { return filepath.Join(r.opts.RunDir, "netns") }
 
 func (pd *pod) all() []*ctr { return append(append([]*ctr{}, pd.inits...), pd.apps...) }
 
@@ -182,14 +201,15 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	pd.startedAt = now
 	pd.mu.Unlock()
 	if !p.Spec.HostNetwork {
-		if cni.Exists(pd.ns) {
+		if cni.Exists(pd.ns) || r.net.Attached(pd.id) {
 			// A leftover of a pod this Runtime does not know (a crash
-			// between setup and the state file): start clean, so no stale
-			// veth or NAT rule is reused.
+			// between setup and the state file, or a teardown that
+			// failed): start clean, so no stale veth or NAT rule is reused
+			// (the bridge plugin names its masquerade chain after the id).
 			if err := r.net.Detach(ctx, pd.id, pd.ns.Net, portMappings(p)); err != nil {
 				r.log.Warn("detach leftover network", "pod", pd.key, "err", err)
 			}
-			if err := cni.Remove(pd.ns); err != nil {
+			if err := r.removeNamespaces(pd); err != nil {
 				return fmt.Errorf("remove leftover namespaces: %w", err)
 			}
 		}
@@ -219,7 +239,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 
 func (r *Runtime) writeRecord(pd *pod) error {
 	pd.mu.Lock()
-	rec := record{Pod: pd.spec, ID: pd.id, IP: pd.ip, StartedAt: pd.startedAt}
+	rec := record{Pod: pd.spec, ID: pd.id, Netns: pd.ns.Net, IP: pd.ip, StartedAt: pd.startedAt}
 	pd.mu.Unlock()
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
@@ -359,7 +379,7 @@ func (r *Runtime) teardown(ctx context.Context, pd *pod) error {
 		if err := r.net.Detach(ctx, pd.id, pd.ns.Net, portMappings(spec)); err != nil {
 			errs = append(errs, err)
 		}
-		if err := cni.Remove(pd.ns); err != nil {
+		if err := r.removeNamespaces(pd); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -372,6 +392,18 @@ func (r *Runtime) teardown(ctx context.Context, pd *pod) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// removeNamespaces removes the pod's namespaces. One that a later mount
+// hides is left to whoever made that mount, with a warning: failing
+// would leave the pod's name stuck, as Create works on the same path.
+func (r *Runtime) removeNamespaces(pd *pod) error {
+	hidden, err := cni.Remove(pd.ns)
+	for _, p := range hidden {
+		r.log.Warn("pod namespace hidden under a later mount of its directory; it stays until that mount is removed",
+			"pod", pd.key, "path", p)
+	}
+	return err
 }
 
 func (r *Runtime) removeVolumes(key string) error {

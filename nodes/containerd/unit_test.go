@@ -185,13 +185,22 @@ func TestContainerID(t *testing.T) {
 	}
 }
 
-func TestVolumeMountsRejectEscapingSubPath(t *testing.T) {
+func TestVolumeMountsBindSubPathTargetsOnly(t *testing.T) {
 	in := specInput{
-		c:      plan.Container{Name: "c", VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "../../etc"}}},
+		c:      plan.Container{Name: "c", VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "x"}}},
 		mounts: map[string]string{"v": "/tmp/v"},
 	}
 	if _, err := volumeMounts(in); err == nil {
-		t.Error("subPath escaping the volume accepted")
+		t.Error("subPath without a prepared mount point accepted")
+	}
+	in.subPaths = map[int]string{0: "/state/volume-subpaths/v/c/0"}
+	ms, err := volumeMounts(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Never /tmp/v/x: runc would follow a symlink planted there.
+	if len(ms) != 1 || ms[0].Source != "/state/volume-subpaths/v/c/0" {
+		t.Errorf("mounts %+v", ms)
 	}
 }
 
@@ -216,6 +225,24 @@ func TestCreateReason(t *testing.T) {
 		reason, msg := createReason(tc.err, tc.failures)
 		if reason != tc.reason || msg != tc.msg {
 			t.Errorf("createReason(%v, %d) = %q, %q; want %q, %q", tc.err, tc.failures, reason, msg, tc.reason, tc.msg)
+		}
+	}
+}
+
+func TestRecordedNetns(t *testing.T) {
+	withLabel := map[string]map[string]string{"c1": {labelNetns: "/run/netns/berth-abc"}}
+	for _, tc := range []struct {
+		name   string
+		rec    record
+		labels map[string]map[string]string
+		want   string
+	}{
+		{"recorded", record{ID: "berth-abc", Netns: "/run/berth/netns/berth-abc"}, withLabel, "/run/berth/netns/berth-abc"},
+		{"older pod: its containers' label", record{ID: "berth-abc"}, withLabel, "/run/netns/berth-abc"},
+		{"older pod, no container yet", record{ID: "berth-abc"}, nil, "/run/netns/berth-abc"},
+	} {
+		if got := recordedNetns(tc.rec, tc.labels); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -149,7 +149,10 @@ func (n *testNode) out(tb testing.TB, cmd string) string {
 func (n *testNode) peer(tb testing.TB, short, hostSide, addr, gw string) string {
 	tb.Helper()
 	ns := n.name + "-" + short
-	n.sh(tb, "ip netns add "+ns)
+	// Not `ip netns add`: it bind-mounts /run/netns over itself when that
+	// is not yet a mount point, which hides every namespace already
+	// mounted there and leaves a mount behind after the tests.
+	n.sh(tb, "touch /run/netns/"+ns+"\nunshare --net=/run/netns/"+ns+" true")
 	n.pods = append(n.pods, ns)
 	n.sh(tb, fmt.Sprintf(`ip link add %s type veth peer name eth0 netns %s
 		ip -n %s link set lo up

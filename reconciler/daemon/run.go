@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,9 +14,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/gitops"
 	"berth.dev/berth/reconciler/nodeapi"
+	"berth.dev/berth/reconciler/redact"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/webhook"
 )
@@ -36,7 +38,19 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
+	// Every credential read is masked in whatever the daemon shows: its
+	// log, status (errors pass through the source, which masks them) and
+	// metrics (which carry no URL).
+	secrets := &redact.Secrets{}
+	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
 	log := cfg.Logger.With("node", cfg.Node)
+	tcp, err := listenTCP(cfg, secrets, log)
+	if err != nil {
+		return err
+	}
+	if tcp != nil {
+		defer tcp.Close()
+	}
 	comp, err := NewCompiler(&cfg)
 	if err != nil {
 		return err
@@ -67,7 +81,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		g, err := source.NewGit(source.GitOptions{
 			URL: cfg.Repo, Branch: cfg.Branch, Path: cfg.Path, Dir: filepath.Join(cfg.StateDir, "git"),
-			Auth: cfg.Auth, Keyring: keyring, Logger: log.With("component", "git"),
+			Auth: cfg.Auth, Keyring: keyring, AllowNonFastForward: cfg.AllowNonFastForward,
+			Limits: cfg.Limits, Secrets: secrets, Logger: log.With("component", "git"),
 		})
 		if err != nil {
 			return err
@@ -88,14 +103,15 @@ func Run(ctx context.Context, cfg Config) error {
 	podMetrics := newPodMetrics(reg, node)
 	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
-		Source:   src,
-		Compile:  comp.Compile,
-		Apply:    node,
-		Poll:     cfg.Poll,
-		Resync:   cfg.Resync,
-		StateDir: cfg.StateDir,
-		Logger:   log.With("component", "gitops"),
-		Metrics:  gitops.NewMetrics(reg),
+		Source:         src,
+		Compile:        comp.Compile,
+		Apply:          node,
+		Poll:           cfg.Poll,
+		Resync:         cfg.Resync,
+		CompileTimeout: time.Duration(cfg.Limits.Get(budget.CompileTime)),
+		StateDir:       cfg.StateDir,
+		Logger:         log.With("component", "gitops"),
+		Metrics:        gitops.NewMetrics(reg),
 	})
 	_ = podMetrics
 
@@ -126,46 +142,56 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("--webhook-secret-file: %w", err)
 		}
+		secrets.Add(string(secret))
 		hook = &webhook.Handler{Secret: []byte(strings.TrimSpace(string(secret))), Branch: branch,
 			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
 	}
 	node.peers.summary = func() nodeapi.NodeSummary { return summarize(cfg.Node, loop.Status(), node.Reconciler()) }
+	ui, err := newUI(cfg, loop, node, src, node.peers.Cluster, log)
+	if err != nil {
+		return err
+	}
 	api := nodeapi.Handler(nodeapi.Options{
 		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
 		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
-		Cluster: node.peers.Cluster,
+		Cluster: node.peers.Cluster, UI: ui,
 	})
 	l, err := nodeapi.ListenUnix(cfg.API)
 	if err != nil {
 		return err
 	}
 	go func() { _ = nodeapi.Serve(ctx, l, api) }()
-	if cfg.APIAddr != "" {
-		tcp, err := net.Listen("tcp", cfg.APIAddr)
-		if err != nil {
-			return fmt.Errorf("--api-addr: %w", err)
-		}
-		h := api
-		if cfg.APITokenFile != "" {
-			tok, err := os.ReadFile(cfg.APITokenFile)
-			if err != nil {
-				return fmt.Errorf("--api-token-file: %w", err)
-			}
-			h = nodeapi.RequireToken(api, strings.TrimSpace(string(tok)))
-		} else if hook == nil {
-			log.Warn("the TCP API has no token: anyone who reaches it can promote and abort rollouts (pass --api-token-file)")
-		}
-		go func() { _ = nodeapi.Serve(ctx, tcp, h) }()
+	if tcp != nil {
+		go func() { _ = tcp.Serve(ctx, api) }()
 	}
+	go watchOutcomes(ctx, loop, node, time.Second)
 	log.Info("berth daemon started", "api", cfg.API, "source", describe(cfg))
 	return loop.Run(ctx)
+}
+
+// listenTCP opens --api-addr first, so that a bad token or certificate
+// file stops the daemon before it touches the node.
+func listenTCP(cfg Config, secrets *redact.Secrets, log *slog.Logger) (*nodeapi.TCPListener, error) {
+	if cfg.APIAddr == "" {
+		if cfg.APITokenFile != "" || cfg.APITLSCert != "" || cfg.APITLSKey != "" || cfg.APITLSClientCA != "" {
+			return nil, errors.New("--api-token-file and --api-tls-* secure the TCP API: pass --api-addr too")
+		}
+		return nil, nil
+	}
+	token, err := nodeapi.ReadToken(cfg.APITokenFile)
+	if err != nil {
+		return nil, err
+	}
+	secrets.Add(token)
+	return nodeapi.ListenTCP(nodeapi.TCPOptions{Addr: cfg.APIAddr, Token: token,
+		TLSCert: cfg.APITLSCert, TLSKey: cfg.APITLSKey, TLSClientCA: cfg.APITLSClientCA, Logger: log})
 }
 
 func describe(cfg Config) string {
 	if cfg.WatchDir != "" {
 		return "dir " + cfg.WatchDir
 	}
-	s := cfg.Repo + "@" + cfg.Branch
+	s := redact.URL(cfg.Repo) + "@" + cfg.Branch
 	if cfg.Path != "" {
 		s += ":" + cfg.Path
 	}

@@ -267,7 +267,7 @@ func nodeClient(node string) *http.Client { return inNetns("/run/netns/berth-" +
 
 // podClient is a client in the network namespace of one of node's web
 // pods (nodes/containerd names it berth-<sha256(containerd namespace,
-// pod key)>, under /run/netns).
+// pod key)>, under <run dir>/netns).
 func podClient(t *testing.T, node string) *http.Client {
 	t.Helper()
 	s, err := status(context.Background(), node)
@@ -279,7 +279,7 @@ func podClient(t *testing.T, node string) *http.Client {
 		t.Fatalf("no web pod on %s", node)
 	}
 	sum := sha256.Sum256([]byte("berth-" + node + "\x00" + pods[0].Key()))
-	return inNetns("/run/netns/berth-" + hex.EncodeToString(sum[:6]))
+	return inNetns(filepath.Join(runDir, node, "netns", "berth-"+hex.EncodeToString(sum[:6])))
 }
 
 // get fetches the service's page: "<pod name> <version>".

@@ -12,14 +12,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Config is the pod network of one node.
@@ -115,18 +112,6 @@ func (n *Network) Attach(ctx context.Context, id, nsPath string, ports []PortMap
 	return "", fmt.Errorf("CNI add %s: no IP in result", id)
 }
 
-// Detach releases the pod's IP and removes its veth and port mappings. It
-// tolerates a namespace that is already gone.
-func (n *Network) Detach(ctx context.Context, id, nsPath string, ports []PortMapping) error {
-	if _, err := os.Stat(nsPath); err != nil {
-		nsPath = ""
-	}
-	if err := n.cni.DelNetworkList(ctx, n.list, n.runtimeConf(id, nsPath, ports)); err != nil {
-		return fmt.Errorf("CNI del %s: %w", id, err)
-	}
-	return nil
-}
-
 func (n *Network) runtimeConf(id, nsPath string, ports []PortMapping) *libcni.RuntimeConf {
 	rt := &libcni.RuntimeConf{ContainerID: id, NetNS: nsPath, IfName: "eth0"}
 	if len(ports) > 0 {
@@ -135,105 +120,10 @@ func (n *Network) runtimeConf(id, nsPath string, ports []PortMapping) *libcni.Ru
 	return rt
 }
 
-// Namespaces are the bind-mounted namespaces of one pod.
-type Namespaces struct {
-	Net, UTS, IPC string
-}
-
-// Paths returns where the namespaces of the pod called id live.
-func Paths(netnsDir, nsDir, id string) Namespaces {
-	return Namespaces{
-		Net: filepath.Join(netnsDir, id),
-		UTS: filepath.Join(nsDir, id+"-uts"),
-		IPC: filepath.Join(nsDir, id+"-ipc"),
-	}
-}
-
-// Create makes the pod's network, UTS and IPC namespaces (idempotently),
-// with loopback up and the hostname set.
-func Create(ns Namespaces, hostname string) error {
-	if mounted(ns.Net) && mounted(ns.UTS) && mounted(ns.IPC) {
-		return nil
-	}
-	for _, p := range []string{ns.Net, ns.UTS, ns.IPC} {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		_ = unix.Unmount(p, unix.MNT_DETACH)
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o444)
-		if err != nil {
-			return fmt.Errorf("namespace file: %w", err)
-		}
-		f.Close()
-	}
-	errc := make(chan error, 1)
-	// The thread that unshares is never returned to the Go scheduler: it
-	// leaves the goroutine locked and exits with it, so no other goroutine
-	// ever runs in the pod's namespaces.
-	go func() {
-		runtime.LockOSThread()
-		errc <- createOnThread(ns, hostname)
-	}()
-	if err := <-errc; err != nil {
-		Remove(ns)
-		return err
-	}
-	return nil
-}
-
-func createOnThread(ns Namespaces, hostname string) error {
-	if err := unix.Unshare(unix.CLONE_NEWNET | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC); err != nil {
-		return fmt.Errorf("unshare: %w", err)
-	}
-	if err := unix.Sethostname([]byte(hostname)); err != nil {
-		return fmt.Errorf("sethostname %q: %w", hostname, err)
-	}
-	lo, err := netlink.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("loopback: %w", err)
-	}
-	if err := netlink.LinkSetUp(lo); err != nil {
-		return fmt.Errorf("loopback up: %w", err)
-	}
-	tid := unix.Gettid()
-	for kind, p := range map[string]string{"net": ns.Net, "uts": ns.UTS, "ipc": ns.IPC} {
-		src := fmt.Sprintf("/proc/self/task/%d/ns/%s", tid, kind)
-		if err := unix.Mount(src, p, "none", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("bind %s namespace to %s: %w", kind, p, err)
-		}
-	}
-	return nil
-}
-
-// Remove unmounts and deletes the namespaces; missing ones are fine.
-func Remove(ns Namespaces) error {
-	var first error
-	for _, p := range []string{ns.Net, ns.UTS, ns.IPC} {
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT && first == nil {
-			first = fmt.Errorf("unmount %s: %w", p, err)
-		}
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) && first == nil {
-			first = err
-		}
-	}
-	return first
-}
-
-// mounted reports whether p is a namespace bind mount (an nsfs inode).
-func mounted(p string) bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs(p, &st); err != nil {
-		return false
-	}
-	return st.Type == unix.NSFS_MAGIC
-}
-
-// Exists reports whether any of the namespaces is present.
-func Exists(ns Namespaces) bool {
-	for _, p := range []string{ns.Net, ns.UTS, ns.IPC} {
-		if _, err := os.Stat(p); err == nil {
-			return true
-		}
-	}
-	return false
+// Attached reports whether an attachment of the pod id is on record in
+// libcni's cache: one that no DEL has undone (a crash, or a DEL that
+// failed).
+func (n *Network) Attached(id string) bool {
+	res, err := n.cni.GetNetworkListCachedResult(n.list, n.runtimeConf(id, "", nil))
+	return err == nil && res != nil
 }

@@ -43,6 +43,7 @@ var (
 	simProbe    = flag.Duration("sim.probe", 0, "probe interval (0: LAN)")
 	simGossip   = flag.Duration("sim.gossip", 0, "gossip interval (0: LAN)")
 	simFlush    = flag.Duration("sim.flush", 0, "flush interval (0: LAN)")
+	simHeads    = flag.Duration("sim.heads", 0, "heads interval (0: LAN)")
 	simVerbose  = flag.Bool("sim.v", false, "print progress")
 )
 
@@ -183,7 +184,7 @@ func pct(ds []time.Duration, p float64) time.Duration {
 
 func runSim(b *testing.B) {
 	n, S := *simN, *simServices
-	tim := Timing{ProbeInterval: *simProbe, GossipInterval: *simGossip, Flush: *simFlush}.withDefaults()
+	tim := Timing{ProbeInterval: *simProbe, GossipInterval: *simGossip, Flush: *simFlush, Heads: *simHeads}.withDefaults()
 	keys := make([]string, S)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("ns-%02d/svc-%04d", i%50, i)
@@ -415,7 +416,8 @@ func runSim(b *testing.B) {
 	b.ReportMetric(cpu.Seconds()/sec/float64(n)*1000, "cpu-ms/s/node")
 	b.ReportMetric(pct(failed, 0.5).Seconds(), "detect-p50-s")
 	b.ReportMetric(pct(failed, 1).Seconds(), "detect-max-s")
-	fmt.Printf("members %d, services %d, %.0f changes/s (%s scope, rate %.3g), %v\n", n, S, float64(changes.Load())/sec, *simScope, *simRate, elapsed.Round(time.Second))
+	fmt.Printf("members %d, services %d, %.0f changes/s (%s scope, rate %.3g), %v; probe %v, gossip %v, flush %v, heads %v\n", n, S,
+		float64(changes.Load())/sec, *simScope, *simRate, elapsed.Round(time.Second), tim.ProbeInterval, tim.GossipInterval, tim.Flush, tim.Heads)
 	fmt.Printf("  convergence until every member applied a change: p50 %v, p99 %v, max %v (%d changes timed, %d not everywhere 15 s after the end)\n",
 		pct(times, 0.5).Round(time.Millisecond), pct(times, 0.99).Round(time.Millisecond), pct(times, 1).Round(time.Millisecond), len(times), late)
 	fmt.Printf("  gossip per member: %.1f KB/s in, %.1f KB/s out; CPU per member %.2f ms/s (the whole process: %.2f cores)\n",

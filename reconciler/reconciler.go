@@ -564,9 +564,15 @@ func (r *Reconciler) LocalReady() (ready map[string]int, ok bool) {
 func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	serving := map[string]bool{}
+	for i := range r.observed.Pods {
+		if p := &r.observed.Pods[i]; berthOwns(p) && ready(p) {
+			serving[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)] = true
+		}
+	}
 	out := make(map[string]PeerWorkload, len(r.state.Rollouts))
 	for k, ro := range r.state.Rollouts {
-		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete}
+		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
 	}
 	return out
 }

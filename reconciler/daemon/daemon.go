@@ -89,10 +89,13 @@ type Config struct {
 	// DrainDelay is how long a node removed from the inventory keeps its
 	// pods serving before it stops them (default 10s).
 	DrainDelay time.Duration
-	// PeerPort is where this node tells the other nodes of the inventory
-	// its ready pods, and where it asks them theirs (0: not at all);
-	// PeerInterval is how often (default 1s).
+	// PeerPort is where the nodes of the inventory gossip their ready
+	// pods (UDP and TCP, on each node's inventory address; 0: not at
+	// all), encrypted with the keys in PeerKeyFile (required);
+	// PeerInterval is the failure detector's probe interval (default
+	// 500ms, nodes/gossip.LAN).
 	PeerPort     int
+	PeerKeyFile  string
 	PeerInterval time.Duration
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
@@ -136,9 +139,6 @@ func (c *Config) defaults() error {
 	}
 	if c.DrainDelay == 0 {
 		c.DrainDelay = 10 * time.Second
-	}
-	if c.PeerInterval <= 0 {
-		c.PeerInterval = time.Second
 	}
 	if c.ImageGC == (containerd.ImageGC{}) {
 		c.ImageGC = containerd.DefaultImageGC

@@ -147,6 +147,9 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := reservedPorts(p, n.cfg); err != nil {
+		return err
+	}
 	np, err := nodePlan(p, n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it

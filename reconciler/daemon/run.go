@@ -101,6 +101,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
+	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
 		Source:         src,
 		Compile:        comp.Compile,

@@ -26,10 +26,14 @@ type Runtime interface {
 	Observe(ctx context.Context) (nodes.NodeState, error)
 	// CreatePod is idempotent: pull, network, volumes, start.
 	CreatePod(ctx context.Context, p *plan.Pod) error
-	// StopPod stops the containers (preStop, grace) and keeps status and logs.
-	StopPod(ctx context.Context, key string) error
-	// RemovePod deletes all of the pod except hostPath and PV data.
-	RemovePod(ctx context.Context, key string) error
+	// StopPod stops the containers (preStop, SIGTERM, SIGKILL when the
+	// grace period ends at deadline) and keeps status and logs. A zero
+	// deadline is the pod's terminationGracePeriodSeconds after the first
+	// StopPod of this pod.
+	StopPod(ctx context.Context, key string, deadline time.Time) error
+	// RemovePod stops the pod as StopPod does, then deletes all of it
+	// except hostPath and PV data.
+	RemovePod(ctx context.Context, key string, deadline time.Time) error
 	// UpdatePodConfig rewrites configMap/secret files and /etc/hosts in place.
 	UpdatePodConfig(ctx context.Context, p *plan.Pod) error
 }

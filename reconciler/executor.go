@@ -115,6 +115,9 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duratio
 			}
 			err := r.run(actx, a, &live)
 			<-sem
+			if err == nil {
+				r.stopDone(a)
+			}
 			r.mu.Lock()
 			r.noteResult(a, err)
 			wasBackground := states[i] == background
@@ -162,6 +165,24 @@ wait:
 		}
 	}
 	return out
+}
+
+// stopDone forgets the recorded stop of a pod that is stopped or gone.
+func (r *Reconciler) stopDone(a *Action) {
+	if a.Kind != ActRemove && a.Kind != ActStop {
+		return
+	}
+	r.mu.Lock()
+	_, ok := r.stops[a.Key]
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := r.save([]*Record{{Bucket: bucketStops, Key: a.Key}}); err != nil {
+		// The next pass sees the pod gone (and forgets the stop) or
+		// stopped (and stops it again, at once).
+		r.opts.Logger.Warn("forget a finished stop", "pod", a.Key, "err", err)
+	}
 }
 
 // noteResult keeps the executor's back-off for an action that failed
@@ -241,9 +262,9 @@ func (r *Reconciler) run(ctx context.Context, a *Action, live *nodes.NodeState) 
 func (r *Reconciler) do(ctx context.Context, a *Action) error {
 	switch a.Kind {
 	case ActRemove:
-		return r.opts.Runtime.RemovePod(ctx, a.Key)
+		return r.opts.Runtime.RemovePod(ctx, a.Key, a.Deadline)
 	case ActStop:
-		return r.opts.Runtime.StopPod(ctx, a.Key)
+		return r.opts.Runtime.StopPod(ctx, a.Key, a.Deadline)
 	case ActCreate:
 		return r.opts.Runtime.CreatePod(ctx, a.Pod)
 	case ActUpdateConfig:

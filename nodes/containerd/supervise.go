@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -102,6 +101,16 @@ func (r *Runtime) stopping(pd *pod) bool {
 // order, then runs and restarts the app containers.
 func (r *Runtime) supervise(pd *pod) {
 	ctx := r.ctx
+	if r.stopping(pd) {
+		// Re-adopted in its grace period: no restarts, but the exits of
+		// the containers still running are recorded.
+		var wg sync.WaitGroup
+		for _, c := range pd.all() {
+			wg.Go(func() { r.awaitExit(ctx, pd, c) })
+		}
+		wg.Wait()
+		return
+	}
 	// A pull is cancelled when the pod stops; a running container's exit
 	// is still awaited with the Runtime's context, so StopPod sees it.
 	pullCtx, cancel := context.WithCancel(ctx)
@@ -441,31 +450,6 @@ func (r *Runtime) markRunning(pd *pod, c *ctr, at time.Time) {
 	r.updateReady(pd)
 }
 
-// stopContainer runs preStop, sends SIGTERM and, after the grace period,
-// SIGKILL. The supervising goroutine records the exit.
-func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, deadline time.Time, preStop bool) error {
-	cont, err := r.client.LoadContainer(ctx, c.id)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	t, err := cont.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, err := t.Status(ctx)
-	if err != nil || st.Status != containerd.Running {
-		return nil
-	}
-	r.killTask(ctx, pd, c, t, deadline, preStop)
-	return nil
-}
-
 // countRestart counts one more restart of c, also on the container's
 // labels (a restarted daemon reads it back).
 func (r *Runtime) countRestart(ctx context.Context, pd *pod, c *ctr) {
@@ -475,42 +459,6 @@ func (r *Runtime) countRestart(ctx context.Context, pd *pod, c *ctr) {
 	pd.mu.Unlock()
 	if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
 		r.log.Warn("record restart", "container", c.id, "err", err)
-	}
-}
-
-// killTask is the graceful stop: preStop exec within the grace period
-// (unless an earlier try ran it), SIGTERM, SIGKILL when the grace period
-// is over (at deadline).
-func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Task, deadline time.Time, preStop bool) {
-	ch, err := t.Wait(ctx)
-	if err != nil {
-		return
-	}
-	if preStop && len(c.spec.PreStop) > 0 && time.Now().Before(deadline) {
-		pctx, cancel := context.WithDeadline(ctx, deadline)
-		if _, err := r.exec(pctx, c.id, t, c.spec.PreStop); err != nil {
-			r.log.Warn("preStop hook failed", "pod", pd.key, "container", c.spec.Name, "err", err)
-		}
-		cancel()
-	}
-	if err := t.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
-		r.log.Warn("SIGTERM", "container", c.id, "err", err)
-	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	select {
-	case <-ch:
-		return
-	case <-timer.C:
-	case <-ctx.Done():
-		return
-	}
-	if err := t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
-		r.log.Warn("SIGKILL", "container", c.id, "err", err)
-	}
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
 	}
 }
 

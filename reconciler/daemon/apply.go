@@ -94,7 +94,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 			errs = append(errs, err)
 		}
 		for _, p := range st.Pods {
-			if err := rt.RemovePod(ctx, p.Key()); err != nil {
+			if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 				errs = append(errs, fmt.Errorf("remove pod %s: %w", p.Key(), err))
 			}
 		}

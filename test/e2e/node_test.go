@@ -259,6 +259,7 @@ type pod struct {
 	Name       string    `json:"name"`
 	Revision   string    `json:"revision"`
 	Phase      string    `json:"phase"`
+	Reason     string    `json:"reason"`
 	Ready      bool      `json:"ready"`
 	StartedAt  time.Time `json:"startedAt"`
 	Containers []struct {

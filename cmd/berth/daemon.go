@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"berth.dev/berth/reconciler/daemon"
+	"berth.dev/berth/reconciler/store"
 )
+
+// exitStateDamaged is the exit code of a daemon that refuses a damaged
+// state store.
+const exitStateDamaged = 3
 
 func init() {
 	register(&command{
@@ -44,6 +49,7 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.API, "api", "", "unix socket of the node API (default <run-dir>/berth.sock)")
 	fs.StringVar(&c.APIAddr, "api-addr", "", "also serve the API (and the webhook, /metrics) on this TCP address")
 	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API")
+	fs.BoolVar(&c.ResetState, "reset-state", false, "if the state store is damaged, move it aside (reconciler.db.corrupt-<time>) and start with an empty one; finished Jobs may run again")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
 			"Follows a Git repository: every new commit on the branch is linted and\n"+
@@ -68,6 +74,11 @@ func runDaemon(e *env, args []string) int {
 	defer stop()
 	if err := daemon.Run(ctx, nf.config()); err != nil {
 		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		if errors.As(err, new(*store.CorruptError)) {
+			// contrib/systemd/berth.service does not restart on it: a
+			// person must choose (see the message).
+			return exitStateDamaged
+		}
 		return 1
 	}
 	return exitOK

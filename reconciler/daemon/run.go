@@ -36,6 +36,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
+	if err := checkStateStore(&cfg); err != nil {
+		return err
+	}
 	log := cfg.Logger.With("node", cfg.Node)
 	comp, err := NewCompiler(&cfg)
 	if err != nil {

@@ -110,7 +110,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("service rules: %w", err))
 	}
-	if err := removeHostRoutes(); err != nil {
+	if err := removeHostRoutes(cfg.StateDir); err != nil {
 		errs = append(errs, fmt.Errorf("routes: %w", err))
 	}
 	for _, f := range []string{store.FileName, "gitops.json", "git"} {

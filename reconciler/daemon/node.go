@@ -38,7 +38,7 @@ type Node struct {
 
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
-	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: newHostRoutes(cfg.StateDir)}
 	n.peers = newPeers(cfg, func() local {
 		if r := n.Reconciler(); r != nil {
 			return r

@@ -43,6 +43,12 @@ type Router interface {
 	Sync(ctx context.Context, routes []nodes.ServiceRoute) error
 }
 
+// Drainer waits until the connections a pod was serving when it left the
+// service rules are over, or until until (nodes/iptables).
+type Drainer interface {
+	Drain(ctx context.Context, ips []string, until time.Time) (active int, err error)
+}
+
 // Store persists progress (reconciler/store: a bbolt file, or memory).
 type Store interface {
 	Save(recs []store.Record) error

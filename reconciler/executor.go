@@ -231,6 +231,9 @@ func (r *Reconciler) run(ctx context.Context, a *Action, live *nodes.NodeState) 
 		r.events.add(ev)
 		return nil
 	}
+	if a.Kind == ActRemove || a.Kind == ActStop {
+		r.drain(ctx, a, live)
+	}
 	var err error
 	for try := 0; try <= r.opts.Retries; try++ {
 		if try > 0 {
@@ -257,6 +260,28 @@ func (r *Reconciler) run(ctx context.Context, a *Action, live *nodes.NodeState) 
 	r.events.add(ev)
 	r.opts.Logger.Info("action", "action", a.Kind.String(), "pod", a.Key, "object", a.Object, "reason", a.Reason)
 	return nil
+}
+
+// drain lets the pod finish the connections it serves: the pass took it
+// out of every service's rules before this stop (other nodes reach it only
+// through this node's transit ports), so no new one comes.
+func (r *Reconciler) drain(ctx context.Context, a *Action, live *nodes.NodeState) {
+	o := live.Pod(a.Key)
+	if r.opts.Drainer == nil || o == nil || o.IP == "" {
+		return
+	}
+	until := time.Now().Add(r.opts.DrainMax)
+	if !a.Deadline.IsZero() && a.Deadline.Before(until) {
+		until = a.Deadline
+	}
+	start := time.Now()
+	n, err := r.opts.Drainer.Drain(ctx, []string{o.IP}, until)
+	switch {
+	case err != nil:
+		r.opts.Logger.Warn("drain connections", "pod", a.Key, "err", err)
+	case n > 0:
+		r.opts.Logger.Info("stopping a pod with connections still active", "pod", a.Key, "active", n, "waited", time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func (r *Reconciler) do(ctx context.Context, a *Action) error {

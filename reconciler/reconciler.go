@@ -62,6 +62,11 @@ type Options struct {
 	// of every service) until it is gone, and the passes go on meanwhile,
 	// so one slow pod does not hold up the node's other workloads.
 	StopWait time.Duration
+	// Drainer, when set, lets a pod that left the service rules finish the
+	// connections it was serving before it is stopped, for at most
+	// DrainMax (default 10s) and never past its grace period.
+	Drainer  Drainer
+	DrainMax time.Duration
 }
 
 // Reconciler applies plans to one node.
@@ -147,6 +152,9 @@ func New(o Options) *Reconciler {
 	}
 	if o.StopWait <= 0 {
 		o.StopWait = 2 * time.Second
+	}
+	if o.DrainMax <= 0 {
+		o.DrainMax = 10 * time.Second
 	}
 	if o.StopDeadline <= 0 {
 		o.StopDeadline = 15 * time.Minute

@@ -160,3 +160,45 @@ func TestStopResumedAfterRestart(t *testing.T) {
 		t.Errorf("%d stops still recorded after they were done", left)
 	}
 }
+
+// drainer records what Drain was asked, and the service's backends then.
+type drainer struct {
+	e     *env
+	calls [][]string
+	seen  []map[string]uint32
+	pods  []string // pods still there when Drain ran
+}
+
+func (d *drainer) Drain(ctx context.Context, ips []string, until time.Time) (int, error) {
+	d.calls = append(d.calls, ips)
+	d.seen = append(d.seen, d.e.backends("web"))
+	d.pods = append(d.pods, d.e.rt.Names("web-")...)
+	return 0, nil
+}
+
+// TestPodDrainedBeforeStop: a pod leaving is out of the service's rules
+// first, then its connections drain, then it is stopped.
+func TestPodDrainedBeforeStop(t *testing.T) {
+	e := newEnv(t)
+	d := &drainer{e: e}
+	e.rec = New(Options{Runtime: e.rt, Router: e.router, Clock: e.clock, Node: "n1", RetryDelay: time.Millisecond, Retries: -1, Drainer: d})
+	rolling := plan.Strategy{Type: "RollingUpdate", MaxSurge: 1}
+	v1, v2 := mkDeploy("Deployment", "web", "a", 1, rolling), mkDeploy("Deployment", "web", "b", 1, rolling)
+	e.pass(mkPlan("r1", []deploy{v1}, mkService("web", v1.pods)))
+	e.pass(mkPlan("r1", []deploy{v1}, mkService("web", v1.pods)))
+	p2 := mkPlan("r2", []deploy{v2}, mkService("web", v2.pods))
+	e.pass(p2)
+	old, _ := e.rt.Pod("default/web-a-0")
+	e.rt.SetReady("default/web-b-0", true)
+	e.pass(p2) // web-a-0 goes
+	e.want("web-", "web-b-0")
+	if len(d.calls) != 1 || len(d.calls[0]) != 1 || d.calls[0][0] != old.IP {
+		t.Fatalf("drained %v, want [[%s]] (web-a-0)", d.calls, old.IP)
+	}
+	if d.seen[0]["web-a-0"] != 0 || d.seen[0]["web-b-0"] == 0 {
+		t.Errorf("backends while draining: %v, want web-b-0 only", d.seen[0])
+	}
+	if !slices.Contains(d.pods, "web-a-0") {
+		t.Errorf("web-a-0 was stopped before its connections drained (pods then: %v)", d.pods)
+	}
+}

@@ -106,6 +106,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
 		Peers:   n.peers,
+		Drainer: router,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)

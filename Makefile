@@ -4,7 +4,7 @@ GO      ?= go
 BIN     := bin/berth
 PKGS    := ./...
 
-.PHONY: build test unit bench demo cluster-demo lint-examples clean
+.PHONY: build test unit bench demo cluster-demo lint-examples clean fuzz
 
 build:
 	$(GO) build -o $(BIN) ./cmd/berth
@@ -13,6 +13,16 @@ build:
 # which scripts/testenv.sh installs and starts).
 test:
 	@eval "$$(scripts/testenv.sh)" && $(GO) vet $(PKGS) && $(GO) test -count=1 -timeout 25m $(PKGS)
+	@$(MAKE) --no-print-directory fuzz
+
+# The fuzz targets of hostile input (the loader under its budgets, the
+# fetched-pack scanner), each for FUZZTIME; their seeds also run in `test`.
+FUZZTIME ?= 10s
+FUZZ := ./compiler/load:FuzzLoadYAML ./compiler/load:FuzzLoadBudgets ./compiler/load:FuzzFastYAML ./reconciler/source:FuzzScanPack
+fuzz:
+	@set -e; for t in $(FUZZ); do \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
 
 # The pure core only, no runtime needed.
 unit:

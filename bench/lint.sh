@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Times `berth lint` against kubeconform v0.8.0 on the same generated
-# corpus, with the same worker count, in one run on one machine, and
-# prints wall time, peak RSS and the ratio berth/kubeconform.
+# corpora, with the same worker count, in one run on one machine, and
+# prints wall time, peak RSS and the ratio berth/kubeconform for each
+# shape: "repo" (every kind, 40 apps a namespace) and "one-namespace"
+# (Deployments, Services, ConfigMaps, Secrets, Jobs and CronJobs in one
+# namespace, the shape of a real application repository).
 #
-#   bench/lint.sh            # 10,000 objects, 2 workers, best of 3
-#   N=50000 J=4 RUNS=5 bench/lint.sh
+#   bench/lint.sh            # 10,000 objects, 2 workers, best of 3, both shapes
+#   N=50000 J=4 RUNS=5 SHAPES=one-namespace bench/lint.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 N=${N:-10000}
 J=${J:-2}
 RUNS=${RUNS:-3}
+SHAPES=${SHAPES:-repo one-namespace}
 SCHEMAS=${SCHEMAS:-$PWD/../shared/bench/k8s-schemas}
 WORK=${WORK:-$(mktemp -d /tmp/berth-bench.XXXXXX)}
 BIN=${BIN:-/tmp/bin}
@@ -29,10 +33,6 @@ go build -o "$WORK/berth" ./cmd/berth
 if [ ! -x "$BIN/kubeconform" ]; then
 	GOBIN=$BIN go install github.com/yannh/kubeconform/cmd/kubeconform@v0.8.0
 fi
-go run ./bench/gencorpus -n "$N" -o "$WORK/corpus"
-files=$(find "$WORK/corpus" -type f | wc -l)
-bytes=$(du -sb "$WORK/corpus" | cut -f1)
-echo "corpus: $N objects in $files files ($((bytes / 1024)) KiB), $J workers, best of $RUNS runs"
 
 # measure NAME CMD...: runs CMD $RUNS times, keeps the fastest wall time,
 # the least CPU time (user+system: steadier than wall time on a busy
@@ -54,11 +54,18 @@ measure() {
 		if [ "$m" -gt "$rss" ]; then rss=$m; fi
 	done
 	printf '%-12s %6.2f s wall  %6.2f s cpu  %5d MB peak RSS   (%s)\n' "$name" "$best" "$cpu" $((rss / 1024)) "$(tail -1 "$WORK/$name.out")"
-	eval "${name}_time=$best ${name}_cpu=$cpu"
+	eval "${name}_time=$best ${name}_cpu=$cpu ${name}_rss=$rss"
 }
 
-measure berth "$WORK/berth" lint -j "$J" "$WORK/corpus"
-measure kubeconform "$BIN/kubeconform" -strict -summary -n "$J" \
-	-schema-location "$SCHEMAS/{{.ResourceKind}}{{.KindSuffix}}.json" "$WORK/corpus"
-awk -v b="$berth_time" -v k="$kubeconform_time" -v bc="$berth_cpu" -v kc="$kubeconform_cpu" 'BEGIN {
-	printf "ratio        %.2f wall, %.2f cpu (berth / kubeconform; target <= 1.0, aim 0.5)\n", b / k, bc / kc }'
+for shape in $SHAPES; do
+	rm -rf "$WORK/corpus"
+	go run ./bench/gencorpus -n "$N" -shape "$shape" -o "$WORK/corpus"
+	files=$(find "$WORK/corpus" -type f | wc -l)
+	bytes=$(du -sb "$WORK/corpus" | cut -f1)
+	echo "corpus $shape: $N objects in $files files ($((bytes / 1024)) KiB), $J workers, best of $RUNS runs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+	measure berth "$WORK/berth" lint -j "$J" "$WORK/corpus"
+	measure kubeconform "$BIN/kubeconform" -strict -summary -n "$J" \
+		-schema-location "$SCHEMAS/{{.ResourceKind}}{{.KindSuffix}}.json" "$WORK/corpus"
+	awk -v b="$berth_time" -v k="$kubeconform_time" -v bc="$berth_cpu" -v kc="$kubeconform_cpu" -v br="$berth_rss" -v kr="$kubeconform_rss" 'BEGIN {
+		printf "ratio        %.2f wall, %.2f cpu, %.2f peak RSS (berth / kubeconform; target <= 0.5)\n", b / k, bc / kc, br / kr }'
+done

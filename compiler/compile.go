@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/schedule"
 	"berth.dev/berth/schema"
@@ -32,6 +33,14 @@ type CompileOptions struct {
 	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool: where
 	// LoadBalancer Services without spec.loadBalancerIP get an address.
 	LoadBalancerPool []string
+	// NodePolicy, when set, is the policy of PolicyNode ("" every node):
+	// a plan that breaks it is refused, and its Pod Security default
+	// applies to namespaces without labels.
+	NodePolicy *nodepolicy.Policy
+	PolicyNode string
+	// SecretKey keys the digests that stand for Secret values in the plan
+	// and its hashes (--secret-key-file); nil is plan.DefaultSecretKey.
+	SecretKey plan.SecretKey
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -40,6 +49,9 @@ type CompileOptions struct {
 // to return a plan when any diagnostic is an error (DESIGN.md, invariant
 // 3: bad input never reaches a node); warnings come back with the plan.
 func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diagnostic) {
+	if opts.NodePolicy != nil && opts.PodSecurity == nil {
+		opts.PodSecurity = &opts.NodePolicy.PodSecurity
+	}
 	set, diags := Front(docs, opts.Options)
 	if hasErrors(diags) {
 		return nil, diags
@@ -54,10 +66,16 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		ServiceCIDR:      opts.ServiceCIDR,
 		PodCIDR:          opts.PodCIDR,
 		LoadBalancerPool: opts.LoadBalancerPool,
+		SecretKey:        opts.SecretKey,
 	})
 	diags = dedupe(append(diags, more...))
 	if hasErrors(diags) {
 		return nil, diags
+	}
+	if opts.NodePolicy != nil {
+		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {
+			return nil, diags
+		}
 	}
 	return p, diags
 }
@@ -90,7 +108,8 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		}
 		opts.Schemas = s
 	}
-	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin})
+	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin,
+		Limits: opts.Limits, Context: opts.Context})
 	var ioErrs []error
 	for _, d := range diags {
 		if d.Rule == load.RuleIO {

@@ -5,17 +5,22 @@ package compiler
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"runtime"
+	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/check"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
+	"berth.dev/berth/compiler/validate"
 	"berth.dev/berth/schema"
 )
 
@@ -26,6 +31,9 @@ type Options struct {
 	Workers int
 	// AllowUnknownFields turns unknown-field errors into warnings.
 	AllowUnknownFields bool
+	// Standalone checks the files taken alone (berth lint --standalone):
+	// references to objects none of them holds are warnings, not errors.
+	Standalone bool
 	// Exclude holds globs of paths that Lint does not load.
 	Exclude []string
 	// Stdin is read for the path "-"; nil means os.Stdin.
@@ -33,6 +41,13 @@ type Options struct {
 	// Schemas is the compiled schema set; nil means schema.Load(). A
 	// long-lived caller (the daemon) loads it once and passes it here.
 	Schemas *schema.Set
+	// PodSecurity is the Pod Security policy of namespaces without
+	// pod-security labels; nil is Kubernetes' default (privileged).
+	PodSecurity *podsecurity.Policy
+	// Limits are the budgets of reading the input (zero: the defaults).
+	Limits budget.Limits
+	// Context ends the run's evaluations early (nil: never).
+	Context context.Context
 }
 
 // Summary counts what a lint run looked at and found.
@@ -65,9 +80,12 @@ const RuleDuplicate = "duplicate-object"
 const RuleDecode = "decode"
 
 // Front validates every document against its kind's schema, decodes the
-// valid ones into objects, and runs the semantic checks on the whole set.
+// valid ones into objects and validates each as the API server would
+// (compiler/validate), then runs the cross-object checks on the whole set.
 // Documents with schema errors are left out of the set, so checks never
-// see malformed values. The diagnostics are sorted.
+// see malformed values; the checks do not report what follows from an
+// object already rejected (one mistake, one error). The diagnostics are
+// sorted.
 func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) {
 	schemas := opts.Schemas
 	if schemas == nil {
@@ -78,8 +96,9 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 		}
 	}
 	type result struct {
-		obj   *object.Object
-		diags []diag.Diagnostic
+		obj      *object.Object
+		diags    []diag.Diagnostic
+		rejected bool
 	}
 	results := make([]result, len(docs))
 	sopts := schema.Options{AllowUnknownFields: opts.AllowUnknownFields}
@@ -96,18 +115,31 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			if err != nil {
 				ds = append(ds, diag.Diagnostic{Pos: diag.Pos{File: doc.File, Line: doc.Node.Line, Col: doc.Node.Column},
 					Severity: diag.Error, Rule: RuleDecode, Object: identify(doc.Node).ID, Message: err.Error()})
+			} else {
+				for _, d := range validate.Object(obj) {
+					ds = append(ds, d)
+					failed = failed || d.Severity == diag.Error
+				}
 			}
 			results[i].obj = obj
 		}
 		results[i].diags = ds
+		results[i].rejected = failed
 	})
 
 	var diags []diag.Diagnostic
 	objs := make([]*object.Object, 0, len(docs))
-	for _, r := range results {
+	var rejected *check.Rejected
+	for i, r := range results {
 		diags = append(diags, r.diags...)
 		if r.obj != nil {
 			objs = append(objs, r.obj)
+		}
+		if r.rejected {
+			if rejected == nil {
+				rejected = check.NewRejected()
+			}
+			reject(rejected, docs[i].Node, r.obj)
 		}
 	}
 	set := object.NewSet(objs)
@@ -117,7 +149,7 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			dup.ID(), first.Pos("metadata.name"))
 		diags = append(diags, d)
 	}
-	diags = append(diags, check.Run(set, check.Options{})...)
+	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity})...)
 	diag.Sort(diags)
 	return set, diags
 }
@@ -180,6 +212,72 @@ func identify(n *yaml.Node) Checked {
 		c.ID = c.Kind + " " + cmp.Or(namespace, "default") + "/" + name
 	}
 	return c
+}
+
+// reject records a rejected document: its identity, and for a workload
+// its pod template's labels, from the object when it decoded, else as
+// written.
+func reject(r *check.Rejected, n *yaml.Node, obj *object.Object) {
+	if obj != nil {
+		r.Add(obj.Kind, obj.Namespace, obj.Name, check.TemplateLabels(obj), true)
+		return
+	}
+	id := identify(n)
+	var labels map[string]string
+	known := false
+	if check.WorkloadKind(id.Kind) {
+		path := check.TemplateLabelsPath(id.Kind)
+		if l := object.Find(n, path); l != nil && l != object.Find(n, parentPath(path)) {
+			labels = mappingOfStrings(l)
+			known = labels != nil
+		} else {
+			known = true // no labels written
+		}
+	}
+	name, namespace := metaOf(n)
+	r.Add(id.Kind, namespace, name, labels, known)
+}
+
+// mappingOfStrings reads a mapping of scalars, or nil when n is not one.
+func mappingOfStrings(n *yaml.Node) map[string]string {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	m := make(map[string]string, len(n.Content)/2)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode {
+			return nil
+		}
+		m[k.Value] = v.Value
+	}
+	return m
+}
+
+func parentPath(path string) string {
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		return path[:i]
+	}
+	return ""
+}
+
+// metaOf reads metadata.name and metadata.namespace as written.
+func metaOf(n *yaml.Node) (name, namespace string) {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value != "metadata" {
+			continue
+		}
+		v := n.Content[i+1]
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			switch v.Content[j].Value {
+			case "name":
+				name = v.Content[j+1].Value
+			case "namespace":
+				namespace = v.Content[j+1].Value
+			}
+		}
+	}
+	return name, namespace
 }
 
 // violation turns a schema violation into a diagnostic at the node it

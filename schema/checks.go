@@ -3,7 +3,6 @@ package schema
 import (
 	"encoding/base64"
 	"fmt"
-	"net/netip"
 	"regexp"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // pattern is a compiled =~ or !~ constraint. Well-known expressions have a
@@ -69,26 +69,13 @@ type knownPattern struct {
 	negDesc string // the same when the value must not match
 }
 
-// The expressions of meta.cue and podtemplate.cue, by source text.
+// The expressions of the schema files, by source text. Names, labels,
+// keys and quantities are not here: they are checked by apimachinery
+// (formats.go), not by a regular expression.
 var knownPatterns = map[string]knownPattern{
-	`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`: {isDNSLabelChars,
-		"a valid DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit)", ""},
-	`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`: {isDNSSubdomainChars,
-		"a valid DNS-1123 subdomain (lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)", ""},
-	`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`: {isLabelKey,
-		"a valid label key (an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_' and '.', starting and ending with a letter or digit)", ""},
-	`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`: {isLabelValue,
-		"a valid label value (letters, digits, '-', '_' and '.', starting and ending with a letter or digit)", ""},
-	`^([0-9]+(\.[0-9]*)?|\.[0-9]+)([KMGTPE]i|[numkMGTPE]|[eE][-+]?[0-9]+)?$`: {isQuantity,
-		"a valid quantity (examples: 100m, 0.5, 128Mi, 1G)", ""},
-	`^[0-9]+%$`:                     {isPercent, "a percentage such as \"25%\"", ""},
-	`[a-z]`:                         {hasLower, "a valid port name (it needs at least one letter)", ""},
-	`--`:                            {func(s string) bool { return strings.Contains(s, "--") }, "", "a valid port name (it contains \"--\")"},
-	`^[-._a-zA-Z][-._a-zA-Z0-9]*$`:  {isEnvName, "a valid environment variable name (letters, digits, '-', '_' and '.', not starting with a digit)", ""},
-	`^[-._a-zA-Z0-9]+$`:             {isConfigKey, "a valid key (letters, digits, '-', '_' and '.')", ""},
 	`^/`:                            {func(s string) bool { return strings.HasPrefix(s, "/") }, "an absolute path", "a relative path"},
 	`(^|/)\.\.(/|$)`:                {hasDotDot, "", "a path without '..'"},
-	`^[A-Z_]+$`:                     {isCapability, "a capability name such as NET_ADMIN", ""},
+	`^\.\.`:                         {func(s string) bool { return strings.HasPrefix(s, "..") }, "", "a path that does not start with '..'"},
 	`^[0-9]+[smh]?$`:                {isDuration, "a duration such as 30s, 5m or 1h", ""},
 	`^count/[a-z]+(\.[a-z0-9.]+)?$`: {isCountKey, "a count/<resource> quota name", ""},
 }
@@ -96,87 +83,6 @@ var knownPatterns = map[string]knownPattern{
 func isAlnumLower(c byte) bool { return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' }
 func isAlnum(c byte) bool      { return isAlnumLower(c) || c >= 'A' && c <= 'Z' }
 func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
-
-func isDNSLabelChars(s string) bool {
-	if s == "" || !isAlnumLower(s[0]) || !isAlnumLower(s[len(s)-1]) {
-		return false
-	}
-	for i := 1; i < len(s)-1; i++ {
-		if c := s[i]; !isAlnumLower(c) && c != '-' {
-			return false
-		}
-	}
-	return true
-}
-
-func isDNSSubdomainChars(s string) bool {
-	for {
-		i := strings.IndexByte(s, '.')
-		if i < 0 {
-			return isDNSLabelChars(s)
-		}
-		if !isDNSLabelChars(s[:i]) {
-			return false
-		}
-		s = s[i+1:]
-	}
-}
-
-func isLabelName(s string, maxLen int) bool {
-	if s == "" || len(s) > maxLen || !isAlnum(s[0]) || !isAlnum(s[len(s)-1]) {
-		return false
-	}
-	for i := 1; i < len(s)-1; i++ {
-		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-func isLabelKey(s string) bool {
-	if i := strings.IndexByte(s, '/'); i >= 0 {
-		return isDNSSubdomainChars(s[:i]) && isLabelName(s[i+1:], 63)
-	}
-	return isLabelName(s, 63)
-}
-
-func isLabelValue(s string) bool { return s == "" || isLabelName(s, len(s)) }
-
-func isQuantity(s string) bool {
-	i := 0
-	for i < len(s) && isDigit(s[i]) {
-		i++
-	}
-	intDigits := i
-	frac := 0
-	if i < len(s) && s[i] == '.' {
-		i++
-		for i < len(s) && isDigit(s[i]) {
-			i++
-			frac++
-		}
-	}
-	if intDigits == 0 && frac == 0 {
-		return false
-	}
-	rest := s[i:]
-	switch {
-	case rest == "":
-		return true
-	case len(rest) == 2 && rest[1] == 'i':
-		return strings.IndexByte("KMGTPE", rest[0]) >= 0
-	case len(rest) == 1 && strings.IndexByte("numkMGTPE", rest[0]) >= 0:
-		return true
-	case rest[0] == 'e' || rest[0] == 'E':
-		rest = rest[1:]
-		if rest != "" && (rest[0] == '+' || rest[0] == '-') {
-			rest = rest[1:]
-		}
-		return rest != "" && allDigits(rest)
-	}
-	return false
-}
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -187,33 +93,6 @@ func allDigits(s string) bool {
 	return true
 }
 
-func isPercent(s string) bool {
-	return len(s) >= 2 && s[len(s)-1] == '%' && allDigits(s[:len(s)-1])
-}
-
-func hasLower(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 'a' && s[i] <= 'z' {
-			return true
-		}
-	}
-	return false
-}
-
-func isEnvName(s string) bool {
-	if s == "" || isDigit(s[0]) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' && c != '.' {
-			return false
-		}
-	}
-	return true
-}
-
-func isConfigKey(s string) bool { return s != "" && isEnvName("a"+s) }
-
 func hasDotDot(s string) bool {
 	for i := 0; i+1 < len(s); i++ {
 		if s[i] == '.' && s[i+1] == '.' && (i == 0 || s[i-1] == '/') && (i+2 == len(s) || s[i+2] == '/') {
@@ -221,18 +100,6 @@ func hasDotDot(s string) bool {
 		}
 	}
 	return false
-}
-
-func isCapability(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; (c < 'A' || c > 'Z') && c != '_' {
-			return false
-		}
-	}
-	return true
 }
 
 func isDuration(s string) bool {
@@ -284,28 +151,40 @@ type checkCtx struct {
 	set     *Set
 	redact  bool
 	scratch []byte // reusable buffer, e.g. for decoding base64
+	// cache holds the results of format checks (per walker, bounded).
+	cache map[cacheKey]string
 }
 
 // goChecks are the checks of the @berth attributes, by name.
-var goChecks = map[string]*goCheck{
-	"ip":       {"ip", checkIP},
-	"cidr":     {"cidr", checkCIDR},
-	"base64":   {"base64", checkBase64},
-	"cron":     {"cron", checkCron},
-	"timezone": {"timezone", checkTimeZone},
-	"secret":   {"secret", checkSecret},
-}
+var goChecks = func() map[string]*goCheck {
+	m := map[string]*goCheck{
+		"ip":       {"ip", checkIP},
+		"cidr":     {"cidr", checkCIDR},
+		"base64":   {"base64", checkBase64},
+		"cron":     {"cron", checkCron},
+		"timezone": {"timezone", checkTimeZone},
+		"quantity": {"quantity", checkQuantity},
+	}
+	for name, fn := range formatChecks {
+		m[name] = formatCheck(name, fn)
+	}
+	return m
+}()
 
+// checkIP is apimachinery's IsValidIP, as the API server checks a
+// Service's clusterIP and externalIPs.
 func checkIP(c *checkCtx, n *yaml.Node) string {
-	if _, err := netip.ParseAddr(n.Value); err != nil {
-		return strconv.Quote(n.Value) + " is not an IP address"
+	if errs := validation.IsValidIP(nil, n.Value); len(errs) > 0 {
+		return invalidValue(c, n.Value, errs[0].Detail)
 	}
 	return ""
 }
 
+// checkCIDR is apimachinery's IsValidCIDR, as the API server checks a
+// Node's podCIDRs.
 func checkCIDR(c *checkCtx, n *yaml.Node) string {
-	if _, err := netip.ParsePrefix(n.Value); err != nil {
-		return strconv.Quote(n.Value) + " is not a CIDR prefix such as 10.244.1.0/24"
+	if errs := validation.IsValidCIDR(nil, n.Value); len(errs) > 0 {
+		return invalidValue(c, n.Value, errs[0].Detail)
 	}
 	return ""
 }
@@ -364,51 +243,6 @@ func checkTimeZone(c *checkCtx, n *yaml.Node) string {
 	}
 	if !ok.(bool) {
 		return strconv.Quote(n.Value) + " is not a time zone (use an IANA name such as Europe/Paris or UTC)"
-	}
-	return ""
-}
-
-// maxSecretSize is Kubernetes' limit on a Secret's data.
-const maxSecretSize = 1 << 20
-
-// checkSecret enforces the total size of a Secret and the keys its type
-// requires. It runs on the Secret mapping after its fields were checked.
-func checkSecret(c *checkCtx, n *yaml.Node) string {
-	data, stringData := mapValue(n, "data"), mapValue(n, "stringData")
-	typ := "Opaque"
-	if t := mapValue(n, "type"); t != nil && t.Kind == yaml.ScalarNode {
-		typ = t.Value
-	}
-	size := 0
-	has := func(key string) bool { return mapValue(data, key) != nil || mapValue(stringData, key) != nil }
-	if data != nil && data.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(data.Content); i += 2 {
-			k, v := data.Content[i], resolve(data.Content[i+1])
-			if mapValue(stringData, k.Value) != nil {
-				continue // stringData wins, as in Kubernetes
-			}
-			size += len(k.Value) + base64.StdEncoding.DecodedLen(len(v.Value))
-		}
-	}
-	if stringData != nil && stringData.Kind == yaml.MappingNode {
-		for i := 0; i+1 < len(stringData.Content); i += 2 {
-			size += len(stringData.Content[i].Value) + len(resolve(stringData.Content[i+1]).Value)
-		}
-	}
-	if size > maxSecretSize {
-		return fmt.Sprintf("Secret is too large: %d bytes of data, at most %d (1 MiB) allowed", size, maxSecretSize)
-	}
-	var need []string
-	switch typ {
-	case "kubernetes.io/dockerconfigjson":
-		need = []string{".dockerconfigjson"}
-	case "kubernetes.io/tls":
-		need = []string{"tls.crt", "tls.key"}
-	}
-	for _, k := range need {
-		if !has(k) {
-			return fmt.Sprintf("a Secret of type %s needs the key %q in data or stringData", typ, k)
-		}
 	}
 	return ""
 }

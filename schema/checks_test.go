@@ -13,9 +13,10 @@ func TestGoChecks(t *testing.T) {
 	}{
 		{"ip", "10.0.0.1", ""},
 		{"ip", "fd00::1", ""},
-		{"ip", "10.0.0.256", `"10.0.0.256" is not an IP address`},
+		{"ip", "10.0.0.256", `Invalid value: "10.0.0.256": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)`},
+		{"ip", "010.0.0.1", `Invalid value: "010.0.0.1": must not have leading 0s`},
 		{"cidr", "10.244.0.0/16", ""},
-		{"cidr", "10.244.0.0", `"10.244.0.0" is not a CIDR prefix such as 10.244.1.0/24`},
+		{"cidr", "10.244.0.0", `Invalid value: "10.244.0.0": must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)`},
 		{"base64", "aGVsbG8=", ""},
 		{"base64", "aGVs\nbG8=\n", ""}, // Kubernetes skips newlines
 		{"base64", "aGVsbG8", `"aGVsbG8" is not valid base64 (illegal data at byte 4)`},
@@ -30,6 +31,27 @@ func TestGoChecks(t *testing.T) {
 		{"timezone", "Europe/Paris", ""},
 		{"timezone", "UTC", ""},
 		{"timezone", "Local", `"Local" is not a time zone (use an IANA name such as Europe/Paris or UTC)`},
+		// The API server's grammar: apimachinery's resource.ParseQuantity.
+		{"quantity", "100m", ""},
+		{"quantity", "1e31", ""}, // valid Kubernetes (the plan saturates it)
+		{"quantity", "0.5", ""},
+		{"quantity", "128Mi", ""},
+		{"quantity", "1.5 cores", `Invalid value: "1.5 cores": quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$' (examples: 100m, 0.5, 128Mi, 1G)`},
+		{"quantity", "-1", `Invalid value: "-1": must be greater than or equal to 0`},
+		// Names and labels: apimachinery's util/validation, its wording.
+		{"dns1123label", "web-1", ""},
+		{"dns1123label", "a.b", `Invalid value: "a.b": must not contain dots`},
+		{"dns1035label", "1web", `Invalid value: "1web": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')`},
+		{"dns1123subdomain", "a.b-c", ""},
+		{"qualifiedName", "app.kubernetes.io/name", ""},
+		{"annotationKey", "Example.COM/Key", ""}, // compared in lower case
+		{"annotationKey", "bad key!", `Invalid value: "bad key!": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`},
+		{"labelValue", "", ""},
+		{"portName", "http", ""},
+		{"portName", "metrics-endpoint", `Invalid value: "metrics-endpoint": must be no more than 15 characters`},
+		{"envVarName", "MY VAR", ""}, // printable ASCII since Kubernetes 1.34
+		{"envVarName", "A=B", `Invalid value: "A=B": a valid environment variable name must consist only of printable ASCII characters other than '='`},
+		{"percent", "25%", ""},
 		{"timezone", "Europe/Pariss", `"Europe/Pariss" is not a time zone (use an IANA name such as Europe/Paris or UTC)`},
 	}
 	for _, tt := range tests {
@@ -55,25 +77,6 @@ func TestDefaultPullPolicy(t *testing.T) {
 	} {
 		if got := defaultPullPolicy(image); got != want {
 			t.Errorf("defaultPullPolicy(%q) = %s, want %s", image, got, want)
-		}
-	}
-}
-
-func TestSecretChecks(t *testing.T) {
-	s := mustLoad(t)
-	tests := []struct{ src, want string }{
-		{"apiVersion: v1\nkind: Secret\nmetadata: {name: r}\ntype: kubernetes.io/dockerconfigjson\nstringData: {.dockerconfigjson: \"{}\"}\n", ""},
-		{"apiVersion: v1\nkind: Secret\nmetadata: {name: r}\ntype: kubernetes.io/dockerconfigjson\n", `a Secret of type kubernetes.io/dockerconfigjson needs the key ".dockerconfigjson" in data or stringData`},
-		// stringData replaces a data key of the same name: counted once.
-		{"apiVersion: v1\nkind: Secret\nmetadata: {name: r}\ndata: {a: YQ==}\nstringData: {a: b}\n", ""},
-	}
-	for _, tt := range tests {
-		got := ""
-		for _, v := range s.Validate(parseDoc(t, tt.src), Options{}) {
-			got = v.Message
-		}
-		if got != tt.want {
-			t.Errorf("%s: got %q, want %q", tt.src, got, tt.want)
 		}
 	}
 }

@@ -92,15 +92,26 @@ func (c *compiler) attr(n *node, a *ast.Attribute) error {
 	if !ok {
 		return fmt.Errorf("%s: unknown attribute @berth(%s)", a.Pos(), body)
 	}
-	if n.typ == nStruct {
+	switch n.typ {
+	case nStruct:
 		n.declChk = append(n.declChk, chk)
 		return nil
+	case nScalar:
+		n.checks = append(n.checks, chk)
+		return nil
+	case nOr:
+		// string | number @berth(quantity): every alternative is checked.
+		for i, alt := range n.alts {
+			if alt.typ != nScalar {
+				return fmt.Errorf("%s: @berth(%s) applies to a disjunction of scalars only", a.Pos(), body)
+			}
+			alt = clone(alt)
+			alt.checks = append(append([]*goCheck(nil), alt.checks...), chk)
+			n.alts[i] = alt
+		}
+		return nil
 	}
-	if n.typ != nScalar {
-		return fmt.Errorf("%s: @berth(%s) applies to a scalar or a struct", a.Pos(), body)
-	}
-	n.checks = append(n.checks, chk)
-	return nil
+	return fmt.Errorf("%s: @berth(%s) applies to a scalar or a struct", a.Pos(), body)
 }
 
 func (c *compiler) expr(e ast.Expr) (*node, error) {
@@ -490,6 +501,15 @@ func (c *compiler) field(n *node, d *ast.Field) error {
 			f.sensitive = true
 		case body == "pullPolicy":
 			f.pullPol = true
+		case body == "omitempty":
+			f.omitEmpty = true
+		case strings.HasPrefix(body, "unsupported="):
+			vals, err := cuelit.Unquote(strings.TrimPrefix(body, "unsupported="))
+			if err != nil {
+				return fmt.Errorf("%s: @berth(unsupported=...) takes a quoted, comma-separated list: %w", a.Pos(), err)
+			}
+			f.n = clone(f.n)
+			f.n.unsupported = strings.Split(vals, ",")
 		default:
 			f.n = clone(f.n)
 			if err := c.attr(f.n, a); err != nil {

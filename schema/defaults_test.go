@@ -79,6 +79,53 @@ spec:
 	}
 }
 
+// TestZeroValuesDefaulted checks that the zero value of a field that is not
+// a pointer in Kubernetes' Go types gets the default in place, as the API
+// server's defaulting does (periodSeconds: 0 is 10, restartPolicy: "" is
+// Always), and that a zero stays where Kubernetes keeps it (replicas: 0).
+func TestZeroValuesDefaulted(t *testing.T) {
+	s := mustLoad(t)
+	src := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d, namespace: ""}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      restartPolicy: ""
+      containers:
+      - name: c
+        image: nginx:1
+        imagePullPolicy: ""
+        ports: [{containerPort: 80, protocol: ""}]
+        livenessProbe: {tcpSocket: {port: 80}, periodSeconds: 0, timeoutSeconds: 0, failureThreshold: 0, successThreshold: 0}
+        readinessProbe: {httpGet: {port: 80, path: "", scheme: ""}}
+`
+	doc := parseDoc(t, src)
+	if v := s.Validate(doc, Options{}); v != nil {
+		t.Fatalf("unexpected violations: %v", v)
+	}
+	root := doc.Content[0]
+	for path, want := range map[string]string{
+		"spec.replicas":                                                  "0",
+		"spec.template.spec.restartPolicy":                               "Always",
+		"spec.template.spec.containers.0.imagePullPolicy":                "IfNotPresent",
+		"spec.template.spec.containers.0.ports.0.protocol":               "TCP",
+		"spec.template.spec.containers.0.livenessProbe.periodSeconds":    "10",
+		"spec.template.spec.containers.0.livenessProbe.timeoutSeconds":   "1",
+		"spec.template.spec.containers.0.livenessProbe.failureThreshold": "3",
+		"spec.template.spec.containers.0.livenessProbe.successThreshold": "1",
+		"spec.template.spec.containers.0.readinessProbe.httpGet.path":    "/",
+		"spec.template.spec.containers.0.readinessProbe.httpGet.scheme":  "HTTP",
+	} {
+		if n := at(t, root, path); n == nil || n.Value != want {
+			t.Errorf("%s = %v, want %q", path, n, want)
+		}
+	}
+}
+
 func TestDefaultsOfOtherKinds(t *testing.T) {
 	s := mustLoad(t)
 	tests := []struct{ src, path, want string }{

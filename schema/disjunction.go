@@ -131,7 +131,7 @@ func litMismatch(n *yaml.Node, alt *node) bool {
 }
 
 // badDiscriminator reports a discriminator value that no alternative has:
-// `"BlueGreen" is not one of "Recreate", "RollingUpdate"`.
+// `Unsupported value: "BlueGreen": supported values: "Recreate", "RollingUpdate"`.
 func (w *walker) badDiscriminator(n *yaml.Node, nd *node) bool {
 	if n.Kind != yaml.MappingNode {
 		return false
@@ -152,7 +152,7 @@ func (w *walker) badDiscriminator(n *yaml.Node, nd *node) bool {
 		}
 		if len(lits) > 1 && !matched {
 			w.path = append(w.path, seg{name: key, idx: -1})
-			w.fail(v, fmt.Sprintf("%s is not one of %s", w.show(v), strings.Join(lits, ", ")))
+			w.fail(v, fmt.Sprintf("Unsupported value: %s: supported values: %s", w.show(v), strings.Join(lits, ", ")))
 			w.path = w.path[:len(w.path)-1]
 			return true
 		}
@@ -305,7 +305,7 @@ func (w *walker) orScalar(n *yaml.Node, nd *node) {
 	case constrained != nil:
 		w.fail(n, w.scalar(n, constrained, true))
 	case len(lits) == len(nd.alts):
-		w.fail(n, fmt.Sprintf("%s is not one of %s", w.show(n), strings.Join(lits, ", ")))
+		w.fail(n, w.enumMessage(n, nd, lits))
 	default:
 		w.typeErr(n, altKinds(nd))
 	}

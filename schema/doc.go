@@ -56,32 +56,50 @@
 // # Checks CUE cannot express
 //
 // These are named definitions carrying a @berth(name) attribute; to CUE
-// they are plain strings, and Go runs the check (checks.go):
+// they are plain strings, and Go runs the check (checks.go, formats.go):
 //
-//   - @berth(ip), @berth(cidr): an IP address, a CIDR prefix (#IP, #CIDR);
+//   - names, labels, keys and quantities, with the API server's own
+//     functions from k8s.io/apimachinery, never a copy of their grammar:
+//     @berth(dns1123label), @berth(dns1123subdomain), @berth(dns1035label),
+//     @berth(qualifiedName) (label keys), @berth(labelValue),
+//     @berth(annotationKey), @berth(configKey), @berth(envVarName),
+//     @berth(portName), @berth(percent), and @berth(quantity)
+//     (resource.ParseQuantity, never negative);
+//   - @berth(ip), @berth(cidr): apimachinery's IsValidIP and IsValidCIDR;
 //   - @berth(base64): standard base64 as Kubernetes decodes it (#Base64);
 //   - @berth(cron): five-field cron syntax or @hourly-style macros (#Cron);
-//   - @berth(timezone): an IANA time zone name (#TimeZone);
-//   - @berth(secret) on #Secret: data at most 1 MiB in total and the keys
-//     its type requires.
+//   - @berth(timezone): an IANA time zone name (#TimeZone).
 //
-// Two field attributes steer the walk: @berth(sensitive) keeps values out
-// of messages (Secret data and stringData), and @berth(pullPolicy)
+// Rules that relate several fields of one object (a Secret's keys by
+// type, maxSurge and maxUnavailable, duplicate mount paths) are the
+// object validation's, in compiler/validate; rules across objects are
+// compiler/check's.
+//
+// Four field attributes steer the walk: @berth(sensitive) keeps values
+// out of messages (Secret data and stringData); @berth(pullPolicy)
 // computes the default imagePullPolicy from the image as Kubernetes does
 // (Always for an untagged or :latest image, else IfNotPresent; CUE's own
-// default is IfNotPresent).
+// default is IfNotPresent); @berth(omitempty) marks a field that is not a
+// pointer in Kubernetes' Go types, whose zero value (0, "") the API
+// server defaults like an absent one (periodSeconds: 0 is 10);
+// @berth(unsupported="Indexed,...") lists values Kubernetes accepts that
+// berth does not implement, refused with a message that says so.
 //
 // # Messages
 //
 // A violation names the offending node (the key of an unknown field, the
-// mapping that lacks a required one) and says what is wrong in the user's
-// terms: `70000 is out of range (1..65535)`, `field "containerPorts" is
-// not supported by berth (did you mean "containerPort"?)`, `fields
-// "emptyDir" and "hostPath" cannot both be set`, `field "rollingUpdate" is
-// not allowed when type is "Recreate"`. Messages are only formatted for
-// values that are reported; trying an alternative formats nothing.
+// mapping that lacks a required one) and says what is wrong in the API
+// server's terms where it has them: `Invalid value: "Foo": a lowercase RFC
+// 1123 label must consist of ...`, `Unsupported value: "Sometimes":
+// supported values: "Always", "OnFailure", "Never"`, `value "Indexed" is
+// valid Kubernetes but not supported by berth (supported: "NonIndexed")`;
+// else in the user's: `70000 is out of range (1..65535)`, `field
+// "containerPorts" is not supported by berth (did you mean
+// "containerPort"?)`, `fields "emptyDir" and "hostPath" cannot both be
+// set`, `field "rollingUpdate" is not allowed when type is "Recreate"`.
+// Messages are only formatted for values that are reported; trying an
+// alternative formats nothing.
 //
-// Well-known regular expressions (names, labels, quantities) are matched
-// by hand-written code, proven equal to the expression by a test, and
-// explained in words rather than by the expression.
+// The few remaining regular expressions (paths, durations) are matched by
+// hand-written code, proven equal to the expression by a test.
 package schema

@@ -100,6 +100,11 @@ type node struct {
 	// sibling is set on an alternative that refers to a sibling field
 	// (targetPort: *port | ...): its default is a copy of that field.
 	sibling string
+
+	// unsupported lists values that Kubernetes accepts here and berth
+	// does not implement (@berth(unsupported="Indexed")); a value ending
+	// in "*" is a prefix. They are refused with a message that says so.
+	unsupported []string
 }
 
 // field is one declared field of a struct.
@@ -110,6 +115,10 @@ type field struct {
 	optional  bool // name?:
 	sensitive bool // values below are never echoed in messages
 	pullPol   bool // @berth(pullPolicy): default computed from image
+	// omitEmpty (@berth(omitempty)) marks a field whose Go type in
+	// Kubernetes is not a pointer: its zero value (0, "") means unset and
+	// gets the default, as the API server's defaulting does.
+	omitEmpty bool
 	doc       string
 }
 

@@ -3,6 +3,7 @@ package schema
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -89,9 +90,7 @@ func (w *walker) scalar(n *yaml.Node, nd *node, explain bool) string {
 	}
 	switch k {
 	case kString:
-		if msg := w.str(n.Value, nd, explain); msg != "" {
-			return msg
-		}
+		return w.str(n, nd, explain)
 	case kInt:
 		i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 		if err != nil {
@@ -176,14 +175,16 @@ func boundText(b *bound, lower bool) string {
 	return "at most " + v
 }
 
-// str checks a string (a value or a map key) against nd.
-func (w *walker) str(s string, nd *node, explain bool) string {
+// str checks a string (a value, or the node of a map key) against nd,
+// its Go checks included.
+func (w *walker) str(n *yaml.Node, nd *node, explain bool) string {
+	s := n.Value
 	if nd.typ == nAny {
 		return ""
 	}
 	if nd.typ == nOr {
 		for _, a := range nd.alts {
-			if w.str(s, a, false) == "" {
+			if w.str(n, a, false) == "" {
 				return ""
 			}
 		}
@@ -196,7 +197,7 @@ func (w *walker) str(s string, nd *node, explain bool) string {
 	}
 	if nd.lit != nil {
 		if nd.lit.kind != kString || nd.lit.s != s {
-			return w.explain(explain, func() string { return fmt.Sprintf("%s must be %s", w.quote(s), nd.lit) })
+			return w.explain(explain, func() string { return w.enumMessage(n, nd, []string{nd.lit.String()}) })
 		}
 		return ""
 	}
@@ -218,7 +219,7 @@ func (w *walker) str(s string, nd *node, explain bool) string {
 			})
 		}
 	}
-	return ""
+	return w.goChecks(n, nd, explain)
 }
 
 func (w *walker) goChecks(n *yaml.Node, nd *node, explain bool) string {
@@ -226,6 +227,9 @@ func (w *walker) goChecks(n *yaml.Node, nd *node, explain bool) string {
 		return ""
 	}
 	w.ctx.set, w.ctx.redact = w.set, w.redact
+	if w.ctx.cache == nil {
+		w.ctx.cache = map[cacheKey]string{}
+	}
 	for _, c := range nd.checks {
 		if msg := c.fn(&w.ctx, n); msg != "" {
 			return w.explain(explain, func() string { return msg })
@@ -366,4 +370,47 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// enumMessage explains a value outside an enumeration as the API server's
+// field.NotSupported does (`Unsupported value: "Foo": supported values:
+// "A", "B"`), or, for a value Kubernetes accepts and berth does not
+// implement, says exactly that.
+func (w *walker) enumMessage(n *yaml.Node, nd *node, lits []string) string {
+	lits = slices.Compact(lits)
+	supported := strings.Join(lits, ", ")
+	if n.Kind == yaml.ScalarNode && dataKind(n) == kString && nd.isUnsupported(n.Value) {
+		return fmt.Sprintf("value %s is valid Kubernetes but not supported by berth (supported: %s)", w.show(n), supported)
+	}
+	msg := fmt.Sprintf("Unsupported value: %s: supported values: %s", w.show(n), supported)
+	if len(nd.unsupported) > 0 {
+		msg += fmt.Sprintf(" (Kubernetes also accepts %s, which berth does not support)", nd.unsupportedList())
+	}
+	return msg
+}
+
+// isUnsupported reports whether s is a value Kubernetes accepts here and
+// berth does not implement.
+func (nd *node) isUnsupported(s string) bool {
+	for _, u := range nd.unsupported {
+		if p, ok := strings.CutSuffix(u, "*"); ok && strings.HasPrefix(s, p) || u == s {
+			return true
+		}
+	}
+	return false
+}
+
+// unsupportedList renders the unsupported values for a message or the
+// README: "Indexed", "metadata.labels['…']", "HugePages-…".
+func (nd *node) unsupportedList() string {
+	q := make([]string, len(nd.unsupported))
+	for i, u := range nd.unsupported {
+		if p, ok := strings.CutSuffix(u, "[*"); ok {
+			u = p + "['…']"
+		} else if p, ok := strings.CutSuffix(u, "*"); ok {
+			u = p + "…"
+		}
+		q[i] = strconv.Quote(u)
+	}
+	return strings.Join(q, ", ")
 }

@@ -76,6 +76,9 @@ func (s *Set) table(b *strings.Builder, n *node, shared map[string]bool, self st
 		for _, f := range unionFields(n) {
 			p := prefix + f.name
 			row := tableRow{path: p, typ: describeNode(f.n), dflt: describeDefault(f), req: ""}
+			if len(f.n.unsupported) > 0 {
+				row.typ += " (Kubernetes also accepts " + f.n.unsupportedList() + ": not supported by berth)"
+			}
 			switch {
 			case slices.Contains(oneOf, f.name):
 				row.req = "one of"
@@ -165,6 +168,14 @@ func describeDefault(f *field) string {
 		return ""
 	}
 	if l := f.n.defaultLit(); l != nil {
+		if f.omitEmpty {
+			// The API server defaults Go's zero value too.
+			zero := "0"
+			if l.kind == kString {
+				zero = `""`
+			}
+			return l.String() + " (also for " + zero + ")"
+		}
 		return l.String()
 	}
 	return ""

@@ -278,7 +278,7 @@ func (w *walker) pair(n, k, v *yaml.Node, nd *node, seen *uint64, hint *altHint)
 		}
 		*seen |= bit
 		v = resolve(v)
-		if isNull(v) && !acceptsNull(f.n) {
+		if isNull(v) && !acceptsNull(f.n) || f.omitEmpty && !w.noGo && zeroScalar(v, f) {
 			switch {
 			case f.required:
 				w.path = append(w.path, seg{name: name, idx: -1})
@@ -308,7 +308,7 @@ func (w *walker) pair(n, k, v *yaml.Node, nd *node, seen *uint64, hint *altHint)
 		return
 	}
 	for _, p := range nd.patterns {
-		if w.str(name, p.key, false) == "" {
+		if w.str(k, p.key, false) == "" {
 			w.path = append(w.path, seg{name: name, idx: -1, key: true})
 			redact := w.redact
 			w.redact = w.redact || p.sensitive
@@ -320,7 +320,11 @@ func (w *walker) pair(n, k, v *yaml.Node, nd *node, seen *uint64, hint *altHint)
 	}
 	if len(nd.patterns) > 0 && len(nd.fields) == 0 {
 		w.path = append(w.path, seg{name: name, idx: -1, key: true})
-		w.fail(k, "key "+w.str(name, nd.patterns[0].key, true))
+		msg := w.str(k, nd.patterns[0].key, true)
+		if !strings.HasPrefix(msg, "Invalid value") {
+			msg = "key " + msg
+		}
+		w.fail(k, msg)
 		w.path = w.path[:len(w.path)-1]
 		return
 	}
@@ -466,4 +470,24 @@ func (w *walker) newNode() *yaml.Node {
 	}
 	w.slab = w.slab[:len(w.slab)+1]
 	return &w.slab[len(w.slab)-1]
+}
+
+// zeroScalar reports whether v is the zero value of an omitempty field's
+// kind (0 for a number, "" for a string): Kubernetes cannot tell it from
+// an absent field, and defaults it.
+func zeroScalar(v *yaml.Node, f *field) bool {
+	if v.Kind != yaml.ScalarNode {
+		return false
+	}
+	want := kString | kInt
+	if l := f.n.defaultLit(); l != nil {
+		want = l.kind
+	}
+	switch v.Tag {
+	case "!!int":
+		return want&kInt != 0 && (v.Value == "0" || v.Value == "+0" || v.Value == "-0")
+	case "!!str":
+		return want&kString != 0 && v.Value == ""
+	}
+	return false
 }

@@ -16,10 +16,35 @@ import (
 	"strings"
 )
 
+// Shapes of corpus.
+const (
+	// Repo is apps of every kind spread over namespaces of
+	// appsPerNamespace apps: the project's own corpus.
+	Repo = "repo"
+	// OneNamespace is apps of a Deployment, Service, ConfigMap, Secret and
+	// a Job or CronJob, all in one namespace: the shape of a real
+	// application repository, and the worst case for checks that look
+	// at a namespace's objects.
+	OneNamespace = "one-namespace"
+)
+
 // Write writes n objects under dir, appsPerNamespace apps (about five
 // objects each) to a namespace, one file per app.
 func Write(dir string, n, appsPerNamespace int) error {
-	g := &gen{dir: dir, left: n}
+	return WriteShape(dir, Repo, n, appsPerNamespace)
+}
+
+// WriteShape writes n objects of the given shape (Repo or OneNamespace)
+// under dir, one file per app.
+func WriteShape(dir, shape string, n, appsPerNamespace int) error {
+	switch shape {
+	case Repo:
+	case OneNamespace:
+		appsPerNamespace = n + 1
+	default:
+		return fmt.Errorf("unknown corpus shape %q (want %q or %q)", shape, Repo, OneNamespace)
+	}
+	g := &gen{dir: dir, left: n, shape: shape}
 	for app := 0; g.left > 0; app++ {
 		ns := fmt.Sprintf("team-%03d", app/appsPerNamespace)
 		if app%appsPerNamespace == 0 {
@@ -27,7 +52,7 @@ func Write(dir string, n, appsPerNamespace int) error {
 				return err
 			}
 		}
-		if err := g.file(filepath.Join(ns, fmt.Sprintf("app-%04d.yaml", app)), appObjects(ns, app)...); err != nil {
+		if err := g.file(filepath.Join(ns, fmt.Sprintf("app-%04d.yaml", app)), appObjects(ns, app, shape)...); err != nil {
 			return err
 		}
 	}
@@ -35,8 +60,9 @@ func Write(dir string, n, appsPerNamespace int) error {
 }
 
 type gen struct {
-	dir  string
-	left int
+	dir   string
+	left  int
+	shape string
 }
 
 // file writes as many of docs as the budget allows.
@@ -81,10 +107,17 @@ metadata:
 }
 
 // appObjects is one app: always Deployment, Service, ConfigMap and Secret,
-// and in turn a Job, a CronJob, a DaemonSet with its PV and PVC, or a Pod.
-func appObjects(ns string, i int) []string {
+// and in turn a Job, a CronJob, a DaemonSet with its PV and PVC, or a Pod
+// (OneNamespace: a Job or a CronJob).
+func appObjects(ns string, i int, shape string) []string {
 	name := fmt.Sprintf("app-%04d", i)
 	docs := []string{configMap(ns, name, i), secret(ns, name), deployment(ns, name, i), service(ns, name, i)}
+	if shape == OneNamespace {
+		if i%2 == 0 {
+			return append(docs, job(ns, name))
+		}
+		return append(docs, cronJob(ns, name, i))
+	}
 	switch i % 4 {
 	case 0:
 		docs = append(docs, job(ns, name))

@@ -58,6 +58,13 @@ func runApply(e *env, args []string) int {
 	} else if fs.NArg() == 1 {
 		path = fs.Arg(0)
 	}
+	pol, err := nf.policy.resolve()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth apply: %v\n", err)
+		return exitUsage
+	}
+	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)

@@ -32,7 +32,7 @@ func runDaemon(e *env, args []string) int {
 	var nf nodeFlags
 	nf.register(fs)
 	c := &nf.cfg
-	fs.StringVar(&c.Repo, "repo", "", "Git repository to follow: a path, file://, https://, ssh:// or user@host:path")
+	fs.StringVar(&c.Repo, "repo", "", "Git repository to follow: a path, file://, https://, ssh:// or user@host:path (no credentials in it: use --token-file)")
 	fs.StringVar(&c.Branch, "branch", "main", "branch to follow")
 	fs.StringVar(&c.Path, "path", "", "sub-folder of the repository with the manifests")
 	fs.StringVar(&c.WatchDir, "watch", "", "follow a plain directory instead of Git (local development)")
@@ -43,7 +43,9 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.Auth.PasswordFile, "password-file", "", "file with an HTTPS password")
 	fs.StringVar(&c.Auth.SSHKeyFile, "ssh-key", "", "private key for ssh:// and scp-style URLs")
 	fs.StringVar(&c.Auth.KnownHostsFile, "known-hosts", "", "known_hosts file (host keys are always checked)")
-	fs.StringVar(&c.Keyring, "require-signed-commits", "", "armored OpenPGP key ring: refuse commits not signed by one of its keys")
+	fs.StringVar(&c.Keyring, "require-signed-commits", "", "armored OpenPGP key ring, or SSH keys (allowed_signers): refuse commits not signed by one of its keys, and heads that do not descend from the applied commit")
+	fs.BoolVar(&c.AllowNonFastForward, "allow-non-fast-forward", false, "with --require-signed-commits, accept a head that does not descend from the applied commit (a rollback)")
+	budgetFlags(fs, &c.Limits)
 	fs.StringVar(&c.WebhookSecretFile, "webhook-secret-file", "", "enable POST /hooks/git, checking signatures against this secret")
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 10*time.Second, "how long a node removed from the inventory keeps serving before it stops its pods")
 	fs.StringVar(&c.API, "api", "", "unix socket of the node API (default <run-dir>/berth.sock)")
@@ -70,6 +72,13 @@ func runDaemon(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "berth daemon: unexpected argument %q (every setting is a flag; did a flag miss its value?)\n", fs.Arg(0))
 		return exitUsage
 	}
+	pol, err := nf.policy.resolve()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return exitUsage
+	}
+	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := daemon.Run(ctx, nf.config()); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"berth.dev/berth/cmd/berth/report"
 	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 )
 
@@ -34,14 +35,19 @@ func runLint(e *env, args []string) int {
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
 		warnErrors  = fs.Bool("warnings-as-errors", false, "treat warnings as errors (exit 1 on any warning)")
 		allowFields = fs.Bool("allow-unknown-fields", false, "report fields berth does not support as warnings, not errors")
+		standalone  = fs.Bool("standalone", false, "check the files taken alone: a ConfigMap, Secret, PersistentVolumeClaim, Service or Namespace they refer to but do not hold is a warning, not an error")
 		exclude     globs
+		limits      budget.Limits
 	)
 	fs.Var(&exclude, "exclude", "skip paths matching this glob (path, parent directory or base name); repeatable")
+	budgetFlags(fs, &limits)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth lint [flags] [PATH...]\n\n"+
 			"Checks the manifests (YAML, JSON, CUE) in each PATH: a file, a directory\n"+
 			"tree, or - for stdin. The default PATH is the current directory.\n"+
 			"Files and directories listed in a .berthignore (gitignore syntax) are skipped.\n"+
+			"Without --standalone the files are a whole repository: every reference\n"+
+			"must resolve among them, as the plan needs.\n"+
 			"Exit status: 0 clean, 1 errors found, 2 usage or IO error.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
@@ -67,8 +73,10 @@ func runLint(e *env, args []string) int {
 	diags, sum, err := compiler.Lint(paths, compiler.Options{
 		Workers:            *workers,
 		AllowUnknownFields: *allowFields,
+		Standalone:         *standalone,
 		Exclude:            exclude,
 		Stdin:              e.stdin,
+		Limits:             limits,
 	})
 	if err != nil {
 		fmt.Fprintf(e.stderr, "berth lint: %v\n", err)

@@ -21,6 +21,7 @@ type nodeFlags struct {
 	logFormat string
 	logLevel  string
 	lbPool    string
+	policy    policyFlags
 }
 
 func (n *nodeFlags) register(fs *flag.FlagSet) {
@@ -45,6 +46,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ImageGC.MinAge, "minimum-image-ttl-duration", containerd.DefaultImageGC.MinAge, "an image pulled or used more recently than this is never removed")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	n.policy.register(fs)
 }
 
 func (n *nodeFlags) config() daemon.Config {

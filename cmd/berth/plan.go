@@ -20,9 +20,12 @@ import (
 
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
+	"berth.dev/berth/reconciler/source"
 )
 
 func init() {
@@ -53,7 +56,11 @@ func runPlan(e *env, args []string) int {
 		lbPool      = fs.String("load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
+		keyFile     = fs.String("secret-key-file", "", "the repository's key for the digests of Secret values (as the nodes use; default: a public key)")
+		policyFile  = fs.String("node-policy", "", "check the plan against this node policy file (as `berth daemon --node-policy` reads it), for the --node node or every node")
+		limits      budget.Limits
 	)
+	budgetFlags(fs, &limits)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth plan [flags] [PATH]\n\n"+
 			"Compiles the manifests in PATH (default: the current directory) into the\n"+
@@ -105,12 +112,25 @@ func runPlan(e *env, args []string) int {
 		local.Capacity = machineCapacity()
 	}
 	opts := compiler.CompileOptions{
-		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin},
+		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Limits: limits},
 		Revision:         *revision,
 		LocalNode:        local,
 		ServiceCIDR:      *serviceCIDR,
 		PodCIDR:          *podCIDR,
 		LoadBalancerPool: splitList(*lbPool),
+	}
+
+	if *keyFile != "" {
+		if opts.SecretKey, err = plan.ReadSecretKey(*keyFile); err != nil {
+			return fail(exitUsage, "--secret-key-file: %v", err)
+		}
+	}
+	if *policyFile != "" {
+		pol, err := nodepolicy.Load(*policyFile)
+		if err != nil {
+			return fail(exitUsage, "--node-policy: %v", err)
+		}
+		opts.NodePolicy, opts.PolicyNode = &pol, *node
 	}
 
 	head, code := compilePath(e, []string{path}, opts, "")
@@ -127,7 +147,7 @@ func runPlan(e *env, args []string) int {
 		old, code = compilePath(e, []string{*baseDir}, opts, "base "+*baseDir+": ")
 	} else {
 		var dir, display, commit string
-		dir, display, commit, err = checkout(path, *base)
+		dir, display, commit, err = checkout(path, *base, limits)
 		if err != nil {
 			return fail(exitUsage, "--base %s: %v", *base, err)
 		}
@@ -245,9 +265,10 @@ func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 
 // checkout writes the files under path at revision rev of the Git
 // repository containing path into a new temporary directory, reading
-// objects with go-git: the work tree and index are not touched. It
-// returns the directory, the path to show files under, and the commit.
-func checkout(path, rev string) (dir, display, commit string, err error) {
+// objects with go-git under the budgets of the daemon's snapshots: the
+// work tree and index are not touched. It returns the directory, the
+// path to show files under, and the commit.
+func checkout(path, rev string, limits budget.Limits) (dir, display, commit string, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", "", "", err
@@ -288,45 +309,24 @@ func checkout(path, rev string) (dir, display, commit string, err error) {
 		return "", "", "", err
 	}
 	rel = filepath.ToSlash(rel)
-	write := func(name string, f *gitobject.File) error {
-		if f.Mode != filemode.Regular && f.Mode != filemode.Executable {
-			return nil // symlinks and submodules are not manifests
-		}
-		r, err := f.Reader()
-		if err != nil {
-			return err
-		}
-		defer r.Close()
-		target := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
-			return err
-		}
-		out, err := os.Create(target)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(out, r); err != nil {
-			out.Close()
-			return err
-		}
-		return out.Close()
-	}
 	switch {
 	case rel == ".":
-		err = tree.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
+		err = source.Extract(repo.Storer, tree, dir, limits)
 	default:
 		sub, terr := tree.Tree(rel)
 		if terr == nil {
-			err = sub.Files().ForEach(func(f *gitobject.File) error { return write(f.Name, f) })
+			err = source.Extract(repo.Storer, sub, dir, limits)
 			break
 		}
-		f, ferr := tree.File(rel)
-		if ferr != nil {
+		entry, ferr := tree.FindEntry(rel)
+		if ferr != nil || !entry.Mode.IsFile() || entry.Mode == filemode.Symlink {
 			// PATH is new since rev: the base plan is empty, and the
 			// diff shows everything as created.
 			break
 		}
-		err = write(filepath.Base(rel), f)
+		// One file: a tree of it alone, held to the same budgets.
+		one := &gitobject.Tree{Entries: []gitobject.TreeEntry{{Name: filepath.Base(rel), Mode: entry.Mode, Hash: entry.Hash}}}
+		err = source.Extract(repo.Storer, one, dir, limits)
 	}
 	if err != nil {
 		os.RemoveAll(dir)

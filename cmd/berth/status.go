@@ -140,7 +140,13 @@ func printStatus(w io.Writer, st fullStatus) {
 	if !g.LastFetch.IsZero() {
 		fmt.Fprintf(w, "fetched:   %s ago\n", time.Since(g.LastFetch).Round(time.Second))
 	}
+	if g.Compiling != "" {
+		fmt.Fprintf(w, "compiling: %s\n", g.Compiling)
+	}
 	if g.Rejected != nil {
+		if g.Rejected.Reason != "" {
+			fmt.Fprintf(w, "\nrevision %s refused: %s\n", g.Rejected.Revision, g.Rejected.Reason)
+		}
 		fmt.Fprintf(w, "\nrevision %s was REJECTED; the node keeps running %s:\n", g.Rejected.Revision, orNone(g.Applied))
 		for _, d := range g.Rejected.Diagnostics {
 			fmt.Fprintf(w, "  %s\n", d)

@@ -194,7 +194,7 @@ func TestBind(t *testing.T) {
 	if got["default/a"].Path != "/data/mid" {
 		t.Errorf("path %q", got["default/a"].Path)
 	}
-	if _, ok := got["default/e"]; ok || len(ds) != 1 || !strings.Contains(ds[0].Message, "no free PersistentVolume matches this claim") {
+	if _, ok := got["default/e"]; ok || len(ds) != 1 || !strings.Contains(ds[0].Message, "no PersistentVolume can satisfy this claim") {
 		t.Errorf("unbindable claim: binding %v, diagnostics %v", got["default/e"], ds)
 	}
 }

@@ -2,6 +2,7 @@ package address
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,10 +35,15 @@ type volume struct {
 // Bind binds every claim of set to a volume, deterministically: a claim
 // naming spec.volumeName gets that volume; the others, in sorted order,
 // get the smallest free volume (then by name) of the same storage class
-// that offers the requested size and every requested access mode.
-// Binding is computed from the repository alone, so adding a smaller
-// matching volume can rebind a claim that does not name its volume:
-// write spec.volumeName for data that must stay put.
+// that offers the requested size, every requested access mode and the
+// labels its selector asks for. Binding is computed from the repository
+// alone, so adding a smaller matching volume can rebind a claim that does
+// not name its volume: write spec.volumeName for data that must stay put.
+//
+// It is the one binder of berth: lint reports its findings, and the plan
+// binds with it. A claim that stays unbound is valid Kubernetes (it is
+// pending), so its findings are warnings; a pod that mounts it is the
+// error (berth cannot plan it).
 func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 	var diags []diag.Diagnostic
 	var vols []*volume
@@ -45,11 +51,8 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 	for _, pv := range object.Typed[api.PersistentVolume](set, "PersistentVolume") {
 		v := &volume{obj: pv.Object, pv: pv.V}
 		if s, ok := pv.V.Spec.Capacity["storage"]; ok {
-			q, err := api.ParseQuantity(s)
-			if err != nil {
-				diags = append(diags, pv.Diag(diag.Error, "schema", "spec.capacity.storage", "%v", err))
-			}
-			v.capacity = q
+			// A bad quantity is the schema's finding: it never gets here.
+			v.capacity, _ = api.ParseQuantity(s)
 		}
 		vols = append(vols, v)
 		byName[pv.Name] = v
@@ -90,14 +93,15 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 		v := byName[c.V.Spec.VolumeName]
 		switch {
 		case v == nil:
-			diags = append(diags, c.Diag(diag.Error, RuleBinding, "spec.volumeName", "PersistentVolume %q does not exist", c.V.Spec.VolumeName))
+			diags = append(diags, c.Diag(diag.Warning, RuleBinding, "spec.volumeName",
+				"PersistentVolume %q does not exist, so this claim stays pending: add it to the repository or remove volumeName", c.V.Spec.VolumeName))
+		case mismatch(c.V, v) != "":
+			diags = append(diags, c.Diag(diag.Warning, RuleBinding, "spec.volumeName",
+				"PersistentVolume %q cannot satisfy this claim (%s), so it stays pending: fix the claim or the volume", v.obj.Name, mismatch(c.V, v)))
 		case v.claimed != "":
-			diags = append(diags, c.Diag(diag.Error, RuleBinding, "spec.volumeName", "PersistentVolume %q is already bound to claim %s", v.obj.Name, v.claimed))
+			diags = append(diags, c.Diag(diag.Warning, RuleBinding, "spec.volumeName",
+				"PersistentVolume %q is already bound to claim %s, so this claim stays pending: give it its own volume", v.obj.Name, v.claimed))
 		default:
-			if why := mismatch(c.V, v); why != "" {
-				diags = append(diags, c.Diag(diag.Error, RuleBinding, "spec.volumeName", "PersistentVolume %q does not fit this claim: %s", v.obj.Name, why))
-				continue
-			}
 			bind(c, v)
 		}
 	}
@@ -106,27 +110,53 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 			continue
 		}
 		var best *volume
+		var taken, reasons []string
 		for _, v := range vols {
-			if v.claimed != "" || mismatch(c.V, v) != "" {
+			if why := mismatch(c.V, v); why != "" {
+				reasons = append(reasons, v.obj.Name+": "+why)
+				continue
+			}
+			if v.claimed != "" {
+				taken = append(taken, v.obj.Name+" to "+v.claimed)
 				continue
 			}
 			if best == nil || cmp.Or(v.capacity.Cmp(best.capacity), strings.Compare(v.obj.Name, best.obj.Name)) < 0 {
 				best = v
 			}
 		}
-		if best == nil {
-			diags = append(diags, c.Diag(diag.Warning, RuleBinding, "spec", "no free PersistentVolume matches this claim (storage class %q, %s, access modes %v); pods that use it cannot be planned", className(c.V), requestText(c.V), c.V.Spec.AccessModes))
+		if best != nil {
+			bind(c, best)
 			continue
 		}
-		bind(c, best)
+		// Point at what the claim asks for: its class when it names one,
+		// else its size.
+		at := "spec.resources.requests.storage"
+		if c.V.Spec.StorageClassName != nil {
+			at = "spec.storageClassName"
+		}
+		if len(taken) > 0 {
+			diags = append(diags, c.Diag(diag.Warning, RuleBinding, at,
+				"every PersistentVolume that fits this claim is already bound (%s), so it stays pending: add a PersistentVolume for it", strings.Join(taken, ", ")))
+			continue
+		}
+		detail := ""
+		if len(reasons) > 0 {
+			if len(reasons) > 3 {
+				reasons = append(reasons[:3], fmt.Sprintf("and %d more", len(reasons)-3))
+			}
+			detail = "; " + strings.Join(reasons, "; ")
+		}
+		diags = append(diags, c.Diag(diag.Warning, RuleBinding, at,
+			"no PersistentVolume can satisfy this claim (%s%s), so it stays pending: berth provisions no volumes, so add a PersistentVolume with that class, size and access mode",
+			claimWants(c.V), detail))
 	}
 	return out, diags
 }
 
 // mismatch says why volume v cannot hold claim c, or "".
 func mismatch(c *api.PersistentVolumeClaim, v *volume) string {
-	if className(c) != v.pv.Spec.StorageClassName {
-		return "storage class " + quote(v.pv.Spec.StorageClassName) + ", claim wants " + quote(className(c))
+	if want := className(c); v.pv.Spec.StorageClassName != want {
+		return fmt.Sprintf("storageClassName %q, not %q", v.pv.Spec.StorageClassName, want)
 	}
 	for _, m := range c.Spec.AccessModes {
 		if !slices.Contains(v.pv.Spec.AccessModes, m) {
@@ -136,7 +166,13 @@ func mismatch(c *api.PersistentVolumeClaim, v *volume) string {
 	if s, ok := c.Spec.Resources.Requests["storage"]; ok {
 		q, err := api.ParseQuantity(s)
 		if err == nil && v.capacity.Cmp(q) < 0 {
-			return "capacity " + v.pv.Spec.Capacity["storage"] + " is less than the requested " + s
+			return fmt.Sprintf("capacity %s is less than %s", cmp.Or(v.pv.Spec.Capacity["storage"], "0"), s)
+		}
+	}
+	if c.Spec.Selector != nil {
+		sel, err := selector.FromLabelSelector(c.Spec.Selector)
+		if err == nil && !sel.Matches(v.pv.Metadata.Labels) {
+			return "labels do not match the selector " + sel.String()
 		}
 	}
 	return ""
@@ -149,13 +185,14 @@ func className(c *api.PersistentVolumeClaim) string {
 	return *c.Spec.StorageClassName
 }
 
-func requestText(c *api.PersistentVolumeClaim) string {
-	if s, ok := c.Spec.Resources.Requests["storage"]; ok {
-		return "storage " + s
+// claimWants describes a claim for a message: class, size, access modes.
+func claimWants(c *api.PersistentVolumeClaim) string {
+	parts := []string{fmt.Sprintf("storageClassName %q", className(c))}
+	if s := c.Spec.Resources.Requests["storage"]; s != "" {
+		parts = append(parts, s)
 	}
-	return "any size"
+	parts = append(parts, c.Spec.AccessModes...)
+	return strings.Join(parts, ", ")
 }
-
-func quote(s string) string { return `"` + s + `"` }
 
 func sortStrings(s []string) { slices.Sort(s) }

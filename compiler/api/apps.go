@@ -76,14 +76,17 @@ type Job struct {
 
 // JobSpec is run-to-completion settings and a template.
 type JobSpec struct {
-	Completions             *int32          `json:"completions,omitempty" yaml:"completions,omitempty"`
-	Parallelism             *int32          `json:"parallelism,omitempty" yaml:"parallelism,omitempty"`
-	BackoffLimit            *int32          `json:"backoffLimit,omitempty" yaml:"backoffLimit,omitempty"`
-	ActiveDeadlineSeconds   *int64          `json:"activeDeadlineSeconds,omitempty" yaml:"activeDeadlineSeconds,omitempty"`
-	TTLSecondsAfterFinished *int32          `json:"ttlSecondsAfterFinished,omitempty" yaml:"ttlSecondsAfterFinished,omitempty"`
-	CompletionMode          string          `json:"completionMode,omitempty" yaml:"completionMode,omitempty"`
-	Selector                *LabelSelector  `json:"selector,omitempty" yaml:"selector,omitempty"`
-	Template                PodTemplateSpec `json:"template" yaml:"template"`
+	Completions             *int32         `json:"completions,omitempty" yaml:"completions,omitempty"`
+	Parallelism             *int32         `json:"parallelism,omitempty" yaml:"parallelism,omitempty"`
+	BackoffLimit            *int32         `json:"backoffLimit,omitempty" yaml:"backoffLimit,omitempty"`
+	ActiveDeadlineSeconds   *int64         `json:"activeDeadlineSeconds,omitempty" yaml:"activeDeadlineSeconds,omitempty"`
+	TTLSecondsAfterFinished *int32         `json:"ttlSecondsAfterFinished,omitempty" yaml:"ttlSecondsAfterFinished,omitempty"`
+	CompletionMode          string         `json:"completionMode,omitempty" yaml:"completionMode,omitempty"`
+	Selector                *LabelSelector `json:"selector,omitempty" yaml:"selector,omitempty"`
+	// ManualSelector lets the Job use Selector as written; without it
+	// the API server generates the selector and refuses one written.
+	ManualSelector *bool           `json:"manualSelector,omitempty" yaml:"manualSelector,omitempty"`
+	Template       PodTemplateSpec `json:"template" yaml:"template"`
 }
 
 // CronJob is a batch/v1 CronJob.

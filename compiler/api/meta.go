@@ -109,16 +109,27 @@ func (v IntOrString) ScaledValue(total int, roundUp bool) (int, error) {
 	if !v.IsString {
 		return int(v.IntVal), nil
 	}
-	p, ok := strings.CutSuffix(v.StrVal, "%")
+	pct, ok := v.Percent()
 	if !ok {
-		return 0, fmt.Errorf("%q is not an int or a percentage", v.StrVal)
-	}
-	pct, err := strconv.Atoi(p)
-	if err != nil {
 		return 0, fmt.Errorf("%q is not an int or a percentage", v.StrVal)
 	}
 	if roundUp {
 		return (pct*total + 99) / 100, nil
 	}
 	return pct * total / 100, nil
+}
+
+// Percent is the number of a percentage such as "25%", as apps
+// validation's getPercentValue reads it; false for an int or a string
+// that is not one.
+func (v IntOrString) Percent() (int, bool) {
+	if !v.IsString {
+		return 0, false
+	}
+	p, ok := strings.CutSuffix(v.StrVal, "%")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(p)
+	return n, err == nil
 }

@@ -109,7 +109,10 @@ type VolumeMount struct {
 	Name      string `json:"name" yaml:"name"`
 	MountPath string `json:"mountPath" yaml:"mountPath"`
 	SubPath   string `json:"subPath,omitempty" yaml:"subPath,omitempty"`
-	ReadOnly  bool   `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
+	// SubPathExpr is a subPath with $(VAR) references to the container's
+	// environment, expanded on the node.
+	SubPathExpr string `json:"subPathExpr,omitempty" yaml:"subPathExpr,omitempty"`
+	ReadOnly    bool   `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
 }
 
 // Probe is a liveness, readiness or startup probe.

@@ -1,6 +1,9 @@
 package api
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 func TestParseQuantity(t *testing.T) {
 	tests := []struct {
@@ -17,6 +20,12 @@ func TestParseQuantity(t *testing.T) {
 		{"2k", 2000, 2e6},
 		{"1e3", 1000, 1e6},
 		{"250u", 1, 0 + 1}, // 0.00025 rounds up
+		// The API server caps a quantity at MaxInt64: 1e31 is valid, and
+		// its milli value saturates instead of wrapping.
+		{"1e31", math.MaxInt64, math.MaxInt64},
+		{"1E", 1e18, math.MaxInt64},
+		// apimachinery reads a bare suffix as zero; so does the API server.
+		{"Mi", 0, 0},
 	}
 	for _, tt := range tests {
 		q, err := ParseQuantity(tt.in)
@@ -27,7 +36,7 @@ func TestParseQuantity(t *testing.T) {
 			t.Errorf("ParseQuantity(%q) = value %d milli %d, want %d %d", tt.in, q.Value(), q.MilliValue(), tt.value, tt.mill)
 		}
 	}
-	for _, bad := range []string{"", "abc", "1..2", "Mi", "1Zi", "1.2.3m"} {
+	for _, bad := range []string{"", "abc", "1..2", "1Zi", "1.2.3m", "1 cores"} {
 		if _, err := ParseQuantity(bad); err == nil {
 			t.Errorf("ParseQuantity(%q) = nil error, want one", bad)
 		}

@@ -7,10 +7,12 @@
 package check
 
 import (
+	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
 )
 
 // Rule ids of the checks in this package (admission's are in admit).
@@ -27,11 +29,28 @@ const (
 	RuleProbePort           = "probe-port"
 	RuleUndeclaredNamespace = "undeclared-namespace"
 	RuleUnboundClaim        = "unbound-claim"
-	RuleRolloutService      = "rollout-service"
+	// RuleBinding is the rule of the binder's findings on claims.
+	RuleBinding        = address.RuleBinding
+	RuleRolloutService = "rollout-service"
+	RulePullSecret     = "pull-secret"
+	RuleVolumeMount    = "volume-mount"
 )
 
 // Options tune the checks.
-type Options struct{}
+type Options struct {
+	// PodSecurity is the Pod Security policy of a namespace without
+	// pod-security labels (the node's --pod-security-default); nil is
+	// Kubernetes' default, privileged.
+	PodSecurity *podsecurity.Policy
+	// Standalone checks files taken alone (berth lint --standalone): a
+	// reference to a ConfigMap, Secret, PersistentVolumeClaim, Service or
+	// Namespace that none of them holds is assumed to be made elsewhere,
+	// a warning that names it instead of an error.
+	Standalone bool
+	// Rejected are the objects already refused by the schema or their
+	// own validation; nil for none.
+	Rejected *Rejected
+}
 
 // Run checks every object of one revision and returns the findings in a
 // deterministic order (diag.Sort orders them for output). It does not
@@ -40,16 +59,57 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 	templates := admit.Templates(set)
 	pods := podsOf(templates)
 	var ds []diag.Diagnostic
-	ds = append(ds, checkNamespaces(set)...)
-	ds = append(ds, checkSelectors(set)...)
-	ds = append(ds, checkServices(set, pods)...)
+	ds = append(ds, checkNamespaces(set, opts)...)
+	ds = append(ds, checkSelectors(set, opts)...)
+	ds = append(ds, checkServices(set, pods, opts)...)
 	for _, p := range pods {
-		ds = append(ds, checkPodSpec(set, p)...)
+		ds = append(ds, checkPodSpec(set, p, opts)...)
 	}
-	ds = append(ds, checkRolloutServices(set)...)
-	ds = append(ds, checkClaims(set)...)
-	ds = append(ds, admit.Admit(set, admit.Copy(templates))...)
+	ds = append(ds, checkRolloutServices(set, opts)...)
+	ds = append(ds, checkClaims(set, pods, opts)...)
+	ds = append(ds, admit.Admit(admissionSet(set, opts), admit.Copy(templates))...)
+	defaults := podsecurity.DefaultPolicy
+	if opts.PodSecurity != nil {
+		defaults = *opts.PodSecurity
+	}
+	ds = append(ds, podsecurity.Admit(set, templates, defaults)...)
 	return ds
+}
+
+// admissionSet leaves the rejected LimitRanges and ResourceQuotas out of
+// admission: their own errors are reported, their effects would not be
+// the user's intent.
+func admissionSet(set *object.Set, opts Options) *object.Set {
+	if !opts.Rejected.hasKind("LimitRange") && !opts.Rejected.hasKind("ResourceQuota") {
+		return set
+	}
+	var keep []*object.Object
+	for _, o := range set.All() {
+		if (o.Kind == "LimitRange" || o.Kind == "ResourceQuota") && opts.Rejected.Has(o.Kind, o.Namespace, o.Name) {
+			continue
+		}
+		keep = append(keep, o)
+	}
+	return object.NewSet(keep)
+}
+
+// missing reports a reference to an object the repository does not
+// hold: an error, or a warning when the files are checked standalone;
+// nothing when the object is there but was rejected (its own error says
+// what is wrong with it).
+func missing(o *object.Object, opts Options, kind, name, path, format string, args ...any) (diag.Diagnostic, bool) {
+	ns := o.Namespace
+	if object.ClusterScoped(kind) {
+		ns = ""
+	}
+	if opts.Rejected.Has(kind, ns, name) {
+		return diag.Diagnostic{}, false
+	}
+	if opts.Standalone {
+		return o.Diag(diag.Warning, RuleMissingReference, path,
+			"%s %q is not in the files checked; --standalone assumes it is made elsewhere", kind, name), true
+	}
+	return o.Diag(diag.Error, RuleMissingReference, path, format, args...), true
 }
 
 // pod is one pod template with the path of its spec and its labels.
@@ -63,12 +123,14 @@ type pod struct {
 func podsOf(templates []admit.Template) []pod {
 	out := make([]pod, 0, len(templates))
 	for _, t := range templates {
-		out = append(out, pod{obj: t.Object, spec: t.Spec, path: t.Path, labels: templateLabels(t.Object)})
+		out = append(out, pod{obj: t.Object, spec: t.Spec, path: t.Path, labels: TemplateLabels(t.Object)})
 	}
 	return out
 }
 
-func templateLabels(o *object.Object) map[string]string {
+// TemplateLabels are the labels of a workload's pod template (a Pod's
+// own), nil for another kind.
+func TemplateLabels(o *object.Object) map[string]string {
 	switch v := o.Value.(type) {
 	case *api.Pod:
 		return v.Metadata.Labels
@@ -134,15 +196,25 @@ func Describe(rule string) string {
 	case RuleUndeclaredNamespace:
 		return "An object in a namespace that no Namespace object declares."
 	case RuleUnboundClaim:
-		return "A PersistentVolumeClaim that no PersistentVolume of the repository can satisfy."
+		return "A pod mounts a PersistentVolumeClaim that no PersistentVolume of the repository can satisfy."
+	case RuleBinding:
+		return "A PersistentVolumeClaim that no PersistentVolume of the repository can satisfy stays pending."
 	case RuleRolloutService:
 		return "A Rollout uses one Service in two roles."
+	case RulePullSecret:
+		return "An imagePullSecrets entry names a Secret berth cannot pull images with."
 	case admit.RuleLimitRange:
 		return "A container or pod outside a LimitRange's min, max or maxLimitRequestRatio."
 	case admit.RuleResourceQuota:
 		return "A namespace's pods or objects exceed a ResourceQuota, or a container lacks a resource it constrains."
 	case admit.RuleResources:
 		return "A container's request is above its limit."
+	case podsecurity.Rule:
+		return "A pod template breaks its namespace's enforce (error) or warn (warning) Pod Security Standard."
+	case podsecurity.RuleAudit:
+		return "A pod template breaks its namespace's audit Pod Security Standard."
+	case podsecurity.RuleLabel:
+		return "A Namespace's pod-security.kubernetes.io label has an invalid level or version."
 	}
 	return ""
 }

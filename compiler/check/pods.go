@@ -16,7 +16,7 @@ import (
 // (duplicate container, volume or port names, a mount of no volume) is an
 // error; what it accepts with a warning (a duplicate env name or
 // containerPort) is a warning.
-func checkPodSpec(set *object.Set, p pod) []diag.Diagnostic {
+func checkPodSpec(set *object.Set, p pod, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	o := p.obj
 	names := map[string]string{}
@@ -28,13 +28,39 @@ func checkPodSpec(set *object.Set, p pod) []diag.Diagnostic {
 			names[c.c.Name] = c.path
 		}
 		ds = append(ds, checkContainer(o, c)...)
-		ds = append(ds, checkContainerRefs(set, o, c)...)
+		ds = append(ds, checkContainerRefs(set, opts, o, c)...)
 	}
-	ds = append(ds, checkVolumes(set, p)...)
+	ds = append(ds, checkVolumes(set, p, opts)...)
+	ds = append(ds, checkPullSecrets(set, p, opts)...)
+	return ds
+}
+
+// checkPullSecrets checks the Secrets a pod pulls its images with: they
+// exist, and are of the type berth reads (the plan refuses any other).
+func checkPullSecrets(set *object.Set, p pod, opts Options) []diag.Diagnostic {
+	var ds []diag.Diagnostic
+	o := p.obj
 	for i, s := range p.spec.ImagePullSecrets {
-		if s.Name != "" && set.Get("Secret", o.Namespace, s.Name) == nil {
-			ds = append(ds, o.Diag(diag.Error, RuleMissingReference, fmt.Sprintf("%s.imagePullSecrets[%d].name", p.path, i),
-				"Secret %q does not exist in namespace %s: add the kubernetes.io/dockerconfigjson Secret to the repository or fix the name", s.Name, o.Namespace))
+		if s.Name == "" {
+			continue
+		}
+		path := fmt.Sprintf("%s.imagePullSecrets[%d].name", p.path, i)
+		ref := set.Get("Secret", o.Namespace, s.Name)
+		if ref == nil {
+			if d, ok := missing(o, opts, "Secret", s.Name, path,
+				"Secret %q does not exist in namespace %s: add the kubernetes.io/dockerconfigjson Secret to the repository or fix the name", s.Name, o.Namespace); ok {
+				ds = append(ds, d)
+			}
+			continue
+		}
+		switch typ := ref.Value.(*api.Secret).SecretType(); typ {
+		case api.SecretTypeDockerConfigJSON:
+		case api.SecretTypeDockercfg:
+			ds = append(ds, o.Diag(diag.Error, RulePullSecret, path,
+				"Secret %q is of type %s, valid Kubernetes but not supported by berth as an image pull secret (supported: %s): convert it to %s", s.Name, typ, api.SecretTypeDockerConfigJSON, api.SecretTypeDockerConfigJSON))
+		default:
+			ds = append(ds, o.Diag(diag.Error, RulePullSecret, path,
+				"Secret %q is of type %s, not an image pull secret: use a Secret of type %s with a %s key", s.Name, typ, api.SecretTypeDockerConfigJSON, api.DockerConfigJSONKey))
 		}
 	}
 	return ds
@@ -160,7 +186,7 @@ func portList(ports []api.ContainerPort) string {
 
 // checkVolumes checks volume names, mounts, and the ConfigMaps, Secrets
 // and claims the volumes refer to.
-func checkVolumes(set *object.Set, p pod) []diag.Diagnostic {
+func checkVolumes(set *object.Set, p pod, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	o := p.obj
 	vols := map[string]int{}
@@ -174,13 +200,15 @@ func checkVolumes(set *object.Set, p pod) []diag.Diagnostic {
 		}
 		switch {
 		case v.ConfigMap != nil:
-			ds = append(ds, checkVolumeSource(set, o, "ConfigMap", v.ConfigMap.Name, vp+".configMap", "name", v.ConfigMap.Items, v.ConfigMap.Optional)...)
+			ds = append(ds, checkVolumeSource(set, opts, o, "ConfigMap", v.ConfigMap.Name, vp+".configMap", "name", v.ConfigMap.Items, v.ConfigMap.Optional)...)
 		case v.Secret != nil:
-			ds = append(ds, checkVolumeSource(set, o, "Secret", v.Secret.SecretName, vp+".secret", "secretName", v.Secret.Items, v.Secret.Optional)...)
+			ds = append(ds, checkVolumeSource(set, opts, o, "Secret", v.Secret.SecretName, vp+".secret", "secretName", v.Secret.Items, v.Secret.Optional)...)
 		case v.PersistentVolumeClaim != nil:
 			if name := v.PersistentVolumeClaim.ClaimName; name != "" && set.Get("PersistentVolumeClaim", o.Namespace, name) == nil {
-				ds = append(ds, o.Diag(diag.Error, RuleMissingReference, vp+".persistentVolumeClaim.claimName",
-					"PersistentVolumeClaim %q does not exist in namespace %s: add it to the repository or fix claimName", name, o.Namespace))
+				if d, ok := missing(o, opts, "PersistentVolumeClaim", name, vp+".persistentVolumeClaim.claimName",
+					"PersistentVolumeClaim %q does not exist in namespace %s: add it to the repository or fix claimName", name, o.Namespace); ok {
+					ds = append(ds, d)
+				}
 			}
 		}
 	}
@@ -189,6 +217,10 @@ func checkVolumes(set *object.Set, p pod) []diag.Diagnostic {
 			if _, ok := vols[m.Name]; !ok && m.Name != "" {
 				ds = append(ds, o.Diag(diag.Error, RuleMissingReference, fmt.Sprintf("%s.volumeMounts[%d].name", c.path, j),
 					"volumeMount %q names no volume of the pod (%s): add it to %s.volumes or fix the name", m.Name, volumeList(p.spec.Volumes), p.path))
+			}
+			if m.SubPath != "" && m.SubPathExpr != "" {
+				ds = append(ds, o.Diag(diag.Error, RuleVolumeMount, fmt.Sprintf("%s.volumeMounts[%d].subPathExpr", c.path, j),
+					"subPathExpr and subPath are mutually exclusive: keep one of them"))
 			}
 		}
 	}

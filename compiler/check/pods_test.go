@@ -81,3 +81,15 @@ func TestVolumeMounts(t *testing.T) {
 			[]string{`test.yaml:8:27: error: spec.containers[0].volumeMounts[0].name: volumeMount "dta" names no volume of the pod (volumes: data): add it to spec.volumes or fix the name`}},
 	})
 }
+
+func TestSubPathExprExclusive(t *testing.T) {
+	mount := func(m string) string {
+		return podWith("  containers:\n  - name: app\n    image: img:1\n    volumeMounts: [{name: data, mountPath: /data, " + m + "}]\n  volumes: [{name: data, emptyDir: {}}]")
+	}
+	runCases(t, RuleVolumeMount, []checkCase{
+		{"subPath", mount("subPath: a/b"), nil},
+		{"subPathExpr", mount("subPathExpr: $(POD_NAME)"), nil},
+		{"both", mount("subPath: a, subPathExpr: $(POD_NAME)"),
+			[]string{`test.yaml:8:76: error: spec.containers[0].volumeMounts[0].subPathExpr: subPathExpr and subPath are mutually exclusive: keep one of them`}},
+	})
+}

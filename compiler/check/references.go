@@ -12,10 +12,15 @@ import (
 
 // checkNamespaces rejects objects in a namespace no Namespace object
 // declares, as a Kubernetes API server would; "default" always exists.
-func checkNamespaces(set *object.Set) []diag.Diagnostic {
+func checkNamespaces(set *object.Set, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	for _, o := range set.All() {
-		if o.Namespace == "" || o.Namespace == "default" || set.Get("Namespace", "", o.Namespace) != nil {
+		if o.Namespace == "" || o.Namespace == "default" || set.Get("Namespace", "", o.Namespace) != nil || opts.Rejected.Has("Namespace", "", o.Namespace) {
+			continue
+		}
+		if opts.Standalone {
+			ds = append(ds, o.Diag(diag.Warning, RuleUndeclaredNamespace, "metadata.namespace",
+				"Namespace %q is not in the files checked; --standalone assumes it is made elsewhere", o.Namespace))
 			continue
 		}
 		ds = append(ds, o.Diag(diag.Error, RuleUndeclaredNamespace, "metadata.namespace",
@@ -66,9 +71,13 @@ func (k keySource) list() []string {
 
 func isOptional(b *bool) bool { return b != nil && *b }
 
-func missingObject(o *object.Object, kind, name, path string) diag.Diagnostic {
-	return o.Diag(diag.Error, RuleMissingReference, path,
+func missingObject(o *object.Object, opts Options, kind, name, path string) []diag.Diagnostic {
+	d, ok := missing(o, opts, kind, name, path,
 		"%s %q does not exist in namespace %s: add it to the repository, fix the name, or set optional: true", kind, name, o.Namespace)
+	if !ok {
+		return nil
+	}
+	return []diag.Diagnostic{d}
 }
 
 func missingKey(o *object.Object, kind, name, key string, keys []string, path string) diag.Diagnostic {
@@ -82,7 +91,7 @@ func missingKey(o *object.Object, kind, name, key string, keys []string, path st
 
 // checkContainerRefs checks the ConfigMaps, Secrets and keys a container's
 // env and envFrom refer to.
-func checkContainerRefs(set *object.Set, o *object.Object, c containerRef) []diag.Diagnostic {
+func checkContainerRefs(set *object.Set, opts Options, o *object.Object, c containerRef) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	// Paths are built only for a finding: this runs for every env var.
 	ref := func(kind string, ks *api.KeySelector, j int, field string) {
@@ -92,7 +101,7 @@ func checkContainerRefs(set *object.Set, o *object.Object, c containerRef) []dia
 		keys, ok := lookupKeys(set, kind, o.Namespace, ks.Name)
 		path := func() string { return fmt.Sprintf("%s.env[%d].valueFrom.%s", c.path, j, field) }
 		if !ok {
-			ds = append(ds, missingObject(o, kind, ks.Name, path()+".name"))
+			ds = append(ds, missingObject(o, opts, kind, ks.Name, path()+".name")...)
 			return
 		}
 		if ks.Key != "" && !keys.has(ks.Key) {
@@ -108,10 +117,10 @@ func checkContainerRefs(set *object.Set, o *object.Object, c containerRef) []dia
 	}
 	for j, ef := range c.c.EnvFrom {
 		if r := ef.ConfigMapRef; r != nil && r.Name != "" && !isOptional(r.Optional) && set.Get("ConfigMap", o.Namespace, r.Name) == nil {
-			ds = append(ds, missingObject(o, "ConfigMap", r.Name, fmt.Sprintf("%s.envFrom[%d].configMapRef.name", c.path, j)))
+			ds = append(ds, missingObject(o, opts, "ConfigMap", r.Name, fmt.Sprintf("%s.envFrom[%d].configMapRef.name", c.path, j))...)
 		}
 		if r := ef.SecretRef; r != nil && r.Name != "" && !isOptional(r.Optional) && set.Get("Secret", o.Namespace, r.Name) == nil {
-			ds = append(ds, missingObject(o, "Secret", r.Name, fmt.Sprintf("%s.envFrom[%d].secretRef.name", c.path, j)))
+			ds = append(ds, missingObject(o, opts, "Secret", r.Name, fmt.Sprintf("%s.envFrom[%d].secretRef.name", c.path, j))...)
 		}
 	}
 	return ds
@@ -119,13 +128,13 @@ func checkContainerRefs(set *object.Set, o *object.Object, c containerRef) []dia
 
 // checkVolumeSource checks a configMap or secret volume: the object must
 // exist and every listed item key must be in it, unless optional.
-func checkVolumeSource(set *object.Set, o *object.Object, kind, name, path, nameField string, items []api.KeyToPath, optional *bool) []diag.Diagnostic {
+func checkVolumeSource(set *object.Set, opts Options, o *object.Object, kind, name, path, nameField string, items []api.KeyToPath, optional *bool) []diag.Diagnostic {
 	if name == "" || isOptional(optional) {
 		return nil
 	}
 	keys, ok := lookupKeys(set, kind, o.Namespace, name)
 	if !ok {
-		return []diag.Diagnostic{missingObject(o, kind, name, path+"."+nameField)}
+		return missingObject(o, opts, kind, name, path+"."+nameField)
 	}
 	var ds []diag.Diagnostic
 	for m, it := range items {

@@ -21,7 +21,7 @@ const (
 // checkServices checks each Service's selector against the pod templates
 // of its namespace, its named targetPorts against the selected
 // containers, and its nodePorts against the range and each other.
-func checkServices(set *object.Set, pods []pod) []diag.Diagnostic {
+func checkServices(set *object.Set, pods []pod, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	var nodePorts []nodePortUse
 	byLabel := indexLabels(pods)
@@ -34,7 +34,10 @@ func checkServices(set *object.Set, pods []pod) []diag.Diagnostic {
 					selected = append(selected, pods[i])
 				}
 			}
-			if len(selected) == 0 {
+			// A rejected workload may be what the selector meant: its own
+			// error is the finding.
+			maybeRejected := opts.Rejected.mayMatch(s.Namespace, sel)
+			if len(selected) == 0 && !maybeRejected {
 				ds = append(ds, s.Diag(diag.Warning, RuleServiceSelector, "spec.selector",
 					"selector %s matches no pod template in namespace %s, so the Service has no endpoints: fix the selector or the labels of the workload it should route to", sel, s.Namespace))
 			}
@@ -44,7 +47,7 @@ func checkServices(set *object.Set, pods []pod) []diag.Diagnostic {
 		}
 		for i, sp := range s.V.Spec.Ports {
 			path := fmt.Sprintf("spec.ports[%d]", i)
-			if sp.TargetPort.IsString && len(selected) > 0 && !declaresPortName(selected, sp.TargetPort.StrVal) {
+			if sp.TargetPort.IsString && len(selected) > 0 && !declaresPortName(selected, sp.TargetPort.StrVal) && !opts.Rejected.mayMatch(s.Namespace, selector.FromMap(s.V.Spec.Selector)) {
 				ds = append(ds, s.Diag(diag.Error, RuleTargetPort, path+".targetPort",
 					"targetPort %q is not the name of a port of any selected container (%s): name a declared containerPort or use a port number", sp.TargetPort.StrVal, declaredPorts(selected)))
 			}

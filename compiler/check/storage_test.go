@@ -18,7 +18,7 @@ func pvc(name, spec string) string {
 }
 
 func TestClaims(t *testing.T) {
-	runCases(t, RuleUnboundClaim, []checkCase{
+	runCases(t, RuleBinding, []checkCase{
 		{"fits", pv("a", "", "1Gi", "") + pvc("data", ""), nil},
 		{"class and selector", pv("a", "local", "5Gi", "") + pvc("data", "  storageClassName: local\n  selector: {matchLabels: {tier: fast}}\n"), nil},
 		{"nothing at all", pvc("data", ""),
@@ -36,5 +36,19 @@ func TestClaims(t *testing.T) {
 		{"volumeName wins over order", pv("a", "", "1Gi", "") + pvc("first", "") + pvc("second", "  volumeName: a\n"),
 			[]string{`test.yaml:14:35: warning: spec.resources.requests.storage: every PersistentVolume that fits this claim is already bound (a to default/second), so it stays pending: add a PersistentVolume for it`}},
 		{"smallest fitting volume", pv("big", "", "10Gi", "") + pv("small", "", "1Gi", "") + pvc("data", "") + strings.Replace(pvc("zbig", ""), "1Gi", "5Gi", 1), nil},
+	})
+}
+
+// TestPodWithUnboundClaim: a pending claim is valid Kubernetes, a pod
+// that mounts one is what berth cannot plan (lint says so, as the plan
+// does).
+func TestPodWithUnboundClaim(t *testing.T) {
+	podWith := func(claim string) string {
+		return "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\", volumeMounts: [{name: d, mountPath: /d}]}]\n  volumes: [{name: d, persistentVolumeClaim: {claimName: " + claim + "}}]\n---\n"
+	}
+	runCases(t, RuleUnboundClaim, []checkCase{
+		{"bound", pv("a", "", "1Gi", "") + pvc("data", "") + podWith("data"), nil},
+		{"pending", pvc("data", "") + podWith("data"),
+			[]string{`test.yaml:13:58: error: spec.volumes[0].persistentVolumeClaim.claimName: PersistentVolumeClaim "data" is not bound to any PersistentVolume: berth cannot plan a pod whose claim stays pending (Kubernetes would keep it Pending): bind the claim to a PersistentVolume of the repository`}},
 	})
 }

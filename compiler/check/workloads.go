@@ -30,10 +30,13 @@ func controllerOf(o *object.Object) (controlled, bool) {
 	case *api.Rollout:
 		return controlled{v.Spec.Selector, "spec.selector", v.Spec.Template.Metadata.Labels, "spec.template.metadata.labels", false}, true
 	case *api.Job:
+		// Only a manual selector is the user's to get right: without
+		// manualSelector: true the API server generates it (and refuses one
+		// written, which is compiler/validate's finding).
+		if v.Spec.ManualSelector == nil || !*v.Spec.ManualSelector {
+			return controlled{}, false
+		}
 		return controlled{v.Spec.Selector, "spec.selector", v.Spec.Template.Metadata.Labels, "spec.template.metadata.labels", true}, true
-	case *api.CronJob:
-		js := v.Spec.JobTemplate.Spec
-		return controlled{js.Selector, "spec.jobTemplate.spec.selector", js.Template.Metadata.Labels, "spec.jobTemplate.spec.template.metadata.labels", true}, true
 	}
 	return controlled{}, false
 }
@@ -41,13 +44,14 @@ func controllerOf(o *object.Object) (controlled, bool) {
 // checkSelectors reports controllers whose selector does not select their
 // own pod template: Kubernetes refuses them ("selector does not match
 // template labels").
-func checkSelectors(set *object.Set) []diag.Diagnostic {
+func checkSelectors(set *object.Set, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	for _, o := range set.All() {
 		c, ok := controllerOf(o)
-		if !ok || c.sel == nil {
+		if !ok || c.sel == nil || opts.Rejected.Has(o.Kind, o.Namespace, o.Name) {
 			// A missing required selector is the schema's finding; a Job
-			// without one gets a generated selector.
+			// without one gets a generated selector; a rejected object's
+			// selector is already reported.
 			continue
 		}
 		sel, err := selector.FromLabelSelector(c.sel)
@@ -90,7 +94,7 @@ func labelString(labels map[string]string) string {
 
 // checkRolloutServices reports a Rollout naming a Service that does not
 // exist in its namespace, and blue/green with one Service in both roles.
-func checkRolloutServices(set *object.Set) []diag.Diagnostic {
+func checkRolloutServices(set *object.Set, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	for _, r := range object.Typed[api.Rollout](set, "Rollout") {
 		type serviceRef struct{ name, path string }
@@ -115,8 +119,10 @@ func checkRolloutServices(set *object.Set) []diag.Diagnostic {
 			if ref.name == "" || set.Get("Service", r.Namespace, ref.name) != nil {
 				continue
 			}
-			ds = append(ds, r.Diag(diag.Error, RuleMissingReference, ref.path,
-				"Service %q does not exist in namespace %s: add it to the repository (selecting the Rollout's pods) or fix the name", ref.name, r.Namespace))
+			if d, ok := missing(r.Object, opts, "Service", ref.name, ref.path,
+				"Service %q does not exist in namespace %s: add it to the repository (selecting the Rollout's pods) or fix the name", ref.name, r.Namespace); ok {
+				ds = append(ds, d)
+			}
 		}
 	}
 	return ds

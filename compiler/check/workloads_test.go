@@ -36,22 +36,11 @@ func TestSelectorMismatch(t *testing.T) {
 		{"bad operator", workload("apps/v1", "Deployment", "{matchExpressions: [{key: app, operator: Equals, values: [web]}]}", "{app: web}"),
 			[]string{`test.yaml:5:13: error: spec.selector: invalid selector: matchExpressions[0]: unknown operator "Equals" (want In, NotIn, Exists or DoesNotExist)`}},
 		{"job without selector", workload("batch/v1", "Job", "", "{app: j}"), nil},
-		{"job selector mismatch", workload("batch/v1", "Job", "{matchLabels: {app: x}}", "{app: j}"),
-			[]string{`test.yaml:5:13: error: spec.selector: selector app=x does not match the pod template's labels (app=j): make spec.template.metadata.labels match the selector`}},
-		{"cronjob selector mismatch", `apiVersion: batch/v1
-kind: CronJob
-metadata: {name: c}
-spec:
-  schedule: "*/5 * * * *"
-  jobTemplate:
-    spec:
-      selector: {matchLabels: {app: x}}
-      template:
-        metadata: {labels: {app: y}}
-        spec:
-          restartPolicy: Never
-          containers: [{name: c, image: "img:1"}]
-`, []string{`test.yaml:8:17: error: spec.jobTemplate.spec.selector: selector app=x does not match the pod template's labels (app=y): make spec.jobTemplate.spec.template.metadata.labels match the selector`}},
+		// A Job's selector is the user's only with manualSelector: true;
+		// without it the API server refuses one written (compiler/validate).
+		{"job manual selector mismatch", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: w}\nspec:\n  manualSelector: true\n  selector: {matchLabels: {app: x}}\n  template:\n    metadata: {labels: {app: j}}\n    spec: {restartPolicy: Never, containers: [{name: c, image: \"img:1\"}]}\n",
+			[]string{`test.yaml:6:13: error: spec.selector: selector app=x does not match the pod template's labels (app=j): make spec.template.metadata.labels match the selector`}},
+		{"job generated selector", workload("batch/v1", "Job", "{matchLabels: {app: x}}", "{app: j}"), nil},
 	})
 }
 

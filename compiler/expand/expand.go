@@ -37,6 +37,8 @@ type Input struct {
 	Services []plan.Service
 	// Claims maps "namespace/claim" to its bound volume.
 	Claims map[string]address.Binding
+	// SecretKey keys the digests of Secret values (plan.SecretKey).
+	SecretKey plan.SecretKey
 }
 
 // Pod is an expanded pod and what scheduling needs to know about it.

@@ -16,7 +16,7 @@ func FuzzParseDockerConfig(f *testing.F) {
 	f.Add(`{"auths":null}`)
 	f.Add(`[]`)
 	f.Fuzz(func(t *testing.T, raw string) {
-		auths, err := parseDockerConfig(raw)
+		auths, err := parseDockerConfig(raw, nil)
 		if err != nil {
 			if len(raw) > 8 && strings.Contains(err.Error(), raw) {
 				t.Fatalf("error %q quotes the secret", err)

@@ -2,7 +2,6 @@ package expand
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -136,7 +135,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 			}
 			for _, k := range sortedKeys(data) {
 				if validEnvName(ef.Prefix + k) {
-					set(plan.EnvVar{Name: ef.Prefix + k, Value: plan.Sensitive(data[k])})
+					set(plan.EnvVar{Name: ef.Prefix + k, Value: x.in.SecretKey.Sensitive(data[k])})
 				}
 			}
 		}
@@ -170,7 +169,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 				}
 				continue
 			}
-			set(plan.EnvVar{Name: e.Name, Value: plan.Sensitive(v)})
+			set(plan.EnvVar{Name: e.Name, Value: x.in.SecretKey.Sensitive(v)})
 		case vf.FieldRef != nil:
 			switch vf.FieldRef.FieldPath {
 			case "metadata.name":
@@ -285,15 +284,6 @@ func (x *expander) container(src source, path, ns string, c *api.Container) (pla
 	return out, diags
 }
 
-// dockerConfig is the payload of a kubernetes.io/dockerconfigjson Secret.
-type dockerConfig struct {
-	Auths map[string]struct {
-		Username string `json:"username"`
-		Password string `json:"password"`
-		Auth     string `json:"auth"`
-	} `json:"auths"`
-}
-
 // pullSecrets resolves imagePullSecrets into per-registry credentials.
 func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectReference) ([]plan.RegistryAuth, []diag.Diagnostic) {
 	var out []plan.RegistryAuth
@@ -310,7 +300,7 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s is not of type kubernetes.io/dockerconfigjson with a .dockerconfigjson key", ns, r.Name))
 			continue
 		}
-		auths, err := parseDockerConfig(raw)
+		auths, err := parseDockerConfig(raw, x.in.SecretKey)
 		if err != nil {
 			// The error never quotes the content: it is a secret.
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s: %v", ns, r.Name, err))
@@ -322,28 +312,16 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 	return out, diags
 }
 
-// parseDockerConfig reads {"auths": {host: {username, password | auth}}}.
-func parseDockerConfig(raw string) ([]plan.RegistryAuth, error) {
-	var cfg dockerConfig
-	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
-		return nil, fmt.Errorf(".dockerconfigjson is not valid JSON")
+// parseDockerConfig reads {"auths": {host: {username, password | auth}}}
+// with the one reader lint uses too (api.ParseDockerConfigJSON).
+func parseDockerConfig(raw string, key plan.SecretKey) ([]plan.RegistryAuth, error) {
+	auths, err := api.ParseDockerConfigJSON([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
 	}
-	var out []plan.RegistryAuth
-	for _, host := range sortedKeys(cfg.Auths) {
-		a := cfg.Auths[host]
-		user, pass := a.Username, a.Password
-		if user == "" && a.Auth != "" {
-			b, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err != nil {
-				return nil, fmt.Errorf("auths[%q].auth is not base64", host)
-			}
-			u, p, ok := strings.Cut(string(b), ":")
-			if !ok {
-				return nil, fmt.Errorf("auths[%q].auth is not base64 of user:password", host)
-			}
-			user, pass = u, p
-		}
-		out = append(out, plan.RegistryAuth{Registry: host, Username: plan.Sensitive(user), Password: plan.Sensitive(pass)})
+	out := make([]plan.RegistryAuth, 0, len(auths))
+	for _, a := range auths {
+		out = append(out, plan.RegistryAuth{Registry: a.Registry, Username: key.Sensitive(a.Username), Password: key.Sensitive(a.Password)})
 	}
 	return out, nil
 }

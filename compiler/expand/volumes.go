@@ -52,7 +52,7 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Vol
 			if !ok && !optional(v.Secret.Optional) {
 				diags = append(diags, src.errorf("reference", p+".secret.secretName", "Secret %s/%s does not exist (create it, or set optional: true)", ns, v.Secret.SecretName))
 			}
-			files, d := projectFiles(src, p+".secret", data, v.Secret.Items, v.Secret.DefaultMode, optional(v.Secret.Optional), plan.Sensitive)
+			files, d := projectFiles(src, p+".secret", data, v.Secret.Items, v.Secret.DefaultMode, optional(v.Secret.Optional), x.in.SecretKey.Sensitive)
 			pv.Files, diags = files, append(diags, d...)
 		case v.PersistentVolumeClaim != nil:
 			pv.Kind = "persistentVolumeClaim"

@@ -1,6 +1,7 @@
 package load
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -8,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"berth.dev/berth/bench/corpus"
+	"berth.dev/berth/compiler/budget"
 )
 
 // benchFiles writes the lint benchmark's corpus (n objects) and returns
@@ -75,6 +77,44 @@ func BenchmarkParseYAMLv3(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkAliasBomb is the refusal of issue 19's 140 KB alias bomb
+// (20,000 aliases to a container with a 20,000-element command): parse,
+// measure, refuse.
+func BenchmarkAliasBomb(b *testing.B) {
+	data := []byte(aliasBomb(20000, 20000))
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out := parseYAMLLimited("bomb.yaml", data, nil, budget.Limits{})
+		if len(out.docs) != 0 || len(out.diags) != 1 {
+			b.Fatalf("%d documents, %v", len(out.docs), out.diags)
+		}
+	}
+}
+
+// BenchmarkCUEPackages20 is the cost of 20 small CUE packages, evaluated
+// by one confined worker process (two execs of this binary, then one
+// request per package).
+func BenchmarkCUEPackages20(b *testing.B) {
+	dir := b.TempDir()
+	for i := range 20 {
+		src := fmt.Sprintf("package p\nobjects: [for i in [1, 2, 3] {apiVersion: \"v1\", kind: \"ConfigMap\", metadata: name: \"c%d-\\(i)\"}]\n", i)
+		p := filepath.Join(dir, fmt.Sprint("p", i), "p.cue")
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(src), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		docs, ds := Load([]string{dir}, Options{Workers: 1})
+		if len(docs) != 60 || len(ds) != 0 {
+			b.Fatalf("%d documents, %v", len(docs), ds)
 		}
 	}
 }

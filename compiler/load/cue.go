@@ -1,10 +1,15 @@
 package load
 
 import (
+	"bytes"
+	"context"
 	"encoding/base64"
+	"encoding/gob"
+	stderrors "errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -13,6 +18,7 @@ import (
 	"cuelang.org/go/cue/token"
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/budget/isolate"
 	"berth.dev/berth/compiler/diag"
 )
 
@@ -22,9 +28,156 @@ import (
 // Everything else in the package is free for definitions and helpers.
 const ObjectsField = "objects"
 
-// parseCUE evaluates the CUE files of one directory as one package and
-// converts each object to a YAML node tree that carries CUE positions.
-func parseCUE(src source) parsed {
+// cueWorker names the child process that evaluates CUE (see isolate).
+const cueWorker = "cue"
+
+func init() {
+	// A berth process started as the CUE worker evaluates packages until
+	// its input ends, and exits here, before main.
+	isolate.Serve(cueWorker, (&cueServer{outside: map[string]string{}}).serve)
+}
+
+// cueEvaluator hands CUE packages to one worker process, started on first
+// use and kept for the next package; each goroutine of Load owns one.
+type cueEvaluator struct {
+	opts isolate.Options
+	s    *isolate.Session
+}
+
+func (e *cueEvaluator) run(ctx context.Context, in []byte) ([]byte, error) {
+	if e.s == nil {
+		s, err := isolate.NewSession(cueWorker, e.opts)
+		if err != nil {
+			return nil, err
+		}
+		e.s = s
+	}
+	out, _, err := e.s.Run(ctx, in)
+	return out, err
+}
+
+func (e *cueEvaluator) close() {
+	if e.s != nil {
+		e.s.Close()
+	}
+}
+
+// cueReadUnion sets each CUE source's readable directories and returns
+// them all: the worker processes are confined to the union.
+func cueReadUnion(srcs []source) []string {
+	seen := map[string]bool{}
+	var all []string
+	for i := range srcs {
+		if srcs[i].format != formatCUE {
+			continue
+		}
+		dirs, err := cueReadDirs(srcs[i].root, filepath.Dir(srcs[i].cuePath[0]))
+		if err != nil {
+			continue // parseCUE reports it
+		}
+		srcs[i].cueRead = dirs
+		for _, d := range dirs {
+			if !seen[d] {
+				seen[d] = true
+				all = append(all, d)
+			}
+		}
+	}
+	return all
+}
+
+// cueRequest is what the parent sends the worker.
+type cueRequest struct {
+	Display string   // the package as shown: its first file
+	Files   []string // display paths
+	Paths   []string // paths to open
+	Read    []string // the directories the evaluation may read
+}
+
+// cueResponse is what the worker sends back.
+type cueResponse struct {
+	Docs  []Document
+	Diags []diag.Diagnostic
+}
+
+// parseCUE evaluates the CUE files of one directory as one package, in a
+// child process held to the evaluation budgets: CUE evaluation cannot be
+// interrupted, and a few bytes of CUE can ask for unbounded time or
+// memory (strings.Repeat, list.Range). Past a budget the child is killed
+// and the error names the package.
+func parseCUE(src source, opts Options, ev *cueEvaluator) parsed {
+	if src.cueRead == nil {
+		dirs, err := cueReadDirs(src.root, filepath.Dir(src.cuePath[0]))
+		if err != nil {
+			return parsed{diags: []diag.Diagnostic{ioDiag(src.display, err)}}
+		}
+		src.cueRead = dirs
+	}
+	req := cueRequest{Display: src.display, Files: src.cue, Paths: src.cuePath, Read: src.cueRead}
+	var in bytes.Buffer
+	if err := gob.NewEncoder(&in).Encode(req); err != nil {
+		return parsed{diags: []diag.Diagnostic{ioDiag(src.display, err)}}
+	}
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	out, err := ev.run(ctx, in.Bytes())
+	if err != nil {
+		if d, ok := budgetDiag(src.display, err); ok {
+			return parsed{diags: []diag.Diagnostic{d}}
+		}
+		return parsed{diags: []diag.Diagnostic{{Pos: diag.Pos{File: src.display}, Severity: diag.Error, Rule: RuleCUE,
+			Message: fmt.Sprintf("CUE evaluation failed: %v", err)}}}
+	}
+	var resp cueResponse
+	if err := gob.NewDecoder(bytes.NewReader(out)).Decode(&resp); err != nil {
+		return parsed{diags: []diag.Diagnostic{{Pos: diag.Pos{File: src.display}, Severity: diag.Error, Rule: RuleCUE,
+			Message: fmt.Sprintf("CUE evaluation: bad answer from the worker: %v (this is a bug in berth)", err)}}}
+	}
+	docs, diags := checkDocuments(resp.Docs, nil, opts.Limits)
+	return parsed{docs: docs, diags: append(resp.Diags, diags...)}
+}
+
+// cueServer is the worker's side: decode a request, evaluate, encode.
+type cueServer struct {
+	// outside caches the link found leading out of each directory set
+	// ("" for none), where the kernel cannot confine the worker.
+	outside map[string]string
+}
+
+func (c *cueServer) serve(in []byte, env isolate.Env) ([]byte, error) {
+	var req cueRequest
+	if err := gob.NewDecoder(bytes.NewReader(in)).Decode(&req); err != nil {
+		return nil, err
+	}
+	if !env.Confined {
+		key := strings.Join(req.Read, "\x00")
+		link, ok := c.outside[key]
+		if !ok {
+			link, _ = linkOutside(req.Read)
+			c.outside[key] = link
+		}
+		if link != "" {
+			return encodeCUE(parsed{diags: []diag.Diagnostic{{Pos: diag.Pos{File: req.Display}, Severity: diag.Error, Rule: RuleSymlink,
+				Message: fmt.Sprintf("the CUE module holds a symbolic link that leads outside it (%s), and this kernel cannot confine CUE evaluation (no Landlock): remove the link", link)}}})
+		}
+	}
+	return encodeCUE(evalCUE(source{display: req.Display, cue: req.Files, cuePath: req.Paths}))
+}
+
+func encodeCUE(p parsed) ([]byte, error) {
+	var out bytes.Buffer
+	if err := gob.NewEncoder(&out).Encode(cueResponse{Docs: p.docs, Diags: p.diags}); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// evalCUE evaluates one package and converts each object to a YAML node
+// tree that carries CUE positions. It runs offline: no registry is ever
+// asked for a module.
+func evalCUE(src source) parsed {
 	var out parsed
 	display := map[string]string{} // absolute path -> display path
 	var args []string
@@ -38,7 +191,14 @@ func parseCUE(src source) parsed {
 		display[p] = src.cue[i]
 		args = append(args, abs)
 	}
-	insts := cueload.Instances(args, &cueload.Config{Dir: filepath.Dir(args[0])})
+	if ds := moduleDeps(filepath.Dir(args[0]), filepath.Dir(src.display)); len(ds) > 0 {
+		return parsed{diags: ds}
+	}
+	insts := cueload.Instances(args, &cueload.Config{
+		Dir:      filepath.Dir(args[0]),
+		Registry: offlineRegistry{},
+		Env:      []string{},
+	})
 	if len(insts) == 0 {
 		return out
 	}
@@ -193,8 +353,7 @@ func toNode(v cue.Value, file string, display map[string]string, parent token.Po
 func cueDiags(fallback string, display map[string]string, err error) []diag.Diagnostic {
 	var out []diag.Diagnostic
 	for _, e := range errors.Errors(err) {
-		format, args := e.Msg()
-		msg := fmt.Sprintf(format, args...)
+		msg := cueMessage(e)
 		if p := e.Path(); len(p) > 0 {
 			msg = joinPath(p) + ": " + msg
 		}
@@ -209,6 +368,34 @@ func cueDiags(fallback string, display map[string]string, err error) []diag.Diag
 		out = append(out, cueDiag(fallback, display, pos, msg))
 	}
 	return out
+}
+
+// cueMessage is an error's message followed by the messages of the
+// errors it wraps, without their positions ("import failed: cannot find
+// package ..."): CUE's top message alone is often too terse to act on.
+func cueMessage(e errors.Error) string {
+	var parts []string
+	for u := error(e); u != nil; u = stderrors.Unwrap(u) {
+		var m string
+		if ce, ok := u.(errors.Error); ok {
+			format, args := ce.Msg()
+			m = fmt.Sprintf(format, args...)
+		} else {
+			m = u.Error()
+		}
+		if m != "" && (len(parts) == 0 || !strings.HasSuffix(parts[len(parts)-1], m)) {
+			parts = append(parts, m)
+		}
+	}
+	msg := strings.Join(parts, ": ")
+	switch {
+	case strings.Contains(msg, "cannot find module providing package"):
+		msg += " (berth never downloads CUE modules: vendor the package into cue.mod/pkg/ under its import path)"
+	case strings.Contains(msg, "permission denied"):
+		// Landlock's refusal (see isolate).
+		msg += " (CUE evaluation reads only inside the tree being loaded and its CUE module: a symbolic link that leads outside is not followed)"
+	}
+	return msg
 }
 
 func joinPath(p []string) string {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+
+	"berth.dev/berth/compiler/budget"
 )
 
 // IgnoreFile names the file whose gitignore-syntax patterns remove paths
@@ -24,8 +26,16 @@ type ignorer struct {
 	patterns []gitignore.Pattern
 }
 
-func (ig *ignorer) read(dir string, domain []string) error {
-	data, err := os.ReadFile(filepath.Join(dir, IgnoreFile))
+// read adds the patterns of dir's ignore file. A link that leads out of
+// realRoot is not followed.
+func (ig *ignorer) read(dir string, domain []string, realRoot string) error {
+	path := filepath.Join(dir, IgnoreFile)
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		if target, err := realPath(path); err != nil || !within(realRoot, target) {
+			return nil
+		}
+	}
+	data, err := readFileLimited(path, path, budget.Limits{})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}

@@ -8,28 +8,58 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 )
 
-// parseYAML reads a YAML stream (JSON is YAML) into documents. The stream
-// is cut at its "---" lines first and each part parsed on its own: a
-// syntax error then costs one document, not the rest of the file (the
-// yaml.v3 decoder cannot resume after an error).
+// ParseYAML reads a YAML stream (JSON is YAML) that did not come from a
+// file of the tree, such as a renderer's output, under the same budgets
+// as a file: its size, and each document's alias expansion and encoded
+// size. file names it in diagnostics.
+func ParseYAML(file string, data []byte, lim budget.Limits) ([]Document, []diag.Diagnostic) {
+	if err := lim.Check(budget.FileBytes, file, int64(len(data))); err != nil {
+		d, _ := budgetDiag(file, err)
+		return nil, []diag.Diagnostic{d}
+	}
+	out := parseYAMLLimited(file, data, nil, lim)
+	return out.docs, out.diags
+}
+
+// parseYAML reads a YAML stream with the default budgets.
 func parseYAML(file string, data []byte, a *arena) parsed {
+	return parseYAMLLimited(file, data, a, budget.Limits{})
+}
+
+// parseYAMLLimited reads a YAML stream (JSON is YAML) into documents.
+// The stream is cut at its "---" lines first and each part parsed on its
+// own: a syntax error then costs one document, not the rest of the file
+// (the yaml.v3 decoder cannot resume after an error). Each document is
+// then held to the per-object budgets.
+func parseYAMLLimited(file string, data []byte, a *arena, lim budget.Limits) parsed {
 	var out parsed
 	// One copy of the file as a string: the fast path's values are
 	// substrings of it.
 	text := string(data)
 	tags := map[string]string{}
+	var textLen []int
 	for i, part := range splitDocuments(text) {
-		doc, d, ok := parseDocument(file, i, part, tags, a)
+		doc, d, fast, ok := parseDocument(file, i, part, tags, a)
 		if d != nil {
 			out.diags = append(out.diags, *d)
 		}
 		if ok {
 			out.docs = append(out.docs, doc)
+			// Only the fast path's documents are known to hold no alias.
+			n := 0
+			if fast {
+				n = len(part.text)
+			}
+			textLen = append(textLen, n)
 		}
 	}
+	var more []diag.Diagnostic
+	out.docs, more = checkDocuments(out.docs, textLen, lim)
+	out.diags = append(out.diags, more...)
 	return out
 }
 
@@ -71,28 +101,29 @@ func isMarker(line string) bool {
 var errLine = regexp.MustCompile(`^yaml: line (\d+): `)
 
 // parseDocument parses one document. ok is false for an empty document
-// or a syntax error (then d says where and why).
-func parseDocument(file string, index int, c chunk, tags map[string]string, a *arena) (doc Document, d *diag.Diagnostic, ok bool) {
+// or a syntax error (then d says where and why); fast says the fast path
+// read it.
+func parseDocument(file string, index int, c chunk, tags map[string]string, a *arena) (doc Document, d *diag.Diagnostic, fast, ok bool) {
 	if n, ok := fastParse(c.text, c.line, tags, a); ok {
 		if n == nil {
-			return doc, nil, false
+			return doc, nil, true, false
 		}
-		return Document{File: file, Index: index, Node: n}, nil, true
+		return Document{File: file, Index: index, Node: n}, nil, true, true
 	}
 	var root yaml.Node
 	err := unmarshal([]byte(c.text), &root)
 	if err != nil {
-		return doc, syntaxDiag(file, c, err), false
+		return doc, syntaxDiag(file, c, err), false, false
 	}
 	n := &root
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
-			return doc, nil, false
+			return doc, nil, false, false
 		}
 		n = n.Content[0]
 	}
 	if n.Kind == 0 || n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-		return doc, nil, false
+		return doc, nil, false, false
 	}
 	if c.line > 0 {
 		shift(n, c.line)
@@ -103,9 +134,9 @@ func parseDocument(file string, index int, c chunk, tags map[string]string, a *a
 			Severity: diag.Error,
 			Rule:     RuleSyntax,
 			Message:  fmt.Sprintf("document is a %s, not an object: a manifest is a mapping with apiVersion, kind and metadata", kindName(n)),
-		}, false
+		}, false, false
 	}
-	return Document{File: file, Index: index, Node: n}, nil, true
+	return Document{File: file, Index: index, Node: n}, nil, false, true
 }
 
 // unmarshal shields the caller from a panic inside the YAML parser: bad

@@ -4,6 +4,7 @@ package object
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -63,10 +64,16 @@ func (o *Object) Diag(sev diag.Severity, rule, path, format string, args ...any)
 }
 
 // Find walks path from root and returns the deepest node it reaches. For a
-// mapping key it returns the value node; Find(root, "") is root.
+// mapping key it returns the value node; Find(root, "") is root. A path
+// is berth's (spec.ports[0], labels["app.kubernetes.io/name"]) or the API
+// server's (data[app.properties], limits[0].default[cpu]).
 func Find(root *yaml.Node, path string) *yaml.Node {
+	return find(root, splitPath(path))
+}
+
+func find(root *yaml.Node, steps []string) *yaml.Node {
 	n := root
-	for _, step := range splitPath(path) {
+	for _, step := range steps {
 		next := child(n, step)
 		if next == nil {
 			return n
@@ -83,47 +90,74 @@ func FindKey(root *yaml.Node, path string) *yaml.Node {
 	if len(steps) == 0 {
 		return root
 	}
-	parent := Find(root, strings.Join(steps[:len(steps)-1], "."))
+	parent := find(root, steps[:len(steps)-1])
 	last := steps[len(steps)-1]
-	if parent.Kind == yaml.MappingNode && !strings.HasPrefix(last, "[") {
+	if k, ok := mapKey(last); ok && parent.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(parent.Content); i += 2 {
-			if parent.Content[i].Value == last {
+			if parent.Content[i].Value == k {
 				return parent.Content[i]
 			}
 		}
 	}
-	return Find(root, path)
+	return find(root, steps)
 }
 
-// splitPath splits "a.b[0].c" into "a", "b", "[0]", "c".
+// splitPath splits "a.b[0].c[k.x]" into "a", "b", "[0]", "c", "[k.x]": a
+// bracket holds an index or a map key, which may contain dots.
 func splitPath(path string) []string {
 	var steps []string
-	for _, part := range strings.Split(path, ".") {
-		if part == "" {
-			continue
-		}
-		for {
-			i := strings.IndexByte(part, '[')
-			if i < 0 {
-				steps = append(steps, part)
-				break
+	for i := 0; i < len(path); {
+		switch path[i] {
+		case '.':
+			i++
+		case '[':
+			j := closing(path, i)
+			steps = append(steps, path[i:j])
+			i = j
+		default:
+			j := i
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
 			}
-			if i > 0 {
-				steps = append(steps, part[:i])
-			}
-			j := strings.IndexByte(part, ']')
-			if j < i {
-				steps = append(steps, part[i:])
-				break
-			}
-			steps = append(steps, part[i:j+1])
-			part = part[j+1:]
-			if part == "" {
-				break
-			}
+			steps = append(steps, path[i:j])
+			i = j
 		}
 	}
 	return steps
+}
+
+// closing is the index after the ']' that closes the '[' at i, skipping
+// a quoted key; len(path) when it is not closed.
+func closing(path string, i int) int {
+	if i+1 < len(path) && path[i+1] == '"' {
+		if s, err := strconv.QuotedPrefix(path[i+1:]); err == nil {
+			j := i + 1 + len(s)
+			if j < len(path) && path[j] == ']' {
+				return j + 1
+			}
+		}
+	}
+	if j := strings.IndexByte(path[i:], ']'); j >= 0 {
+		return i + j + 1
+	}
+	return len(path)
+}
+
+// mapKey is the key of a step: a name, or a bracketed key that is not an
+// index (quoted or not).
+func mapKey(step string) (string, bool) {
+	inner, ok := strings.CutPrefix(step, "[")
+	if !ok {
+		return step, true
+	}
+	inner = strings.TrimSuffix(inner, "]")
+	if _, err := strconv.Atoi(inner); err == nil {
+		return "", false
+	}
+	if u, err := strconv.Unquote(inner); err == nil {
+		return u, true
+	}
+	return inner, true
 }
 
 func child(n *yaml.Node, step string) *yaml.Node {
@@ -134,18 +168,19 @@ func child(n *yaml.Node, step string) *yaml.Node {
 			n = n.Content[0]
 		}
 	}
-	if strings.HasPrefix(step, "[") {
+	if n.Kind == yaml.SequenceNode {
 		i, err := strconv.Atoi(strings.Trim(step, "[]"))
-		if err != nil || n.Kind != yaml.SequenceNode || i < 0 || i >= len(n.Content) {
+		if err != nil || !strings.HasPrefix(step, "[") || i < 0 || i >= len(n.Content) {
 			return nil
 		}
 		return n.Content[i]
 	}
-	if n.Kind != yaml.MappingNode {
+	key, ok := mapKey(step)
+	if !ok || n.Kind != yaml.MappingNode {
 		return nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == step {
+		if n.Content[i].Value == key {
 			return n.Content[i+1]
 		}
 	}
@@ -153,26 +188,33 @@ func child(n *yaml.Node, step string) *yaml.Node {
 }
 
 // Decode turns a schema-valid document into an Object. Namespaced objects
-// without metadata.namespace land in "default".
+// without metadata.namespace land in "default". The document is decoded
+// once (decoding dominates lint's time): apiVersion and kind are read
+// from the node, the metadata from the decoded value.
 func Decode(doc *load.Document) (*Object, error) {
 	var tm api.TypeMeta
-	if err := doc.Node.Decode(&tm); err != nil {
-		return nil, fmt.Errorf("%s:%d:%d: %w", doc.File, doc.Node.Line, doc.Node.Column, err)
+	n := doc.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		switch n.Content[i].Value {
+		case "apiVersion":
+			tm.APIVersion = n.Content[i+1].Value
+		case "kind":
+			tm.Kind = n.Content[i+1].Value
+		}
 	}
 	v := newValue(tm.APIVersion, tm.Kind)
 	if v == nil {
-		return nil, fmt.Errorf("%s:%d:%d: %s %s is not a kind berth supports", doc.File, doc.Node.Line, doc.Node.Column, tm.APIVersion, tm.Kind)
+		return nil, fmt.Errorf("%s:%d:%d: %s %s is not a kind berth supports", doc.File, n.Line, n.Column, tm.APIVersion, tm.Kind)
 	}
-	if err := doc.Node.Decode(v); err != nil {
-		return nil, fmt.Errorf("%s:%d:%d: decode %s: %w", doc.File, doc.Node.Line, doc.Node.Column, tm.Kind, err)
+	if err := n.Decode(v); err != nil {
+		return nil, fmt.Errorf("%s:%d:%d: decode %s: %w", doc.File, n.Line, n.Column, tm.Kind, err)
 	}
-	var meta struct {
-		Metadata api.ObjectMeta `yaml:"metadata"`
+	// Every api type holds its metadata in a field named Metadata.
+	var meta api.ObjectMeta
+	if f := reflect.ValueOf(v).Elem().FieldByName("Metadata"); f.IsValid() {
+		meta, _ = f.Interface().(api.ObjectMeta)
 	}
-	if err := doc.Node.Decode(&meta); err != nil {
-		return nil, fmt.Errorf("%s:%d:%d: decode metadata: %w", doc.File, doc.Node.Line, doc.Node.Column, err)
-	}
-	o := &Object{Doc: doc, APIVersion: tm.APIVersion, Kind: tm.Kind, Name: meta.Metadata.Name, Namespace: meta.Metadata.Namespace, Value: v}
+	o := &Object{Doc: doc, APIVersion: tm.APIVersion, Kind: tm.Kind, Name: meta.Name, Namespace: meta.Namespace, Value: v}
 	if ClusterScoped(tm.Kind) {
 		o.Namespace = ""
 	} else if o.Namespace == "" {

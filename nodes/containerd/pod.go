@@ -62,6 +62,9 @@ type pod struct {
 	forced bool
 	inits  []*ctr
 	apps   []*ctr
+	// volPaths are the pod's volumes' host paths (volume name -> path),
+	// known once the volumes are prepared; subPath mounts start there.
+	volPaths map[string]string
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.

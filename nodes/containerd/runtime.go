@@ -120,6 +120,8 @@ type volumeManager interface {
 	Prepare(pod *plan.Pod) (map[string]string, error)
 	Update(pod *plan.Pod) error
 	WriteHosts(pod *plan.Pod, podIP string) (string, error)
+	SubPathTarget(pod *plan.Pod, sp volumes.SubPath) (string, error)
+	BindSubPath(pod *plan.Pod, sp volumes.SubPath) (string, error)
 }
 
 // volumeRemover is the part of nodes/volumes that deletes a pod's volumes.
@@ -204,7 +206,7 @@ func newVolumes(root string) volumeManager {
 	if vm, ok := m.(volumeManager); ok {
 		return vm
 	}
-	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts")
+	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts/SubPathTarget/BindSubPath")
 }
 
 // Close stops supervision (the containers keep running) and disconnects;

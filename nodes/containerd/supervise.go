@@ -229,8 +229,15 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
 				return &createError{fmt.Errorf("/etc/hosts: %w", err)}
 			}
+			pd.mu.Lock()
+			pd.volPaths = mounts
+			pd.mu.Unlock()
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, hosts: hosts})
+		subPaths, err := r.subPathTargets(spec, c)
+		if err != nil {
+			return &createError{err}
+		}
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts})
 		if err != nil {
 			return &createError{err}
 		}
@@ -291,10 +298,17 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 				return false
 			}
 			r.log.Warn("container start failed", "pod", pd.key, "container", c.spec.Name, "err", err)
+			reason := "ContainerCannotRun"
+			var ce *configError
+			if errors.As(err, &ce) {
+				// It never ran: it waits and is tried again, whatever
+				// the restart policy, as on the kubelet.
+				reason = "CreateContainerConfigError"
+			}
 			pd.mu.Lock()
-			c.state.State, c.state.Reason, c.state.Message = nodes.StateWaiting, "ContainerCannotRun", err.Error()
+			c.state.State, c.state.Reason, c.state.Message = nodes.StateWaiting, reason, err.Error()
 			pd.mu.Unlock()
-			if policy == RestartNever {
+			if policy == RestartNever && ce == nil {
 				r.terminated(ctx, pd, c, 128, "ContainerCannotRun", r.now())
 				return false
 			}
@@ -407,6 +421,9 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
 		}
+	}
+	if err := r.bindSubPaths(pd, c); err != nil {
+		return nil, nil, err
 	}
 	logPath, err := r.logPath(pd.key, c.spec.Name)
 	if err != nil {

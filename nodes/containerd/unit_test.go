@@ -185,13 +185,22 @@ func TestContainerID(t *testing.T) {
 	}
 }
 
-func TestVolumeMountsRejectEscapingSubPath(t *testing.T) {
+func TestVolumeMountsBindSubPathTargetsOnly(t *testing.T) {
 	in := specInput{
-		c:      plan.Container{Name: "c", VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "../../etc"}}},
+		c:      plan.Container{Name: "c", VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "x"}}},
 		mounts: map[string]string{"v": "/tmp/v"},
 	}
 	if _, err := volumeMounts(in); err == nil {
-		t.Error("subPath escaping the volume accepted")
+		t.Error("subPath without a prepared mount point accepted")
+	}
+	in.subPaths = map[int]string{0: "/state/volume-subpaths/v/c/0"}
+	ms, err := volumeMounts(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Never /tmp/v/x: runc would follow a symlink planted there.
+	if len(ms) != 1 || ms[0].Source != "/state/volume-subpaths/v/c/0" {
+		t.Errorf("mounts %+v", ms)
 	}
 }
 

@@ -45,7 +45,7 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 	if err != nil {
 		return nil, err
 	}
-	p, diags := comp.Compile(rev)
+	p, diags := comp.Compile(ctx, rev)
 	if p == nil {
 		return diags, ErrInvalid
 	}

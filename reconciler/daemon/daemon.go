@@ -15,6 +15,7 @@ package daemon
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,7 +27,9 @@ import (
 	"time"
 
 	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/reconciler/source"
@@ -47,12 +50,18 @@ type Config struct {
 
 	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
 	// follows a plain directory instead.
-	Repo     string
-	Branch   string
-	Path     string
-	Auth     source.Auth
-	Keyring  string // file with an armored OpenPGP key ring
-	WatchDir string
+	Repo    string
+	Branch  string
+	Path    string
+	Auth    source.Auth
+	Keyring string // file with an armored OpenPGP key ring or SSH keys
+	// AllowNonFastForward accepts a signed head that does not descend
+	// from the applied commit (a rollback, another branch).
+	AllowNonFastForward bool
+	WatchDir            string
+	// Limits are the budgets of reading a revision: the Git extraction,
+	// the loader, CUE evaluation and the whole compile.
+	Limits budget.Limits
 
 	Poll              time.Duration
 	Resync            time.Duration
@@ -84,6 +93,14 @@ type Config struct {
 	// ResetState moves a damaged state store aside and starts with an
 	// empty one; without it berth refuses to start on a damaged store.
 	ResetState bool
+	// NodePolicy is what this node allows whatever the repository says
+	// (privileged containers, host paths, Service addresses, the Pod
+	// Security default); nil is nodepolicy.Default(). A revision that
+	// breaks it is refused like one that does not compile.
+	NodePolicy *nodepolicy.Policy
+	// SecretKeyFile holds the repository's key for the digests of Secret
+	// values (plan.SecretKey); every node and CI use the same one.
+	SecretKeyFile string
 
 	Logger *slog.Logger
 }
@@ -131,10 +148,14 @@ func (c *Config) defaults() error {
 // Compiler compiles revisions for this node with one schema set.
 type Compiler struct {
 	schemas *schema.Set
+	node    string
+	policy  nodepolicy.Policy
+	key     plan.SecretKey
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
 	lbPool  []string
+	limits  budget.Limits
 }
 
 // NewCompiler loads the schemas once; c gives the node's name and the
@@ -144,19 +165,35 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
-	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
-		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool}, nil
+	policy := nodepolicy.Default()
+	if c.NodePolicy != nil {
+		policy = *c.NodePolicy
+	}
+	var key plan.SecretKey
+	if c.SecretKeyFile != "" {
+		if key, err = plan.ReadSecretKey(c.SecretKeyFile); err != nil {
+			return nil, err
+		}
+	} else if c.Logger != nil {
+		c.Logger.Warn("no --secret-key-file: the digests that stand for Secret values in plans and pod hashes use berth's public default key, so someone who sees a plan or a status can test guesses of those values offline; give every node and CI the same key file")
+	}
+	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool, limits: c.Limits}, nil
 }
 
-// Compile compiles the manifests of one revision.
-func (c *Compiler) Compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+// Compile compiles the manifests of one revision; ctx stops its
+// evaluations.
+func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
 	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
-		Options:          compiler.Options{Schemas: c.schemas},
+		Options:          compiler.Options{Schemas: c.schemas, Limits: c.limits, Context: ctx},
 		Revision:         rev.ID,
 		LocalNode:        c.local,
 		PodCIDR:          c.podCIDR,
 		ServiceCIDR:      c.svcCIDR,
 		LoadBalancerPool: c.lbPool,
+		NodePolicy:       &c.policy,
+		PolicyNode:       c.node,
+		SecretKey:        c.key,
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})

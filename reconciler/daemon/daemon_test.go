@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -26,7 +27,7 @@ func TestCompileReportsRepositoryPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, diags := c.Compile(source.Revision{ID: "abc", Dir: dir})
+	p, diags := c.Compile(context.Background(), source.Revision{ID: "abc", Dir: dir})
 	if p != nil {
 		t.Fatal("a revision with errors compiled into a plan")
 	}
@@ -36,7 +37,7 @@ func TestCompileReportsRepositoryPaths(t *testing.T) {
 
 	good := strings.Replace(bad, "containerPorts: [8000]", "ports: [{containerPort: 8000}]", 1)
 	os.WriteFile(filepath.Join(dir, "apps", "web.yaml"), []byte(good), 0o644)
-	p, diags = c.Compile(source.Revision{ID: "def", Dir: dir})
+	p, diags = c.Compile(context.Background(), source.Revision{ID: "def", Dir: dir})
 	if p == nil {
 		t.Fatalf("good revision did not compile: %v", diags)
 	}

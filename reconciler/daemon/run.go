@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -14,9 +15,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/gitops"
 	"berth.dev/berth/reconciler/nodeapi"
+	"berth.dev/berth/reconciler/redact"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/webhook"
 )
@@ -36,6 +39,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.defaults(); err != nil {
 		return err
 	}
+	// Every credential read is masked in whatever the daemon shows: its
+	// log, status (errors pass through the source, which masks them) and
+	// metrics (which carry no URL).
+	secrets := &redact.Secrets{}
+	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
 	if err := checkStateStore(&cfg); err != nil {
 		return err
 	}
@@ -70,7 +78,8 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		g, err := source.NewGit(source.GitOptions{
 			URL: cfg.Repo, Branch: cfg.Branch, Path: cfg.Path, Dir: filepath.Join(cfg.StateDir, "git"),
-			Auth: cfg.Auth, Keyring: keyring, Logger: log.With("component", "git"),
+			Auth: cfg.Auth, Keyring: keyring, AllowNonFastForward: cfg.AllowNonFastForward,
+			Limits: cfg.Limits, Secrets: secrets, Logger: log.With("component", "git"),
 		})
 		if err != nil {
 			return err
@@ -90,14 +99,15 @@ func Run(ctx context.Context, cfg Config) error {
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
 	loop := gitops.New(gitops.Options{
-		Source:   src,
-		Compile:  comp.Compile,
-		Apply:    node,
-		Poll:     cfg.Poll,
-		Resync:   cfg.Resync,
-		StateDir: cfg.StateDir,
-		Logger:   log.With("component", "gitops"),
-		Metrics:  gitops.NewMetrics(reg),
+		Source:         src,
+		Compile:        comp.Compile,
+		Apply:          node,
+		Poll:           cfg.Poll,
+		Resync:         cfg.Resync,
+		CompileTimeout: time.Duration(cfg.Limits.Get(budget.CompileTime)),
+		StateDir:       cfg.StateDir,
+		Logger:         log.With("component", "gitops"),
+		Metrics:        gitops.NewMetrics(reg),
 	})
 	_ = podMetrics
 
@@ -128,6 +138,7 @@ func Run(ctx context.Context, cfg Config) error {
 		if err != nil {
 			return fmt.Errorf("--webhook-secret-file: %w", err)
 		}
+		secrets.Add(string(secret))
 		hook = &webhook.Handler{Secret: []byte(strings.TrimSpace(string(secret))), Branch: branch,
 			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
 	}
@@ -153,6 +164,7 @@ func Run(ctx context.Context, cfg Config) error {
 			if err != nil {
 				return fmt.Errorf("--api-token-file: %w", err)
 			}
+			secrets.Add(string(tok))
 			h = nodeapi.RequireToken(api, strings.TrimSpace(string(tok)))
 		} else if hook == nil {
 			log.Warn("the TCP API has no token: anyone who reaches it can promote and abort rollouts (pass --api-token-file)")
@@ -167,7 +179,7 @@ func describe(cfg Config) string {
 	if cfg.WatchDir != "" {
 		return "dir " + cfg.WatchDir
 	}
-	s := cfg.Repo + "@" + cfg.Branch
+	s := redact.URL(cfg.Repo) + "@" + cfg.Branch
 	if cfg.Path != "" {
 		s += ":" + cfg.Path
 	}

@@ -2,6 +2,11 @@
 // new revision, applies the plan of the newest good one, and repairs drift
 // on a timer. A revision that fails to compile is never applied: the node
 // keeps its last good plan and the error is reported (Flux's "stalled").
+//
+// Fetching and compiling run off the loop's critical path, under
+// deadlines: while a revision is fetched or compiled (or after it was
+// refused), the loop goes on re-applying the last good plan, so drift is
+// repaired even while a hostile commit costs what its budgets allow.
 package gitops
 
 import (
@@ -18,6 +23,7 @@ import (
 	"sync"
 	"time"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/reconciler/source"
@@ -36,8 +42,15 @@ type Snapshots interface {
 	Prune(keep ...string) error
 }
 
-// CompileFunc compiles one revision's manifests into a plan.
-type CompileFunc func(rev source.Revision) (*plan.Plan, []diag.Diagnostic)
+// CompileFunc compiles one revision's manifests into a plan. ctx ends at
+// the compile deadline: evaluations in child processes stop then.
+type CompileFunc func(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic)
+
+// Anchor is what a Fetcher may also offer: it is told the revision the
+// node applied, and refuses a later head that rolls back from it.
+type Anchor interface {
+	Anchor(id string)
+}
 
 // Applier drives the node toward a plan (one reconcile pass).
 type Applier interface {
@@ -54,6 +67,11 @@ type Options struct {
 	// Resync is how often the good plan is re-applied without a new
 	// revision, to repair drift (default 60s).
 	Resync time.Duration
+	// CompileTimeout bounds one revision's compile (default 10 min): past
+	// it the revision is refused, and the next waits for the compile to
+	// end. FetchTimeout bounds one fetch (default 5 min).
+	CompileTimeout time.Duration
+	FetchTimeout   time.Duration
 	// StateDir keeps the last good revision across restarts.
 	StateDir string
 	Logger   *slog.Logger
@@ -85,7 +103,9 @@ type Status struct {
 	// node that compiled the same commit.
 	PlanHash string `json:"planHash,omitempty"`
 	// Head is the newest revision seen at the source.
-	Head      string    `json:"head,omitempty"`
+	Head string `json:"head,omitempty"`
+	// Compiling is the revision being fetched or compiled, if any.
+	Compiling string    `json:"compiling,omitempty"`
 	LastFetch time.Time `json:"lastFetch,omitzero"`
 	LastApply time.Time `json:"lastApply,omitzero"`
 	// Rejected is set while the newest revision fails lint or plan.
@@ -96,7 +116,10 @@ type Status struct {
 
 // Rejection is a revision that failed to compile, with its diagnostics.
 type Rejection struct {
-	Revision    string            `json:"revision"`
+	Revision string `json:"revision"`
+	// Reason is one line: "budget exceeded (file size, deploy/big.yaml)",
+	// or the first error.
+	Reason      string            `json:"reason"`
 	Diagnostics []diag.Diagnostic `json:"diagnostics"`
 }
 
@@ -113,6 +136,12 @@ func New(opts Options) *Loop {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.CompileTimeout <= 0 {
+		opts.CompileTimeout = time.Duration(budget.Limits{}.Get(budget.CompileTime))
+	}
+	if opts.FetchTimeout <= 0 {
+		opts.FetchTimeout = 5 * time.Minute
 	}
 	return &Loop{opts: opts, trigger: make(chan struct{}, 1)}
 }
@@ -139,45 +168,74 @@ func (l *Loop) Plan() *plan.Plan {
 	return l.good
 }
 
-// Run follows the source until ctx ends.
+// Run follows the source until ctx ends. Fetch and compile run on their
+// own goroutine, one at a time; the loop applies and re-applies the good
+// plan meanwhile.
 func (l *Loop) Run(ctx context.Context) error {
 	l.restore()
-	l.resume()
+	l.resume(ctx)
 	// Polls are jittered by up to a tenth of the interval so that a fleet
 	// following one repository does not fetch in the same second.
 	poll := time.NewTimer(l.opts.Poll + jitter(l.opts.Poll))
 	defer poll.Stop()
 	resync := time.NewTicker(l.opts.Resync)
 	defer resync.Stop()
-	l.Step(ctx, true)
+	done := make(chan struct{}, 1)
+	busy, again := false, false
+	fetch := func() {
+		if busy {
+			again = true // one more fetch when this one ends
+			return
+		}
+		busy = true
+		go func() {
+			l.fetchAndCompile(ctx)
+			done <- struct{}{}
+		}()
+	}
+	fetch()
+	l.applyGood(ctx) // a resumed plan repairs drift before the fetch ends
 	for {
 		select {
 		case <-ctx.Done():
+			if busy {
+				<-done
+			}
 			return nil
 		case <-l.trigger:
-			l.Step(ctx, true)
+			fetch()
 		case <-poll.C:
-			l.Step(ctx, true)
+			fetch()
 			poll.Reset(l.opts.Poll + jitter(l.opts.Poll))
+		case <-done:
+			busy = false
+			if again {
+				again = false
+				fetch()
+			}
+			l.applyGood(ctx)
 		case <-resync.C:
-			l.Step(ctx, false)
+			l.applyGood(ctx)
 		}
 	}
 }
 
-// Step runs one iteration: fetch when asked, compile a new revision, and
-// apply the good plan. It is exported for tests and `berth apply`.
+// Step runs one iteration synchronously: fetch when asked, compile a new
+// revision, and apply the good plan. It is exported for tests.
 func (l *Loop) Step(ctx context.Context, fetch bool) {
 	if fetch {
 		l.fetchAndCompile(ctx)
 	}
+	l.applyGood(ctx)
+}
+
+func (l *Loop) applyGood(ctx context.Context) {
 	l.mu.Lock()
 	good := l.good
 	l.mu.Unlock()
-	if good == nil {
-		return
+	if good != nil && ctx.Err() == nil {
+		l.apply(ctx, good)
 	}
-	l.apply(ctx, good)
 }
 
 func (l *Loop) fetchAndCompile(ctx context.Context) {
@@ -185,10 +243,24 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	have := l.status.Head
 	l.mu.Unlock()
 	start := l.opts.Now()
-	rev, changed, err := l.opts.Source.Fetch(ctx, have)
+	fctx, cancel := context.WithTimeout(ctx, l.opts.FetchTimeout)
+	rev, changed, err := l.opts.Source.Fetch(fctx, have)
+	cancel()
 	l.mu.Lock()
 	l.status.LastFetch = start
 	l.mu.Unlock()
+	var refused *source.RevisionError
+	if errors.As(err, &refused) {
+		// The commit itself is refused (unsigned, a rollback, over a
+		// budget): as a compile error, not a transport one.
+		l.mu.Lock()
+		l.status.Head = refused.ID
+		l.mu.Unlock()
+		if !l.rejected(refused.ID) {
+			l.reject(refused.ID, []diag.Diagnostic{revisionDiag(refused)})
+		}
+		return
+	}
 	if err != nil {
 		l.opts.Logger.Warn("fetch failed; keeping the last good revision", "err", err)
 		l.setError(err)
@@ -202,14 +274,9 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	if known || (!changed && l.rejected(rev.ID)) {
 		return
 	}
-	p, diags := l.opts.Compile(rev)
+	p, diags := l.compile(ctx, rev)
 	if errs, _ := diag.Count(diags); errs > 0 || p == nil {
-		l.opts.Logger.Error("revision rejected; the node keeps its last good plan",
-			"revision", rev.ID, "errors", errs, "first", first(diags))
-		l.mu.Lock()
-		l.status.Rejected = &Rejection{Revision: rev.ID, Diagnostics: diags}
-		l.mu.Unlock()
-		l.opts.Metrics.rejected()
+		l.reject(rev.ID, diags)
 		return
 	}
 	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
@@ -219,6 +286,82 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	l.status.Rejected = nil
 	l.mu.Unlock()
 	l.opts.Metrics.revisionSeen(start)
+}
+
+// compile runs the compile under the deadline. Past it, the revision is
+// refused at once; the compile itself cannot be stopped (its evaluations
+// in child processes are), so this returns only when it ends, and no other
+// compile starts before.
+func (l *Loop) compile(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+	l.mu.Lock()
+	l.status.Compiling = rev.ID
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		l.status.Compiling = ""
+		l.mu.Unlock()
+	}()
+	cctx, cancel := context.WithTimeout(ctx, l.opts.CompileTimeout)
+	defer cancel()
+	type result struct {
+		p     *plan.Plan
+		diags []diag.Diagnostic
+	}
+	res := make(chan result, 1)
+	go func() {
+		p, diags := l.opts.Compile(cctx, rev)
+		res <- result{p, diags}
+	}()
+	select {
+	case r := <-res:
+		if cctx.Err() == nil || ctx.Err() != nil {
+			return r.p, r.diags
+		}
+	case <-cctx.Done():
+		if ctx.Err() == nil {
+			l.reject(rev.ID, []diag.Diagnostic{overtime(l.opts.CompileTimeout)})
+		}
+		<-res
+	}
+	return nil, []diag.Diagnostic{overtime(l.opts.CompileTimeout)}
+}
+
+func overtime(max time.Duration) diag.Diagnostic {
+	return (&budget.Exceeded{Limit: budget.CompileTime, Where: "the revision", Max: int64(max)}).Diagnostic(diag.Pos{})
+}
+
+// revisionDiag is the diagnostic of a commit the source refused.
+func revisionDiag(e *source.RevisionError) diag.Diagnostic {
+	var ex *budget.Exceeded
+	if errors.As(e.Err, &ex) {
+		return ex.Diagnostic(diag.Pos{})
+	}
+	return diag.Diagnostic{Severity: diag.Error, Rule: "source", Message: e.Err.Error()}
+}
+
+// reject records a refused revision; the node keeps its last good plan.
+func (l *Loop) reject(id string, diags []diag.Diagnostic) {
+	r := &Rejection{Revision: id, Reason: reason(diags), Diagnostics: diags}
+	l.mu.Lock()
+	old := l.status.Rejected
+	l.status.Rejected = r
+	l.mu.Unlock()
+	if old != nil && old.Revision == id {
+		return // told already (a compile past its deadline, then ending)
+	}
+	l.opts.Logger.Error("revision refused; the node keeps its last good plan", "revision", id, "reason", r.Reason)
+	l.opts.Metrics.rejected()
+}
+
+// reason is a rejection in one line: a budget refusal as "budget exceeded
+// (what, where)", else the first error.
+func reason(ds []diag.Diagnostic) string {
+	for _, d := range ds {
+		if s, ok := budget.Summary(d); ok {
+			return s
+		}
+	}
+	return first(ds)
 }
 
 func (l *Loop) rejected(id string) bool {
@@ -258,8 +401,12 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 }
 
 // afterApply does the file IO that follows an apply outside the lock that
-// Status readers take: record the revision, drop older snapshots.
+// Status readers take: record the revision, drop older snapshots, and
+// anchor the source to it.
 func (l *Loop) afterApply(rev string) {
+	if a, ok := l.opts.Source.(Anchor); ok {
+		a.Anchor(rev)
+	}
 	l.persist(rev)
 	if snaps, ok := l.opts.Source.(Snapshots); ok {
 		if err := snaps.Prune(rev); err != nil {
@@ -314,12 +461,15 @@ func (l *Loop) restore() {
 		l.mu.Lock()
 		l.status.Applied = s.Revision
 		l.mu.Unlock()
+		if a, ok := l.opts.Source.(Anchor); ok && s.Revision != "" {
+			a.Anchor(s.Revision)
+		}
 	}
 }
 
 // resume compiles the revision applied before a restart, so the node keeps
 // its last good plan (and repairs drift) even if the head is now bad.
-func (l *Loop) resume() {
+func (l *Loop) resume(ctx context.Context) {
 	snaps, ok := l.opts.Source.(Snapshots)
 	l.mu.Lock()
 	applied := l.status.Applied
@@ -331,7 +481,7 @@ func (l *Loop) resume() {
 	if !ok {
 		return
 	}
-	p, diags := l.opts.Compile(rev)
+	p, diags := l.compile(ctx, rev)
 	if errs, _ := diag.Count(diags); errs > 0 || p == nil {
 		l.opts.Logger.Warn("the revision applied before the restart no longer compiles; waiting for a good head", "revision", applied)
 		return

@@ -32,7 +32,7 @@ func (f *fakeApplier) Apply(_ context.Context, p *plan.Plan) error {
 	return nil
 }
 
-func compile(rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+func compile(_ context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
 	if rev.ID[0] == 'b' { // "bad..." revisions fail
 		return nil, []diag.Diagnostic{{Pos: diag.Pos{File: "web.yaml", Line: 3, Col: 5}, Severity: diag.Error, Message: "broken"}}
 	}
@@ -121,7 +121,7 @@ func TestLoopResumesLastGoodRevisionAfterRestart(t *testing.T) {
 	app2 := &fakeApplier{}
 	l2 := New(Options{Source: src, Compile: compile, Apply: app2, StateDir: dir})
 	l2.restore()
-	l2.resume()
+	l2.resume(context.Background())
 	l2.Step(context.Background(), true)
 	s := l2.Status()
 	if s.Applied != "good1" || s.Rejected == nil || s.Rejected.Revision != "bad2" {

@@ -1,6 +1,7 @@
 package gitops
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +15,10 @@ type Metrics struct {
 	commitToApply    prometheus.Histogram
 	rejectedTotal    prometheus.Counter
 	fetchErrors      prometheus.Counter
-	lastSeen         time.Time
+
+	// lastSeen is written by the fetch goroutine, read by the loop's.
+	mu       sync.Mutex
+	lastSeen time.Time
 }
 
 // NewMetrics registers the loop's metrics on reg.
@@ -56,6 +60,8 @@ func (m *Metrics) reconciled(start, end time.Time, err error) {
 		result = "error"
 	}
 	m.reconcileSeconds.WithLabelValues(result).Observe(end.Sub(start).Seconds())
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if err == nil && !m.lastSeen.IsZero() {
 		m.commitToApply.Observe(end.Sub(m.lastSeen).Seconds())
 		m.lastSeen = time.Time{}
@@ -72,7 +78,9 @@ func (m *Metrics) applied(rev string) {
 
 func (m *Metrics) revisionSeen(at time.Time) {
 	if m != nil {
+		m.mu.Lock()
 		m.lastSeen = at
+		m.mu.Unlock()
 	}
 }
 

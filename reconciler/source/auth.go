@@ -1,6 +1,7 @@
 package source
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+
+	"berth.dev/berth/reconciler/redact"
 )
 
 // Auth holds where the credentials are; files, never values on the
@@ -26,7 +29,9 @@ type Auth struct {
 	KnownHostsFile string
 }
 
-func (a Auth) method(url string) (transport.AuthMethod, error) {
+// method builds the transport's credentials, adding every secret it reads
+// to secrets.
+func (a Auth) method(url string, secrets *redact.Secrets) (transport.AuthMethod, error) {
 	switch {
 	case isSSH(url):
 		if a.SSHKeyFile == "" {
@@ -55,6 +60,7 @@ func (a Auth) method(url string) (transport.AuthMethod, error) {
 		if err != nil {
 			return nil, err
 		}
+		secrets.AddBasicAuth("berth", tok)
 		return &githttp.BasicAuth{Username: "berth", Password: tok}, nil
 	case a.UsernameFile != "" || a.PasswordFile != "":
 		user, err := readSecretFile(a.UsernameFile)
@@ -65,6 +71,7 @@ func (a Auth) method(url string) (transport.AuthMethod, error) {
 		if err != nil {
 			return nil, err
 		}
+		secrets.AddBasicAuth(user, pass)
 		return &githttp.BasicAuth{Username: user, Password: pass}, nil
 	}
 	return nil, nil
@@ -84,7 +91,15 @@ func readSecretFile(path string) (string, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", fmt.Errorf("read credentials: %w", err)
+		return "", fmt.Errorf("read credentials from %s: %w", path, unwrapPath(err))
 	}
 	return strings.TrimSpace(string(b)), nil
+}
+
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }

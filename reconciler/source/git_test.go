@@ -3,7 +3,10 @@ package source
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,6 +49,19 @@ func (r *repo) git(dir string, args ...string) string {
 	r.t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// gitIn runs git in the work tree with stdin.
+func (r *repo) gitIn(stdin string, args ...string) string {
+	r.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = r.work
+	cmd.Stdin = strings.NewReader(stdin)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		r.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
@@ -247,5 +263,125 @@ func TestGitSSHSignedCommits(t *testing.T) {
 	g, _ = NewGit(GitOptions{URL: r.bare, Dir: t.TempDir(), Keyring: string(pub)})
 	if _, _, err := g.Fetch(context.Background(), ""); !errors.Is(err, ErrUnsigned) {
 		t.Fatalf("unsigned commit with an SSH keyring: err = %v", err)
+	}
+}
+
+// signingRepo is a repository whose commits git signs with an SSH key;
+// pub is the key's allowed_signers line.
+func signingRepo(t *testing.T) (r *repo, pub string, keyDir string) {
+	t.Helper()
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("ssh-keygen is not installed (openssh-client; scripts/testenv.sh installs it)")
+		}
+		t.Skip("SKIP: ssh-keygen is not installed (openssh-client)")
+	}
+	r = newRepo(t)
+	keyDir = t.TempDir()
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(keyDir, "key")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	b, _ := os.ReadFile(filepath.Join(keyDir, "key.pub"))
+	r.git(r.work, "config", "gpg.format", "ssh")
+	r.git(r.work, "config", "user.signingkey", filepath.Join(keyDir, "key"))
+	r.git(r.work, "config", "commit.gpgsign", "true")
+	return r, "t@example.com " + string(b), keyDir
+}
+
+// TestGitSignedRollbackRefused: with signed commits required, a
+// force-push back to an older signed commit, or to a signed commit of
+// another branch, is refused; --allow-non-fast-forward accepts them.
+func TestGitSignedRollbackRefused(t *testing.T) {
+	r, pub, _ := signingRepo(t)
+	ctx := context.Background()
+	c1 := r.commit(map[string]string{"a.yaml": "a: 1\n"}, "v1")
+	dir := t.TempDir()
+	g, _ := NewGit(GitOptions{URL: r.bare, Dir: dir, Keyring: pub})
+	if rev, _, err := g.Fetch(ctx, ""); err != nil || rev.ID != c1 {
+		t.Fatalf("v1: %+v %v", rev, err)
+	}
+	g.Anchor(c1) // the loop anchors after an apply
+	c2 := r.commit(map[string]string{"a.yaml": "a: 2\n"}, "v2")
+	if rev, _, err := g.Fetch(ctx, c1); err != nil || rev.ID != c2 {
+		t.Fatalf("v2 (a fast-forward): %+v %v", rev, err)
+	}
+	g.Anchor(c2)
+
+	r.git(r.work, "push", "-q", "-f", "origin", c1+":refs/heads/main")
+	_, _, err := g.Fetch(ctx, c2)
+	var re *RevisionError
+	if !errors.As(err, &re) || re.ID != c1 || !errors.Is(err, ErrNotFastForward) || !strings.Contains(err.Error(), "--allow-non-fast-forward") {
+		t.Fatalf("rollback to v1: err = %v, want ErrNotFastForward", err)
+	}
+
+	// A signed commit of another branch, pushed over main.
+	r.git(r.work, "checkout", "-q", "--orphan", "other")
+	other := r.commit(map[string]string{"a.yaml": "a: 9\n"}, "other branch")
+	r.git(r.work, "push", "-q", "-f", "origin", "other:main")
+	if _, _, err := g.Fetch(ctx, c2); !errors.Is(err, ErrNotFastForward) {
+		t.Fatalf("another branch's commit: err = %v, want ErrNotFastForward", err)
+	}
+
+	// Allowed on request.
+	g2, _ := NewGit(GitOptions{URL: r.bare, Dir: t.TempDir(), Keyring: pub, AllowNonFastForward: true})
+	g2.Anchor(c2)
+	if rev, _, err := g2.Fetch(ctx, c2); err != nil || rev.ID != other {
+		t.Fatalf("with --allow-non-fast-forward: %+v %v", rev, err)
+	}
+}
+
+// TestGitResumeReverifies: on restart the applied snapshot is verified
+// again with the keyring the daemon has now.
+func TestGitResumeReverifies(t *testing.T) {
+	r, pub, keyDir := signingRepo(t)
+	c1 := r.commit(map[string]string{"a.yaml": "a: 1\n"}, "v1")
+	dir := t.TempDir()
+	g, _ := NewGit(GitOptions{URL: r.bare, Dir: dir, Keyring: pub})
+	if _, _, err := g.Fetch(context.Background(), ""); err != nil {
+		t.Fatal(err)
+	}
+	g, _ = NewGit(GitOptions{URL: r.bare, Dir: dir, Keyring: pub})
+	if _, ok := g.Snapshot(c1); !ok {
+		t.Fatal("the applied snapshot did not resume with its key trusted")
+	}
+	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(keyDir, "new")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	rotated, _ := os.ReadFile(filepath.Join(keyDir, "new.pub"))
+	g, _ = NewGit(GitOptions{URL: r.bare, Dir: dir, Keyring: string(rotated)})
+	if _, ok := g.Snapshot(c1); ok {
+		t.Fatal("a snapshot signed by a key no longer trusted was resumed")
+	}
+}
+
+// TestGitCredentialsNeverShown: a URL with credentials is refused, and a
+// token read from a file never appears in an error.
+func TestGitCredentialsNeverShown(t *testing.T) {
+	for _, u := range []string{"https://user:tok3n@example.com/x.git", "https://tok3n@example.com/x.git", "ssh://git:tok3n@example.com/x.git"} {
+		_, err := NewGit(GitOptions{URL: u, Dir: t.TempDir()})
+		if err == nil || strings.Contains(err.Error(), "tok3n") || !strings.Contains(err.Error(), "--token-file") {
+			t.Fatalf("NewGit(%s): %v", u, err)
+		}
+	}
+	if _, err := NewGit(GitOptions{URL: "git@example.com:x.git", Dir: t.TempDir()}); err != nil {
+		t.Fatalf("an scp-style URL (a user, no password) is fine: %v", err)
+	}
+	// A server that echoes what it was sent in its error.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "denied: "+r.Header.Get("Authorization")+" "+r.URL.String(), http.StatusForbidden)
+	}))
+	defer srv.Close()
+	tok := filepath.Join(t.TempDir(), "token")
+	os.WriteFile(tok, []byte("PLANTED-TOKEN-123\n"), 0o600)
+	g, err := NewGit(GitOptions{URL: srv.URL + "/x.git", Dir: t.TempDir(), Auth: Auth{TokenFile: tok}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = g.Fetch(context.Background(), "")
+	basic := base64.StdEncoding.EncodeToString([]byte("berth:PLANTED-TOKEN-123"))
+	if err == nil || strings.Contains(err.Error(), "PLANTED-TOKEN-123") || strings.Contains(err.Error(), basic) {
+		t.Fatalf("err = %v", err)
 	}
 }

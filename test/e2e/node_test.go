@@ -58,6 +58,7 @@ func newNode(t *testing.T, slot int) *node {
 // (scripts/demo.sh has 10.77, reconciler/e2e 10.74, bench/latency.sh
 // 10.70.0.0/17).
 var podCIDRs = map[int]string{
+	0: "10.66.0.0/16",
 	1: "10.71.0.0/16", 2: "10.72.0.0/16", 3: "10.73.0.0/16", 4: "10.75.0.0/16",
 	5: "10.76.0.0/16", 6: "10.78.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
 }

@@ -1,0 +1,196 @@
+// Package isolate runs one evaluation of user input (a CUE package, a
+// Helm chart) in a child process of the same executable, under a
+// wall-clock deadline and a memory cap. An evaluation inside the caller's
+// process cannot be stopped (neither CUE nor text/template takes a
+// context), and one that asks for a terabyte kills the process that runs
+// it; a child is killed cleanly at its deadline, and its memory cap fails
+// only the child.
+//
+// A Session keeps one child for many evaluations, one after another, each
+// under its own deadline (starting a process costs some 10 ms; a small
+// CUE package evaluates in less). The child is this executable started
+// again with an environment variable naming the worker. The package that owns a worker calls Serve
+// from an init function, so every binary that links it (berth, and the
+// test binaries of the packages above it) can act as the worker without
+// wiring in main.
+package isolate
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	envWorker = "BERTH_ISOLATE_WORKER"
+	envMemory = "BERTH_ISOLATE_MEMORY"
+
+	// exitWorkError is the child's exit code when the worker returned an
+	// error (written to stderr); the Go runtime exits 2 on a fatal error.
+	exitWorkError = 3
+	// stderrCap bounds what is kept of the child's stderr.
+	stderrCap = 64 << 10
+)
+
+// Work is one evaluation: it reads its input and returns its output. An
+// error is returned to Run's caller as a *WorkError.
+type Work func(in []byte, env Env) ([]byte, error)
+
+// Env tells a worker how it runs.
+type Env struct {
+	// Confined is true when the kernel enforces Options.Read and the ban
+	// on TCP (Landlock); a worker that needs the guarantee checks for
+	// itself otherwise.
+	Confined bool
+}
+
+// Serve turns this process into the worker called name when Run started
+// it as that worker, and then never returns; otherwise it returns at
+// once. Call it from an init function of the package that owns the work.
+func Serve(name string, work Work) {
+	if os.Getenv(envWorker) != name {
+		return
+	}
+	mem, _ := strconv.ParseInt(os.Getenv(envMemory), 10, 64)
+	if os.Getenv(envConfined) == "" {
+		// First image: the limit is inherited by the confined one.
+		limitMemory(mem)
+		confine(decodeDirs(os.Getenv(envRead)))
+	}
+	if mem > 0 {
+		// The collector works harder as the cap nears.
+		debug.SetMemoryLimit(mem / 4 * 3)
+	}
+	os.Exit(serve(work, Env{Confined: os.Getenv(envConfined) == "1"}))
+}
+
+// limitMemory caps the address space at what this process holds now plus
+// mem.
+func limitMemory(mem int64) {
+	if mem > 0 {
+		// The address space may grow by the budget from what the runtime
+		// and the binary hold now: an allocation past it fails when the
+		// runtime asks for the space, before any of it is touched (so a
+		// gigabyte string costs nothing), and the runtime dies with "out
+		// of memory". RLIMIT_DATA would not do: the Go heap maps over
+		// space it reserved, which Linux does not count again.
+		if vsz := addressSpace(); vsz > 0 {
+			_ = unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: uint64(vsz + mem), Max: uint64(vsz + mem)})
+		}
+	}
+}
+
+// serve answers requests until its input ends: each is a frame in, and a
+// frame out with a status (ok, or the worker's error).
+func serve(work Work, env Env) int {
+	in := bufio.NewReader(os.Stdin)
+	for {
+		req, err := readFrame(in, -1)
+		if errors.Is(err, io.EOF) {
+			return 0
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "read request: %v", err)
+			return exitWorkError
+		}
+		out, err := work(req, env)
+		status := statusOK
+		if err != nil {
+			status, out = statusError, []byte(err.Error())
+		}
+		if err := writeFrame(os.Stdout, status, out); err != nil {
+			return exitWorkError
+		}
+	}
+}
+
+// Options bound one Run.
+type Options struct {
+	// Time is the wall-clock budget (required).
+	Time time.Duration
+	// Memory is the memory budget in bytes (required); the output may
+	// not be larger either.
+	Memory int64
+	// Read lists the directories the worker may read beneath; it may read
+	// nothing else, and open no TCP connection, where the kernel has
+	// Landlock (see Env.Confined).
+	Read []string
+}
+
+// Stats are what the child cost.
+type Stats struct {
+	// MaxRSS is the child's peak resident memory in bytes.
+	MaxRSS int64
+	Wall   time.Duration
+}
+
+// WorkError is an error the worker returned, or a crash of the child
+// that was not a budget.
+type WorkError struct{ Msg string }
+
+func (e *WorkError) Error() string { return e.Msg }
+
+// Run runs the worker called name once, in a child process of its own,
+// with input in: a Session for one evaluation. Past the deadline or the
+// memory budget, the child is killed and the error is a *budget.Exceeded
+// (budget.EvalTime or budget.EvalMemory) whose Where the caller fills in.
+// When ctx ends first, the child is killed and ctx.Err() is returned.
+func Run(ctx context.Context, name string, in []byte, opts Options) ([]byte, Stats, error) {
+	s, err := NewSession(name, opts)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	defer s.Close()
+	return s.Run(ctx, in)
+}
+
+// outOfMemory says whether a crashed child died of its address-space
+// limit. The Go runtime reports a failed mapping as "out of memory", or
+// (a thread stack, a structure of the collector) as some other fatal
+// error or fault of its own; only a panic is the evaluator's fault.
+func outOfMemory(stderr string) bool {
+	if strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory") {
+		return true
+	}
+	return !strings.HasPrefix(strings.TrimSpace(stderr), "panic:")
+}
+
+// addressSpace is this process's virtual size in bytes (0: unknown).
+func addressSpace() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+// executable is this program: /proc/self/exe still works when the binary
+// was replaced on disk by an upgrade while the daemon runs.
+func executable() (string, error) {
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		return "/proc/self/exe", nil
+	}
+	return os.Executable()
+}

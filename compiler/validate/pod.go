@@ -1,0 +1,163 @@
+package validate
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"berth.dev/berth/compiler/api"
+)
+
+// pod is ValidatePodCreate for the fields berth supports.
+func pod(p *api.Pod) field.ErrorList {
+	errs := objectMeta(&p.Metadata, metaPath)
+	return append(errs, podSpec(&p.Spec, specPath)...)
+}
+
+// podTemplate is ValidatePodTemplateSpec: the template's annotations and
+// its pod spec.
+func podTemplate(t *api.PodTemplateSpec, path *field.Path) field.ErrorList {
+	errs := annotationsSize(t.Metadata.Annotations, path.Child("metadata", "annotations"))
+	return append(errs, podSpec(&t.Spec, path.Child("spec"))...)
+}
+
+// podSpec is the part of ValidatePodSpec that relates fields: probes,
+// init containers, mount paths, host ports.
+func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, containers(s.Containers, path.Child("containers"))...)
+	errs = append(errs, initContainers(s.InitContainers, path.Child("initContainers"))...)
+	errs = append(errs, hostNetworkPorts(s, path)...)
+	return errs
+}
+
+// containers is validateContainers: each container's common rules and
+// probes, then host ports across all of them (they run together).
+func containers(cs []api.Container, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i := range cs {
+		c := &cs[i]
+		p := path.Index(i)
+		errs = append(errs, containerCommon(c, p)...)
+		errs = append(errs, probe(c.LivenessProbe, p.Child("livenessProbe"), true)...)
+		errs = append(errs, probe(c.ReadinessProbe, p.Child("readinessProbe"), false)...)
+		errs = append(errs, probe(c.StartupProbe, p.Child("startupProbe"), true)...)
+	}
+	return append(errs, hostPortConflicts(cs, path)...)
+}
+
+// initContainers is validateInitContainers for init containers that are
+// not sidecars (berth has no container restartPolicy): they run one at a
+// time to completion, so probes and lifecycle hooks are refused and host
+// ports are only checked within each.
+func initContainers(cs []api.Container, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	const why = "may not be set for init containers without restartPolicy=Always"
+	for i := range cs {
+		c := &cs[i]
+		p := path.Index(i)
+		errs = append(errs, containerCommon(c, p)...)
+		errs = append(errs, hostPortConflicts(cs[i:i+1], path)...)
+		if c.Lifecycle != nil {
+			errs = append(errs, field.Forbidden(p.Child("lifecycle"), why))
+		}
+		if c.LivenessProbe != nil {
+			errs = append(errs, field.Forbidden(p.Child("livenessProbe"), why))
+		}
+		if c.ReadinessProbe != nil {
+			errs = append(errs, field.Forbidden(p.Child("readinessProbe"), why))
+		}
+		if c.StartupProbe != nil {
+			errs = append(errs, field.Forbidden(p.Child("startupProbe"), why))
+		}
+	}
+	return errs
+}
+
+// containerCommon is the part of validateContainerCommon that relates
+// fields: ValidateVolumeMounts' unique mount paths.
+func containerCommon(c *api.Container, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(c.VolumeMounts) > 1 {
+		seen := make(map[string]bool, len(c.VolumeMounts))
+		for i, m := range c.VolumeMounts {
+			if seen[m.MountPath] {
+				errs = append(errs, field.Invalid(path.Child("volumeMounts").Index(i).Child("mountPath"), m.MountPath, "must be unique"))
+			}
+			seen[m.MountPath] = true
+		}
+	}
+	return errs
+}
+
+// probe is validateLivenessProbe and validateStartupProbe:
+// successThreshold must be 1 (a readiness probe may ask for more). The
+// schema has defaulted a zero successThreshold to 1.
+func probe(p *api.Probe, path *field.Path, mustSucceedOnce bool) field.ErrorList {
+	if p == nil || !mustSucceedOnce || p.SuccessThreshold == 0 || p.SuccessThreshold == 1 {
+		return nil
+	}
+	return field.ErrorList{field.Invalid(path.Child("successThreshold"), int64(p.SuccessThreshold), "must be 1")}
+}
+
+// hostPortConflicts is AccumulateUniqueHostPorts: two ports of the
+// containers that run together may not take one host port and protocol.
+// The value is the API server's protocol/hostIP/port (berth has no
+// hostIP: "TCP//8080").
+func hostPortConflicts(cs []api.Container, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	var seen map[string]bool
+	for ci := range cs {
+		for pi, port := range cs[ci].Ports {
+			if port.HostPort == 0 {
+				continue
+			}
+			key := fmt.Sprintf("%s//%d", protocol(port.Protocol), port.HostPort)
+			if seen[key] {
+				errs = append(errs, field.Duplicate(path.Index(ci).Child("ports").Index(pi).Child("hostPort"), key))
+				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			seen[key] = true
+		}
+	}
+	return errs
+}
+
+// hostNetworkPorts is validatePodHostNetworkDeps: with hostNetwork, a
+// container's hostPort is its containerPort. (For a Pod the API server
+// first defaults an unset hostPort to the containerPort.)
+func hostNetworkPorts(s *api.PodSpec, path *field.Path) field.ErrorList {
+	if !s.HostNetwork {
+		return nil
+	}
+	var errs field.ErrorList
+	for ci, c := range s.Containers {
+		for pi, p := range c.Ports {
+			if p.HostPort != 0 && p.HostPort != p.ContainerPort {
+				errs = append(errs, field.Invalid(path.Child("containers").Index(ci).Child("ports").Index(pi).Child("hostPort"),
+					int64(p.HostPort), "must match `containerPort` when `hostNetwork` is true"))
+			}
+		}
+	}
+	return errs
+}
+
+// alwaysRestart is the controllers' rule (ValidatePodTemplateSpecFor-
+// ReplicaSet, ValidateDaemonSetSpec): their pods run forever, so the
+// template's restartPolicy is Always.
+func alwaysRestart(s *api.PodSpec, path *field.Path) field.ErrorList {
+	if s.RestartPolicy == "" || s.RestartPolicy == "Always" {
+		return nil
+	}
+	return field.ErrorList{field.NotSupported(path.Child("restartPolicy"), s.RestartPolicy, []string{"Always"})}
+}
+
+func protocol(p string) string {
+	if p == "" {
+		return "TCP"
+	}
+	return p
+}

@@ -107,10 +107,5 @@ func (r *Runtime) awaitExit(ctx context.Context, pd *pod, c *ctr) {
 	if code == 0 {
 		reason = "Completed"
 	}
-	unlock := r.tasks.lock(c.id)
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-		r.log.Warn("delete task", "container", c.id, "err", err)
-	}
-	unlock()
-	r.terminated(ctx, pd, c, code, reason, at)
+	r.recordExit(ctx, pd, c, task, code, reason, at)
 }

@@ -349,15 +349,10 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		case r.oomKilled(ctx, c.id, code):
 			reason = "OOMKilled"
 		}
-		unlock := r.tasks.lock(c.id)
-		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-			r.log.Warn("delete task", "container", c.id, "err", err)
-		}
-		unlock()
 		pd.mu.Lock()
 		ran := at.Sub(c.state.StartedAt)
 		pd.mu.Unlock()
-		r.terminated(ctx, pd, c, code, reason, at)
+		r.recordExit(ctx, pd, c, task, code, reason, at)
 		if c.init > 0 && code == 0 {
 			pd.mu.Lock()
 			c.completed = true
@@ -381,8 +376,24 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 	}
 }
 
-// terminated records an exit in memory and in the container's labels.
-func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) {
+// recordExit records an exit, then deletes the exited task. In that order:
+// a daemon stopped or killed in between finds the exit in the labels, or
+// the exited task and its status; deleting first lost it, and a finished
+// Job's container started again on re-adoption.
+func (r *Runtime) recordExit(ctx context.Context, pd *pod, c *ctr, task containerd.Task, code int, reason string, at time.Time) {
+	if !r.terminated(ctx, pd, c, code, reason, at) {
+		return
+	}
+	unlock := r.tasks.lock(c.id)
+	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("delete task", "container", c.id, "err", err)
+	}
+	unlock()
+}
+
+// terminated records an exit in memory and in the container's labels; it
+// reports whether the labels have it.
+func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) bool {
 	pd.mu.Lock()
 	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, ""
 	c.state.FinishedAt = at
@@ -398,7 +409,9 @@ func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, rea
 	})
 	if err != nil && !errdefs.IsNotFound(err) {
 		r.log.Warn("record exit", "container", c.id, "err", err)
+		return false
 	}
+	return true
 }
 
 // startTask starts c's task, or attaches to the one already running (a

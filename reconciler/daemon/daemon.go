@@ -4,7 +4,8 @@
 // It owns the state directory layout:
 //
 //	<state>/git/            clone (repo.git) and one snapshot per revision
-//	<state>/reconciler.db   rollout progress, Job and CronJob history (bbolt)
+//	<state>/reconciler.db   rollout progress, Job and CronJob history, stops under way (bbolt)
+//	<state>/reconciler.db.corrupt-<time>  a damaged store --reset-state moved aside
 //	<state>/gitops.json     the revision applied last
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
@@ -100,6 +101,9 @@ type Config struct {
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// ResetState moves a damaged state store aside and starts with an
+	// empty one; without it berth refuses to start on a damaged store.
+	ResetState bool
 	// NodePolicy is what this node allows whatever the repository says
 	// (privileged containers, host paths, Service addresses, the Pod
 	// Security default); nil is nodepolicy.Default(). A revision that

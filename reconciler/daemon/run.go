@@ -43,6 +43,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// metrics (which carry no URL).
 	secrets := &redact.Secrets{}
 	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
+	if err := checkStateStore(&cfg); err != nil {
+		return err
+	}
 	log := cfg.Logger.With("node", cfg.Node)
 	tcp, err := listenTCP(cfg, secrets, log)
 	if err != nil {

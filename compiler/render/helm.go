@@ -131,9 +131,10 @@ func (r *Renderer) renderChart(res *result, job chartJob, w *worker) {
 			Message: fmt.Sprintf("hook %s runs on events berth never has (it installs and upgrades, it never deletes or rolls back a release); the object is not applied", h.Events)})
 	}
 	maxObjects := r.opts.Budget.Get(budget.RenderObjects)
+	parser := load.NewParser(r.opts.Budget)
 	for _, f := range resp.Files {
 		file := r.chartFile(job, f.Name)
-		docs, ds := load.ParseYAML(file, []byte(f.Content), r.opts.Budget)
+		docs, ds := parser.Parse(file, []byte(f.Content))
 		var tmpl []templateKeys
 		if src, ok := resp.Templates[f.Name]; ok {
 			tmpl = indexTemplate(src)

@@ -50,12 +50,13 @@ func (r *Renderer) kustomize(rt load.Root, w *worker) result {
 	}
 
 	src := newSourceIndex(k.Dirs, root, show, r.opts.Budget)
+	parser := load.NewParser(r.opts.Budget)
 	for _, o := range k.Objects {
 		file := kfile
 		if o.File != "" {
 			file = show(o.File)
 		}
-		docs, ds := load.ParseYAML(file, o.YAML, r.opts.Budget)
+		docs, ds := parser.Parse(file, o.YAML)
 		res.diags = append(res.diags, ds...)
 		for i := range docs {
 			docs[i].Index = len(res.docs)
@@ -83,11 +84,11 @@ func cleanKustomizeError(err error, top, dir string) string {
 type sourceIndex struct {
 	files   map[string][]load.Document // by display path
 	patches []load.Document
-	lim     budget.Limits
+	parser  *load.Parser
 }
 
 func newSourceIndex(dirs []string, root string, show func(string) string, lim budget.Limits) *sourceIndex {
-	s := &sourceIndex{files: map[string][]load.Document{}, lim: lim}
+	s := &sourceIndex{files: map[string][]load.Document{}, parser: load.NewParser(lim)}
 	for _, dir := range dirs {
 		for _, n := range kustomizationFiles {
 			data, err := os.ReadFile(filepath.Join(dir, n))
@@ -117,7 +118,7 @@ func newSourceIndex(dirs []string, root string, show func(string) string, lim bu
 					continue
 				}
 				if data, err := os.ReadFile(abs); err == nil {
-					docs, _ := load.ParseYAML(show(abs), data, lim)
+					docs, _ := s.parser.Parse(show(abs), data)
 					s.patches = append(s.patches, docs...)
 				}
 			}
@@ -136,7 +137,7 @@ func (s *sourceIndex) locate(doc *load.Document, file, kind, name string) {
 	docs, ok := s.files[file]
 	if !ok {
 		if data, err := os.ReadFile(file); err == nil {
-			docs, _ = load.ParseYAML(file, data, s.lim)
+			docs, _ = s.parser.Parse(file, data)
 		}
 		s.files[file] = docs
 	}

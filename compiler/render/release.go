@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 )
@@ -171,12 +172,18 @@ func (r *Renderer) release(rel release, w *worker) result {
 			if !ok {
 				return res
 			}
+			shown := filepath.Join(dir, filepath.FromSlash(f.Value))
+			if info, err := os.Stat(abs); err == nil {
+				if err := r.opts.Budget.Check(budget.FileBytes, shown, info.Size()); err != nil {
+					res.diags = append(res.diags, exceeded(err.(*budget.Exceeded), rel.file, rel.id))
+					return res
+				}
+			}
 			data, err := os.ReadFile(abs)
 			if err != nil {
 				at(f, RuleHelm, "values file %s: %v", f.Value, unwrapPath(err))
 				return res
 			}
-			shown := filepath.Join(dir, filepath.FromSlash(f.Value))
 			res.consumed = append(res.consumed, shown)
 			vs := readValues(shown, data)
 			vs.at, vs.what = f, "values file "+f.Value

@@ -1,11 +1,15 @@
 package render
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"berth.dev/berth/compiler/budget"
+	"berth.dev/berth/compiler/load"
 )
 
 // Overlay1000 writes the overlay of BenchmarkKustomize1000 (for the
@@ -78,5 +82,38 @@ func write(b testing.TB, file, content string) {
 	}
 	if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkRenderScaffoldWarm renders the scaffold chart in a worker
+// already running: the render itself, without the worker's start.
+func BenchmarkRenderScaffoldWarm(b *testing.B) {
+	r := New(Options{Root: "testdata"})
+	rt := load.Root{Dir: "testdata/hello", Top: "testdata"}
+	w := newWorker(context.Background(), budget.Limits{}, r.readable([]load.Root{rt}, nil))
+	defer w.close()
+	b.ReportAllocs()
+	for b.Loop() {
+		res := r.chartDir(rt, w)
+		if len(res.docs) != 3 || len(res.diags) > 0 {
+			b.Fatalf("%d docs, %v", len(res.docs), res.diags)
+		}
+	}
+}
+
+// BenchmarkWorkerStart starts a render worker and has it answer one
+// request (a chart of one ConfigMap): what a lint run with a chart or a
+// kustomization pays once.
+func BenchmarkWorkerStart(b *testing.B) {
+	dir := b.TempDir()
+	write(b, filepath.Join(dir, "Chart.yaml"), "apiVersion: v2\nname: c\nversion: 0.1.0\n")
+	write(b, filepath.Join(dir, "templates", "cm.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n")
+	for b.Loop() {
+		w := newWorker(context.Background(), budget.Limits{}, []string{dir})
+		resp, err := w.run(request{Chart: &chartRequest{Dir: dir}})
+		w.close()
+		if err != nil || len(resp.Chart.Files) != 1 {
+			b.Fatalf("%v %+v", err, resp.Chart)
+		}
 	}
 }

@@ -3,7 +3,7 @@
 // file), Helm charts (a directory with Chart.yaml, rendered with its
 // values.yaml) and berth.dev/v1 HelmRelease objects (a chart, a release
 // name and namespace, values). It runs kustomize's krusty and Helm's
-// engine in the process, never a program, and returns documents the
+// engine as libraries, never a program, and returns documents the
 // loader's model understands, each named after the file it came from.
 //
 // Rendering is sandboxed: it runs in a child process (worker.go) under

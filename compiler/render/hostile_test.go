@@ -1,6 +1,7 @@
 package render_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -208,6 +209,22 @@ func TestHostileKustomizations(t *testing.T) {
 			wantError(t, diags, c.rule, c.want)
 		})
 	}
+	t.Run("too many objects", func(t *testing.T) {
+		var b strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n", i)
+		}
+		root := writeTree(t, map[string]string{"app/kustomization.yaml": "resources: [cms.yaml]\n", "app/cms.yaml": b.String()})
+		r := render.New(render.Options{Root: root, Budget: budget.Limits{RenderObjects: 10}})
+		_, _, diags := r.Render([]load.Root{{Dir: filepath.Join(root, "app"), Top: root}}, nil)
+		wantError(t, diags, budget.Rule, "budget exceeded (rendered objects): 20, over the limit of 10")
+	})
+	t.Run("a build past its time", func(t *testing.T) {
+		dir := render.Overlay1000(t)
+		r := render.New(render.Options{Root: dir, Budget: budget.Limits{EvalTime: 100 * time.Millisecond}})
+		_, _, diags := r.Render([]load.Root{{Dir: filepath.Join(dir, "prod"), Top: dir}}, nil)
+		wantError(t, diags, budget.Rule, "budget exceeded (evaluation time)")
+	})
 	t.Run("a link out of the repository", func(t *testing.T) {
 		root := writeTree(t, map[string]string{"app/kustomization.yaml": "resources:\n  - passwd.yaml\n"})
 		if err := os.Symlink("/etc/passwd", filepath.Join(root, "app", "passwd.yaml")); err != nil {

@@ -364,6 +364,15 @@ func TestReadoptFinishedJobPodNotRerun(t *testing.T) {
 func TestDeletedContainerMadeAgain(t *testing.T) {
 	rt := newRuntime(t)
 	p := testPod("deleted", container("app", "sleep", "3600"), container("side", "sleep", "3600"))
+	handedOver := false
+	t.Cleanup(func() {
+		if !handedOver { // the test stopped before the second Runtime took the pod
+			if err := rt.RemovePod(ctx, p.Key()); err != nil {
+				t.Errorf("remove %s: %v", p.Key(), err)
+			}
+			rt.Close()
+		}
+	})
 	if err := rt.CreatePod(ctx, p); err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +390,7 @@ func TestDeletedContainerMadeAgain(t *testing.T) {
 		t.Errorf("the other container was restarted: %+v", st.Containers[1])
 	}
 
+	handedOver = true
 	if err := rt.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -175,6 +175,9 @@ func (s *Session) start() error {
 	return nil
 }
 
+// startTimeout bounds a worker's start.
+const startTimeout = 30 * time.Second
+
 // ready waits for the worker's first frame, which it writes once its
 // image is up, and caps its memory.
 func (s *Session) ready() error {
@@ -184,7 +187,10 @@ func (s *Session) ready() error {
 		_, _, err := readAnswer(p.out, 0)
 		up <- err
 	}()
-	timer := time.NewTimer(s.opts.Time)
+	// Starting is berth's own work, not the evaluation's: it has a bound
+	// of its own, on a loaded machine well over a short budget.
+	limit := max(s.opts.Time, startTimeout)
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
 	select {
 	case err := <-up:
@@ -192,7 +198,7 @@ func (s *Session) ready() error {
 			return fmt.Errorf("isolate: the worker did not start: %v: %s", err, firstLine(p.stderr.buf.String()))
 		}
 	case <-timer.C:
-		return fmt.Errorf("isolate: the worker did not start within %s", s.opts.Time)
+		return fmt.Errorf("isolate: the worker did not start within %s", limit)
 	}
 	return limitMemory(p.cmd.Process.Pid, s.opts.Memory)
 }

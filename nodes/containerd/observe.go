@@ -78,6 +78,13 @@ func (pd *pod) status() nodes.PodStatus {
 // phase derives the pod phase and the reason shown for it from the
 // container states, as the kubelet does.
 func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message string) (string, string, string) {
+	for _, cs := range [][]nodes.ContainerStatus{inits, apps} {
+		for _, c := range cs {
+			if c.Reason == ReasonContainerMissing {
+				return nodes.PhaseFailed, c.Reason, c.Message
+			}
+		}
+	}
 	for _, c := range inits {
 		if c.State == nodes.StateTerminated && c.Reason == "Completed" {
 			continue

@@ -66,6 +66,9 @@ type pod struct {
 	// volPaths are the pod's volumes' host paths (volume name -> path),
 	// known once the volumes are prepared; subPath mounts start there.
 	volPaths map[string]string
+	// adopted marks a pod rebuilt from containerd and its state file:
+	// its spec's secret values are redacted.
+	adopted bool
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.

@@ -162,6 +162,8 @@ func describeDefault(f *field) string {
 	switch {
 	case f.pullPol:
 		return "Always for an untagged or :latest image, else IfNotPresent"
+	case f.dfltText != "":
+		return f.dfltText
 	case f.n.typ == nOr && f.n.dflt >= 0 && f.n.alts[f.n.dflt].sibling != "":
 		return "the value of " + f.n.alts[f.n.dflt].sibling
 	case f.required || f.optional:

@@ -17,6 +17,10 @@ type ServiceSpec struct {
 	LoadBalancerIP        string                 `json:"loadBalancerIP,omitempty" yaml:"loadBalancerIP,omitempty"`
 	SessionAffinity       string                 `json:"sessionAffinity,omitempty" yaml:"sessionAffinity,omitempty"`
 	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty" yaml:"sessionAffinityConfig,omitempty"`
+	// IPFamilies and IPFamilyPolicy say what berth's Services are: IPv4,
+	// single-stack.
+	IPFamilies     []string `json:"ipFamilies,omitempty" yaml:"ipFamilies,omitempty"`
+	IPFamilyPolicy *string  `json:"ipFamilyPolicy,omitempty" yaml:"ipFamilyPolicy,omitempty"`
 }
 
 // SessionAffinityConfig carries the ClientIP timeout.

@@ -44,10 +44,10 @@ func TestUnsupportedFieldReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct{ doc, want string }{{
-		doc: "apiVersion: test.berth.dev/v1\nkind: ProjectedTest\nmetadata: {name: p}\nspec:\n  sources:\n  - serviceAccountToken: {path: token}\n",
+		doc:  "apiVersion: test.berth.dev/v1\nkind: ProjectedTest\nmetadata: {name: p}\nspec:\n  sources:\n  - serviceAccountToken: {path: token}\n",
 		want: `spec.sources[0].serviceAccountToken: field "serviceAccountToken" is not supported by berth: ` + NoTokenReason,
 	}, {
-		doc: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {generateName: web-}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: c:1}]}}}\n",
+		doc:  "apiVersion: apps/v1\nkind: Deployment\nmetadata: {generateName: web-}\nspec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: [{name: c, image: c:1}]}}}\n",
 		want: `metadata.generateName: field "generateName" is not supported by berth: berth applies objects by name, as kubectl apply does; set metadata.name (a Job may have a generateName: berth names it from its content)`,
 	}} {
 		var n yaml.Node

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/internal/objtest"
 )

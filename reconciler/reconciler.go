@@ -152,7 +152,7 @@ func New(o Options) *Reconciler {
 	}
 	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
 		failures: map[string]failure{}, stopping: map[string]bool{},
-		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}}
+		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}}
 }
 
 // Result is the outcome of one pass.
@@ -169,7 +169,7 @@ type Result struct {
 }
 
 func (r *Reconciler) load() error {
-	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons} {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketHistory} {
 		m, err := r.opts.Store.Load(b)
 		if err != nil {
 			return err
@@ -189,6 +189,10 @@ func (r *Reconciler) load() error {
 				var v CronRuns
 				err = json.Unmarshal(raw, &v)
 				r.state.Crons[k] = v
+			case bucketHistory:
+				var v RevisionHistory
+				err = json.Unmarshal(raw, &v)
+				r.state.History[k] = v
 			}
 			if err != nil {
 				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
@@ -256,6 +260,12 @@ func (r *Reconciler) save(recs []*Record) error {
 				r.state.Crons[rec.Key] = v
 			} else {
 				delete(r.state.Crons, rec.Key)
+			}
+		case bucketHistory:
+			if v, ok := rec.Value.(RevisionHistory); ok {
+				r.state.History[rec.Key] = v
+			} else {
+				delete(r.state.History, rec.Key)
 			}
 		}
 	}

@@ -33,10 +33,14 @@ type State struct {
 	Rollouts map[string]Rollout // by workload key
 	Jobs     map[string]JobRun  // by workload key of a Job
 	Crons    map[string]CronRuns
+	History  map[string]RevisionHistory
 }
 
 func (s State) clone() State {
-	c := State{Now: s.Now, Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}
+	c := State{Now: s.Now, Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}
+	for k, v := range s.History {
+		c.History[k] = v
+	}
 	for k, v := range s.Rollouts {
 		c.Rollouts[k] = v
 	}

@@ -41,6 +41,9 @@ type WorkloadStatus struct {
 	Completions int32 `json:"completions,omitempty"`
 	Succeeded   int32 `json:"succeeded,omitempty"`
 	Failed      int32 `json:"failed,omitempty"`
+	// History is the revisions before this one that the node remembers
+	// (revisionHistoryLimit), newest first.
+	History []Revision `json:"history,omitempty"`
 	// CronJobs.
 	Suspended    bool      `json:"suspended,omitempty"`
 	ActiveRuns   int       `json:"activeRuns,omitempty"`
@@ -94,6 +97,7 @@ func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 				ws.Steps = len(c.Steps)
 			}
 		}
+		ws.History = st.History[k].Old
 		if j, ok := st.Jobs[k]; ok && w.Job != nil {
 			ws.Phase, ws.Message, ws.Completions, ws.Succeeded, ws.Failed = j.Phase, j.Reason, max(w.Job.Completions, 1), j.Succeeded, j.Failed
 			ws.Total = int(ws.Completions)

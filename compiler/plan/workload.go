@@ -33,6 +33,9 @@ type Strategy struct {
 	Paused                  bool       `json:"paused,omitempty"`
 	BlueGreen               *BlueGreen `json:"blueGreen,omitempty"`
 	Canary                  *Canary    `json:"canary,omitempty"`
+	// RevisionHistoryLimit is how many old revisions a node remembers of
+	// a Deployment, DaemonSet or Rollout (nil for other kinds).
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 }
 
 // BlueGreen is an Argo-style blue/green rollout.

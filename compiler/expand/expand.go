@@ -355,10 +355,6 @@ func (x *expander) job(o *object.Object, j *api.Job) {
 		spec.RestartPolicy = "Never"
 	}
 	src := source{obj: o, path: "spec.template.spec"}
-	if d := notYet(o, &j.Spec, "spec"); len(d) > 0 {
-		x.res.Diags = append(x.res.Diags, d...)
-		return
-	}
 	t, ok := x.resolve(src, o.Namespace, &j.Spec.Template.Metadata, &spec)
 	if !ok {
 		return
@@ -378,10 +374,6 @@ func (x *expander) cronJob(o *object.Object, cj *api.CronJob) {
 		spec.RestartPolicy = "Never"
 	}
 	src := source{obj: o, path: "spec.jobTemplate.spec.template.spec"}
-	if d := notYet(o, jt, "spec.jobTemplate.spec"); len(d) > 0 {
-		x.res.Diags = append(x.res.Diags, d...)
-		return
-	}
 	t, ok := x.resolve(src, o.Namespace, &jt.Template.Metadata, &spec)
 	if !ok {
 		return

@@ -167,7 +167,7 @@ func durationSeconds(v api.IntOrString) (int32, error) {
 }
 
 // jobSettings applies Kubernetes' Job defaults: completions 1,
-// parallelism 1, backoffLimit 6.
+// parallelism 1, backoffLimit 6 (jobPolicies: unless per-index).
 func jobSettings(s *api.JobSpec) plan.Job {
 	j := plan.Job{Completions: 1, Parallelism: 1, BackoffLimit: 6, TTLSecondsAfterFinished: s.TTLSecondsAfterFinished}
 	if s.Completions != nil {
@@ -182,6 +182,7 @@ func jobSettings(s *api.JobSpec) plan.Job {
 	if s.ActiveDeadlineSeconds != nil {
 		j.ActiveDeadlineSeconds = *s.ActiveDeadlineSeconds
 	}
+	jobPolicies(s, &j)
 	return j
 }
 

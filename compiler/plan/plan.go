@@ -61,8 +61,19 @@ type Pod struct {
 	Hash string `json:"hash"`
 	// ConfigHash covers the content of configMap and secret volume files: a
 	// change there is written in place without restarting the pod.
-	ConfigHash string  `json:"configHash,omitempty"`
-	Spec       PodSpec `json:"spec"`
+	ConfigHash string `json:"configHash,omitempty"`
+	// Annotations are those a controller gives the pod (an Indexed Job's
+	// batch.kubernetes.io/job-completion-index).
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Spec        PodSpec           `json:"spec"`
+}
+
+// Hostname is the pod's host name: Spec.Hostname, or its name.
+func (p *Pod) Hostname() string {
+	if p.Spec.Hostname != "" {
+		return p.Spec.Hostname
+	}
+	return p.Name
 }
 
 // Key is namespace/name.
@@ -80,6 +91,9 @@ type PodSpec struct {
 	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
 	// Hosts are the /etc/hosts entries for the namespace's services.
 	Hosts []HostEntry `json:"hosts,omitempty"`
+	// Hostname is the pod's host name when it is not its name (an
+	// Indexed Job's pod is <job>-<index>).
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // HostEntry is one /etc/hosts line.

@@ -56,6 +56,7 @@ func (pd *pod) status() nodes.PodStatus {
 	for _, c := range pd.apps {
 		s.Containers = append(s.Containers, c.state)
 	}
+	s.InitContainers = inits
 	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, inits, s.Containers, s.Reason, s.Message)
 	if pd.forced {
 		s.Phase, s.Reason, s.Message = nodes.PhaseFailed, "Stopped", "stopped by berth before it finished"

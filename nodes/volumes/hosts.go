@@ -26,7 +26,7 @@ fe00::2	ip6-allrouters
 `
 
 // RenderHosts returns the /etc/hosts of a pod: the localhost lines, podIP
-// with the pod's name (omitted when podIP is empty, e.g. before CNI), and
+// with the pod's host name (omitted when podIP is empty, e.g. before CNI), and
 // the entries in order. It rejects anything that could break a line.
 func RenderHosts(namespace, name, podIP string, entries []plan.HostEntry) ([]byte, error) {
 	var b bytes.Buffer
@@ -99,7 +99,7 @@ func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	content, err := RenderHosts(pod.Namespace, pod.Name, podIP, pod.Spec.Hosts)
+	content, err := RenderHosts(pod.Namespace, pod.Hostname(), podIP, pod.Spec.Hosts)
 	if err != nil {
 		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
 	}

@@ -512,6 +512,12 @@ func (c *compiler) field(n *node, d *ast.Field) error {
 			f.pullPol = true
 		case body == "omitempty":
 			f.omitEmpty = true
+		case strings.HasPrefix(body, "node="):
+			text, err := cuelit.Unquote(strings.TrimPrefix(body, "node="))
+			if err != nil {
+				return fmt.Errorf("%s: @berth(node=...) takes a quoted description: %w", a.Pos(), err)
+			}
+			f.nodeText = text
 		case strings.HasPrefix(body, "default="):
 			text, err := cuelit.Unquote(strings.TrimPrefix(body, "default="))
 			if err != nil {

@@ -123,6 +123,9 @@ type field struct {
 	// the default of an optional field that Go fills in because it
 	// depends on other fields (a Job's backoffLimit).
 	dfltText string
+	// nodeText (@berth(node="...")) says, for the field table, what the
+	// field does on a berth node where that is not what its name says.
+	nodeText string
 	doc      string
 }
 

@@ -48,6 +48,9 @@ type ConfigMap struct {
 	Metadata   ObjectMeta        `json:"metadata" yaml:"metadata"`
 	Data       map[string]string `json:"data,omitempty" yaml:"data,omitempty"`
 	BinaryData map[string]string `json:"binaryData,omitempty" yaml:"binaryData,omitempty"` // base64
+	// Immutable forbids a later revision to change the data
+	// (compiler/immutable).
+	Immutable *bool `json:"immutable,omitempty" yaml:"immutable,omitempty"`
 }
 
 // Secret is a v1 Secret; Data is base64 as written.
@@ -57,6 +60,9 @@ type Secret struct {
 	Type       string            `json:"type,omitempty" yaml:"type,omitempty"`
 	Data       map[string]string `json:"data,omitempty" yaml:"data,omitempty"`
 	StringData map[string]string `json:"stringData,omitempty" yaml:"stringData,omitempty"`
+	// Immutable forbids a later revision to change the data or type
+	// (compiler/immutable).
+	Immutable *bool `json:"immutable,omitempty" yaml:"immutable,omitempty"`
 }
 
 // Namespace is a v1 Namespace.

@@ -17,6 +17,25 @@ type Plan struct {
 	// Services are cluster-wide: every node programs every service.
 	Services  []Service  `json:"services,omitempty"`
 	Workloads []Workload `json:"workloads,omitempty"`
+	// Immutable are the ConfigMaps and Secrets marked immutable, with
+	// digests of their content: a later revision may not change them
+	// (compiler/immutable). Nodes do not read it.
+	Immutable []ImmutableObject `json:"immutable,omitempty"`
+}
+
+// ImmutableObject is an immutable ConfigMap or Secret of a revision.
+type ImmutableObject struct {
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	// Type is a Secret's type; Key identifies the key of its digests.
+	Type string `json:"type,omitempty"`
+	Key  string `json:"key,omitempty"`
+	// Data and BinaryData are digests of the content: a ConfigMap's data
+	// and binaryData; a Secret's data (with stringData), keyed as every
+	// digest of a secret value.
+	Data       string `json:"data"`
+	BinaryData string `json:"binaryData,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.

@@ -100,6 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node := NewNode(&cfg)
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
+	comp.previous = node.LastApplied
 	podMetrics := newPodMetrics(reg, node)
 	loop := gitops.New(gitops.Options{
 		Source:         src,

@@ -63,7 +63,7 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 	}
 	set, diags := Front(docs, opts.Options)
 	if opts.Previous != nil {
-		diags = append(diags, immutable.Check(opts.Previous.Immutable, set, opts.SecretKey)...)
+		diags = append(diags, immutable.Check(opts.Previous, set, opts.SecretKey)...)
 	}
 	if hasErrors(diags) {
 		return nil, dedupe(diags)
@@ -84,7 +84,9 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 	if hasErrors(diags) {
 		return nil, diags
 	}
-	p.Immutable = immutable.Table(set, opts.SecretKey)
+	if immutable.HasImmutableSecret(p) {
+		p.SecretKeyID = immutable.KeyID(opts.SecretKey)
+	}
 	if opts.NodePolicy != nil {
 		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {
 			return nil, diags

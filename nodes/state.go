@@ -70,6 +70,9 @@ type PodStatus struct {
 	// pod failure policy matches).
 	InitContainers []ContainerStatus `json:"initContainers,omitempty"`
 	StartedAt      time.Time         `json:"startedAt,omitzero"`
+	// GracePeriodSeconds is the pod's terminationGracePeriodSeconds: how
+	// long a stop waits after it begins before it kills.
+	GracePeriodSeconds int64 `json:"terminationGracePeriodSeconds,omitempty"`
 }
 
 // Key is namespace/name.

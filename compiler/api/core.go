@@ -1,5 +1,7 @@
 package api
 
+import "encoding/base64"
+
 // Service is a v1 Service.
 type Service struct {
 	TypeMeta `yaml:",inline"`
@@ -51,6 +53,22 @@ type ConfigMap struct {
 	// Immutable forbids a later revision to change the data
 	// (compiler/immutable).
 	Immutable *bool `json:"immutable,omitempty" yaml:"immutable,omitempty"`
+}
+
+// DecodedData is the ConfigMap's content as the node writes it: data,
+// and binaryData decoded from base64 (a value that is not base64 is the
+// schema's finding, left out).
+func (c *ConfigMap) DecodedData() map[string][]byte {
+	out := make(map[string][]byte, len(c.Data)+len(c.BinaryData))
+	for k, v := range c.Data {
+		out[k] = []byte(v)
+	}
+	for k, v := range c.BinaryData {
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			out[k] = b
+		}
+	}
+	return out
 }
 
 // Secret is a v1 Secret; Data is base64 as written.

@@ -1,20 +1,18 @@
 // Package immutable holds ConfigMaps and Secrets marked immutable to what
 // the API server holds them to: once a revision applied one, a later
-// revision may not change its data or drop the mark
+// revision may not change its data or type, or drop the mark
 // (ValidateConfigMapUpdate, ValidateSecretUpdate).
 //
-// Each plan lists its immutable objects with digests of their content
-// (plan.Plan.Immutable); a compile given the plan applied before
-// (compiler.CompileOptions.Previous) checks the new revision against it.
-// The one check runs where a previous revision is known: the daemon
-// against the plan its node applied last, `berth plan --base` against
-// the base. `berth lint` takes files alone and does not check it.
+// The plan's ConfigMap and Secret tables say which are immutable and hold
+// their content (a Secret's as keyed digests, plan.SecretKey); a compile
+// given the plan applied before (compiler.CompileOptions.Previous) checks
+// the new revision against it. That is the one check, run where a
+// previous revision is known: by the daemon against the plan its node
+// applied last, by `berth plan --base` against the base. `berth lint`
+// takes files alone and does not run it.
 package immutable
 
 import (
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"slices"
 
 	"berth.dev/berth/compiler/api"
@@ -30,137 +28,114 @@ const Rule = "immutable"
 // are recognised as such, not taken for changes.
 const keyID = "berth.dev/immutable key id"
 
-// Table lists the immutable ConfigMaps and Secrets of set, sorted, with
-// the digests a later revision is compared with. A Secret's digests are
-// keyed (plan.SecretKey), as every digest of a secret value in a plan.
-func Table(set *object.Set, key plan.SecretKey) []plan.ImmutableObject {
-	var out []plan.ImmutableObject
-	for _, o := range set.All() {
-		if e, ok := entry(o, key); ok && set.Get(o.Kind, o.Namespace, o.Name) == o {
-			out = append(out, e)
-		}
+// KeyID names key in a plan (plan.Plan.SecretKeyID) without revealing
+// it: an HMAC of a constant.
+func KeyID(key plan.SecretKey) string {
+	if len(key) == 0 {
+		key = plan.DefaultSecretKey
 	}
-	return out
+	return key.Sensitive(keyID).Redacted()
 }
 
-func entry(o *object.Object, key plan.SecretKey) (plan.ImmutableObject, bool) {
-	switch v := o.Value.(type) {
-	case *api.ConfigMap:
-		if v.Immutable == nil || !*v.Immutable {
-			return plan.ImmutableObject{}, false
-		}
-		bin := map[string][]byte{}
-		for k, s := range v.BinaryData {
-			b, _ := base64.StdEncoding.DecodeString(s) // the schema checked it
-			bin[k] = b
-		}
-		return plan.ImmutableObject{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name,
-			Data: digest(bytesOf(v.Data)), BinaryData: digest(bin)}, true
-	case *api.Secret:
-		if v.Immutable == nil || !*v.Immutable {
-			return plan.ImmutableObject{}, false
-		}
-		if len(key) == 0 {
-			key = plan.DefaultSecretKey
-		}
-		sum := digest(v.DecodedData())
-		return plan.ImmutableObject{Kind: o.Kind, Namespace: o.Namespace, Name: o.Name, Type: v.SecretType(),
-			Key: key.Sensitive(keyID).Redacted(), Data: key.Sensitive(sum).Redacted()}, true
-	}
-	return plan.ImmutableObject{}, false
+// HasImmutableSecret reports whether p lists an immutable Secret, whose
+// digests need the key's id beside them.
+func HasImmutableSecret(p *plan.Plan) bool {
+	return slices.ContainsFunc(p.Secrets, func(c plan.ConfigData) bool { return c.Immutable })
 }
 
-func bytesOf(m map[string]string) map[string][]byte {
-	out := make(map[string][]byte, len(m))
-	for k, v := range m {
-		out[k] = []byte(v)
-	}
-	return out
-}
-
-// digest is a content digest of a key-value map.
-func digest(m map[string][]byte) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	h := sha256.New()
-	for _, k := range keys {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write(m[k])
-		h.Write([]byte{0})
-	}
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// Check refuses the changes set makes to the immutable objects of prev,
-// with the API server's messages, at the changed object: data or
-// binaryData changed, immutable dropped, a Secret's type changed. An
-// object deleted from the repository is not a change (Kubernetes lets one
-// delete an immutable object and create it again).
-func Check(prev []plan.ImmutableObject, set *object.Set, key plan.SecretKey) []diag.Diagnostic {
+// Check refuses the changes set makes to the immutable ConfigMaps and
+// Secrets of prev, with the API server's messages, at the changed field
+// of the new object: data (stringData) or binaryData changed, immutable
+// dropped, a Secret's type changed. An object deleted from the
+// repository is not a change: Kubernetes lets one delete an immutable
+// object and create it again.
+func Check(prev *plan.Plan, set *object.Set, key plan.SecretKey) []diag.Diagnostic {
 	var ds []diag.Diagnostic
-	for _, old := range prev {
-		o := set.Get(old.Kind, old.Namespace, old.Name)
-		if o == nil {
+	for i := range prev.ConfigMaps {
+		old := &prev.ConfigMaps[i]
+		o := set.Get("ConfigMap", old.Namespace, old.Name)
+		if !old.Immutable || o == nil {
 			continue
 		}
-		cur, still := entry(o, key)
-		immutablePath := "immutable"
-		if !still {
-			// Compare the content anyway: both are the API server's errors.
-			cur, _ = entry(withImmutable(o), key)
-			ds = append(ds, o.Diag(diag.Error, Rule, immutablePath, "Forbidden: field is immutable when `immutable` is set%s", advice(old)))
+		cm := o.Value.(*api.ConfigMap)
+		ds = append(ds, dropped(o, cm.Immutable, old)...)
+		data, bin := changed(old, cm.DecodedData(), func(v []byte) string { return string(v) }, func(k string) bool { _, ok := cm.BinaryData[k]; return ok })
+		if data {
+			ds = append(ds, forbidden(o, "data", old))
 		}
-		if old.Kind == "Secret" && old.Type != cur.Type {
-			ds = append(ds, o.Diag(diag.Error, Rule, "type", "Invalid value: %q: field is immutable%s", cur.Type, advice(old)))
+		if bin {
+			ds = append(ds, forbidden(o, "binaryData", old))
 		}
-		// Digests made under another key (a changed --secret-key-file)
-		// cannot be compared: that is not a change of content.
-		if old.Kind == "Secret" && old.Key == cur.Key && old.Data != cur.Data {
-			ds = append(ds, o.Diag(diag.Error, Rule, dataPath(o), "Forbidden: field is immutable when `immutable` is set%s", advice(old)))
+	}
+	if len(key) == 0 {
+		key = plan.DefaultSecretKey
+	}
+	for i := range prev.Secrets {
+		old := &prev.Secrets[i]
+		o := set.Get("Secret", old.Namespace, old.Name)
+		if !old.Immutable || o == nil {
+			continue
 		}
-		if old.Kind == "ConfigMap" && old.Data != cur.Data {
-			ds = append(ds, o.Diag(diag.Error, Rule, "data", "Forbidden: field is immutable when `immutable` is set%s", advice(old)))
+		s := o.Value.(*api.Secret)
+		ds = append(ds, dropped(o, s.Immutable, old)...)
+		if typ := s.SecretType(); typ != old.Type {
+			ds = append(ds, o.Diag(diag.Error, Rule, "type", "Invalid value: %q: field is immutable%s", typ, advice(o)))
 		}
-		if old.Kind == "ConfigMap" && old.BinaryData != cur.BinaryData {
-			ds = append(ds, o.Diag(diag.Error, Rule, "binaryData", "Forbidden: field is immutable when `immutable` is set%s", advice(old)))
+		// Digests made under another key (a new --secret-key-file) cannot
+		// be compared: that is not a change of content.
+		if prev.SecretKeyID != KeyID(key) {
+			continue
+		}
+		data, _ := changed(old, s.DecodedData(), func(v []byte) string { return key.Sensitive(string(v)).Redacted() }, func(string) bool { return false })
+		if data {
+			path := "data"
+			if len(s.Data) == 0 && len(s.StringData) > 0 {
+				path = "stringData"
+			}
+			ds = append(ds, forbidden(o, path, old))
 		}
 	}
 	return ds
 }
 
+// changed compares the content recorded in the plan with the new one
+// (shown as the plan shows it), and says whether a key of data or one
+// of binaryData (isBinary, by where the new object holds the key)
+// changed, appeared or went.
+func changed(old *plan.ConfigData, cur map[string][]byte, show func([]byte) string, isBinary func(string) bool) (data, binary bool) {
+	mark := func(k string) {
+		if isBinary(k) {
+			binary = true
+		} else {
+			data = true
+		}
+	}
+	for k, v := range cur {
+		if ov, ok := old.Data[k]; !ok || ov.Redacted() != show(v) {
+			mark(k)
+		}
+	}
+	for k := range old.Data {
+		if _, ok := cur[k]; !ok {
+			data = true // gone: where it was written is not known any more
+		}
+	}
+	return data, binary
+}
+
+func dropped(o *object.Object, immutable *bool, old *plan.ConfigData) []diag.Diagnostic {
+	if immutable != nil && *immutable {
+		return nil
+	}
+	return []diag.Diagnostic{forbidden(o, "immutable", old)}
+}
+
+func forbidden(o *object.Object, path string, _ *plan.ConfigData) diag.Diagnostic {
+	return o.Diag(diag.Error, Rule, path, "Forbidden: field is immutable when `immutable` is set%s", advice(o))
+}
+
 // advice says what to do instead, as a GitOps user can.
-func advice(old plan.ImmutableObject) string {
-	return ": the revision applied before made " + old.Kind + " " + old.Namespace + "/" + old.Name +
+func advice(o *object.Object) string {
+	return ": the revision applied before made " + o.ID() +
 		" immutable, and the API server refuses to change it; give the changed one a new name (and point its users at it), or delete it in one commit and add it again in the next"
-}
-
-// dataPath is where a Secret's content was written: stringData when
-// that alone holds it.
-func dataPath(o *object.Object) string {
-	if s := o.Value.(*api.Secret); len(s.Data) == 0 && len(s.StringData) > 0 {
-		return "stringData"
-	}
-	return "data"
-}
-
-// withImmutable is o as if it still said immutable: true, to compare its
-// content.
-func withImmutable(o *object.Object) *object.Object {
-	c := *o
-	t := true
-	switch v := o.Value.(type) {
-	case *api.ConfigMap:
-		cm := *v
-		cm.Immutable = &t
-		c.Value = &cm
-	case *api.Secret:
-		s := *v
-		s.Immutable = &t
-		c.Value = &s
-	}
-	return &c
 }

@@ -4,8 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"berth.dev/berth/compiler/immutable"
+	"gopkg.in/yaml.v3"
+
+	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/internal/objtest"
+	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -29,10 +33,36 @@ metadata: {name: free}
 data: {mode: fast}
 `
 
+// compile compiles src as the daemon does, against prev when given.
+func compile(t *testing.T, src string, prev *plan.Plan, key plan.SecretKey) (*plan.Plan, []diag.Diagnostic) {
+	t.Helper()
+	var docs []load.Document
+	dec := yaml.NewDecoder(strings.NewReader(src))
+	for i := 0; ; i++ {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			break
+		}
+		docs = append(docs, load.Document{File: objtest.File, Index: i, Node: n.Content[0]})
+	}
+	return compiler.Compile(docs, compiler.CompileOptions{Options: compiler.Options{Workers: 1}, Previous: prev, SecretKey: key,
+		LocalNode: compiler.LocalNode{Name: "n1"}})
+}
+
 func check(t *testing.T, prevSrc, src string, key plan.SecretKey) []string {
 	t.Helper()
-	prev := immutable.Table(objtest.Set(t, prevSrc), key)
-	return objtest.Strings(immutable.Check(prev, objtest.Set(t, src), key))
+	prev, ds := compile(t, prevSrc, nil, key)
+	if prev == nil {
+		t.Fatal(ds)
+	}
+	_, ds = compile(t, src, prev, key)
+	var errs []diag.Diagnostic
+	for _, d := range ds {
+		if d.Rule == "immutable" {
+			errs = append(errs, d)
+		}
+	}
+	return objtest.Strings(errs)
 }
 
 func TestImmutable(t *testing.T) {
@@ -77,17 +107,31 @@ func TestImmutable(t *testing.T) {
 // secret, and a new --secret-key-file is not taken for a change.
 func TestImmutableSecretKey(t *testing.T) {
 	a, b := plan.SecretKey("key a, sixteen bytes"), plan.SecretKey("key b, sixteen bytes")
-	prev := immutable.Table(objtest.Set(t, base), a)
-	for _, e := range prev {
-		if e.Kind == "Secret" && (!strings.HasPrefix(e.Data, "(sensitive hmac:") || strings.Contains(e.Data, "s3cret")) {
-			t.Errorf("secret digest %q", e.Data)
+	prev, ds := compile(t, base, nil, a)
+	if prev == nil || prev.SecretKeyID == "" {
+		t.Fatalf("plan %v: %v", prev, ds)
+	}
+	for _, e := range prev.Secrets {
+		for _, v := range e.Data {
+			if r := v.Redacted(); !strings.HasPrefix(r, "(sensitive hmac:") || strings.Contains(r, "s3cret") {
+				t.Errorf("secret digest %q", r)
+			}
 		}
 	}
 	changed := strings.Replace(base, "token: s3cret", "token: other", 1)
-	if got := immutable.Check(prev, objtest.Set(t, changed), b); len(got) != 0 {
-		t.Errorf("under another key: %v", got)
+	if _, ds := compile(t, changed, prev, b); hasRule(ds, "immutable") {
+		t.Errorf("under another key: %v", ds)
 	}
-	if got := immutable.Check(prev, objtest.Set(t, changed), a); len(got) != 1 {
-		t.Errorf("under the same key: %v, want the change", got)
+	if _, ds := compile(t, changed, prev, a); !hasRule(ds, "immutable") {
+		t.Errorf("under the same key: %v, want the change", ds)
 	}
+}
+
+func hasRule(ds []diag.Diagnostic, rule string) bool {
+	for _, d := range ds {
+		if d.Rule == rule {
+			return true
+		}
+	}
+	return false
 }

@@ -39,7 +39,7 @@ func TestImmutableAgainstTheLastApplied(t *testing.T) {
 	v1 := t.TempDir()
 	write(v1, "mode: fast")
 	p, diags := comp.Compile(context.Background(), source.Revision{ID: "r1", Dir: v1})
-	if p == nil || len(p.Immutable) != 1 {
+	if p == nil || len(p.ConfigMaps) != 1 || !p.ConfigMaps[0].Immutable {
 		t.Fatalf("r1: %v %v", p, diags)
 	}
 	// The node applies r1: its reconciler records the plan in the store.

@@ -58,6 +58,7 @@ func (pd *pod) status() nodes.PodStatus {
 	for _, c := range pd.apps {
 		s.Containers = append(s.Containers, c.state)
 	}
+	s.InitContainers = inits
 	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, inits, s.Containers, s.Reason, s.Message)
 	s.Ready = s.Phase == nodes.PhaseRunning && !pd.readySince.IsZero()
 	switch {

@@ -217,7 +217,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 				return fmt.Errorf("remove leftover namespaces: %w", err)
 			}
 		}
-		if err := cni.Create(pd.ns, p.Name); err != nil {
+		if err := cni.Create(pd.ns, p.Hostname()); err != nil {
 			return fmt.Errorf("namespaces: %w", err)
 		}
 		ip, err := r.net.Attach(ctx, pd.id, pd.ns.Net, portMappings(p))

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -21,9 +20,9 @@ func TestIsolationDefaults(t *testing.T) {
 	rt := newRuntime(t)
 	plain := container("app", "sh", "-c", statusScript)
 	dropAll := container("app", "sh", "-c", statusScript)
-	dropAll.SecurityContext = &api.SecurityContext{Capabilities: &api.Capabilities{Drop: []string{"ALL"}}}
+	dropAll.SecurityContext = &plan.SecurityContext{Capabilities: &plan.Capabilities{Drop: []string{"ALL"}}}
 	priv := container("app", "sh", "-c", statusScript)
-	priv.SecurityContext = &api.SecurityContext{Privileged: true}
+	priv.SecurityContext = &plan.SecurityContext{Privileged: true}
 	tests := []struct {
 		pod  *plan.Pod
 		want []string

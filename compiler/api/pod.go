@@ -24,12 +24,10 @@ type PodSpec struct {
 	HostNetwork                   bool                   `json:"hostNetwork,omitempty" yaml:"hostNetwork,omitempty"`
 	ImagePullSecrets              []LocalObjectReference `json:"imagePullSecrets,omitempty" yaml:"imagePullSecrets,omitempty"`
 	// HostPID and HostIPC put the pod in the host's PID and IPC
-	// namespaces; ShareProcessNamespace gives its containers one PID
-	// namespace.
-	HostPID               bool                `json:"hostPID,omitempty" yaml:"hostPID,omitempty"`
-	HostIPC               bool                `json:"hostIPC,omitempty" yaml:"hostIPC,omitempty"`
-	ShareProcessNamespace *bool               `json:"shareProcessNamespace,omitempty" yaml:"shareProcessNamespace,omitempty"`
-	SecurityContext       *PodSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+	// namespaces.
+	HostPID         bool                `json:"hostPID,omitempty" yaml:"hostPID,omitempty"`
+	HostIPC         bool                `json:"hostIPC,omitempty" yaml:"hostIPC,omitempty"`
+	SecurityContext *PodSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.

@@ -77,7 +77,6 @@ type PodSpec struct {
 	HostNetwork                   bool              `json:"hostNetwork,omitempty"`
 	HostPID                       bool              `json:"hostPID,omitempty"`
 	HostIPC                       bool              `json:"hostIPC,omitempty"`
-	ShareProcessNamespace         bool              `json:"shareProcessNamespace,omitempty"`
 	SecurityContext               *PodSecurity      `json:"securityContext,omitempty"`
 	TerminationGracePeriodSeconds int64             `json:"terminationGracePeriodSeconds"`
 	ImagePullSecrets              []RegistryAuth    `json:"imagePullSecrets,omitempty"`
@@ -148,6 +147,9 @@ type Volume struct {
 	// Path is the node path for hostPath and for a PVC's bound PV.
 	Path         string `json:"path,omitempty"`
 	HostPathType string `json:"hostPathType,omitempty"`
+	// LocalPV marks a claim bound to a local PersistentVolume, mounted
+	// read-write: the pod's fsGroup owns it, by its fsGroupChangePolicy.
+	LocalPV bool `json:"localPV,omitempty"`
 	// Source names the ConfigMap, Secret, or PVC/PV ("claim -> volume").
 	Source string `json:"source,omitempty"`
 	// Files are the configMap or secret files, sorted by path.

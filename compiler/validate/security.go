@@ -12,16 +12,14 @@ import (
 	"berth.dev/berth/compiler/api"
 )
 
-// podSecurityContext is validatePodSpecSecurityContext: ids, the PID
-// namespace choices, sysctls and profiles. (The API server calls it on
-// the internal PodSecurityContext, which also holds hostPID, hostIPC and
-// hostNetwork; the paths are the v1 ones.)
+// podSecurityContext is validatePodSpecSecurityContext: ids, sysctls
+// and profiles. (The API server calls it on the internal
+// PodSecurityContext, which also holds hostPID, hostIPC and
+// hostNetwork; shareProcessNamespace, whose rule it also checks, is not
+// supported by berth.)
 func podSecurityContext(s *api.PodSpec, specPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	path := specPath.Child("securityContext")
-	if s.ShareProcessNamespace != nil && *s.ShareProcessNamespace && s.HostPID {
-		errs = append(errs, field.Invalid(specPath.Child("shareProcessNamespace"), true, "ShareProcessNamespace and HostPID cannot both be enabled"))
-	}
 	sc := s.SecurityContext
 	if sc == nil {
 		return errs

@@ -59,11 +59,6 @@ func TestSecurityRules(t *testing.T) {
 		want: []string{`test.yaml:8:77: error: spec.containers[0].securityContext.appArmorProfile.localhostProfile: Invalid value: "x": can only be set when AppArmor type is Localhost`},
 		good: ctr("", "    securityContext: {appArmorProfile: {type: Unconfined}}\n"),
 	}, {
-		name: "shareProcessNamespace with hostPID",
-		bad:  ctr("  hostPID: true\n  shareProcessNamespace: true\n", ""),
-		want: []string{`test.yaml:6:26: error: spec.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled`},
-		good: ctr("  hostPID: true\n  shareProcessNamespace: false\n", ""),
-	}, {
 		name: "sysctl name grammar and duplicates",
 		bad:  ctr("  securityContext:\n    sysctls: [{name: Net.Bad, value: '1'}, {name: net.ipv4.tcp_syncookies, value: '1'}, {name: net.ipv4.tcp_syncookies, value: '0'}]\n", ""),
 		want: []string{

@@ -28,8 +28,10 @@ func TestIsolationDefaults(t *testing.T) {
 		want []string
 	}{
 		// Seccomp 2 is filter mode: containerd's default profile.
-		{testPod("iso-default", plain), []string{"Seccomp:\t2", "NoNewPrivs:\t1", "timer_list=0", "procsys=ro"}},
-		{testPod("iso-dropall", dropAll), []string{"Seccomp:\t2", "NoNewPrivs:\t1", "timer_list=0", "procsys=ro"}},
+		// no_new_privs only with allowPrivilegeEscalation: false, as the
+		// kubelet sets it (TestNoNewPrivsAndSeccomp).
+		{testPod("iso-default", plain), []string{"Seccomp:\t2", "NoNewPrivs:\t0", "timer_list=0", "procsys=ro"}},
+		{testPod("iso-dropall", dropAll), []string{"Seccomp:\t2", "NoNewPrivs:\t0", "timer_list=0", "procsys=ro"}},
 		{testPod("iso-privileged", priv), []string{"Seccomp:\t0", "NoNewPrivs:\t0", "procsys=rw"}},
 	}
 	var keys []string

@@ -67,6 +67,13 @@ type Options struct {
 	LogMaxSize int64
 	// OnPull, when set, is told of every image pull (metrics).
 	OnPull func(ref string, took time.Duration, err error)
+	// SeccompProfileRoot holds the Localhost seccomp profiles
+	// (default StateDir/seccomp).
+	SeccompProfileRoot string
+	// Executable is the binary the shim runs as `Executable log-copy
+	// FILE` to log a container with a terminal (RunLogCopy); default
+	// this process's own.
+	Executable string
 
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).
@@ -112,6 +119,9 @@ func (o *Options) defaults() {
 	}
 	if o.LogMaxSize <= 0 {
 		o.LogMaxSize = DefaultLogMaxSize
+	}
+	if o.SeccompProfileRoot == "" {
+		o.SeccompProfileRoot = filepath.Join(o.StateDir, "seccomp")
 	}
 }
 

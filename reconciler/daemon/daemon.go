@@ -89,6 +89,9 @@ type Config struct {
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// SeccompProfileRoot holds the Localhost seccomp profiles (default
+	// StateDir/seccomp).
+	SeccompProfileRoot string
 	// NodePolicy is what this node allows whatever the repository says
 	// (privileged containers, host paths, Service addresses, the Pod
 	// Security default); nil is nodepolicy.Default(). A revision that

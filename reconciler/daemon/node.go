@@ -76,6 +76,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		PodCIDR:            podCIDR,
 		Logger:             log.With("driver", "containerd"),
 		OnPull:             n.syncs.pulled,
+		SeccompProfileRoot: n.cfg.SeccompProfileRoot,
 	})
 	if err != nil {
 		return fmt.Errorf("start the pod runtime: %w", err)

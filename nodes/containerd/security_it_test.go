@@ -165,20 +165,24 @@ func TestSysctls(t *testing.T) {
 	}
 }
 
-// TestHostPIDAndIPC: hostPID shows the host's processes (its pid 1) and
-// hostIPC the host's IPC namespace; a plain pod sees neither.
+// TestHostPIDAndIPC: hostPID shows the host's processes (its pid 1)
+// and hostIPC puts the pod in the host's IPC namespace with its
+// /dev/shm; a plain pod sees neither, and its containers share their
+// pod's IPC namespace.
 func TestHostPIDAndIPC(t *testing.T) {
 	rt := newRuntime(t)
 	comm, err := os.ReadFile("/proc/1/comm")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ipc, err := os.Readlink("/proc/1/ns/ipc") // the host's, where runc runs
-	if err != nil {
+	shm := filepath.Join("/dev/shm", "berth-test-hostipc")
+	if err := os.WriteFile(shm, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	script := `echo pid1=$(cat /proc/1/comm); ls -l /proc/self/ns/ipc | sed 's/.*-> /ipc=/'; echo done; sleep 3600`
-	host, plain := testPod("hostns", container("app", "sh", "-c", script)), testPod("plainns", container("app", "sh", "-c", script))
+	t.Cleanup(func() { os.Remove(shm) })
+	script := `echo pid1=$(cat /proc/1/comm); ls -l /proc/self/ns/ipc | sed 's/.*-> /ipc=/'; ls /dev/shm | grep -q berth-test-hostipc && echo host-shm; echo done; sleep 3600`
+	host := testPod("hostns", container("app", "sh", "-c", script))
+	plain := testPod("plainns", container("a", "sh", "-c", script), container("b", "sh", "-c", script))
 	host.Spec.HostPID, host.Spec.HostIPC = true, true
 	cleanup(t, rt, host.Key(), plain.Key())
 	for _, p := range []*plan.Pod{host, plain} {
@@ -187,13 +191,20 @@ func TestHostPIDAndIPC(t *testing.T) {
 		}
 	}
 	hostLog := waitLog(t, rt, host.Key(), "app", "done", 60*time.Second)
-	plainLog := waitLog(t, rt, plain.Key(), "app", "done", 60*time.Second)
-	wantPID, wantIPC := "pid1="+strings.TrimSpace(string(comm)), "ipc="+ipc
-	if !strings.Contains(hostLog, wantPID) || !strings.Contains(hostLog, wantIPC) {
-		t.Errorf("hostPID/hostIPC pod lacks %q and %q:\n%s", wantPID, wantIPC, hostLog)
+	a, b := waitLog(t, rt, plain.Key(), "a", "done", 60*time.Second), waitLog(t, rt, plain.Key(), "b", "done", 60*time.Second)
+	wantPID := "pid1=" + strings.TrimSpace(string(comm))
+	if !strings.Contains(hostLog, wantPID) || !strings.Contains(hostLog, "host-shm") {
+		t.Errorf("hostPID/hostIPC pod lacks %q and the host's /dev/shm:\n%s", wantPID, hostLog)
 	}
-	if strings.Contains(plainLog, wantPID) || strings.Contains(plainLog, wantIPC) || !strings.Contains(plainLog, "pid1=sh") {
-		t.Errorf("a plain pod sees the host's namespaces:\n%s", plainLog)
+	ipc := func(log string) string {
+		_, rest, _ := strings.Cut(log, "ipc=")
+		return strings.Fields(rest)[0]
+	}
+	if strings.Contains(a, wantPID) || strings.Contains(a, "host-shm") || !strings.Contains(a, "pid1=sh") {
+		t.Errorf("a plain pod sees the host's namespaces:\n%s", a)
+	}
+	if ipc(a) != ipc(b) || ipc(a) == ipc(hostLog) {
+		t.Errorf("IPC namespaces: plain pod %s and %s, hostIPC pod %s", ipc(a), ipc(b), ipc(hostLog))
 	}
 }
 

@@ -77,6 +77,8 @@ type Reconciler struct {
 	revision string // last applied plan revision
 	routes   []nodes.ServiceRoute
 	synced   bool
+	// programmed is routes for readers on other goroutines (under mu).
+	programmed []nodes.ServiceRoute
 	// known remembers the pods of recent revisions (Desired.Known); lost
 	// on restart, which only means a vanished stable pod is not re-created.
 	known         map[string][]plan.Pod
@@ -511,7 +513,7 @@ func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeSt
 	r.routes, r.synced = routes, true
 	ready := localReady(routes)
 	r.mu.Lock()
-	r.localReady = ready
+	r.localReady, r.programmed = ready, routes
 	r.mu.Unlock()
 	return nil
 }

@@ -45,7 +45,10 @@ func runDaemon(e *env, args []string) int {
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 10*time.Second, "how long a node removed from the inventory keeps serving before it stops its pods")
 	fs.StringVar(&c.API, "api", "", "unix socket of the node API (default <run-dir>/berth.sock)")
 	fs.StringVar(&c.APIAddr, "api-addr", "", "also serve the API (and the webhook, /metrics) on this TCP address")
-	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API")
+	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API (without it, a non-loopback --api-addr serves only /hooks/git, /healthz and /readyz)")
+	fs.StringVar(&c.APITLSCert, "api-tls-cert", "", "serve the TCP API over HTTPS with this PEM certificate (chain)")
+	fs.StringVar(&c.APITLSKey, "api-tls-key", "", "the PEM private key of --api-tls-cert")
+	fs.StringVar(&c.APITLSClientCA, "api-tls-client-ca", "", "also require TCP clients to present a certificate signed by a CA in this PEM file")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
 			"Follows a Git repository: every new commit on the branch is linted and\n"+

@@ -64,6 +64,26 @@ type Change struct {
 	// Rollout says how a workload moves to its new revision.
 	Rollout string  `json:"rollout,omitempty"`
 	Fields  []Field `json:"fields,omitempty"`
+	// Source says what rendered the object (a kustomize overlay, a chart,
+	// a HelmRelease), when it was rendered; see SetSources.
+	Source string `json:"source,omitempty"`
+	// owner is a pod's controller ("Kind namespace/name"): a pod comes
+	// from where its controller does.
+	owner string
+}
+
+// SetSources names, for each change, what rendered its object: sources
+// maps "Kind namespace/name" (as Object) to a description such as
+// "chart charts/web". A pod takes its controller's.
+func (d *Diff) SetSources(sources map[string]string) {
+	for i := range d.Changes {
+		c := &d.Changes[i]
+		if s, ok := sources[c.Object()]; ok {
+			c.Source = s
+		} else if s, ok := sources[c.owner]; ok && c.owner != "" {
+			c.Source = s
+		}
+	}
 }
 
 // Object is "Kind namespace/name" (or "Kind name").
@@ -164,7 +184,13 @@ func Compare(base, head *plan.Plan) *Diff {
 		if n := hn[node]; n != nil {
 			hp = index(n.Pods, func(p plan.Pod) string { return p.Key() })
 		}
-		compareKeyed(d, bp, hp, func(p *plan.Pod) Change { return Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Node: node} },
+		compareKeyed(d, bp, hp, func(p *plan.Pod) Change {
+			c := Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Node: node}
+			if p.Owner.Kind != "" {
+				c.owner = p.Owner.Kind + " " + p.Namespace + "/" + p.Owner.Name
+			}
+			return c
+		},
 			func(a, b *plan.Pod) *Change {
 				if a.Hash == b.Hash && a.ConfigHash == b.ConfigHash {
 					return nil

@@ -310,7 +310,9 @@ func TestPrivilegedAndAddedCapabilities(t *testing.T) {
 	priv := container("app", "sh", "-c", "grep CapEff /proc/self/status; ls /dev | grep -c . ; sleep 3600")
 	priv.SecurityContext = &plan.SecurityContext{Privileged: true}
 	add := container("app", "sh", "-c", "grep CapEff /proc/self/status; sleep 3600")
-	add.SecurityContext = &plan.SecurityContext{Capabilities: &plan.Capabilities{Drop: []string{"ALL"}, Add: []string{"NET_ADMIN"}}}
+	// Kubernetes does not check capability names, and the runtime reads
+	// them in any case, with or without CAP_.
+	add.SecurityContext = &plan.SecurityContext{Capabilities: &plan.Capabilities{Drop: []string{"all"}, Add: []string{"net_admin"}}}
 	a, b := testPod("privileged", priv), testPod("netadmin", add)
 	cleanup(t, rt, a.Key(), b.Key())
 	for _, p := range []*plan.Pod{a, b} {

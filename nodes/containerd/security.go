@@ -80,7 +80,10 @@ func securityOpts(c plan.Container) []oci.SpecOpts {
 		} else if len(caps.Drop) > 0 {
 			opts = append(opts, oci.WithDroppedCapabilities(capNames(caps.Drop)))
 		}
-		if len(caps.Add) > 0 {
+		// "ALL" in any case means every capability, as containerd's CRI reads it.
+		if capsHave(caps.Add, "ALL") {
+			opts = append(opts, oci.WithAllCurrentCapabilities)
+		} else if len(caps.Add) > 0 {
 			opts = append(opts, oci.WithAddedCapabilities(capNames(caps.Add)))
 		}
 	}

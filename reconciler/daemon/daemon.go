@@ -9,6 +9,7 @@
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
 //	<state>/containerd/     the embedded containerd, when berth runs its own
+//	<state>/charts/         Helm charts from outside the repository, by digest
 //	<run>/berth.sock        the node API (berth status, get, logs, promote, abort)
 package daemon
 
@@ -30,7 +31,9 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/reconciler/charts"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/schema"
 )
@@ -42,10 +45,15 @@ type Config struct {
 	StateDir string // default /var/lib/berth
 	RunDir   string // default /run/berth
 	// API is the unix socket of the node API (default <run>/berth.sock);
-	// APIAddr optionally serves it on TCP too, with the token in APITokenFile.
-	API          string
-	APIAddr      string
-	APITokenFile string
+	// APIAddr optionally serves it on TCP too, with the token in
+	// APITokenFile and HTTPS with APITLSCert and APITLSKey (APITLSClientCA
+	// also requires client certificates); see nodeapi.ListenTCP.
+	API            string
+	APIAddr        string
+	APITokenFile   string
+	APITLSCert     string
+	APITLSKey      string
+	APITLSClientCA string
 
 	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
 	// follows a plain directory instead.
@@ -150,6 +158,7 @@ type Compiler struct {
 	node    string
 	policy  nodepolicy.Policy
 	key     plan.SecretKey
+	render  render.Options
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
@@ -176,15 +185,20 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	} else if c.Logger != nil {
 		c.Logger.Warn("no --secret-key-file: the digests that stand for Secret values in plans and pod hashes use berth's public default key, so someone who sees a plan or a status can test guesses of those values offline; give every node and CI the same key file")
 	}
-	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	// Charts from outside the repository are fetched once into the state
+	// directory, checked against the digest their HelmRelease pins.
+	ro := render.Options{ChartCache: filepath.Join(c.StateDir, "charts"), Fetcher: &charts.Fetcher{PlainHTTP: c.InsecureRegistries}}
+	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, render: ro, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool, limits: c.Limits}, nil
 }
 
 // Compile compiles the manifests of one revision; ctx stops its
 // evaluations.
 func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+	ro := c.render
+	ro.Root = rev.Dir // the revision's files are the repository: nothing above is read
 	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
-		Options:          compiler.Options{Schemas: c.schemas, Limits: c.limits, Context: ctx},
+		Options:          compiler.Options{Schemas: c.schemas, Limits: c.limits, Context: ctx, Render: ro},
 		Revision:         rev.ID,
 		LocalNode:        c.local,
 		PodCIDR:          c.podCIDR,

@@ -14,6 +14,7 @@ type SecurityContext struct {
 	ProcMount                string           `json:"procMount,omitempty" yaml:"procMount,omitempty"`
 	SeccompProfile           *SeccompProfile  `json:"seccompProfile,omitempty" yaml:"seccompProfile,omitempty"`
 	AppArmorProfile          *AppArmorProfile `json:"appArmorProfile,omitempty" yaml:"appArmorProfile,omitempty"`
+	SELinuxOptions           *SELinuxOptions  `json:"seLinuxOptions,omitempty" yaml:"seLinuxOptions,omitempty"`
 }
 
 // Capabilities to add and drop.
@@ -35,6 +36,7 @@ type PodSecurityContext struct {
 	FSGroupChangePolicy string           `json:"fsGroupChangePolicy,omitempty" yaml:"fsGroupChangePolicy,omitempty"`
 	SeccompProfile      *SeccompProfile  `json:"seccompProfile,omitempty" yaml:"seccompProfile,omitempty"`
 	AppArmorProfile     *AppArmorProfile `json:"appArmorProfile,omitempty" yaml:"appArmorProfile,omitempty"`
+	SELinuxOptions      *SELinuxOptions  `json:"seLinuxOptions,omitempty" yaml:"seLinuxOptions,omitempty"`
 	Sysctls             []Sysctl         `json:"sysctls,omitempty" yaml:"sysctls,omitempty"`
 }
 
@@ -49,6 +51,15 @@ type SeccompProfile struct {
 type AppArmorProfile struct {
 	Type             string  `json:"type" yaml:"type"`
 	LocalhostProfile *string `json:"localhostProfile,omitempty" yaml:"localhostProfile,omitempty"`
+}
+
+// SELinuxOptions are accepted empty only (the schema's rule): berth
+// labels no container.
+type SELinuxOptions struct {
+	User  string `json:"user,omitempty" yaml:"user,omitempty"`
+	Role  string `json:"role,omitempty" yaml:"role,omitempty"`
+	Type  string `json:"type,omitempty" yaml:"type,omitempty"`
+	Level string `json:"level,omitempty" yaml:"level,omitempty"`
 }
 
 // Sysctl is one kernel parameter set in the pod's namespaces.

@@ -10,8 +10,8 @@ import (
 // Pod is one pod template as the checks see it: every field a Pod
 // Security check reads, in Kubernetes' shape, with the paths to report.
 // NewPod fills it from berth's types; a field berth does not accept
-// (seLinuxOptions, windowsOptions, hostUsers, os) stays at its zero value
-// (unset), which is what the checks then judge.
+// (windowsOptions, hostUsers, os) stays at its zero value (unset), which
+// is what the checks then judge.
 type Pod struct {
 	Path        string // the PodSpec's path, e.g. spec.template.spec
 	MetaPath    string // the pod metadata's path, e.g. spec.template.metadata
@@ -86,6 +86,7 @@ func NewPod(meta *api.ObjectMeta, metaPath string, spec *api.PodSpec, specPath s
 			RunAsUser:    sc.RunAsUser,
 			SeccompType:  seccompType(sc.SeccompProfile),
 			AppArmorType: appArmorType(sc.AppArmorProfile),
+			SELinux:      seLinux(sc.SELinuxOptions),
 		}
 		for _, s := range sc.Sysctls {
 			p.Sysctls = append(p.Sysctls, s.Name)
@@ -117,6 +118,7 @@ func newContainer(c *api.Container, path string) Container {
 		out.SecurityContext.AllowPrivilegeEscalation = sc.AllowPrivilegeEscalation
 		out.SecurityContext.SeccompType = seccompType(sc.SeccompProfile)
 		out.SecurityContext.AppArmorType = appArmorType(sc.AppArmorProfile)
+		out.SecurityContext.SELinux = seLinux(sc.SELinuxOptions)
 		if sc.ProcMount != "" {
 			out.SecurityContext.ProcMount = &sc.ProcMount
 		}
@@ -154,6 +156,13 @@ func appArmorType(p *api.AppArmorProfile) *string {
 	return &p.Type
 }
 
+func seLinux(o *api.SELinuxOptions) *SELinuxOptions {
+	if o == nil {
+		return nil
+	}
+	return &SELinuxOptions{Type: o.Type, User: o.User, Role: o.Role}
+}
+
 func volumeType(v api.Volume) string {
 	switch {
 	case v.HostPath != nil:
@@ -175,7 +184,6 @@ func volumeType(v api.Volume) string {
 // fail a check (restricted requires some), and the finding then says that
 // berth cannot take the fix yet. Wiring a field in NewPod removes it here.
 var pending = []string{
-	"securityContext.seLinuxOptions",
 	"securityContext.windowsOptions",
 	"hostUsers",
 	"os",

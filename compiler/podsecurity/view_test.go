@@ -51,6 +51,10 @@ func TestNewPodReadsTheSecurityFields(t *testing.T) {
 			s.Containers[0].SecurityContext.SeccompProfile = &api.SeccompProfile{Type: "Localhost"}
 		}, ""},
 		{"procMount Default is fine", restrictedLatest, func(s *api.PodSpec) { s.Containers[0].SecurityContext.ProcMount = "Default" }, ""},
+		{"empty seLinuxOptions are fine", restrictedLatest, func(s *api.PodSpec) {
+			s.SecurityContext.SELinuxOptions = &api.SELinuxOptions{}
+			s.Containers[0].SecurityContext.SELinuxOptions = &api.SELinuxOptions{}
+		}, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := compliantSpec()

@@ -10,7 +10,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/moby/sys/mountinfo"
 
-	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/plan"
 )
 
 // Mount propagation modes, by Kubernetes' names.
@@ -78,9 +78,9 @@ func ensureShared(path string, slaveOK bool) error {
 // the CRI does: rshared when a mount is Bidirectional, else rslave when
 // one is HostToContainer (runc's default, rprivate, would stop the
 // events at the root).
-func withRootPropagation(mounts []api.VolumeMount) oci.SpecOpts {
+func withRootPropagation(c plan.Container) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
-		for _, m := range mounts {
+		for _, m := range c.VolumeMounts {
 			switch {
 			case m.MountPropagation == propagationBidirectional:
 				s.Linux.RootfsPropagation = "rshared"

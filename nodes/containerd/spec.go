@@ -90,7 +90,7 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts = append(opts, oci.WithMounts(mounts), withRootPropagation(in.c.VolumeMounts))
+	opts = append(opts, oci.WithMounts(mounts), withRootPropagation(in.c))
 	opts = append(opts, resourceOpts(c)...)
 	opts = append(opts, userOpts(c, in.imageUser)...)
 	opts = append(opts, securityOpts(c)...)

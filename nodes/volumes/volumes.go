@@ -153,8 +153,9 @@ func (m *Manager) Prepare(pod *plan.Pod) (map[string]string, error) {
 
 // owned gives the pod's fsGroup the volumes the kubelet gives it:
 // emptyDir, configMap and secret (whatever the change policy, as the
-// kubelet's plugins pass none), and local PersistentVolumes (by the
-// policy); never a hostPath.
+// kubelet's plugins pass none; projected and downwardAPI volumes belong
+// with them), and local PersistentVolumes (by the policy); never a
+// hostPath.
 func owned(pod *plan.Pod, v *plan.Volume, path string) error {
 	gid, policy := fsGroupOf(pod)
 	if gid == nil {

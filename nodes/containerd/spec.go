@@ -32,6 +32,12 @@ type specInput struct {
 	// inside the volume.
 	subPaths map[int]string
 	hosts    string // the pod's /etc/hosts file
+	// resolv is the pod's /etc/resolv.conf file, pointing at the cluster
+	// DNS; "" gives the container the host's.
+	resolv string
+	// serviceEnv are the Service variables of the pod's namespace (none
+	// with enableServiceLinks: false).
+	serviceEnv []plan.EnvVar
 	// imageUser is the image config's user ("uid[:gid]", a name, or "").
 	imageUser string
 	// seccompRoot is the node's directory of Localhost seccomp profiles.
@@ -41,11 +47,15 @@ type specInput struct {
 	termLog string
 }
 
-// env resolves the container's environment: literal values and the
-// fieldRefs the node knows (status.podIP and friends).
+// env resolves the container's environment: literal values, the
+// fieldRefs the node knows (status.podIP and friends), then the Service
+// variables the container does not set itself (its own env wins, as with
+// the kubelet).
 func env(in specInput) []string {
-	var out []string
+	out := make([]string, 0, len(in.c.Env)+len(in.serviceEnv))
+	own := make(map[string]bool, len(in.c.Env))
 	for _, e := range in.c.Env {
+		own[e.Name] = true
 		v := e.Value.Data
 		switch e.FieldRef {
 		case "":
@@ -62,6 +72,11 @@ func env(in specInput) []string {
 			v = hostname()
 		}
 		out = append(out, e.Name+"="+v)
+	}
+	for _, e := range in.serviceEnv {
+		if !own[e.Name] {
+			out = append(out, e.Name+"="+e.Value.Data)
+		}
 	}
 	return out
 }
@@ -115,8 +130,10 @@ func namespaceOpts(in specInput) []oci.SpecOpts {
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.ns.Net}),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.ns.UTS}),
 			oci.WithHostname(in.pod.Name),
-			oci.WithHostResolvconf,
 		)
+		if in.resolv == "" {
+			opts = append(opts, oci.WithHostResolvconf)
+		}
 	}
 	switch {
 	case spec.HostIPC:
@@ -148,6 +165,9 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 	var out []specs.Mount
 	if in.hosts != "" {
 		out = append(out, specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: in.hosts, Options: []string{"rbind", "ro"}})
+	}
+	if in.resolv != "" && !in.pod.Spec.HostNetwork {
+		out = append(out, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: in.resolv, Options: []string{"rbind", "ro"}})
 	}
 	if in.termLog != "" {
 		out = append(out, specs.Mount{Destination: in.c.TerminationMessageFile(), Type: "bind", Source: in.termLog, Options: []string{"rbind", "rprivate", "rw"}})

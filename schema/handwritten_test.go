@@ -182,6 +182,42 @@ spec:
   ipFamilies: [IPv4]
   ipFamilyPolicy: SingleStack
   ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hardened}
+spec:
+  hostPID: true
+  hostIPC: false
+  securityContext:
+    runAsUser: 1001
+    runAsGroup: 1001
+    runAsNonRoot: true
+    fsGroup: 1001
+    fsGroupChangePolicy: OnRootMismatch
+    supplementalGroups: [4000]
+    seccompProfile: {type: Localhost, localhostProfile: profiles/app.json}
+    appArmorProfile: {type: Unconfined}
+    seLinuxOptions: {}
+    sysctls: [{name: net.ipv4.ip_local_port_range, value: "1024 65000"}]
+  containers:
+  - name: app
+    image: "app:1"
+    stdin: true
+    stdinOnce: false
+    tty: true
+    terminationMessagePath: /run/msg
+    terminationMessagePolicy: FallbackToLogsOnError
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      privileged: false
+      procMount: Default
+      seccompProfile: {type: RuntimeDefault}
+      seLinuxOptions: {type: ""}
+      capabilities: {drop: [ALL]}
+    volumeMounts: [{name: host, mountPath: /host, readOnly: true, mountPropagation: HostToContainer}]
+  volumes: [{name: host, hostPath: {path: /}}]
 `
 
 func handWritten(tb testing.TB) []*yaml.Node {

@@ -132,6 +132,9 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	t.spec = plan.PodSpec{
 		RestartPolicy:                 spec.RestartPolicy,
 		HostNetwork:                   spec.HostNetwork,
+		HostPID:                       spec.HostPID,
+		HostIPC:                       spec.HostIPC,
+		SecurityContext:               podSecurity(spec.SecurityContext),
 		TerminationGracePeriodSeconds: defaultGrace,
 		NodeSelector:                  spec.NodeSelector,
 	}
@@ -147,13 +150,13 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	}
 	var initMax plan.Resources
 	for i := range spec.InitContainers {
-		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i])
+		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i], spec.SecurityContext)
 		diags = append(diags, d...)
 		t.spec.InitContainers = append(t.spec.InitContainers, c)
 		initMax = maxResources(initMax, c.Requests)
 	}
 	for i := range spec.Containers {
-		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i])
+		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i], spec.SecurityContext)
 		diags = append(diags, d...)
 		t.spec.Containers = append(t.spec.Containers, c)
 		t.requests.MilliCPU += c.Requests.MilliCPU

@@ -1,5 +1,5 @@
-// Package expand turns controllers (Deployment, ReplicaSet, DaemonSet,
-// Job, CronJob, Rollout) and bare Pods into fully resolved plan pods and
+// Package expand turns controllers (Deployment, ReplicaSet,
+// ReplicationController, DaemonSet, Job, CronJob, Rollout) and bare Pods into fully resolved plan pods and
 // workloads: env values, config files, volumes, pull credentials, service
 // variables and /etc/hosts entries are concrete, so a node can run a pod
 // without the rest of the repository. Placement is left to schedule.
@@ -96,6 +96,12 @@ func Expand(in Input) Result {
 			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, LabelPodTemplateHash, deploymentStrategy(o, v))
 		case *api.ReplicaSet:
 			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, LabelPodTemplateHash, func(int32) (plan.Strategy, []diag.Diagnostic) {
+				return plan.Strategy{MinReadySeconds: v.Spec.MinReadySeconds}, nil
+			})
+		case *api.ReplicationController:
+			// A ReplicaSet with an equality selector; its pods get no
+			// pod-template-hash label, as in Kubernetes.
+			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, "", func(int32) (plan.Strategy, []diag.Diagnostic) {
 				return plan.Strategy{MinReadySeconds: v.Spec.MinReadySeconds}, nil
 			})
 		case *api.Rollout:
@@ -266,7 +272,9 @@ func maxResources(a, b plan.Resources) plan.Resources {
 func withLabel(labels map[string]string, key, value string) map[string]string {
 	out := make(map[string]string, len(labels)+1)
 	maps.Copy(out, labels)
-	out[key] = value
+	if key != "" {
+		out[key] = value
+	}
 	return out
 }
 
@@ -292,7 +300,8 @@ func (x *expander) pod(o *object.Object, p *api.Pod) {
 	x.add(t, pod, o, 0, "", -1, t.requests)
 }
 
-// replicated expands a Deployment, ReplicaSet or Rollout.
+// replicated expands a Deployment, ReplicaSet, ReplicationController or
+// Rollout; hashLabel "" adds no revision label.
 func (x *expander) replicated(o *object.Object, replicas *int32, tmpl *api.PodTemplateSpec, hashLabel string, strategy func(int32) (plan.Strategy, []diag.Diagnostic)) {
 	src := source{obj: o, path: "spec.template.spec"}
 	n := int32(1)

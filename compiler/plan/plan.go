@@ -17,6 +17,11 @@ type Plan struct {
 	// Services are cluster-wide: every node programs every service.
 	Services  []Service  `json:"services,omitempty"`
 	Workloads []Workload `json:"workloads,omitempty"`
+	// NetworkPolicies are cluster-wide like Services: every node enforces
+	// them for its own pods; Namespaces holds the labels their
+	// namespaceSelectors read (policy.go).
+	NetworkPolicies []NetworkPolicy `json:"networkPolicies,omitempty"`
+	Namespaces      []Namespace     `json:"namespaces,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.

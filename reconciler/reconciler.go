@@ -76,6 +76,7 @@ type Reconciler struct {
 	loaded   bool
 	revision string // last applied plan revision
 	routes   []nodes.ServiceRoute
+	fw       nodes.Firewall
 	synced   bool
 	// programmed is routes for readers on other goroutines (under mu).
 	programmed []nodes.ServiceRoute
@@ -503,14 +504,15 @@ func (r *Reconciler) remember(d Desired) {
 
 func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeState, leaving map[string]bool) error {
 	routes := Routes(d, obs, r.state, leaving)
-	if r.synced && reflect.DeepEqual(routes, r.routes) {
+	fw := Firewall(d, obs)
+	if r.synced && reflect.DeepEqual(routes, r.routes) && reflect.DeepEqual(fw, r.fw) {
 		return nil
 	}
-	if err := r.opts.Router.Sync(ctx, routes); err != nil {
-		r.events.add(Event{Time: r.opts.Clock.Now(), Object: "routes", Action: "sync", Reason: "services changed", Result: "failed", Error: err.Error()})
-		return fmt.Errorf("sync service routes: %w", err)
+	if err := r.opts.Router.SyncAll(ctx, routes, fw); err != nil {
+		r.events.add(Event{Time: r.opts.Clock.Now(), Object: "routes", Action: "sync", Reason: "services or network policies changed", Result: "failed", Error: err.Error()})
+		return fmt.Errorf("sync service routes and network policies: %w", err)
 	}
-	r.routes, r.synced = routes, true
+	r.routes, r.fw, r.synced = routes, fw, true
 	ready := localReady(routes)
 	r.mu.Lock()
 	r.localReady, r.programmed = ready, routes

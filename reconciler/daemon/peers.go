@@ -36,12 +36,15 @@ type readyReply struct {
 	Workloads map[string]reconciler.PeerWorkload `json:"workloads,omitempty"`
 	// Summary is what `berth status --cluster` shows of the node.
 	Summary *nodeapi.NodeSummary `json:"summary,omitempty"`
+	// Pods are its pods' addresses and labels, for NetworkPolicies.
+	Pods []reconciler.PeerPod `json:"pods,omitempty"`
 }
 
 // local is what this node tells the others.
 type local interface {
 	LocalReady() (map[string]int, bool)
 	LocalProgress() map[string]reconciler.PeerWorkload
+	LocalPods() []reconciler.PeerPod
 }
 
 // peerQuietGrace is how long a node that is up without a readiness answer
@@ -87,6 +90,7 @@ type peerState struct {
 	quietSince time.Time // up without an answer since
 	ready      map[string]int
 	workloads  map[string]reconciler.PeerWorkload
+	pods       []reconciler.PeerPod
 	summary    *nodeapi.NodeSummary
 	lastOK     bool // the last poll got an answer
 }
@@ -135,7 +139,7 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 	out := map[string]reconciler.PeerReadiness{}
 	for name, st := range ps.state {
 		if st.answered {
-			out[name] = reconciler.PeerReadiness{Reachable: st.reachable, Ready: st.ready, Workloads: st.workloads}
+			out[name] = reconciler.PeerReadiness{Reachable: st.reachable, Ready: st.ready, Workloads: st.workloads, Pods: st.pods}
 		}
 	}
 	return out
@@ -177,7 +181,7 @@ func (ps *peers) serve(ctx context.Context) {
 			http.Error(w, "not synced yet", http.StatusServiceUnavailable)
 			return
 		}
-		reply.Node, reply.Workloads = ps.cfg.Node, l.LocalProgress()
+		reply.Node, reply.Workloads, reply.Pods = ps.cfg.Node, l.LocalProgress(), l.LocalPods()
 		if ps.summary != nil {
 			sum := ps.summary()
 			reply.Summary = &sum
@@ -260,7 +264,7 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 		if st.answered && !st.reachable {
 			ps.log.Info("node answers again", "node", name)
 		}
-		*st = peerState{answered: true, reachable: true, lastOK: true, ready: reply.Ready, workloads: reply.Workloads, summary: reply.Summary}
+		*st = peerState{answered: true, reachable: true, lastOK: true, ready: reply.Ready, workloads: reply.Workloads, pods: reply.Pods, summary: reply.Summary}
 	}
 }
 
@@ -271,7 +275,7 @@ func (ps *peers) miss(name, addr string, st *peerState, err error) {
 	case st.fails < peerFailures:
 	case st.answered && st.reachable:
 		ps.log.Warn("node does not answer: no traffic to it until it does", "node", name, "address", addr, "err", err)
-		st.reachable, st.ready, st.workloads = false, nil, nil
+		st.reachable, st.ready, st.workloads, st.pods = false, nil, nil, nil
 	case !st.answered && !st.warned:
 		ps.log.Warn("node never answered its readiness polls: its share follows the schedule (check that the others reach its --peer-port)",
 			"node", name, "address", addr, "port", ps.cfg.PeerPort, "err", err)

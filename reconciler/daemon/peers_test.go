@@ -47,8 +47,9 @@ func TestPeersPoll(t *testing.T) {
 	port := freePort(t)
 	web := map[string]int{"default/web": 2}
 	agent := map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
+	pods := []reconciler.PeerPod{{Namespace: "default", Name: "web-1", IP: "10.88.1.5", Labels: map[string]string{"app": "web"}}}
 	answer := func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(readyReply{Node: "n2", Ready: web, Workloads: agent})
+		_ = json.NewEncoder(w).Encode(readyReply{Node: "n2", Ready: web, Workloads: agent, Pods: pods})
 	}
 	stop := peerServer(t, "127.0.0.2", port, answer)
 	defer peerServer(t, "127.0.0.3", port, http.NotFound)()
@@ -67,7 +68,7 @@ func TestPeersPoll(t *testing.T) {
 			t.Fatalf("%s: %d pokes, want %d", what, pokes, wantPokes)
 		}
 	}
-	up := map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Ready: web, Workloads: agent}}
+	up := map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Ready: web, Workloads: agent, Pods: pods}}
 	step("first poll", 1, up)
 	step("nothing changed", 1, up)
 	// Its daemon stops: connections are refused, its pods still serve.
@@ -191,12 +192,22 @@ func TestPeersServe(t *testing.T) {
 	if err != nil || got.Node != "n1" || got.Ready["default/web"] != 3 || !got.Workloads["DaemonSet/default/agent"].Done {
 		t.Fatalf("fetch = %+v, %v", got, err)
 	}
+	// Its pods' addresses and labels, which the others' NetworkPolicies
+	// select.
+	if len(got.Pods) != 1 || got.Pods[0].IP != "10.88.0.5" || got.Pods[0].Labels["app"] != "web" {
+		t.Errorf("pods %+v", got.Pods)
+	}
 }
 
 // fixedLocal is a node with three ready web pods and its agent rolled.
 type fixedLocal struct{}
 
 func (fixedLocal) LocalReady() (map[string]int, bool) { return map[string]int{"default/web": 3}, true }
+
+func (fixedLocal) LocalPods() []reconciler.PeerPod {
+	return []reconciler.PeerPod{{Namespace: "default", Name: "web-1", IP: "10.88.0.5", Labels: map[string]string{"app": "web"}}}
+}
+
 func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
 	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
 }

@@ -72,6 +72,11 @@ type RemotePod struct {
 // (an empty list) allows nothing. Pods under the same policies share one
 // Allowed value.
 type Allowed struct {
+	// ID names the profile (the policies and the pod's named ports it
+	// comes from): the router names its chain by it, so that a policy
+	// change rewrites the chain in place and nothing that jumps to it.
+	// Empty: named by content.
+	ID    string      `json:"id,omitempty"`
 	Rules []AllowRule `json:"rules,omitempty"`
 }
 
@@ -93,6 +98,8 @@ type PortRange struct {
 // PeerSet is addresses: pods as /32 blocks, and IP blocks with their
 // exceptions. Rules with the same peers share one PeerSet value.
 type PeerSet struct {
+	// ID names the set (what its peers select) as Allowed.ID does.
+	ID     string  `json:"id,omitempty"`
 	Blocks []Block `json:"blocks"`
 }
 

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"cmp"
+	"hash/fnv"
 	"maps"
 	"net/netip"
 	"slices"
@@ -121,7 +122,8 @@ type crule struct {
 type cpeer struct {
 	pods, nss *selector.Selector // nil: absent
 	block     *nodes.Block
-	none      bool // matches nothing (an IPv6 block, a selector that does not parse)
+	none      bool   // matches nothing (an IPv6 block, a selector that does not parse)
+	key       string // what it selects, but the policy's namespace (see peersKey)
 }
 
 type evaluator struct {
@@ -134,6 +136,8 @@ type evaluator struct {
 	nsSel  map[string]map[string]string
 	// memos
 	sets     map[setKey]*nodes.PeerSet
+	byPeers  map[string]*nodes.PeerSet // by peersKey
+	selected map[string][2][]int       // selecting's result by labelsSig
 	egressOf map[string]*nodes.Allowed
 	ingOf    map[string]*nodes.Allowed
 	named    map[[2]int][]nodes.AllowRule // egress rules of named ports, by policy and rule
@@ -146,7 +150,7 @@ type setKey struct {
 
 func newEvaluator(d Desired, observed nodes.NodeState) *evaluator {
 	e := &evaluator{d: d, byNS: map[string][]*fwPod{}, polsNS: map[string][]int{}, nsSel: map[string]map[string]string{},
-		sets: map[setKey]*nodes.PeerSet{}, egressOf: map[string]*nodes.Allowed{}, ingOf: map[string]*nodes.Allowed{}, named: map[[2]int][]nodes.AllowRule{}}
+		sets: map[setKey]*nodes.PeerSet{}, byPeers: map[string]*nodes.PeerSet{}, selected: map[string][2][]int{}, egressOf: map[string]*nodes.Allowed{}, ingOf: map[string]*nodes.Allowed{}, named: map[[2]int][]nodes.AllowRule{}}
 	var self netip.Prefix
 	for _, n := range d.Nodes {
 		cidr, err := netip.ParsePrefix(n.PodCIDR)
@@ -271,6 +275,28 @@ func compile(p *plan.NetworkPolicy) cpolicy {
 }
 
 func compilePeer(pe plan.PolicyPeer) cpeer {
+	c := compilePeerSelectors(pe)
+	switch {
+	case c.none:
+		c.key = "none"
+	case c.block != nil:
+		c.key = "block " + c.block.CIDR + " " + strings.Join(c.block.Except, " ")
+	default:
+		c.key = "pods " + selectorKey(c.pods) + " in " + selectorKey(c.nss)
+	}
+	return c
+}
+
+// selectorKey tells a selector apart from another: absent ("-") is not
+// empty ("{}").
+func selectorKey(s *selector.Selector) string {
+	if s == nil {
+		return "-"
+	}
+	return "{" + s.String() + "}"
+}
+
+func compilePeerSelectors(pe plan.PolicyPeer) cpeer {
 	var c cpeer
 	if pe.IPBlock != nil {
 		cidr, err := netip.ParsePrefix(pe.IPBlock.CIDR)
@@ -308,7 +334,17 @@ func compilePeer(pe plan.PolicyPeer) cpeer {
 // selecting returns the policies (indexes) that isolate p for ingress
 // and for egress.
 func (e *evaluator) selecting(p *fwPod) (in, out []int) {
-	for _, i := range e.polsNS[p.ns] {
+	pols := e.polsNS[p.ns]
+	if len(pols) == 0 {
+		return nil, nil
+	}
+	// Pods of one workload share their labels: match once per label set.
+	sig := labelsSig(p.ns, p.labels)
+	if r, ok := e.selected[sig]; ok {
+		return r[0], r[1]
+	}
+	defer func() { e.selected[sig] = [2][]int{in, out} }()
+	for _, i := range pols {
 		c := &e.pols[i]
 		if !c.sel.Matches(p.labels) {
 			continue
@@ -331,7 +367,7 @@ func (e *evaluator) ingress(pols []int, p *fwPod) *nodes.Allowed {
 	if a := e.ingOf[key]; a != nil {
 		return a
 	}
-	a := &nodes.Allowed{Rules: []nodes.AllowRule{}}
+	a := &nodes.Allowed{ID: "ingress " + e.polID(pols) + "|" + portKey(p.ports), Rules: []nodes.AllowRule{}}
 	for _, i := range pols {
 		if e.pols[i].bad {
 			continue
@@ -362,7 +398,7 @@ func (e *evaluator) egress(pols []int) *nodes.Allowed {
 	if a := e.egressOf[key]; a != nil {
 		return a
 	}
-	a := &nodes.Allowed{Rules: []nodes.AllowRule{}}
+	a := &nodes.Allowed{ID: "egress " + e.polID(pols), Rules: []nodes.AllowRule{}}
 	for _, i := range pols {
 		if e.pols[i].bad {
 			continue
@@ -419,7 +455,7 @@ func (e *evaluator) egressRule(i, j int) []nodes.AllowRule {
 		gk := rangesKey(ports)
 		g := groups[gk]
 		if g == nil {
-			g = &nodes.AllowRule{Ports: ports, Peers: &nodes.PeerSet{}}
+			g = &nodes.AllowRule{Ports: ports, Peers: &nodes.PeerSet{ID: peersKey(e.pols[i].p.Namespace, r.peers, true) + "|" + gk}}
 			groups[gk] = g
 			order = append(order, gk)
 		}
@@ -451,7 +487,14 @@ func (e *evaluator) set(i, j int, egress bool) (*nodes.PeerSet, bool) {
 	if s, done := e.sets[k]; done {
 		return s, s != nil
 	}
-	s := &nodes.PeerSet{}
+	// Many policies name the same peers (every namespace's "from
+	// monitoring"): computed once, one value, rendered once.
+	sk := peersKey(e.pols[i].p.Namespace, r.peers, egress)
+	if s, done := e.byPeers[sk]; done {
+		e.sets[k] = s
+		return s, s != nil
+	}
+	s := &nodes.PeerSet{ID: sk}
 	for _, pe := range r.peers {
 		if pe.block != nil {
 			s.Blocks = append(s.Blocks, *pe.block)
@@ -468,8 +511,26 @@ func (e *evaluator) set(i, j int, egress bool) (*nodes.PeerSet, bool) {
 	if len(s.Blocks) == 0 {
 		s = nil
 	}
-	e.sets[k] = s
+	e.sets[k], e.byPeers[sk] = s, s
 	return s, s != nil
+}
+
+// peersKey identifies what a rule's peers select: their keys, sorted,
+// with the policy's namespace where a peer has no namespaceSelector.
+func peersKey(ns string, peers []cpeer, egress bool) string {
+	keys := make([]string, 0, len(peers)+1)
+	for _, pe := range peers {
+		k := pe.key
+		if pe.block == nil && !pe.none && pe.nss == nil {
+			k += " " + ns
+		}
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if egress {
+		keys = append(keys, "egress")
+	}
+	return strings.Join(keys, "\n")
 }
 
 // peerPods are the pods the pod peers of rule r of policy c select
@@ -543,6 +604,37 @@ func resolvePorts(pps []plan.PolicyPort, ports []api.ContainerPort) ([]nodes.Por
 	return out, len(out) > 0
 }
 
+// polID names a set of policies by their keys, which stay the same from
+// one plan to the next.
+func (e *evaluator) polID(pols []int) string {
+	var b strings.Builder
+	for _, i := range pols {
+		b.WriteString(e.pols[i].p.Key())
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// labelsSig identifies a namespace and a label set.
+func labelsSig(ns string, labels map[string]string) string {
+	if len(labels) == 1 {
+		for k, v := range labels {
+			return ns + "\x00" + k + "\x00" + v
+		}
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(ns)
+	for _, k := range keys {
+		b.WriteString("\x00" + k + "\x00" + labels[k])
+	}
+	return b.String()
+}
+
 func polKey(pols []int) string {
 	var b strings.Builder
 	for _, i := range pols {
@@ -599,4 +691,49 @@ func (r *Reconciler) LocalPods() []PeerPod {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	return out
+}
+
+// firewallInputs fingerprints what Firewall reads besides the plan
+// (named by its revision): this node's pods and what the other nodes
+// told it, so that a pass that changed neither reuses the last result.
+func firewallInputs(d *Desired, observed nodes.NodeState) uint64 {
+	h := fnv.New64a()
+	str := func(s string) {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	labels := func(l map[string]string) {
+		// Map order is random: add the entries' own hashes up.
+		var sum uint64
+		for k, v := range l {
+			e := fnv.New64a()
+			e.Write([]byte(k))
+			e.Write([]byte{0})
+			e.Write([]byte(v))
+			sum += e.Sum64()
+		}
+		str(strconv.FormatUint(sum, 16))
+	}
+	str(d.Revision)
+	str(d.Node)
+	for i := range observed.Pods {
+		p := &observed.Pods[i]
+		str(p.Namespace)
+		str(p.Name)
+		str(p.IP)
+		str(p.Hash)
+		labels(p.Labels)
+	}
+	for _, name := range slices.Sorted(maps.Keys(d.Peers)) {
+		p := d.Peers[name]
+		str(name)
+		str(strconv.FormatBool(p.Reachable))
+		for _, pp := range p.Pods {
+			str(pp.Namespace)
+			str(pp.Name)
+			str(pp.IP)
+			labels(pp.Labels)
+		}
+	}
+	return h.Sum64()
 }

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -63,14 +64,18 @@ func fwDesired(pols ...plan.NetworkPolicy) Desired {
 	}
 }
 
+// fwJSON is fw as JSON without the profiles' and sets' IDs (names,
+// TestFirewallIDs checks them).
 func fwJSON(t *testing.T, fw nodes.Firewall) string {
 	t.Helper()
 	b, err := json.Marshal(fw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(b)
+	return idField.ReplaceAllString(string(b), "")
 }
+
+var idField = regexp.MustCompile(`"id":"(?:[^"\\]|\\.)*",?`)
 
 func TestFirewall(t *testing.T) {
 	const n2open = `"nodes":[{"name":"n2","address":"192.168.1.2","podCIDR":"10.2.0.0/24","pods":[{"pod":"shop/api-1","ip":"10.2.0.7"},{"pod":"default/web-2","ip":"10.2.0.8"}]}],"transitFrom":40000,"transitTo":49999`
@@ -148,5 +153,46 @@ func TestFirewallSharesProfiles(t *testing.T) {
 	fw := Firewall(fwDesired(np(t, "default/deny", "{podSelector: {matchLabels: {app: web}}}")), obs)
 	if len(fw.Pods) != 2 || fw.Pods[0].Ingress != fw.Pods[1].Ingress {
 		t.Errorf("pods %+v do not share their profile", fw.Pods)
+	}
+}
+
+// A profile and a set keep their IDs (chain names) when a policy's rules
+// change, so the dispatch chain is not rewritten; other policies get
+// other IDs.
+func TestFirewallIDs(t *testing.T) {
+	a := Firewall(fwDesired(np(t, "default/db", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 80}]}]}")), fwObserved())
+	b := Firewall(fwDesired(np(t, "default/db", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 81}]}]}")), fwObserved())
+	c := Firewall(fwDesired(np(t, "default/db2", "{podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: 80}]}]}")), fwObserved())
+	ia, ib, ic := a.Pods[0].Ingress, b.Pods[0].Ingress, c.Pods[0].Ingress
+	if ia.ID == "" || ia.ID != ib.ID || ia.ID == ic.ID {
+		t.Errorf("profile IDs %q, %q (changed rule), %q (other policy): want the first two equal, the third different", ia.ID, ib.ID, ic.ID)
+	}
+	if sa, sc := ia.Rules[0].Peers.ID, ic.Rules[0].Peers.ID; sa == "" || sa != sc {
+		t.Errorf("set IDs %q, %q: the same peers of two policies, want one ID", sa, sc)
+	}
+}
+
+// A pass hands the router the firewall of the plan's policies with the
+// pods this node runs, and the others' pods it learned (LocalPods is
+// what this node tells them).
+func TestPassSyncsFirewall(t *testing.T) {
+	e := newEnv(t)
+	d := mkDeploy("Deployment", "web", "a", 2, plan.Strategy{Type: "RollingUpdate", MaxSurge: 1})
+	p := mkPlan("r1", []deploy{d})
+	p.Nodes[0].Node.PodCIDR = "10.88.0.0/16"
+	e.pass(p)
+	if fw := e.router.Firewall(); len(fw.Pods) != 0 || e.rec.LocalPods() != nil {
+		t.Fatalf("no policy: firewall %+v, local pods %v", fw, e.rec.LocalPods())
+	}
+	p.Revision = "r2"
+	p.NetworkPolicies = []plan.NetworkPolicy{np(t, "default/deny", "{podSelector: {matchLabels: {app: web}}}")}
+	e.pass(p)
+	fw := e.router.Firewall()
+	if len(fw.Pods) != 2 || fw.Pods[0].Ingress == nil || len(fw.Pods[0].Ingress.Rules) != 0 || fw.Pods[0].Egress != nil {
+		t.Fatalf("firewall %s, want both web pods isolated for ingress", fwJSON(t, fw))
+	}
+	local := e.rec.LocalPods()
+	if len(local) != 2 || local[0].Labels["app"] != "web" || local[0].IP == "" {
+		t.Errorf("local pods %+v", local)
 	}
 }

@@ -77,6 +77,9 @@ type Reconciler struct {
 	revision string // last applied plan revision
 	routes   []nodes.ServiceRoute
 	fw       nodes.Firewall
+	// fwMemo is the last Firewall computed, for inputs fwInputs.
+	fwMemo   *nodes.Firewall
+	fwInputs uint64
 	synced   bool
 	// programmed is routes for readers on other goroutines (under mu).
 	programmed []nodes.ServiceRoute
@@ -504,7 +507,17 @@ func (r *Reconciler) remember(d Desired) {
 
 func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeState, leaving map[string]bool) error {
 	routes := Routes(d, obs, r.state, leaving)
-	fw := Firewall(d, obs)
+	var fw nodes.Firewall
+	if len(d.NetworkPolicies) > 0 {
+		// Firewall costs milliseconds on a big node: recomputed only
+		// when the plan, this node's pods or the others' changed.
+		if in := firewallInputs(&d, obs); r.fwMemo != nil && in == r.fwInputs {
+			fw = *r.fwMemo
+		} else {
+			fw = Firewall(d, obs)
+			r.fwMemo, r.fwInputs = &fw, in
+		}
+	}
 	if r.synced && reflect.DeepEqual(routes, r.routes) && reflect.DeepEqual(fw, r.fw) {
 		return nil
 	}

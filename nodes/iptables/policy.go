@@ -1,6 +1,7 @@
 package iptables
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"os"
@@ -24,9 +25,10 @@ import (
 //     known pod's egress, and DROP for an unknown source when a policy
 //     isolates egress.
 //
-// Chains are named by their content, so a policy change writes the
-// chains that changed and the dispatch chain, and an unchanged profile
-// is never rewritten.
+// Profile and set chains are named by what they stand for (Allowed.ID,
+// PeerSet.ID: the policies, the peers' selectors), so a policy change
+// rewrites those chains in place and not the dispatch chain that jumps to
+// them; without an ID, by their content.
 
 // inlinePeers is the most peers a rule matches in its profile chain;
 // more go to a set chain, one rule per member wherever it is used.
@@ -78,16 +80,19 @@ func addr(flag, cidr string) (string, bool) {
 	p, err := netip.ParsePrefix(cidr)
 	if err != nil {
 		a, err := netip.ParseAddr(cidr)
-		if err != nil {
+		if err != nil || !a.Is4() {
 			return "", false
 		}
-		p = netip.PrefixFrom(a, 32)
+		return " " + flag + " " + cidr + "/32", true // netip parses canonical text only
 	}
 	if !p.Addr().Is4() {
 		return "", false
 	}
-	if p.Bits() == 0 {
+	switch {
+	case p.Bits() == 0:
 		return "", true
+	case p == p.Masked() && strings.Contains(cidr, "/"):
+		return " " + flag + " " + cidr, true // netip parses canonical text only
 	}
 	return " " + flag + " " + p.Masked().String(), true
 }
@@ -150,7 +155,10 @@ func transitPorts(from, to uint16) string {
 // peerNode renders the chain that checks connections from node n's pods
 // against their egress, or returns "" when there is nothing to check.
 func (pr *policyRenderer) peerNode(fw *nodes.Firewall, n *nodes.PeerNode) string {
+	name := pr.n.hashed("NPX", n.Name)
+	head := "-A " + name
 	var w strings.Builder
+	w.Grow(len(n.Pods) * (len(head) + 60))
 	isolated := false
 	for _, p := range n.Pods {
 		m, ok := addr("-s", p.IP)
@@ -162,19 +170,18 @@ func (pr *policyRenderer) peerNode(fw *nodes.Firewall, n *nodes.PeerNode) string
 			isolated = true
 			// goto: the profile's RETURN goes back to NETPOL, on to the
 			// destination's ingress.
-			line(&w, "-A @", m, " -g ", pr.profile(p.Egress, true))
+			line(&w, head, m, " -g ", pr.profile(p.Egress, true))
 		case fw.DropUnknown:
-			line(&w, "-A @", m, " -j RETURN")
+			line(&w, head, m, " -j RETURN")
 		}
 	}
 	if !isolated && !fw.DropUnknown {
 		return ""
 	}
 	if fw.DropUnknown {
-		line(&w, "-A @ -j DROP")
+		line(&w, head, " -j DROP")
 	}
-	name := pr.n.hashed("NPX", n.Name)
-	pr.filter[name] = strings.ReplaceAll(w.String(), "-A @", "-A "+name)
+	pr.filter[name] = w.String()
 	return name
 }
 
@@ -231,7 +238,7 @@ func (pr *policyRenderer) profile(a *nodes.Allowed, egress bool) string {
 	if egress {
 		kind = "NPE"
 	}
-	name := pr.n.hashed(kind, body)
+	name := pr.n.hashed(kind, cmp.Or(a.ID, body))
 	pr.filter[name] = strings.ReplaceAll(body, "-A @", "-A "+name)
 	pr.profiles[k] = name
 	return name
@@ -262,21 +269,31 @@ func (pr *policyRenderer) set(s *nodes.PeerSet, egress bool) string {
 		flag = "-d"
 	}
 	setMark := " -j MARK --set-xmark " + pr.mark + "/" + pr.mark
+	head := "-A @"
+	if s.ID != "" {
+		head = "-A " + pr.n.hashed("NPS", flag+"\n"+s.ID)
+	}
 	var w strings.Builder
+	w.Grow(len(s.Blocks) * (len(head) + 64))
 	for _, b := range s.Blocks {
 		m, ok := addr(flag, b.CIDR)
 		if !ok {
 			continue
 		}
 		if len(b.Except) == 0 {
-			line(&w, "-A @", m, setMark)
+			line(&w, head, m, setMark)
 			continue
 		}
-		line(&w, "-A @", m, " -j ", pr.block(b, flag, setMark))
+		line(&w, head, m, " -j ", pr.block(b, flag, setMark))
 	}
-	kind := flag + "\n" + w.String()
-	name := pr.n.hashed("NPS", kind)
-	pr.filter[name] = strings.ReplaceAll(w.String(), "-A @", "-A "+name)
+	var name string
+	if s.ID != "" {
+		name = head[len("-A "):]
+		pr.filter[name] = w.String()
+	} else {
+		name = pr.n.hashed("NPS", flag+"\n"+w.String())
+		pr.filter[name] = strings.ReplaceAll(w.String(), "-A @", "-A "+name)
+	}
 	pr.sets[k] = name
 	return name
 }

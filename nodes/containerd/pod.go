@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
+	"berth.dev/berth/nodes/dns"
 )
 
 // Labels berth adds beside nodes.Label*, so a new Runtime rebuilds a
@@ -234,7 +235,26 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
 		return fmt.Errorf("/etc/hosts: %w", err)
 	}
+	if _, err := r.writeResolvConf(p); err != nil {
+		return err
+	}
 	return r.writeRecord(pd)
+}
+
+// writeResolvConf writes the pod's resolv.conf for the cluster DNS and
+// returns its host path, or "" when the pod uses the host's (no cluster
+// DNS, or hostNetwork: dnsPolicy ClusterFirst falls back to the host's
+// resolvers there, as on the kubelet).
+func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
+	d := r.opts.DNS
+	if d == nil || p.Spec.HostNetwork {
+		return "", nil
+	}
+	path, err := r.vols.WriteResolvConf(p, dns.ResolvConf(d.Nameserver, p.Namespace, d.Domain, d.Search))
+	if err != nil {
+		return "", fmt.Errorf("/etc/resolv.conf: %w", err)
+	}
+	return path, nil
 }
 
 func (r *Runtime) writeRecord(pd *pod) error {
@@ -273,11 +293,16 @@ func portMappings(p *plan.Pod) []cni.PortMapping {
 	return out
 }
 
-// StopPod stops the pod's containers (preStop, SIGTERM, grace period,
-// SIGKILL) and releases its IP, keeping the containers with their status
-// and logs, as a finished Job's pod is kept. A pod stopped while running
-// is reported Failed with reason Stopped.
-func (r *Runtime) StopPod(ctx context.Context, key string) error {
+// StopPod stops the pod's containers (preStop, SIGTERM, SIGKILL when the
+// grace period ends) and releases its IP, keeping the containers with
+// their status and logs, as a finished Job's pod is kept. A pod stopped
+// while running is reported Failed with reason Stopped. The grace period
+// ends at deadline; a zero deadline is terminationGracePeriodSeconds after
+// the first StopPod of this Runtime (a stop tried again after its caller
+// gave up keeps it). The caller passes the deadline it recorded when a
+// stop began before a daemon restart: the pod gets what is left of its
+// grace period, not a new one.
+func (r *Runtime) StopPod(ctx context.Context, key string, deadline time.Time) error {
 	pd := r.lookup(key)
 	if pd == nil {
 		return nil
@@ -292,7 +317,9 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 		pd.stopStart = time.Now()
 		close(pd.stop)
 	}
-	deadline := pd.stopStart.Add(time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second)
+	if deadline.IsZero() {
+		deadline = pd.stopStart.Add(time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second)
+	}
 	all := pd.all()
 	pd.mu.Unlock()
 	mark := "true"
@@ -303,12 +330,14 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 	errs := make([]error, len(all))
 	for i, c := range all {
 		wg.Go(func() {
-			errs[i] = r.stopContainer(ctx, pd, c, deadline, first)
+			// Marked before the signal: a daemon that dies during the
+			// grace period re-adopts the pod as terminating, never ready.
 			if first {
 				if err := r.setLabels(ctx, c.id, map[string]string{labelStopped: mark}); err != nil && !errdefs.IsNotFound(err) {
-					errs[i] = errors.Join(errs[i], err)
+					errs[i] = err
 				}
 			}
+			errs[i] = errors.Join(errs[i], r.stopContainer(ctx, pd, c, deadline, first))
 		})
 	}
 	wg.Wait()
@@ -341,15 +370,15 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 	return nil
 }
 
-// RemovePod stops the pod and deletes its containers, snapshots, network
+// RemovePod stops the pod (as StopPod) and deletes its containers, snapshots, network
 // (releasing the IP), namespaces, volumes (never hostPath or PV data),
 // logs and state.
-func (r *Runtime) RemovePod(ctx context.Context, key string) error {
+func (r *Runtime) RemovePod(ctx context.Context, key string, deadline time.Time) error {
 	pd := r.lookup(key)
 	if pd == nil {
 		return nil
 	}
-	if err := r.StopPod(ctx, key); err != nil {
+	if err := r.StopPod(ctx, key, deadline); err != nil {
 		return err
 	}
 	if err := r.teardown(r.nsCtx(ctx), pd); err != nil {
@@ -434,8 +463,9 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// UpdatePodConfig rewrites the pod's configMap and secret files and its
-// /etc/hosts in place; the containers keep running.
+// UpdatePodConfig rewrites the pod's configMap and secret files (and its
+// /etc/hosts, which holds only the pod's own name) in place; the
+// containers keep running.
 func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	pd := r.lookup(p.Key())
 	if pd == nil {
@@ -452,7 +482,6 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	}
 	pd.mu.Lock()
 	pd.spec.ConfigHash = p.ConfigHash
-	pd.spec.Spec.Hosts = p.Spec.Hosts
 	pd.spec.Spec.Volumes = p.Spec.Volumes
 	all := pd.all()
 	pd.mu.Unlock()

@@ -4,7 +4,8 @@
 // It owns the state directory layout:
 //
 //	<state>/git/            clone (repo.git) and one snapshot per revision
-//	<state>/reconciler.db   rollout progress, Job and CronJob history (bbolt)
+//	<state>/reconciler.db   rollout progress, Job and CronJob history, stops under way (bbolt)
+//	<state>/reconciler.db.corrupt-<time>  a damaged store --reset-state moved aside
 //	<state>/gitops.json     the revision applied last
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
@@ -89,14 +90,20 @@ type Config struct {
 	// DrainDelay is how long a node removed from the inventory keeps its
 	// pods serving before it stops them (default 10s).
 	DrainDelay time.Duration
-	// PeerPort is where this node tells the other nodes of the inventory
-	// its ready pods, and where it asks them theirs (0: not at all);
-	// PeerInterval is how often (default 1s).
+	// PeerPort is where the nodes of the inventory gossip their ready
+	// pods (UDP and TCP, on each node's inventory address; 0: not at
+	// all), encrypted with the keys in PeerKeyFile (required);
+	// PeerInterval is the failure detector's probe interval (default
+	// 500ms, nodes/gossip.LAN).
 	PeerPort     int
+	PeerKeyFile  string
 	PeerInterval time.Duration
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// ResetState moves a damaged state store aside and starts with an
+	// empty one; without it berth refuses to start on a damaged store.
+	ResetState bool
 	// NodePolicy is what this node allows whatever the repository says
 	// (privileged containers, host paths, Service addresses, the Pod
 	// Security default); nil is nodepolicy.Default(). A revision that
@@ -105,6 +112,14 @@ type Config struct {
 	// SecretKeyFile holds the repository's key for the digests of Secret
 	// values (plan.SecretKey); every node and CI use the same one.
 	SecretKeyFile string
+	// ClusterDNS serves <svc>.<ns>.svc.<ClusterDomain> on the pod
+	// bridge's address and points pods' resolv.conf at it (berth daemon);
+	// off, pods use the host's resolvers (berth apply, which exits).
+	ClusterDNS    bool
+	ClusterDomain string // default cluster.local
+	// DNSUpstreams answer the other names (host:port); default the
+	// nameservers of the host's /etc/resolv.conf.
+	DNSUpstreams []string
 
 	Logger *slog.Logger
 }
@@ -128,9 +143,6 @@ func (c *Config) defaults() error {
 	}
 	if c.DrainDelay == 0 {
 		c.DrainDelay = 10 * time.Second
-	}
-	if c.PeerInterval <= 0 {
-		c.PeerInterval = time.Second
 	}
 	if c.ImageGC == (containerd.ImageGC{}) {
 		c.ImageGC = containerd.DefaultImageGC

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/nodes/dns"
 	"berth.dev/berth/nodes/iptables"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/store"
@@ -34,11 +36,16 @@ type Node struct {
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
+	// current is the plan the node runs now: containers take their
+	// Service variables from its table when they are created.
+	current atomic.Pointer[plan.Plan]
+	// dns is the node's cluster DNS (nil with ClusterDNS off).
+	dns *dns.Server
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
-	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: newHostRoutes(cfg.StateDir)}
 	n.peers = newPeers(cfg, func() local {
 		if r := n.Reconciler(); r != nil {
 			return r
@@ -66,6 +73,19 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 	}
 	podCIDR := np.Node.PodCIDR
 	log := n.cfg.Logger
+	var resolv *containerd.DNSConfig
+	var srv *dns.Server
+	stopDNS := func() {
+		if srv != nil {
+			_ = srv.Close()
+		}
+	}
+	if n.cfg.ClusterDNS {
+		srv, resolv, err = n.startDNS(ctx, p, podCIDR)
+		if err != nil {
+			return err
+		}
+	}
 	rt, err := containerd.New(ctx, containerd.Options{
 		Address:            n.cfg.ContainerdAddress,
 		Namespace:          n.cfg.ContainerdNamespace,
@@ -76,8 +96,11 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		PodCIDR:            podCIDR,
 		Logger:             log.With("driver", "containerd"),
 		OnPull:             n.syncs.pulled,
+		ServiceEnv:         n.serviceEnv,
+		DNS:                resolv,
 	})
 	if err != nil {
+		stopDNS()
 		return fmt.Errorf("start the pod runtime: %w", err)
 	}
 	router, err := iptables.New(iptables.Options{
@@ -91,21 +114,29 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 	})
 	if err != nil {
 		rt.Close()
+		stopDNS()
 		return fmt.Errorf("start the service router: %w", err)
 	}
 	db, err := store.Open(n.cfg.StateDir)
 	if err != nil {
 		rt.Close()
+		stopDNS()
 		return fmt.Errorf("open the state store: %w", err)
 	}
+	var routes reconciler.Router = router
+	if srv != nil {
+		routes = dnsRoutes{router, srv}
+	}
+	n.dns = srv
 	n.rt, n.router, n.db, n.podCIDR = rt, router, db, podCIDR
 	n.rec = reconciler.New(reconciler.Options{
 		Runtime: rt,
-		Router:  router,
+		Router:  routes,
 		Store:   db,
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
 		Peers:   n.peers,
+		Drainer: router,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)
@@ -117,6 +148,9 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := reservedPorts(p, n.cfg); err != nil {
+		return err
+	}
 	np, err := nodePlan(p, n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
@@ -139,8 +173,17 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		n.drainSince = time.Time{}
 		n.mu.Unlock()
 	}
+	n.current.Store(p)
 	if err := n.Start(ctx, p); err != nil {
 		return err
+	}
+	n.mu.Lock()
+	srv := n.dns
+	n.mu.Unlock()
+	if srv != nil {
+		// Answered before any pod is touched: a new Service resolves as
+		// soon as the node has the commit.
+		srv.SetServices(p.Services)
 	}
 	if np.Node.PodCIDR != n.podCIDR {
 		n.cfg.Logger.Warn("this node's pod CIDR changed in the inventory; restart the daemon to renumber its pods",
@@ -163,6 +206,16 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		return fmt.Errorf("%d actions failed (see berth status)", res.Failed)
 	}
 	return nil
+}
+
+// serviceEnv is the kubelet's Service variables of namespace ns, from
+// the plan the node runs now.
+func (n *Node) serviceEnv(ns string) []plan.EnvVar {
+	p := n.current.Load()
+	if p == nil {
+		return nil
+	}
+	return plan.ServiceEnv(p.ServicesIn(ns))
 }
 
 // Reconciler returns the reconciler once started.
@@ -218,8 +271,10 @@ func (n *Node) Abort(name string) error {
 	return errNotReady
 }
 
-// Close stops the drivers; pods keep running and service rules stay.
+// Close stops the drivers; pods keep running and service rules stay
+// (cluster DNS stops with the daemon).
 func (n *Node) Close() error {
+	n.stopDNS()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var err error

@@ -43,6 +43,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// metrics (which carry no URL).
 	secrets := &redact.Secrets{}
 	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
+	if err := checkStateStore(&cfg); err != nil {
+		return err
+	}
 	log := cfg.Logger.With("node", cfg.Node)
 	tcp, err := listenTCP(cfg, secrets, log)
 	if err != nil {
@@ -101,6 +104,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
+	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
 		Source:         src,
 		Compile:        comp.Compile,

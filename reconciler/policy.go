@@ -56,13 +56,13 @@ func Firewall(d Desired, observed nodes.NodeState) nodes.Firewall {
 		if !p.local {
 			continue
 		}
-		in, out := e.selecting(p)
-		g := nodes.GuardedPod{Pod: p.key, IP: p.ip.String()}
-		if len(in) > 0 {
-			g.Ingress = e.ingress(in, p)
+		sel := e.selecting(p)
+		g := nodes.GuardedPod{Pod: p.key, IP: p.ipText}
+		if len(sel.in) > 0 {
+			g.Ingress = e.ingress(sel.in, sel.inKey, p)
 		}
-		if len(out) > 0 {
-			g.Egress = e.egress(out)
+		if len(sel.out) > 0 {
+			g.Egress = e.egress(sel.out, sel.outKey)
 		}
 		if g.Ingress != nil || g.Egress != nil {
 			fw.Pods = append(fw.Pods, g)
@@ -74,9 +74,9 @@ func Firewall(d Desired, observed nodes.NodeState) nodes.Firewall {
 			if p.node != n.name {
 				continue
 			}
-			rp := nodes.RemotePod{Pod: p.key, IP: p.ip.String()}
-			if _, out := e.selecting(p); len(out) > 0 {
-				rp.Egress = e.egress(out)
+			rp := nodes.RemotePod{Pod: p.key, IP: p.ipText}
+			if sel := e.selecting(p); len(sel.out) > 0 {
+				rp.Egress = e.egress(sel.out, sel.outKey)
 			}
 			pn.Pods = append(pn.Pods, rp)
 		}
@@ -95,6 +95,7 @@ func Firewall(d Desired, observed nodes.NodeState) nodes.Firewall {
 type fwPod struct {
 	key, ns string
 	ip      netip.Addr
+	ipText  string // ip as written (netip parses canonical text only)
 	labels  map[string]string
 	local   bool
 	node    string
@@ -137,10 +138,17 @@ type evaluator struct {
 	// memos
 	sets     map[setKey]*nodes.PeerSet
 	byPeers  map[string]*nodes.PeerSet // by peersKey
-	selected map[string][2][]int       // selecting's result by labelsSig
+	selected map[string]selection      // selecting's result by labelsSig
 	egressOf map[string]*nodes.Allowed
 	ingOf    map[string]*nodes.Allowed
 	named    map[[2]int][]nodes.AllowRule // egress rules of named ports, by policy and rule
+}
+
+// selection is what selecting found for a label set, with the policy
+// sets' keys.
+type selection struct {
+	in, out       []int
+	inKey, outKey string
 }
 
 type setKey struct {
@@ -150,7 +158,7 @@ type setKey struct {
 
 func newEvaluator(d Desired, observed nodes.NodeState) *evaluator {
 	e := &evaluator{d: d, byNS: map[string][]*fwPod{}, polsNS: map[string][]int{}, nsSel: map[string]map[string]string{},
-		sets: map[setKey]*nodes.PeerSet{}, byPeers: map[string]*nodes.PeerSet{}, selected: map[string][2][]int{}, egressOf: map[string]*nodes.Allowed{}, ingOf: map[string]*nodes.Allowed{}, named: map[[2]int][]nodes.AllowRule{}}
+		sets: map[setKey]*nodes.PeerSet{}, byPeers: map[string]*nodes.PeerSet{}, selected: map[string]selection{}, egressOf: map[string]*nodes.Allowed{}, ingOf: map[string]*nodes.Allowed{}, named: map[[2]int][]nodes.AllowRule{}}
 	var self netip.Prefix
 	for _, n := range d.Nodes {
 		cidr, err := netip.ParsePrefix(n.PodCIDR)
@@ -175,7 +183,7 @@ func newEvaluator(d Desired, observed nodes.NodeState) *evaluator {
 		if !ok {
 			ports = byOwner[ownerOf(o)]
 		}
-		e.add(&fwPod{key: o.Key(), ns: o.Namespace, ip: ip, labels: o.Labels, local: true, node: d.Node, ports: ports})
+		e.add(&fwPod{key: o.Key(), ns: o.Namespace, ip: ip, ipText: o.IP, labels: o.Labels, local: true, node: d.Node, ports: ports})
 	}
 	for _, n := range e.others {
 		peer, ok := d.Peers[n.name]
@@ -187,7 +195,7 @@ func newEvaluator(d Desired, observed nodes.NodeState) *evaluator {
 			if err != nil || !n.cidr.Contains(ip) {
 				continue // a node speaks for its own pod CIDR only
 			}
-			e.add(&fwPod{key: pp.Namespace + "/" + pp.Name, ns: pp.Namespace, ip: ip, labels: pp.Labels, node: n.name})
+			e.add(&fwPod{key: pp.Namespace + "/" + pp.Name, ns: pp.Namespace, ip: ip, ipText: pp.IP, labels: pp.Labels, node: n.name})
 		}
 	}
 	// One address, two pods (a report racing a restart): keep one, a local
@@ -333,17 +341,17 @@ func compilePeerSelectors(pe plan.PolicyPeer) cpeer {
 
 // selecting returns the policies (indexes) that isolate p for ingress
 // and for egress.
-func (e *evaluator) selecting(p *fwPod) (in, out []int) {
+func (e *evaluator) selecting(p *fwPod) selection {
 	pols := e.polsNS[p.ns]
 	if len(pols) == 0 {
-		return nil, nil
+		return selection{}
 	}
 	// Pods of one workload share their labels: match once per label set.
 	sig := labelsSig(p.ns, p.labels)
 	if r, ok := e.selected[sig]; ok {
-		return r[0], r[1]
+		return r
 	}
-	defer func() { e.selected[sig] = [2][]int{in, out} }()
+	var in, out []int
 	for _, i := range pols {
 		c := &e.pols[i]
 		if !c.sel.Matches(p.labels) {
@@ -356,14 +364,16 @@ func (e *evaluator) selecting(p *fwPod) (in, out []int) {
 			out = append(out, i)
 		}
 	}
-	return in, out
+	r := selection{in: in, out: out, inKey: polKey(in), outKey: polKey(out)}
+	e.selected[sig] = r
+	return r
 }
 
 // ingress is what local pod p may receive under policies pols: each
 // rule's peers as sources, its ports resolved on p (a named port is one
 // of p's containers' ports of that name and protocol).
-func (e *evaluator) ingress(pols []int, p *fwPod) *nodes.Allowed {
-	key := polKey(pols) + "|" + portKey(p.ports)
+func (e *evaluator) ingress(pols []int, polsKey string, p *fwPod) *nodes.Allowed {
+	key := polsKey + "|" + portKey(p.ports)
 	if a := e.ingOf[key]; a != nil {
 		return a
 	}
@@ -393,8 +403,7 @@ func (e *evaluator) ingress(pols []int, p *fwPod) *nodes.Allowed {
 // local, to anything but another node's pods) under policies pols. A
 // rule's named ports resolve on each destination pod, so such a rule
 // becomes one rule per distinct resolution.
-func (e *evaluator) egress(pols []int) *nodes.Allowed {
-	key := polKey(pols)
+func (e *evaluator) egress(pols []int, key string) *nodes.Allowed {
 	if a := e.egressOf[key]; a != nil {
 		return a
 	}
@@ -459,7 +468,7 @@ func (e *evaluator) egressRule(i, j int) []nodes.AllowRule {
 			groups[gk] = g
 			order = append(order, gk)
 		}
-		g.Peers.Blocks = append(g.Peers.Blocks, nodes.Block{CIDR: netip.PrefixFrom(d.ip, 32).String()})
+		g.Peers.Blocks = append(g.Peers.Blocks, nodes.Block{CIDR: d.ipText + "/32"})
 	}
 	slices.Sort(order)
 	var rs []nodes.AllowRule
@@ -502,7 +511,7 @@ func (e *evaluator) set(i, j int, egress bool) (*nodes.PeerSet, bool) {
 	}
 	// Egress: other nodes check what reaches their pods.
 	for _, p := range e.peerPods(&e.pols[i], r, egress) {
-		s.Blocks = append(s.Blocks, nodes.Block{CIDR: netip.PrefixFrom(p.ip, 32).String()})
+		s.Blocks = append(s.Blocks, nodes.Block{CIDR: p.ipText + "/32"})
 	}
 	slices.SortFunc(s.Blocks, func(a, b nodes.Block) int {
 		return cmp.Or(strings.Compare(a.CIDR, b.CIDR), slices.Compare(a.Except, b.Except))

@@ -112,6 +112,41 @@ spec:
     spec: {containers: [{name: c, image: "c:1", resources: {limits: {cpu: 1, memory: 1.5Gi}}}]}
 ---
 apiVersion: v1
+kind: ReplicationController
+metadata: {name: rc}
+spec:
+  replicas: 2
+  selector: {app: rc}
+  template:
+    metadata: {labels: {app: rc}}
+    spec: {containers: [{name: c, image: "c:1", ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: team-a}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app: web}}
+    - namespaceSelector: {matchLabels: {team: a}}
+      podSelector: {matchExpressions: [{key: tier, operator: In, values: [front]}]}
+    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}
+    ports:
+    - {port: 5432}
+    - {protocol: UDP, port: 1000, endPort: 2000}
+    - {port: http}
+  - {}
+  egress:
+  - to: [{namespaceSelector: {}}]
+    ports: [{port: 53, protocol: UDP}, {port: 53}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny}
+---
+apiVersion: v1
 kind: ResourceQuota
 metadata: {name: q, namespace: team-a}
 spec:

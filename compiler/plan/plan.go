@@ -30,6 +30,11 @@ type Plan struct {
 	ConfigMaps []ConfigData `json:"configMaps,omitempty"`
 	Secrets    []ConfigData `json:"secrets,omitempty"`
 	Workloads  []Workload   `json:"workloads,omitempty"`
+	// NetworkPolicies are cluster-wide like Services: every node enforces
+	// them for its own pods; Namespaces holds the labels their
+	// namespaceSelectors read (policy.go).
+	NetworkPolicies []NetworkPolicy `json:"networkPolicies,omitempty"`
+	Namespaces      []Namespace     `json:"namespaces,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.

@@ -46,11 +46,23 @@ type Summary struct {
 	Converged         bool
 }
 
+// Pod is one of a node's pods as NetworkPolicies select it: its address
+// (allocated on the node, so no plan knows it) and its labels.
+type Pod struct {
+	IP     string
+	Labels map[string]string
+}
+
+func (p Pod) equal(q Pod) bool { return p.IP == q.IP && maps.Equal(p.Labels, q.Labels) }
+
 // Local is what this node tells the others.
 type Local struct {
 	Ready     map[string]int // ready pods by Service key (namespace/name)
 	Workloads map[string]Workload
-	Summary   Summary
+	// Pods by key (namespace/name); only while the plan has
+	// NetworkPolicies (none: nothing goes on the wire).
+	Pods    map[string]Pod
+	Summary Summary
 }
 
 // Member is an inventory entry: a node's name and address.
@@ -76,6 +88,7 @@ type Peer struct {
 	Known     bool
 	Ready     map[string]int
 	Workloads map[string]Workload
+	Pods      map[string]Pod
 	Summary   Summary
 }
 
@@ -282,6 +295,7 @@ func (c *Cluster) Publish(l Local) {
 	defer c.mu.Unlock()
 	c.pub.setReady(l.Ready, true)
 	c.pub.setWorkloads(l.Workloads)
+	c.pub.setPods(l.Pods)
 	c.pub.setSummary(l.Summary)
 }
 
@@ -314,6 +328,7 @@ func (c *Cluster) Peers() []Peer {
 		if ready, ok := c.reps.ready(name); ok && p.State != StateUnknown {
 			p.Known, p.Ready = true, ready
 			p.Workloads, p.Summary = c.reps.state(name)
+			p.Pods = c.reps.pods(name)
 		}
 		out = append(out, p)
 	}

@@ -39,6 +39,7 @@ type publisher struct {
 	ready     map[string]int // what this node has ready, by Service key
 	cur       counts         // ready in table order
 	workloads map[string]Workload
+	pods      map[string]Pod
 	summary   Summary
 
 	live    bool // the node told its state once: until then it says nothing
@@ -48,6 +49,7 @@ type publisher struct {
 	history     [historyLen]sent
 	dirty       map[int]bool
 	wdirty      map[string]bool
+	pdirty      map[string]bool
 	sumDirty    bool
 	summaryAt   time.Time
 	sentSummary Summary
@@ -55,7 +57,7 @@ type publisher struct {
 
 func newPublisher(name string, epoch uint64, limit int) *publisher {
 	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, workloads: map[string]Workload{},
-		dirty: map[int]bool{}, wdirty: map[string]bool{}}
+		pods: map[string]Pod{}, dirty: map[int]bool{}, wdirty: map[string]bool{}, pdirty: map[string]bool{}}
 }
 
 func clampCount(n int) uint32 { return uint32(min(max(n, 0), maxCount)) }
@@ -127,6 +129,21 @@ func (p *publisher) setWorkloads(ws map[string]Workload) {
 	}
 }
 
+func (p *publisher) setPods(ps map[string]Pod) {
+	for k := range p.pods {
+		if _, ok := ps[k]; !ok {
+			delete(p.pods, k)
+			p.pdirty[k] = true
+		}
+	}
+	for k, pod := range ps {
+		if old, ok := p.pods[k]; !ok || !old.equal(pod) {
+			p.pods[k] = Pod{IP: pod.IP, Labels: maps.Clone(pod.Labels)}
+			p.pdirty[k] = true
+		}
+	}
+}
+
 func (p *publisher) setSummary(s Summary) {
 	if s != p.summary {
 		p.summary, p.sumDirty = s, true
@@ -141,6 +158,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	}
 	var es []entry
 	var ws []workloadEntry
+	var ps []podEntry
 	var flags byte
 	if !p.started {
 		// The first version of this incarnation starts from nothing.
@@ -148,6 +166,9 @@ func (p *publisher) flush(now time.Time) [][]byte {
 		es = p.cur.nonZero()
 		for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 			ws = append(ws, workloadEntry{key: k, w: p.workloads[k]})
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.pods)) {
+			ps = append(ps, podEntry{key: k, pod: p.pods[k]})
 		}
 		p.started, p.sumDirty = true, true
 	} else {
@@ -158,6 +179,10 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			w, ok := p.workloads[k]
 			ws = append(ws, workloadEntry{key: k, w: w, gone: !ok})
 		}
+		for _, k := range slices.Sorted(maps.Keys(p.pdirty)) {
+			pod, ok := p.pods[k]
+			ps = append(ps, podEntry{key: k, pod: pod, gone: !ok})
+		}
 	}
 	// What was applied, and whether the node converged, go out at once;
 	// moving pod counts wait for summaryEvery.
@@ -166,13 +191,14 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	sum := p.sumDirty && (flags&flagReset != 0 || major || now.Sub(p.summaryAt) >= summaryEvery)
 	clear(p.dirty)
 	clear(p.wdirty)
-	if len(es) == 0 && len(ws) == 0 && !sum && flags == 0 {
+	clear(p.pdirty)
+	if len(es) == 0 && len(ws) == 0 && len(ps) == 0 && !sum && flags == 0 {
 		return nil
 	}
 	if sum {
 		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
-	ds := p.pack(es, ws, sum, flags)
+	ds := p.pack(es, ws, ps, sum, flags)
 	if len(ds) > maxChunks {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
@@ -209,7 +235,7 @@ func (p *publisher) header() header {
 
 // pack splits the changes into deltas of at most p.limit bytes; only the
 // first carries flags (reset applies once), the last the summary.
-func (p *publisher) pack(es []entry, ws []workloadEntry, sum bool, flags byte) []*delta {
+func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, sum bool, flags byte) []*delta {
 	base := len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 // header, flags and counts
 	sumLen := 0
 	if sum {
@@ -244,8 +270,16 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, sum bool, flags byte) [
 		cur.workloads = append(cur.workloads, w)
 		size += s
 	}
+	for _, pe := range ps {
+		s := pe.size()
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0) {
+			next()
+		}
+		cur.pods = append(cur.pods, pe)
+		size += s
+	}
 	if sum {
-		if size+sumLen > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0) {
+		if size+sumLen > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0) {
 			next()
 		}
 		cur.flags |= flagSummary
@@ -272,6 +306,9 @@ func (p *publisher) snapshot() []byte {
 	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary}
 	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.pods)) {
+		s.pods = append(s.pods, podEntry{key: k, pod: p.pods[k]})
 	}
 	return encodeSnapshot(s)
 }

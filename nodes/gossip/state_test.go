@@ -280,6 +280,49 @@ func TestWorkloadsAndSummary(t *testing.T) {
 	}
 }
 
+// A node's pods (addresses and labels, for NetworkPolicies) reach the
+// others: all at first, then what changed and what went.
+func TestPods(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(nil, true)
+	pods := map[string]Pod{
+		"default/web-1": {IP: "10.88.1.5", Labels: map[string]string{"app": "web"}},
+		"default/web-2": {IP: "10.88.1.6", Labels: map[string]string{"app": "web", "tier": "front"}},
+	}
+	p.pub.setPods(pods)
+	p.deliver(p.flush()...)
+	if got := p.rep.pods("n2"); !reflect.DeepEqual(got, pods) {
+		t.Fatalf("pods %v, want %v", got, pods)
+	}
+	p.pub.setPods(map[string]Pod{
+		"default/web-1": {IP: "10.88.1.5", Labels: map[string]string{"app": "web", "v": "2"}},
+		"default/web-3": {IP: "10.88.1.7"},
+	})
+	ds := p.flush()
+	if len(ds) != 1 || len(ds[0].pods) != 3 {
+		t.Fatalf("deltas %+v, want one with a changed, a new and a gone pod", ds)
+	}
+	p.deliver(ds...)
+	got := p.rep.pods("n2")
+	if len(got) != 2 || got["default/web-1"].Labels["v"] != "2" || got["default/web-3"].IP != "10.88.1.7" {
+		t.Fatalf("pods %v", got)
+	}
+	if ds := p.flush(); len(ds) != 0 {
+		t.Errorf("nothing changed, yet %d deltas", len(ds))
+	}
+	// A node that joins late gets them from the snapshot.
+	late := newReplicas("n3", func(string) bool { return true }, time.Second, time.Second)
+	late.setTable(web)
+	s, err := decodeSnapshot(p.pub.snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.snapshot(s, p.now)
+	if got := late.pods("n2"); !reflect.DeepEqual(got, p.rep.pods("n2")) {
+		t.Errorf("from the snapshot %v, want %v", got, p.rep.pods("n2"))
+	}
+}
+
 func TestStrangersAndSelfIgnored(t *testing.T) {
 	p := newPair(t, web)
 	p.pub.name = "stranger"
@@ -320,7 +363,8 @@ func TestWireRoundTrip(t *testing.T) {
 	d := &delta{header: header{owner: "n1", epoch: 1 << 60, version: 300, table: 42}, flags: flagSummary | flagReset,
 		entries:   []entry{{0, 1}, {1, 0}, {700, 65536}},
 		workloads: []workloadEntry{{key: "DaemonSet/a/b", w: Workload{Revision: "r", Done: true}}, {key: "x", gone: true}},
-		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true}}
+		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true},
+		pods:      []podEntry{{key: "ns/p", pod: Pod{IP: "10.0.0.1", Labels: map[string]string{"a": "b", "c": ""}}}, {key: "ns/q", gone: true}, {key: "ns/r", pod: Pod{IP: "10.0.0.2"}}}}
 	got, err := decodeDelta(encodeDelta(d))
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("delta round trip: %+v, %v", got, err)
@@ -362,6 +406,8 @@ func TestWireBudgets(t *testing.T) {
 		"trailing":        append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
 		"truncated":       encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
 		"huge entry list": {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
+		"too many labels": encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: "10.0.0.1", Labels: manyLabels(maxLabels + 1)}}}}),
+		"long address":    encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: string(long)}}}}),
 	} {
 		if _, err := decodeDelta(b); err == nil {
 			t.Errorf("%s: decoded", name)
@@ -393,4 +439,12 @@ func FuzzDecode(f *testing.F) {
 			rs.snapshot(s, t0)
 		}
 	})
+}
+
+func manyLabels(n int) map[string]string {
+	out := map[string]string{}
+	for i := range n {
+		out[fmt.Sprint("k", i)] = "v"
+	}
+	return out
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 )
 
 // Message kinds, the first byte of every message this package puts on
@@ -25,6 +27,10 @@ const (
 	maxServices  = 1 << 20 // entries of one table
 	maxWorkloads = 1 << 16 // workloads one node tells
 	maxCount     = 1 << 16 // a ready count (the plan caps it much lower)
+	maxPods      = 1 << 16 // pods one node tells (a /24 holds 254)
+	maxLabels    = 64      // labels of one pod
+	maxLabel     = 317     // a label key (a 253-character prefix, "/", 63) or value
+	maxIP        = 45      // an address
 	// maxMessage bounds a snapshot or push/pull state; deltas are bounded
 	// by the packet size (Timing.PacketSize).
 	maxMessage = 8 << 20
@@ -53,6 +59,22 @@ type workloadEntry struct {
 	gone bool
 }
 
+// podEntry is one pod's address and labels, or its removal.
+type podEntry struct {
+	key  string
+	pod  Pod
+	gone bool
+}
+
+// size is about what the entry takes on the wire.
+func (p podEntry) size() int {
+	n := len(p.key) + len(p.pod.IP) + 8
+	for k, v := range p.pod.Labels {
+		n += len(k) + len(v) + 2
+	}
+	return n
+}
+
 // header identifies one version of an owner's state.
 type header struct {
 	owner   string
@@ -69,6 +91,7 @@ type delta struct {
 	entries   []entry // by index, ascending
 	workloads []workloadEntry
 	summary   Summary
+	pods      []podEntry
 }
 
 // snapshot is an owner's whole state at one version.
@@ -77,6 +100,7 @@ type snapshot struct {
 	entries   []entry // the non-zero counts, by index
 	workloads []workloadEntry
 	summary   Summary
+	pods      []podEntry
 }
 
 // digestEntry is how far a node knows one owner.
@@ -136,6 +160,30 @@ func (e *encoder) workloads(ws []workloadEntry) {
 	}
 }
 
+// pods are written last and only when there are some, so that a message
+// without them reads as before (the daemons of a cluster without
+// NetworkPolicies never send any).
+func (e *encoder) pods(ps []podEntry) {
+	if len(ps) == 0 {
+		return
+	}
+	e.uvarint(uint64(len(ps)))
+	for _, p := range ps {
+		e.str(p.key)
+		if p.gone {
+			e.byte(1)
+			continue
+		}
+		e.byte(0)
+		e.str(p.pod.IP)
+		e.uvarint(uint64(len(p.pod.Labels)))
+		for _, k := range slices.Sorted(maps.Keys(p.pod.Labels)) {
+			e.str(k)
+			e.str(p.pod.Labels[k])
+		}
+	}
+}
+
 func (e *encoder) summary(s Summary) {
 	e.str(s.Applied)
 	e.str(s.PlanHash)
@@ -158,6 +206,7 @@ func encodeDelta(d *delta) []byte {
 	if d.flags&flagSummary != 0 {
 		e.summary(d.summary)
 	}
+	e.pods(d.pods)
 	return e.b
 }
 
@@ -168,6 +217,7 @@ func encodeSnapshot(s *snapshot) []byte {
 	e.entries(s.entries)
 	e.workloads(s.workloads)
 	e.summary(s.summary)
+	e.pods(s.pods)
 	return e.b
 }
 
@@ -342,6 +392,38 @@ func (d *decoder) workloads() []workloadEntry {
 	return out
 }
 
+// pods reads what encoder.pods wrote: nothing when the message ends.
+func (d *decoder) pods() []podEntry {
+	if d.err != nil || len(d.b) == 0 {
+		return nil
+	}
+	n := d.count("pods", maxPods)
+	if d.err != nil || n == 0 || n > len(d.b)/2 {
+		d.fail(errShort) // an empty list is never written
+		return nil
+	}
+	out := make([]podEntry, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		p := podEntry{key: d.str("pod key", maxKey)}
+		if d.byte() == 1 {
+			p.gone = true
+			out = append(out, p)
+			continue
+		}
+		p.pod.IP = d.str("pod address", maxIP)
+		labels := d.count("pod labels", maxLabels)
+		if labels > 0 {
+			p.pod.Labels = make(map[string]string, labels)
+		}
+		for range labels {
+			k := d.str("label key", maxLabel)
+			p.pod.Labels[k] = d.str("label value", maxLabel)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func (d *decoder) summary() Summary {
 	s := Summary{Applied: d.str("applied revision", maxRevision), PlanHash: d.str("plan hash", maxRevision)}
 	s.Ready, s.Total = d.count("ready pods", maxCount), d.count("pods", maxCount)
@@ -367,6 +449,7 @@ func decodeDelta(b []byte) (*delta, error) {
 	if m.flags&flagSummary != 0 {
 		m.summary = d.summary()
 	}
+	m.pods = d.pods()
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
@@ -382,6 +465,7 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	s.entries = d.entries()
 	s.workloads = d.workloads()
 	s.summary = d.summary()
+	s.pods = d.pods()
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}

@@ -3,7 +3,10 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -28,6 +31,7 @@ type membership interface {
 type local interface {
 	LocalReady() (map[string]int, bool)
 	LocalProgress() map[string]reconciler.PeerWorkload
+	LocalPods() []reconciler.PeerPod
 }
 
 // publishEvery is how often this node's readiness is read and handed to
@@ -177,7 +181,7 @@ func (ps *peers) run(ctx context.Context, ring membership) {
 		}
 		if l := ps.self(); l != nil {
 			if ready, ok := l.LocalReady(); ok {
-				ring.Publish(gossip.Local{Ready: ready, Workloads: toGossip(l.LocalProgress()), Summary: gossip.Summary{
+				ring.Publish(gossip.Local{Ready: ready, Workloads: toGossip(l.LocalProgress()), Pods: podsToGossip(l.LocalPods()), Summary: gossip.Summary{
 					Applied: sum.Applied, PlanHash: sum.PlanHash, Ready: sum.Ready, Total: sum.Total, Converged: sum.Converged}})
 			}
 		}
@@ -215,6 +219,34 @@ func toGossip(ws map[string]reconciler.PeerWorkload) map[string]gossip.Workload 
 	return out
 }
 
+// podsToGossip and podsFromGossip carry the pods NetworkPolicies select
+// (reconciler.PeerPod) by key.
+func podsToGossip(ps []reconciler.PeerPod) map[string]gossip.Pod {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make(map[string]gossip.Pod, len(ps))
+	for _, p := range ps {
+		out[p.Namespace+"/"+p.Name] = gossip.Pod{IP: p.IP, Labels: p.Labels}
+	}
+	return out
+}
+
+func podsFromGossip(ps map[string]gossip.Pod) []reconciler.PeerPod {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]reconciler.PeerPod, 0, len(ps))
+	for _, key := range slices.Sorted(maps.Keys(ps)) {
+		ns, name, ok := strings.Cut(key, "/")
+		if !ok {
+			continue
+		}
+		out = append(out, reconciler.PeerPod{Namespace: ns, Name: name, IP: ps[key].IP, Labels: ps[key].Labels})
+	}
+	return out
+}
+
 func (ps *peers) members() []gossip.Peer {
 	ps.mu.Lock()
 	ring := ps.ring
@@ -240,7 +272,7 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 			for k, w := range p.Workloads {
 				ws[k] = reconciler.PeerWorkload{Revision: w.Revision, Done: w.Done, Available: w.Available}
 			}
-			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Workloads: ws}
+			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Workloads: ws, Pods: podsFromGossip(p.Pods)}
 		}
 	}
 	return out

@@ -147,7 +147,7 @@ func TestPeersPublish(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	l, _ := ring.last()
-	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done {
+	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done || l.Pods["default/web-1"].IP != "10.88.0.5" {
 		t.Errorf("published %+v", l)
 	}
 	cancel()
@@ -189,7 +189,9 @@ func TestPeersOverGossip(t *testing.T) {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		got := nodes[0].Peers()["n2"]
-		if got.Reachable && got.Ready["default/web"] == 3 && got.Workloads["DaemonSet/default/agent"].Done {
+		// With the pods NetworkPolicies select by address and labels.
+		if got.Reachable && got.Ready["default/web"] == 3 && got.Workloads["DaemonSet/default/agent"].Done &&
+			len(got.Pods) == 1 && got.Pods[0].IP == "10.88.0.5" && got.Pods[0].Labels["app"] == "web" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -202,6 +204,9 @@ func TestPeersOverGossip(t *testing.T) {
 type fixedLocal struct{}
 
 func (fixedLocal) LocalReady() (map[string]int, bool) { return map[string]int{"default/web": 3}, true }
+func (fixedLocal) LocalPods() []reconciler.PeerPod {
+	return []reconciler.PeerPod{{Namespace: "default", Name: "web-1", IP: "10.88.0.5", Labels: map[string]string{"app": "web"}}}
+}
 func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
 	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true, Available: true}}
 }

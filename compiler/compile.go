@@ -3,9 +3,7 @@ package compiler
 import (
 	"errors"
 	"fmt"
-	"slices"
 
-	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/immutable"
@@ -53,7 +51,7 @@ type CompileOptions struct {
 }
 
 // Compile turns one revision's documents into its plan: the front end
-// (schemas and checks), admission (LimitRange defaults, quotas), then
+// (schemas, checks and admission: LimitRange defaults, quotas), then
 // addresses, controller expansion, scheduling and endpoints. It refuses
 // to return a plan when any diagnostic is an error (DESIGN.md, invariant
 // 3: bad input never reaches a node); warnings come back with the plan.
@@ -64,13 +62,10 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 	set, diags := Front(docs, opts.Options)
 	if opts.Previous != nil {
 		diags = append(diags, immutable.Check(opts.Previous, set, opts.SecretKey)...)
+		diag.Sort(diags)
 	}
 	if hasErrors(diags) {
-		return nil, dedupe(diags)
-	}
-	diags = append(diags, admit.Admit(set, admit.Templates(set))...)
-	if hasErrors(diags) {
-		return nil, dedupe(diags)
+		return nil, diags
 	}
 	p, more := assemble.Plan(set, assemble.Options{
 		Revision:         opts.Revision,
@@ -80,7 +75,8 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		LoadBalancerPool: opts.LoadBalancerPool,
 		SecretKey:        opts.SecretKey,
 	})
-	diags = dedupe(append(diags, more...))
+	diags = append(diags, more...)
+	diag.Sort(diags)
 	if hasErrors(diags) {
 		return nil, diags
 	}
@@ -88,7 +84,9 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		p.SecretKeyID = immutable.KeyID(opts.SecretKey)
 	}
 	if opts.NodePolicy != nil {
-		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {
+		diags = append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)
+		diag.Sort(diags)
+		if hasErrors(diags) {
 			return nil, diags
 		}
 	}
@@ -162,11 +160,4 @@ func renderOptions(opts Options) render.Options {
 func hasErrors(ds []diag.Diagnostic) bool {
 	errs, _ := diag.Count(ds)
 	return errs > 0
-}
-
-// dedupe sorts ds and drops repeats: lint-time admission in the front
-// end and the plan's own admission may report the same finding.
-func dedupe(ds []diag.Diagnostic) []diag.Diagnostic {
-	diag.Sort(ds)
-	return slices.CompactFunc(ds, func(a, b diag.Diagnostic) bool { return a == b })
 }

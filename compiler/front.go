@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/check"
 	"berth.dev/berth/compiler/diag"
@@ -85,7 +86,9 @@ const RuleDecode = "decode"
 
 // Front validates every document against its kind's schema, decodes the
 // valid ones into objects and validates each as the API server would
-// (compiler/validate), then runs the cross-object checks on the whole set.
+// (compiler/validate), runs the cross-object checks on the whole set,
+// then admission (compiler/admit), which mutates the set's pod templates
+// as the admission plugins do: the set returned is the admitted one.
 // Documents with schema errors are left out of the set, so checks never
 // see malformed values; the checks do not report what follows from an
 // object already rejected (one mistake, one error). The diagnostics are
@@ -153,7 +156,12 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			dup.ID(), first.Pos("metadata.name"))
 		diags = append(diags, d)
 	}
-	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity})...)
+	templates := admit.Templates(set)
+	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity, Templates: templates})...)
+	// Admission, once: it writes the ServiceAccounts' pull secrets, the
+	// priorities and the LimitRange defaults into the templates of set,
+	// and the plan is compiled from what it admitted.
+	diags = append(diags, admit.Admit(rejected.Admissible(set), templates)...)
 	diag.Sort(diags)
 	return set, diags
 }

@@ -220,19 +220,6 @@ func TestAdmitFillsDefaults(t *testing.T) {
 	}
 }
 
-func TestCopyDoesNotTouchTheSet(t *testing.T) {
-	set := objtest.Set(t, ns+limitRange("default: {cpu: 500m}")+teamPod("p", ""))
-	orig := Templates(set)
-	ts := Copy(orig)
-	Admit(set, ts)
-	if got := ts[0].Spec.Containers[0].Resources.Limits["cpu"]; got != "500m" {
-		t.Errorf("copy limits.cpu = %q, want 500m", got)
-	}
-	if got := orig[0].Spec.Containers[0].Resources.Limits; got != nil {
-		t.Errorf("the set's container was mutated: limits %v", got)
-	}
-}
-
 func TestAdmitDeterministic(t *testing.T) {
 	src := ns + quota("pods: 1\n    requests.cpu: 100m\n    limits.memory: 1Gi") + teamPod("a", "") + teamPod("b", "") + teamPod("c", "")
 	var first []string

@@ -3,12 +3,15 @@ package compiler
 import (
 	"errors"
 	"fmt"
+	"slices"
 
+	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/immutable"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/nodepolicy"
+	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/compiler/schedule"
@@ -91,6 +94,23 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		}
 	}
 	return p, diags
+}
+
+// nodeRules are the rules of the plan's findings that depend on what
+// only a node knows: the addresses it allocates from --service-cidr,
+// --pod-cidr and --load-balancer-pool.
+var nodeRules = []string{address.RuleClusterIP, address.RuleLoadBalancer, schedule.RulePodCIDR}
+
+// lintPlan runs the plan's passes on the set the front end admitted, as
+// Compile does, so that lint refuses what every node would refuse
+// (DESIGN.md, invariant 8): controller expansion, volume binding, and
+// placing the pods on the Node inventory. Without an inventory the one
+// node is the machine that plans, whose size lint cannot know: lint
+// places on a node of unlimited capacity. The findings on addresses
+// allocated from the node's flags are left to the plan.
+func lintPlan(set *object.Set) []diag.Diagnostic {
+	_, ds := assemble.Plan(set, assemble.Options{Revision: "lint", Local: LocalNode{Name: "local"}})
+	return slices.DeleteFunc(ds, func(d diag.Diagnostic) bool { return slices.Contains(nodeRules, d.Rule) })
 }
 
 // CompilePaths loads paths (files, directory trees, "-") and compiles

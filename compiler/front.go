@@ -166,16 +166,16 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 	return set, diags
 }
 
-// Lint loads paths, runs the front end, and counts. The error is for what
-// stops the run (a path that cannot be read); findings in the manifests
-// are diagnostics.
+// Lint loads paths, runs the front end and, on a clean repository, the
+// plan's own passes (lintPlan), and counts. The error is for what stops
+// the run (a path that cannot be read); findings in the manifests are
+// diagnostics.
 func Lint(paths []string, opts Options) ([]diag.Diagnostic, Summary, error) {
 	docs, diags, err := loadPaths(paths, &opts)
 	if err != nil {
 		return diags, Summary{}, err
 	}
-	_, more := Front(docs, opts)
-	diags = append(diags, more...)
+	diags = append(diags, lintDocs(docs, opts)...)
 	diag.Sort(diags)
 
 	s := Summary{Objects: len(docs), Checked: make([]Checked, len(docs))}
@@ -191,6 +191,16 @@ func Lint(paths []string, opts Options) ([]diag.Diagnostic, Summary, error) {
 	s.Files = len(files)
 	s.Errors, s.Warnings = diag.Count(diags)
 	return diags, s, nil
+}
+
+// lintDocs is what lint finds in docs: the front end's findings and, on
+// a clean repository taken whole, those of the plan's passes (lintPlan).
+func lintDocs(docs []load.Document, opts Options) []diag.Diagnostic {
+	set, diags := Front(docs, opts)
+	if !opts.Standalone && !hasErrors(diags) {
+		diags = append(diags, lintPlan(set)...)
+	}
+	return diags
 }
 
 // identify reads apiVersion, kind and metadata from a document without

@@ -49,8 +49,9 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	diags = append(diags, d...)
 	svcs, d := address.Services(set, serviceCIDR, opts.LoadBalancerPool)
 	diags = append(diags, d...)
-	claims, d := address.Bind(set)
-	diags = append(diags, d...)
+	// The binder's findings are the front end's (compiler/check reports
+	// them): the plan only takes its bindings.
+	claims, _ := address.Bind(set)
 	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims, SecretKey: opts.SecretKey})
 	diags = append(diags, res.Diags...)
 	where, d := schedule.Place(nodes, res.Pods)

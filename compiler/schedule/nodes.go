@@ -20,6 +20,10 @@ const (
 	nodeSubnetBits = 24
 )
 
+// RulePodCIDR is the rule of a pod CIDR the nodes cannot be given
+// subnets of.
+const RulePodCIDR = "pod-cidr"
+
 // Local is the implicit node used when the repository has no inventory.
 type Local struct {
 	Name    string
@@ -88,7 +92,7 @@ func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Di
 	if len(auto) > 0 {
 		subnets, err := address.Subnets(podCIDR, nodeSubnetBits, auto, fixed)
 		if err != nil {
-			diags = append(diags, diag.Diagnostic{Pos: inv[0].Pos(""), Severity: diag.Error, Rule: "pod-cidr", Message: err.Error()})
+			diags = append(diags, diag.Diagnostic{Pos: inv[0].Pos(""), Severity: diag.Error, Rule: RulePodCIDR, Message: err.Error()})
 		}
 		for i := range out {
 			if out[i].PodCIDR == "" {

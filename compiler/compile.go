@@ -104,12 +104,15 @@ var nodeRules = []string{address.RuleClusterIP, address.RuleLoadBalancer, schedu
 // lintPlan runs the plan's passes on the set the front end admitted, as
 // Compile does, so that lint refuses what every node would refuse
 // (DESIGN.md, invariant 8): controller expansion, volume binding, and
-// placing the pods on the Node inventory. Without an inventory the one
-// node is the machine that plans, whose size lint cannot know: lint
-// places on a node of unlimited capacity. The findings on addresses
-// allocated from the node's flags are left to the plan.
+// placing the pods on the Node inventory. Without an inventory it does
+// nothing: the one node is the machine that plans, whose name and size
+// lint cannot know, and the front end has found the rest. The findings
+// on addresses allocated from the node's flags are left to the plan.
 func lintPlan(set *object.Set) []diag.Diagnostic {
-	_, ds := assemble.Plan(set, assemble.Options{Revision: "lint", Local: LocalNode{Name: "local"}})
+	if len(set.ByKind("Node")) == 0 {
+		return nil
+	}
+	_, ds := assemble.Plan(set, assemble.Options{Revision: "lint"})
 	return slices.DeleteFunc(ds, func(d diag.Diagnostic) bool { return slices.Contains(nodeRules, d.Rule) })
 }
 

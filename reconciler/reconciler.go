@@ -340,14 +340,8 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	if node == "" {
 		node = r.opts.Node
 	}
-	if !hasNode(p, node) {
-		// Applying a plan without this node would prune every pod here.
-		var names []string
-		for _, n := range p.Nodes {
-			names = append(names, n.Node.Name)
-		}
-		return Result{Revision: p.Revision}, fmt.Errorf("node %q is not in the plan of %s (nodes: %s): check --node or the Node inventory; nothing was changed",
-			node, p.Revision, strings.Join(names, ", "))
+	if _, err := p.NodePlan(node); err != nil {
+		return Result{Revision: p.Revision}, fmt.Errorf("plan %s: %w; nothing was changed", p.Revision, err)
 	}
 	// The node's part is resolved once per plan; passes in between (the
 	// loop's ticks) reuse it.
@@ -543,18 +537,6 @@ func (r *Reconciler) progressEvents(before State, recs []*Record) {
 			}
 		}
 	}
-}
-
-func hasNode(p *plan.Plan, node string) bool {
-	if node == "" {
-		return len(p.Nodes) == 1
-	}
-	for _, n := range p.Nodes {
-		if n.Node.Name == node {
-			return true
-		}
-	}
-	return false
 }
 
 // remember adds the desired pods to known, and forgets revisions that are

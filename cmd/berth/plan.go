@@ -243,16 +243,11 @@ func printDiags(w io.Writer, diags []diag.Diagnostic, prefix string) {
 
 func writePlan(e *env, p *plan.Plan, output, node string, workers int, fail func(int, string, ...any) int) int {
 	if node != "" {
-		var keep []plan.NodePlan
-		for _, n := range p.Nodes {
-			if n.Node.Name == node {
-				keep = append(keep, n)
-			}
+		np, err := p.NodePlan(node)
+		if err != nil {
+			return fail(exitUsage, "%v", err)
 		}
-		if len(keep) == 0 {
-			return fail(exitUsage, "--node %s: the plan has no such node", node)
-		}
-		p.Nodes = keep
+		p.Nodes = []plan.NodePlan{*np}
 	}
 	var err error
 	switch output {

@@ -265,18 +265,4 @@ func MachineCapacity() plan.Resources {
 	return r
 }
 
-// nodePlan finds this node's part of p.
-func nodePlan(p *plan.Plan, node string) (*plan.NodePlan, error) {
-	for i := range p.Nodes {
-		if p.Nodes[i].Node.Name == node {
-			return &p.Nodes[i], nil
-		}
-	}
-	var names []string
-	for _, n := range p.Nodes {
-		names = append(names, n.Node.Name)
-	}
-	return nil, fmt.Errorf("node %q is not in the plan's inventory (%s): pass --node with one of them", node, strings.Join(names, ", "))
-}
-
 var errNotReady = errors.New("the node runtime is not started yet (no good revision applied)")

@@ -67,7 +67,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 	if n.rec != nil {
 		return nil
 	}
-	np, err := nodePlan(p, n.cfg.Node)
+	np, err := p.NodePlan(n.cfg.Node)
 	if err != nil {
 		return err
 	}
@@ -152,7 +152,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	if err := reservedPorts(p, n.cfg); err != nil {
 		return err
 	}
-	np, err := nodePlan(p, n.cfg.Node)
+	np, err := p.NodePlan(n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
 		// applies an empty part, so its pods stop here while the others
@@ -311,7 +311,7 @@ func (n *Node) drainPlan(p *plan.Plan) (*plan.Plan, bool) {
 // the progress store (after a restart).
 func (n *Node) lastPodCIDR() string {
 	if last := n.LastApplied(); last != nil {
-		if np, err := nodePlan(last, n.cfg.Node); err == nil {
+		if np, err := last.NodePlan(n.cfg.Node); err == nil {
 			return np.Node.PodCIDR
 		}
 	}

@@ -11,8 +11,6 @@ package gitops
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -290,7 +288,7 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 		return
 	}
 	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
-	hash := Hash(p)
+	hash := p.Digest()
 	l.mu.Lock()
 	prev := l.good
 	l.good, l.goodHash = p, hash
@@ -446,16 +444,6 @@ func (l *Loop) setError(err error) {
 	l.status.LastError = err.Error()
 }
 
-// Hash is the SHA-256 of the plan's JSON document.
-func Hash(p *plan.Plan) string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
-
 type saved struct {
 	Revision string `json:"revision"`
 }
@@ -511,7 +499,7 @@ func (l *Loop) resume(ctx context.Context) {
 		l.opts.Logger.Warn("the revision applied before the restart no longer compiles; waiting for a good head", "revision", applied)
 		return
 	}
-	hash := Hash(p)
+	hash := p.Digest()
 	l.mu.Lock()
 	l.good, l.goodHash = p, hash
 	l.mu.Unlock()

@@ -12,7 +12,7 @@ import (
 
 // Defaults of the node inventory.
 const (
-	DefaultPodCIDR = "10.88.0.0/16"
+	DefaultPodCIDR = plan.DefaultPodCIDR
 	// DefaultMaxPods is the kubelet's default pod capacity.
 	DefaultMaxPods = 110
 	// nodeSubnetBits is the size of a node's pod subnet when the

@@ -136,10 +136,10 @@ func (c *Config) defaults() error {
 		c.Node = h
 	}
 	if c.StateDir == "" {
-		c.StateDir = "/var/lib/berth"
+		c.StateDir = DefaultStateDir
 	}
 	if c.RunDir == "" {
-		c.RunDir = "/run/berth"
+		c.RunDir = DefaultRunDir
 	}
 	if c.API == "" {
 		c.API = filepath.Join(c.RunDir, "berth.sock")
@@ -151,7 +151,7 @@ func (c *Config) defaults() error {
 		c.ImageGC = containerd.DefaultImageGC
 	}
 	if c.Branch == "" {
-		c.Branch = "main"
+		c.Branch = DefaultBranch
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

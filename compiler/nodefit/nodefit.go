@@ -100,6 +100,18 @@ func (f *Filter) firstNoExecute(n *plan.Node) *plan.Taint {
 	return nil
 }
 
+// MatchesAffinity reports whether n matches the pod's nodeSelector and
+// required node affinity (a topology spread's nodeAffinityPolicy Honor).
+func (f *Filter) MatchesAffinity(n *plan.Node) bool {
+	return f.nodeSelector.Matches(n.Labels) && (!f.hasRequired || f.matchesRequired(n))
+}
+
+// ToleratesTaints reports whether the pod tolerates n's NoSchedule and
+// NoExecute taints (a topology spread's nodeTaintsPolicy Honor).
+func (f *Filter) ToleratesTaints(n *plan.Node) bool {
+	return f.untolerated(n, false) == nil
+}
+
 func (f *Filter) matchesRequired(n *plan.Node) bool {
 	for _, t := range f.required {
 		if t.ok && t.sel.MatchesNode(n.Name, n.Labels) {

@@ -92,6 +92,28 @@ func FromNodeSelectorTerm(t api.NodeSelectorTerm) (Selector, error) {
 	return s, nil
 }
 
+// Equality is one key=value the selector requires (an In with one
+// value), so that a caller can look up candidates by that label; ok is
+// false when it has none.
+func (s Selector) Equality() (key, value string, ok bool) {
+	for _, r := range s.reqs {
+		if r.op == "In" && len(r.values) == 1 && !r.field {
+			return r.key, r.values[0], true
+		}
+	}
+	return "", "", false
+}
+
+// And returns s with the requirements of o added.
+func (s Selector) And(o Selector) Selector {
+	return Selector{reqs: append(slices.Clip(s.reqs), o.reqs...)}
+}
+
+// Nothing is a selector that matches no labels.
+func Nothing() Selector {
+	return Selector{reqs: []requirement{{key: "", op: "In"}}}
+}
+
 // Empty reports whether the selector has no requirement.
 func (s Selector) Empty() bool { return len(s.reqs) == 0 }
 

@@ -412,7 +412,7 @@ func unschedulable(p *expand.Pod, ns []*node, gt *groupTerms) diag.Diagnostic {
 			if t.count == 1 {
 				reasons = append(reasons, "node "+t.first+" "+r)
 			} else {
-				reasons = append(reasons, fmt.Sprintf("%d nodes (%s, ...) %s", t.count, t.first, r))
+				reasons = append(reasons, fmt.Sprintf("%d nodes (%s, ...): %s", t.count, t.first, r))
 			}
 		}
 	}

@@ -163,8 +163,8 @@ func (v *view) stepRun(w *plan.Workload, spec *plan.Job, run *JobRun, object str
 			v.create(p, object, fmt.Sprintf("job: %d of %d completions", run.Succeeded, completions))
 		}
 	}
-	if run.finished() && !run.Cleaned && spec.TTLSecondsAfterFinished != nil &&
-		!v.now.Before(run.Finished.Add(time.Duration(*spec.TTLSecondsAfterFinished)*time.Second)) {
+	if run.finished() && !run.Cleaned && (spec.TTLSecondsAfterFinished != nil &&
+		!v.now.Before(run.Finished.Add(time.Duration(*spec.TTLSecondsAfterFinished)*time.Second)) || hookDeletes(w, run)) {
 		v.cleanRun(w.Namespace, run, object, "ttlSecondsAfterFinished")
 	}
 }

@@ -559,6 +559,7 @@ func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 	for k, ro := range r.state.Rollouts {
 		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete}
 	}
+	waveProgress(r.desired, r.observed, r.state, out)
 	return out
 }
 

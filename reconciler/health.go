@@ -55,7 +55,9 @@ func RevisionHealth(d Desired, obs nodes.NodeState, st State, now time.Time) Hea
 	for i := range d.Workloads {
 		ws = append(ws, &d.Workloads[i])
 	}
-	slices.SortFunc(ws, func(a, b *plan.Workload) int { return cmp.Or(a.Stage().Compare(b.Stage()), cmp.Compare(a.Key(), b.Key())) })
+	slices.SortFunc(ws, func(a, b *plan.Workload) int {
+		return cmp.Or(a.Stage().Compare(b.Stage()), cmp.Compare(a.Key(), b.Key()))
+	})
 	var progressing *Health
 	for _, w := range ws {
 		k := w.Key()

@@ -229,8 +229,8 @@ func (n *Notifier) send(ctx context.Context, t *target) {
 			if ctx.Err() != nil {
 				return
 			}
-			n.total.WithLabelValues("failed").Inc()
 			n.opts.Logger.Warn("notification not delivered", "receiver", t.host, "event", e.Type, "err", err)
+			n.total.WithLabelValues("failed").Inc()
 			continue
 		}
 		n.total.WithLabelValues("sent").Inc()

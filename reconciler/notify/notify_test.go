@@ -103,8 +103,11 @@ func TestDeliverRetryAndFormat(t *testing.T) {
 	if strings.Contains(rcv.raw[0], "hunter2") {
 		t.Errorf("a secret reached the receiver: %s", rcv.raw[0])
 	}
-	if rcv.tries != 3 {
-		t.Errorf("%d tries, want 3 (500, 429, then 200)", rcv.tries)
+	rcv.mu.Lock()
+	tries := rcv.tries
+	rcv.mu.Unlock()
+	if tries != 3 {
+		t.Errorf("%d tries, want 3 (500, 429, then 200)", tries)
 	}
 	if got := testutil.ToFloat64(n.total.WithLabelValues("sent")); got != 1 {
 		t.Errorf("sent = %v", got)
@@ -116,8 +119,11 @@ func TestDeliverRetryAndFormat(t *testing.T) {
 	rcv.mu.Unlock()
 	n.Notify(Event{Type: Suspended, Node: "n1"})
 	waitFor(t, "the failure", func() bool { return testutil.ToFloat64(n.total.WithLabelValues("failed")) == 1 })
-	if rcv.tries != 1 {
-		t.Errorf("%d tries after a 404, want 1", rcv.tries)
+	rcv.mu.Lock()
+	tries = rcv.tries
+	rcv.mu.Unlock()
+	if tries != 1 {
+		t.Errorf("%d tries after a 404, want 1", tries)
 	}
 	if strings.Contains(logs.String(), "SECRETPATH") || !strings.Contains(logs.String(), "404") {
 		t.Errorf("log:\n%s", logs.String())

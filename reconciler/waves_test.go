@@ -169,3 +169,38 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestDriftAndRetry(t *testing.T) {
+	e := newEnv(t)
+	var drift []string
+	e.rec.opts.OnDrift = func(rev string, repairs []string) { drift = append(drift, rev+": "+strings.Join(repairs, "; ")) }
+	s := plan.Strategy{Type: "RollingUpdate", MaxSurge: 1, ProgressDeadlineSeconds: 60}
+	p := mkPlan("r1", []deploy{mkDeploy("Deployment", "web", "a", 2, s)})
+	e.pass(p)
+	e.pass(p)
+	e.pass(p)
+	if len(drift) != 0 {
+		t.Fatalf("a rollout reported as drift: %v", drift)
+	}
+	e.rt.Delete("default/web-a-1")
+	e.pass(p)
+	if len(drift) != 1 || !strings.Contains(drift[0], "r1: create default/web-a-1 (Deployment/default/web)") {
+		t.Fatalf("drift %q", drift)
+	}
+
+	// A rollout that fails its deadline, retried: it progresses again.
+	e.rt.AutoReady = false
+	p2 := mkPlan("r2", []deploy{mkDeploy("Deployment", "web", "b", 2, s)})
+	e.pass(p2)
+	e.clock.Advance(61 * time.Second)
+	e.pass(p2)
+	if h := e.rec.Health(); h.State != HealthFailed || !strings.Contains(h.Reason, "progress deadline exceeded") {
+		t.Fatalf("health %+v", h)
+	}
+	if err := e.rec.RetryFailed(); err != nil {
+		t.Fatal(err)
+	}
+	if h := e.rec.Health(); h.State != HealthProgressing {
+		t.Fatalf("after retry: %+v", h)
+	}
+}

@@ -49,6 +49,7 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.APITLSCert, "api-tls-cert", "", "serve the TCP API over HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&c.APITLSKey, "api-tls-key", "", "the PEM private key of --api-tls-cert")
 	fs.StringVar(&c.APITLSClientCA, "api-tls-client-ca", "", "also require TCP clients to present a certificate signed by a CA in this PEM file")
+	notifyFiles := operateFlags(fs, c)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
 			"Follows a Git repository: every new commit on the branch is linted and\n"+
@@ -76,6 +77,10 @@ func runDaemon(e *env, args []string) int {
 	}
 	nf.cfg.NodePolicy = &pol
 	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
+	if err := readNotifyFiles(&nf.cfg, *notifyFiles); err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := daemon.Run(ctx, nf.config()); err != nil {

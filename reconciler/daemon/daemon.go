@@ -105,6 +105,12 @@ type Config struct {
 	// SecretKeyFile holds the repository's key for the digests of Secret
 	// values (plan.SecretKey); every node and CI use the same one.
 	SecretKeyFile string
+	// AutoRevert sends every node back to the last revision healthy on
+	// all of them when the head fails on any (on by default: the CLI's
+	// --auto-revert). NotifyURLs receive the daemon's events
+	// (reconciler/notify).
+	AutoRevert bool
+	NotifyURLs []string
 
 	Logger *slog.Logger
 }

@@ -34,6 +34,8 @@ type Node struct {
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
+	// onDrift is told the repairs of a converged node (notifications).
+	onDrift func(rev string, repairs []string)
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -106,6 +108,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
 		Peers:   n.peers,
+		OnDrift: n.onDrift,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)

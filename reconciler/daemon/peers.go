@@ -36,6 +36,8 @@ type readyReply struct {
 	Workloads map[string]reconciler.PeerWorkload `json:"workloads,omitempty"`
 	// Summary is what `berth status --cluster` shows of the node.
 	Summary *nodeapi.NodeSummary `json:"summary,omitempty"`
+	// Facts are the node's revision facts (fleet.Facts.Encode).
+	Facts json.RawMessage `json:"facts,omitempty"`
 }
 
 // local is what this node tells the others.
@@ -77,6 +79,8 @@ type peers struct {
 	started bool
 	addrs   map[string]string // the other nodes: name -> address
 	state   map[string]*peerState
+	// facts are this node's revision facts and the others' (facts.go).
+	facts factsBox
 }
 
 type peerState struct {
@@ -177,7 +181,7 @@ func (ps *peers) serve(ctx context.Context) {
 			http.Error(w, "not synced yet", http.StatusServiceUnavailable)
 			return
 		}
-		reply.Node, reply.Workloads = ps.cfg.Node, l.LocalProgress()
+		reply.Node, reply.Workloads, reply.Facts = ps.cfg.Node, l.LocalProgress(), ps.facts.encoded()
 		if ps.summary != nil {
 			sum := ps.summary()
 			reply.Summary = &sum
@@ -261,6 +265,7 @@ func (ps *peers) poll(ctx context.Context, name, addr string) {
 			ps.log.Info("node answers again", "node", name)
 		}
 		*st = peerState{answered: true, reachable: true, lastOK: true, ready: reply.Ready, workloads: reply.Workloads, summary: reply.Summary}
+		ps.facts.learn(name, reply.Facts)
 	}
 }
 

@@ -37,14 +37,22 @@ type compiled struct {
 const keepPlans = 2
 
 // view is every node's facts as this node knows them, its own included.
+// Only the nodes of the inventory count: one that left it says nothing.
 func (l *Loop) view() fleet.View {
 	v := fleet.View{}
 	if l.opts.Fleet != nil {
 		maps.Copy(v, l.opts.Fleet.PeerFacts())
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.inventory != nil {
+		for n := range v {
+			if !slices.Contains(l.inventory, n) {
+				delete(v, n)
+			}
+		}
+	}
 	v[l.opts.Node] = l.ops.Facts
-	l.mu.Unlock()
 	return v
 }
 

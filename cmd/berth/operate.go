@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,18 +30,20 @@ func init() {
 func operateCmd(verb string, needsRev bool) func(e *env, args []string) int {
 	return func(e *env, args []string) int {
 		var all bool
-		c, fs, code := clientFlags(e, verb, args, func(fs *flag.FlagSet) {
-			if verb != "retry" {
-				fs.BoolVar(&all, "all-nodes", false, "every node of the inventory, not only this one")
-			}
-		})
-		if code >= 0 {
-			return code
+		fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+		fs.SetOutput(e.stderr)
+		addr, token := apiFlag(fs)
+		if verb != "retry" {
+			fs.BoolVar(&all, "all-nodes", false, "every node of the inventory, not only this one (it passes the command on through the authenticated peer exchange)")
 		}
-		rest, err := parseInterspersed(fs, fs.Args())
+		rest, err := parseInterspersed(fs, args)
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
 		if err != nil {
 			return exitUsage
 		}
+		c := nodeapi.NewClient(*addr, readToken(*token))
 		rev := ""
 		if needsRev {
 			if len(rest) != 1 {

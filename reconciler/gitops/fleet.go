@@ -121,19 +121,23 @@ func (l *Loop) decide() bool {
 
 // decided records what a new decision means: a failed head, a revert.
 func (l *Loop) decided(prev, d fleet.Decision) {
-	if f := d.Failure; f != nil && (prev.Failure == nil || *prev.Failure != *f) {
-		reason := f.Reason
-		if f.Node != l.opts.Node {
-			reason += " (on " + f.Node + ")"
+	// This node's own failure is in the history already, its reason
+	// whole (the facts cut it to fleet.MaxReason).
+	reason := func(f *fleet.NodeFailure) string {
+		if f.Node == l.opts.Node {
+			return ""
 		}
-		l.opts.History.fail(l.headRevision(), reason, f.Object, f.Node, "")
+		return f.Reason + " (on " + f.Node + ")"
+	}
+	if f := d.Failure; f != nil && (prev.Failure == nil || *prev.Failure != *f) {
+		l.opts.History.fail(l.headRevision(), reason(f), f.Object, f.Node, "")
 	}
 	if d.Why == fleet.WhyReverted && (prev.Why != fleet.WhyReverted || prev.Target != d.Target) {
 		f := d.Failure
 		head := l.headRevision()
 		l.opts.Logger.Warn("revision failed; going back to the last revision healthy on every node",
 			"revision", head, "failed_on", f.Node, "object", f.Object, "reason", f.Reason, "to", d.Target)
-		l.opts.History.fail(head, f.Reason, f.Object, f.Node, d.Target)
+		l.opts.History.fail(head, reason(f), f.Object, f.Node, d.Target)
 		l.opts.Metrics.reverted()
 		l.notify(notify.Event{Type: notify.Reverted, Revision: head, To: d.Target, Reason: f.Reason, Object: f.Object, FailedOn: f.Node})
 	}

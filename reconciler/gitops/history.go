@@ -144,11 +144,14 @@ func (h *History) Mark(rev string, o Outcome, reason string) {
 }
 
 // fail marks a revision failed, with where and why, and where the nodes
-// went back to ("" keeps what the record says).
+// went back to (an empty reason or revertedTo keeps what the record says).
 func (h *History) fail(rev, reason, object, node, revertedTo string) {
 	h.update(rev, func(r *Record) bool {
 		n := *r
-		n.Outcome, n.Reason, n.Object, n.FailedOn = Failed, reason, object, node
+		n.Outcome, n.Object, n.FailedOn = Failed, object, node
+		if reason != "" {
+			n.Reason = reason
+		}
 		if revertedTo != "" {
 			n.RevertedTo = revertedTo
 		}

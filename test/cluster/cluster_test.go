@@ -32,6 +32,7 @@ func TestCluster(t *testing.T) {
 	t.Run("daemon stops", testDaemonStops)
 	t.Run("node cut off", testNodeCutOff)
 	t.Run("daemonset turns", testDaemonSetTurns)
+	t.Run("auto revert", testAutoRevert)
 }
 
 // testSpread: 6 replicas land 2 per node; every node computed the same

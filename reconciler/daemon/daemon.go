@@ -6,6 +6,8 @@
 //	<state>/git/            clone (repo.git) and one snapshot per revision
 //	<state>/reconciler.db   rollout progress, Job and CronJob history (bbolt)
 //	<state>/gitops.json     the revision applied last
+//	<state>/operate.json    suspend, pin, and the revision facts (healthy, failed, retried)
+//	<state>/history.json    the revisions this node has seen (berth history)
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
 //	<state>/containerd/     the embedded containerd, when berth runs its own

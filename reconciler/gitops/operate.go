@@ -12,10 +12,10 @@ import (
 	"berth.dev/berth/reconciler/notify"
 )
 
-// opsFile keeps what operators decided and what the node learned of
+// OpsFile keeps what operators decided and what the node learned of
 // revisions, under the state directory: a restarted daemon stays
 // suspended or pinned, and remembers which revisions failed.
-const opsFile = "operate.json"
+const OpsFile = "operate.json"
 
 // ops is the persisted operator state of the node.
 type ops struct {
@@ -47,9 +47,9 @@ func (l *Loop) persistOps() {
 	}
 	l.opsMu.Lock()
 	defer l.opsMu.Unlock()
-	tmp := filepath.Join(l.opts.StateDir, opsFile+".tmp")
+	tmp := filepath.Join(l.opts.StateDir, OpsFile+".tmp")
 	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, filepath.Join(l.opts.StateDir, opsFile))
+		_ = os.Rename(tmp, filepath.Join(l.opts.StateDir, OpsFile))
 	}
 }
 
@@ -57,13 +57,13 @@ func (l *Loop) restoreOps() {
 	if l.opts.StateDir == "" {
 		return
 	}
-	b, err := os.ReadFile(filepath.Join(l.opts.StateDir, opsFile))
+	b, err := os.ReadFile(filepath.Join(l.opts.StateDir, OpsFile))
 	if err != nil {
 		return
 	}
 	var o ops
 	if json.Unmarshal(b, &o) != nil {
-		l.opts.Logger.Warn("the operator state is damaged; starting without suspend, pin or failures", "file", opsFile)
+		l.opts.Logger.Warn("the operator state is damaged; starting without suspend, pin or failures", "file", OpsFile)
 		return
 	}
 	l.mu.Lock()

@@ -252,3 +252,30 @@ func TestFleetWideCommand(t *testing.T) {
 		t.Fatalf("published %+v", c)
 	}
 }
+
+func TestRevertPlans(t *testing.T) {
+	w := func(name, hook string) plan.Workload { return plan.Workload{Kind: "Job", Namespace: "default", Name: name, Hook: hook} }
+	target := &plan.Plan{Revision: "r1", Workloads: []plan.Workload{w("app", ""), w("migrate", plan.HookPreSync), w("smoke", plan.HookPostSync)}}
+	head := &plan.Plan{Revision: "r2", Workloads: []plan.Workload{w("app", ""), w("page", plan.HookSyncFail), w("migrate", plan.HookPreSync)}}
+	names := func(p *plan.Plan) string {
+		var out []string
+		for _, x := range p.Workloads {
+			out = append(out, x.Name+":"+x.Hook)
+		}
+		return strings.Join(out, ",")
+	}
+	// Back to r1: its hooks do not run again; r2's SyncFail hook runs once r1 is back.
+	if got := names(forRevert(target, head)); got != "app:,page:PostSync" {
+		t.Errorf("revert plan %s", got)
+	}
+	if target.Workloads[1].Hook != plan.HookPreSync {
+		t.Error("forRevert changed the compiled plan")
+	}
+	// Staying on a failed r2: its SyncFail hook runs first.
+	if got := names(failedInPlace(head)); got != "app:,page:PreSync,migrate:PreSync" {
+		t.Errorf("failed plan %s", got)
+	}
+	if failedInPlace(target) != target {
+		t.Error("a plan without SyncFail hooks was copied")
+	}
+}

@@ -86,6 +86,10 @@ type Reconciler struct {
 	// on restart, which only means a vanished stable pod is not re-created.
 	known         map[string][]plan.Pod
 	rememberedRev string
+	// part is DesiredFor(partOf, partNode), kept between passes.
+	part     Desired
+	partOf   *plan.Plan
+	partNode string
 	// bg counts the actions of a stage, background stops included (see
 	// StopWait); tests wait on it.
 	bg sync.WaitGroup
@@ -318,7 +322,12 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		return Result{Revision: p.Revision}, fmt.Errorf("node %q is not in the plan of %s (nodes: %s): check --node or the Node inventory; nothing was changed",
 			node, p.Revision, strings.Join(names, ", "))
 	}
-	d := DesiredFor(p, node)
+	// The node's part is resolved once per plan; passes in between (the
+	// loop's ticks) reuse it.
+	if r.partOf != p || r.partNode != node || r.part.Revision != p.Revision {
+		r.part, r.partOf, r.partNode = DesiredFor(p, node), p, node
+	}
+	d := r.part
 	d.JobBackoff = r.opts.JobBackoff
 	if p.Revision != r.rememberedRev || r.known == nil {
 		r.remember(d)

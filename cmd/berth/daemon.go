@@ -50,6 +50,9 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.APITLSKey, "api-tls-key", "", "the PEM private key of --api-tls-cert")
 	fs.StringVar(&c.APITLSClientCA, "api-tls-client-ca", "", "also require TCP clients to present a certificate signed by a CA in this PEM file")
 	notifyFiles := operateFlags(fs, c)
+	fs.BoolVar(&c.ClusterDNS, "cluster-dns", true, "serve cluster DNS (<svc>.<ns>.svc.<domain>) on the pod bridge's address and give pods a resolv.conf pointing at it; false: pods use the host's resolvers")
+	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "the cluster DNS domain")
+	dnsUpstreams := fs.String("dns-upstream", "", "comma-separated resolvers (host:port) the cluster DNS asks for every other name (default: the nameservers of /etc/resolv.conf)")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
 			"Follows a Git repository: every new commit on the branch is linted and\n"+
@@ -83,7 +86,9 @@ func runDaemon(e *env, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := daemon.Run(ctx, nf.config()); err != nil {
+	cfg := nf.config()
+	cfg.DNSUpstreams = splitList(*dnsUpstreams)
+	if err := daemon.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
 		return 1
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -147,7 +146,7 @@ func runPlan(e *env, args []string) int {
 		return fail(code, "%s has errors; nothing is planned", path)
 	}
 	if *base == "" && *baseDir == "" {
-		return writePlan(e, head, *output, *node, fail)
+		return writePlan(e, head, *output, *node, *workers, fail)
 	}
 
 	var old *plan.Plan
@@ -188,7 +187,7 @@ func runPlan(e *env, args []string) int {
 	if err := r.Render(e.stdout, d); err != nil {
 		return fail(exitUsage, "write: %v", err)
 	}
-	if *detailed && !d.Summary.Empty() {
+	if *detailed && !d.Empty() {
 		return exitChanges
 	}
 	return exitOK
@@ -233,7 +232,7 @@ func printDiags(w io.Writer, diags []diag.Diagnostic, prefix string) {
 	bw.Flush()
 }
 
-func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string, ...any) int) int {
+func writePlan(e *env, p *plan.Plan, output, node string, workers int, fail func(int, string, ...any) int) int {
 	if node != "" {
 		var keep []plan.NodePlan
 		for _, n := range p.Nodes {
@@ -249,9 +248,7 @@ func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string,
 	var err error
 	switch output {
 	case "json":
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		err = enc.Encode(p)
+		err = plan.WriteJSON(e.stdout, p, workers)
 	case "markdown", "md":
 		err = plandiff.Markdown{MaxFields: 20}.Render(e.stdout, plandiff.Compare(nil, p))
 	default:
@@ -263,23 +260,13 @@ func writePlan(e *env, p *plan.Plan, output, node string, fail func(int, string,
 	return exitOK
 }
 
-// onlyNode keeps the cluster-wide changes and those of one node.
+// onlyNode keeps the object changes and the pod line of one node.
 func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 	out := *d
-	out.Changes = nil
-	out.Summary = plandiff.Summary{}
-	for _, c := range d.Changes {
-		if c.Node != "" && c.Node != node {
-			continue
-		}
-		out.Changes = append(out.Changes, c)
-		switch c.Action {
-		case plandiff.Create:
-			out.Summary.Add++
-		case plandiff.Update:
-			out.Summary.Change++
-		case plandiff.Delete:
-			out.Summary.Destroy++
+	out.Nodes = nil
+	for _, n := range d.Nodes {
+		if n.Node == node {
+			out.Nodes = append(out.Nodes, n)
 		}
 	}
 	return &out

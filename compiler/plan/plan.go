@@ -6,17 +6,26 @@ package plan
 
 import "berth.dev/berth/compiler/api"
 
-// FormatVersion is the version of the plan's JSON document.
-const FormatVersion = "berth.dev/plan/v1"
+// FormatVersion is the version of the plan's JSON document. v2 holds
+// each fact once: a namespace's Services and the content of ConfigMaps
+// and Secrets are tables that pods refer to (docs/plan.md).
+const FormatVersion = "berth.dev/plan/v2"
 
 // Plan is the compiled form of one revision of a repository.
 type Plan struct {
 	FormatVersion string     `json:"formatVersion"`
 	Revision      string     `json:"revision"`
 	Nodes         []NodePlan `json:"nodes"`
-	// Services are cluster-wide: every node programs every service.
-	Services  []Service  `json:"services,omitempty"`
-	Workloads []Workload `json:"workloads,omitempty"`
+	// Services are cluster-wide: every node programs every service and
+	// answers cluster DNS from them. Sorted by namespace, then name, so
+	// the Services of one namespace are one contiguous table
+	// (ServicesIn).
+	Services []Service `json:"services,omitempty"`
+	// ConfigMaps and Secrets hold the content pods refer to by name,
+	// once, sorted by namespace and name.
+	ConfigMaps []ConfigData `json:"configMaps,omitempty"`
+	Secrets    []ConfigData `json:"secrets,omitempty"`
+	Workloads  []Workload   `json:"workloads,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.
@@ -47,8 +56,11 @@ type Owner struct {
 	Name string `json:"name"`
 }
 
-// Pod is a fully resolved pod: env values, config files and volumes are
-// concrete, so a node can run it without the rest of the repository.
+// Pod is a planned pod. Its size never depends on other objects: env
+// values and files from ConfigMaps and Secrets are references into the
+// plan's tables, and Service variables and names come from the node's
+// Service table when a container starts (cluster DNS, ServiceEnv).
+// Resolve makes the references concrete on the node.
 type Pod struct {
 	Namespace string            `json:"namespace"`
 	Name      string            `json:"name"`
@@ -60,7 +72,8 @@ type Pod struct {
 	// the pod is replaced.
 	Hash string `json:"hash"`
 	// ConfigHash covers the content of configMap and secret volume files: a
-	// change there is written in place without restarting the pod.
+	// change there is written in place without restarting the pod. (The
+	// content of env references is in Hash: env is read at start.)
 	ConfigHash string  `json:"configHash,omitempty"`
 	Spec       PodSpec `json:"spec"`
 }
@@ -76,17 +89,20 @@ type PodSpec struct {
 	RestartPolicy                 string            `json:"restartPolicy"`
 	HostNetwork                   bool              `json:"hostNetwork,omitempty"`
 	TerminationGracePeriodSeconds int64             `json:"terminationGracePeriodSeconds"`
-	ImagePullSecrets              []RegistryAuth    `json:"imagePullSecrets,omitempty"`
 	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
-	// Hosts are the /etc/hosts entries for the namespace's services.
-	Hosts []HostEntry `json:"hosts,omitempty"`
+	// ImagePullSecrets name kubernetes.io/dockerconfigjson Secrets of the
+	// pod's namespace; RegistryAuths are their credentials, filled by
+	// Resolve on the node (never in the plan).
+	ImagePullSecrets []string       `json:"imagePullSecrets,omitempty"`
+	RegistryAuths    []RegistryAuth `json:"registryAuths,omitempty"`
+	// EnableServiceLinks false leaves out the Service variables (nil is
+	// Kubernetes' default, true).
+	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
 }
 
-// HostEntry is one /etc/hosts line.
-type HostEntry struct {
-	IP    string   `json:"ip"`
-	Names []string `json:"names"`
-}
+// ServiceLinks reports whether the pod's containers get the Service
+// variables of its namespace.
+func (s *PodSpec) ServiceLinks() bool { return s.EnableServiceLinks == nil || *s.EnableServiceLinks }
 
 // RegistryAuth is a resolved credential for one registry host, from a
 // kubernetes.io/dockerconfigjson Secret.
@@ -104,6 +120,7 @@ type Container struct {
 	Command         []string             `json:"command,omitempty"`
 	Args            []string             `json:"args,omitempty"`
 	WorkingDir      string               `json:"workingDir,omitempty"`
+	EnvFrom         []EnvFrom            `json:"envFrom,omitempty"`
 	Env             []EnvVar             `json:"env,omitempty"`
 	Ports           []api.ContainerPort  `json:"ports,omitempty"`
 	Requests        Resources            `json:"requests"`
@@ -116,12 +133,32 @@ type Container struct {
 	SecurityContext *api.SecurityContext `json:"securityContext,omitempty"`
 }
 
-// EnvVar is a resolved environment variable. FieldRef values (pod IP) are
-// filled on the node; Value holds the rest.
+// EnvVar is an environment variable: a literal Value, a key of a
+// ConfigMap or Secret of the plan's tables (Resolve reads it into Value),
+// or a FieldRef the node fills when the container starts (metadata.name,
+// status.podIP).
 type EnvVar struct {
+	Name            string  `json:"name"`
+	Value           Secret  `json:"value,omitzero"`
+	FieldRef        string  `json:"fieldRef,omitempty"`
+	ConfigMapKeyRef *KeyRef `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef    *KeyRef `json:"secretKeyRef,omitempty"`
+}
+
+// KeyRef is one key of a ConfigMap or Secret of the pod's namespace.
+type KeyRef struct {
 	Name     string `json:"name"`
-	Value    Secret `json:"value"`
-	FieldRef string `json:"fieldRef,omitempty"` // status.podIP, resolved by the node
+	Key      string `json:"key"`
+	Optional bool   `json:"optional,omitempty"`
+}
+
+// EnvFrom takes every key of a ConfigMap or Secret (one of them is set)
+// as a variable, with Prefix; Resolve expands it.
+type EnvFrom struct {
+	Prefix    string `json:"prefix,omitempty"`
+	ConfigMap string `json:"configMap,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+	Optional  bool   `json:"optional,omitempty"`
 }
 
 // Volume is a resolved pod volume.
@@ -136,8 +173,21 @@ type Volume struct {
 	HostPathType string `json:"hostPathType,omitempty"`
 	// Source names the ConfigMap, Secret, or PVC/PV ("claim -> volume").
 	Source string `json:"source,omitempty"`
-	// Files are the configMap or secret files, sorted by path.
+	// Items, DefaultMode and Optional project a configMap or secret
+	// volume, as in Kubernetes: the listed keys, or every key.
+	Items       []KeyToPath `json:"items,omitempty"`
+	DefaultMode *int32      `json:"defaultMode,omitempty"`
+	Optional    bool        `json:"optional,omitempty"`
+	// Files are the configMap or secret files, sorted by path: filled by
+	// Resolve on the node from the plan's tables, never in the plan.
 	Files []File `json:"files,omitempty"`
+}
+
+// KeyToPath projects one key to a file.
+type KeyToPath struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+	Mode *int32 `json:"mode,omitempty"`
 }
 
 // File is one projected file of a configMap or secret volume.

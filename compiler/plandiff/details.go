@@ -8,3 +8,10 @@ import "strings"
 func Details(c *Change) string {
 	return strings.TrimPrefix(strings.TrimPrefix(note(c), ": "), " ")
 }
+
+// PodCounts is what the change does to the node's pods ("3 pods: 2
+// created, 1 deleted"), as the text and Markdown outputs say it.
+func (n *NodePods) PodCounts() string { return podCounts(n) }
+
+// Owners names the workloads of those pods, the first five.
+func (n *NodePods) Owners() string { return owners(n, 5) }

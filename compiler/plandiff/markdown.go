@@ -8,8 +8,9 @@ import (
 	"strings"
 )
 
-// Markdown is for pull-request comments: a summary, a table of changes,
-// and the field changes in a collapsed diff block.
+// Markdown is for pull-request comments: a summary, a table of the
+// changed objects, a table of what happens to each node's pods, and the
+// field changes in a collapsed diff block.
 type Markdown struct {
 	// MaxFields caps the fields shown per change (0: all).
 	MaxFields int
@@ -19,7 +20,7 @@ type Markdown struct {
 func (m Markdown) Render(w io.Writer, d *Diff) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "### berth plan: `%s` → `%s`\n\n**%s**\n", d.Base, d.Revision, d.Summary)
-	if d.Summary.Empty() {
+	if d.Empty() {
 		fmt.Fprintf(bw, "\nNo changes.\n")
 		return bw.Flush()
 	}
@@ -29,11 +30,17 @@ func (m Markdown) Render(w io.Writer, d *Diff) error {
 		} else if len(g.changes) < len(d.Changes) {
 			fmt.Fprintf(bw, "\n#### From plain manifests\n")
 		}
-		fmt.Fprintf(bw, "\n| | Object | Node | Details |\n|---|---|---|---|\n")
+		fmt.Fprintf(bw, "\n| | Object | Details |\n|---|---|---|\n")
 		for _, c := range g.changes {
-			details := strings.TrimPrefix(strings.TrimPrefix(note(c), ": "), " ")
-			fmt.Fprintf(bw, "| `%s` | %s | %s | %s |\n", symbol(c.Action), cell(c.Object()), cell(c.Node), cell(details))
+			fmt.Fprintf(bw, "| `%s` | %s | %s |\n", symbol(c.Action), cell(c.Object()), cell(Details(c)))
 		}
+	}
+	if len(d.Nodes) > 0 {
+		fmt.Fprintf(bw, "\n| Node | Pods | Workloads |\n|---|---|---|\n")
+	}
+	for i := range d.Nodes {
+		n := &d.Nodes[i]
+		fmt.Fprintf(bw, "| %s | %s | %s |\n", cell(n.Node), cell(podCounts(n)), cell(owners(n, 5)))
 	}
 	var withFields []*Change
 	for i := range d.Changes {
@@ -44,11 +51,7 @@ func (m Markdown) Render(w io.Writer, d *Diff) error {
 	if len(withFields) > 0 {
 		fmt.Fprintf(bw, "\n<details><summary>Field changes</summary>\n\n```diff\n")
 		for _, c := range withFields {
-			where := ""
-			if c.Node != "" {
-				where = " on " + c.Node
-			}
-			fmt.Fprintf(bw, "~ %s%s%s\n", c.Object(), where, note(c))
+			fmt.Fprintf(bw, "~ %s%s\n", c.Object(), note(c))
 			for i, f := range c.Fields {
 				if m.MaxFields > 0 && i == m.MaxFields {
 					fmt.Fprintf(bw, "  ... and %d more fields\n", len(c.Fields)-i)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -348,5 +349,48 @@ func TestReadoptFinishedJobPodNotRerun(t *testing.T) {
 	var log strings.Builder
 	if err := rt2.Logs(ctx, job.Key(), "work", false, false, &log); err != nil || strings.Count(log.String(), "done") != 1 {
 		t.Errorf("job log %q (%v): re-run?", log.String(), err)
+	}
+}
+
+// TestServiceLinksAndResolvConf: a container gets the Service variables
+// of its namespace as the node knows them when it is created (not those
+// of a Service added later, and none with enableServiceLinks: false),
+// and a resolv.conf pointing at the cluster DNS; a hostNetwork pod keeps
+// the host's.
+func TestServiceLinksAndResolvConf(t *testing.T) {
+	var svcs atomic.Pointer[[]plan.Service]
+	svcs.Store(&[]plan.Service{{Namespace: "default", Name: "web", ClusterIP: "10.96.0.10", Ports: []plan.ServicePort{{Name: "http", Protocol: "TCP", Port: 80}}}})
+	opts := testOptions(t)
+	opts.ServiceEnv = func(ns string) []plan.EnvVar {
+		p := &plan.Plan{Services: *svcs.Load()}
+		return plan.ServiceEnv(p.ServicesIn(ns))
+	}
+	opts.DNS = &DNSConfig{Nameserver: "10.99.0.1", Domain: "cluster.local", Search: []string{"corp.example"}}
+	rt := newRuntimeWith(t, opts)
+	show := `env | grep _SERVICE_ | sort; echo links $(env | grep -c _SERVICE_HOST=); cat /etc/resolv.conf; sleep 3600`
+	links := testPod("links", container("app", "sh", "-c", show))
+	off := false
+	nolinks := testPod("nolinks", container("app", "sh", "-c", show))
+	nolinks.Spec.EnableServiceLinks = &off
+	cleanup(t, rt, links.Key(), nolinks.Key())
+	for _, p := range []*plan.Pod{links, nolinks} {
+		if err := rt.CreatePod(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitLog(t, rt, links.Key(), "app", "WEB_SERVICE_HOST=10.96.0.10\nWEB_SERVICE_PORT=80\nWEB_SERVICE_PORT_HTTP=80\nlinks 1\n", 60*time.Second)
+	resolv := "search default.svc.cluster.local svc.cluster.local cluster.local corp.example\nnameserver 10.99.0.1\noptions ndots:5\n"
+	waitLog(t, rt, links.Key(), "app", resolv, 10*time.Second)
+	waitLog(t, rt, nolinks.Key(), "app", "links 0\n"+resolv, 60*time.Second)
+
+	// A Service added while the pod runs is not pushed into it.
+	svcs.Store(&[]plan.Service{{Namespace: "default", Name: "late", ClusterIP: "10.96.0.11", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 81}}}})
+	time.Sleep(300 * time.Millisecond)
+	var out strings.Builder
+	if err := rt.Logs(ctx, links.Key(), "app", false, false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "LATE_") || strings.Count(out.String(), "links ") != 1 {
+		t.Errorf("a running container changed with the Service table:\n%s", out.String())
 	}
 }

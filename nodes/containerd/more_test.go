@@ -176,7 +176,7 @@ func TestPullSecretsAndPolicy(t *testing.T) {
 	image := host + "/" + testimage.Repository
 	anon := testPod("noauth", plan.Container{Name: "app", Image: image, ImagePullPolicy: "Always", Command: []string{"sleep", "3600"}})
 	authed := testPod("auth", plan.Container{Name: "app", Image: image, ImagePullPolicy: "Always", Command: []string{"sleep", "3600"}})
-	authed.Spec.ImagePullSecrets = []plan.RegistryAuth{{Registry: host, Username: plan.Sensitive("puller"), Password: plan.Sensitive("hunter2")}}
+	authed.Spec.RegistryAuths = []plan.RegistryAuth{{Registry: host, Username: plan.Sensitive("puller"), Password: plan.Sensitive("hunter2")}}
 	never := testPod("never", plan.Container{Name: "app", Image: host + "/berth/absent:x", ImagePullPolicy: "Never"})
 	cleanup(t, rt, anon.Key(), authed.Key(), never.Key())
 	for _, p := range []*plan.Pod{anon, authed, never} {

@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
+	"berth.dev/berth/nodes/dns"
 )
 
 // Labels berth adds beside nodes.Label*, so a new Runtime rebuilds a
@@ -234,7 +235,26 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
 		return fmt.Errorf("/etc/hosts: %w", err)
 	}
+	if _, err := r.writeResolvConf(p); err != nil {
+		return err
+	}
 	return r.writeRecord(pd)
+}
+
+// writeResolvConf writes the pod's resolv.conf for the cluster DNS and
+// returns its host path, or "" when the pod uses the host's (no cluster
+// DNS, or hostNetwork: dnsPolicy ClusterFirst falls back to the host's
+// resolvers there, as on the kubelet).
+func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
+	d := r.opts.DNS
+	if d == nil || p.Spec.HostNetwork {
+		return "", nil
+	}
+	path, err := r.vols.WriteResolvConf(p, dns.ResolvConf(d.Nameserver, p.Namespace, d.Domain, d.Search))
+	if err != nil {
+		return "", fmt.Errorf("/etc/resolv.conf: %w", err)
+	}
+	return path, nil
 }
 
 func (r *Runtime) writeRecord(pd *pod) error {
@@ -434,8 +454,9 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// UpdatePodConfig rewrites the pod's configMap and secret files and its
-// /etc/hosts in place; the containers keep running.
+// UpdatePodConfig rewrites the pod's configMap and secret files (and its
+// /etc/hosts, which holds only the pod's own name) in place; the
+// containers keep running.
 func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	pd := r.lookup(p.Key())
 	if pd == nil {
@@ -452,7 +473,6 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	}
 	pd.mu.Lock()
 	pd.spec.ConfigHash = p.ConfigHash
-	pd.spec.Spec.Hosts = p.Spec.Hosts
 	pd.spec.Spec.Volumes = p.Spec.Volumes
 	all := pd.all()
 	pd.mu.Unlock()

@@ -33,13 +33,23 @@ type specInput struct {
 	// inside the volume.
 	subPaths map[int]string
 	hosts    string // the pod's /etc/hosts file
+	// resolv is the pod's /etc/resolv.conf file, pointing at the cluster
+	// DNS; "" gives the container the host's.
+	resolv string
+	// serviceEnv are the Service variables of the pod's namespace (none
+	// with enableServiceLinks: false).
+	serviceEnv []plan.EnvVar
 }
 
-// env resolves the container's environment: literal values and the
-// fieldRefs the node knows (status.podIP and friends).
+// env resolves the container's environment: literal values, the
+// fieldRefs the node knows (status.podIP and friends), then the Service
+// variables the container does not set itself (its own env wins, as with
+// the kubelet).
 func env(in specInput) []string {
-	var out []string
+	out := make([]string, 0, len(in.c.Env)+len(in.serviceEnv))
+	own := make(map[string]bool, len(in.c.Env))
 	for _, e := range in.c.Env {
+		own[e.Name] = true
 		v := e.Value.Data
 		switch e.FieldRef {
 		case "":
@@ -56,6 +66,11 @@ func env(in specInput) []string {
 			v = hostname()
 		}
 		out = append(out, e.Name+"="+v)
+	}
+	for _, e := range in.serviceEnv {
+		if !own[e.Name] {
+			out = append(out, e.Name+"="+e.Value.Data)
+		}
 	}
 	return out
 }
@@ -84,8 +99,10 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.ns.UTS}),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}),
 			oci.WithHostname(in.pod.Name),
-			oci.WithHostResolvconf,
 		)
+		if in.resolv == "" {
+			opts = append(opts, oci.WithHostResolvconf)
+		}
 	}
 	mounts, err := volumeMounts(in)
 	if err != nil {
@@ -102,6 +119,9 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 	var out []specs.Mount
 	if in.hosts != "" {
 		out = append(out, specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: in.hosts, Options: []string{"rbind", "ro"}})
+	}
+	if in.resolv != "" && !in.pod.Spec.HostNetwork {
+		out = append(out, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: in.resolv, Options: []string{"rbind", "ro"}})
 	}
 	for i, m := range in.c.VolumeMounts {
 		src, ok := in.mounts[m.Name]

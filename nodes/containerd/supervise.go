@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 
+	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
 
@@ -199,7 +200,14 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 	all := pd.all()
 	pd.mu.Unlock()
 	var mounts map[string]string
-	var hosts string
+	var hosts, resolv string
+	// The Service variables are the kubelet's: taken from the Services
+	// the node knows when the container is created, never stored in the
+	// pod, and not updated in a running container.
+	var svcEnv []plan.EnvVar
+	if spec.Spec.ServiceLinks() && r.opts.ServiceEnv != nil {
+		svcEnv = r.opts.ServiceEnv(spec.Namespace)
+	}
 	for _, c := range all {
 		if c.created {
 			continue
@@ -209,7 +217,7 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 		if name, err := normalize(c.spec.Image); err == nil {
 			r.noteUsed(name)
 		}
-		img, err := r.ensureImage(ctx, c.spec.Image, c.spec.ImagePullPolicy, spec.Spec.ImagePullSecrets)
+		img, err := r.ensureImage(ctx, c.spec.Image, c.spec.ImagePullPolicy, spec.Spec.RegistryAuths)
 		if err != nil {
 			return err
 		}
@@ -220,6 +228,9 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
 				return &createError{fmt.Errorf("/etc/hosts: %w", err)}
 			}
+			if resolv, err = r.writeResolvConf(spec); err != nil {
+				return &createError{err}
+			}
 			pd.mu.Lock()
 			pd.volPaths = mounts
 			pd.mu.Unlock()
@@ -228,7 +239,7 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 		if err != nil {
 			return &createError{err}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts})
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv})
 		if err != nil {
 			return &createError{err}
 		}

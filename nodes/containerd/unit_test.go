@@ -159,6 +159,12 @@ func TestEnv(t *testing.T) {
 	if got := env(in); !slices.Equal(got, want) {
 		t.Errorf("env = %v, want %v", got, want)
 	}
+	// Service variables come after the container's own, which win.
+	in.serviceEnv = []plan.EnvVar{{Name: "A", Value: plan.Plain("svc")}, {Name: "WEB_SERVICE_HOST", Value: plan.Plain("10.96.0.1")}}
+	want = append(want, "WEB_SERVICE_HOST=10.96.0.1")
+	if got := env(in); !slices.Equal(got, want) {
+		t.Errorf("env with Service variables = %v, want %v", got, want)
+	}
 }
 
 func TestProbePortAndTiming(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package volumes makes a pod's volumes on a node: emptyDir directories
 // (tmpfs for medium Memory), checked hostPath and PV directories, configMap
 // and secret files written the kubelet's atomic way (secrets on tmpfs only),
-// and the pod's /etc/hosts. The containerd driver bind-mounts what it returns.
+// and the pod's /etc/hosts and /etc/resolv.conf. The containerd driver bind-mounts what it returns.
 package volumes
 
 import (
@@ -33,6 +33,7 @@ const MediumMemory = "Memory"
 const (
 	volumesDir = "volumes"
 	hostsFile  = "hosts"
+	resolvFile = "resolv.conf"
 )
 
 // Manager owns the per-pod directories under one root. It is safe for

@@ -12,8 +12,8 @@ import (
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/nodes/iptables"
 	"berth.dev/berth/reconciler"
-	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/gitops"
+	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/store"
 )
 

@@ -113,6 +113,14 @@ type Config struct {
 	// (reconciler/notify).
 	AutoRevert bool
 	NotifyURLs []string
+	// ClusterDNS serves <svc>.<ns>.svc.<ClusterDomain> on the pod
+	// bridge's address and points pods' resolv.conf at it (berth daemon);
+	// off, pods use the host's resolvers (berth apply, which exits).
+	ClusterDNS    bool
+	ClusterDomain string // default cluster.local
+	// DNSUpstreams answer the other names (host:port); default the
+	// nameservers of the host's /etc/resolv.conf.
+	DNSUpstreams []string
 
 	Logger *slog.Logger
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"berth.dev/berth/nodes"
@@ -70,11 +71,13 @@ func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(ready))
 }
 
-// driverMetrics observes the node drivers: service-rule syncs and image pulls.
+// driverMetrics observes the node drivers: service-rule syncs, image
+// pulls and cluster DNS queries.
 type driverMetrics struct {
 	seconds *prometheus.HistogramVec
 	rules   prometheus.Gauge
 	pulls   *prometheus.HistogramVec
+	queries *prometheus.CounterVec
 }
 
 func newDriverMetrics(reg prometheus.Registerer) *driverMetrics {
@@ -94,8 +97,23 @@ func newDriverMetrics(reg prometheus.Registerer) *driverMetrics {
 		Help:    "Image pulls from registries, by result (success or error).",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 	}, []string{"result"})
-	reg.MustRegister(m.seconds, m.rules, m.pulls)
+	m.queries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "berth_dns_queries_total",
+		Help: "Queries the node's cluster DNS answered, by who answered (cluster: the plan's Services; upstream: the node's resolvers) and response code.",
+	}, []string{"zone", "rcode"})
+	reg.MustRegister(m.seconds, m.rules, m.pulls, m.queries)
 	return m
+}
+
+func (m *driverMetrics) dnsQuery(local bool, rcode int) {
+	if m == nil {
+		return
+	}
+	zone := "upstream"
+	if local {
+		zone = "cluster"
+	}
+	m.queries.WithLabelValues(zone, dns.RcodeToString[rcode]).Inc()
 }
 
 func (m *driverMetrics) pulled(_ string, took time.Duration, err error) {

@@ -254,7 +254,9 @@ func TestFleetWideCommand(t *testing.T) {
 }
 
 func TestRevertPlans(t *testing.T) {
-	w := func(name, hook string) plan.Workload { return plan.Workload{Kind: "Job", Namespace: "default", Name: name, Hook: hook} }
+	w := func(name, hook string) plan.Workload {
+		return plan.Workload{Kind: "Job", Namespace: "default", Name: name, Hook: hook}
+	}
 	target := &plan.Plan{Revision: "r1", Workloads: []plan.Workload{w("app", ""), w("migrate", plan.HookPreSync), w("smoke", plan.HookPostSync)}}
 	head := &plan.Plan{Revision: "r2", Workloads: []plan.Workload{w("app", ""), w("page", plan.HookSyncFail), w("migrate", plan.HookPreSync)}}
 	names := func(p *plan.Plan) string {

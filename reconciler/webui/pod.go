@@ -125,11 +125,13 @@ func containers(pp *plan.Pod, obs *nodes.PodStatus) []containerView {
 			v.Ports = append(v.Ports, s)
 		}
 		for _, e := range c.Env {
-			ev := envView{Name: e.Name, Sensitive: e.Value.Sensitive}
+			ev := envView{Name: e.Name, Sensitive: e.Value.Sensitive || e.SecretKeyRef != nil}
 			switch {
 			case e.FieldRef != "":
 				ev.Value = "(" + e.FieldRef + ")"
-			case !e.Value.Sensitive:
+			case e.ConfigMapKeyRef != nil:
+				ev.Value = "(ConfigMap " + e.ConfigMapKeyRef.Name + ", key " + e.ConfigMapKeyRef.Key + ")"
+			case !ev.Sensitive:
 				ev.Value = e.Value.Data
 			}
 			v.Env = append(v.Env, ev)

@@ -39,8 +39,9 @@ const driftEvery = 30 * time.Second
 
 // driftNotes coalesces drift repairs into events.
 type driftNotes struct {
-	n    *notify.Notifier
-	node string
+	n     *notify.Notifier
+	node  string
+	every time.Duration // default driftEvery
 
 	mu      sync.Mutex
 	last    time.Time
@@ -57,7 +58,11 @@ func (d *driftNotes) repaired(rev string, repairs []string) {
 	defer d.mu.Unlock()
 	d.rev = rev
 	d.pending = append(d.pending, repairs...)
-	if wait := driftEvery - time.Since(d.last); wait > 0 {
+	every := d.every
+	if every <= 0 {
+		every = driftEvery
+	}
+	if wait := every - time.Since(d.last); wait > 0 {
 		if d.timer == nil {
 			d.timer = time.AfterFunc(wait, d.flush)
 		}

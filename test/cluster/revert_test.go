@@ -28,6 +28,8 @@ type opsOf struct {
 	Failure *struct {
 		Node, Reason, Object string
 	} `json:"failure"`
+	Suspended bool   `json:"suspended"`
+	Pinned    string `json:"pinned"`
 }
 
 func operating(node string) (opsOf, error) {
@@ -198,4 +200,61 @@ func testAutoRevert(t *testing.T) {
 	// 3. A later good commit rolls forward normally.
 	fixed, _ := commit(t, "drop the bad Deployment", func(dir string) error { return os.Remove(filepath.Join(dir, "bad.yaml")) })
 	waitHealthyEverywhere(t, fixed, 2*time.Minute)
+}
+
+// berthOn runs a berth client command against node's API.
+func berthOn(t *testing.T, node string, args ...string) string {
+	t.Helper()
+	return mustOut(t, os.Getenv("BERTH_BIN"), append(args, "--api", filepath.Join(runDir, node, "berth.sock"))...)
+}
+
+// waitAll waits until cond holds for every node's operating status.
+func waitAll(t *testing.T, what string, timeout time.Duration, cond func(opsOf) bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var off []string
+		for _, n := range nodeNames {
+			if s, err := operating(n); err != nil || !cond(s) {
+				off = append(off, fmt.Sprintf("%s %+v %v", n, s, err))
+			}
+		}
+		if len(off) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v: %s", what, timeout, strings.Join(off, "; "))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testAllNodes: suspend, resume, pin and unpin given to one node with
+// --all-nodes reach every node through the peer exchange.
+func testAllNodes(t *testing.T) {
+	prev := strings.TrimSpace(mustOut(t, "git", "-C", filepath.Join(base, "repo.git"), "rev-parse", "main"))
+	waitHealthyEverywhere(t, prev, 2*time.Minute)
+	out := berthOn(t, "n1", "suspend", "--all-nodes")
+	t.Logf("berth suspend --all-nodes on n1: %s", out)
+	waitAll(t, "suspended everywhere", 10*time.Second, func(s opsOf) bool { return s.Suspended })
+	next, _ := commit(t, "web v7", replaceIn("web.yaml", "value: v1", "value: v7"))
+	t.Cleanup(func() {
+		head, _ := commit(t, "web v1", replaceIn("web.yaml", "value: v7", "value: v1"))
+		waitConverged(t, head, 2*time.Minute)
+	})
+	waitAll(t, "the new head fetched, not applied", 20*time.Second, func(s opsOf) bool { return s.Head == next && s.Applied == prev && s.Why == "suspended" })
+	time.Sleep(2 * time.Second)
+	waitAll(t, "still not applied", time.Second, func(s opsOf) bool { return s.Applied == prev })
+	if out := berthOn(t, "n2", "status", "--cluster"); !strings.Contains(out, "operating: n2 suspended, n1 suspended, n3 suspended") {
+		t.Errorf("berth status --cluster:\n%s", out)
+	}
+	berthOn(t, "n3", "resume", "--all-nodes")
+	waitConverged(t, next, 2*time.Minute)
+
+	berthOn(t, "n2", "pin", "--all-nodes", prev[:10])
+	waitAll(t, "pinned everywhere", 10*time.Second, func(s opsOf) bool { return s.Pinned == prev })
+	waitConverged(t, prev, 2*time.Minute)
+	berthOn(t, "n1", "unpin", "--all-nodes")
+	waitAll(t, "unpinned everywhere", 10*time.Second, func(s opsOf) bool { return s.Pinned == "" })
+	waitConverged(t, next, 2*time.Minute)
 }

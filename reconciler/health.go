@@ -51,6 +51,7 @@ func RevisionHealth(d Desired, obs nodes.NodeState, st State, now time.Time) Hea
 		k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
 		desiredBy[k] = append(desiredBy[k], p)
 	}
+	byKey := observedByKey(obs)
 	ws := make([]*plan.Workload, 0, len(d.Workloads))
 	for i := range d.Workloads {
 		ws = append(ws, &d.Workloads[i])
@@ -61,7 +62,7 @@ func RevisionHealth(d Desired, obs nodes.NodeState, st State, now time.Time) Hea
 	var progressing *Health
 	for _, w := range ws {
 		k := w.Key()
-		state, reason := workloadHealth(w, desiredBy[k], d, obs, st, now, staged)
+		state, reason := workloadHealth(w, desiredBy[k], d, byKey, st, now, staged)
 		if why := gates[k]; why != "" && w.Hook != plan.HookSyncFail {
 			state, reason = HealthProgressing, why
 		}
@@ -81,7 +82,7 @@ func RevisionHealth(d Desired, obs nodes.NodeState, st State, now time.Time) Hea
 }
 
 // workloadHealth is one workload's part of the revision's health.
-func workloadHealth(w *plan.Workload, desired []*plan.Pod, d Desired, obs nodes.NodeState, st State, now time.Time, staged bool) (string, string) {
+func workloadHealth(w *plan.Workload, desired []*plan.Pod, d Desired, obs map[string]*nodes.PodStatus, st State, now time.Time, staged bool) (string, string) {
 	k := w.Key()
 	switch w.Kind {
 	case "CronJob":
@@ -102,7 +103,7 @@ func workloadHealth(w *plan.Workload, desired []*plan.Pod, d Desired, obs nodes.
 	// Pods of the revision that will not come up.
 	up := 0
 	for _, p := range desired {
-		o := obs.Pod(p.Key())
+		o := obs[p.Key()]
 		if o == nil || o.Hash != p.Hash {
 			continue
 		}
@@ -144,9 +145,9 @@ func workloadHealth(w *plan.Workload, desired []*plan.Pod, d Desired, obs nodes.
 }
 
 // notReady names the first pod of the revision that is not ready, and why.
-func notReady(desired []*plan.Pod, obs nodes.NodeState) string {
+func notReady(desired []*plan.Pod, obs map[string]*nodes.PodStatus) string {
 	for _, p := range desired {
-		o := obs.Pod(p.Key())
+		o := obs[p.Key()]
 		switch {
 		case o == nil:
 			return fmt.Sprintf(" (pod %s not created)", p.Name)
@@ -186,4 +187,13 @@ func (r *Reconciler) Health() Health {
 		return Health{}
 	}
 	return RevisionHealth(r.desired, r.observed, r.state, r.opts.Clock.Now())
+}
+
+// observedByKey indexes the observed pods by namespace/name.
+func observedByKey(obs nodes.NodeState) map[string]*nodes.PodStatus {
+	out := make(map[string]*nodes.PodStatus, len(obs.Pods))
+	for i := range obs.Pods {
+		out[obs.Pods[i].Key()] = &obs.Pods[i]
+	}
+	return out
 }

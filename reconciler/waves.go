@@ -108,6 +108,7 @@ func Gates(d Desired, obs nodes.NodeState, st State) map[string]string {
 		}
 	}
 	blocked := ""
+	bare, byKey := barePods(d), observedByKey(obs)
 	for _, s := range stages {
 		if blocked != "" {
 			for _, w := range byStage[s] {
@@ -118,7 +119,7 @@ func Gates(d Desired, obs nodes.NodeState, st State) map[string]string {
 			continue
 		}
 		for _, w := range byStage[s] {
-			if node, done := waveDone(d, obs, st, w); !done {
+			if node, done := waveDone(d, byKey, st, w, bare); !done {
 				blocked = fmt.Sprintf("waits for %s: %s %s/%s on %s", s, w.Kind, w.Namespace, w.Name, node)
 				break
 			}
@@ -143,13 +144,13 @@ func started(w *plan.Workload, st State) bool {
 
 // waveDone says whether w is done on every node that runs it, or names
 // the first node where it is not.
-func waveDone(d Desired, obs nodes.NodeState, st State, w *plan.Workload) (string, bool) {
+func waveDone(d Desired, obs map[string]*nodes.PodStatus, st State, w *plan.Workload, bare map[string][]*plan.Pod) (string, bool) {
 	if w.Kind == "CronJob" {
 		return "", true // a schedule never finishes
 	}
 	for _, n := range d.Hosts[w.Key()] {
 		if n == d.Node {
-			if !localDone(d, obs, st, w) {
+			if !localDone(obs, st, w, bare) {
 				return n, false
 			}
 			continue
@@ -163,20 +164,29 @@ func waveDone(d Desired, obs nodes.NodeState, st State, w *plan.Workload) (strin
 	return "", true
 }
 
+// barePods indexes this node's bare pods by workload key.
+func barePods(d Desired) map[string][]*plan.Pod {
+	out := map[string][]*plan.Pod{}
+	for i := range d.Pods {
+		if p := &d.Pods[i]; p.Owner.Kind == "Pod" {
+			k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+			out[k] = append(out[k], p)
+		}
+	}
+	return out
+}
+
 // localDone says whether w is done on this node.
-func localDone(d Desired, obs nodes.NodeState, st State, w *plan.Workload) bool {
+func localDone(obs map[string]*nodes.PodStatus, st State, w *plan.Workload, bare map[string][]*plan.Pod) bool {
 	switch w.Kind {
 	case "Job":
 		r, ok := st.Jobs[w.Key()]
 		return ok && r.Revision == w.Revision && r.Phase == JobComplete
 	case "Pod":
-		for i := range d.Pods {
-			p := &d.Pods[i]
-			if p.Owner.Kind == "Pod" && p.Namespace == w.Namespace && p.Owner.Name == w.Name {
-				o := obs.Pod(p.Key())
-				if o == nil || o.Hash != p.Hash || !(ready(o) || o.Phase == nodes.PhaseSucceeded) {
-					return false
-				}
+		for _, p := range bare[w.Key()] {
+			o := obs[p.Key()]
+			if o == nil || o.Hash != p.Hash || !(ready(o) || o.Phase == nodes.PhaseSucceeded) {
+				return false
 			}
 		}
 		return true
@@ -201,6 +211,8 @@ func (v *view) holdWorkload(w *plan.Workload, progress State) {
 // them (PeerReadiness.Workloads, beside the rollouts): later stages wait
 // for them.
 func waveProgress(d Desired, obs nodes.NodeState, st State, out map[string]PeerWorkload) {
+	var bare map[string][]*plan.Pod
+	var byKey map[string]*nodes.PodStatus
 	for i := range d.Workloads {
 		w := &d.Workloads[i]
 		switch w.Kind {
@@ -209,7 +221,10 @@ func waveProgress(d Desired, obs nodes.NodeState, st State, out map[string]PeerW
 				out[w.Key()] = PeerWorkload{Revision: r.Revision, Done: r.Phase == JobComplete}
 			}
 		case "Pod":
-			out[w.Key()] = PeerWorkload{Revision: w.Revision, Done: localDone(d, obs, st, w)}
+			if bare == nil {
+				bare, byKey = barePods(d), observedByKey(obs)
+			}
+			out[w.Key()] = PeerWorkload{Revision: w.Revision, Done: localDone(byKey, st, w, bare)}
 		}
 	}
 }

@@ -53,6 +53,9 @@ type PeerWorkload struct {
 	Revision string `json:"revision"`
 	// Done: every pod of Revision there is available.
 	Done bool `json:"done"`
+	// Available: the node has a ready pod of the workload, of any
+	// revision (a DaemonSet counts the nodes without one).
+	Available bool `json:"available,omitempty"`
 }
 
 // Backoff doubles from Base up to Max.
@@ -174,6 +177,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 		case "CronJob":
 			v.cron(w, progress)
 		default:
+			v.history(w, progress)
 			v.workload(w, desiredBy[k], progress)
 		}
 	}
@@ -200,7 +204,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 	for _, m := range []struct {
 		bucket string
 		keys   []string
-	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}} {
+	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}, {bucketHistory, mapKeys(progress.History)}} {
 		for _, k := range m.keys {
 			if !known[k] {
 				v.add(Action{Kind: ActRecord, Key: m.bucket + "/" + k, Object: k, Reason: "workload left the plan", Record: &Record{Bucket: m.bucket, Key: k}})

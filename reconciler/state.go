@@ -26,6 +26,7 @@ const (
 	bucketJobs     = "jobs"
 	bucketCrons    = "cronjobs"
 	bucketMeta     = "meta"
+	bucketStops    = "stops"
 )
 
 // State is the progress that containerd cannot give back, plus the time of
@@ -35,10 +36,14 @@ type State struct {
 	Rollouts map[string]Rollout // by workload key
 	Jobs     map[string]JobRun  // by workload key of a Job
 	Crons    map[string]CronRuns
+	History  map[string]RevisionHistory
 }
 
 func (s State) clone() State {
-	c := State{Now: s.Now, Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}
+	c := State{Now: s.Now, Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}
+	for k, v := range s.History {
+		c.History[k] = v
+	}
 	for k, v := range s.Rollouts {
 		c.Rollouts[k] = v
 	}
@@ -81,6 +86,24 @@ type Rollout struct {
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
 }
 
+// Stop is a stop or removal of a pod the reconciler began, kept until it
+// is done, as Kubernetes keeps a terminating pod's deletionTimestamp: the
+// pod counts as terminating meanwhile (not ready, out of every service,
+// not available), and after a daemon restart the stop is issued again
+// with what is left of its grace period.
+type Stop struct {
+	// Hash is the pod's hash: a pod of the same name with another hash is
+	// another pod.
+	Hash string `json:"hash"`
+	// Remove deletes the pod once stopped (else it is kept, with its
+	// status and logs).
+	Remove bool `json:"remove,omitempty"`
+	// Deadline is when the grace period ends: the pod is killed then.
+	Deadline time.Time `json:"deadline"`
+	Object   string    `json:"object,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+}
+
 // JobRun is one run of a Job (a Job itself, or one CronJob run).
 type JobRun struct {
 	Name      string    `json:"name"`
@@ -99,6 +122,22 @@ type JobRun struct {
 	Pods         []JobPod  `json:"pods,omitempty"`
 	// Cleaned is set once the finished pods are removed (TTL, history).
 	Cleaned bool `json:"cleaned,omitempty"`
+	// Message says why the run ended as it did (which pod failure rule
+	// failed it, which success rule completed it).
+	Message string `json:"message,omitempty"`
+	// CompletedIndexes and FailedIndexes are an Indexed Job's indexes
+	// that succeeded and that failed, as "0-2,5" (Kubernetes'
+	// status.completedIndexes and status.failedIndexes).
+	CompletedIndexes string `json:"completedIndexes,omitempty"`
+	FailedIndexes    string `json:"failedIndexes,omitempty"`
+	// IndexFailures counts the failures of each index that failed
+	// (backoffLimitPerIndex), by index.
+	IndexFailures map[string]int32 `json:"indexFailures,omitempty"`
+	// Ignored counts the failed pods a pod failure policy's Ignore rule
+	// left out of Failed.
+	Ignored int32 `json:"ignored,omitempty"`
+	// Suspended is set while spec.suspend holds the run's pods stopped.
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // JobPod is one pod of a run.
@@ -110,6 +149,12 @@ type JobPod struct {
 	// that failed; one never seen is created again (a crash between the
 	// record and the create).
 	Seen bool `json:"seen,omitempty"`
+	// Index is the completion index of an Indexed Job's pod, and N the
+	// number of the pod in its run (part of its name).
+	Index *int32 `json:"index,omitempty"`
+	N     int    `json:"n,omitempty"`
+	// Ignored is set when a pod failure policy's Ignore rule matched it.
+	Ignored bool `json:"ignored,omitempty"`
 }
 
 func (j *JobRun) active() int {

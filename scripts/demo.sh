@@ -23,6 +23,18 @@ EXTERNAL_IP=198.18.0.10 # RFC 2544 benchmarking range, made a local address of t
 ms() { echo $(($(date +%s%N) / 1000000)); }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# detached CMD...: CMD in the background, without the file descriptors this
+# script inherited beyond stdio: a daemon left running must not hold the
+# lock of a `flock FILE scripts/...` caller (flock's descriptor is
+# inherited) and block every other user of that lock.
+detached() {
+	(
+		for fd in $(ls "/proc/$BASHPID/fd"); do
+			if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+		done
+		exec "$@"
+	) &
+}
 
 eval "$(scripts/testenv.sh)"
 NODE_FLAGS=(--state-dir "$DEMO/state" --run-dir "$RUN" --containerd-address "$BERTH_TEST_CONTAINERD"
@@ -110,12 +122,9 @@ bin/berth lint "$DEMO/work"
 ip addr replace "$EXTERNAL_IP/32" dev lo
 
 say "Starting berth daemon on the repository (log: $DEMO/daemon.log)"
-# The daemon outlives this script: it gets no file descriptor beyond
+# The daemon outlives this script: detached closes every descriptor beyond
 # stderr, so a lock held by whoever started the demo (flock) ends with it.
-(
-	for f in /proc/self/fd/*; do n=${f##*/}; ((n > 2)) && [[ -e $f ]] && eval "exec $n>&-"; done
-	exec nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --api-addr "$UI_ADDR" --poll 30s "${NODE_FLAGS[@]}"
-) >"$DEMO/daemon.log" 2>&1 &
+detached nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --api-addr "$UI_ADDR" --poll 30s "${NODE_FLAGS[@]}" >"$DEMO/daemon.log" 2>&1
 echo $! >"$RUN/daemon.pid"
 start=$(ms)
 for _ in $(seq 300); do

@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/daemon"
+	"berth.dev/berth/reconciler/store"
 )
 
 func init() {
@@ -85,6 +86,9 @@ func runApply(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "berth apply: %v\n", err)
 		if errors.Is(err, daemon.ErrInvalid) {
 			return exitFindings
+		}
+		if errors.As(err, new(*store.CorruptError)) {
+			return exitStateDamaged
 		}
 		return 1
 	}

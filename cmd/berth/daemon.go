@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"berth.dev/berth/reconciler/daemon"
+	"berth.dev/berth/reconciler/store"
 )
+
+// exitStateDamaged is the exit code of a daemon that refuses a damaged
+// state store.
+const exitStateDamaged = 3
 
 func init() {
 	register(&command{
@@ -53,6 +58,7 @@ func runDaemon(e *env, args []string) int {
 	fs.BoolVar(&c.ClusterDNS, "cluster-dns", true, "serve cluster DNS (<svc>.<ns>.svc.<domain>) on the pod bridge's address and give pods a resolv.conf pointing at it; false: pods use the host's resolvers")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "the cluster DNS domain")
 	dnsUpstreams := fs.String("dns-upstream", "", "comma-separated resolvers (host:port) the cluster DNS asks for every other name (default: the nameservers of /etc/resolv.conf)")
+	fs.BoolVar(&c.ResetState, "reset-state", false, "if the state store is damaged, move it aside (reconciler.db.corrupt-<time>) and start with an empty one; finished Jobs may run again")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
 			"Follows a Git repository: every new commit on the branch is linted and\n"+
@@ -90,6 +96,11 @@ func runDaemon(e *env, args []string) int {
 	cfg.DNSUpstreams = splitList(*dnsUpstreams)
 	if err := daemon.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		if errors.As(err, new(*store.CorruptError)) {
+			// contrib/systemd/berth.service does not restart on it: a
+			// person must choose (see the message).
+			return exitStateDamaged
+		}
 		return 1
 	}
 	return exitOK

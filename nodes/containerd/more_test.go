@@ -118,7 +118,7 @@ func TestLogsFollow(t *testing.T) {
 	}
 	// The reconciler stops a finished Job pod to release its IP; it stays
 	// Succeeded.
-	if err := rt.StopPod(ctx, p.Key()); err != nil {
+	if err := rt.StopPod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	st = waitPod(t, rt, p.Key(), time.Second, "observed", func(*nodes.PodStatus) bool { return true })

@@ -4,7 +4,8 @@
 // It owns the state directory layout:
 //
 //	<state>/git/            clone (repo.git) and one snapshot per revision
-//	<state>/reconciler.db   rollout progress, Job and CronJob history (bbolt)
+//	<state>/reconciler.db   rollout progress, Job and CronJob history, stops under way (bbolt)
+//	<state>/reconciler.db.corrupt-<time>  a damaged store --reset-state moved aside
 //	<state>/gitops.json     the revision applied last
 //	<state>/operate.json    suspend, pin, and the revision facts (healthy, failed, retried)
 //	<state>/history.json    the revisions this node has seen (berth history)
@@ -91,14 +92,20 @@ type Config struct {
 	// DrainDelay is how long a node removed from the inventory keeps its
 	// pods serving before it stops them (default 10s).
 	DrainDelay time.Duration
-	// PeerPort is where this node tells the other nodes of the inventory
-	// its ready pods, and where it asks them theirs (0: not at all);
-	// PeerInterval is how often (default 1s).
+	// PeerPort is where the nodes of the inventory gossip their ready
+	// pods (UDP and TCP, on each node's inventory address; 0: not at
+	// all), encrypted with the keys in PeerKeyFile (required);
+	// PeerInterval is the failure detector's probe interval (default
+	// 500ms, nodes/gossip.LAN).
 	PeerPort     int
+	PeerKeyFile  string
 	PeerInterval time.Duration
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// ResetState moves a damaged state store aside and starts with an
+	// empty one; without it berth refuses to start on a damaged store.
+	ResetState bool
 	// NodePolicy is what this node allows whatever the repository says
 	// (privileged containers, host paths, Service addresses, the Pod
 	// Security default); nil is nodepolicy.Default(). A revision that
@@ -145,9 +152,6 @@ func (c *Config) defaults() error {
 	if c.DrainDelay == 0 {
 		c.DrainDelay = 10 * time.Second
 	}
-	if c.PeerInterval <= 0 {
-		c.PeerInterval = time.Second
-	}
 	if c.ImageGC == (containerd.ImageGC{}) {
 		c.ImageGC = containerd.DefaultImageGC
 	}
@@ -177,6 +181,9 @@ type Compiler struct {
 	svcCIDR string
 	lbPool  []string
 	limits  budget.Limits
+	// previous is the plan this node applied last (nil before the first):
+	// a revision may not change the immutable objects it lists.
+	previous func() *plan.Plan
 }
 
 // NewCompiler loads the schemas once; c gives the node's name and the
@@ -220,6 +227,7 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		NodePolicy:       &c.policy,
 		PolicyNode:       c.node,
 		SecretKey:        c.key,
+		Previous:         c.lastApplied(),
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})
@@ -232,6 +240,13 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		}
 	}
 	return p, diags
+}
+
+func (c *Compiler) lastApplied() *plan.Plan {
+	if c.previous == nil {
+		return nil
+	}
+	return c.previous()
 }
 
 // MachineCapacity reads this machine's CPUs and memory; pods default to

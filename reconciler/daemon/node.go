@@ -47,7 +47,7 @@ type Node struct {
 
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
-	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: newHostRoutes(cfg.StateDir)}
 	n.peers = newPeers(cfg, func() local {
 		if r := n.Reconciler(); r != nil {
 			return r
@@ -139,6 +139,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Node:    n.cfg.Node,
 		Peers:   n.peers,
 		OnDrift: n.onDrift,
+		Drainer: router,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)
@@ -150,6 +151,9 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := reservedPorts(p, n.cfg); err != nil {
+		return err
+	}
 	np, err := nodePlan(p, n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
@@ -308,23 +312,40 @@ func (n *Node) drainPlan(p *plan.Plan) (*plan.Plan, bool) {
 // lastPodCIDR is this node's pod CIDR in the plan it applied last, from
 // the progress store (after a restart).
 func (n *Node) lastPodCIDR() string {
-	db, err := store.Open(n.cfg.StateDir)
-	if err != nil {
-		return ""
+	if last := n.LastApplied(); last != nil {
+		if np, err := nodePlan(last, n.cfg.Node); err == nil {
+			return np.Node.PodCIDR
+		}
 	}
-	defer db.Close()
-	_, raw, err := reconciler.LastApplied(db)
-	if err != nil || len(raw) == 0 {
-		return ""
+	return ""
+}
+
+// LastApplied is the plan this node applied last (its Secret values
+// redacted), from the progress store, or nil before the first.
+func (n *Node) LastApplied() *plan.Plan {
+	n.mu.Lock()
+	db := n.db
+	n.mu.Unlock()
+	var raw []byte
+	if db != nil {
+		_, raw, _ = reconciler.LastApplied(db)
+	} else {
+		// The reconciler has not started: its store is not open yet.
+		d, err := store.Open(n.cfg.StateDir)
+		if err != nil {
+			return nil
+		}
+		_, raw, _ = reconciler.LastApplied(d)
+		d.Close()
+	}
+	if len(raw) == 0 {
+		return nil
 	}
 	var last plan.Plan
 	if json.Unmarshal(raw, &last) != nil {
-		return ""
+		return nil
 	}
-	if np, err := nodePlan(&last, n.cfg.Node); err == nil {
-		return np.Node.PodCIDR
-	}
-	return ""
+	return &last
 }
 
 // drainWait says how long a leaving node still keeps its pods: the other

@@ -44,6 +44,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// metrics (which carry no URL).
 	secrets := &redact.Secrets{}
 	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
+	if err := checkStateStore(&cfg); err != nil {
+		return err
+	}
 	log := cfg.Logger.With("node", cfg.Node)
 	tcp, err := listenTCP(cfg, secrets, log)
 	if err != nil {
@@ -101,6 +104,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node := NewNode(&cfg)
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
+	comp.previous = node.LastApplied
 	podMetrics := newPodMetrics(reg, node)
 	notes, err := notify.New(notify.Options{URLs: cfg.NotifyURLs, Mask: secrets, Logger: log.With("component", "notify"), Registerer: reg})
 	if err != nil {
@@ -112,6 +116,7 @@ func Run(ctx context.Context, cfg Config) error {
 	go notes.Run(ctx)
 	drift := &driftNotes{n: notes, node: cfg.Node}
 	node.onDrift = drift.repaired
+	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
 		Source:         src,
 		Compile:        comp.Compile,

@@ -76,9 +76,10 @@ type Options struct {
 // and how its pods are, as it last told.
 type NodeSummary struct {
 	Node string `json:"node"`
-	// Answers: the node answered its last readiness poll (always true
-	// for the node asked).
+	// Answers: the node is a live gossip member (always true for the
+	// node asked); State says which: alive, suspect, failed or unknown.
 	Answers  bool   `json:"answers"`
+	State    string `json:"state,omitempty"`
 	Applied  string `json:"applied,omitempty"`
 	PlanHash string `json:"planHash,omitempty"`
 	// Ready and Total count the pods of the node's workloads.

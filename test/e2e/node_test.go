@@ -38,9 +38,7 @@ func newNode(t *testing.T, slot int) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, slot: slot, dir: dir, api: filepath.Join(dir, "run", "berth.sock"), logf: filepath.Join(dir, "daemon.log")}
-	// A leftover of an interrupted run would confuse this one. (Only then:
-	// `berth cleanup` also removes every host route berth made, other
-	// daemons' included.)
+	// A leftover of an interrupted run would confuse this one.
 	if n.leftover() {
 		t.Logf("removing the leftovers of an earlier run of slot %d", slot)
 		n.cleanup()
@@ -262,6 +260,7 @@ type pod struct {
 	Name       string    `json:"name"`
 	Revision   string    `json:"revision"`
 	Phase      string    `json:"phase"`
+	Reason     string    `json:"reason"`
 	Ready      bool      `json:"ready"`
 	StartedAt  time.Time `json:"startedAt"`
 	Containers []struct {

@@ -71,6 +71,8 @@ func (l *Loop) publish() {
 // good one. It reports whether the good plan changed; a target without a
 // compiled plan is compiled off the loop first (want).
 func (l *Loop) decide() bool {
+	l.transition.Lock()
+	defer l.transition.Unlock()
 	v := l.view()
 	l.adopt(v.Control())
 	l.mu.Lock()
@@ -231,6 +233,8 @@ func (l *Loop) SetHealth(h reconciler.Health) {
 	if h.Revision == "" {
 		return
 	}
+	l.transition.Lock()
+	defer l.transition.Unlock()
 	l.mu.Lock()
 	cur := l.good != nil && l.good.Revision == h.Revision
 	if !cur {

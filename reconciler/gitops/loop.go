@@ -105,6 +105,10 @@ type Options struct {
 type Loop struct {
 	opts    Options
 	trigger chan struct{}
+	// transition orders what health and decisions report: a failure
+	// found here is recorded and told (notify.Failed) before a decision
+	// can act on it (notify.Reverted). Taken before mu, never under it.
+	transition sync.Mutex
 
 	mu     sync.Mutex
 	status Status

@@ -23,6 +23,7 @@ func TestBadFlagsExitUsage(t *testing.T) {
 		{append([]string{"daemon", "--watch", dir, "--log-format", "yaml"}, node...), `berth daemon: --log-format "yaml": use text or json`},
 		{append([]string{"apply", "--log-level", "verbose"}, append(node, dir)...), `berth apply: --log-level "verbose"`},
 		{[]string{"status", "--api", "http://127.0.0.1:1", "--token-file", missing}, "berth status: --token-file: open " + missing},
+		{[]string{"suspend", "--api", "http://127.0.0.1:1", "--token-file", missing}, "berth suspend: --token-file: open " + missing},
 		{[]string{"get", "pods", "--api", "http://127.0.0.1:1", "--token-file", missing}, "--token-file: open " + missing},
 	} {
 		var stdout, stderr bytes.Buffer

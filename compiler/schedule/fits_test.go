@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -12,17 +13,17 @@ import (
 // fit.
 func TestFitsHugeRequest(t *testing.T) {
 	n := &node{Node: plan.Node{Name: "a", Capacity: plan.Resources{MilliCPU: 2000, Memory: 4 << 30, Pods: 20}}}
-	n.take(plan.Resources{MilliCPU: 100, Memory: 64 << 20, Pods: 1})
+	n.take(&expand.Pod{Requests: plan.Resources{MilliCPU: 100, Memory: 64 << 20, Pods: 1}})
 	for _, r := range []plan.Resources{
 		{MilliCPU: math.MaxInt64, Pods: 1},
 		{Memory: math.MaxInt64, Pods: 1},
 		{Pods: math.MaxInt64},
 	} {
-		if n.fits(r) == "" {
+		if n.fits(&expand.Pod{Requests: r}) == "" {
 			t.Errorf("%+v fits a node of %+v holding %+v", r, n.Capacity, n.used)
 		}
 	}
-	if why := n.fits(plan.Resources{MilliCPU: 1900, Memory: 4<<30 - 64<<20, Pods: 19}); why != "" {
+	if why := n.fits(&expand.Pod{Requests: plan.Resources{MilliCPU: 1900, Memory: 4<<30 - 64<<20, Pods: 19}}); why != "" {
 		t.Errorf("what is exactly free does not fit: %s", why)
 	}
 }

@@ -171,14 +171,17 @@ type Container struct {
 
 // EnvVar is an environment variable: a literal Value, a key of a
 // ConfigMap or Secret of the plan's tables (Resolve reads it into Value),
-// or a FieldRef the node fills when the container starts (metadata.name,
-// status.podIP).
+// a FieldRef the node fills when the container starts (the internal
+// field path: metadata.name, metadata.uid, metadata.labels['k'],
+// spec.nodeName, status.podIP, ...), or a ResourceFieldRef to an unset
+// limit (the node's allocatable).
 type EnvVar struct {
-	Name            string  `json:"name"`
-	Value           Secret  `json:"value,omitzero"`
-	FieldRef        string  `json:"fieldRef,omitempty"`
-	ConfigMapKeyRef *KeyRef `json:"configMapKeyRef,omitempty"`
-	SecretKeyRef    *KeyRef `json:"secretKeyRef,omitempty"`
+	Name             string       `json:"name"`
+	Value            Secret       `json:"value,omitzero"`
+	FieldRef         string       `json:"fieldRef,omitempty"`
+	ResourceFieldRef *ResourceRef `json:"resourceFieldRef,omitempty"`
+	ConfigMapKeyRef  *KeyRef      `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef     *KeyRef      `json:"secretKeyRef,omitempty"`
 }
 
 // KeyRef is one key of a ConfigMap or Secret of the pod's namespace.

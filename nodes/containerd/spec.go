@@ -25,6 +25,7 @@ type specInput struct {
 	pod    *plan.Pod
 	c      plan.Container
 	ip     string
+	node   *nodeFacts
 	ns     cni.Namespaces
 	mounts map[string]string // volume name -> host path
 	// subPaths maps the index of a volumeMount with a subPath to berth's
@@ -57,19 +58,11 @@ func env(in specInput) []string {
 	for _, e := range in.c.Env {
 		own[e.Name] = true
 		v := e.Value.Data
-		switch e.FieldRef {
-		case "":
-		case "status.podIP", "status.podIPs", "status.hostIP":
-			v = in.ip
-			if e.FieldRef == "status.hostIP" {
-				v = hostIP()
-			}
-		case "metadata.name":
-			v = in.pod.Name
-		case "metadata.namespace":
-			v = in.pod.Namespace
-		case "spec.nodeName":
-			v = hostname()
+		switch {
+		case e.FieldRef != "":
+			v = in.node.fieldValue(in.pod, in.ip, e.FieldRef)
+		case e.ResourceFieldRef != nil:
+			v = e.ResourceFieldRef.Value(in.node.alloc)
 		}
 		out = append(out, e.Name+"="+v)
 	}

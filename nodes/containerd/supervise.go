@@ -271,7 +271,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 		if err != nil {
 			return &createError{err}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, node: &r.node, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
 			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog})
 		if err != nil {
 			return &createError{err}

@@ -171,7 +171,7 @@ func TestValidateRules(t *testing.T) {
 			}},
 		{name: "volume without source", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes: [{name: v}]\n",
 			want: []string{
-				"6:13 spec.volumes[0]: one of the fields \"emptyDir\", \"hostPath\", \"configMap\", \"secret\", \"persistentVolumeClaim\" is required [schema]",
+				"6:13 spec.volumes[0]: one of the fields \"emptyDir\", \"hostPath\", \"configMap\", \"secret\", \"persistentVolumeClaim\", \"downwardAPI\", \"projected\" is required [schema]",
 			}},
 		{name: "volume source checked", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes:\n  - {name: a, emptyDir: {medium: Disk}}\n  - {name: b, hostPath: {path: x, type: Dir}}\n",
 			want: []string{

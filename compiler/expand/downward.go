@@ -1,6 +1,7 @@
 package expand
 
 import (
+	"fmt"
 	"strings"
 
 	"berth.dev/berth/compiler/api"
@@ -116,4 +117,85 @@ func (d *downward) resource(src source, p string, self *api.Container, fs *api.R
 		return plan.DivideUp(q.MilliValue(), div), nil, nil
 	}
 	return plan.DivideUp(q.Value(), div), nil, nil
+}
+
+func fileMode(m *int32) *int32 {
+	mode := int32(plan.DefaultFileMode)
+	if m != nil {
+		mode = *m
+	}
+	return &mode
+}
+
+// downwardFiles resolves the files of a downwardAPI volume or source:
+// what the template fixes is a value, the rest the node's to fill.
+func (x *expander) downwardFiles(src source, path string, items []api.DownwardAPIVolumeFile, dw *downward) ([]plan.DownwardFile, []diag.Diagnostic) {
+	var out []plan.DownwardFile
+	var diags []diag.Diagnostic
+	for i := range items {
+		it := &items[i]
+		p := fmt.Sprintf("%s.items[%d]", path, i)
+		f := plan.DownwardFile{Path: it.Path, Mode: it.Mode}
+		switch {
+		case it.FieldRef != nil:
+			apiVersion := it.FieldRef.APIVersion
+			if apiVersion == "" {
+				apiVersion = "v1"
+			}
+			internal, err := api.ConvertFieldLabel(apiVersion, it.FieldRef.FieldPath)
+			if err != nil {
+				diags = append(diags, src.errorf("schema", p+".fieldRef.fieldPath", "%v", err))
+				continue
+			}
+			if strings.HasPrefix(internal, "metadata.annotations") {
+				dw.needsAnnotations = true
+			}
+			f.FieldRef = internal
+		case it.ResourceFieldRef != nil:
+			v, ref, d := dw.resource(src, p+".resourceFieldRef", nil, it.ResourceFieldRef)
+			if len(d) > 0 {
+				diags = append(diags, d...)
+				continue
+			}
+			f.Value, f.ResourceFieldRef = v, ref
+		}
+		out = append(out, f)
+	}
+	return out, diags
+}
+
+// projections resolves a projected volume's sources; a ConfigMap or
+// Secret that does not exist is an error unless the source is optional,
+// as for their volumes.
+func (x *expander) projections(src source, path, ns string, srcs []api.VolumeProjection, dw *downward) ([]plan.Projection, []diag.Diagnostic) {
+	var out []plan.Projection
+	var diags []diag.Diagnostic
+	for i, s := range srcs {
+		p := fmt.Sprintf("%s.sources[%d]", path, i)
+		switch {
+		case s.ConfigMap != nil:
+			cm := x.tables.ConfigMap(ns, s.ConfigMap.Name)
+			opt := optional(s.ConfigMap.Optional)
+			if cm == nil && !opt {
+				diags = append(diags, src.errorf("reference", p+".configMap.name", "ConfigMap %s/%s does not exist (create it, or set optional: true)", ns, s.ConfigMap.Name))
+			}
+			diags = append(diags, checkItems(src, p+".configMap", cm, s.ConfigMap.Items, opt)...)
+			items, _, _ := projection(s.ConfigMap.Items, nil, opt)
+			out = append(out, plan.Projection{Kind: "configMap", Source: s.ConfigMap.Name, Items: items, Optional: opt})
+		case s.Secret != nil:
+			sec := x.tables.Secret(ns, s.Secret.Name)
+			opt := optional(s.Secret.Optional)
+			if sec == nil && !opt {
+				diags = append(diags, src.errorf("reference", p+".secret.name", "Secret %s/%s does not exist (create it, or set optional: true)", ns, s.Secret.Name))
+			}
+			diags = append(diags, checkItems(src, p+".secret", sec, s.Secret.Items, opt)...)
+			items, _, _ := projection(s.Secret.Items, nil, opt)
+			out = append(out, plan.Projection{Kind: "secret", Source: s.Secret.Name, Items: items, Optional: opt})
+		case s.DownwardAPI != nil:
+			files, d := x.downwardFiles(src, p+".downwardAPI", s.DownwardAPI.Items, dw)
+			diags = append(diags, d...)
+			out = append(out, plan.Projection{Kind: "downwardAPI", Downward: files})
+		}
+	}
+	return out, diags
 }

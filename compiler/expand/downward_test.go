@@ -84,3 +84,52 @@ spec:
 		t.Errorf("the pod does not carry its annotations: %+v", res.Pods)
 	}
 }
+
+// TestProjectedVolume: a projected volume's sources are in the plan as
+// references; its ConfigMap's content is in the pod's ConfigHash (a
+// change is written in place), a missing ConfigMap is an error.
+func TestProjectedVolume(t *testing.T) {
+	doc := func(v string) string {
+		return `apiVersion: v1
+kind: ConfigMap
+metadata: {name: app}
+data: {k: ` + v + `}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, image: c:1, resources: {limits: {memory: 64Mi}}}]
+  volumes:
+  - name: v
+    projected:
+      defaultMode: 0400
+      sources:
+      - configMap: {name: app, items: [{key: k, path: conf}]}
+      - downwardAPI: {items: [{path: mem, resourceFieldRef: {containerName: c, resource: limits.memory, divisor: 1Mi}}, {path: labels, fieldRef: {fieldPath: metadata.labels}}]}
+`
+	}
+	a, b := expandSrc(t, doc("one")), expandSrc(t, doc("two"))
+	if len(a.Diags) > 0 || len(a.Pods) != 1 {
+		t.Fatal(objtest.Strings(a.Diags))
+	}
+	js, _ := json.Marshal(a.Pods[0].Pod.Spec.Volumes)
+	want := `[{"name":"v","kind":"projected","defaultMode":256,"sources":[{"kind":"configMap","source":"app","items":[{"key":"k","path":"conf"}]},{"kind":"downwardAPI","downward":[{"path":"mem","value":"64"},{"path":"labels","fieldRef":"metadata.labels"}]}]}]`
+	if string(js) != want {
+		t.Errorf("got  %s\nwant %s", js, want)
+	}
+	pa, pb := a.Pods[0].Pod, b.Pods[0].Pod
+	if pa.Hash != pb.Hash || pa.ConfigHash == pb.ConfigHash {
+		t.Errorf("a ConfigMap change must change only the ConfigHash: %s/%s vs %s/%s", pa.Hash, pa.ConfigHash, pb.Hash, pb.ConfigHash)
+	}
+	bad := expandSrc(t, `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c, image: c:1}]
+  volumes: [{name: v, projected: {sources: [{secret: {name: nope}}]}}]
+`)
+	if got := objtest.Strings(bad.Diags); len(got) != 1 || !strings.Contains(got[0], "Secret default/nope does not exist") {
+		t.Errorf("got %q", got)
+	}
+}

@@ -178,7 +178,7 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	if spec.Priority != nil {
 		t.priority = *spec.Priority
 	}
-	vols, aff, affText, d := x.volumes(src, ns, spec.Volumes)
+	vols, aff, affText, d := x.volumes(src, ns, spec.Volumes, dw)
 	diags = append(diags, d...)
 	t.spec.Volumes, t.affinity, t.affText = vols, aff, affText
 	auths, d := x.pullSecrets(src, ns, spec.ImagePullSecrets)
@@ -222,7 +222,12 @@ func (x *expander) configHash(ns string, vols []plan.Volume) string {
 	}
 	var fs []files
 	for i := range vols {
-		if f := plan.ResolveFiles(x.tables, ns, &vols[i]); len(f) > 0 {
+		f := plan.ResolveFiles(x.tables, ns, &vols[i])
+		if vols[i].Kind == "projected" {
+			r := plan.Resolve(x.tables, &plan.Pod{Namespace: ns, Spec: plan.PodSpec{Volumes: vols[i : i+1]}})
+			f = r.Spec.Volumes[0].SourceFiles()
+		}
+		if len(f) > 0 {
 			fs = append(fs, files{vols[i].Name, f})
 		}
 	}

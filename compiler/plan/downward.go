@@ -114,3 +114,81 @@ func FormatMap(m map[string]string) string {
 	}
 	return string(b)
 }
+
+// Projection is one source of a projected volume (a downwardAPI volume
+// is one downwardAPI source): a ConfigMap's or Secret's keys (Kind
+// configMap or secret, named by Source), or fields of the pod (Kind
+// downwardAPI).
+type Projection struct {
+	Kind     string         `json:"kind"`
+	Source   string         `json:"source,omitempty"`
+	Items    []KeyToPath    `json:"items,omitempty"`
+	Optional bool           `json:"optional,omitempty"`
+	Downward []DownwardFile `json:"downward,omitempty"`
+	// Files are a configMap or secret source's files: filled by Resolve
+	// on the node from the plan's tables, never in the plan.
+	Files []File `json:"files,omitempty"`
+}
+
+// DownwardFile is one file of the downward API: Value when the
+// template fixes it (a request or limit the pod sets), else a FieldRef
+// (the internal path) or a ResourceFieldRef (an unset limit) the node
+// fills.
+type DownwardFile struct {
+	Path             string       `json:"path"`
+	Mode             *int32       `json:"mode,omitempty"`
+	FieldRef         string       `json:"fieldRef,omitempty"`
+	ResourceFieldRef *ResourceRef `json:"resourceFieldRef,omitempty"`
+	Value            string       `json:"value,omitempty"`
+}
+
+// resolveSources reads the configMap and secret sources of a projected
+// or downwardAPI volume from look, in a copy.
+func resolveSources(look ConfigLookup, ns string, v *Volume) []Projection {
+	if len(v.Sources) == 0 {
+		return v.Sources
+	}
+	out := slices.Clone(v.Sources)
+	for i := range out {
+		s := &out[i]
+		if s.Kind == "configMap" || s.Kind == "secret" {
+			s.Files = ResolveFiles(look, ns, &Volume{Kind: s.Kind, Source: s.Source, Items: s.Items, DefaultMode: v.DefaultMode})
+		}
+	}
+	return out
+}
+
+// SourceFiles are the files of a projected volume's configMap and
+// secret sources (resolved), for the hash of a pod's file content.
+func (v *Volume) SourceFiles() []File {
+	var out []File
+	for _, s := range v.Sources {
+		out = append(out, s.Files...)
+	}
+	return out
+}
+
+// Project is the volume's files as the kubelet writes a projected or
+// downwardAPI volume: every source's files, downward ones valued by
+// value, each with its mode or the volume's defaultMode, sorted by path.
+func (v *Volume) Project(value func(*DownwardFile) string) []File {
+	mode := int32(DefaultFileMode)
+	if v.DefaultMode != nil {
+		mode = *v.DefaultMode
+	}
+	var files []File
+	for i := range v.Sources {
+		s := &v.Sources[i]
+		files = append(files, s.Files...)
+		for j := range s.Downward {
+			f := &s.Downward[j]
+			m := mode
+			if f.Mode != nil {
+				m = *f.Mode
+			}
+			files = append(files, File{Path: f.Path, Mode: m, Data: Plain(value(f))})
+		}
+	}
+	slices.SortStableFunc(files, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return files
+}

@@ -203,7 +203,8 @@ type EnvFrom struct {
 // Volume is a resolved pod volume.
 type Volume struct {
 	Name string `json:"name"`
-	// Kind is emptyDir, hostPath, configMap, secret or persistentVolumeClaim.
+	// Kind is emptyDir, hostPath, configMap, secret, persistentVolumeClaim,
+	// downwardAPI or projected.
 	Kind      string `json:"kind"`
 	Medium    string `json:"medium,omitempty"`    // emptyDir: "" or Memory
 	SizeLimit int64  `json:"sizeLimit,omitempty"` // emptyDir, bytes
@@ -221,8 +222,12 @@ type Volume struct {
 	DefaultMode *int32      `json:"defaultMode,omitempty"`
 	Optional    bool        `json:"optional,omitempty"`
 	// Files are the configMap or secret files, sorted by path: filled by
-	// Resolve on the node from the plan's tables, never in the plan.
+	// Resolve on the node from the plan's tables, never in the plan. The
+	// node fills a projected or downwardAPI volume's (Project).
 	Files []File `json:"files,omitempty"`
+	// Sources are a projected volume's sources, in order; a downwardAPI
+	// volume has one downwardAPI source. DefaultMode is their mode.
+	Sources []Projection `json:"sources,omitempty"`
 }
 
 // KeyToPath projects one key to a file.

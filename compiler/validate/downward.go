@@ -198,22 +198,29 @@ func projectionSources(pr *api.ProjectedVolumeSource, path *field.Path) field.Er
 	}
 	for i, src := range pr.Sources {
 		sp := path.Child("sources").Index(i)
+		n := 0
 		if src.Secret != nil {
+			n++
 			for _, it := range src.Secret.Items {
 				claim(it.Path, src.Secret.Name)
 			}
 		}
 		if src.ConfigMap != nil {
+			n++
 			for _, it := range src.ConfigMap.Items {
 				claim(it.Path, src.ConfigMap.Name)
 			}
 		}
 		if src.DownwardAPI != nil {
+			n++
 			for j := range src.DownwardAPI.Items {
 				f := &src.DownwardAPI.Items[j]
 				errs = append(errs, downwardFile(f, sp.Child("downwardAPI"))...)
 				claim(f.Path, f.Path)
 			}
+		}
+		if n > 1 {
+			errs = append(errs, field.Forbidden(sp, "may not specify more than 1 volume type per source"))
 		}
 	}
 	return errs

@@ -41,3 +41,43 @@ func TestDownwardRules(t *testing.T) {
 		good: env("{resourceFieldRef: {resource: limits.memory, divisor: 1}}"),
 	}})
 }
+
+func TestDownwardVolumeRules(t *testing.T) {
+	vol := func(src string) string { return ctr("  volumes:\n  - name: v\n    "+src+"\n", "") }
+	runRules(t, []ruleCase{{
+		name: "a file without a source",
+		bad:  vol("downwardAPI: {items: [{path: a}]}"),
+		want: []string{`test.yaml:7:18: error: spec.volumes[0].downwardAPI: Required value: one of fieldRef and resourceFieldRef is required`},
+		good: vol("downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.labels}}]}"),
+	}, {
+		name: "both sources",
+		bad:  vol("downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.name}, resourceFieldRef: {containerName: c, resource: limits.cpu}}]}"),
+		want: []string{`test.yaml:7:18: error: spec.volumes[0].downwardAPI: Invalid value: "resource": fieldRef and resourceFieldRef can not be specified simultaneously`},
+		good: vol("downwardAPI: {items: [{path: a, resourceFieldRef: {containerName: c, resource: limits.cpu, divisor: 1m}}]}"),
+	}, {
+		name: "a file's resource names its container",
+		bad:  vol("downwardAPI: {items: [{path: a, resourceFieldRef: {resource: limits.cpu}}]}"),
+		want: []string{`test.yaml:7:18: error: spec.volumes[0].downwardAPI.resourceFieldRef.containerName: Required value`},
+		good: vol("downwardAPI: {items: [{path: a, fieldRef: {fieldPath: \"metadata.annotations['x']\"}}]}"),
+	}, {
+		name: "node fields are not files",
+		bad:  vol("downwardAPI: {items: [{path: a, fieldRef: {fieldPath: spec.nodeName}}]}"),
+		want: []string{`test.yaml:7:18: error: spec.volumes[0].downwardAPI.fieldRef.fieldPath: Unsupported value: "spec.nodeName": supported values: "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"`},
+		good: vol("downwardAPI: {items: [{path: a, fieldRef: {fieldPath: metadata.uid}}]}"),
+	}, {
+		name: "projected paths collide",
+		bad:  vol("projected: {sources: [{configMap: {name: a, items: [{key: k, path: p}]}}, {secret: {name: b, items: [{key: k, path: p}]}}]}"),
+		want: []string{`test.yaml:7:16: error: spec.volumes[0].projected: Invalid value: "b": conflicting duplicate paths`},
+		good: vol("projected: {sources: [{configMap: {name: a, items: [{key: k, path: p}]}}, {secret: {name: b, items: [{key: k, path: q}]}}, {downwardAPI: {items: [{path: r, fieldRef: {fieldPath: metadata.name}}]}}]}"),
+	}, {
+		name: "serviceAccountToken has no token to project",
+		bad:  vol("projected: {sources: [{serviceAccountToken: {path: token}}]}"),
+		want: []string{`test.yaml:7:28: error: spec.volumes[0].projected.sources[0].serviceAccountToken: field "serviceAccountToken" is not supported by berth: berth has no API server, so there is no service account token to mount (the pod's serviceAccountName is checked, but no token is mounted)`},
+		good: vol("projected: {sources: []}"),
+	}, {
+		name: "two types in one source",
+		bad:  vol("projected: {sources: [{configMap: {name: a}, secret: {name: b}}]}"),
+		want: []string{`test.yaml:7:27: error: spec.volumes[0].projected.sources[0]: Forbidden: may not specify more than 1 volume type per source`},
+		good: vol("projected: {sources: [{configMap: {name: a}}, {secret: {name: b}}]}"),
+	}})
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -81,4 +82,31 @@ func (f *nodeFacts) fieldValue(pod *plan.Pod, podIP, path string) string {
 	}
 	v, _ := pod.FieldValue(path)
 	return v
+}
+
+// project fills the files of the pod's downwardAPI and projected
+// volumes (a copy; p is not modified) for the volume manager: the
+// downward ones from the pod and this node, as the kubelet collects
+// them when it writes the volume.
+func (r *Runtime) project(p *plan.Pod) *plan.Pod {
+	if !slices.ContainsFunc(p.Spec.Volumes, func(v plan.Volume) bool { return len(v.Sources) > 0 }) {
+		return p
+	}
+	out := *p
+	out.Spec.Volumes = slices.Clone(p.Spec.Volumes)
+	value := func(f *plan.DownwardFile) string {
+		switch {
+		case f.FieldRef != "":
+			return r.node.fieldValue(p, "", f.FieldRef)
+		case f.ResourceFieldRef != nil:
+			return f.ResourceFieldRef.Value(r.node.alloc)
+		}
+		return f.Value
+	}
+	for i := range out.Spec.Volumes {
+		if v := &out.Spec.Volumes[i]; len(v.Sources) > 0 {
+			v.Files = v.Project(value)
+		}
+	}
+	return &out
 }

@@ -180,7 +180,7 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 			return nil, fmt.Errorf("container %s, volume %q: %w", in.c.Name, m.Name, err)
 		}
 		opts := []string{"rbind", prop}
-		if m.ReadOnly {
+		if m.ReadOnly || readOnlyVolume(in.pod, m.Name) {
 			opts = append(opts, "ro")
 		} else {
 			opts = append(opts, "rw")
@@ -188,6 +188,18 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 		out = append(out, specs.Mount{Destination: m.MountPath, Type: "bind", Source: src, Options: opts})
 	}
 	return out, nil
+}
+
+// readOnlyVolume reports a downwardAPI or projected volume: the kubelet
+// mounts them read-only whatever the volumeMount says (their files are
+// the node's to write).
+func readOnlyVolume(p *plan.Pod, name string) bool {
+	for i := range p.Spec.Volumes {
+		if v := &p.Spec.Volumes[i]; v.Name == name {
+			return v.Kind == "downwardAPI" || v.Kind == "projected"
+		}
+	}
+	return false
 }
 
 // resourceOpts maps limits to cgroup limits: memory limit, CPU quota from

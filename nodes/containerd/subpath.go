@@ -56,7 +56,7 @@ func (r *Runtime) bindSubPaths(pd *pod, c *ctr) error {
 		}
 		if paths == nil {
 			// A pod re-adopted from an earlier daemon: find its volumes.
-			p, err := r.vols.Prepare(spec)
+			p, err := r.vols.Prepare(r.project(spec))
 			if err != nil {
 				return &configError{fmt.Errorf("volumes: %w", err)}
 			}

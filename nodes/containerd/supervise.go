@@ -243,7 +243,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 			return err
 		}
 		if mounts == nil {
-			if mounts, err = r.vols.Prepare(spec); err != nil {
+			if mounts, err = r.vols.Prepare(r.project(spec)); err != nil {
 				return &createError{fmt.Errorf("volumes: %w", err)}
 			}
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {

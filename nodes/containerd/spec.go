@@ -194,6 +194,9 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 // mounts them read-only whatever the volumeMount says (their files are
 // the node's to write).
 func readOnlyVolume(p *plan.Pod, name string) bool {
+	if p == nil {
+		return false
+	}
 	for i := range p.Spec.Volumes {
 		if v := &p.Spec.Volumes[i]; v.Name == name {
 			return v.Kind == "downwardAPI" || v.Kind == "projected"

@@ -232,7 +232,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 		pd.ip = hostIP()
 		pd.mu.Unlock()
 	}
-	if _, err := r.vols.Prepare(p); err != nil {
+	if _, err := r.vols.Prepare(r.project(p)); err != nil {
 		return fmt.Errorf("volumes: %w", err)
 	}
 	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
@@ -474,7 +474,7 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	if pd == nil {
 		return fmt.Errorf("update pod %s: no such pod", p.Key())
 	}
-	if err := r.vols.Update(p); err != nil {
+	if err := r.vols.Update(r.project(p)); err != nil {
 		return fmt.Errorf("update pod %s volumes: %w", p.Key(), err)
 	}
 	pd.mu.Lock()

@@ -243,7 +243,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 			return err
 		}
 		if mounts == nil {
-			if mounts, err = r.vols.Prepare(spec); err != nil {
+			if mounts, err = r.vols.Prepare(r.project(spec)); err != nil {
 				return &createError{fmt.Errorf("volumes: %w", err)}
 			}
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
@@ -271,7 +271,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 		if err != nil {
 			return &createError{err}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, node: &r.node, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
 			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog})
 		if err != nil {
 			return &createError{err}

@@ -2,6 +2,7 @@ package admit
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"testing"
 
@@ -257,4 +258,17 @@ metadata: {name: compute, namespace: team}
 spec:
   hard:
     ` + hard + "\n---\n"
+}
+
+// TestQuotaHugeRequests: a few pods asking "1e31" cpu (the largest int64
+// once parsed) are over any quota; their sum must not wrap around and fit.
+func TestQuotaHugeRequests(t *testing.T) {
+	set := objtest.Set(t, ns+quota("requests.cpu: \"20\"")+teamPod("a", "    resources: {requests: {cpu: \"1e31\"}}")+teamPod("b", "    resources: {requests: {cpu: \"1e31\"}}"))
+	ds := Admit(set, Templates(set))
+	if len(ds) != 1 || ds[0].Rule != RuleResourceQuota {
+		t.Fatalf("diagnostics %v, want requests.cpu over the quota", objtest.Strings(ds))
+	}
+	if satMul(math.MaxInt64/2+1, 2) != math.MaxInt64 || satAdd(1, 2) != 3 || satMul(3, 0) != 0 {
+		t.Error("saturating arithmetic")
+	}
 }

@@ -14,26 +14,40 @@ import (
 // stopContainer runs preStop, sends SIGTERM and, after the grace period,
 // SIGKILL. The supervising goroutine records the exit.
 func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, deadline time.Time, preStop bool) error {
-	cont, err := r.client.LoadContainer(ctx, c.id)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	t, err := r.runningTask(ctx, c)
+	if t == nil || err != nil {
 		return err
-	}
-	t, err := cont.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, err := t.Status(ctx)
-	if err != nil || st.Status != containerd.Running {
-		return nil
 	}
 	r.killTask(ctx, pd, c, t, deadline, preStop)
 	return nil
+}
+
+// runningTask returns c's task if it runs. It looks under the task lock,
+// which the supervisor holds from its last look at pd.stop until the task
+// it starts runs: the caller closed pd.stop before, so a task started
+// after this look cannot be.
+func (r *Runtime) runningTask(ctx context.Context, c *ctr) (containerd.Task, error) {
+	unlock := r.tasks.lock(c.id)
+	defer unlock()
+	cont, err := r.client.LoadContainer(ctx, c.id)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := cont.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := t.Status(ctx)
+	if err != nil || st.Status != containerd.Running {
+		return nil, nil
+	}
+	return t, nil
 }
 
 // killTask is the graceful stop: preStop exec within the grace period

@@ -289,10 +289,17 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		r.countRestart(ctx, pd, c)
 	}
 	for {
+		// The check and the start under the container's task lock: a
+		// StopPod that looks for a task to stop between the two would find
+		// none and wait for an exit that never comes, while the task the
+		// supervisor then started ran on, ready, for good.
+		unlock := r.tasks.lock(c.id)
 		if r.stopping(pd) {
+			unlock()
 			return false
 		}
 		task, exitCh, err := r.startTask(ctx, pd, c)
+		unlock()
 		if err != nil {
 			if r.stopping(pd) {
 				return false
@@ -380,7 +387,11 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 // a daemon stopped or killed in between finds the exit in the labels, or
 // the exited task and its status; deleting first lost it, and a finished
 // Job's container started again on re-adoption.
+// Close waits for it rather than cut it: a delete cancelled half-way can
+// leave the task half there.
 func (r *Runtime) recordExit(ctx context.Context, pd *pod, c *ctr, task containerd.Task, code int, reason string, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if !r.terminated(ctx, pd, c, code, reason, at) {
 		return
 	}
@@ -434,6 +445,9 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 			return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
 		}
+	}
+	if r.opts.beforeStart != nil {
+		r.opts.beforeStart(pd.key, c.spec.Name)
 	}
 	if err := r.bindSubPaths(pd, c); err != nil {
 		return nil, nil, err

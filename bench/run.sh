@@ -13,8 +13,12 @@ bench/lint.sh
 
 section "schema validation, plan compile, plan diff, reconcile of an unchanged node"
 go test ./schema -run XXX -bench 'Validate10k$' -benchtime 10x -count 1 | grep Benchmark
-go test ./compiler -run XXX -bench 'Compile' -benchtime 3x -count 1 | grep Benchmark
-go test ./compiler/plandiff -run XXX -bench 'PlanDiff' -benchtime 5x -count 1 | grep Benchmark
+go test ./compiler -run XXX -bench 'Compile(1k|10k|Team1k|Team10k)$' -benchtime 3x -count 1 | grep Benchmark
+go test ./compiler/plandiff -run XXX -bench 'PlanDiff(1k|10k|Team1k|Team10k)$' -benchtime 5x -count 1 | grep Benchmark
+go test ./nodes/dns -run '^$' -bench Queries -benchtime 3s -count 1 | grep Benchmark
+
+section "berth plan -o json: growth 1k -> 10k -> 100k, one namespace and many"
+bench/scale.sh
 go test ./reconciler -run XXX -bench 'ReconcileUnchanged200|DiffUnchanged200' -benchtime 100x -count 1 | grep Benchmark
 [[ ${QUICK:-} == 1 ]] && exit 0
 
@@ -25,6 +29,10 @@ section "berth apply of 100 pods vs podman kube play"
 bench/apply.sh
 section "commit-to-serving latency and daemon RSS"
 bench/latency.sh
+section "cluster DNS: commit to resolving, queries per second"
+bench/dns.sh
+section "daemon RSS as one node of the 10,000-object repository"
+bench/daemon-rss.sh
 section "iptables: render and one-service change with 10,000 services"
 go test ./nodes/iptables -run '^$' -bench 'Render10k|Diff10k|PartialSyncCPU10k' -benchtime 10x -count 1 | grep Benchmark
 if [[ ${IPTABLES:-} == 1 ]]; then

@@ -8,9 +8,11 @@ import (
 	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/immutable"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/compiler/schedule"
 	"berth.dev/berth/schema"
 )
@@ -41,6 +43,13 @@ type CompileOptions struct {
 	// SecretKey keys the digests that stand for Secret values in the plan
 	// and its hashes (--secret-key-file); nil is plan.DefaultSecretKey.
 	SecretKey plan.SecretKey
+	// OnLoad, when set, sees the documents CompilePaths loaded (plan
+	// diffs name the chart or overlay each object came from).
+	OnLoad func([]load.Document)
+	// Previous is the plan of the revision applied before (the daemon's
+	// last, plan --base's base), when known: the immutable ConfigMaps and
+	// Secrets it lists may not change (compiler/immutable).
+	Previous *plan.Plan
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -53,8 +62,11 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		opts.PodSecurity = &opts.NodePolicy.PodSecurity
 	}
 	set, diags := Front(docs, opts.Options)
+	if opts.Previous != nil {
+		diags = append(diags, immutable.Check(opts.Previous, set, opts.SecretKey)...)
+	}
 	if hasErrors(diags) {
-		return nil, diags
+		return nil, dedupe(diags)
 	}
 	diags = append(diags, admit.Admit(set, admit.Templates(set))...)
 	if hasErrors(diags) {
@@ -72,6 +84,9 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 	if hasErrors(diags) {
 		return nil, diags
 	}
+	if immutable.HasImmutableSecret(p) {
+		p.SecretKeyID = immutable.KeyID(opts.SecretKey)
+	}
 	if opts.NodePolicy != nil {
 		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {
 			return nil, diags
@@ -88,6 +103,9 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	if err != nil {
 		return nil, diags, err
 	}
+	if opts.OnLoad != nil {
+		opts.OnLoad(docs)
+	}
 	if hasErrors(diags) {
 		return nil, diags, nil
 	}
@@ -95,6 +113,15 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	diags = append(diags, more...)
 	diag.Sort(diags)
 	return p, diags, nil
+}
+
+// Load reads paths (files, directory trees, "-") as lint and plan do,
+// rendering kustomizations, charts and HelmReleases: the documents berth
+// checks, for `berth render`. The error is for what stops the run.
+func Load(paths []string, opts Options) ([]load.Document, []diag.Diagnostic, error) {
+	docs, diags, err := loadPaths(paths, &opts)
+	diag.Sort(diags)
+	return docs, diags, err
 }
 
 // loadPaths loads paths (files, directory trees, "-") with opts, setting
@@ -109,7 +136,7 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		opts.Schemas = s
 	}
 	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin,
-		Limits: opts.Limits, Context: opts.Context})
+		Limits: opts.Limits, Context: opts.Context, Renderer: render.New(renderOptions(*opts))})
 	var ioErrs []error
 	for _, d := range diags {
 		if d.Rule == load.RuleIO {
@@ -120,6 +147,16 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		return nil, diags, errors.Join(ioErrs...)
 	}
 	return docs, diags, nil
+}
+
+// renderOptions are opts.Render under the run's input budgets.
+func renderOptions(opts Options) render.Options {
+	ro := opts.Render
+	ro.Budget = opts.Limits
+	if ro.Context == nil {
+		ro.Context = opts.Context
+	}
+	return ro
 }
 
 func hasErrors(ds []diag.Diagnostic) bool {

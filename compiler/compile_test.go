@@ -76,7 +76,16 @@ func compileDir(t testing.TB, dir string) []byte {
 	if p == nil {
 		t.Fatalf("compile %s: %v", dir, diag.List(ds))
 	}
-	return marshal(t, p)
+	b := marshal(t, p)
+	// What `berth plan -o json` streams is the same document.
+	var streamed bytes.Buffer
+	if err := plan.WriteJSON(&streamed, p, 3); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(streamed.Bytes(), b) {
+		t.Fatalf("plan.WriteJSON of %s differs from encoding/json:\n%s", dir, firstDiff(b, streamed.Bytes()))
+	}
+	return b
 }
 
 // TestGoldenPlans pins the plan of every repository; UPDATE_GOLDEN=1
@@ -250,7 +259,7 @@ func TestSecretDigestsAreKeyed(t *testing.T) {
 	for i, n := range a.Nodes {
 		for j, pa := range n.Pods {
 			pb := b.Nodes[i].Pods[j]
-			uses := strings.Contains(fmt.Sprint(pa.Spec), "(sensitive")
+			uses := usesSecret(&pa)
 			if uses {
 				withSecrets++
 			}
@@ -262,6 +271,32 @@ func TestSecretDigestsAreKeyed(t *testing.T) {
 	if withSecrets == 0 {
 		t.Fatal("no pod of testdata/repos/web uses a secret")
 	}
+}
+
+// usesSecret says whether a pod refers to a Secret (env, envFrom, a
+// volume, a pull secret): its hash covers the Secret's keyed digest.
+func usesSecret(p *plan.Pod) bool {
+	if len(p.Spec.ImagePullSecrets) > 0 {
+		return true
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.Kind == "secret" {
+			return true
+		}
+	}
+	for _, c := range append(append([]plan.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		for _, e := range c.Env {
+			if e.SecretKeyRef != nil {
+				return true
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.Secret != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestAddingServiceKeepsClusterIPs is the property that a new Service
@@ -307,8 +342,17 @@ func clusterIPs(t *testing.T, src string) map[string]string {
 // benchCompile compiles a synthetic repository of pods pods (services:
 // pods/10, nodes: pods/100), loading included, as `berth plan` does.
 func benchCompile(b *testing.B, pods int) {
+	benchCompileFiles(b, synth.Files(synth.For(pods)))
+}
+
+// benchCompileTeam compiles the one-namespace shape of objects objects.
+func benchCompileTeam(b *testing.B, objects int) {
+	benchCompileFiles(b, synth.ForObjects(objects).Files())
+}
+
+func benchCompileFiles(b *testing.B, files map[string]string) {
 	dir := b.TempDir()
-	if err := synth.Write(dir, synth.For(pods)); err != nil {
+	if err := synth.WriteFiles(dir, files); err != nil {
 		b.Fatal(err)
 	}
 	opts := testOptions()
@@ -343,3 +387,7 @@ func cpuTime() time.Duration {
 func BenchmarkCompile1k(b *testing.B)  { benchCompile(b, 1_000) }
 func BenchmarkCompile10k(b *testing.B) { benchCompile(b, 10_000) }
 func BenchmarkCompile50k(b *testing.B) { benchCompile(b, 50_000) }
+
+func BenchmarkCompileTeam1k(b *testing.B)   { benchCompileTeam(b, 1_000) }
+func BenchmarkCompileTeam10k(b *testing.B)  { benchCompileTeam(b, 10_000) }
+func BenchmarkCompileTeam100k(b *testing.B) { benchCompileTeam(b, 100_000) }

@@ -13,6 +13,10 @@ type ServiceRoute struct {
 	// AffinitySeconds > 0 enables ClientIP session affinity.
 	AffinitySeconds int32       `json:"affinitySeconds,omitempty"`
 	Ports           []RoutePort `json:"ports"`
+	// Ready are the addresses of this node's ready pods of a headless
+	// Service (ClusterIP None), sorted: what cluster DNS answers for it.
+	// Routers ignore headless Services.
+	Ready []string `json:"ready,omitempty"`
 }
 
 // Key is namespace/name.

@@ -50,6 +50,9 @@ type PeerWorkload struct {
 	Revision string `json:"revision"`
 	// Done: every pod of Revision there is available.
 	Done bool `json:"done"`
+	// Available: the node has a ready pod of the workload, of any
+	// revision (a DaemonSet counts the nodes without one).
+	Available bool `json:"available,omitempty"`
 }
 
 // Backoff doubles from Base up to Max.
@@ -77,7 +80,11 @@ func (b Backoff) After(n int) time.Duration {
 }
 
 // DesiredFor picks node's part of p. An empty node name picks the only
-// node of a single-node plan.
+// node of a single-node plan. The pods it returns, and the templates of
+// the Jobs and CronJobs that run on node, are resolved (plan.Resolve):
+// their ConfigMap and Secret references are read from p, so a pod of
+// this revision keeps its content even once a later plan changed it (a
+// rollout's stable pods, Desired.Known).
 func DesiredFor(p *plan.Plan, node string) Desired {
 	d := Desired{Node: node, Revision: p.Revision, Services: p.Services, Workloads: p.Workloads, JobBackoff: DefaultJobBackoff}
 	for i := range p.Nodes {
@@ -85,8 +92,26 @@ func DesiredFor(p *plan.Plan, node string) Desired {
 		d.Nodes = append(d.Nodes, n.Node)
 		if n.Node.Name == node || (node == "" && len(p.Nodes) == 1) {
 			d.Node = n.Node.Name
-			d.Pods = n.Pods
+			d.Pods = make([]plan.Pod, len(n.Pods))
+			for j := range n.Pods {
+				d.Pods[j] = plan.Resolve(p, &n.Pods[j])
+			}
 		}
+	}
+	cloned := false
+	for i := range d.Workloads {
+		w := &d.Workloads[i]
+		if w.Template == nil || w.Node != "" && w.Node != d.Node {
+			continue
+		}
+		if !cloned {
+			// p's workloads are shared with the plan: never written.
+			d.Workloads = slices.Clone(d.Workloads)
+			w = &d.Workloads[i]
+			cloned = true
+		}
+		t := plan.Resolve(p, w.Template)
+		w.Template = &t
 	}
 	return d
 }
@@ -142,6 +167,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 		case "CronJob":
 			v.cron(w, progress)
 		default:
+			v.history(w, progress)
 			v.workload(w, desiredBy[k], progress)
 		}
 	}
@@ -168,7 +194,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 	for _, m := range []struct {
 		bucket string
 		keys   []string
-	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}} {
+	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}, {bucketHistory, mapKeys(progress.History)}} {
 		for _, k := range m.keys {
 			if !known[k] {
 				v.add(Action{Kind: ActRecord, Key: m.bucket + "/" + k, Object: k, Reason: "workload left the plan", Record: &Record{Bucket: m.bucket, Key: k}})

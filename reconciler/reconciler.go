@@ -82,10 +82,16 @@ type Reconciler struct {
 	revision string // last applied plan revision
 	routes   []nodes.ServiceRoute
 	synced   bool
+	// programmed is routes for readers on other goroutines (under mu).
+	programmed []nodes.ServiceRoute
 	// known remembers the pods of recent revisions (Desired.Known); lost
 	// on restart, which only means a vanished stable pod is not re-created.
 	known         map[string][]plan.Pod
 	rememberedRev string
+	// part is DesiredFor(partOf, partNode), kept between passes.
+	part     Desired
+	partOf   *plan.Plan
+	partNode string
 	// bg counts the actions of a stage, background stops included (see
 	// StopWait); tests wait on it.
 	bg sync.WaitGroup
@@ -161,7 +167,7 @@ func New(o Options) *Reconciler {
 	}
 	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
 		failures: map[string]failure{}, stopping: map[string]bool{}, stops: map[string]Stop{},
-		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}}
+		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}}
 }
 
 // Result is the outcome of one pass.
@@ -178,7 +184,7 @@ type Result struct {
 }
 
 func (r *Reconciler) load() error {
-	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops} {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops, bucketHistory} {
 		m, err := r.opts.Store.Load(b)
 		if err != nil {
 			return err
@@ -202,6 +208,10 @@ func (r *Reconciler) load() error {
 				var v Stop
 				err = json.Unmarshal(raw, &v)
 				r.stops[k] = v
+			case bucketHistory:
+				var v RevisionHistory
+				err = json.Unmarshal(raw, &v)
+				r.state.History[k] = v
 			}
 			if err != nil {
 				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
@@ -276,6 +286,12 @@ func (r *Reconciler) save(recs []*Record) error {
 			} else {
 				delete(r.stops, rec.Key)
 			}
+		case bucketHistory:
+			if v, ok := rec.Value.(RevisionHistory); ok {
+				r.state.History[rec.Key] = v
+			} else {
+				delete(r.state.History, rec.Key)
+			}
 		}
 	}
 	return nil
@@ -329,7 +345,12 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		return Result{Revision: p.Revision}, fmt.Errorf("node %q is not in the plan of %s (nodes: %s): check --node or the Node inventory; nothing was changed",
 			node, p.Revision, strings.Join(names, ", "))
 	}
-	d := DesiredFor(p, node)
+	// The node's part is resolved once per plan; passes in between (the
+	// loop's ticks) reuse it.
+	if r.partOf != p || r.partNode != node || r.part.Revision != p.Revision {
+		r.part, r.partOf, r.partNode = DesiredFor(p, node), p, node
+	}
+	d := r.part
 	d.JobBackoff = r.opts.JobBackoff
 	if p.Revision != r.rememberedRev || r.known == nil {
 		r.remember(d)
@@ -577,7 +598,7 @@ func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeSt
 	r.routes, r.synced = routes, true
 	ready := localReady(routes)
 	r.mu.Lock()
-	r.localReady = ready
+	r.localReady, r.programmed = ready, routes
 	r.mu.Unlock()
 	return nil
 }
@@ -619,9 +640,15 @@ func (r *Reconciler) LocalReady() (ready map[string]int, ok bool) {
 func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	serving := map[string]bool{}
+	for i := range r.observed.Pods {
+		if p := &r.observed.Pods[i]; berthOwns(p) && ready(p) {
+			serving[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)] = true
+		}
+	}
 	out := make(map[string]PeerWorkload, len(r.state.Rollouts))
 	for k, ro := range r.state.Rollouts {
-		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete}
+		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
 	}
 	return out
 }

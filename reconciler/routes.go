@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"slices"
 	"sort"
 
 	"berth.dev/berth/compiler/plan"
@@ -168,6 +169,13 @@ func route(d Desired, c *cluster, svc *plan.Service, obs map[string]*nodes.PodSt
 		}
 	}
 	sort.Slice(live, func(i, j int) bool { return live[i].pod.Key() < live[j].pod.Key() })
+	if svc.Headless() {
+		for _, m := range live {
+			r.Ready = append(r.Ready, m.pod.IP)
+		}
+		sort.Strings(r.Ready)
+		r.Ready = slices.Compact(r.Ready)
+	}
 	share := groupShares(live, weights)
 	local := make([][]nodes.Backend, len(svc.Ports))
 	for pi, sp := range svc.Ports {

@@ -52,6 +52,9 @@ detached() {
 	) &
 }
 
+# The nodes' shared gossip key (--peer-key-file), made once per cluster.
+KEY=$BASE/peer.key
+
 # node_flags N: the flags `berth daemon` and `berth cleanup` share.
 node_flags() {
 	local n=$1
@@ -134,10 +137,13 @@ daemon_up() { # N
 	local n=$1 pidf="$RUN/n$1.pid"
 	if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return; fi
 	mkdir -p "$BASE/n$n" "$RUN/n$n"
+	if [[ ! -s $KEY ]]; then
+		(umask 077 && head -c 32 /dev/urandom | base64 >"$KEY")
+	fi
 	# shellcheck disable=SC2046
 	# Not through in_node: $! must be the daemon (nsenter and setsid exec it).
 	detached nsenter --net="/run/netns/berth-n$n" setsid "$BERTH" daemon $(node_flags "$n") --repo "$BASE/repo.git" \
-		--poll 2s --resync 10s >>"$BASE/n$n.log" 2>&1 </dev/null
+		--peer-key-file "$KEY" --poll 2s --resync 10s >>"$BASE/n$n.log" 2>&1 </dev/null
 	echo $! >"$pidf"
 }
 

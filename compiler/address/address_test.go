@@ -208,10 +208,9 @@ func TestEndpoints(t *testing.T) {
 	b := pod("b", map[string]string{"app": "web"}, api.ContainerPort{Name: "http", ContainerPort: 9090, Protocol: "TCP"})
 	c := pod("c", map[string]string{"app": "web"})
 	other := pod("x", map[string]string{"app": "db"})
-	svcs := []plan.Service{{Namespace: "default", Name: "web", Ports: []plan.ServicePort{
+	svcs := []plan.Service{{Namespace: "default", Name: "web", Selector: map[string]string{"app": "web"}, Ports: []plan.ServicePort{
 		{Protocol: "TCP", Port: 80, TargetPortName: "http"}, {Protocol: "TCP", Port: 81, TargetPort: 7000}}}}
-	sel := map[string]map[string]string{"default/web": {"app": "web"}}
-	Endpoints(svcs, sel, []Placed{{c, "n2"}, {other, "n1"}, {b, "n2"}, {a, "n1"}}, nil)
+	Endpoints(svcs, []Placed{{c, "n2"}, {other, "n1"}, {b, "n2"}, {a, "n1"}}, nil)
 	got := svcs[0].Endpoints
 	want := []plan.Endpoint{
 		{Pod: "default/a", Node: "n1", Ports: []int32{8080, 7000}},
@@ -248,13 +247,12 @@ func TestSubnets(t *testing.T) {
 func TestCanaryGroups(t *testing.T) {
 	p := &plan.Pod{Namespace: "default", Name: "r-1", Labels: map[string]string{"app": "r"}, Owner: plan.Owner{Kind: "Rollout", Name: "r"}}
 	svcs := []plan.Service{
-		{Namespace: "default", Name: "r-stable", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
-		{Namespace: "default", Name: "r-canary", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
-		{Namespace: "default", Name: "r", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
+		{Namespace: "default", Name: "r-stable", Selector: map[string]string{"app": "r"}, Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
+		{Namespace: "default", Name: "r-canary", Selector: map[string]string{"app": "r"}, Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
+		{Namespace: "default", Name: "r", Selector: map[string]string{"app": "r"}, Ports: []plan.ServicePort{{Protocol: "TCP", Port: 80, TargetPort: 80}}},
 	}
-	sel := map[string]map[string]string{"default/r-stable": {"app": "r"}, "default/r-canary": {"app": "r"}, "default/r": {"app": "r"}}
 	ro := []Rollout{{Namespace: "default", Name: "r", Strategy: plan.Strategy{Type: "Canary", Canary: &plan.Canary{StableService: "r-stable", CanaryService: "r-canary"}}}}
-	Endpoints(svcs, sel, []Placed{{p, "n1"}}, ro)
+	Endpoints(svcs, []Placed{{p, "n1"}}, ro)
 	for i, want := range []string{"stable", "canary", "canary"} {
 		if got := svcs[i].Endpoints[0].Group; got != want {
 			t.Errorf("service %s: group %q, want %q", svcs[i].Name, got, want)

@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	"berth.dev/berth/compiler/plan"
-	"berth.dev/berth/compiler/selector"
 )
 
 // Placed is a pod and the node it runs on.
@@ -34,13 +33,18 @@ type Rollout struct {
 // other service "canary" (the new revision that setWeight shifts traffic
 // to). Everything else is unweighted. Services and pods are in any
 // order; services are updated in place.
-func Endpoints(services []plan.Service, selectors map[string]map[string]string, pods []Placed, rollouts []Rollout) {
-	byNS := map[string][]Placed{}
+func Endpoints(services []plan.Service, pods []Placed, rollouts []Rollout) {
+	byNS := map[string]*podIndex{}
 	for _, p := range pods {
-		byNS[p.Pod.Namespace] = append(byNS[p.Pod.Namespace], p)
+		ix := byNS[p.Pod.Namespace]
+		if ix == nil {
+			ix = &podIndex{}
+			byNS[p.Pod.Namespace] = ix
+		}
+		ix.pods = append(ix.pods, p)
 	}
-	for ns := range byNS {
-		slices.SortFunc(byNS[ns], func(a, b Placed) int { return cmp.Compare(a.Pod.Name, b.Pod.Name) })
+	for _, ix := range byNS {
+		ix.build()
 	}
 	canary := map[string]*plan.Canary{}
 	for _, r := range rollouts {
@@ -50,14 +54,18 @@ func Endpoints(services []plan.Service, selectors map[string]map[string]string, 
 	}
 	for i := range services {
 		s := &services[i]
-		labels := selectors[s.Key()]
+		labels := s.Selector
 		if s.Selectorless || len(labels) == 0 {
 			continue
 		}
-		sel := selector.FromMap(labels)
 		s.Endpoints = nil
-		for _, p := range byNS[s.Namespace] {
-			if !sel.Matches(p.Pod.Labels) {
+		ix := byNS[s.Namespace]
+		if ix == nil {
+			continue
+		}
+		for _, i := range ix.candidates(labels) {
+			p := ix.pods[i]
+			if !matches(labels, p.Pod.Labels) {
 				continue
 			}
 			ep := plan.Endpoint{Pod: p.Pod.Key(), Node: p.Node, Ports: make([]int32, len(s.Ports))}
@@ -73,6 +81,54 @@ func Endpoints(services []plan.Service, selectors map[string]map[string]string, 
 			s.Endpoints = append(s.Endpoints, ep)
 		}
 	}
+}
+
+// podIndex is a namespace's pods, sorted by name, and for each label
+// key and value the pods that carry it: a Service's candidates are the
+// pods of its rarest selector label, so matching costs what the Service
+// selects, not what the namespace holds.
+type podIndex struct {
+	pods   []Placed
+	labels map[string]map[string][]int // key -> value -> indices in pods, ascending
+}
+
+func (ix *podIndex) build() {
+	slices.SortFunc(ix.pods, func(a, b Placed) int { return cmp.Compare(a.Pod.Name, b.Pod.Name) })
+	ix.labels = map[string]map[string][]int{}
+	for i, p := range ix.pods {
+		for k, v := range p.Pod.Labels {
+			vals := ix.labels[k]
+			if vals == nil {
+				vals = map[string][]int{}
+				ix.labels[k] = vals
+			}
+			vals[v] = append(vals[v], i)
+		}
+	}
+}
+
+// candidates are the pods that carry the rarest of sel's labels, in name
+// order; sel is not empty.
+func (ix *podIndex) candidates(sel map[string]string) []int {
+	var best []int
+	first := true
+	for k, v := range sel {
+		list := ix.labels[k][v]
+		if first || len(list) < len(best) {
+			best, first = list, false
+		}
+	}
+	return best
+}
+
+// matches is a Service's equality selector against a pod's labels.
+func matches(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // targetPort resolves a service port against one pod.

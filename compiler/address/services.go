@@ -97,6 +97,7 @@ func resolve(o *object.Object, s *api.Service) plan.Service {
 		ClusterIP:      s.Spec.ClusterIP,
 		ExternalIPs:    s.Spec.ExternalIPs,
 		LoadBalancerIP: s.Spec.LoadBalancerIP,
+		Selector:       s.Spec.Selector,
 		Selectorless:   len(s.Spec.Selector) == 0,
 	}
 	if ps.Type == "" {

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"berth.dev/berth/compiler/address"
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/object"
@@ -51,12 +50,13 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	diags = append(diags, d...)
 	claims, d := address.Bind(set)
 	diags = append(diags, d...)
-	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Services: svcs, Claims: claims, SecretKey: opts.SecretKey})
+	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims, SecretKey: opts.SecretKey})
 	diags = append(diags, res.Diags...)
 	where, d := schedule.Place(nodes, res.Pods)
 	diags = append(diags, d...)
 
-	p := &plan.Plan{FormatVersion: plan.FormatVersion, Nodes: make([]plan.NodePlan, len(nodes)), Services: svcs, Workloads: res.Workloads}
+	p := &plan.Plan{FormatVersion: plan.FormatVersion, Nodes: make([]plan.NodePlan, len(nodes)), Services: svcs,
+		ConfigMaps: res.ConfigMaps, Secrets: res.Secrets, Workloads: res.Workloads}
 	nodeIndex := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		p.Nodes[i].Node = n
@@ -85,17 +85,13 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 		placed = append(placed, address.Placed{Pod: ep.Pod, Node: node})
 	}
 
-	selectors := map[string]map[string]string{}
-	for _, s := range object.Typed[api.Service](set, "Service") {
-		selectors[s.Namespace+"/"+s.Name] = s.V.Spec.Selector
-	}
 	var rollouts []address.Rollout
 	for _, w := range p.Workloads {
 		if w.Kind == "Rollout" {
 			rollouts = append(rollouts, address.Rollout{Namespace: w.Namespace, Name: w.Name, Strategy: w.Strategy})
 		}
 	}
-	address.Endpoints(p.Services, selectors, placed, rollouts)
+	address.Endpoints(p.Services, placed, rollouts)
 
 	sortPlan(p)
 	p.Revision = opts.Revision
@@ -120,10 +116,13 @@ func sortPlan(p *plan.Plan) {
 	slices.SortFunc(p.Workloads, func(a, b plan.Workload) int {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name), strings.Compare(a.Kind, b.Kind))
 	})
+	plan.SortConfig(p.ConfigMaps)
+	plan.SortConfig(p.Secrets)
 }
 
 // ContentRevision names a plan by its content: the digest of every pod's
-// hashes, every service and workload, and the inventory. Equal plans get
+// hashes, every service and workload, the content hashes of the
+// ConfigMaps and Secrets, and the inventory. Equal plans get
 // equal names.
 func ContentRevision(p *plan.Plan) string {
 	h := sha256.New()
@@ -136,6 +135,12 @@ func ContentRevision(p *plan.Plan) string {
 	}
 	for _, s := range p.Services {
 		_ = enc.Encode(s)
+	}
+	for _, c := range p.ConfigMaps {
+		h.Write([]byte("ConfigMap " + c.Key() + " " + c.Hash + "\n"))
+	}
+	for _, c := range p.Secrets {
+		h.Write([]byte("Secret " + c.Key() + " " + c.Hash + "\n"))
 	}
 	for _, w := range p.Workloads {
 		t := w.Template

@@ -1,15 +1,14 @@
 // Package expand turns controllers (Deployment, ReplicaSet, DaemonSet,
-// Job, CronJob, Rollout) and bare Pods into fully resolved plan pods and
-// workloads: env values, config files, volumes, pull credentials, service
-// variables and /etc/hosts entries are concrete, so a node can run a pod
-// without the rest of the repository. Placement is left to schedule.
+// Job, CronJob, Rollout) and bare Pods into plan pods and workloads, and
+// ConfigMaps and Secrets into the plan's content tables. A pod refers to
+// those tables (env, envFrom, volumes, pull secrets) and never copies
+// them; its hashes cover the content it refers to, so a change restarts
+// or updates it as before. Placement is left to schedule.
 package expand
 
 import (
 	"fmt"
 	"maps"
-	"slices"
-	"strings"
 
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/api"
@@ -32,9 +31,6 @@ type Input struct {
 	Set *object.Set
 	// Nodes are the inventory (DaemonSets run one pod on each match).
 	Nodes []plan.Node
-	// Services have their ClusterIPs assigned; they give pods their
-	// service variables and /etc/hosts entries.
-	Services []plan.Service
 	// Claims maps "namespace/claim" to its bound volume.
 	Claims map[string]address.Binding
 	// SecretKey keys the digests of Secret values (plan.SecretKey).
@@ -61,6 +57,9 @@ type Pod struct {
 	AffinityText []string
 	// Pin is the node a DaemonSet pod belongs to ("" to be scheduled).
 	Pin string
+	// Priority is the pod's priority (its PriorityClass's value, filled
+	// in by admission): higher priorities are placed first.
+	Priority int32
 	// Workload is the index in Result.Workloads whose Template this is
 	// (Jobs and CronJobs), or -1 for a pod of the node plan.
 	Workload int
@@ -70,21 +69,23 @@ type Pod struct {
 type Result struct {
 	Pods      []Pod
 	Workloads []plan.Workload
-	Diags     []diag.Diagnostic
+	// ConfigMaps and Secrets are the content tables, in set order
+	// (namespace, name).
+	ConfigMaps []plan.ConfigData
+	Secrets    []plan.ConfigData
+	Diags      []diag.Diagnostic
 }
 
 type expander struct {
-	in      Input
-	decoded map[string]map[string]string
-	nsEnv   map[string][]plan.EnvVar
-	nsHosts map[string][]plan.HostEntry
-	res     Result
+	in     Input
+	tables *tables
+	res    Result
 }
 
 // Expand expands every controller and bare pod of in.Set, in set order.
 func Expand(in Input) Result {
-	x := &expander{in: in, decoded: map[string]map[string]string{}, nsEnv: map[string][]plan.EnvVar{}, nsHosts: map[string][]plan.HostEntry{}}
-	x.serviceIndex()
+	x := &expander{in: in, tables: newTables(in.Set, in.SecretKey)}
+	x.res.ConfigMaps, x.res.Secrets = x.tables.cmList, x.tables.secList
 	for _, o := range in.Set.All() {
 		if dup := in.Set.Get(o.Kind, o.Namespace, o.Name); dup != o {
 			continue // duplicates are reported by the checks
@@ -112,16 +113,16 @@ func Expand(in Input) Result {
 }
 
 // template is a pod template resolved once per controller revision; its
-// replicas differ only in name (and metadata.name env values).
+// replicas differ only in name and share its spec.
 type template struct {
 	src      source
 	spec     plan.PodSpec
-	nameEnv  bool
 	specHash string // what makes a pod restart, without its name
 	config   string // ConfigHash
 	requests plan.Resources
 	affinity [][]selector.Selector
 	affText  []string
+	priority int32
 }
 
 // resolve resolves a pod spec of namespace ns.
@@ -131,8 +132,15 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	t.spec = plan.PodSpec{
 		RestartPolicy:                 spec.RestartPolicy,
 		HostNetwork:                   spec.HostNetwork,
+		HostPID:                       spec.HostPID,
+		HostIPC:                       spec.HostIPC,
+		SecurityContext:               podSecurity(spec.SecurityContext),
 		TerminationGracePeriodSeconds: defaultGrace,
 		NodeSelector:                  spec.NodeSelector,
+	}
+	if spec.EnableServiceLinks != nil && !*spec.EnableServiceLinks {
+		// Only the exception is written: true is the default.
+		t.spec.EnableServiceLinks = spec.EnableServiceLinks
 	}
 	if t.spec.RestartPolicy == "" {
 		t.spec.RestartPolicy = "Always"
@@ -142,13 +150,13 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	}
 	var initMax plan.Resources
 	for i := range spec.InitContainers {
-		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i])
+		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i], spec.SecurityContext)
 		diags = append(diags, d...)
 		t.spec.InitContainers = append(t.spec.InitContainers, c)
 		initMax = maxResources(initMax, c.Requests)
 	}
 	for i := range spec.Containers {
-		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i])
+		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i], spec.SecurityContext)
 		diags = append(diags, d...)
 		t.spec.Containers = append(t.spec.Containers, c)
 		t.requests.MilliCPU += c.Requests.MilliCPU
@@ -158,6 +166,9 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	// biggest init container and the sum of the app containers.
 	t.requests = maxResources(t.requests, initMax)
 	t.requests.Pods = 1
+	if spec.Priority != nil {
+		t.priority = *spec.Priority
+	}
 	vols, aff, affText, d := x.volumes(src, ns, spec.Volumes)
 	diags = append(diags, d...)
 	t.spec.Volumes, t.affinity, t.affText = vols, aff, affText
@@ -168,25 +179,45 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	if len(diags) > 0 {
 		return nil, false
 	}
-	for _, cs := range [][]plan.Container{t.spec.InitContainers, t.spec.Containers} {
-		for _, c := range cs {
-			for _, e := range c.Env {
-				if e.Value.Data == podNamePlaceholder {
-					t.nameEnv = true
-				}
-			}
+	// The hash covers the spec with its references and the env values
+	// they resolve to (read at start: a change restarts the pod), but
+	// not file content (updated in place: ConfigHash) nor what
+	// Kubernetes never pushes into a running pod (Service variables).
+	t.specHash = contentHash(meta.Annotations, t.spec, x.envContent(ns, &t.spec))
+	t.config = x.configHash(ns, t.spec.Volumes)
+	return t, true
+}
+
+// envContent is every container's resolved environment (secrets as their
+// redacted digests), for the hash.
+func (x *expander) envContent(ns string, spec *plan.PodSpec) [][]plan.EnvVar {
+	var out [][]plan.EnvVar
+	for _, cs := range [][]plan.Container{spec.InitContainers, spec.Containers} {
+		for i := range cs {
+			out = append(out, plan.ResolveEnv(x.tables, ns, &cs[i]))
 		}
 	}
-	// Hash before adding what changes in place (files, hosts) or what
-	// Kubernetes never pushes into a running pod (service variables).
-	t.specHash = contentHash(meta.Annotations, hashView(t.spec))
-	t.config = configHash(t.spec.Volumes, x.nsHosts[ns])
-	t.spec.Hosts = x.nsHosts[ns]
-	if env := x.nsEnv[ns]; len(env) > 0 {
-		t.spec.InitContainers = withServiceEnv(t.spec.InitContainers, env)
-		t.spec.Containers = withServiceEnv(t.spec.Containers, env)
+	return out
+}
+
+// configHash covers the projected files of configMap and secret volumes;
+// secret data hashes through its redacted digest, so the plan never
+// carries a hash computed from the secret alone.
+func (x *expander) configHash(ns string, vols []plan.Volume) string {
+	type files struct {
+		Name  string
+		Files []plan.File
 	}
-	return t, true
+	var fs []files
+	for i := range vols {
+		if f := plan.ResolveFiles(x.tables, ns, &vols[i]); len(f) > 0 {
+			fs = append(fs, files{vols[i].Name, f})
+		}
+	}
+	if len(fs) == 0 {
+		return ""
+	}
+	return contentHash(fs)
 }
 
 // revision is the template hash of a controller's template.
@@ -194,13 +225,8 @@ func (t *template) revision(labels map[string]string) string {
 	return TemplateHash(labels, t.specHash)
 }
 
-// instantiate makes one replica of t.
+// instantiate makes one replica of t; replicas share t's spec.
 func (t *template) instantiate(ns, name string, labels map[string]string, owner plan.Owner, revision string) *plan.Pod {
-	spec := t.spec
-	if t.nameEnv {
-		spec.InitContainers = withPodName(spec.InitContainers, name)
-		spec.Containers = withPodName(spec.Containers, name)
-	}
 	return &plan.Pod{
 		Namespace:  ns,
 		Name:       name,
@@ -209,53 +235,8 @@ func (t *template) instantiate(ns, name string, labels map[string]string, owner 
 		Revision:   revision,
 		Hash:       contentHash(t.specHash, ns, name, labels),
 		ConfigHash: t.config,
-		Spec:       spec,
+		Spec:       t.spec,
 	}
-}
-
-func withPodName(cs []plan.Container, name string) []plan.Container {
-	out := slices.Clone(cs)
-	for i := range out {
-		env := slices.Clone(out[i].Env)
-		for j := range env {
-			if env[j].Value.Data == podNamePlaceholder {
-				env[j].Value = plan.Plain(name)
-			}
-		}
-		out[i].Env = env
-	}
-	return out
-}
-
-// hashView is spec without what is updated in place: file content and
-// hosts. Files' names are left out too: a new key is written in place.
-func hashView(spec plan.PodSpec) plan.PodSpec {
-	v := spec
-	v.Hosts = nil
-	v.Volumes = slices.Clone(spec.Volumes)
-	for i := range v.Volumes {
-		v.Volumes[i].Files = nil
-	}
-	return v
-}
-
-func configHash(vols []plan.Volume, hosts []plan.HostEntry) string {
-	type files struct {
-		Name  string
-		Files []plan.File
-	}
-	var fs []files
-	for _, v := range vols {
-		if len(v.Files) > 0 {
-			fs = append(fs, files{v.Name, v.Files})
-		}
-	}
-	if len(fs) == 0 && len(hosts) == 0 {
-		return ""
-	}
-	// Secret file data hashes through its redacted digest, so the plan
-	// never carries a hash computed from the secret alone.
-	return contentHash(fs, hosts)
 }
 
 func maxResources(a, b plan.Resources) plan.Resources {
@@ -276,7 +257,7 @@ func (x *expander) add(t *template, pod *plan.Pod, o *object.Object, index int, 
 	x.res.Pods = append(x.res.Pods, Pod{
 		Pod: pod, Object: o, Path: t.src.path, Group: groupKey(o), Index: index,
 		Requests: requests, NodeSelector: pod.Spec.NodeSelector,
-		Affinity: t.affinity, AffinityText: t.affText, Pin: pin, Workload: workload,
+		Affinity: t.affinity, AffinityText: t.affText, Pin: pin, Workload: workload, Priority: t.priority,
 	})
 }
 
@@ -381,9 +362,4 @@ func (x *expander) cronJob(o *object.Object, cj *api.CronJob) {
 func scale(r plan.Resources, n int32) plan.Resources {
 	k := int64(max(n, 1))
 	return plan.Resources{MilliCPU: r.MilliCPU * k, Memory: r.Memory * k, Pods: r.Pods * k}
-}
-
-// sortFiles orders files by path.
-func sortFiles(fs []plan.File) {
-	slices.SortStableFunc(fs, func(a, b plan.File) int { return strings.Compare(a.Path, b.Path) })
 }

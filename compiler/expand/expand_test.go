@@ -1,6 +1,7 @@
 package expand
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -13,15 +14,16 @@ import (
 func expandSrc(t *testing.T, src string, nodes ...plan.Node) Result {
 	t.Helper()
 	set := objtest.Set(t, src)
-	svcs, ds := address.Services(set, address.DefaultServiceCIDR, nil)
-	if len(ds) > 0 {
-		t.Fatalf("services: %v", ds)
-	}
 	claims, _ := address.Bind(set)
 	if len(nodes) == 0 {
 		nodes = []plan.Node{{Name: "n1"}}
 	}
-	return Expand(Input{Set: set, Nodes: nodes, Services: svcs, Claims: claims})
+	return Expand(Input{Set: set, Nodes: nodes, Claims: claims})
+}
+
+// resolved is pod as the node runs it, with res's tables.
+func resolved(res Result, pod *plan.Pod) plan.Pod {
+	return plan.Resolve(&plan.Plan{ConfigMaps: res.ConfigMaps, Secrets: res.Secrets}, pod)
 }
 
 const deployment = `
@@ -153,30 +155,35 @@ func TestEnv(t *testing.T) {
 	if len(res.Diags) > 0 {
 		t.Fatal(res.Diags)
 	}
+	// The plan holds references only: no value of the ConfigMap or
+	// Secret, and no Service variable.
+	planned := res.Pods[0].Pod.Spec.Containers[0]
+	if len(planned.EnvFrom) != 3 || len(planned.Env) != 7 {
+		t.Fatalf("planned envFrom %+v env %+v", planned.EnvFrom, planned.Env)
+	}
+	for _, e := range planned.Env {
+		if e.Value.Sensitive || strings.Contains(e.Name, "SERVICE_PORT") {
+			t.Errorf("the plan copies %+v into the pod", e)
+		}
+	}
+	pod := resolved(res, res.Pods[0].Pod)
 	env := map[string]plan.EnvVar{}
 	var order []string
-	for _, e := range res.Pods[0].Pod.Spec.Containers[0].Env {
+	for _, e := range pod.Spec.Containers[0].Env {
 		env[e.Name] = e
 		order = append(order, e.Name)
 	}
 	want := map[string]plan.EnvVar{
-		"CM_A":                      {Name: "CM_A", Value: plan.Plain("override")},
-		"CM_B":                      {Name: "CM_B", Value: plan.Plain("b")},
-		"PASS":                      {Name: "PASS", Value: plan.Sensitive("pass")},
-		"TOKEN":                     {Name: "TOKEN", Value: plan.Sensitive("tok")},
-		"LIT":                       {Name: "LIT", Value: plan.Plain("x")},
-		"NAME":                      {Name: "NAME", Value: plan.Plain("p"), FieldRef: "metadata.name"},
-		"NS":                        {Name: "NS", Value: plan.Plain("default")},
-		"IP":                        {Name: "IP", FieldRef: "status.podIP"},
-		"S":                         {Name: "S", Value: plan.Sensitive("pass")},
-		"MY_DB_SERVICE_HOST":        {Name: "MY_DB_SERVICE_HOST", Value: plan.Plain("mine")},
-		"MY_DB_SERVICE_PORT":        {Name: "MY_DB_SERVICE_PORT", Value: plan.Plain("5432")},
-		"MY_DB_SERVICE_PORT_SQL":    {Name: "MY_DB_SERVICE_PORT_SQL", Value: plan.Plain("5432")},
-		"MY_DB_PORT":                {Name: "MY_DB_PORT", Value: plan.Plain("tcp://10.96.0.50:5432")},
-		"MY_DB_PORT_5432_TCP":       {Name: "MY_DB_PORT_5432_TCP", Value: plan.Plain("tcp://10.96.0.50:5432")},
-		"MY_DB_PORT_5432_TCP_PROTO": {Name: "MY_DB_PORT_5432_TCP_PROTO", Value: plan.Plain("tcp")},
-		"MY_DB_PORT_5432_TCP_PORT":  {Name: "MY_DB_PORT_5432_TCP_PORT", Value: plan.Plain("5432")},
-		"MY_DB_PORT_5432_TCP_ADDR":  {Name: "MY_DB_PORT_5432_TCP_ADDR", Value: plan.Plain("10.96.0.50")},
+		"CM_A":               {Name: "CM_A", Value: plan.Plain("override")},
+		"CM_B":               {Name: "CM_B", Value: plan.Plain("b")},
+		"PASS":               {Name: "PASS", Value: plan.Sensitive("pass")},
+		"TOKEN":              {Name: "TOKEN", Value: plan.Sensitive("tok")},
+		"LIT":                {Name: "LIT", Value: plan.Plain("x")},
+		"NAME":               {Name: "NAME", FieldRef: "metadata.name"},
+		"NS":                 {Name: "NS", Value: plan.Plain("default")},
+		"IP":                 {Name: "IP", FieldRef: "status.podIP"},
+		"S":                  {Name: "S", Value: plan.Sensitive("pass")},
+		"MY_DB_SERVICE_HOST": {Name: "MY_DB_SERVICE_HOST", Value: plan.Plain("mine")},
 	}
 	if len(env) != len(want) {
 		t.Errorf("env names %v, want %d of them", order, len(want))
@@ -186,9 +193,9 @@ func TestEnv(t *testing.T) {
 			t.Errorf("env %s = %+v, want %+v", k, env[k], w)
 		}
 	}
-	hosts := res.Pods[0].Pod.Spec.Hosts
-	if len(hosts) != 1 || hosts[0].IP != "10.96.0.50" || strings.Join(hosts[0].Names, " ") != "my-db my-db.default my-db.default.svc my-db.default.svc.cluster.local" {
-		t.Errorf("hosts = %+v", hosts)
+	// envFrom first, then env overriding in place (CM_A keeps its slot).
+	if order[0] != "CM_A" || len(pod.Spec.Containers[0].EnvFrom) != 0 {
+		t.Errorf("order %v, envFrom left %v", order, pod.Spec.Containers[0].EnvFrom)
 	}
 }
 
@@ -218,7 +225,7 @@ spec:
 	if a.ConfigHash == b.ConfigHash {
 		t.Errorf("a config file change leaves ConfigHash %s", a.ConfigHash)
 	}
-	f := a.Spec.Volumes[0].Files
+	f := resolved(expandSrc(t, strings.ReplaceAll(src, "VALUE", "one")), a).Spec.Volumes[0].Files
 	if len(f) != 1 || f[0].Path != "conf/app.conf" || f[0].Mode != 0o600 || f[0].Data.Data != "one" {
 		t.Errorf("files = %+v", f)
 	}
@@ -301,7 +308,8 @@ spec:
 			cron = &res.Workloads[i]
 		}
 	}
-	if job == nil || job.Job == nil || *job.Job != (plan.Job{Completions: 1, Parallelism: 2, BackoffLimit: 6}) || job.Template == nil {
+	// parallelism without completions: a work queue (SetDefaults_Job).
+	if job == nil || job.Job == nil || !reflect.DeepEqual(*job.Job, plan.Job{Completions: 1, Parallelism: 2, BackoffLimit: 6, WorkQueue: true}) || job.Template == nil {
 		t.Fatalf("job = %+v", job)
 	}
 	if job.Template.Labels[LabelJobName] != "once" || job.Template.Spec.RestartPolicy != "Never" {
@@ -341,7 +349,10 @@ spec:
 	if len(res.Diags) > 0 {
 		t.Fatal(res.Diags)
 	}
-	got := res.Pods[0].Pod.Spec.ImagePullSecrets
+	if names := res.Pods[0].Pod.Spec.ImagePullSecrets; len(names) != 1 || names[0] != "reg" {
+		t.Errorf("the plan holds %v, want the Secret's name", names)
+	}
+	got := resolved(res, res.Pods[0].Pod).Spec.RegistryAuths
 	want := []plan.RegistryAuth{
 		{Registry: "a.example", Username: plan.Sensitive("x"), Password: plan.Sensitive("y")},
 		{Registry: "r.example", Username: plan.Sensitive("u"), Password: plan.Sensitive("p")},

@@ -1,7 +1,6 @@
 package expand
 
 import (
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,10 +10,6 @@ import (
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 )
-
-// podNamePlaceholder stands for the pod's name in a resolved template;
-// each replica replaces it with its own name (fieldRef metadata.name).
-const podNamePlaceholder = "\x00pod-name\x00"
 
 // Default values Kubernetes applies when a field is omitted.
 const (
@@ -42,165 +37,132 @@ func joinPath(a, b string) string {
 	return a + "." + b
 }
 
-// configData returns a ConfigMap's keys (data and decoded binaryData).
-func (x *expander) configData(ns, name string) (map[string]string, bool) {
-	k := "ConfigMap/" + ns + "/" + name
-	if d, ok := x.decoded[k]; ok {
-		return d, d != nil
-	}
-	o := x.in.Set.Get("ConfigMap", ns, name)
-	if o == nil {
-		x.decoded[k] = nil
-		return nil, false
-	}
-	cm := o.Value.(*api.ConfigMap)
-	d := make(map[string]string, len(cm.Data)+len(cm.BinaryData))
-	for key, v := range cm.Data {
-		d[key] = v
-	}
-	for key, v := range cm.BinaryData {
-		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
-			d[key] = string(b)
-		}
-	}
-	x.decoded[k] = d
-	return d, true
+// tables holds the content of every ConfigMap and Secret once, for the
+// plan and for the lookups of expansion (plan.ConfigLookup).
+type tables struct {
+	configMaps map[[2]string]*plan.ConfigData
+	secrets    map[[2]string]*plan.ConfigData
+	cmList     []plan.ConfigData
+	secList    []plan.ConfigData
 }
 
-// secretData returns a Secret's decoded keys (data, then stringData, which
-// wins as in Kubernetes).
-func (x *expander) secretData(ns, name string) (map[string]string, string, bool) {
-	k := "Secret/" + ns + "/" + name
-	o := x.in.Set.Get("Secret", ns, name)
-	if o == nil {
-		return nil, "", false
-	}
-	s := o.Value.(*api.Secret)
-	if d, ok := x.decoded[k]; ok {
-		return d, s.Type, true
-	}
-	d := make(map[string]string, len(s.Data)+len(s.StringData))
-	for key, v := range s.Data {
-		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
-			d[key] = string(b)
+func newTables(set *object.Set, key plan.SecretKey) *tables {
+	t := &tables{configMaps: map[[2]string]*plan.ConfigData{}, secrets: map[[2]string]*plan.ConfigData{}}
+	for _, c := range object.Typed[api.ConfigMap](set, "ConfigMap") {
+		if set.Get("ConfigMap", c.Namespace, c.Name) != c.Object {
+			continue // a duplicate; the checks report it
 		}
+		raw := c.V.DecodedData()
+		d := make(map[string]plan.Secret, len(raw))
+		for k, v := range raw {
+			d[k] = plan.Plain(string(v))
+		}
+		t.cmList = append(t.cmList, plan.NewConfigData(c.Namespace, c.Name, "", d))
+		t.cmList[len(t.cmList)-1].Immutable = c.V.Immutable != nil && *c.V.Immutable
 	}
-	for key, v := range s.StringData {
-		d[key] = v
+	for _, s := range object.Typed[api.Secret](set, "Secret") {
+		if set.Get("Secret", s.Namespace, s.Name) != s.Object {
+			continue
+		}
+		raw := s.V.DecodedData()
+		d := make(map[string]plan.Secret, len(raw))
+		for k, v := range raw {
+			d[k] = key.Sensitive(string(v))
+		}
+		t.secList = append(t.secList, plan.NewConfigData(s.Namespace, s.Name, s.V.SecretType(), d))
+		t.secList[len(t.secList)-1].Immutable = s.V.Immutable != nil && *s.V.Immutable
 	}
-	x.decoded[k] = d
-	return d, s.Type, true
+	// The lists are in set order (namespace, name): what the plan wants.
+	for i := range t.cmList {
+		t.configMaps[[2]string{t.cmList[i].Namespace, t.cmList[i].Name}] = &t.cmList[i]
+	}
+	for i := range t.secList {
+		t.secrets[[2]string{t.secList[i].Namespace, t.secList[i].Name}] = &t.secList[i]
+	}
+	return t
 }
+
+// ConfigMap implements plan.ConfigLookup.
+func (t *tables) ConfigMap(ns, name string) *plan.ConfigData {
+	return t.configMaps[[2]string{ns, name}]
+}
+
+// Secret implements plan.ConfigLookup.
+func (t *tables) Secret(ns, name string) *plan.ConfigData { return t.secrets[[2]string{ns, name}] }
 
 func optional(b *bool) bool { return b != nil && *b }
 
-// env resolves a container's envFrom and env. Later entries override
-// earlier ones with the same name, in place, as the kubelet does (env
-// wins over envFrom). Service variables are added later, by the caller.
-func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.EnvVar, []diag.Diagnostic) {
+// env checks a container's envFrom and env against the tables and
+// returns them as references: the values stay in the plan's ConfigMap
+// and Secret tables, and the node reads them when the container starts
+// (plan.ResolveEnv). Service variables are the node's too.
+func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.EnvFrom, []plan.EnvVar, []diag.Diagnostic) {
+	var from []plan.EnvFrom
 	var out []plan.EnvVar
 	var diags []diag.Diagnostic
-	index := map[string]int{}
-	set := func(v plan.EnvVar) {
-		if i, ok := index[v.Name]; ok {
-			out[i] = v
-			return
-		}
-		index[v.Name] = len(out)
-		out = append(out, v)
-	}
 	for i, ef := range c.EnvFrom {
 		p := fmt.Sprintf("%s.envFrom[%d]", path, i)
 		switch {
 		case ef.ConfigMapRef != nil:
-			data, ok := x.configData(ns, ef.ConfigMapRef.Name)
-			if !ok {
-				if !optional(ef.ConfigMapRef.Optional) {
-					diags = append(diags, src.errorf("reference", p+".configMapRef.name", "ConfigMap %s/%s does not exist (create it, or set optional: true)", ns, ef.ConfigMapRef.Name))
-				}
+			if x.tables.ConfigMap(ns, ef.ConfigMapRef.Name) == nil && !optional(ef.ConfigMapRef.Optional) {
+				diags = append(diags, src.errorf("reference", p+".configMapRef.name", "ConfigMap %s/%s does not exist (create it, or set optional: true)", ns, ef.ConfigMapRef.Name))
 				continue
 			}
-			for _, k := range sortedKeys(data) {
-				if validEnvName(ef.Prefix + k) {
-					set(plan.EnvVar{Name: ef.Prefix + k, Value: plan.Plain(data[k])})
-				}
-			}
+			from = append(from, plan.EnvFrom{Prefix: ef.Prefix, ConfigMap: ef.ConfigMapRef.Name, Optional: optional(ef.ConfigMapRef.Optional)})
 		case ef.SecretRef != nil:
-			data, _, ok := x.secretData(ns, ef.SecretRef.Name)
-			if !ok {
-				if !optional(ef.SecretRef.Optional) {
-					diags = append(diags, src.errorf("reference", p+".secretRef.name", "Secret %s/%s does not exist (create it, or set optional: true)", ns, ef.SecretRef.Name))
-				}
+			if x.tables.Secret(ns, ef.SecretRef.Name) == nil && !optional(ef.SecretRef.Optional) {
+				diags = append(diags, src.errorf("reference", p+".secretRef.name", "Secret %s/%s does not exist (create it, or set optional: true)", ns, ef.SecretRef.Name))
 				continue
 			}
-			for _, k := range sortedKeys(data) {
-				if validEnvName(ef.Prefix + k) {
-					set(plan.EnvVar{Name: ef.Prefix + k, Value: x.in.SecretKey.Sensitive(data[k])})
-				}
-			}
+			from = append(from, plan.EnvFrom{Prefix: ef.Prefix, Secret: ef.SecretRef.Name, Optional: optional(ef.SecretRef.Optional)})
 		}
+	}
+	has := func(d *plan.ConfigData, key string) bool {
+		if d == nil {
+			return false
+		}
+		_, ok := d.Data[key]
+		return ok
 	}
 	for i, e := range c.Env {
 		p := fmt.Sprintf("%s.env[%d]", path, i)
 		if e.ValueFrom == nil {
-			set(plan.EnvVar{Name: e.Name, Value: plan.Plain(e.Value)})
+			out = append(out, plan.EnvVar{Name: e.Name, Value: plan.Plain(e.Value)})
 			continue
 		}
 		vf := e.ValueFrom
 		switch {
 		case vf.ConfigMapKeyRef != nil:
 			r := vf.ConfigMapKeyRef
-			data, ok := x.configData(ns, r.Name)
-			v, has := data[r.Key]
-			if !ok || !has {
-				if !optional(r.Optional) {
-					diags = append(diags, src.errorf("reference", p+".valueFrom.configMapKeyRef", "ConfigMap %s/%s has no key %q (add it, or set optional: true)", ns, r.Name, r.Key))
-				}
+			if !has(x.tables.ConfigMap(ns, r.Name), r.Key) && !optional(r.Optional) {
+				diags = append(diags, src.errorf("reference", p+".valueFrom.configMapKeyRef", "ConfigMap %s/%s has no key %q (add it, or set optional: true)", ns, r.Name, r.Key))
 				continue
 			}
-			set(plan.EnvVar{Name: e.Name, Value: plan.Plain(v)})
+			out = append(out, plan.EnvVar{Name: e.Name, ConfigMapKeyRef: &plan.KeyRef{Name: r.Name, Key: r.Key, Optional: optional(r.Optional)}})
 		case vf.SecretKeyRef != nil:
 			r := vf.SecretKeyRef
-			data, _, ok := x.secretData(ns, r.Name)
-			v, has := data[r.Key]
-			if !ok || !has {
-				if !optional(r.Optional) {
-					diags = append(diags, src.errorf("reference", p+".valueFrom.secretKeyRef", "Secret %s/%s has no key %q (add it, or set optional: true)", ns, r.Name, r.Key))
-				}
+			if !has(x.tables.Secret(ns, r.Name), r.Key) && !optional(r.Optional) {
+				diags = append(diags, src.errorf("reference", p+".valueFrom.secretKeyRef", "Secret %s/%s has no key %q (add it, or set optional: true)", ns, r.Name, r.Key))
 				continue
 			}
-			set(plan.EnvVar{Name: e.Name, Value: x.in.SecretKey.Sensitive(v)})
+			out = append(out, plan.EnvVar{Name: e.Name, SecretKeyRef: &plan.KeyRef{Name: r.Name, Key: r.Key, Optional: optional(r.Optional)}})
 		case vf.FieldRef != nil:
 			switch vf.FieldRef.FieldPath {
 			case "metadata.name":
-				// The value is the pod's name; the fieldRef lets a node set
-				// the name of each pod it makes from a Job's template.
-				set(plan.EnvVar{Name: e.Name, Value: plan.Plain(podNamePlaceholder), FieldRef: "metadata.name"})
+				// Each pod's own name, filled by the node: the replicas of
+				// a template share one spec, and a Job's pods are named at
+				// run time.
+				out = append(out, plan.EnvVar{Name: e.Name, FieldRef: "metadata.name"})
 			case "metadata.namespace":
-				set(plan.EnvVar{Name: e.Name, Value: plan.Plain(ns)})
+				out = append(out, plan.EnvVar{Name: e.Name, Value: plan.Plain(ns)})
 			case "status.podIP":
-				set(plan.EnvVar{Name: e.Name, FieldRef: "status.podIP"})
+				out = append(out, plan.EnvVar{Name: e.Name, FieldRef: "status.podIP"})
 			default:
 				diags = append(diags, src.errorf("unsupported", p+".valueFrom.fieldRef.fieldPath", "fieldRef %q is not supported (berth resolves metadata.name, metadata.namespace and status.podIP)", vf.FieldRef.FieldPath))
 			}
 		}
 	}
-	return out, diags
-}
-
-// validEnvName is Kubernetes' C identifier-ish rule for envFrom keys:
-// keys that are not valid names are skipped, as the kubelet does.
-func validEnvName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		ok := c == '_' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9'
-		if !ok {
-			return false
-		}
-	}
-	return true
+	return from, out, diags
 }
 
 // resources converts requests and limits; a limit without a request sets
@@ -252,8 +214,8 @@ func pullPolicy(image, policy string) string {
 }
 
 // container resolves one container (without service variables).
-func (x *expander) container(src source, path, ns string, c *api.Container) (plan.Container, []diag.Diagnostic) {
-	env, diags := x.env(src, path, ns, c)
+func (x *expander) container(src source, path, ns string, c *api.Container, podSC *api.PodSecurityContext) (plan.Container, []diag.Diagnostic) {
+	from, env, diags := x.env(src, path, ns, c)
 	req, lim, d := resources(src, path, c.Resources)
 	diags = append(diags, d...)
 	out := plan.Container{
@@ -263,6 +225,7 @@ func (x *expander) container(src source, path, ns string, c *api.Container) (pla
 		Command:         c.Command,
 		Args:            c.Args,
 		WorkingDir:      c.WorkingDir,
+		EnvFrom:         from,
 		Env:             env,
 		Requests:        req,
 		Limits:          lim,
@@ -270,8 +233,11 @@ func (x *expander) container(src source, path, ns string, c *api.Container) (pla
 		LivenessProbe:   c.LivenessProbe,
 		ReadinessProbe:  c.ReadinessProbe,
 		StartupProbe:    c.StartupProbe,
-		SecurityContext: c.SecurityContext,
+		SecurityContext: securityContext(podSC, c.SecurityContext),
+		Stdin:           c.Stdin || c.StdinOnce,
+		TTY:             c.TTY,
 	}
+	out.TerminationMessagePath, out.TerminationMessagePolicy = terminationMessage(c)
 	for _, p := range c.Ports {
 		if p.Protocol == "" {
 			p.Protocol = "TCP"
@@ -284,46 +250,30 @@ func (x *expander) container(src source, path, ns string, c *api.Container) (pla
 	return out, diags
 }
 
-// pullSecrets resolves imagePullSecrets into per-registry credentials.
-func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectReference) ([]plan.RegistryAuth, []diag.Diagnostic) {
-	var out []plan.RegistryAuth
+// pullSecrets checks imagePullSecrets and returns their names: the
+// credentials stay in the Secrets table until the node pulls.
+func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectReference) ([]string, []diag.Diagnostic) {
+	var out []string
 	var diags []diag.Diagnostic
 	for i, r := range refs {
 		p := fmt.Sprintf("imagePullSecrets[%d].name", i)
-		data, typ, ok := x.secretData(ns, r.Name)
-		if !ok {
+		s := x.tables.Secret(ns, r.Name)
+		if s == nil {
 			diags = append(diags, src.errorf("reference", p, "Secret %s/%s does not exist (create it as type kubernetes.io/dockerconfigjson)", ns, r.Name))
 			continue
 		}
-		raw, has := data[".dockerconfigjson"]
-		if typ != "kubernetes.io/dockerconfigjson" || !has {
+		raw, has := s.Data[api.DockerConfigJSONKey]
+		if s.Type != api.SecretTypeDockerConfigJSON || !has {
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s is not of type kubernetes.io/dockerconfigjson with a .dockerconfigjson key", ns, r.Name))
 			continue
 		}
-		auths, err := parseDockerConfig(raw, x.in.SecretKey)
-		if err != nil {
-			// The error never quotes the content: it is a secret.
+		if _, err := plan.ParseDockerConfig(raw.Data); err != nil {
 			diags = append(diags, src.errorf("pull-secret", p, "Secret %s/%s: %v", ns, r.Name, err))
 			continue
 		}
-		out = append(out, auths...)
+		out = append(out, r.Name)
 	}
-	slices.SortStableFunc(out, func(a, b plan.RegistryAuth) int { return strings.Compare(a.Registry, b.Registry) })
 	return out, diags
-}
-
-// parseDockerConfig reads {"auths": {host: {username, password | auth}}}
-// with the one reader lint uses too (api.ParseDockerConfigJSON).
-func parseDockerConfig(raw string, key plan.SecretKey) ([]plan.RegistryAuth, error) {
-	auths, err := api.ParseDockerConfigJSON([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
-	}
-	out := make([]plan.RegistryAuth, 0, len(auths))
-	for _, a := range auths {
-		out = append(out, plan.RegistryAuth{Registry: a.Registry, Username: key.Sensitive(a.Username), Password: key.Sensitive(a.Password)})
-	}
-	return out, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -39,21 +39,21 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Vol
 		case v.ConfigMap != nil:
 			pv.Kind = "configMap"
 			pv.Source = v.ConfigMap.Name
-			data, ok := x.configData(ns, v.ConfigMap.Name)
-			if !ok && !optional(v.ConfigMap.Optional) {
+			cm := x.tables.ConfigMap(ns, v.ConfigMap.Name)
+			if cm == nil && !optional(v.ConfigMap.Optional) {
 				diags = append(diags, src.errorf("reference", p+".configMap.name", "ConfigMap %s/%s does not exist (create it, or set optional: true)", ns, v.ConfigMap.Name))
 			}
-			files, d := projectFiles(src, p+".configMap", data, v.ConfigMap.Items, v.ConfigMap.DefaultMode, optional(v.ConfigMap.Optional), plan.Plain)
-			pv.Files, diags = files, append(diags, d...)
+			pv.Items, pv.DefaultMode, pv.Optional = projection(v.ConfigMap.Items, v.ConfigMap.DefaultMode, optional(v.ConfigMap.Optional))
+			diags = append(diags, checkItems(src, p+".configMap", cm, v.ConfigMap.Items, pv.Optional)...)
 		case v.Secret != nil:
 			pv.Kind = "secret"
 			pv.Source = v.Secret.SecretName
-			data, _, ok := x.secretData(ns, v.Secret.SecretName)
-			if !ok && !optional(v.Secret.Optional) {
+			sec := x.tables.Secret(ns, v.Secret.SecretName)
+			if sec == nil && !optional(v.Secret.Optional) {
 				diags = append(diags, src.errorf("reference", p+".secret.secretName", "Secret %s/%s does not exist (create it, or set optional: true)", ns, v.Secret.SecretName))
 			}
-			files, d := projectFiles(src, p+".secret", data, v.Secret.Items, v.Secret.DefaultMode, optional(v.Secret.Optional), x.in.SecretKey.Sensitive)
-			pv.Files, diags = files, append(diags, d...)
+			pv.Items, pv.DefaultMode, pv.Optional = projection(v.Secret.Items, v.Secret.DefaultMode, optional(v.Secret.Optional))
+			diags = append(diags, checkItems(src, p+".secret", sec, v.Secret.Items, pv.Optional)...)
 		case v.PersistentVolumeClaim != nil:
 			pv.Kind = "persistentVolumeClaim"
 			claim := v.PersistentVolumeClaim.ClaimName
@@ -64,6 +64,7 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Vol
 			}
 			pv.Source = claim + " -> " + b.Volume
 			pv.Path = b.Path
+			pv.LocalPV = b.Local && !v.PersistentVolumeClaim.ReadOnly
 			if len(b.Affinity) > 0 {
 				affinity = append(affinity, b.Affinity)
 				affinityText = append(affinityText, "PersistentVolume "+b.Volume+" requires "+b.AffinityText)
@@ -77,34 +78,32 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Vol
 	return out, affinity, affinityText, diags
 }
 
-// projectFiles turns keys into files: the listed items, or every key.
-func projectFiles(src source, path string, data map[string]string, items []api.KeyToPath, defaultMode *int32, opt bool, wrap func(string) plan.Secret) ([]plan.File, []diag.Diagnostic) {
-	mode := int32(defaultFileMode)
+// projection is a configMap or secret volume's items and modes in the
+// plan's form; the content stays in the plan's tables.
+func projection(items []api.KeyToPath, defaultMode *int32, opt bool) ([]plan.KeyToPath, *int32, bool) {
+	mode := int32(plan.DefaultFileMode)
 	if defaultMode != nil {
 		mode = *defaultMode
 	}
-	var files []plan.File
+	var out []plan.KeyToPath
+	for _, it := range items {
+		out = append(out, plan.KeyToPath{Key: it.Key, Path: it.Path, Mode: it.Mode})
+	}
+	return out, &mode, opt
+}
+
+// checkItems reports listed keys the ConfigMap or Secret does not have
+// (unless the volume is optional), as the kubelet refuses to start such
+// a pod.
+func checkItems(src source, path string, data *plan.ConfigData, items []api.KeyToPath, opt bool) []diag.Diagnostic {
+	if data == nil || opt {
+		return nil
+	}
 	var diags []diag.Diagnostic
-	if len(items) == 0 {
-		for _, k := range sortedKeys(data) {
-			files = append(files, plan.File{Path: k, Mode: mode, Data: wrap(data[k])})
-		}
-		return files, nil
-	}
 	for i, it := range items {
-		v, ok := data[it.Key]
-		if !ok {
-			if data != nil && !opt {
-				diags = append(diags, src.errorf("reference", fmt.Sprintf("%s.items[%d].key", path, i), "key %q does not exist (add it, or set optional: true)", it.Key))
-			}
-			continue
+		if _, ok := data.Data[it.Key]; !ok {
+			diags = append(diags, src.errorf("reference", fmt.Sprintf("%s.items[%d].key", path, i), "key %q does not exist (add it, or set optional: true)", it.Key))
 		}
-		m := mode
-		if it.Mode != nil {
-			m = *it.Mode
-		}
-		files = append(files, plan.File{Path: it.Path, Mode: m, Data: wrap(v)})
 	}
-	sortFiles(files)
-	return files, diags
+	return diags
 }

@@ -6,17 +6,30 @@ package plan
 
 import "berth.dev/berth/compiler/api"
 
-// FormatVersion is the version of the plan's JSON document.
-const FormatVersion = "berth.dev/plan/v1"
+// FormatVersion is the version of the plan's JSON document. v2 holds
+// each fact once: a namespace's Services and the content of ConfigMaps
+// and Secrets are tables that pods refer to (docs/plan.md).
+const FormatVersion = "berth.dev/plan/v2"
 
 // Plan is the compiled form of one revision of a repository.
 type Plan struct {
-	FormatVersion string     `json:"formatVersion"`
-	Revision      string     `json:"revision"`
-	Nodes         []NodePlan `json:"nodes"`
-	// Services are cluster-wide: every node programs every service.
-	Services  []Service  `json:"services,omitempty"`
-	Workloads []Workload `json:"workloads,omitempty"`
+	FormatVersion string `json:"formatVersion"`
+	Revision      string `json:"revision"`
+	// SecretKeyID tells which key made the digests of the immutable
+	// Secrets (compiler/immutable), when there are some: digests made
+	// under another key cannot be compared.
+	SecretKeyID string     `json:"secretKeyID,omitempty"`
+	Nodes       []NodePlan `json:"nodes"`
+	// Services are cluster-wide: every node programs every service and
+	// answers cluster DNS from them. Sorted by namespace, then name, so
+	// the Services of one namespace are one contiguous table
+	// (ServicesIn).
+	Services []Service `json:"services,omitempty"`
+	// ConfigMaps and Secrets hold the content pods refer to by name,
+	// once, sorted by namespace and name.
+	ConfigMaps []ConfigData `json:"configMaps,omitempty"`
+	Secrets    []ConfigData `json:"secrets,omitempty"`
+	Workloads  []Workload   `json:"workloads,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.
@@ -47,8 +60,11 @@ type Owner struct {
 	Name string `json:"name"`
 }
 
-// Pod is a fully resolved pod: env values, config files and volumes are
-// concrete, so a node can run it without the rest of the repository.
+// Pod is a planned pod. Its size never depends on other objects: env
+// values and files from ConfigMaps and Secrets are references into the
+// plan's tables, and Service variables and names come from the node's
+// Service table when a container starts (cluster DNS, ServiceEnv).
+// Resolve makes the references concrete on the node.
 type Pod struct {
 	Namespace string            `json:"namespace"`
 	Name      string            `json:"name"`
@@ -60,9 +76,21 @@ type Pod struct {
 	// the pod is replaced.
 	Hash string `json:"hash"`
 	// ConfigHash covers the content of configMap and secret volume files: a
-	// change there is written in place without restarting the pod.
-	ConfigHash string  `json:"configHash,omitempty"`
-	Spec       PodSpec `json:"spec"`
+	// change there is written in place without restarting the pod. (The
+	// content of env references is in Hash: env is read at start.)
+	ConfigHash string `json:"configHash,omitempty"`
+	// Annotations are those a controller gives the pod (an Indexed Job's
+	// batch.kubernetes.io/job-completion-index).
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Spec        PodSpec           `json:"spec"`
+}
+
+// Hostname is the pod's host name: Spec.Hostname, or its name.
+func (p *Pod) Hostname() string {
+	if p.Spec.Hostname != "" {
+		return p.Spec.Hostname
+	}
+	return p.Name
 }
 
 // Key is namespace/name.
@@ -75,18 +103,27 @@ type PodSpec struct {
 	Volumes                       []Volume          `json:"volumes,omitempty"`
 	RestartPolicy                 string            `json:"restartPolicy"`
 	HostNetwork                   bool              `json:"hostNetwork,omitempty"`
+	HostPID                       bool              `json:"hostPID,omitempty"`
+	HostIPC                       bool              `json:"hostIPC,omitempty"`
+	SecurityContext               *PodSecurity      `json:"securityContext,omitempty"`
 	TerminationGracePeriodSeconds int64             `json:"terminationGracePeriodSeconds"`
-	ImagePullSecrets              []RegistryAuth    `json:"imagePullSecrets,omitempty"`
 	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
-	// Hosts are the /etc/hosts entries for the namespace's services.
-	Hosts []HostEntry `json:"hosts,omitempty"`
+	// ImagePullSecrets name kubernetes.io/dockerconfigjson Secrets of the
+	// pod's namespace; RegistryAuths are their credentials, filled by
+	// Resolve on the node (never in the plan).
+	ImagePullSecrets []string       `json:"imagePullSecrets,omitempty"`
+	RegistryAuths    []RegistryAuth `json:"registryAuths,omitempty"`
+	// EnableServiceLinks false leaves out the Service variables (nil is
+	// Kubernetes' default, true).
+	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
+	// Hostname is the pod's host name when it is not its name (an
+	// Indexed Job's pod is <job>-<index>).
+	Hostname string `json:"hostname,omitempty"`
 }
 
-// HostEntry is one /etc/hosts line.
-type HostEntry struct {
-	IP    string   `json:"ip"`
-	Names []string `json:"names"`
-}
+// ServiceLinks reports whether the pod's containers get the Service
+// variables of its namespace.
+func (s *PodSpec) ServiceLinks() bool { return s.EnableServiceLinks == nil || *s.EnableServiceLinks }
 
 // RegistryAuth is a resolved credential for one registry host, from a
 // kubernetes.io/dockerconfigjson Secret.
@@ -98,30 +135,61 @@ type RegistryAuth struct {
 
 // Container is a resolved container.
 type Container struct {
-	Name            string               `json:"name"`
-	Image           string               `json:"image"`
-	ImagePullPolicy string               `json:"imagePullPolicy"`
-	Command         []string             `json:"command,omitempty"`
-	Args            []string             `json:"args,omitempty"`
-	WorkingDir      string               `json:"workingDir,omitempty"`
-	Env             []EnvVar             `json:"env,omitempty"`
-	Ports           []api.ContainerPort  `json:"ports,omitempty"`
-	Requests        Resources            `json:"requests"`
-	Limits          Resources            `json:"limits"`
-	VolumeMounts    []api.VolumeMount    `json:"volumeMounts,omitempty"`
-	LivenessProbe   *api.Probe           `json:"livenessProbe,omitempty"`
-	ReadinessProbe  *api.Probe           `json:"readinessProbe,omitempty"`
-	StartupProbe    *api.Probe           `json:"startupProbe,omitempty"`
-	PreStop         []string             `json:"preStop,omitempty"`
-	SecurityContext *api.SecurityContext `json:"securityContext,omitempty"`
+	Name            string              `json:"name"`
+	Image           string              `json:"image"`
+	ImagePullPolicy string              `json:"imagePullPolicy"`
+	Command         []string            `json:"command,omitempty"`
+	Args            []string            `json:"args,omitempty"`
+	WorkingDir      string              `json:"workingDir,omitempty"`
+	EnvFrom         []EnvFrom           `json:"envFrom,omitempty"`
+	Env             []EnvVar            `json:"env,omitempty"`
+	Ports           []api.ContainerPort `json:"ports,omitempty"`
+	Requests        Resources           `json:"requests"`
+	Limits          Resources           `json:"limits"`
+	VolumeMounts    []api.VolumeMount   `json:"volumeMounts,omitempty"`
+	LivenessProbe   *api.Probe          `json:"livenessProbe,omitempty"`
+	ReadinessProbe  *api.Probe          `json:"readinessProbe,omitempty"`
+	StartupProbe    *api.Probe          `json:"startupProbe,omitempty"`
+	PreStop         []string            `json:"preStop,omitempty"`
+	SecurityContext *SecurityContext    `json:"securityContext,omitempty"`
+	// Stdin keeps standard input open (stdin or stdinOnce; nothing is
+	// ever written to it); TTY gives the container a terminal.
+	Stdin bool `json:"stdin,omitempty"`
+	TTY   bool `json:"tty,omitempty"`
+	// TerminationMessagePath is the file read for the message of the
+	// container's termination ("" is /dev/termination-log), and
+	// TerminationMessagePolicy File or FallbackToLogsOnError ("" is
+	// File).
+	TerminationMessagePath   string `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
 }
 
-// EnvVar is a resolved environment variable. FieldRef values (pod IP) are
-// filled on the node; Value holds the rest.
+// EnvVar is an environment variable: a literal Value, a key of a
+// ConfigMap or Secret of the plan's tables (Resolve reads it into Value),
+// or a FieldRef the node fills when the container starts (metadata.name,
+// status.podIP).
 type EnvVar struct {
+	Name            string  `json:"name"`
+	Value           Secret  `json:"value,omitzero"`
+	FieldRef        string  `json:"fieldRef,omitempty"`
+	ConfigMapKeyRef *KeyRef `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef    *KeyRef `json:"secretKeyRef,omitempty"`
+}
+
+// KeyRef is one key of a ConfigMap or Secret of the pod's namespace.
+type KeyRef struct {
 	Name     string `json:"name"`
-	Value    Secret `json:"value"`
-	FieldRef string `json:"fieldRef,omitempty"` // status.podIP, resolved by the node
+	Key      string `json:"key"`
+	Optional bool   `json:"optional,omitempty"`
+}
+
+// EnvFrom takes every key of a ConfigMap or Secret (one of them is set)
+// as a variable, with Prefix; Resolve expands it.
+type EnvFrom struct {
+	Prefix    string `json:"prefix,omitempty"`
+	ConfigMap string `json:"configMap,omitempty"`
+	Secret    string `json:"secret,omitempty"`
+	Optional  bool   `json:"optional,omitempty"`
 }
 
 // Volume is a resolved pod volume.
@@ -134,10 +202,26 @@ type Volume struct {
 	// Path is the node path for hostPath and for a PVC's bound PV.
 	Path         string `json:"path,omitempty"`
 	HostPathType string `json:"hostPathType,omitempty"`
+	// LocalPV marks a claim bound to a local PersistentVolume, mounted
+	// read-write: the pod's fsGroup owns it, by its fsGroupChangePolicy.
+	LocalPV bool `json:"localPV,omitempty"`
 	// Source names the ConfigMap, Secret, or PVC/PV ("claim -> volume").
 	Source string `json:"source,omitempty"`
-	// Files are the configMap or secret files, sorted by path.
+	// Items, DefaultMode and Optional project a configMap or secret
+	// volume, as in Kubernetes: the listed keys, or every key.
+	Items       []KeyToPath `json:"items,omitempty"`
+	DefaultMode *int32      `json:"defaultMode,omitempty"`
+	Optional    bool        `json:"optional,omitempty"`
+	// Files are the configMap or secret files, sorted by path: filled by
+	// Resolve on the node from the plan's tables, never in the plan.
 	Files []File `json:"files,omitempty"`
+}
+
+// KeyToPath projects one key to a file.
+type KeyToPath struct {
+	Key  string `json:"key"`
+	Path string `json:"path"`
+	Mode *int32 `json:"mode,omitempty"`
 }
 
 // File is one projected file of a configMap or secret volume.

@@ -1,7 +1,10 @@
 // Package plandiff compares two plans the way users know from terraform
-// plan and helm diff: per object and per node, what is created, updated
-// (with the field-level difference, and whether pods restart) and
-// deleted, how each rollout will proceed, and a summary line. It is pure;
+// plan, Argo CD and Flux: per repository object (workloads, Services,
+// ConfigMaps, Secrets, Nodes) what is created, updated (with the
+// field-level difference) and deleted, how each rollout will proceed,
+// and a summary line that counts those objects. What follows from them
+// on the nodes (pods created, replaced, updated in place, deleted) is
+// one line per node, never a line per pod, and not counted. It is pure;
 // renderers print the result as text, JSON or Markdown.
 package plandiff
 
@@ -17,7 +20,7 @@ import (
 )
 
 // FormatVersion is the version of the diff's JSON document.
-const FormatVersion = "berth.dev/plandiff/v1"
+const FormatVersion = "berth.dev/plandiff/v2"
 
 // Actions of a change.
 const (
@@ -28,14 +31,37 @@ const (
 
 // Diff is the difference from a base plan to a new one.
 type Diff struct {
-	FormatVersion string   `json:"formatVersion"`
-	Base          string   `json:"base"`
-	Revision      string   `json:"revision"`
-	Changes       []Change `json:"changes"`
-	Summary       Summary  `json:"summary"`
+	FormatVersion string `json:"formatVersion"`
+	Base          string `json:"base"`
+	Revision      string `json:"revision"`
+	// Changes are the repository objects that change.
+	Changes []Change `json:"changes"`
+	// Nodes are what the changes do to each node's pods, by node name.
+	Nodes   []NodePods `json:"nodes,omitempty"`
+	Summary Summary    `json:"summary"`
 }
 
-// Summary counts the changes by action.
+// Empty reports whether nothing changes, objects or pods.
+func (d *Diff) Empty() bool { return d.Summary.Empty() && len(d.Nodes) == 0 }
+
+// NodePods is what a plan change does to one node's pods: derived from
+// the object changes, counted apart from them.
+type NodePods struct {
+	Node string `json:"node"`
+	// Create and Delete count pods that come and go (a new revision's pods
+	// have new names); Replace counts pods whose spec changed under the
+	// same name (restarted); Update pods whose configMap or secret files
+	// are rewritten in place.
+	Create  int `json:"create,omitempty"`
+	Replace int `json:"replace,omitempty"`
+	Update  int `json:"update,omitempty"`
+	Delete  int `json:"delete,omitempty"`
+	// Workloads are the owners of those pods ("Deployment default/web"),
+	// sorted.
+	Workloads []string `json:"workloads"`
+}
+
+// Summary counts the object changes by action.
 type Summary struct {
 	Add     int `json:"add"`
 	Change  int `json:"change"`
@@ -50,20 +76,29 @@ func (s Summary) String() string {
 	return fmt.Sprintf("Plan: %d to add, %d to change, %d to destroy.", s.Add, s.Change, s.Destroy)
 }
 
-// Change is one object that is created, updated or deleted.
+// Change is one repository object that is created, updated or deleted.
 type Change struct {
 	Action    string `json:"action"`
-	Kind      string `json:"kind"` // Node, Service, a workload kind, or Pod
+	Kind      string `json:"kind"` // Node, Service, ConfigMap, Secret, or a workload kind
 	Namespace string `json:"namespace,omitempty"`
 	Name      string `json:"name"`
-	// Node is set for pods: the node whose part of the plan changes.
-	Node string `json:"node,omitempty"`
-	// Restart is set on a pod update that replaces the pod; a pod update
-	// without it is written in place (config files, /etc/hosts).
-	Restart bool `json:"restart,omitempty"`
 	// Rollout says how a workload moves to its new revision.
 	Rollout string  `json:"rollout,omitempty"`
 	Fields  []Field `json:"fields,omitempty"`
+	// Source says what rendered the object (a kustomize overlay, a chart,
+	// a HelmRelease), when it was rendered; see SetSources.
+	Source string `json:"source,omitempty"`
+}
+
+// SetSources names, for each change, what rendered its object: sources
+// maps "Kind namespace/name" (as Object) to a description such as
+// "chart charts/web".
+func (d *Diff) SetSources(sources map[string]string) {
+	for i := range d.Changes {
+		if s, ok := sources[d.Changes[i].Object()]; ok {
+			d.Changes[i].Source = s
+		}
+	}
 }
 
 // Object is "Kind namespace/name" (or "Kind name").
@@ -115,77 +150,64 @@ func Compare(base, head *plan.Plan) *Diff {
 	bSample, hSample := samples(base), samples(head)
 	compareKeyed(d, bw, hw, func(w *plan.Workload) Change { return Change{Kind: w.Kind, Namespace: w.Namespace, Name: w.Name} },
 		func(a, b *plan.Workload) *Change {
-			if reflect.DeepEqual(a, b) {
-				return nil
+			var fs []Field
+			if !reflect.DeepEqual(a, b) {
+				fs = fields(a, b)
 			}
-			fs := fields(a, b)
-			if len(fs) == 0 {
+			x, y := bSample[a.Key()], hSample[b.Key()]
+			// A bare Pod has no revision: its pod's hash says it changed.
+			newTemplate := a.Revision != b.Revision || a.Kind == "Pod" && x != nil && y != nil && x.Hash != y.Hash
+			if len(fs) == 0 && !newTemplate {
 				return nil
 			}
 			c := &Change{Fields: fs}
-			if a.Revision != b.Revision {
+			if newTemplate {
 				c.Rollout = Rollout(b)
-				if x, y := bSample[a.Key()], hSample[b.Key()]; x != nil && y != nil {
+				if x != nil && y != nil {
 					c.Fields = append(c.Fields, templateFields(x, y)...)
 				}
 			}
 			return c
 		})
 
-	// Services.
+	// Services, without their endpoints: those follow from the selector
+	// and the pods, which show per node.
 	bs := index(base.Services, func(s plan.Service) string { return s.Key() })
 	hs := index(head.Services, func(s plan.Service) string { return s.Key() })
 	compareKeyed(d, bs, hs, func(s *plan.Service) Change { return Change{Kind: "Service", Namespace: s.Namespace, Name: s.Name} },
 		func(a, b *plan.Service) *Change {
-			if reflect.DeepEqual(a, b) {
+			x, y := *a, *b
+			x.Endpoints, y.Endpoints = nil, nil
+			if reflect.DeepEqual(x, y) {
 				return nil
 			}
-			fs := fields(a, b)
+			fs := fields(x, y)
 			if len(fs) == 0 {
 				return nil
 			}
 			return &Change{Fields: fs}
 		})
 
-	// Pods, per node: a pod that moves is deleted on one node and created
-	// on the other.
-	names := map[string]bool{}
-	for n := range bn {
-		names[n] = true
-	}
-	for n := range hn {
-		names[n] = true
-	}
-	for _, node := range sortedKeys(names) {
-		var bp, hp map[string]*plan.Pod
-		if n := bn[node]; n != nil {
-			bp = index(n.Pods, func(p plan.Pod) string { return p.Key() })
-		}
-		if n := hn[node]; n != nil {
-			hp = index(n.Pods, func(p plan.Pod) string { return p.Key() })
-		}
-		compareKeyed(d, bp, hp, func(p *plan.Pod) Change { return Change{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, Node: node} },
-			func(a, b *plan.Pod) *Change {
-				if a.Hash == b.Hash && a.ConfigHash == b.ConfigHash {
+	// ConfigMaps and Secrets: their content, once (secrets redacted).
+	for _, t := range []struct {
+		kind       string
+		base, head []plan.ConfigData
+	}{{"ConfigMap", base.ConfigMaps, head.ConfigMaps}, {"Secret", base.Secrets, head.Secrets}} {
+		bc := index(t.base, func(c plan.ConfigData) string { return c.Key() })
+		hc := index(t.head, func(c plan.ConfigData) string { return c.Key() })
+		compareKeyed(d, bc, hc, func(c *plan.ConfigData) Change { return Change{Kind: t.kind, Namespace: c.Namespace, Name: c.Name} },
+			func(a, b *plan.ConfigData) *Change {
+				if a.Hash == b.Hash && a.Type == b.Type {
 					return nil
 				}
-				var fs []Field
-				if a.Hash == b.Hash {
-					// Only what is written in place changed: diff just that,
-					// which is what keeps a diff of many pods fast.
-					fs = fields(configView(a), configView(b))
-				} else {
-					fs = fields(a, b)
-				}
-				if len(fs) == 0 {
-					return nil
-				}
-				return &Change{Fields: fs, Restart: a.Hash != b.Hash}
+				return &Change{Fields: fields(a, b)}
 			})
 	}
 
+	d.Nodes = nodePods(bn, hn)
+
 	slices.SortStableFunc(d.Changes, func(a, b Change) int {
-		return cmp.Or(strings.Compare(a.Node, b.Node), cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), strings.Compare(a.Kind, b.Kind),
+		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), strings.Compare(a.Kind, b.Kind),
 			strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name), cmp.Compare(actionRank(a.Action), actionRank(b.Action)))
 	})
 	for _, c := range d.Changes {
@@ -201,25 +223,58 @@ func Compare(base, head *plan.Plan) *Diff {
 	return d
 }
 
-// configView is the part of a pod that is updated in place.
-func configView(p *plan.Pod) any {
-	type files struct {
-		Name  string      `json:"name"`
-		Files []plan.File `json:"files,omitempty"`
+// nodePods compares each node's pods by key and hashes (no field diff:
+// the objects' changes say what changed), and attributes them to their
+// workloads. A pod that moves is deleted on one node, created on another.
+func nodePods(base, head map[string]*plan.NodePlan) []NodePods {
+	names := map[string]bool{}
+	for n := range base {
+		names[n] = true
 	}
-	type view struct {
-		Volumes []files          `json:"volumes,omitempty"`
-		Hosts   []plan.HostEntry `json:"hosts,omitempty"`
+	for n := range head {
+		names[n] = true
 	}
-	v := view{Hosts: p.Spec.Hosts}
-	for _, vol := range p.Spec.Volumes {
-		if len(vol.Files) > 0 {
-			v.Volumes = append(v.Volumes, files{vol.Name, vol.Files})
+	var out []NodePods
+	for _, node := range sortedKeys(names) {
+		var bp, hp []plan.Pod
+		if n := base[node]; n != nil {
+			bp = n.Pods
+		}
+		if n := head[node]; n != nil {
+			hp = n.Pods
+		}
+		np := NodePods{Node: node}
+		owners := map[string]bool{}
+		touch := func(p *plan.Pod, count *int) {
+			*count++
+			owners[p.Owner.Kind+" "+p.Namespace+"/"+p.Owner.Name] = true
+		}
+		old := make(map[string]*plan.Pod, len(bp))
+		for i := range bp {
+			old[bp[i].Key()] = &bp[i]
+		}
+		for i := range hp {
+			p := &hp[i]
+			o, ok := old[p.Key()]
+			switch {
+			case !ok:
+				touch(p, &np.Create)
+			case o.Hash != p.Hash:
+				touch(p, &np.Replace)
+			case o.ConfigHash != p.ConfigHash:
+				touch(p, &np.Update)
+			}
+			delete(old, p.Key())
+		}
+		for _, p := range old {
+			touch(p, &np.Delete)
+		}
+		if len(owners) > 0 {
+			np.Workloads = sortedKeys(owners)
+			out = append(out, np)
 		}
 	}
-	return struct {
-		Spec view `json:"spec"`
-	}{v}
+	return out
 }
 
 // samples maps each workload key to its first pod (by name).
@@ -238,8 +293,8 @@ func samples(p *plan.Plan) map[string]*plan.Pod {
 }
 
 // templateFields diffs the specs and labels of two pods of a workload,
-// with what differs between any two replicas (the name, the revision)
-// left out.
+// with what differs between any two replicas (the revision label) left
+// out; replicas share their spec (the pod name is a fieldRef).
 func templateFields(a, b *plan.Pod) []Field {
 	type template struct {
 		Labels map[string]string `json:"labels,omitempty"`
@@ -252,20 +307,7 @@ func templateFields(a, b *plan.Pod) []Field {
 				labels[k] = v
 			}
 		}
-		spec := p.Spec
-		for _, cs := range []*[]plan.Container{&spec.InitContainers, &spec.Containers} {
-			*cs = slices.Clone(*cs)
-			for i := range *cs {
-				env := slices.Clone((*cs)[i].Env)
-				for j := range env {
-					if env[j].Value.Data == p.Name {
-						env[j].Value = plan.Plain("(pod name)")
-					}
-				}
-				(*cs)[i].Env = env
-			}
-		}
-		return template{Labels: labels, Spec: spec}
+		return template{Labels: labels, Spec: p.Spec}
 	}
 	fs := fields(norm(a), norm(b))
 	for i := range fs {
@@ -280,7 +322,7 @@ func kindRank(k string) int {
 		return 0
 	case "Service":
 		return 2
-	case "Pod":
+	case "ConfigMap", "Secret":
 		return 3
 	}
 	return 1
@@ -332,7 +374,7 @@ func compareKeyed[T any](d *Diff, base, head map[string]*T, ident func(*T) Chang
 		}
 		c := ident(h)
 		c.Action = Update
-		c.Fields, c.Restart, c.Rollout = u.Fields, u.Restart, u.Rollout
+		c.Fields, c.Rollout = u.Fields, u.Rollout
 		d.Changes = append(d.Changes, c)
 	}
 }

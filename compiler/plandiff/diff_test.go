@@ -87,22 +87,26 @@ func TestChanges(t *testing.T) {
 
 	var lines []string
 	for _, c := range d.Changes {
-		lines = append(lines, symbol(c.Action)+" "+c.Object()+" "+c.Node+note(&c))
+		lines = append(lines, symbol(c.Action)+" "+c.Object()+note(&c))
 	}
 	got := strings.Join(lines, "\n")
-	for _, want := range []string{
-		"~ Deployment default/web : rolling 3 pods, maxSurge 1, maxUnavailable 0",
-		"- Service default/old ",
-		"+ Service default/new ",
-		"~ Pod default/tool n1 (in place, no restart)",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("changes\n%s\nlack %q", got, want)
-		}
+	want := strings.Join([]string{
+		"~ Deployment default/web: rolling 3 pods, maxSurge 1, maxUnavailable 0",
+		"+ Service default/new",
+		"- Service default/old",
+		"~ ConfigMap default/cfg",
+		"~ Secret default/sec",
+	}, "\n")
+	if got != want {
+		t.Errorf("changes\n%s\nwant\n%s", got, want)
 	}
-	// 3 old web pods go, 3 new come, plus the services.
-	if d.Summary != (Summary{Add: 4, Change: 2, Destroy: 4}) {
-		t.Errorf("summary %+v\n%s", d.Summary, got)
+	// Only repository objects count; the pods are one line per node.
+	if d.Summary != (Summary{Add: 1, Change: 3, Destroy: 1}) {
+		t.Errorf("summary %+v", d.Summary)
+	}
+	if len(d.Nodes) != 1 || podCounts(&d.Nodes[0]) != "7 pods: 3 created, 1 updated in place, 3 deleted" ||
+		strings.Join(d.Nodes[0].Workloads, ",") != "Deployment default/web,Pod default/tool" {
+		t.Errorf("nodes %+v", d.Nodes)
 	}
 
 	for _, r := range []Renderer{Text{}, JSON{}, Markdown{}} {
@@ -114,6 +118,9 @@ func TestChanges(t *testing.T) {
 		if strings.Contains(out, "TOPSECRET") || strings.Contains(out, "NEWSECRET") {
 			t.Errorf("%T leaks a secret:\n%s", r, out)
 		}
+		if strings.Contains(out, "web-") {
+			t.Errorf("%T lists a pod:\n%s", r, out)
+		}
 		if _, isJSON := r.(JSON); isJSON {
 			var back Diff
 			if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back.Summary != d.Summary {
@@ -121,9 +128,19 @@ func TestChanges(t *testing.T) {
 			}
 			continue
 		}
-		if !strings.Contains(out, "Plan: 4 to add, 2 to change, 4 to destroy.") {
-			t.Errorf("%T lacks the summary:\n%s", r, out)
+		if !strings.Contains(out, "Plan: 1 to add, 3 to change, 1 to destroy.") || !strings.Contains(out, "7 pods: 3 created, 1 updated in place, 3 deleted") {
+			t.Errorf("%T lacks the summary or the node line:\n%s", r, out)
 		}
+	}
+}
+
+// TestNewServiceIsOneObject: a Service added to a plan is one object
+// added, and no pod is touched.
+func TestNewServiceIsOneObject(t *testing.T) {
+	head := baseSrc + "---\napiVersion: v1\nkind: Service\nmetadata: {name: extra}\nspec:\n  selector: {app: web}\n  ports: [{port: 81}]\n"
+	d := Compare(compile(t, baseSrc), compile(t, head))
+	if d.Summary != (Summary{Add: 1}) || len(d.Changes) != 1 || len(d.Nodes) != 0 {
+		t.Errorf("summary %s, changes %+v, nodes %+v", d.Summary, d.Changes, d.Nodes)
 	}
 }
 
@@ -131,14 +148,14 @@ func TestRestartAndFields(t *testing.T) {
 	base := compile(t, baseSrc)
 	head := compile(t, strings.Replace(baseSrc, `image: "busybox:1.36"`, `image: "busybox:1.37"`, 1))
 	d := Compare(base, head)
-	if len(d.Changes) != 1 {
-		t.Fatalf("changes %+v", d.Changes)
+	if len(d.Changes) != 1 || len(d.Nodes) != 1 || d.Nodes[0].Replace != 1 {
+		t.Fatalf("changes %+v nodes %+v", d.Changes, d.Nodes)
 	}
 	c := d.Changes[0]
-	if c.Kind != "Pod" || c.Action != Update || !c.Restart {
-		t.Fatalf("change %+v, want a restarting pod update", c)
+	if c.Kind != "Pod" || c.Action != Update {
+		t.Fatalf("change %+v, want the bare Pod updated", c)
 	}
-	want := Field{Path: "spec.containers[t].image", Old: `"busybox:1.36"`, New: `"busybox:1.37"`}
+	want := Field{Path: "template.spec.containers[t].image", Old: `"busybox:1.36"`, New: `"busybox:1.37"`}
 	found := false
 	for _, f := range c.Fields {
 		found = found || f == want
@@ -156,10 +173,13 @@ func TestMovedPod(t *testing.T) {
 	d := Compare(p, q)
 	var got []string
 	for _, c := range d.Changes {
-		got = append(got, c.Action+" "+c.Kind+" "+c.Node)
+		got = append(got, c.Action+" "+c.Kind)
 	}
-	if strings.Join(got, ",") != "delete Pod n1,create Node ,create Pod n2" && strings.Join(got, ",") != "create Node ,delete Pod n1,create Pod n2" {
-		t.Errorf("changes %v", got)
+	for _, n := range d.Nodes {
+		got = append(got, n.Node+" "+podCounts(&n))
+	}
+	if want := "create Node,n1 1 pod: 1 deleted,n2 1 pod: 1 created"; strings.Join(got, ",") != want {
+		t.Errorf("changes %v, want %s", got, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // Renderer prints a diff in one format.
@@ -56,31 +57,33 @@ func symbol(action string) string {
 	return "~"
 }
 
-// note is what a change adds after its object: restart, rollout.
+// note is what a change adds after its object: the rollout.
 func note(c *Change) string {
-	s := ""
-	if c.Kind == "Pod" && c.Action == Update {
-		if c.Restart {
-			s = " (restarts the pod)"
-		} else {
-			s = " (in place, no restart)"
-		}
-	}
 	if c.Rollout != "" {
-		s += ": " + c.Rollout
+		return ": " + c.Rollout
 	}
-	return s
+	return ""
 }
 
-// sections groups changes: cluster-wide first, then one per node.
-func sections(d *Diff) (names []string, by map[string][]*Change) {
-	by = map[string][]*Change{}
-	for i := range d.Changes {
-		c := &d.Changes[i]
-		if _, ok := by[c.Node]; !ok {
-			names = append(names, c.Node)
+// podCounts says what happens to a node's pods, e.g. "3 created, 3
+// deleted, 1 updated in place".
+func podCounts(n *NodePods) string {
+	var parts []string
+	for _, c := range []struct {
+		n    int
+		what string
+	}{{n.Create, "created"}, {n.Replace, "replaced"}, {n.Update, "updated in place"}, {n.Delete, "deleted"}} {
+		if c.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c.n, c.what))
 		}
-		by[c.Node] = append(by[c.Node], c)
 	}
-	return names, by
+	return count(n.Create+n.Replace+n.Update+n.Delete, "pod") + ": " + strings.Join(parts, ", ")
+}
+
+// owners lists at most max of a node's workloads.
+func owners(n *NodePods, max int) string {
+	if len(n.Workloads) <= max {
+		return strings.Join(n.Workloads, ", ")
+	}
+	return strings.Join(n.Workloads[:max], ", ") + fmt.Sprintf(" and %d more", len(n.Workloads)-max)
 }

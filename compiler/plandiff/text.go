@@ -6,7 +6,8 @@ import (
 	"io"
 )
 
-// Text is the terminal format: one line per change, indented fields.
+// Text is the terminal format: one line per changed object with its
+// indented fields, then one line per node for its pods.
 type Text struct {
 	// MaxFields caps the fields shown per change (0: all).
 	MaxFields int
@@ -16,27 +17,30 @@ type Text struct {
 func (t Text) Render(w io.Writer, d *Diff) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "Comparing %s with %s.\n", d.Base, d.Revision)
-	if d.Summary.Empty() {
+	if d.Empty() {
 		fmt.Fprintf(bw, "\nNo changes. The plan matches the base.\n\n%s\n", d.Summary)
 		return bw.Flush()
 	}
-	names, by := sections(d)
-	for _, node := range names {
-		if node == "" {
-			fmt.Fprintf(bw, "\nCluster:\n")
-		} else {
-			fmt.Fprintf(bw, "\nNode %s:\n", node)
-		}
-		for _, c := range by[node] {
-			fmt.Fprintf(bw, "  %s %s%s\n", symbol(c.Action), c.Object(), note(c))
-			for i, f := range c.Fields {
-				if t.MaxFields > 0 && i == t.MaxFields {
-					fmt.Fprintf(bw, "      ... and %d more fields\n", len(c.Fields)-i)
-					break
-				}
-				fmt.Fprintf(bw, "      %s: %s -> %s\n", f.Path, value(f.Old), value(f.New))
+	if len(d.Changes) > 0 {
+		fmt.Fprintf(bw, "\nObjects:\n")
+	}
+	for i := range d.Changes {
+		c := &d.Changes[i]
+		fmt.Fprintf(bw, "  %s %s%s\n", symbol(c.Action), c.Object(), note(c))
+		for j, f := range c.Fields {
+			if t.MaxFields > 0 && j == t.MaxFields {
+				fmt.Fprintf(bw, "      ... and %d more fields\n", len(c.Fields)-j)
+				break
 			}
+			fmt.Fprintf(bw, "      %s: %s -> %s\n", f.Path, value(f.Old), value(f.New))
 		}
+	}
+	if len(d.Nodes) > 0 {
+		fmt.Fprintf(bw, "\nPods, by node (they follow from the objects):\n")
+	}
+	for i := range d.Nodes {
+		n := &d.Nodes[i]
+		fmt.Fprintf(bw, "  %s: %s (%s)\n", n.Node, podCounts(n), owners(n, 3))
 	}
 	fmt.Fprintf(bw, "\n%s\n", d.Summary)
 	return bw.Flush()

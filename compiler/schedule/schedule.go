@@ -6,12 +6,18 @@
 //
 // DaemonSet pods are pinned to their node first, regardless of capacity
 // (as upstream does). Every other pod belongs to a group (its controller)
-// and is placed in the order of (group, replica index), groups sorted by
-// kind/namespace/name. For a group, the eligible nodes (nodeSelector, and
+// and is placed in the order of (priority, group, replica index): higher
+// priorities first, groups sorted by kind/namespace/name. For a group, the eligible nodes (nodeSelector, and
 // the node affinity of every bound PersistentVolume) are ranked by
-// rendezvous hashing: the score of a node is a hash of (group, node name).
-// Replica i tries the ranked nodes starting at position i mod n, and
-// takes the first one with room for its requests (cpu, memory, pods).
+// two-level rendezvous hashing: every node belongs to one of 64 buckets
+// by a hash of its name; the buckets are ranked by a hash of (group,
+// bucket), and the eligible nodes within a bucket by a hash of (group,
+// node name). Replica i tries the ranked nodes starting at position
+// i mod n, and takes the first one with room for its requests (cpu,
+// memory, pods). The ranking is built lazily, a bucket at a time, so a
+// group of a few replicas costs 64 bucket scores and the scores of one
+// bucket's nodes, not a score and a sort of every node: the schedule
+// grows with the pods, not with pods times nodes.
 //
 // # What this buys, and its limits
 //
@@ -33,7 +39,6 @@ package schedule
 import (
 	"cmp"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -103,23 +108,27 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 		}
 		order = append(order, i)
 	}
+	// Higher priorities first, as the scheduler's queue takes them: when
+	// the nodes cannot hold every pod, the ones left out are those of the
+	// lowest priority (where Kubernetes would preempt them; berth has no
+	// pending pods, so the plan names them as fitting nowhere).
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
+		return cmp.Or(cmp.Compare(pods[b].Priority, pods[a].Priority), strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
 	})
 
 	var diags []diag.Diagnostic
-	var ranked []*node
-	var why map[string]string // ineligible nodes of the current group
+	el := newEligibility(ns)
+	var r *ranking
 	group := "\x00"
 	for _, i := range order {
 		p := &pods[i]
 		if p.Group != group {
 			group = p.Group
-			ranked, why = rank(ns, p)
+			r = newRanking(p.Group, el.of(p))
 		}
 		placed := false
-		for k := range ranked {
-			n := ranked[(p.Index+k)%len(ranked)]
+		for k := range r.n {
+			n := r.at((p.Index + k) % r.n)
 			if n.fits(p.Requests) == "" {
 				n.take(p.Requests)
 				out[i] = n.Name
@@ -128,45 +137,129 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 			}
 		}
 		if !placed {
-			diags = append(diags, unschedulable(p, ns, why))
+			diags = append(diags, unschedulable(p, ns))
 		}
 	}
 	return out, diags
 }
 
-// rank returns the nodes eligible for p's group, best first, and the
-// reason each other node is not eligible.
-func rank(ns []*node, p *expand.Pod) ([]*node, map[string]string) {
+// bucketCount is the number of first-level buckets of the ranking. It is
+// fixed: a node's bucket must not depend on the other nodes.
+const bucketCount = 64
+
+// fnv64a hashes the bytes of s into h (FNV-1a), without allocating.
+func fnv64a(h uint64, s string) uint64 {
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+const fnvOffset = 14695981039346656037
+
+// eligible is the nodes a group may use, by bucket, sorted by name.
+type eligible struct {
+	buckets [bucketCount][]*node
+	n       int
+}
+
+// eligibility caches the eligible nodes of each distinct nodeSelector
+// and volume affinity: repositories have few of them, and a group must
+// not pay a pass over every node.
+type eligibility struct {
+	nodes []*node
+	cache map[string]*eligible
+}
+
+func newEligibility(ns []*node) *eligibility {
+	return &eligibility{nodes: ns, cache: map[string]*eligible{}}
+}
+
+func (e *eligibility) of(p *expand.Pod) *eligible {
 	sel := selector.FromMap(p.NodeSelector)
-	why := map[string]string{}
+	key := sel.String() + "\x00" + strings.Join(p.AffinityText, "\x00")
+	if el, ok := e.cache[key]; ok {
+		return el
+	}
+	el := &eligible{}
+	for _, n := range e.nodes { // sorted by name
+		if sel.Matches(n.Labels) && unmatchedAffinity(p.Affinity, n.Labels) < 0 {
+			b := fnv64a(fnvOffset, n.Name) % bucketCount
+			el.buckets[b] = append(el.buckets[b], n)
+			el.n++
+		}
+	}
+	e.cache[key] = el
+	return el
+}
+
+// ranking is a group's eligible nodes, best first, built a bucket at a
+// time as at asks for them.
+type ranking struct {
+	el     *eligible
+	seed   uint64 // the hash state after the group's identity
+	order  []int  // buckets, best first
+	next   int    // the next bucket of order to expand
+	ranked []*node
+	n      int
+}
+
+func newRanking(group string, el *eligible) *ranking {
+	r := &ranking{el: el, seed: fnv64a(fnv64a(fnvOffset, group), "\x00"), n: el.n}
 	type scored struct {
-		n     *node
+		b     int
 		score uint64
 	}
-	var el []scored
-	for _, n := range ns {
-		if !sel.Matches(n.Labels) {
-			why[n.Name] = "does not match nodeSelector " + sel.String()
-			continue
-		}
-		if i := unmatchedAffinity(p.Affinity, n.Labels); i >= 0 {
-			why[n.Name] = "is not where " + p.AffinityText[i]
-			continue
-		}
-		h := fnv.New64a()
-		h.Write([]byte(p.Group))
-		h.Write([]byte{0})
-		h.Write([]byte(n.Name))
-		el = append(el, scored{n, h.Sum64()})
+	var bs [bucketCount]scored
+	for b := range bucketCount {
+		// "\xff" never occurs in a node name: a bucket's score is
+		// never a node's.
+		bs[b] = scored{b, fnv64a(r.seed, string([]byte{0xff, byte(b)}))}
 	}
-	slices.SortFunc(el, func(a, b scored) int {
-		return cmp.Or(cmp.Compare(b.score, a.score), strings.Compare(a.n.Name, b.n.Name))
-	})
-	out := make([]*node, len(el))
-	for i, s := range el {
-		out[i] = s.n
+	slices.SortFunc(bs[:], func(a, b scored) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(a.b, b.b)) })
+	r.order = make([]int, 0, bucketCount)
+	for _, s := range bs {
+		if len(el.buckets[s.b]) > 0 {
+			r.order = append(r.order, s.b)
+		}
 	}
-	return out, why
+	return r
+}
+
+// at is the i-th best eligible node (i < n).
+func (r *ranking) at(i int) *node {
+	for len(r.ranked) <= i && r.next < len(r.order) {
+		type scored struct {
+			n     *node
+			score uint64
+		}
+		nodes := r.el.buckets[r.order[r.next]]
+		r.next++
+		sc := make([]scored, len(nodes))
+		for j, n := range nodes {
+			sc[j] = scored{n, fnv64a(r.seed, n.Name)}
+		}
+		slices.SortFunc(sc, func(a, b scored) int {
+			return cmp.Or(cmp.Compare(b.score, a.score), strings.Compare(a.n.Name, b.n.Name))
+		})
+		for _, s := range sc {
+			r.ranked = append(r.ranked, s.n)
+		}
+	}
+	return r.ranked[i]
+}
+
+// why is the reason node n is not eligible for p, or "".
+func why(n *node, p *expand.Pod) string {
+	sel := selector.FromMap(p.NodeSelector)
+	if !sel.Matches(n.Labels) {
+		return "does not match nodeSelector " + sel.String()
+	}
+	if i := unmatchedAffinity(p.Affinity, n.Labels); i >= 0 {
+		return "is not where " + p.AffinityText[i]
+	}
+	return ""
 }
 
 // unmatchedAffinity is the index of the first volume affinity labels do
@@ -187,11 +280,11 @@ func unmatchedAffinity(aff [][]selector.Selector, labels map[string]string) int 
 	return -1
 }
 
-func unschedulable(p *expand.Pod, ns []*node, why map[string]string) diag.Diagnostic {
+func unschedulable(p *expand.Pod, ns []*node) diag.Diagnostic {
 	var reasons []string
 	for _, n := range ns {
-		r, ok := why[n.Name]
-		if !ok {
+		r := why(n, p)
+		if r == "" {
 			r = n.fits(p.Requests)
 		}
 		reasons = append(reasons, "node "+n.Name+" "+r)

@@ -1,8 +1,9 @@
 // Package synth generates synthetic repositories of a given size for the
-// compiler's benchmarks: Deployments, DaemonSets and Jobs that together
-// yield the requested number of pods, Services selecting them, a Node
-// inventory, and the Namespaces, ConfigMaps and Secrets they reference.
-// The output is deterministic for a size.
+// compiler's benchmarks, in two shapes. Size spreads pods over many
+// namespaces of ten Services each; Team puts a whole team's repository
+// in one namespace, with thousands of Services, which is the shape that
+// shows any cost growing with the number of a namespace's Services. The
+// output is deterministic for a size.
 package synth
 
 import (
@@ -178,8 +179,240 @@ spec:
 }
 
 // Write writes the repository of size s under dir.
-func Write(dir string, s Size) error {
-	for name, content := range Files(s) {
+func Write(dir string, s Size) error { return WriteFiles(dir, Files(s)) }
+
+// Team is the one-namespace shape: one team's repository, every object
+// in namespace default, as issue 14 measured it. Per application a
+// ConfigMap, a Secret, a Deployment of 3 replicas that reads both
+// through env, envFrom and volumes, and a Service (every 20th headless,
+// every 50th a NodePort); then Jobs and CronJobs reading the
+// applications' ConfigMaps; and a Node per 100 objects. 10,000 objects
+// are 2,000 applications (2,000 Services, 6,000 pods), 950 Jobs, 950
+// CronJobs and 100 Nodes.
+type Team struct {
+	Apps, Jobs, CronJobs, Nodes int
+}
+
+// ForObjects returns the Team shape of about objects objects.
+func ForObjects(objects int) Team {
+	t := Team{Apps: max(1, objects/5), Nodes: max(1, objects/100)}
+	rest := max(0, objects-4*t.Apps-t.Nodes)
+	t.Jobs = rest / 2
+	t.CronJobs = rest - t.Jobs
+	return t
+}
+
+// Objects is the number of objects of t.
+func (t Team) Objects() int { return 4*t.Apps + t.Jobs + t.CronJobs + t.Nodes }
+
+// Pods is the number of pods t plans (Job and CronJob templates apart).
+func (t Team) Pods() int { return 3 * t.Apps }
+
+// Services is the number of Services of t.
+func (t Team) Services() int { return t.Apps }
+
+// Files returns the repository of t: a file per application, Jobs and
+// CronJobs 50 to a file, and the inventory. The YAML is block style, as
+// kubectl, Helm and kustomize write it.
+func (t Team) Files() map[string]string {
+	files := map[string]string{"inventory/nodes.yaml": inventory(t.Nodes)}
+	for i := range t.Apps {
+		name := fmt.Sprintf("app-%05d", i)
+		svc := ""
+		switch {
+		case i%20 == 19:
+			svc = "  clusterIP: None\n"
+		case i%50 == 49:
+			svc = "  type: NodePort\n"
+		}
+		files["apps/"+name+".yaml"] = strings.NewReplacer("APP", name, "MINOR", fmt.Sprint(i%7), "SVCTYPE\n", svc).Replace(teamApp)
+	}
+	var batch strings.Builder
+	flush := func(n int) {
+		if batch.Len() > 0 {
+			files[fmt.Sprintf("batch/batch-%04d.yaml", n)] = batch.String()
+			batch.Reset()
+		}
+	}
+	for j := range t.Jobs + t.CronJobs {
+		spec := strings.NewReplacer("APP", fmt.Sprintf("app-%05d", j%t.Apps), "MINOR", fmt.Sprint(j%3), "SHARD", fmt.Sprint(j)).Replace(teamTask)
+		if j < t.Jobs {
+			fmt.Fprintf(&batch, "---\napiVersion: batch/v1\nkind: Job\nmetadata:\n  name: job-%05d\nspec:\n  template:\n    spec:\n%s", j, spec)
+		} else {
+			fmt.Fprintf(&batch, "---\napiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: cron-%05d\nspec:\n  schedule: \"%d * * * *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n%s", j, j%60, indent(spec, "    "))
+		}
+		if j%50 == 49 {
+			flush(j / 50)
+		}
+	}
+	flush((t.Jobs + t.CronJobs) / 50)
+	return files
+}
+
+// teamApp is one application of the Team shape.
+const teamApp = `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: APP-config
+data:
+  LOG_LEVEL: info
+  FEATURE_FLAGS: "a,b,c"
+  app.conf: |
+    listen 8080
+    upstream APP.default.svc.cluster.local
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: APP-secret
+type: Opaque
+stringData:
+  password: pw-APP
+  api-key: key-APP
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: APP
+spec:
+  replicas: 3
+  selector:
+    matchLabels:
+      app: APP
+  strategy:
+    rollingUpdate:
+      maxSurge: 25%
+      maxUnavailable: 0
+  template:
+    metadata:
+      labels:
+        app: APP
+        tier: web
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/APP:1.0.MINOR
+        ports:
+        - name: http
+          containerPort: 8080
+        envFrom:
+        - prefix: APP_
+          configMapRef:
+            name: APP-config
+        env:
+        - name: LOG_LEVEL
+          valueFrom:
+            configMapKeyRef:
+              name: APP-config
+              key: LOG_LEVEL
+        - name: DB_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: APP-secret
+              key: password
+        - name: POD_NAME
+          valueFrom:
+            fieldRef:
+              fieldPath: metadata.name
+        resources:
+          requests:
+            cpu: 50m
+            memory: 64Mi
+          limits:
+            cpu: 200m
+            memory: 128Mi
+        readinessProbe:
+          httpGet:
+            path: /healthz
+            port: http
+          periodSeconds: 5
+        volumeMounts:
+        - name: conf
+          mountPath: /etc/app
+        - name: creds
+          mountPath: /var/run/creds
+          readOnly: true
+      volumes:
+      - name: conf
+        configMap:
+          name: APP-config
+          items:
+          - key: app.conf
+            path: app.conf
+      - name: creds
+        secret:
+          secretName: APP-secret
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: APP
+spec:
+  selector:
+    app: APP
+  ports:
+  - name: http
+    port: 80
+    targetPort: http
+SVCTYPE
+`
+
+// teamTask is the pod spec of a Job or CronJob of the Team shape.
+const teamTask = `      restartPolicy: Never
+      containers:
+      - name: task
+        image: registry.example.com/batch:2.MINOR
+        command: [/bin/run, --shard, "SHARD"]
+        env:
+        - name: LOG_LEVEL
+          valueFrom:
+            configMapKeyRef:
+              name: APP-config
+              key: LOG_LEVEL
+        resources:
+          requests:
+            cpu: 100m
+            memory: 128Mi
+`
+
+// indent prefixes every line of s with pre.
+func indent(s, pre string) string {
+	lines := strings.SplitAfter(s, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString(pre + l)
+		}
+	}
+	return b.String()
+}
+
+// inventory is n Nodes, half in each of two zones.
+func inventory(n int) string {
+	var nodes strings.Builder
+	for i := range n {
+		fmt.Fprintf(&nodes, `---
+apiVersion: berth.dev/v1
+kind: Node
+metadata:
+  name: node-%04d
+  labels:
+    zone: %s
+spec:
+  address: 192.168.%d.%d
+  podCIDR: 10.%d.%d.0/24
+  capacity:
+    cpu: "64"
+    memory: 256Gi
+    pods: "300"
+`, i, []string{"east", "west"}[i%2], i/250, 1+i%250, 100+i/256, i%256)
+	}
+	return nodes.String()
+}
+
+// WriteFiles writes files (path relative to dir: content) under dir.
+func WriteFiles(dir string, files map[string]string) error {
+	for name, content := range files {
 		p := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err

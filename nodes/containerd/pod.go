@@ -20,6 +20,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
+	"berth.dev/berth/nodes/dns"
 )
 
 // Labels berth adds beside nodes.Label*, so a new Runtime rebuilds a
@@ -65,6 +66,9 @@ type pod struct {
 	// volPaths are the pod's volumes' host paths (volume name -> path),
 	// known once the volumes are prepared; subPath mounts start there.
 	volPaths map[string]string
+	// adopted marks a pod rebuilt from containerd and its state file:
+	// its spec's secret values are redacted.
+	adopted bool
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.
@@ -213,7 +217,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 				return fmt.Errorf("remove leftover namespaces: %w", err)
 			}
 		}
-		if err := cni.Create(pd.ns, p.Name); err != nil {
+		if err := cni.Create(pd.ns, p.Hostname()); err != nil {
 			return fmt.Errorf("namespaces: %w", err)
 		}
 		ip, err := r.net.Attach(ctx, pd.id, pd.ns.Net, portMappings(p))
@@ -234,7 +238,26 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
 		return fmt.Errorf("/etc/hosts: %w", err)
 	}
+	if _, err := r.writeResolvConf(p); err != nil {
+		return err
+	}
 	return r.writeRecord(pd)
+}
+
+// writeResolvConf writes the pod's resolv.conf for the cluster DNS and
+// returns its host path, or "" when the pod uses the host's (no cluster
+// DNS, or hostNetwork: dnsPolicy ClusterFirst falls back to the host's
+// resolvers there, as on the kubelet).
+func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
+	d := r.opts.DNS
+	if d == nil || p.Spec.HostNetwork {
+		return "", nil
+	}
+	path, err := r.vols.WriteResolvConf(p, dns.ResolvConf(d.Nameserver, p.Namespace, d.Domain, d.Search))
+	if err != nil {
+		return "", fmt.Errorf("/etc/resolv.conf: %w", err)
+	}
+	return path, nil
 }
 
 func (r *Runtime) writeRecord(pd *pod) error {
@@ -432,10 +455,12 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	}
 	unlock := r.tasks.lock(id)
 	defer unlock()
-	if t, err := c.Task(ctx, nil); err == nil {
-		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete task %s: %w", id, err)
-		}
+	t, err := c.Task(ctx, nil)
+	if err != nil {
+		t = nil
+	}
+	if err := r.deleteTask(ctx, id, t, containerd.WithProcessKill); err != nil {
+		return fmt.Errorf("delete task %s: %w", id, err)
 	}
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", id, err)
@@ -443,8 +468,9 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	return nil
 }
 
-// UpdatePodConfig rewrites the pod's configMap and secret files and its
-// /etc/hosts in place; the containers keep running.
+// UpdatePodConfig rewrites the pod's configMap and secret files (and its
+// /etc/hosts, which holds only the pod's own name) in place; the
+// containers keep running.
 func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	pd := r.lookup(p.Key())
 	if pd == nil {
@@ -461,7 +487,6 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	}
 	pd.mu.Lock()
 	pd.spec.ConfigHash = p.ConfigHash
-	pd.spec.Spec.Hosts = p.Spec.Hosts
 	pd.spec.Spec.Volumes = p.Spec.Volumes
 	all := pd.all()
 	pd.mu.Unlock()

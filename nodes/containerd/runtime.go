@@ -67,6 +67,21 @@ type Options struct {
 	LogMaxSize int64
 	// OnPull, when set, is told of every image pull (metrics).
 	OnPull func(ref string, took time.Duration, err error)
+	// ServiceEnv, when set, gives the Service variables of a namespace
+	// (plan.ServiceEnv of the plan the node runs now); containers get
+	// them when they are created, unless enableServiceLinks is false.
+	ServiceEnv func(namespace string) []plan.EnvVar
+	// DNS, when set, is the node's cluster DNS: pods (but hostNetwork
+	// ones) get a resolv.conf that points at it, as the kubelet writes
+	// it for dnsPolicy ClusterFirst. Without it pods use the host's.
+	DNS *DNSConfig
+	// SeccompProfileRoot holds the Localhost seccomp profiles
+	// (default StateDir/seccomp).
+	SeccompProfileRoot string
+	// Executable is the binary the shim runs as `Executable log-copy
+	// FILE` to log a container with a terminal (RunLogCopy); default
+	// this process's own.
+	Executable string
 
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).
@@ -116,6 +131,19 @@ func (o *Options) defaults() {
 	if o.LogMaxSize <= 0 {
 		o.LogMaxSize = DefaultLogMaxSize
 	}
+	if o.SeccompProfileRoot == "" {
+		o.SeccompProfileRoot = filepath.Join(o.StateDir, "seccomp")
+	}
+}
+
+// DNSConfig is what a pod's resolv.conf says.
+type DNSConfig struct {
+	// Nameserver is the cluster DNS address (the bridge's).
+	Nameserver string
+	// Domain is the cluster domain (cluster.local).
+	Domain string
+	// Search are the host's search domains, searched after the cluster's.
+	Search []string
 }
 
 // volumeManager is what the driver needs from nodes/volumes.
@@ -123,6 +151,7 @@ type volumeManager interface {
 	Prepare(pod *plan.Pod) (map[string]string, error)
 	Update(pod *plan.Pod) error
 	WriteHosts(pod *plan.Pod, podIP string) (string, error)
+	WriteResolvConf(pod *plan.Pod, content []byte) (string, error)
 	SubPathTarget(pod *plan.Pod, sp volumes.SubPath) (string, error)
 	BindSubPath(pod *plan.Pod, sp volumes.SubPath) (string, error)
 }
@@ -209,7 +238,7 @@ func newVolumes(root string) volumeManager {
 	if vm, ok := m.(volumeManager); ok {
 		return vm
 	}
-	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts/SubPathTarget/BindSubPath")
+	panic("nodes/volumes.Manager lacks Prepare/Update/WriteHosts/WriteResolvConf/SubPathTarget/BindSubPath")
 }
 
 // Close stops supervision (the containers keep running) and disconnects;

@@ -2,11 +2,14 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"syscall"
 	"time"
 
+	"github.com/containerd/containerd/api/services/tasks/v1"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 
 	"berth.dev/berth/nodes"
 )
@@ -48,6 +51,45 @@ func (r *Runtime) runningTask(ctx context.Context, c *ctr) (containerd.Task, err
 		return nil, nil
 	}
 	return t, nil
+}
+
+// errStopping is a start not made because the pod is being stopped.
+var errStopping = errors.New("the pod is being stopped")
+
+// startUnlessStopping starts c's task unless the pod is being stopped,
+// the check and the start under the container's task lock: a StopPod
+// that looked for a task to stop between the two found none and waited
+// for an exit that never came, while the task the supervisor then
+// started ran on, ready, for good. The stop looks under the same lock.
+func (r *Runtime) startUnlessStopping(ctx context.Context, pd *pod, c *ctr) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	unlock := r.tasks.lock(c.id)
+	defer unlock()
+	if r.stopping(pd) {
+		return nil, nil, errStopping
+	}
+	return r.startTask(ctx, pd, c)
+}
+
+// deleteTask deletes container id's task t (nil: none could be loaded),
+// and then containerd's record of it if one is left. A delete whose
+// context was cancelled half-way (while containerd waited for the shim to
+// shut down) leaves that record for a retry, with a shim that already
+// answers "not found": the client's Task.Delete asks the status first and
+// gives up on that answer, Container.Task fails, and every NewTask for the
+// container failed with "already exists" for ever. The tasks service's
+// Delete is the retry containerd keeps the record for.
+func (r *Runtime) deleteTask(ctx context.Context, id string, t containerd.Task, opts ...containerd.ProcessDeleteOpts) error {
+	if t != nil {
+		_, err := t.Delete(ctx, opts...)
+		if !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	_, err := r.client.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: id})
+	if err = errgrpc.ToNative(err); errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // killTask is the graceful stop: preStop exec within the grace period

@@ -7,8 +7,12 @@ import (
 	"testing"
 	"time"
 
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/containerd/errdefs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"berth.dev/berth/nodes"
 )
@@ -199,4 +203,77 @@ func TestStopWhileContainerStarts(t *testing.T) {
 	if s := st.Pod(p.Key()); s == nil || s.Ready || s.Containers[0].State != nodes.StateTerminated {
 		t.Errorf("after the stop: %+v, want its container terminated, not ready", s)
 	}
+}
+
+// TestTaskDeleteCutHalfWay: a task delete whose context is cancelled
+// half-way (a daemon's Close while the supervisor deletes an exited task)
+// can leave containerd's record of the task, with a shim that already
+// answers "not found". The client's Task.Delete gives up on that answer,
+// and every NewTask of the container then failed with "create task …:
+// already exists" (TestReadoptFinishedJobPodNotRerun and
+// TestReadoptJobPodWithLostExit under load). The test cuts deletes at
+// growing delays, which leaves such records at some of them, and checks
+// that deleteTask always lets the container run a task again.
+func TestTaskDeleteCutHalfWay(t *testing.T) {
+	rt := newRuntime(t)
+	ctx := rt.nsCtx(context.Background())
+	img, err := rt.ensureImage(ctx, testImage, "IfNotPresent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "berthtest-half-deleted"
+	if err := rt.deleteContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	cont, err := rt.client.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
+		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("true"), oci.WithHostNamespace(specs.NetworkNamespace)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := rt.deleteContainer(ctx, id); err != nil {
+			t.Errorf("delete %s: %v", id, err)
+		}
+		rt.Close()
+	})
+	// A record an earlier run left, as startTask does before NewTask.
+	if err := rt.deleteTask(ctx, id, nil); err != nil {
+		t.Fatal(err)
+	}
+	const runs = 40
+	half := 0
+	for i := range runs {
+		task, err := cont.NewTask(ctx, cio.NullIO)
+		if err != nil {
+			t.Fatalf("run %d: %v (after %d deletes that left a record)", i, err, half)
+		}
+		exited, err := task.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := task.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		<-exited
+		cut, cancel := context.WithTimeout(ctx, time.Duration(i)*400*time.Microsecond)
+		_, derr := task.Delete(cut)
+		cancel()
+		if derr == nil {
+			continue
+		}
+		// containerd goes on with what it had begun of the cut delete
+		// (removing the shim's record, which would remove the next
+		// task's): a daemon restarts long after that is done.
+		time.Sleep(300 * time.Millisecond)
+		left, err := cont.Task(ctx, nil)
+		if err != nil {
+			left = nil
+		} else if _, err := left.Status(ctx); errdefs.IsNotFound(err) {
+			half++
+		}
+		if err := rt.deleteTask(ctx, id, left); err != nil {
+			t.Fatalf("run %d: delete the task left by a delete cut half-way: %v", i, err)
+		}
+	}
+	t.Logf("%d of %d deletes cut half-way left a record", half, runs)
 }

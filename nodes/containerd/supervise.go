@@ -13,9 +13,9 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
-	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 
+	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
 
@@ -186,7 +186,10 @@ func (r *Runtime) createContainers(ctx context.Context, pd *pod) bool {
 // CreateContainerError for the rest.
 func createReason(err error, failures int) (reason, msg string) {
 	var ce *createError
+	var cfg *configError
 	switch {
+	case errors.As(err, &cfg):
+		return "CreateContainerConfigError", err.Error()
 	case errors.As(err, &ce):
 		return "CreateContainerError", err.Error()
 	case errors.Is(err, errNeverPull):
@@ -202,15 +205,32 @@ type createError struct{ err error }
 func (e *createError) Error() string { return e.err.Error() }
 func (e *createError) Unwrap() error { return e.err }
 
-func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
+func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error { return r.createMissing(ctx, pd, nil) }
+
+// createMissing creates the pod's containers that do not exist yet (only
+// that one when only is set).
+func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 	pd.mu.Lock()
 	spec, ip := pd.spec, pd.ip
 	all := pd.all()
 	pd.mu.Unlock()
 	var mounts map[string]string
-	var hosts string
+	var hosts, resolv string
+	// The Service variables are the kubelet's: taken from the Services
+	// the node knows when the container is created, never stored in the
+	// pod, and not updated in a running container.
+	var svcEnv []plan.EnvVar
+	if spec.Spec.ServiceLinks() && r.opts.ServiceEnv != nil {
+		svcEnv = r.opts.ServiceEnv(spec.Namespace)
+	}
 	for _, c := range all {
-		if c.created {
+		if only != nil && c != only {
+			continue
+		}
+		pd.mu.Lock()
+		created := c.created
+		pd.mu.Unlock()
+		if created {
 			continue
 		}
 		// Used from now on: the image GC must not take it between the
@@ -218,7 +238,7 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 		if name, err := normalize(c.spec.Image); err == nil {
 			r.noteUsed(name)
 		}
-		img, err := r.ensureImage(ctx, c.spec.Image, c.spec.ImagePullPolicy, spec.Spec.ImagePullSecrets)
+		img, err := r.ensureImage(ctx, c.spec.Image, c.spec.ImagePullPolicy, spec.Spec.RegistryAuths)
 		if err != nil {
 			return err
 		}
@@ -229,15 +249,30 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
 				return &createError{fmt.Errorf("/etc/hosts: %w", err)}
 			}
+			if resolv, err = r.writeResolvConf(spec); err != nil {
+				return &createError{err}
+			}
 			pd.mu.Lock()
 			pd.volPaths = mounts
 			pd.mu.Unlock()
+		}
+		user, err := imageUser(ctx, img)
+		if err != nil {
+			return &createError{err}
+		}
+		if err := verifyRunAsNonRoot(spec, c.spec, user); err != nil {
+			return &configError{err}
 		}
 		subPaths, err := r.subPathTargets(spec, c)
 		if err != nil {
 			return &createError{err}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts})
+		termLog, err := r.terminationLog(pd.key, c.spec.Name)
+		if err != nil {
+			return &createError{err}
+		}
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
+			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog})
 		if err != nil {
 			return &createError{err}
 		}
@@ -289,17 +324,21 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		r.countRestart(ctx, pd, c)
 	}
 	for {
-		// The check and the start under the container's task lock: a
-		// StopPod that looks for a task to stop between the two would find
-		// none and wait for an exit that never comes, while the task the
-		// supervisor then started ran on, ready, for good.
-		unlock := r.tasks.lock(c.id)
-		if r.stopping(pd) {
-			unlock()
+		task, exitCh, err := r.startUnlessStopping(ctx, pd, c)
+		if errors.Is(err, errStopping) {
 			return false
 		}
-		task, exitCh, err := r.startTask(ctx, pd, c)
-		unlock()
+		if errors.Is(err, errGone) && !r.stopping(pd) {
+			if err = r.recreate(ctx, pd, c); errors.Is(err, errLost) {
+				return false
+			}
+			if err == nil {
+				task, exitCh, err = r.startUnlessStopping(ctx, pd, c)
+				if errors.Is(err, errStopping) {
+					return false
+				}
+			}
+		}
 		if err != nil {
 			if r.stopping(pd) {
 				return false
@@ -396,17 +435,19 @@ func (r *Runtime) recordExit(ctx context.Context, pd *pod, c *ctr, task containe
 		return
 	}
 	unlock := r.tasks.lock(c.id)
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+	if err := r.deleteTask(ctx, c.id, task); err != nil {
 		r.log.Warn("delete task", "container", c.id, "err", err)
 	}
 	unlock()
 }
 
-// terminated records an exit in memory and in the container's labels; it
-// reports whether the labels have it.
+// terminated records an exit in memory and in the container's labels,
+// with the run's termination message; it reports whether the labels
+// have it.
 func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) bool {
+	msg := r.terminationMessage(pd.key, c.spec, code)
 	pd.mu.Lock()
-	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, ""
+	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, msg
 	c.state.FinishedAt = at
 	c.state.Ready = false
 	started := c.state.StartedAt
@@ -425,14 +466,58 @@ func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, rea
 	return true
 }
 
+// errGone is a container that containerd no longer has: someone deleted
+// it behind berth's back (ctr c rm).
+var errGone = errors.New("the container was deleted outside berth")
+
+// errLost is a deleted container that cannot be made again here.
+var errLost = errors.New("the container was deleted outside berth and cannot be made again from the pod's recorded spec")
+
+// ReasonContainerMissing is the reason of a container deleted outside
+// berth that the runtime cannot make again; the pod is reported Failed
+// so that the reconciler replaces it.
+const ReasonContainerMissing = "ContainerMissing"
+
+// recreate makes a container that was deleted outside berth again from
+// the pod's spec, as the kubelet recreates a container it finds gone, so
+// that drift is repaired. A re-adopted pod's spec has its secret values
+// redacted (the state file never holds them), so its container cannot be
+// made again here: it is reported missing, the pod Failed, and the
+// reconciler replaces the pod with the plan's full spec.
+func (r *Runtime) recreate(ctx context.Context, pd *pod, c *ctr) error {
+	pd.mu.Lock()
+	adopted := pd.adopted
+	if adopted {
+		c.state.State, c.state.Reason, c.state.Message = nodes.StateTerminated, ReasonContainerMissing, errLost.Error()
+		c.state.Ready = false
+	} else {
+		c.created = false
+	}
+	pd.mu.Unlock()
+	if adopted {
+		r.log.Warn("container deleted outside berth; the pod is re-created", "pod", pd.key, "container", c.spec.Name)
+		r.updateReady(pd)
+		return errLost
+	}
+	r.log.Warn("container deleted outside berth; creating it again", "pod", pd.key, "container", c.spec.Name)
+	return r.createMissing(ctx, pd, c)
+}
+
 // startTask starts c's task, or attaches to the one already running (a
 // re-adopted pod), and returns its exit channel.
 func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Task, <-chan containerd.ExitStatus, error) {
 	cont, err := r.client.LoadContainer(ctx, c.id)
+	if errdefs.IsNotFound(err) {
+		return nil, nil, fmt.Errorf("container %s: %w", c.id, errGone)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load container %s: %w", c.id, err)
 	}
-	if t, err := cont.Task(ctx, nil); err == nil {
+	t, err := cont.Task(ctx, nil)
+	if err != nil {
+		t = nil // none, or the record of a delete cut half-way
+	}
+	if t != nil {
 		st, serr := t.Status(ctx)
 		if serr == nil && (st.Status == containerd.Running || st.Status == containerd.Paused) {
 			ch, err := t.Wait(ctx)
@@ -442,9 +527,9 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 			r.markRunning(pd, c, time.Time{})
 			return t, ch, nil
 		}
-		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
-		}
+	}
+	if err := r.deleteTask(ctx, c.id, t, containerd.WithProcessKill); err != nil {
+		return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
 	}
 	if r.opts.beforeStart != nil {
 		r.opts.beforeStart(pd.key, c.spec.Name)
@@ -452,11 +537,16 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	if err := r.bindSubPaths(pd, c); err != nil {
 		return nil, nil, err
 	}
+	r.resetTerminationLog(pd.key, c.spec.Name)
 	logPath, err := r.logPath(pd.key, c.spec.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := cont.NewTask(ctx, cio.LogFile(logPath))
+	ioc, err := r.taskIO(pd.key, c.spec, logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err = cont.NewTask(ctx, ioc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create task %s: %w", c.spec.Name, err)
 	}
@@ -474,23 +564,28 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 }
 
 // markRunning records a started container; a zero at keeps the start
-// time already known (a re-adopted container).
+// time already known (a re-adopted container). The start time goes to
+// the labels before the state shows running: whoever saw it running and
+// then restarted the daemon finds the same start time again.
 func (r *Runtime) markRunning(pd *pod, c *ctr, at time.Time) {
+	pd.mu.Lock()
+	known := !c.state.StartedAt.IsZero()
+	pd.mu.Unlock()
+	if at.IsZero() && !known {
+		at = r.now()
+	}
+	if !at.IsZero() {
+		_ = r.setLabels(r.ctx, c.id, map[string]string{labelStartedAt: at.UTC().Format(time.RFC3339Nano), labelReason: "", labelExitCode: ""})
+	}
 	pd.mu.Lock()
 	c.state.State, c.state.Reason, c.state.Message = nodes.StateRunning, "", ""
 	c.state.ExitCode = 0
 	c.state.FinishedAt = time.Time{}
-	if !at.IsZero() || c.state.StartedAt.IsZero() {
-		if at.IsZero() {
-			at = r.now()
-		}
+	if !at.IsZero() {
 		c.state.StartedAt = at
 		c.started = c.spec.StartupProbe == nil
 	}
 	pd.mu.Unlock()
-	if !at.IsZero() {
-		_ = r.setLabels(r.ctx, c.id, map[string]string{labelStartedAt: at.UTC().Format(time.RFC3339Nano), labelReason: "", labelExitCode: ""})
-	}
 	r.updateReady(pd)
 }
 

@@ -56,6 +56,7 @@ func TestPhase(t *testing.T) {
 	creating := nodes.ContainerStatus{Name: "a", State: nodes.StateWaiting, Reason: "ContainerCreating"}
 	initRun := nodes.ContainerStatus{Name: "i", State: nodes.StateRunning}
 	initFail := nodes.ContainerStatus{Name: "i", State: nodes.StateTerminated, ExitCode: 1, Reason: "Error"}
+	missing := nodes.ContainerStatus{Name: "b", State: nodes.StateTerminated, Reason: ReasonContainerMissing}
 	for _, tc := range []struct {
 		name          string
 		policy        string
@@ -72,6 +73,10 @@ func TestPhase(t *testing.T) {
 		{"init running", "Always", []nodes.ContainerStatus{initRun}, []nodes.ContainerStatus{creating}, nodes.PhasePending, ""},
 		{"init failed never", "Never", []nodes.ContainerStatus{initFail}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, "Init:Error"},
 		{"init done", "Always", []nodes.ContainerStatus{done}, []nodes.ContainerStatus{run}, nodes.PhaseRunning, ""},
+		// Deleted outside berth and not to be made again: the reconciler
+		// replaces a Failed pod that should run.
+		{"container missing", "Always", nil, []nodes.ContainerStatus{run, missing}, nodes.PhaseFailed, ReasonContainerMissing},
+		{"init missing", "Always", []nodes.ContainerStatus{missing}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, ReasonContainerMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ph, reason, _ := phase(tc.policy, tc.inits, tc.apps, "", "")
@@ -159,6 +164,12 @@ func TestEnv(t *testing.T) {
 	if got := env(in); !slices.Equal(got, want) {
 		t.Errorf("env = %v, want %v", got, want)
 	}
+	// Service variables come after the container's own, which win.
+	in.serviceEnv = []plan.EnvVar{{Name: "A", Value: plan.Plain("svc")}, {Name: "WEB_SERVICE_HOST", Value: plan.Plain("10.96.0.1")}}
+	want = append(want, "WEB_SERVICE_HOST=10.96.0.1")
+	if got := env(in); !slices.Equal(got, want) {
+		t.Errorf("env with Service variables = %v, want %v", got, want)
+	}
 }
 
 func TestProbePortAndTiming(t *testing.T) {
@@ -221,6 +232,7 @@ func TestCreateReason(t *testing.T) {
 		{never, 3, "ErrImageNeverPull", never.Error()},
 		{create, 1, "CreateContainerError", "volumes: no such PVC"},
 		{create, 4, "CreateContainerError", "volumes: no such PVC"},
+		{&configError{errors.New("container has runAsNonRoot")}, 3, "CreateContainerConfigError", "container has runAsNonRoot"},
 	} {
 		reason, msg := createReason(tc.err, tc.failures)
 		if reason != tc.reason || msg != tc.msg {

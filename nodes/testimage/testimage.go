@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"time"
 )
 
@@ -63,6 +64,9 @@ type ImageConfig struct {
 	Cmd        []string
 	Env        []string
 	WorkingDir string
+	// Files are added to the image, executable, by path (e.g.
+	// "bin/resolve": a static test tool).
+	Files map[string][]byte
 }
 
 // Build makes the image from the busybox binary at busyboxPath and names
@@ -78,7 +82,7 @@ func BuildConfig(busyboxPath, ref string, ic ImageConfig) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read busybox (install busybox-static): %w", err)
 	}
-	layerTar, err := rootfs(bin)
+	layerTar, err := rootfs(bin, ic.Files)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +185,7 @@ func BuildConfig(busyboxPath, ref string, ic ImageConfig) (*Archive, error) {
 
 // rootfs is the uncompressed layer: directories, busybox, applet links,
 // and the minimal /etc files a container expects.
-func rootfs(bin []byte) ([]byte, error) {
+func rootfs(bin []byte, extra map[string][]byte) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	dir := func(name string, mode int64) error {
@@ -217,6 +221,16 @@ func rootfs(bin []byte) ([]byte, error) {
 	}
 	for _, name := range []string{"etc/group", "etc/passwd", "www/index.html"} {
 		if err := file(name, 0o644, []byte(etc[name])); err != nil {
+			return nil, err
+		}
+	}
+	names := make([]string, 0, len(extra))
+	for name := range extra {
+		names = append(names, name)
+	}
+	slices.Sort(names) // byte-identical images
+	for _, name := range names {
+		if err := file(name, 0o755, extra[name]); err != nil {
 			return nil, err
 		}
 	}

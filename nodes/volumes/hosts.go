@@ -25,10 +25,11 @@ fe00::1	ip6-allnodes
 fe00::2	ip6-allrouters
 `
 
-// RenderHosts returns the /etc/hosts of a pod: the localhost lines, podIP
-// with the pod's name (omitted when podIP is empty, e.g. before CNI), and
-// the entries in order. It rejects anything that could break a line.
-func RenderHosts(namespace, name, podIP string, entries []plan.HostEntry) ([]byte, error) {
+// RenderHosts returns the /etc/hosts of a pod as the kubelet writes it:
+// the localhost lines and podIP with the pod's host name (omitted when
+// podIP is empty, e.g. before CNI). Services are not in it: pods find them
+// through cluster DNS. It rejects anything that could break a line.
+func RenderHosts(name, podIP string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(hostsHeader)
 	if podIP != "" {
@@ -40,27 +41,6 @@ func RenderHosts(namespace, name, podIP string, entries []plan.HostEntry) ([]byt
 			return nil, err
 		}
 		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
-	}
-	if len(entries) > 0 {
-		fmt.Fprintf(&b, "\n# Services of namespace %s.\n", namespace)
-	}
-	for _, e := range entries {
-		ip, err := parseIP(e.IP)
-		if err != nil {
-			return nil, fmt.Errorf("hosts entry %v: %w", e.Names, err)
-		}
-		if len(e.Names) == 0 {
-			return nil, fmt.Errorf("hosts entry %s: no names", e.IP)
-		}
-		b.WriteString(ip.String())
-		for _, n := range e.Names {
-			if err := checkHostname(n); err != nil {
-				return nil, fmt.Errorf("hosts entry %s: %w", e.IP, err)
-			}
-			b.WriteByte('\t')
-			b.WriteString(n)
-		}
-		b.WriteByte('\n')
 	}
 	return b.Bytes(), nil
 }
@@ -93,20 +73,33 @@ func checkHostname(n string) error {
 // Readers then never see a missing or empty file, but a read racing the
 // write may see old and new lines mixed; the next read is whole.
 func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
+	content, err := RenderHosts(pod.Hostname(), podIP)
+	if err != nil {
+		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
+	}
+	return m.writePodFile(pod, hostsFile, "/etc/hosts", content)
+}
+
+// WriteResolvConf writes the pod's /etc/resolv.conf (content from
+// nodes/dns.ResolvConf) the way WriteHosts writes /etc/hosts, and
+// returns its host path.
+func (m *Manager) WriteResolvConf(pod *plan.Pod, content []byte) (string, error) {
+	return m.writePodFile(pod, resolvFile, "/etc/resolv.conf", content)
+}
+
+// writePodFile writes one of the pod's bind-mounted files (name in the
+// pod's directory; what is the container's path, for errors).
+func (m *Manager) writePodFile(pod *plan.Pod, name, what string, content []byte) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, dir, err := m.podPaths(pod)
 	if err != nil {
 		return "", err
 	}
-	content, err := RenderHosts(pod.Namespace, pod.Name, podIP, pod.Spec.Hosts)
-	if err != nil {
-		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
-	}
 	if err := ensurePodDir(dir); err != nil {
 		return "", fmt.Errorf("pod %s: %w", pod.Key(), err)
 	}
-	p := filepath.Join(dir, hostsFile)
+	p := filepath.Join(dir, name)
 	old, err := os.ReadFile(p)
 	switch {
 	case err == nil && bytes.Equal(old, content):
@@ -117,7 +110,7 @@ func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
 		err = writeRenamed(p, content, 0o644)
 	}
 	if err != nil {
-		return "", fmt.Errorf("pod %s: write /etc/hosts: %w", pod.Key(), err)
+		return "", fmt.Errorf("pod %s: write %s: %w", pod.Key(), what, err)
 	}
 	return p, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"berth.dev/berth/nodes"
@@ -17,7 +18,6 @@ type podCollector struct {
 	phases *prometheus.Desc
 	starts *prometheus.Desc
 	ready  *prometheus.Desc
-	peers  *prometheus.Desc
 }
 
 func newPodMetrics(reg prometheus.Registerer, n *Node) *podCollector {
@@ -26,8 +26,6 @@ func newPodMetrics(reg prometheus.Registerer, n *Node) *podCollector {
 		phases: prometheus.NewDesc("berth_pods", "Pods on this node by phase.", []string{"phase"}, nil),
 		starts: prometheus.NewDesc("berth_container_restarts", "Container restarts summed over this node's pods.", nil, nil),
 		ready:  prometheus.NewDesc("berth_pods_ready", "Pods on this node that are ready.", nil, nil),
-		peers: prometheus.NewDesc("berth_peer_reachable", "1 when another node of the inventory answers its readiness polls, 0 when it does not (it gets no traffic); absent while unknown.",
-			[]string{"node"}, nil),
 	}
 	reg.MustRegister(c)
 	return c
@@ -37,17 +35,9 @@ func (c *podCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.phases
 	ch <- c.starts
 	ch <- c.ready
-	ch <- c.peers
 }
 
 func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
-	for name, p := range c.node.peers.Peers() {
-		v := 0.0
-		if p.Reachable {
-			v = 1
-		}
-		ch <- prometheus.MustNewConstMetric(c.peers, prometheus.GaugeValue, v, name)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := c.node.Observe(ctx)
@@ -70,11 +60,13 @@ func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(ready))
 }
 
-// driverMetrics observes the node drivers: service-rule syncs and image pulls.
+// driverMetrics observes the node drivers: service-rule syncs, image
+// pulls and cluster DNS queries.
 type driverMetrics struct {
 	seconds *prometheus.HistogramVec
 	rules   prometheus.Gauge
 	pulls   *prometheus.HistogramVec
+	queries *prometheus.CounterVec
 }
 
 func newDriverMetrics(reg prometheus.Registerer) *driverMetrics {
@@ -94,8 +86,23 @@ func newDriverMetrics(reg prometheus.Registerer) *driverMetrics {
 		Help:    "Image pulls from registries, by result (success or error).",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 	}, []string{"result"})
-	reg.MustRegister(m.seconds, m.rules, m.pulls)
+	m.queries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "berth_dns_queries_total",
+		Help: "Queries the node's cluster DNS answered, by who answered (cluster: the plan's Services; upstream: the node's resolvers) and response code.",
+	}, []string{"zone", "rcode"})
+	reg.MustRegister(m.seconds, m.rules, m.pulls, m.queries)
 	return m
+}
+
+func (m *driverMetrics) dnsQuery(local bool, rcode int) {
+	if m == nil {
+		return
+	}
+	zone := "upstream"
+	if local {
+		zone = "cluster"
+	}
+	m.queries.WithLabelValues(zone, dns.RcodeToString[rcode]).Inc()
 }
 
 func (m *driverMetrics) pulled(_ string, took time.Duration, err error) {

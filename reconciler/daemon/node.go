@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/nodes/dns"
 	"berth.dev/berth/nodes/iptables"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/store"
@@ -34,6 +36,11 @@ type Node struct {
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
+	// current is the plan the node runs now: containers take their
+	// Service variables from its table when they are created.
+	current atomic.Pointer[plan.Plan]
+	// dns is the node's cluster DNS (nil with ClusterDNS off).
+	dns *dns.Server
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -66,6 +73,19 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 	}
 	podCIDR := np.Node.PodCIDR
 	log := n.cfg.Logger
+	var resolv *containerd.DNSConfig
+	var srv *dns.Server
+	stopDNS := func() {
+		if srv != nil {
+			_ = srv.Close()
+		}
+	}
+	if n.cfg.ClusterDNS {
+		srv, resolv, err = n.startDNS(ctx, p, podCIDR)
+		if err != nil {
+			return err
+		}
+	}
 	rt, err := containerd.New(ctx, containerd.Options{
 		Address:            n.cfg.ContainerdAddress,
 		Namespace:          n.cfg.ContainerdNamespace,
@@ -76,8 +96,12 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		PodCIDR:            podCIDR,
 		Logger:             log.With("driver", "containerd"),
 		OnPull:             n.syncs.pulled,
+		ServiceEnv:         n.serviceEnv,
+		DNS:                resolv,
+		SeccompProfileRoot: n.cfg.SeccompProfileRoot,
 	})
 	if err != nil {
+		stopDNS()
 		return fmt.Errorf("start the pod runtime: %w", err)
 	}
 	router, err := iptables.New(iptables.Options{
@@ -91,17 +115,24 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 	})
 	if err != nil {
 		rt.Close()
+		stopDNS()
 		return fmt.Errorf("start the service router: %w", err)
 	}
 	db, err := store.Open(n.cfg.StateDir)
 	if err != nil {
 		rt.Close()
+		stopDNS()
 		return fmt.Errorf("open the state store: %w", err)
 	}
+	var routes reconciler.Router = router
+	if srv != nil {
+		routes = dnsRoutes{router, srv}
+	}
+	n.dns = srv
 	n.rt, n.router, n.db, n.podCIDR = rt, router, db, podCIDR
 	n.rec = reconciler.New(reconciler.Options{
 		Runtime: rt,
-		Router:  router,
+		Router:  routes,
 		Store:   db,
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
@@ -118,6 +149,9 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := reservedPorts(p, n.cfg); err != nil {
+		return err
+	}
 	np, err := nodePlan(p, n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
@@ -140,8 +174,17 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		n.drainSince = time.Time{}
 		n.mu.Unlock()
 	}
+	n.current.Store(p)
 	if err := n.Start(ctx, p); err != nil {
 		return err
+	}
+	n.mu.Lock()
+	srv := n.dns
+	n.mu.Unlock()
+	if srv != nil {
+		// Answered before any pod is touched: a new Service resolves as
+		// soon as the node has the commit.
+		srv.SetServices(p.Services)
 	}
 	if np.Node.PodCIDR != n.podCIDR {
 		n.cfg.Logger.Warn("this node's pod CIDR changed in the inventory; restart the daemon to renumber its pods",
@@ -164,6 +207,16 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		return fmt.Errorf("%d actions failed (see berth status)", res.Failed)
 	}
 	return nil
+}
+
+// serviceEnv is the kubelet's Service variables of namespace ns, from
+// the plan the node runs now.
+func (n *Node) serviceEnv(ns string) []plan.EnvVar {
+	p := n.current.Load()
+	if p == nil {
+		return nil
+	}
+	return plan.ServiceEnv(p.ServicesIn(ns))
 }
 
 // Reconciler returns the reconciler once started.
@@ -219,8 +272,10 @@ func (n *Node) Abort(name string) error {
 	return errNotReady
 }
 
-// Close stops the drivers; pods keep running and service rules stay.
+// Close stops the drivers; pods keep running and service rules stay
+// (cluster DNS stops with the daemon).
 func (n *Node) Close() error {
+	n.stopDNS()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	var err error
@@ -255,23 +310,40 @@ func (n *Node) drainPlan(p *plan.Plan) (*plan.Plan, bool) {
 // lastPodCIDR is this node's pod CIDR in the plan it applied last, from
 // the progress store (after a restart).
 func (n *Node) lastPodCIDR() string {
-	db, err := store.Open(n.cfg.StateDir)
-	if err != nil {
-		return ""
+	if last := n.LastApplied(); last != nil {
+		if np, err := nodePlan(last, n.cfg.Node); err == nil {
+			return np.Node.PodCIDR
+		}
 	}
-	defer db.Close()
-	_, raw, err := reconciler.LastApplied(db)
-	if err != nil || len(raw) == 0 {
-		return ""
+	return ""
+}
+
+// LastApplied is the plan this node applied last (its Secret values
+// redacted), from the progress store, or nil before the first.
+func (n *Node) LastApplied() *plan.Plan {
+	n.mu.Lock()
+	db := n.db
+	n.mu.Unlock()
+	var raw []byte
+	if db != nil {
+		_, raw, _ = reconciler.LastApplied(db)
+	} else {
+		// The reconciler has not started: its store is not open yet.
+		d, err := store.Open(n.cfg.StateDir)
+		if err != nil {
+			return nil
+		}
+		_, raw, _ = reconciler.LastApplied(d)
+		d.Close()
+	}
+	if len(raw) == 0 {
+		return nil
 	}
 	var last plan.Plan
 	if json.Unmarshal(raw, &last) != nil {
-		return ""
+		return nil
 	}
-	if np, err := nodePlan(&last, n.cfg.Node); err == nil {
-		return np.Node.PodCIDR
-	}
-	return ""
+	return &last
 }
 
 // drainWait says how long a leaving node still keeps its pods: the other

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"berth.dev/berth/nodes/testimage"
 )
 
 // The binaries and images every test uses, made once by TestMain.
@@ -17,7 +19,9 @@ var (
 	containerd string // $BERTH_TEST_CONTAINERD
 	registry   string // $BERTH_TEST_REGISTRY
 	helloImage = map[string]string{}
-	missing    string // why the environment is absent, "" when present
+	// resolveImage is busybox with the resolve tool (test/e2e/resolve).
+	resolveImage string
+	missing      string // why the environment is absent, "" when present
 )
 
 func TestMain(m *testing.M) {
@@ -83,6 +87,31 @@ func prepare(dir string) error {
 		}
 		helloImage[v] = strings.TrimSpace(string(out))
 	}
+	return publishResolve(ctx, dir)
+}
+
+// publishResolve builds test/e2e/resolve statically (Go's own resolver,
+// no libc) into a busybox image and pushes it to the test registry.
+func publishResolve(ctx context.Context, dir string) error {
+	bin := filepath.Join(dir, "resolve")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "berth.dev/berth/test/e2e/resolve")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build resolve: %w\n%s", err, out)
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		return err
+	}
+	ref := registry + "/berth/resolve:e2e"
+	a, err := testimage.BuildConfig(testimage.BusyboxPath, ref, testimage.ImageConfig{Files: map[string][]byte{"bin/resolve": b}})
+	if err != nil {
+		return err
+	}
+	if err := testimage.PublishArchive(ctx, containerd, registry, a); err != nil {
+		return fmt.Errorf("publish %s: %w", ref, err)
+	}
+	resolveImage = ref
 	return nil
 }
 

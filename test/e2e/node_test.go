@@ -56,11 +56,11 @@ func newNode(t *testing.T, slot int) *node {
 
 // podCIDRs are the slots' pod ranges: 10.7x.0.0/16 where no one else is
 // (scripts/demo.sh has 10.77, reconciler/e2e 10.74, bench/latency.sh
-// 10.70.0.0/17).
+// 10.70.0.0/17, bench/dns.sh 10.68).
 var podCIDRs = map[int]string{
 	0: "10.66.0.0/16",
 	1: "10.71.0.0/16", 2: "10.72.0.0/16", 3: "10.73.0.0/16", 4: "10.75.0.0/16",
-	5: "10.76.0.0/16", 6: "10.78.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
+	5: "10.76.0.0/16", 6: "10.78.0.0/16", 7: "10.67.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
 }
 
 // The chain prefix has 5 characters at most: chain names such as
@@ -233,9 +233,11 @@ type status struct {
 		Applied   string `json:"applied"`
 		Applying  string `json:"applying"`
 		Head      string `json:"head"`
+		Compiling string `json:"compiling"`
 		LastError string `json:"lastError"`
 		Rejected  *struct {
 			Revision    string `json:"revision"`
+			Reason      string `json:"reason"`
 			Diagnostics []struct {
 				File     string `json:"file"`
 				Line     int    `json:"line"`

@@ -1,0 +1,57 @@
+package dns
+
+import (
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/miekg/dns"
+)
+
+// The kubelet's limits on a pod's search path (validation.MaxDNSSearchPaths
+// and MaxDNSSearchListChars).
+const (
+	maxSearchPaths = 32
+	maxSearchChars = 2048
+)
+
+// HostResolvers reads a resolv.conf (the host's /etc/resolv.conf): its
+// nameservers as host:port, the upstreams of the cluster DNS, and its
+// search domains, which pods search after the cluster's.
+func HostResolvers(path string) (upstreams, search []string, err error) {
+	cfg, err := dns.ClientConfigFromFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the host's resolvers from %s: %w", path, err)
+	}
+	for _, s := range cfg.Servers {
+		upstreams = append(upstreams, net.JoinHostPort(s, cfg.Port))
+	}
+	if len(upstreams) == 0 {
+		return nil, nil, fmt.Errorf("%s lists no nameserver: cluster DNS has nowhere to send other names", path)
+	}
+	return upstreams, cfg.Search, nil
+}
+
+// ResolvConf is the /etc/resolv.conf of a pod of namespace ns with
+// dnsPolicy ClusterFirst, as the kubelet makes it: the node's cluster DNS
+// as the only nameserver, the search path <ns>.svc.<domain>,
+// svc.<domain>, <domain> and then the host's search domains (duplicates
+// dropped, trimmed to the kubelet's limits), and ndots:5. The lines are in
+// the order containerd writes them.
+func ResolvConf(nameserver, ns, domain string, hostSearch []string) []byte {
+	search := []string{ns + ".svc." + domain, "svc." + domain, domain}
+	for _, s := range hostSearch {
+		s = strings.TrimSuffix(s, ".")
+		if s != "" && !slices.Contains(search, s) && validLine(s) {
+			search = append(search, s)
+		}
+	}
+	for len(search) > maxSearchPaths || len(strings.Join(search, " ")) > maxSearchChars {
+		search = search[:len(search)-1]
+	}
+	return []byte("search " + strings.Join(search, " ") + "\nnameserver " + nameserver + "\noptions ndots:5\n")
+}
+
+// validLine refuses a search domain that could break the file's lines.
+func validLine(s string) bool { return !strings.ContainsAny(s, " \t\r\n#;\x00") }

@@ -35,7 +35,7 @@ lint-examples: build
 	$(BIN) lint examples --exclude examples/broken
 
 demo: build
-	scripts/demo.sh
+	scripts/demo.sh $(if $(V),-v)
 
 # Three nodes on one machine (network namespaces), one repository.
 cluster-demo: build

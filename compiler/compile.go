@@ -9,7 +9,9 @@ import (
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/compiler/schedule"
 	"berth.dev/berth/schema"
 )
@@ -32,6 +34,17 @@ type CompileOptions struct {
 	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool: where
 	// LoadBalancer Services without spec.loadBalancerIP get an address.
 	LoadBalancerPool []string
+	// NodePolicy, when set, is the policy of PolicyNode ("" every node):
+	// a plan that breaks it is refused, and its Pod Security default
+	// applies to namespaces without labels.
+	NodePolicy *nodepolicy.Policy
+	PolicyNode string
+	// SecretKey keys the digests that stand for Secret values in the plan
+	// and its hashes (--secret-key-file); nil is plan.DefaultSecretKey.
+	SecretKey plan.SecretKey
+	// OnLoad, when set, sees the documents CompilePaths loaded (plan
+	// diffs name the chart or overlay each object came from).
+	OnLoad func([]load.Document)
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -40,6 +53,9 @@ type CompileOptions struct {
 // to return a plan when any diagnostic is an error (DESIGN.md, invariant
 // 3: bad input never reaches a node); warnings come back with the plan.
 func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diagnostic) {
+	if opts.NodePolicy != nil && opts.PodSecurity == nil {
+		opts.PodSecurity = &opts.NodePolicy.PodSecurity
+	}
 	set, diags := Front(docs, opts.Options)
 	if hasErrors(diags) {
 		return nil, diags
@@ -54,10 +70,16 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		ServiceCIDR:      opts.ServiceCIDR,
 		PodCIDR:          opts.PodCIDR,
 		LoadBalancerPool: opts.LoadBalancerPool,
+		SecretKey:        opts.SecretKey,
 	})
 	diags = dedupe(append(diags, more...))
 	if hasErrors(diags) {
 		return nil, diags
+	}
+	if opts.NodePolicy != nil {
+		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {
+			return nil, diags
+		}
 	}
 	return p, diags
 }
@@ -70,6 +92,9 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	if err != nil {
 		return nil, diags, err
 	}
+	if opts.OnLoad != nil {
+		opts.OnLoad(docs)
+	}
 	if hasErrors(diags) {
 		return nil, diags, nil
 	}
@@ -77,6 +102,15 @@ func CompilePaths(paths []string, opts CompileOptions) (*plan.Plan, []diag.Diagn
 	diags = append(diags, more...)
 	diag.Sort(diags)
 	return p, diags, nil
+}
+
+// Load reads paths (files, directory trees, "-") as lint and plan do,
+// rendering kustomizations, charts and HelmReleases: the documents berth
+// checks, for `berth render`. The error is for what stops the run.
+func Load(paths []string, opts Options) ([]load.Document, []diag.Diagnostic, error) {
+	docs, diags, err := loadPaths(paths, &opts)
+	diag.Sort(diags)
+	return docs, diags, err
 }
 
 // loadPaths loads paths (files, directory trees, "-") with opts, setting
@@ -91,7 +125,7 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		opts.Schemas = s
 	}
 	docs, diags := load.Load(paths, load.Options{Workers: opts.Workers, Exclude: opts.Exclude, Stdin: opts.Stdin,
-		Limits: opts.Limits, Context: opts.Context})
+		Limits: opts.Limits, Context: opts.Context, Renderer: render.New(renderOptions(*opts))})
 	var ioErrs []error
 	for _, d := range diags {
 		if d.Rule == load.RuleIO {
@@ -102,6 +136,16 @@ func loadPaths(paths []string, opts *Options) ([]load.Document, []diag.Diagnosti
 		return nil, diags, errors.Join(ioErrs...)
 	}
 	return docs, diags, nil
+}
+
+// renderOptions are opts.Render under the run's input budgets.
+func renderOptions(opts Options) render.Options {
+	ro := opts.Render
+	ro.Budget = opts.Limits
+	if ro.Context == nil {
+		ro.Context = opts.Context
+	}
+	return ro
 }
 
 func hasErrors(ds []diag.Diagnostic) bool {

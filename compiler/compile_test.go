@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -223,9 +225,78 @@ func TestSecretsRedacted(t *testing.T) {
 			t.Errorf("the plan contains the secret %s", secret)
 		}
 	}
-	if !bytes.Contains(got, []byte("(sensitive sha256:")) {
+	if !bytes.Contains(got, []byte("(sensitive hmac:")) {
 		t.Errorf("the plan shows no redacted value; is the secret resolved at all?")
 	}
+}
+
+// TestSecretDigestsAreKeyed: what stands for a Secret value in a plan (its
+// redacted digest, and the pod hashes that cover it) comes from the
+// repository's key: without the key, a printed plan cannot confirm a
+// guessed value offline (issue 20, finding 7). Pods without secrets do
+// not depend on the key.
+func TestSecretDigestsAreKeyed(t *testing.T) {
+	docs, diags := load.Load([]string{"testdata/repos/web"}, load.Options{})
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	compileWith := func(key plan.SecretKey) *plan.Plan {
+		p, ds := Compile(docs, CompileOptions{LocalNode: LocalNode{Name: "n1"}, SecretKey: key})
+		if p == nil {
+			t.Fatal(ds)
+		}
+		return p
+	}
+	a, b := compileWith(plan.SecretKey("key one")), compileWith(plan.SecretKey("key two"))
+	ja, _ := json.Marshal(a)
+	for _, secret := range []string{"s3cr3t", "hunter2"} {
+		sum := sha256.Sum256([]byte(secret))
+		if guess := hex.EncodeToString(sum[:6]); bytes.Contains(ja, []byte(guess)) {
+			t.Errorf("the plan shows the unkeyed sha256 of %s (%s): a guess can be checked offline", secret, guess)
+		}
+	}
+	withSecrets := 0
+	for i, n := range a.Nodes {
+		for j, pa := range n.Pods {
+			pb := b.Nodes[i].Pods[j]
+			uses := usesSecret(&pa)
+			if uses {
+				withSecrets++
+			}
+			if (pa.Hash != pb.Hash) != uses {
+				t.Errorf("pod %s (secrets: %v): hash %s with one key, %s with another", pa.Key(), uses, pa.Hash, pb.Hash)
+			}
+		}
+	}
+	if withSecrets == 0 {
+		t.Fatal("no pod of testdata/repos/web uses a secret")
+	}
+}
+
+// usesSecret says whether a pod refers to a Secret (env, envFrom, a
+// volume, a pull secret): its hash covers the Secret's keyed digest.
+func usesSecret(p *plan.Pod) bool {
+	if len(p.Spec.ImagePullSecrets) > 0 {
+		return true
+	}
+	for _, v := range p.Spec.Volumes {
+		if v.Kind == "secret" {
+			return true
+		}
+	}
+	for _, c := range append(append([]plan.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		for _, e := range c.Env {
+			if e.SecretKeyRef != nil {
+				return true
+			}
+		}
+		for _, e := range c.EnvFrom {
+			if e.Secret != "" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // TestAddingServiceKeepsClusterIPs is the property that a new Service

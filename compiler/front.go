@@ -19,6 +19,8 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/compiler/validate"
 	"berth.dev/berth/schema"
 )
@@ -40,6 +42,12 @@ type Options struct {
 	// Schemas is the compiled schema set; nil means schema.Load(). A
 	// long-lived caller (the daemon) loads it once and passes it here.
 	Schemas *schema.Set
+	// PodSecurity is the Pod Security policy of namespaces without
+	// pod-security labels; nil is Kubernetes' default (privileged).
+	PodSecurity *podsecurity.Policy
+	// Render configures kustomize and Helm rendering (the chart cache, a
+	// fetcher for the daemon, budgets); the zero value renders offline.
+	Render render.Options
 	// Limits are the budgets of reading the input (zero: the defaults).
 	Limits budget.Limits
 	// Context ends the run's evaluations early (nil: never).
@@ -145,7 +153,7 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			dup.ID(), first.Pos("metadata.name"))
 		diags = append(diags, d)
 	}
-	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected})...)
+	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity})...)
 	diag.Sort(diags)
 	return set, diags
 }
@@ -288,7 +296,7 @@ func violation(doc *load.Document, v schema.Violation) diag.Diagnostic {
 		sev = diag.Warning
 	}
 	return diag.Diagnostic{
-		Pos:      diag.Pos{File: doc.File, Line: n.Line, Col: n.Column},
+		Pos:      diag.Pos{File: doc.FileOf(n), Line: n.Line, Col: n.Column},
 		Severity: sev,
 		Rule:     cmp.Or(v.Rule, "schema"),
 		Object:   identify(doc.Node).ID,

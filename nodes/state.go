@@ -67,6 +67,9 @@ type PodStatus struct {
 	Message    string            `json:"message,omitempty"`
 	Containers []ContainerStatus `json:"containers,omitempty"`
 	StartedAt  time.Time         `json:"startedAt,omitzero"`
+	// GracePeriodSeconds is the pod's terminationGracePeriodSeconds: how
+	// long a stop waits after it begins before it kills.
+	GracePeriodSeconds int64 `json:"terminationGracePeriodSeconds,omitempty"`
 }
 
 // Key is namespace/name.

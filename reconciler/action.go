@@ -3,6 +3,7 @@ package reconciler
 import (
 	"cmp"
 	"slices"
+	"time"
 
 	"berth.dev/berth/compiler/plan"
 )
@@ -44,6 +45,9 @@ type Action struct {
 	Hash string `json:"hash,omitempty"`
 	// Record is the progress to write (nil Value deletes).
 	Record *Record `json:"record,omitempty"`
+	// Deadline is, for remove and stop, when the pod's grace period ends
+	// (recorded with the stop, so a restart does not start a new one).
+	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 // Record is a progress value for the store: a Rollout, JobRun or CronRuns.

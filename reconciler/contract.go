@@ -26,10 +26,14 @@ type Runtime interface {
 	Observe(ctx context.Context) (nodes.NodeState, error)
 	// CreatePod is idempotent: pull, network, volumes, start.
 	CreatePod(ctx context.Context, p *plan.Pod) error
-	// StopPod stops the containers (preStop, grace) and keeps status and logs.
-	StopPod(ctx context.Context, key string) error
-	// RemovePod deletes all of the pod except hostPath and PV data.
-	RemovePod(ctx context.Context, key string) error
+	// StopPod stops the containers (preStop, SIGTERM, SIGKILL when the
+	// grace period ends at deadline) and keeps status and logs. A zero
+	// deadline is the pod's terminationGracePeriodSeconds after the first
+	// StopPod of this pod.
+	StopPod(ctx context.Context, key string, deadline time.Time) error
+	// RemovePod stops the pod as StopPod does, then deletes all of it
+	// except hostPath and PV data.
+	RemovePod(ctx context.Context, key string, deadline time.Time) error
 	// UpdatePodConfig rewrites configMap/secret files and /etc/hosts in place.
 	UpdatePodConfig(ctx context.Context, p *plan.Pod) error
 }
@@ -37,6 +41,12 @@ type Runtime interface {
 // Router programs the node's service routes (nodes/iptables, nodes/fake).
 type Router interface {
 	Sync(ctx context.Context, routes []nodes.ServiceRoute) error
+}
+
+// Drainer waits until the connections a pod was serving when it left the
+// service rules are over, or until until (nodes/iptables).
+type Drainer interface {
+	Drain(ctx context.Context, ips []string, until time.Time) (active int, err error)
 }
 
 // Store persists progress (reconciler/store: a bbolt file, or memory).

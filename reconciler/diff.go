@@ -50,6 +50,9 @@ type PeerWorkload struct {
 	Revision string `json:"revision"`
 	// Done: every pod of Revision there is available.
 	Done bool `json:"done"`
+	// Available: the node has a ready pod of the workload, of any
+	// revision (a DaemonSet counts the nodes without one).
+	Available bool `json:"available,omitempty"`
 }
 
 // Backoff doubles from Base up to Max.

@@ -115,6 +115,9 @@ func (r *Reconciler) stage(ctx context.Context, acts []Action, wait time.Duratio
 			}
 			err := r.run(actx, a, &live)
 			<-sem
+			if err == nil {
+				r.stopDone(a)
+			}
 			r.mu.Lock()
 			r.noteResult(a, err)
 			wasBackground := states[i] == background
@@ -164,6 +167,24 @@ wait:
 	return out
 }
 
+// stopDone forgets the recorded stop of a pod that is stopped or gone.
+func (r *Reconciler) stopDone(a *Action) {
+	if a.Kind != ActRemove && a.Kind != ActStop {
+		return
+	}
+	r.mu.Lock()
+	_, ok := r.stops[a.Key]
+	r.mu.Unlock()
+	if !ok {
+		return
+	}
+	if err := r.save([]*Record{{Bucket: bucketStops, Key: a.Key}}); err != nil {
+		// The next pass sees the pod gone (and forgets the stop) or
+		// stopped (and stops it again, at once).
+		r.opts.Logger.Warn("forget a finished stop", "pod", a.Key, "err", err)
+	}
+}
+
 // noteResult keeps the executor's back-off for an action that failed
 // every try. The caller holds r.mu.
 func (r *Reconciler) noteResult(a *Action, err error) {
@@ -210,6 +231,9 @@ func (r *Reconciler) run(ctx context.Context, a *Action, live *nodes.NodeState) 
 		r.events.add(ev)
 		return nil
 	}
+	if a.Kind == ActRemove || a.Kind == ActStop {
+		r.drain(ctx, a, live)
+	}
 	var err error
 	for try := 0; try <= r.opts.Retries; try++ {
 		if try > 0 {
@@ -238,12 +262,34 @@ func (r *Reconciler) run(ctx context.Context, a *Action, live *nodes.NodeState) 
 	return nil
 }
 
+// drain lets the pod finish the connections it serves: the pass took it
+// out of every service's rules before this stop (other nodes reach it only
+// through this node's transit ports), so no new one comes.
+func (r *Reconciler) drain(ctx context.Context, a *Action, live *nodes.NodeState) {
+	o := live.Pod(a.Key)
+	if r.opts.Drainer == nil || o == nil || o.IP == "" {
+		return
+	}
+	until := time.Now().Add(r.opts.DrainMax)
+	if !a.Deadline.IsZero() && a.Deadline.Before(until) {
+		until = a.Deadline
+	}
+	start := time.Now()
+	n, err := r.opts.Drainer.Drain(ctx, []string{o.IP}, until)
+	switch {
+	case err != nil:
+		r.opts.Logger.Warn("drain connections", "pod", a.Key, "err", err)
+	case n > 0:
+		r.opts.Logger.Info("stopping a pod with connections still active", "pod", a.Key, "active", n, "waited", time.Since(start).Round(time.Millisecond))
+	}
+}
+
 func (r *Reconciler) do(ctx context.Context, a *Action) error {
 	switch a.Kind {
 	case ActRemove:
-		return r.opts.Runtime.RemovePod(ctx, a.Key)
+		return r.opts.Runtime.RemovePod(ctx, a.Key, a.Deadline)
 	case ActStop:
-		return r.opts.Runtime.StopPod(ctx, a.Key)
+		return r.opts.Runtime.StopPod(ctx, a.Key, a.Deadline)
 	case ActCreate:
 		return r.opts.Runtime.CreatePod(ctx, a.Pod)
 	case ActUpdateConfig:

@@ -62,6 +62,11 @@ type Options struct {
 	// of every service) until it is gone, and the passes go on meanwhile,
 	// so one slow pod does not hold up the node's other workloads.
 	StopWait time.Duration
+	// Drainer, when set, lets a pod that left the service rules finish the
+	// connections it was serving before it is stopped, for at most
+	// DrainMax (default 10s) and never past its grace period.
+	Drainer  Drainer
+	DrainMax time.Duration
 }
 
 // Reconciler applies plans to one node.
@@ -77,6 +82,8 @@ type Reconciler struct {
 	revision string // last applied plan revision
 	routes   []nodes.ServiceRoute
 	synced   bool
+	// programmed is routes for readers on other goroutines (under mu).
+	programmed []nodes.ServiceRoute
 	// known remembers the pods of recent revisions (Desired.Known); lost
 	// on restart, which only means a vanished stable pod is not re-created.
 	known         map[string][]plan.Pod
@@ -103,6 +110,9 @@ type Reconciler struct {
 	// bgErrs the errors of those that ended, for the status (lastErr).
 	stopping map[string]bool
 	bgErrs   []error
+	// stops are the stops and removals begun and not yet done, as in the
+	// store (bucketStops), by pod key.
+	stops map[string]Stop
 	// localReady counts this node's ready pods by service, as the last
 	// synced routes send traffic to them (LocalReady).
 	localReady map[string]int
@@ -149,11 +159,14 @@ func New(o Options) *Reconciler {
 	if o.StopWait <= 0 {
 		o.StopWait = 2 * time.Second
 	}
+	if o.DrainMax <= 0 {
+		o.DrainMax = 10 * time.Second
+	}
 	if o.StopDeadline <= 0 {
 		o.StopDeadline = 15 * time.Minute
 	}
 	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
-		failures: map[string]failure{}, stopping: map[string]bool{},
+		failures: map[string]failure{}, stopping: map[string]bool{}, stops: map[string]Stop{},
 		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}}
 }
 
@@ -171,7 +184,7 @@ type Result struct {
 }
 
 func (r *Reconciler) load() error {
-	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons} {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops} {
 		m, err := r.opts.Store.Load(b)
 		if err != nil {
 			return err
@@ -191,6 +204,10 @@ func (r *Reconciler) load() error {
 				var v CronRuns
 				err = json.Unmarshal(raw, &v)
 				r.state.Crons[k] = v
+			case bucketStops:
+				var v Stop
+				err = json.Unmarshal(raw, &v)
+				r.stops[k] = v
 			}
 			if err != nil {
 				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
@@ -258,6 +275,12 @@ func (r *Reconciler) save(recs []*Record) error {
 				r.state.Crons[rec.Key] = v
 			} else {
 				delete(r.state.Crons, rec.Key)
+			}
+		case bucketStops:
+			if v, ok := rec.Value.(Stop); ok {
+				r.stops[rec.Key] = v
+			} else {
+				delete(r.stops, rec.Key)
 			}
 		}
 	}
@@ -347,24 +370,39 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	}
 	r.mu.Lock()
 	stopping := r.markStopping(&obs)
+	resumed, done := r.recordedStops(obs)
 	r.observed = obs
 	st := r.state.clone()
 	r.mu.Unlock()
 	st.Now = r.opts.Clock.Now()
 	acts := Diff(d, obs, st)
 	if len(stopping) > 0 {
-		// A pod still stopping in the background has its action already.
+		// A pod whose stop runs in the background, or was recorded, has
+		// its action already.
 		kept := acts[:0:0]
 		for _, a := range acts {
 			if a.Kind == ActRecord || !stopping[a.Key] {
 				kept = append(kept, a)
 			}
 		}
-		acts = kept
+		acts = append(kept, resumed...)
+		sortActions(acts)
+	}
+	recs := done
+	for i := range acts {
+		if a := &acts[i]; (a.Kind == ActRemove || a.Kind == ActStop) && a.Deadline.IsZero() {
+			// Write ahead: the stop and its deadline land before the stop.
+			var grace int64
+			if o := obs.Pod(a.Key); o != nil {
+				grace = o.GracePeriodSeconds
+			}
+			a.Deadline = st.Now.Add(time.Duration(grace) * time.Second)
+			recs = append(recs, &Record{Bucket: bucketStops, Key: a.Key,
+				Value: Stop{Hash: a.Hash, Remove: a.Kind == ActRemove, Deadline: a.Deadline, Object: a.Object, Reason: a.Reason}})
+		}
 	}
 	res.Actions = acts
 
-	var recs []*Record
 	byKind := map[ActionKind][]Action{}
 	leaving := map[string]bool{}
 	maps.Copy(leaving, stopping)
@@ -386,8 +424,10 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 		r.progressEvents(st, recs)
 	}
 	var errs []error
-	// Routes first lose the pods about to go, so no request reaches them.
-	if len(leaving) > len(stopping) {
+	// Routes first lose the pods about to go, so no request reaches them
+	// (a stop resumed after a restart included: the routes were not synced
+	// since).
+	if len(byKind[ActRemove])+len(byKind[ActStop]) > 0 {
 		if err := r.syncRoutes(ctx, d, obs, leaving); err != nil {
 			errs = append(errs, err)
 		}
@@ -395,7 +435,7 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	errs = append(errs, r.stage(ctx, append(byKind[ActRemove], byKind[ActStop]...), r.opts.StopWait)...)
 	errs = append(errs, r.stage(ctx, byKind[ActUpdateConfig], 0)...)
 	errs = append(errs, r.stage(ctx, byKind[ActCreate], 0)...)
-	if len(acts) > len(recs) {
+	if len(byKind) > 0 {
 		if obs, err = r.opts.Runtime.Observe(ctx); err != nil {
 			return res, fmt.Errorf("observe node %s: %w", node, err)
 		}
@@ -417,26 +457,54 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	r.mu.Unlock()
 	after.Now = st.Now
 	res.Wake = Wake(d, obs, after)
-	res.Converged = len(acts) == 0 && len(res.Waiting) == 0 && len(errs) == 0
+	res.Converged = len(acts) == 0 && len(recs) == 0 && len(res.Waiting) == 0 && len(errs) == 0
 	if len(errs) > 0 {
 		return res, fmt.Errorf("reconcile %s at %s: %w", node, p.Revision, errors.Join(errs...))
 	}
 	return res, nil
 }
 
-// markStopping shows the pods still stopping in the background as what
-// they are: terminating, so neither ready nor counted as available. It
-// returns their keys. The caller holds r.mu.
+// markStopping shows the pods still stopping in the background, or whose
+// recorded stop is not done, as what they are: terminating, so neither
+// ready nor counted as available. It returns their keys. The caller holds
+// r.mu.
 func (r *Reconciler) markStopping(obs *nodes.NodeState) map[string]bool {
-	if len(r.stopping) == 0 {
-		return nil
+	out := maps.Clone(r.stopping)
+	for k, s := range r.stops {
+		if o := obs.Pod(k); o != nil && o.Hash == s.Hash {
+			if out == nil {
+				out = map[string]bool{}
+			}
+			out[k] = true
+		}
 	}
-	for k := range r.stopping {
+	for k := range out {
 		if o := obs.Pod(k); o != nil {
 			o.Ready, o.Reason = false, "Terminating"
 		}
 	}
-	return maps.Clone(r.stopping)
+	return out
+}
+
+// recordedStops issues again the recorded stops that no action runs (the
+// daemon restarted in the middle of one, or it failed), with their
+// deadline, and forgets those whose pod is gone or was replaced. The
+// caller holds r.mu.
+func (r *Reconciler) recordedStops(obs nodes.NodeState) (resume []Action, done []*Record) {
+	for _, k := range mapKeys(r.stops) {
+		s := r.stops[k]
+		switch o := obs.Pod(k); {
+		case o == nil || o.Hash != s.Hash:
+			done = append(done, &Record{Bucket: bucketStops, Key: k})
+		case !r.stopping[k]:
+			kind := ActStop
+			if s.Remove {
+				kind = ActRemove
+			}
+			resume = append(resume, Action{Kind: kind, Key: k, Object: s.Object, Reason: s.Reason + " (resumed)", Hash: s.Hash, Deadline: s.Deadline})
+		}
+	}
+	return resume, done
 }
 
 // progressEvents reports rollout phase and step changes, and finished Jobs.
@@ -520,7 +588,7 @@ func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeSt
 	r.routes, r.synced = routes, true
 	ready := localReady(routes)
 	r.mu.Lock()
-	r.localReady = ready
+	r.localReady, r.programmed = ready, routes
 	r.mu.Unlock()
 	return nil
 }
@@ -562,9 +630,15 @@ func (r *Reconciler) LocalReady() (ready map[string]int, ok bool) {
 func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	serving := map[string]bool{}
+	for i := range r.observed.Pods {
+		if p := &r.observed.Pods[i]; berthOwns(p) && ready(p) {
+			serving[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)] = true
+		}
+	}
 	out := make(map[string]PeerWorkload, len(r.state.Rollouts))
 	for k, ro := range r.state.Rollouts {
-		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete}
+		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
 	}
 	return out
 }

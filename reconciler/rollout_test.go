@@ -220,20 +220,26 @@ func (p peerView) Peers() map[string]PeerReadiness { return p }
 // for a node it has no word from.
 func TestDaemonSetTurnsFollowPeers(t *testing.T) {
 	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
-	done := func(rev string, ok bool) PeerReadiness {
-		return PeerReadiness{Reachable: true, Workloads: map[string]PeerWorkload{"DaemonSet/default/agent": {Revision: rev, Done: ok}}}
+	told := func(rev string, done, avail bool) PeerReadiness {
+		return PeerReadiness{Reachable: true, Workloads: map[string]PeerWorkload{"DaemonSet/default/agent": {Revision: rev, Done: done, Available: avail}}}
 	}
+	done := func(rev string, ok bool) PeerReadiness { return told(rev, ok, ok) }
 	for _, tc := range []struct {
 		name    string
 		peers   peerView
 		advance time.Duration // after seeing the revision
+		unready bool          // this node's own agent is not ready
 		want    string        // agent-n1's revision
 	}{
-		{"both before it done: at once", peerView{"a": done("b", true), "n0": done("b", true)}, 0, "b"},
-		{"n0 still rolling: waits past its time", peerView{"a": done("b", true), "n0": done("b", false)}, 10 * DaemonSetStep, "a"},
-		{"n0 on the old revision: waits", peerView{"a": done("b", true), "n0": done("a", true)}, 10 * DaemonSetStep, "a"},
-		{"no word from n0: its time, not yet", peerView{"a": done("b", true)}, DaemonSetStep, "a"},
-		{"no word from n0: its time has come", peerView{"a": done("b", true), "n0": {}}, 2*DaemonSetStep + time.Second, "b"},
+		{"both before it done: at once", peerView{"a": done("b", true), "n0": done("b", true)}, 0, false, "b"},
+		{"n0 still rolling: waits past its time", peerView{"a": done("b", true), "n0": done("b", false)}, 10 * DaemonSetStep, false, "a"},
+		{"n0 on the old revision: waits", peerView{"a": done("b", true), "n0": done("a", true)}, 10 * DaemonSetStep, false, "a"},
+		{"no word from n0: its time, not yet", peerView{"a": done("b", true)}, DaemonSetStep, false, "a"},
+		{"no word from n0: its time has come", peerView{"a": done("b", true), "n0": {}}, 2*DaemonSetStep + time.Second, false, "b"},
+		// maxUnavailable across the inventory: a's agent went down after
+		// its turn; one node without a ready agent is the budget.
+		{"another node has no ready pod: waits", peerView{"a": told("b", true, false), "n0": done("b", true)}, 10 * DaemonSetStep, false, "a"},
+		{"its own pod is not ready: goes at once", peerView{"a": done("b", false), "n0": done("a", true)}, 0, true, "b"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t) // this node is n1: rank 2 of a, n0, n1
@@ -243,6 +249,9 @@ func TestDaemonSetTurnsFollowPeers(t *testing.T) {
 			a.pods[0].Name = "agent-n1"
 			e.pass(withNodes(mkPlan("r1", []deploy{a})))
 			e.rt.SetAllReady("default/")
+			if tc.unready {
+				e.rt.SetReady("default/agent-n1", false)
+			}
 			b := mkDeploy("DaemonSet", "agent", "b", 1, s)
 			b.pods[0].Name = "agent-n1"
 			p2 := withNodes(mkPlan("r2", []deploy{b}))
@@ -254,5 +263,24 @@ func TestDaemonSetTurnsFollowPeers(t *testing.T) {
 				t.Fatalf("agent-n1 at revision %q, want %q; rollout %+v", pod.Revision, tc.want, e.rollout("DaemonSet/default/agent"))
 			}
 		})
+	}
+}
+
+// TestLocalProgressAvailable: a node tells the others whether it has a
+// ready pod of each workload (DaemonSets count the nodes without one).
+func TestLocalProgressAvailable(t *testing.T) {
+	e := newEnv(t)
+	a := mkDeploy("DaemonSet", "agent", "a", 1, plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1})
+	a.pods[0].Name = "agent-n1"
+	p := mkPlan("r1", []deploy{a})
+	e.pass(p)
+	e.pass(p)
+	if w := e.rec.LocalProgress()["DaemonSet/default/agent"]; !w.Available || !w.Done || w.Revision != "a" {
+		t.Fatalf("ready agent: %+v", w)
+	}
+	e.rt.SetReady("default/agent-n1", false)
+	e.pass(p)
+	if w := e.rec.LocalProgress()["DaemonSet/default/agent"]; w.Available {
+		t.Fatalf("unready agent told available: %+v", w)
 	}
 }

@@ -303,6 +303,8 @@ func TestClusterRoutesPeerReadiness(t *testing.T) {
 		{"unknown: the schedule", nil, []nodes.Backend{remote(n2, 2), remote(n3, 2)}},
 		{"ready counts", map[string]PeerReadiness{"n2": {Reachable: true, Ready: map[string]int{"default/web": 1}},
 			"n3": {Reachable: true, Ready: map[string]int{"default/web": 2}}}, []nodes.Backend{remote(n2, 1), remote(n3, 2)}},
+		{"a count is capped at what the plan places there", map[string]PeerReadiness{"n2": {Reachable: true, Ready: map[string]int{"default/web": 1000}},
+			"n3": {Reachable: true, Ready: map[string]int{"default/web": 2}}}, []nodes.Backend{remote(n2, 2), remote(n3, 2)}},
 		{"n2 does not answer", map[string]PeerReadiness{"n2": {}, "n3": {Reachable: true, Ready: map[string]int{"default/web": 2}}},
 			[]nodes.Backend{remote(n3, 2)}},
 		{"n3 has none ready, n2 unknown", map[string]PeerReadiness{"n3": {Reachable: true, Ready: map[string]int{"default/other": 4}}},

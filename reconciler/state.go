@@ -24,6 +24,7 @@ const (
 	bucketJobs     = "jobs"
 	bucketCrons    = "cronjobs"
 	bucketMeta     = "meta"
+	bucketStops    = "stops"
 )
 
 // State is the progress that containerd cannot give back, plus the time of
@@ -77,6 +78,24 @@ type Rollout struct {
 	// SwitchedAt is when activeService moved to the new revision; the old
 	// revision is kept scaleDownDelaySeconds after it.
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
+}
+
+// Stop is a stop or removal of a pod the reconciler began, kept until it
+// is done, as Kubernetes keeps a terminating pod's deletionTimestamp: the
+// pod counts as terminating meanwhile (not ready, out of every service,
+// not available), and after a daemon restart the stop is issued again
+// with what is left of its grace period.
+type Stop struct {
+	// Hash is the pod's hash: a pod of the same name with another hash is
+	// another pod.
+	Hash string `json:"hash"`
+	// Remove deletes the pod once stopped (else it is kept, with its
+	// status and logs).
+	Remove bool `json:"remove,omitempty"`
+	// Deadline is when the grace period ends: the pod is killed then.
+	Deadline time.Time `json:"deadline"`
+	Object   string    `json:"object,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
 }
 
 // JobRun is one run of a Job (a Job itself, or one CronJob run).

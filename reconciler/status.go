@@ -58,6 +58,14 @@ func (r *Reconciler) Status() Status {
 	return s
 }
 
+// Programmed returns the service routes of the last sync, as written to
+// the node (nil before the first). The slice is not to be modified.
+func (r *Reconciler) Programmed() []nodes.ServiceRoute {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.programmed
+}
+
 // Summarize computes the status from plain values.
 func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 	s := Status{Node: d.Node, Revision: d.Revision, Workloads: []WorkloadStatus{}}

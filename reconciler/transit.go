@@ -128,11 +128,12 @@ func (c *cluster) remoteBackends(svc *plan.Service, remote []*plan.Endpoint, pi 
 	for _, n := range names {
 		w := count[n]
 		if p, known := c.peers[n]; known {
-			// What the node said it has ready, not what the schedule
-			// puts there; nothing to a node that does not answer.
+			// What the node said it has ready, never more than the plan
+			// puts there (a node cannot draw more than its share); nothing
+			// to a node that does not answer.
 			w = 0
 			if p.Reachable {
-				w = uint32(max(0, p.Ready[svc.Key()]))
+				w = uint32(min(max(0, p.Ready[svc.Key()]), int(count[n])))
 			}
 		}
 		if w > 0 {

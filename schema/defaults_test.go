@@ -206,8 +206,8 @@ func TestValidateConcurrently(t *testing.T) {
 func TestKindsAndSource(t *testing.T) {
 	s := mustLoad(t)
 	kinds := s.Kinds()
-	if len(kinds) != 16 {
-		t.Errorf("Kinds() = %d kinds, want 16: %v", len(kinds), kinds)
+	if len(kinds) != 17 {
+		t.Errorf("Kinds() = %d kinds, want 17: %v", len(kinds), kinds)
 	}
 	for i := 1; i < len(kinds); i++ {
 		if kinds[i-1].Kind > kinds[i].Kind {

@@ -102,4 +102,22 @@
 //
 // The few remaining regular expressions (paths, durations) are matched by
 // hand-written code, proven equal to the expression by a test.
+//
+// # Adding a field
+//
+//  1. Declare it in the CUE file of its group with the Kubernetes name
+//     and type: `name?:` when optional, a default (`*"X" | ...`) when the
+//     API server defaults it, @berth(omitempty) when its Go type in
+//     k8s.io/api is not a pointer (0 or "" then means the default), a
+//     format definition (#DNS1123Label, #Quantity, #LabelKey, ...) for
+//     names and quantities, @berth(unsupported="A,B") for values
+//     Kubernetes accepts that berth does not implement.
+//  2. Add it to the Go type in compiler/api.
+//  3. If the API server has a rule that relates it to other fields of
+//     the object, port that function into compiler/validate (the file of
+//     its kind), with its field.Error and message, and a ruleCase in
+//     compiler/validate's tests (the refused manifest and the nearest
+//     accepted one).
+//  4. UPDATE_README=1 go test . -run TestREADME; list the rule in the
+//     README's "What lint checks".
 package schema

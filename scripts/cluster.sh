@@ -39,6 +39,21 @@ SERVICE_IP=10.96.77.10
 REGISTRY=$NET.1:5000
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { echo "cluster: $*" >&2; exit 1; }
+# detached CMD...: CMD in the background, without the file descriptors this
+# script inherited beyond stdio: a daemon left running must not hold the
+# lock of a `flock FILE scripts/...` caller (flock's descriptor is
+# inherited) and block every other user of that lock.
+detached() {
+	(
+		for fd in $(ls "/proc/$BASHPID/fd"); do
+			if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+		done
+		exec "$@"
+	) &
+}
+
+# The nodes' shared gossip key (--peer-key-file), made once per cluster.
+KEY=$BASE/peer.key
 
 # node_flags N: the flags `berth daemon` and `berth cleanup` share.
 node_flags() {
@@ -93,7 +108,7 @@ registry_up() {
 	mkdir -p "$RUN"
 	if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return; fi
 	go build -o "$RUN/regproxy" ./test/cluster/regproxy
-	"$RUN/regproxy" -listen "$REGISTRY" -to "$BERTH_TEST_REGISTRY" >>"$RUN/regproxy.log" 2>&1 </dev/null &
+	detached "$RUN/regproxy" -listen "$REGISTRY" -to "$BERTH_TEST_REGISTRY" >>"$RUN/regproxy.log" 2>&1 </dev/null
 	echo $! >"$pidf"
 }
 
@@ -122,10 +137,13 @@ daemon_up() { # N
 	local n=$1 pidf="$RUN/n$1.pid"
 	if [[ -f $pidf ]] && kill -0 "$(cat "$pidf")" 2>/dev/null; then return; fi
 	mkdir -p "$BASE/n$n" "$RUN/n$n"
+	if [[ ! -s $KEY ]]; then
+		(umask 077 && head -c 32 /dev/urandom | base64 >"$KEY")
+	fi
 	# shellcheck disable=SC2046
 	# Not through in_node: $! must be the daemon (nsenter and setsid exec it).
-	nsenter --net="/run/netns/berth-n$n" setsid "$BERTH" daemon $(node_flags "$n") --repo "$BASE/repo.git" \
-		--poll 2s --resync 10s >>"$BASE/n$n.log" 2>&1 </dev/null &
+	detached nsenter --net="/run/netns/berth-n$n" setsid "$BERTH" daemon $(node_flags "$n") --repo "$BASE/repo.git" \
+		--peer-key-file "$KEY" --poll 2s --resync 10s >>"$BASE/n$n.log" 2>&1 </dev/null
 	echo $! >"$pidf"
 }
 

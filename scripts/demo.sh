@@ -6,9 +6,15 @@
 # rolling update with no failed request.
 #
 #   scripts/demo.sh          run the demo (leaves the daemon running)
+#   scripts/demo.sh -v       the same, with the detail: every answer in order, berth status
 #   scripts/demo.sh clean    stop the daemon and remove everything it made
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+VERBOSE=${VERBOSE:-}
+if [[ ${1:-} == -v ]]; then VERBOSE=1; shift; fi
+# The web view, on loopback: no token needed there (see README).
+UI_ADDR=${BERTH_DEMO_UI:-127.0.0.1:9080}
 
 DEMO=/var/lib/berth-demo
 RUN=/run/berth-demo
@@ -17,6 +23,18 @@ EXTERNAL_IP=198.18.0.10 # RFC 2544 benchmarking range, made a local address of t
 ms() { echo $(($(date +%s%N) / 1000000)); }
 secs() { awk -v ms="$1" 'BEGIN { printf "%.1f", ms / 1000 }'; }
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# detached CMD...: CMD in the background, without the file descriptors this
+# script inherited beyond stdio: a daemon left running must not hold the
+# lock of a `flock FILE scripts/...` caller (flock's descriptor is
+# inherited) and block every other user of that lock.
+detached() {
+	(
+		for fd in $(ls "/proc/$BASHPID/fd"); do
+			if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+		done
+		exec "$@"
+	) &
+}
 
 eval "$(scripts/testenv.sh)"
 NODE_FLAGS=(--state-dir "$DEMO/state" --run-dir "$RUN" --containerd-address "$BERTH_TEST_CONTAINERD"
@@ -104,7 +122,9 @@ bin/berth lint "$DEMO/work"
 ip addr replace "$EXTERNAL_IP/32" dev lo
 
 say "Starting berth daemon on the repository (log: $DEMO/daemon.log)"
-nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --poll 30s "${NODE_FLAGS[@]}" >"$DEMO/daemon.log" 2>&1 &
+# The daemon outlives this script: detached closes every descriptor beyond
+# stderr, so a lock held by whoever started the demo (flock) ends with it.
+detached nohup bin/berth daemon --repo "$DEMO/hello.git" --api "$API" --api-addr "$UI_ADDR" --poll 30s "${NODE_FLAGS[@]}" >"$DEMO/daemon.log" 2>&1
 echo $! >"$RUN/daemon.pid"
 start=$(ms)
 for _ in $(seq 300); do
@@ -143,16 +163,22 @@ sleep 1
 kill $loader 2>/dev/null || true; wait $loader 2>/dev/null || true
 ok=$(grep -c '^ok' "$DEMO/requests.log" || true)
 fail=$(grep -c '^FAIL' "$DEMO/requests.log" || true)
-echo "rolled to v2 in $(secs $(($(ms) - pushed)))s (fsnotify on the bare repository)"
-echo "requests during the rollout: $ok ok, $fail failed"
-grep -o '(v[12])' "$DEMO/requests.log" | uniq -c | sed 's/^/  /'
-bin/berth status --api "$API" | head -20
+pods=$(bin/berth get pods --api "$API" | grep -c 'hellow-' || true)
+echo "rolled $pods pods to v2 in $(secs $(($(ms) - pushed))) s, $ok requests ok, $fail failed"
+if [[ -n $VERBOSE ]]; then
+	# The answers in the order they came, as runs of one version.
+	awk '/^ok/ { v = $NF; gsub(/[()]/, "", v) } /^FAIL/ { v = "FAILED" }
+		{ if (v == last) { n++ } else { if (n) { runs = runs sep n " " last; sep = ", " } last = v; n = 1 } }
+		END { if (n) runs = runs sep n " " last; print "answers in order: " runs }' "$DEMO/requests.log" | fold -s -w 78
+	bin/berth status --api "$API" | head -20
+fi
 
 say "Done. The daemon keeps running; try:"
 cat <<TXT
   bin/berth status --api $API
   bin/berth get pods --api $API
   curl http://$CLUSTER_IP:8200/
+  open http://$UI_ADDR/ui/ (the web view; history, workloads, pods and logs)
   (edit $DEMO/work/hello.yaml, commit, git push: the node follows)
 Clean up everything the demo made:
   scripts/demo.sh clean      # stops the daemon, then berth cleanup

@@ -16,7 +16,8 @@ log() { echo "testenv: $*" >&2; }
 need=()
 for pair in containerd:containerd runc:runc iptables:iptables iptables-restore:iptables \
 	busybox:busybox-static docker-registry:docker-registry git:git ip:iproute2 \
-	/usr/lib/cni/bridge:containernetworking-plugins curl:curl ssh-keygen:openssh-client nsenter:util-linux; do
+	/usr/lib/cni/bridge:containernetworking-plugins curl:curl ssh-keygen:openssh-client nsenter:util-linux \
+	chromium:chromium pre-commit:pre-commit jq:jq; do
 	cmd=${pair%%:*} pkg=${pair##*:}
 	if [[ $cmd == /* ]]; then [[ -e $cmd ]] || need+=("$pkg"); else command -v "$cmd" >/dev/null || need+=("$pkg"); fi
 done

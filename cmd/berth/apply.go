@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/daemon"
+	"berth.dev/berth/reconciler/store"
 )
 
 func init() {
@@ -57,6 +58,13 @@ func runApply(e *env, args []string) int {
 	} else if fs.NArg() == 1 {
 		path = fs.Arg(0)
 	}
+	pol, err := nf.policy.resolve()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth apply: %v\n", err)
+		return exitUsage
+	}
+	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -78,6 +86,9 @@ func runApply(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "berth apply: %v\n", err)
 		if errors.Is(err, daemon.ErrInvalid) {
 			return exitFindings
+		}
+		if errors.As(err, new(*store.CorruptError)) {
+			return exitStateDamaged
 		}
 		return 1
 	}

@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"berth.dev/berth/reconciler/daemon"
+	"berth.dev/berth/reconciler/store"
 )
+
+// exitStateDamaged is the exit code of a daemon that refuses a damaged
+// state store.
+const exitStateDamaged = 3
 
 func init() {
 	register(&command{
@@ -45,10 +50,14 @@ func runDaemon(e *env, args []string) int {
 	fs.DurationVar(&c.DrainDelay, "drain-delay", 10*time.Second, "how long a node removed from the inventory keeps serving before it stops its pods")
 	fs.StringVar(&c.API, "api", "", "unix socket of the node API (default <run-dir>/berth.sock)")
 	fs.StringVar(&c.APIAddr, "api-addr", "", "also serve the API (and the webhook, /metrics) on this TCP address")
-	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API")
+	fs.StringVar(&c.APITokenFile, "api-token-file", "", "bearer token required on the TCP API (without it, a non-loopback --api-addr serves only /hooks/git, /healthz and /readyz)")
+	fs.StringVar(&c.APITLSCert, "api-tls-cert", "", "serve the TCP API over HTTPS with this PEM certificate (chain)")
+	fs.StringVar(&c.APITLSKey, "api-tls-key", "", "the PEM private key of --api-tls-cert")
+	fs.StringVar(&c.APITLSClientCA, "api-tls-client-ca", "", "also require TCP clients to present a certificate signed by a CA in this PEM file")
 	fs.BoolVar(&c.ClusterDNS, "cluster-dns", true, "serve cluster DNS (<svc>.<ns>.svc.<domain>) on the pod bridge's address and give pods a resolv.conf pointing at it; false: pods use the host's resolvers")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "the cluster DNS domain")
 	dnsUpstreams := fs.String("dns-upstream", "", "comma-separated resolvers (host:port) the cluster DNS asks for every other name (default: the nameservers of /etc/resolv.conf)")
+	fs.BoolVar(&c.ResetState, "reset-state", false, "if the state store is damaged, move it aside (reconciler.db.corrupt-<time>) and start with an empty one; finished Jobs may run again")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth daemon [flags] (--repo URL | --watch DIR)\n\n"+
 			"Follows a Git repository: every new commit on the branch is linted and\n"+
@@ -69,12 +78,24 @@ func runDaemon(e *env, args []string) int {
 		fmt.Fprintf(e.stderr, "berth daemon: unexpected argument %q (every setting is a flag; did a flag miss its value?)\n", fs.Arg(0))
 		return exitUsage
 	}
+	pol, err := nf.policy.resolve()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return exitUsage
+	}
+	nf.cfg.NodePolicy = &pol
+	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cfg := nf.config()
 	cfg.DNSUpstreams = splitList(*dnsUpstreams)
 	if err := daemon.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		if errors.As(err, new(*store.CorruptError)) {
+			// contrib/systemd/berth.service does not restart on it: a
+			// person must choose (see the message).
+			return exitStateDamaged
+		}
 		return 1
 	}
 	return exitOK

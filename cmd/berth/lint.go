@@ -10,6 +10,7 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/render"
 )
 
 func init() {
@@ -35,6 +36,7 @@ func runLint(e *env, args []string) int {
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
 		warnErrors  = fs.Bool("warnings-as-errors", false, "treat warnings as errors (exit 1 on any warning)")
 		allowFields = fs.Bool("allow-unknown-fields", false, "report fields berth does not support as warnings, not errors")
+		cache       = chartCacheFlag(fs)
 		standalone  = fs.Bool("standalone", false, "check the files taken alone: a ConfigMap, Secret, PersistentVolumeClaim, Service or Namespace they refer to but do not hold is a warning, not an error")
 		exclude     globs
 		limits      budget.Limits
@@ -76,6 +78,7 @@ func runLint(e *env, args []string) int {
 		Standalone:         *standalone,
 		Exclude:            exclude,
 		Stdin:              e.stdin,
+		Render:             render.Options{ChartCache: *cache},
 		Limits:             limits,
 	})
 	if err != nil {

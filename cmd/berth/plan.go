@@ -21,8 +21,11 @@ import (
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/load"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -54,6 +57,9 @@ func runPlan(e *env, args []string) int {
 		lbPool      = fs.String("load-balancer-pool", "", "comma-separated CIDRs for LoadBalancer Services without loadBalancerIP (with the Nodes' spec.loadBalancerPool)")
 		capacity    = fs.String("capacity", "", "capacity of the implicit node, e.g. cpu=4,memory=8Gi,pods=110 (default: this machine's)")
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
+		keyFile     = fs.String("secret-key-file", "", "the repository's key for the digests of Secret values (as the nodes use; default: a public key)")
+		policyFile  = fs.String("node-policy", "", "check the plan against this node policy file (as `berth daemon --node-policy` reads it), for the --node node or every node")
+		cache       = chartCacheFlag(fs)
 		limits      budget.Limits
 	)
 	budgetFlags(fs, &limits)
@@ -108,7 +114,7 @@ func runPlan(e *env, args []string) int {
 		local.Capacity = machineCapacity()
 	}
 	opts := compiler.CompileOptions{
-		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Limits: limits},
+		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Limits: limits, Render: render.Options{ChartCache: *cache}},
 		Revision:         *revision,
 		LocalNode:        local,
 		ServiceCIDR:      *serviceCIDR,
@@ -116,6 +122,25 @@ func runPlan(e *env, args []string) int {
 		LoadBalancerPool: splitList(*lbPool),
 	}
 
+	if *keyFile != "" {
+		if opts.SecretKey, err = plan.ReadSecretKey(*keyFile); err != nil {
+			return fail(exitUsage, "--secret-key-file: %v", err)
+		}
+	}
+	if *policyFile != "" {
+		pol, err := nodepolicy.Load(*policyFile)
+		if err != nil {
+			return fail(exitUsage, "--node-policy: %v", err)
+		}
+		opts.NodePolicy, opts.PolicyNode = &pol, *node
+	}
+
+	sources := map[string]string{}
+	opts.OnLoad = func(docs []load.Document) {
+		for k, v := range render.Origins(docs) {
+			sources[k] = v
+		}
+	}
 	head, code := compilePath(e, []string{path}, opts, "")
 	if head == nil {
 		return fail(code, "%s has errors; nothing is planned", path)
@@ -129,19 +154,32 @@ func runPlan(e *env, args []string) int {
 		opts.Revision = ""
 		old, code = compilePath(e, []string{*baseDir}, opts, "base "+*baseDir+": ")
 	} else {
-		var dir, display, commit string
-		dir, display, commit, err = checkout(path, *base, limits)
+		var dir, sub, display, commit string
+		dir, sub, display, commit, err = checkout(path, *base, limits)
 		if err != nil {
 			return fail(exitUsage, "--base %s: %v", *base, err)
 		}
 		defer os.RemoveAll(dir)
 		opts.Revision = commit
-		old, code = compileTree(e, []string{dir}, display, opts, "base "+*base+": ")
+		// The whole tree is there, so overlays and HelmReleases reach
+		// bases and charts outside PATH, as they do in the work tree.
+		opts.Render.Root = dir
+		// The head names what rendered an object; the base adds the
+		// objects it alone has, with its paths shown as the head's.
+		opts.OnLoad = func(docs []load.Document) {
+			for k, v := range render.Origins(docs) {
+				if _, ok := sources[k]; !ok {
+					sources[k] = strings.ReplaceAll(v, sub+string(filepath.Separator), display+string(filepath.Separator))
+				}
+			}
+		}
+		old, code = compileTree(e, []string{sub}, display, opts, "base "+*base+": ")
 	}
 	if old == nil {
 		return fail(code, "the base has errors; nothing to compare with")
 	}
 	d := plandiff.Compare(old, head)
+	d.SetSources(sources)
 	if *node != "" {
 		d = onlyNode(d, *node)
 	}
@@ -234,80 +272,78 @@ func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 	return &out
 }
 
-// checkout writes the files under path at revision rev of the Git
-// repository containing path into a new temporary directory, reading
-// objects with go-git under the budgets of the daemon's snapshots: the
-// work tree and index are not touched. It returns the directory, the
-// path to show files under, and the commit.
-func checkout(path, rev string, limits budget.Limits) (dir, display, commit string, err error) {
+// checkout writes the files of the Git repository containing path, at
+// revision rev, into a new temporary directory, reading objects with
+// go-git under the budgets of the daemon's snapshots: the work tree and
+// index are not touched. It returns the directory, where path is in it
+// (sub), the path to show files under, and the commit. For a directory
+// PATH the whole tree is written, so that kustomize bases and charts
+// outside PATH are there; for a file, that file alone.
+func checkout(path, rev string, limits budget.Limits) (dir, sub, display, commit string, err error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true})
 	if err != nil {
-		return "", "", "", fmt.Errorf("open the Git repository containing %s: %w", path, err)
+		return "", "", "", "", fmt.Errorf("open the Git repository containing %s: %w", path, err)
 	}
 	wt, err := repo.Worktree()
 	if err != nil {
-		return "", "", "", fmt.Errorf("a bare repository has no work tree to compare: %w", err)
+		return "", "", "", "", fmt.Errorf("a bare repository has no work tree to compare: %w", err)
 	}
 	root, err := filepath.EvalSymlinks(wt.Filesystem.Root())
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	if real, rerr := filepath.EvalSymlinks(abs); rerr == nil {
 		abs = real
 	}
 	rel, err := filepath.Rel(root, abs)
 	if err != nil || strings.HasPrefix(rel, "..") {
-		return "", "", "", fmt.Errorf("%s is outside the repository at %s", path, root)
+		return "", "", "", "", fmt.Errorf("%s is outside the repository at %s", path, root)
 	}
 	h, err := repo.ResolveRevision(plumbing.Revision(rev))
 	if err != nil {
-		return "", "", "", fmt.Errorf("resolve revision: %w", err)
+		return "", "", "", "", fmt.Errorf("resolve revision: %w", err)
 	}
 	c, err := repo.CommitObject(*h)
 	if err != nil {
-		return "", "", "", fmt.Errorf("read commit %s: %w", h, err)
+		return "", "", "", "", fmt.Errorf("read commit %s: %w", h, err)
 	}
 	tree, err := c.Tree()
 	if err != nil {
-		return "", "", "", fmt.Errorf("read the tree of %s: %w", h, err)
+		return "", "", "", "", fmt.Errorf("read the tree of %s: %w", h, err)
 	}
 	dir, err = os.MkdirTemp("", "berth-base-")
 	if err != nil {
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	rel = filepath.ToSlash(rel)
-	switch {
-	case rel == ".":
-		err = source.Extract(repo.Storer, tree, dir, limits)
-	default:
-		sub, terr := tree.Tree(rel)
-		if terr == nil {
-			err = source.Extract(repo.Storer, sub, dir, limits)
-			break
-		}
-		entry, ferr := tree.FindEntry(rel)
-		if ferr != nil || !entry.Mode.IsFile() || entry.Mode == filemode.Symlink {
-			// PATH is new since rev: the base plan is empty, and the
-			// diff shows everything as created.
-			break
-		}
+	sub = dir
+	entry, ferr := tree.FindEntry(rel)
+	if rel != "." && ferr == nil && entry.Mode.IsFile() && entry.Mode != filemode.Symlink {
 		// One file: a tree of it alone, held to the same budgets.
 		one := &gitobject.Tree{Entries: []gitobject.TreeEntry{{Name: filepath.Base(rel), Mode: entry.Mode, Hash: entry.Hash}}}
 		err = source.Extract(repo.Storer, one, dir, limits)
+	} else {
+		err = source.Extract(repo.Storer, tree, dir, limits)
+		sub = filepath.Join(dir, filepath.FromSlash(rel))
+		if err == nil {
+			// PATH may be new since rev: the base plan is then empty,
+			// and the diff shows everything as created.
+			err = os.MkdirAll(sub, 0o700)
+		}
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return "", "", "", err
+		return "", "", "", "", err
 	}
 	display = path
 	if info, serr := os.Stat(path); serr == nil && !info.IsDir() {
 		display = filepath.Dir(path)
 	}
-	return dir, filepath.Clean(display), h.String(), nil
+	return dir, sub, filepath.Clean(display), h.String(), nil
 }
 
 // parseCapacity reads cpu=4,memory=8Gi,pods=110.

@@ -66,7 +66,7 @@ func runStatus(e *env, args []string) int {
 	var cluster bool
 	c, fs, code := clientFlags(e, "status", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&output, "o", "text", "output format: text or json")
-		fs.BoolVar(&cluster, "cluster", false, "every node of the inventory, as this node last heard from it")
+		fs.BoolVar(&cluster, "cluster", false, "every node of the inventory, as this node's gossip state has it")
 	})
 	if code >= 0 {
 		return code
@@ -105,19 +105,19 @@ func clusterStatus(e *env, c *nodeapi.Client, output string) int {
 	}
 	hashes := map[string]bool{}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tANSWERS\tAPPLIED\tPLAN\tPODS READY\tCONVERGED")
+	fmt.Fprintln(tw, "NODE\tMEMBER\tAPPLIED\tPLAN\tPODS READY\tCONVERGED")
 	for _, n := range nodes {
 		if n.PlanHash != "" {
 			hashes[n.PlanHash] = true
 		}
-		answers, converged := "yes", "yes"
-		if !n.Answers {
-			answers = "no"
+		member, converged := n.State, "yes"
+		if member == "" { // a daemon from before gossip
+			member = map[bool]string{true: "alive", false: "-"}[n.Answers]
 		}
 		if !n.Converged {
 			converged = "no"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.12s\t%.12s\t%d/%d\t%s\n", n.Node, answers, orDash(n.Applied), orDash(n.PlanHash), n.Ready, n.Total, converged)
+		fmt.Fprintf(tw, "%s\t%s\t%.12s\t%.12s\t%d/%d\t%s\n", n.Node, member, orDash(n.Applied), orDash(n.PlanHash), n.Ready, n.Total, converged)
 	}
 	tw.Flush()
 	if len(hashes) > 1 {
@@ -169,14 +169,14 @@ func printStatus(w io.Writer, st fullStatus) {
 		for _, name := range slices.Sorted(maps.Keys(st.Workloads.Peers)) {
 			p := st.Workloads.Peers[name]
 			if !p.Reachable {
-				fmt.Fprintf(w, "  %s: does not answer (no traffic to it)\n", name)
+				fmt.Fprintf(w, "  %s: failed (no traffic to it)\n", name)
 				continue
 			}
 			n := 0
 			for _, c := range p.Ready {
 				n += c
 			}
-			fmt.Fprintf(w, "  %s: answers, %d ready pods behind %d services\n", name, n, len(p.Ready))
+			fmt.Fprintf(w, "  %s: alive, %d ready pods behind %d services\n", name, n, len(p.Ready))
 		}
 	}
 	if st.Workloads != nil && st.Workloads.LastError != "" {

@@ -15,8 +15,10 @@ import (
 type Template struct {
 	Object *object.Object
 	// Path is the path to the PodSpec within Object, e.g. "spec.template.spec".
-	Path  string
-	Spec  *api.PodSpec
+	Path string
+	Spec *api.PodSpec
+	// Meta is the pod's metadata: the Pod's own, or the template's.
+	Meta  *api.ObjectMeta
 	Count int
 	// why explains Count in quota messages ("3 replicas + 1 surge").
 	why string
@@ -58,25 +60,25 @@ func Templates(set *object.Set) []Template {
 	for _, o := range set.All() {
 		switch v := o.Value.(type) {
 		case *api.Pod:
-			out = append(out, Template{Object: o, Path: "spec", Spec: &v.Spec, Count: 1})
+			out = append(out, Template{Object: o, Path: "spec", Spec: &v.Spec, Meta: &v.Metadata, Count: 1})
 		case *api.Deployment:
 			n, why := deploymentCount(&v.Spec)
-			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: why})
 		case *api.ReplicaSet:
 			n := replicas(v.Spec.Replicas)
-			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: plural(n, "replica")})
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: plural(n, "replica")})
 		case *api.Rollout:
 			n, why := rolloutCount(&v.Spec)
-			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: why})
 		case *api.DaemonSet:
 			n, why := daemonSetCount(&v.Spec, nodes)
-			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: why})
 		case *api.Job:
 			n, why := jobCount(&v.Spec)
-			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Count: n, why: why})
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: why})
 		case *api.CronJob:
 			n, why := jobCount(&v.Spec.JobTemplate.Spec)
-			out = append(out, Template{Object: o, Path: "spec.jobTemplate.spec.template.spec", Spec: &v.Spec.JobTemplate.Spec.Template.Spec, Count: n, why: why})
+			out = append(out, Template{Object: o, Path: "spec.jobTemplate.spec.template.spec", Spec: &v.Spec.JobTemplate.Spec.Template.Spec, Meta: &v.Spec.JobTemplate.Spec.Template.Metadata, Count: n, why: why})
 		}
 	}
 	return out

@@ -32,6 +32,8 @@ type Options struct {
 	PodCIDR     string
 	// LoadBalancerPool adds to the Nodes' spec.loadBalancerPool.
 	LoadBalancerPool []string
+	// SecretKey keys the digests of Secret values (plan.SecretKey).
+	SecretKey plan.SecretKey
 }
 
 // Plan compiles set into a plan. It returns the plan even when there are
@@ -48,7 +50,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	diags = append(diags, d...)
 	claims, d := address.Bind(set)
 	diags = append(diags, d...)
-	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims})
+	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims, SecretKey: opts.SecretKey})
 	diags = append(diags, res.Diags...)
 	where, d := schedule.Place(nodes, res.Pods)
 	diags = append(diags, d...)

@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/podsecurity"
 )
 
 // Rule ids of the checks in this package (admission's are in admit).
@@ -37,6 +38,10 @@ const (
 
 // Options tune the checks.
 type Options struct {
+	// PodSecurity is the Pod Security policy of a namespace without
+	// pod-security labels (the node's --pod-security-default); nil is
+	// Kubernetes' default, privileged.
+	PodSecurity *podsecurity.Policy
 	// Standalone checks files taken alone (berth lint --standalone): a
 	// reference to a ConfigMap, Secret, PersistentVolumeClaim, Service or
 	// Namespace that none of them holds is assumed to be made elsewhere,
@@ -63,6 +68,11 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 	ds = append(ds, checkRolloutServices(set, opts)...)
 	ds = append(ds, checkClaims(set, pods, opts)...)
 	ds = append(ds, admit.Admit(admissionSet(set, opts), admit.Copy(templates))...)
+	defaults := podsecurity.DefaultPolicy
+	if opts.PodSecurity != nil {
+		defaults = *opts.PodSecurity
+	}
+	ds = append(ds, podsecurity.Admit(set, templates, defaults)...)
 	return ds
 }
 
@@ -199,6 +209,12 @@ func Describe(rule string) string {
 		return "A namespace's pods or objects exceed a ResourceQuota, or a container lacks a resource it constrains."
 	case admit.RuleResources:
 		return "A container's request is above its limit."
+	case podsecurity.Rule:
+		return "A pod template breaks its namespace's enforce (error) or warn (warning) Pod Security Standard."
+	case podsecurity.RuleAudit:
+		return "A pod template breaks its namespace's audit Pod Security Standard."
+	case podsecurity.RuleLabel:
+		return "A Namespace's pod-security.kubernetes.io label has an invalid level or version."
 	}
 	return ""
 }

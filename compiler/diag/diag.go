@@ -72,7 +72,15 @@ type Diagnostic struct {
 }
 
 // String is the text format: file:line:col: severity: path: message.
+// A finding without a line (in rendered output: a chart's template, a
+// field a kustomize transformer set) names its object instead.
 func (d Diagnostic) String() string {
+	if d.Line == 0 && d.Object != "" {
+		if d.Path == "" {
+			return fmt.Sprintf("%s: %s: %s: %s", d.Pos, d.Severity, d.Object, d.Message)
+		}
+		return fmt.Sprintf("%s: %s: %s: %s: %s", d.Pos, d.Severity, d.Object, d.Path, d.Message)
+	}
 	if d.Path == "" {
 		return fmt.Sprintf("%s: %s: %s", d.Pos, d.Severity, d.Message)
 	}

@@ -33,6 +33,8 @@ type Input struct {
 	Nodes []plan.Node
 	// Claims maps "namespace/claim" to its bound volume.
 	Claims map[string]address.Binding
+	// SecretKey keys the digests of Secret values (plan.SecretKey).
+	SecretKey plan.SecretKey
 }
 
 // Pod is an expanded pod and what scheduling needs to know about it.
@@ -79,7 +81,7 @@ type expander struct {
 
 // Expand expands every controller and bare pod of in.Set, in set order.
 func Expand(in Input) Result {
-	x := &expander{in: in, tables: newTables(in.Set)}
+	x := &expander{in: in, tables: newTables(in.Set, in.SecretKey)}
 	x.res.ConfigMaps, x.res.Secrets = x.tables.cmList, x.tables.secList
 	for _, o := range in.Set.All() {
 		if dup := in.Set.Get(o.Kind, o.Namespace, o.Name); dup != o {

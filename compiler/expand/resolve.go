@@ -47,7 +47,7 @@ type tables struct {
 	secList    []plan.ConfigData
 }
 
-func newTables(set *object.Set) *tables {
+func newTables(set *object.Set, key plan.SecretKey) *tables {
 	t := &tables{configMaps: map[[2]string]*plan.ConfigData{}, secrets: map[[2]string]*plan.ConfigData{}}
 	for _, c := range object.Typed[api.ConfigMap](set, "ConfigMap") {
 		if set.Get("ConfigMap", c.Namespace, c.Name) != c.Object {
@@ -71,7 +71,7 @@ func newTables(set *object.Set) *tables {
 		raw := s.V.DecodedData()
 		d := make(map[string]plan.Secret, len(raw))
 		for k, v := range raw {
-			d[k] = plan.Sensitive(string(v))
+			d[k] = key.Sensitive(string(v))
 		}
 		t.secList = append(t.secList, plan.NewConfigData(s.Namespace, s.Name, s.V.SecretType(), d))
 	}

@@ -23,4 +23,19 @@ type Document struct {
 	Index int
 	// Node is the object's mapping node.
 	Node *yaml.Node
+	// Origin says what rendered the document ("kustomize overlays/dev",
+	// "chart charts/web", "HelmRelease web/site (apps/site.yaml)"); "" for
+	// a document read as written.
+	Origin string
+	// Files names the file of nodes written in another file than File:
+	// in a kustomize build, the values a patch set. Usually nil.
+	Files map[*yaml.Node]string
+}
+
+// FileOf is the file node was written in.
+func (d *Document) FileOf(n *yaml.Node) string {
+	if f, ok := d.Files[n]; ok {
+		return f
+	}
+	return d.File
 }

@@ -46,6 +46,9 @@ type Options struct {
 	Exclude []string
 	// Stdin is read for the path "-"; nil means os.Stdin.
 	Stdin io.Reader
+	// Renderer builds kustomizations, Helm charts and HelmReleases; nil
+	// reads every directory file by file.
+	Renderer Renderer
 	// Limits are the budgets of the run (zero fields: the defaults): file
 	// count and sizes, objects, object size, YAML alias expansion, CUE
 	// evaluation time and memory.
@@ -83,7 +86,7 @@ type source struct {
 // bad syntax come back as diagnostics, never as a Go error, so that one
 // bad file does not hide the others.
 func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
-	srcs, diags := collect(paths, opts)
+	srcs, roots, diags := collect(paths, opts)
 	srcs, more := countFiles(srcs, opts.Limits)
 	diags = append(diags, more...)
 	results := make([]parsed, len(srcs))
@@ -131,6 +134,19 @@ func Load(paths []string, opts Options) ([]Document, []diag.Diagnostic) {
 			return append(docs, r.docs[:max(room, 0)]...), diags
 		}
 		docs = append(docs, r.docs...)
+	}
+	if opts.Renderer != nil {
+		more, consumed, rdiags := opts.Renderer.Render(roots, docs)
+		if len(consumed) > 0 {
+			drop := map[string]bool{}
+			for _, f := range consumed {
+				drop[filepath.Clean(f)] = true
+			}
+			docs = slices.DeleteFunc(docs, func(d Document) bool { return drop[d.File] })
+			diags = slices.DeleteFunc(diags, func(d diag.Diagnostic) bool { return drop[d.File] })
+		}
+		docs = append(docs, more...)
+		diags = append(diags, rdiags...)
 	}
 	return docs, diags
 }
@@ -208,8 +224,9 @@ func ioDiag(file string, err error) diag.Diagnostic {
 
 // collect expands paths into sources, sorted by display path, skipping
 // what is not a manifest or is ignored.
-func collect(paths []string, opts Options) ([]source, []diag.Diagnostic) {
+func collect(paths []string, opts Options) ([]source, []Root, []diag.Diagnostic) {
 	var srcs []source
+	var roots []Root
 	var diags []diag.Diagnostic
 	seen := map[string]bool{}
 	cueDirs := map[string]*source{}
@@ -257,7 +274,17 @@ func collect(paths []string, opts Options) ([]source, []diag.Diagnostic) {
 			add(found{path: p, size: info.Size(), root: filepath.Dir(p)}, true)
 			continue
 		}
-		warns, err := walk(p, opts.Exclude, func(f found) { add(f, false) })
+		var isRoot func(string) bool
+		if opts.Renderer != nil {
+			isRoot = func(dir string) bool {
+				if !opts.Renderer.Root(dir) {
+					return false
+				}
+				roots = append(roots, Root{Dir: filepath.Clean(dir), Top: p})
+				return true
+			}
+		}
+		warns, err := walk(p, opts.Exclude, isRoot, func(f found) { add(f, false) })
 		diags = append(diags, warns...)
 		if err != nil {
 			diags = append(diags, ioDiag(p, err))
@@ -275,7 +302,7 @@ func collect(paths []string, opts Options) ([]source, []diag.Diagnostic) {
 		srcs = append(srcs, *s)
 	}
 	slices.SortFunc(srcs, func(a, b source) int { return cmp.Compare(a.display, b.display) })
-	return srcs, diags
+	return srcs, roots, diags
 }
 
 func permute[T any](xs []T, order []int) []T {
@@ -305,8 +332,9 @@ type found struct {
 // symbolic link is followed only to a regular file inside root: one that
 // leads out of it is reported (by its own name, never its target's
 // content) and skipped, so that a repository cannot make lint read, and
-// quote into CI annotations, a file of the machine it runs on.
-func walk(root string, exclude []string, file func(found)) ([]diag.Diagnostic, error) {
+// quote into CI annotations, a file of the machine it runs on. A
+// directory for which isRoot (when not nil) is true is not walked.
+func walk(root string, exclude []string, isRoot func(string) bool, file func(found)) ([]diag.Diagnostic, error) {
 	ign := &ignorer{}
 	var warns []diag.Diagnostic
 	realRoot, err := realPath(root)
@@ -323,6 +351,9 @@ func walk(root string, exclude []string, file func(found)) ([]diag.Diagnostic, e
 			// cue.mod holds a CUE module's metadata and vendored packages,
 			// which the packages that import them read; they are no manifests.
 			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "cue.mod" || ign.match(parts, true) || excluded(path, exclude)) {
+				return filepath.SkipDir
+			}
+			if isRoot != nil && isRoot(path) {
 				return filepath.SkipDir
 			}
 			return ign.read(path, parts, realRoot)

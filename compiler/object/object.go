@@ -48,7 +48,7 @@ func ClusterScoped(kind string) bool {
 // that exists: a missing field is reported on the object that lacks it.
 func (o *Object) Pos(path string) diag.Pos {
 	n := Find(o.Doc.Node, path)
-	return diag.Pos{File: o.Doc.File, Line: n.Line, Col: n.Column}
+	return diag.Pos{File: o.Doc.FileOf(n), Line: n.Line, Col: n.Column}
 }
 
 // Diag builds a diagnostic about the value at path.
@@ -241,6 +241,7 @@ var kinds = map[string]func() any{
 	"batch/v1/CronJob":             func() any { return new(api.CronJob) },
 	"argoproj.io/v1alpha1/Rollout": func() any { return new(api.Rollout) },
 	"berth.dev/v1/Node":            func() any { return new(api.Node) },
+	"berth.dev/v1/HelmRelease":     func() any { return new(api.HelmRelease) },
 }
 
 func newValue(apiVersion, kind string) any {

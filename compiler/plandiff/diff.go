@@ -85,6 +85,20 @@ type Change struct {
 	// Rollout says how a workload moves to its new revision.
 	Rollout string  `json:"rollout,omitempty"`
 	Fields  []Field `json:"fields,omitempty"`
+	// Source says what rendered the object (a kustomize overlay, a chart,
+	// a HelmRelease), when it was rendered; see SetSources.
+	Source string `json:"source,omitempty"`
+}
+
+// SetSources names, for each change, what rendered its object: sources
+// maps "Kind namespace/name" (as Object) to a description such as
+// "chart charts/web".
+func (d *Diff) SetSources(sources map[string]string) {
+	for i := range d.Changes {
+		if s, ok := sources[d.Changes[i].Object()]; ok {
+			d.Changes[i].Source = s
+		}
+	}
 }
 
 // Object is "Kind namespace/name" (or "Kind name").

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -23,12 +24,16 @@ func (m Markdown) Render(w io.Writer, d *Diff) error {
 		fmt.Fprintf(bw, "\nNo changes.\n")
 		return bw.Flush()
 	}
-	if len(d.Changes) > 0 {
+	for _, g := range bySource(d.Changes) {
+		if g.source != "" {
+			fmt.Fprintf(bw, "\n#### From %s\n", g.source)
+		} else if len(g.changes) < len(d.Changes) {
+			fmt.Fprintf(bw, "\n#### From plain manifests\n")
+		}
 		fmt.Fprintf(bw, "\n| | Object | Details |\n|---|---|---|\n")
-	}
-	for i := range d.Changes {
-		c := &d.Changes[i]
-		fmt.Fprintf(bw, "| `%s` | %s | %s |\n", symbol(c.Action), cell(c.Object()), cell(strings.TrimPrefix(note(c), ": ")))
+		for _, c := range g.changes {
+			fmt.Fprintf(bw, "| `%s` | %s | %s |\n", symbol(c.Action), cell(c.Object()), cell(Details(c)))
+		}
 	}
 	if len(d.Nodes) > 0 {
 		fmt.Fprintf(bw, "\n| Node | Pods | Workloads |\n|---|---|---|\n")
@@ -63,6 +68,31 @@ func (m Markdown) Render(w io.Writer, d *Diff) error {
 		fmt.Fprintf(bw, "```\n\n</details>\n")
 	}
 	return bw.Flush()
+}
+
+// group is the changes of one source.
+type group struct {
+	source  string
+	changes []*Change
+}
+
+// bySource groups changes by their Source, plain manifests ("") first,
+// then sources in order; each group keeps the changes' order.
+func bySource(cs []Change) []group {
+	idx := map[string]int{}
+	var gs []group
+	for i := range cs {
+		s := cs[i].Source
+		j, ok := idx[s]
+		if !ok {
+			j = len(gs)
+			idx[s] = j
+			gs = append(gs, group{source: s})
+		}
+		gs[j].changes = append(gs[j].changes, &cs[i])
+	}
+	slices.SortStableFunc(gs, func(a, b group) int { return strings.Compare(a.source, b.source) })
+	return gs
 }
 
 // cell escapes a table cell.

@@ -142,6 +142,15 @@ func (r *Runtime) restore(ctx context.Context, pd *pod, labels map[string]map[st
 		}
 		t, err := cont.Task(ctx, nil)
 		if err != nil {
+			if l[labelReason] == "" && !c.state.StartedAt.IsZero() {
+				// It ran, and both its task and its exit are gone (a
+				// daemon before the exit was recorded ahead of the task's
+				// deletion): what the kubelet reports for a container it
+				// cannot find, so that restartPolicy decides, and a
+				// finished Job's container does not run again.
+				c.state.State, c.state.Reason, c.state.ExitCode = nodes.StateTerminated, "ContainerStatusUnknown", 137
+				c.state.Message = "the container could not be located when the daemon restarted"
+			}
 			continue
 		}
 		st, err := t.Status(ctx)
@@ -159,6 +168,9 @@ func (r *Runtime) restore(ctx context.Context, pd *pod, labels map[string]map[st
 			c.started = true
 			c.state.Ready = true
 		case containerd.Stopped:
+			if l[labelReason] != "" {
+				break // recorded before the daemon stopped (an OOMKilled stays one)
+			}
 			// Exited while no daemon watched: record it now.
 			c.state.State = nodes.StateTerminated
 			c.state.ExitCode = int(st.ExitStatus)

@@ -63,7 +63,7 @@ func removeAll(tb testing.TB, rt *Runtime, pods []*plan.Pod) {
 	var wg sync.WaitGroup
 	for _, p := range pods {
 		wg.Go(func() {
-			if err := rt.RemovePod(context.Background(), p.Key()); err != nil {
+			if err := rt.RemovePod(context.Background(), p.Key(), time.Time{}); err != nil {
 				tb.Error(err)
 			}
 		})

@@ -111,7 +111,7 @@ func removeLeftovers() error {
 	}
 	for _, p := range st.Pods {
 		fmt.Fprintln(os.Stderr, "removing pod left by an earlier run:", p.Key())
-		if err := rt.RemovePod(ctx, p.Key()); err != nil {
+		if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 			return err
 		}
 	}
@@ -176,7 +176,7 @@ func cleanup(t testing.TB, rt *Runtime, keys ...string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		for _, k := range keys {
-			if err := rt.RemovePod(ctx, k); err != nil {
+			if err := rt.RemovePod(ctx, k, time.Time{}); err != nil {
 				t.Errorf("remove %s: %v", k, err)
 			}
 		}

@@ -84,7 +84,7 @@ func TestGCImages(t *testing.T) {
 	}
 	waitPod(t, rt, p.Key(), 5*time.Second, "still running", running)
 
-	if err := rt.RemovePod(ctx, p.Key()); err != nil {
+	if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if removed, err := rt.GCImages(ctx, always); err != nil || !slices.Equal(removed, []string{name}) {

@@ -56,7 +56,7 @@ func TestTwoContainersShareLocalhostAndPodIPAnswers(t *testing.T) {
 		t.Fatalf("pod IP %s did not answer from the node: %q", st.IP, body)
 	}
 	// Removing the pod releases its IP and its network namespace.
-	if err := rt.RemovePod(ctx, p.Key()); err != nil {
+	if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	id := podID(testNamespace, p.Key())
@@ -144,7 +144,7 @@ func TestEmptyDirSharedAndDeletedPVKept(t *testing.T) {
 	if _, err := os.Stat(podVols); err != nil {
 		t.Fatalf("pod volume dir: %v", err)
 	}
-	if err := rt.RemovePod(ctx, p.Key()); err != nil {
+	if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(podVols); !os.IsNotExist(err) {
@@ -303,7 +303,7 @@ func TestStopPodKeepsStatusAndLogs(t *testing.T) {
 	}
 	waitPod(t, rt, p.Key(), 60*time.Second, "running", running)
 	waitLog(t, rt, p.Key(), "app", "started", 10*time.Second)
-	if err := rt.StopPod(ctx, p.Key()); err != nil {
+	if err := rt.StopPod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	st := waitPod(t, rt, p.Key(), 5*time.Second, "terminated", func(p *nodes.PodStatus) bool {
@@ -312,7 +312,7 @@ func TestStopPodKeepsStatusAndLogs(t *testing.T) {
 	if st.Containers[0].ExitCode != 0 || st.Phase != nodes.PhaseFailed || st.Reason != "Stopped" || st.IP != "" {
 		t.Errorf("stopped pod (want Failed, Stopped, IP released, exit 0 from the trap): %+v", st)
 	}
-	if err := rt.StopPod(ctx, p.Key()); err != nil { // idempotent
+	if err := rt.StopPod(ctx, p.Key(), time.Time{}); err != nil { // idempotent
 		t.Fatal(err)
 	}
 	waitLog(t, rt, p.Key(), "app", "prestop", time.Second)

@@ -118,7 +118,7 @@ func TestLogsFollow(t *testing.T) {
 	}
 	// The reconciler stops a finished Job pod to release its IP; it stays
 	// Succeeded.
-	if err := rt.StopPod(ctx, p.Key()); err != nil {
+	if err := rt.StopPod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	st = waitPod(t, rt, p.Key(), time.Second, "observed", func(*nodes.PodStatus) bool { return true })
@@ -310,7 +310,9 @@ func TestPrivilegedAndAddedCapabilities(t *testing.T) {
 	priv := container("app", "sh", "-c", "grep CapEff /proc/self/status; ls /dev | grep -c . ; sleep 3600")
 	priv.SecurityContext = &api.SecurityContext{Privileged: true}
 	add := container("app", "sh", "-c", "grep CapEff /proc/self/status; sleep 3600")
-	add.SecurityContext = &api.SecurityContext{Capabilities: &api.Capabilities{Drop: []string{"ALL"}, Add: []string{"NET_ADMIN"}}}
+	// Kubernetes does not check capability names, and the runtime reads
+	// them in any case, with or without CAP_.
+	add.SecurityContext = &api.SecurityContext{Capabilities: &api.Capabilities{Drop: []string{"all"}, Add: []string{"net_admin"}}}
 	a, b := testPod("privileged", priv), testPod("netadmin", add)
 	cleanup(t, rt, a.Key(), b.Key())
 	for _, p := range []*plan.Pod{a, b} {

@@ -62,7 +62,7 @@ func TestPodNamespaceSurvivesIPNetnsAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := rt.RemovePod(ctx, p.Key()); err != nil {
+	if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatalf("remove the pod with its namespace hidden: %v", err)
 	}
 	if got := bridgePorts(t); got != veths {
@@ -75,7 +75,7 @@ func TestPodNamespaceSurvivesIPNetnsAdd(t *testing.T) {
 	if st.IP == "" {
 		t.Error("the pod created again has no IP")
 	}
-	if err := rt.RemovePod(ctx, p.Key()); err != nil {
+	if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 		t.Fatalf("remove the pod created again: %v", err)
 	}
 }

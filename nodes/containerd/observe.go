@@ -44,6 +44,8 @@ func (pd *pod) status() nodes.PodStatus {
 		ReadySince: pd.readySince,
 		Reason:     pd.reason,
 		Message:    pd.message,
+
+		GracePeriodSeconds: p.Spec.TerminationGracePeriodSeconds,
 	}
 	var inits []nodes.ContainerStatus
 	for _, c := range pd.inits {
@@ -57,10 +59,16 @@ func (pd *pod) status() nodes.PodStatus {
 		s.Containers = append(s.Containers, c.state)
 	}
 	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, inits, s.Containers, s.Reason, s.Message)
-	if pd.forced {
-		s.Phase, s.Reason, s.Message = nodes.PhaseFailed, "Stopped", "stopped by berth before it finished"
-	}
 	s.Ready = s.Phase == nodes.PhaseRunning && !pd.readySince.IsZero()
+	switch {
+	case pd.stopped && anyRunning(inits, s.Containers):
+		// In its grace period (preStop, SIGTERM): what kubectl shows as
+		// Terminating; it serves no new requests.
+		s.Ready, s.Reason, s.Message = false, "Terminating", ""
+	case pd.forced:
+		s.Phase, s.Reason, s.Message = nodes.PhaseFailed, "Stopped", "stopped by berth before it finished"
+		s.Ready = false
+	}
 	if !s.Ready {
 		s.ReadySince = time.Time{}
 	}
@@ -118,6 +126,17 @@ func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message s
 	default:
 		return nodes.PhaseSucceeded, reason, message
 	}
+}
+
+func anyRunning(lists ...[]nodes.ContainerStatus) bool {
+	for _, cs := range lists {
+		for _, c := range cs {
+			if c.State == nodes.StateRunning {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // waitingRestart reports whether a waiting container is in back-off

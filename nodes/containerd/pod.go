@@ -293,11 +293,16 @@ func portMappings(p *plan.Pod) []cni.PortMapping {
 	return out
 }
 
-// StopPod stops the pod's containers (preStop, SIGTERM, grace period,
-// SIGKILL) and releases its IP, keeping the containers with their status
-// and logs, as a finished Job's pod is kept. A pod stopped while running
-// is reported Failed with reason Stopped.
-func (r *Runtime) StopPod(ctx context.Context, key string) error {
+// StopPod stops the pod's containers (preStop, SIGTERM, SIGKILL when the
+// grace period ends) and releases its IP, keeping the containers with
+// their status and logs, as a finished Job's pod is kept. A pod stopped
+// while running is reported Failed with reason Stopped. The grace period
+// ends at deadline; a zero deadline is terminationGracePeriodSeconds after
+// the first StopPod of this Runtime (a stop tried again after its caller
+// gave up keeps it). The caller passes the deadline it recorded when a
+// stop began before a daemon restart: the pod gets what is left of its
+// grace period, not a new one.
+func (r *Runtime) StopPod(ctx context.Context, key string, deadline time.Time) error {
 	pd := r.lookup(key)
 	if pd == nil {
 		return nil
@@ -312,7 +317,9 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 		pd.stopStart = time.Now()
 		close(pd.stop)
 	}
-	deadline := pd.stopStart.Add(time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second)
+	if deadline.IsZero() {
+		deadline = pd.stopStart.Add(time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second)
+	}
 	all := pd.all()
 	pd.mu.Unlock()
 	mark := "true"
@@ -323,12 +330,14 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 	errs := make([]error, len(all))
 	for i, c := range all {
 		wg.Go(func() {
-			errs[i] = r.stopContainer(ctx, pd, c, deadline, first)
+			// Marked before the signal: a daemon that dies during the
+			// grace period re-adopts the pod as terminating, never ready.
 			if first {
 				if err := r.setLabels(ctx, c.id, map[string]string{labelStopped: mark}); err != nil && !errdefs.IsNotFound(err) {
-					errs[i] = errors.Join(errs[i], err)
+					errs[i] = err
 				}
 			}
+			errs[i] = errors.Join(errs[i], r.stopContainer(ctx, pd, c, deadline, first))
 		})
 	}
 	wg.Wait()
@@ -361,15 +370,15 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 	return nil
 }
 
-// RemovePod stops the pod and deletes its containers, snapshots, network
+// RemovePod stops the pod (as StopPod) and deletes its containers, snapshots, network
 // (releasing the IP), namespaces, volumes (never hostPath or PV data),
 // logs and state.
-func (r *Runtime) RemovePod(ctx context.Context, key string) error {
+func (r *Runtime) RemovePod(ctx context.Context, key string, deadline time.Time) error {
 	pd := r.lookup(key)
 	if pd == nil {
 		return nil
 	}
-	if err := r.StopPod(ctx, key); err != nil {
+	if err := r.StopPod(ctx, key, deadline); err != nil {
 		return err
 	}
 	if err := r.teardown(r.nsCtx(ctx), pd); err != nil {

@@ -3,8 +3,11 @@ package containerd
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -170,21 +173,7 @@ func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task container
 		if scheme == "" {
 			scheme = "http"
 		}
-		url := scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)) + "/" + strings.TrimPrefix(p.HTTPGet.Path, "/")
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		req.Header.Set("User-Agent", "berth-probe/1")
-		resp, err := probeClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode < 200 || resp.StatusCode >= 400 {
-			return fmt.Errorf("HTTP %d", resp.StatusCode)
-		}
-		return nil
+		return httpProbe(ctx, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+"/"+strings.TrimPrefix(p.HTTPGet.Path, "/"))
 	case p.TCPSocket != nil:
 		port, err := probePort(c.spec, p.TCPSocket.Port)
 		if err != nil {
@@ -200,9 +189,55 @@ func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task container
 	return fmt.Errorf("probe has no handler")
 }
 
-// probeClient does not follow redirects to other hosts' certificates and
-// keeps no idle connections per pod.
-var probeClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+// probeClient is the kubelet's probe client: no keep-alive, no proxy, no
+// certificate check for HTTPS (a probe checks that the server answers,
+// not who it is), and redirects followed only on the same host: the
+// daemon probes from the node, and a pod that could redirect it anywhere
+// would make the node fetch any URL it can reach.
+var probeClient = &http.Client{
+	Transport: &http.Transport{
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // as the kubelet's HTTPS probes
+	},
+	CheckRedirect: sameHostRedirects,
+}
+
+// sameHostRedirects is the kubelet's redirect rule for probes: a redirect
+// to another host is not followed and its 3xx answer counts (a success,
+// as the kubelet's warning); at most 10 redirects.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if req.URL.Hostname() != via[0].URL.Hostname() {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// maxProbeBody is how much of an answer a probe reads (the kubelet's 10 KiB).
+const maxProbeBody = 10 << 10
+
+// httpProbe GETs url: a status from 200 to 399 passes.
+func httpProbe(ctx context.Context, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "berth-probe/1")
+	req.Header.Set("Accept", "*/*")
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProbeBody))
+	resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode >= 400 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
 
 // probePort resolves a numeric or named container port.
 func probePort(c plan.Container, port api.IntOrString) (int, error) {

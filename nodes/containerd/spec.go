@@ -111,6 +111,7 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 	opts = append(opts, oci.WithMounts(mounts))
 	opts = append(opts, resourceOpts(c)...)
 	opts = append(opts, securityOpts(c)...)
+	opts = append(opts, isolationOpts(c)...) // after securityOpts: seccomp follows the capabilities
 	return opts, nil
 }
 
@@ -193,7 +194,10 @@ func securityOpts(c plan.Container) []oci.SpecOpts {
 		} else if len(caps.Drop) > 0 {
 			opts = append(opts, oci.WithDroppedCapabilities(capNames(caps.Drop)))
 		}
-		if len(caps.Add) > 0 {
+		// "ALL" in any case means every capability, as containerd's CRI reads it.
+		if capsHave(caps.Add, "ALL") {
+			opts = append(opts, oci.WithAllCurrentCapabilities)
+		} else if len(caps.Add) > 0 {
 			opts = append(opts, oci.WithAddedCapabilities(capNames(caps.Add)))
 		}
 	}

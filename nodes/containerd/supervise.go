@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
@@ -103,6 +102,16 @@ func (r *Runtime) stopping(pd *pod) bool {
 // order, then runs and restarts the app containers.
 func (r *Runtime) supervise(pd *pod) {
 	ctx := r.ctx
+	if r.stopping(pd) {
+		// Re-adopted in its grace period: no restarts, but the exits of
+		// the containers still running are recorded.
+		var wg sync.WaitGroup
+		for _, c := range pd.all() {
+			wg.Go(func() { r.awaitExit(ctx, pd, c) })
+		}
+		wg.Wait()
+		return
+	}
 	// A pull is cancelled when the pod stops; a running container's exit
 	// is still awaited with the Runtime's context, so StopPod sees it.
 	pullCtx, cancel := context.WithCancel(ctx)
@@ -351,15 +360,10 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		case r.oomKilled(ctx, c.id, code):
 			reason = "OOMKilled"
 		}
-		unlock := r.tasks.lock(c.id)
-		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-			r.log.Warn("delete task", "container", c.id, "err", err)
-		}
-		unlock()
 		pd.mu.Lock()
 		ran := at.Sub(c.state.StartedAt)
 		pd.mu.Unlock()
-		r.terminated(ctx, pd, c, code, reason, at)
+		r.recordExit(ctx, pd, c, task, code, reason, at)
 		if c.init > 0 && code == 0 {
 			pd.mu.Lock()
 			c.completed = true
@@ -383,8 +387,24 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 	}
 }
 
-// terminated records an exit in memory and in the container's labels.
-func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) {
+// recordExit records an exit, then deletes the exited task. In that order:
+// a daemon stopped or killed in between finds the exit in the labels, or
+// the exited task and its status; deleting first lost it, and a finished
+// Job's container started again on re-adoption.
+func (r *Runtime) recordExit(ctx context.Context, pd *pod, c *ctr, task containerd.Task, code int, reason string, at time.Time) {
+	if !r.terminated(ctx, pd, c, code, reason, at) {
+		return
+	}
+	unlock := r.tasks.lock(c.id)
+	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+		r.log.Warn("delete task", "container", c.id, "err", err)
+	}
+	unlock()
+}
+
+// terminated records an exit in memory and in the container's labels; it
+// reports whether the labels have it.
+func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) bool {
 	pd.mu.Lock()
 	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, ""
 	c.state.FinishedAt = at
@@ -400,7 +420,9 @@ func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, rea
 	})
 	if err != nil && !errdefs.IsNotFound(err) {
 		r.log.Warn("record exit", "container", c.id, "err", err)
+		return false
 	}
+	return true
 }
 
 // startTask starts c's task, or attaches to the one already running (a
@@ -469,31 +491,6 @@ func (r *Runtime) markRunning(pd *pod, c *ctr, at time.Time) {
 	r.updateReady(pd)
 }
 
-// stopContainer runs preStop, sends SIGTERM and, after the grace period,
-// SIGKILL. The supervising goroutine records the exit.
-func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, deadline time.Time, preStop bool) error {
-	cont, err := r.client.LoadContainer(ctx, c.id)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	t, err := cont.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, err := t.Status(ctx)
-	if err != nil || st.Status != containerd.Running {
-		return nil
-	}
-	r.killTask(ctx, pd, c, t, deadline, preStop)
-	return nil
-}
-
 // countRestart counts one more restart of c, also on the container's
 // labels (a restarted daemon reads it back).
 func (r *Runtime) countRestart(ctx context.Context, pd *pod, c *ctr) {
@@ -503,42 +500,6 @@ func (r *Runtime) countRestart(ctx context.Context, pd *pod, c *ctr) {
 	pd.mu.Unlock()
 	if err := r.setLabels(ctx, c.id, map[string]string{labelRestarts: strconv.Itoa(n)}); err != nil {
 		r.log.Warn("record restart", "container", c.id, "err", err)
-	}
-}
-
-// killTask is the graceful stop: preStop exec within the grace period
-// (unless an earlier try ran it), SIGTERM, SIGKILL when the grace period
-// is over (at deadline).
-func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Task, deadline time.Time, preStop bool) {
-	ch, err := t.Wait(ctx)
-	if err != nil {
-		return
-	}
-	if preStop && len(c.spec.PreStop) > 0 && time.Now().Before(deadline) {
-		pctx, cancel := context.WithDeadline(ctx, deadline)
-		if _, err := r.exec(pctx, c.id, t, c.spec.PreStop); err != nil {
-			r.log.Warn("preStop hook failed", "pod", pd.key, "container", c.spec.Name, "err", err)
-		}
-		cancel()
-	}
-	if err := t.Kill(ctx, syscall.SIGTERM); err != nil && !errdefs.IsNotFound(err) {
-		r.log.Warn("SIGTERM", "container", c.id, "err", err)
-	}
-	timer := time.NewTimer(time.Until(deadline))
-	defer timer.Stop()
-	select {
-	case <-ch:
-		return
-	case <-timer.C:
-	case <-ctx.Done():
-		return
-	}
-	if err := t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err != nil && !errdefs.IsNotFound(err) {
-		r.log.Warn("SIGKILL", "container", c.id, "err", err)
-	}
-	select {
-	case <-ch:
-	case <-time.After(10 * time.Second):
 	}
 }
 

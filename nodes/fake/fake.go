@@ -64,8 +64,10 @@ type Runtime struct {
 	clock interface{ Now() time.Time }
 	pods  map[string]*nodes.PodStatus
 	specs map[string]*plan.Pod
-	calls []Call
-	ipSeq int
+	// deadlines are the grace deadlines StopPod and RemovePod were given.
+	deadlines map[string]time.Time
+	calls     []Call
+	ipSeq     int
 
 	// AutoReady makes a created pod ready at once (default true).
 	AutoReady bool
@@ -81,6 +83,7 @@ func New(clock interface{ Now() time.Time }) *Runtime {
 		clock:     clock,
 		pods:      map[string]*nodes.PodStatus{},
 		specs:     map[string]*plan.Pod{},
+		deadlines: map[string]time.Time{},
 		failPull:  map[string]string{},
 		failOp:    map[string]error{},
 		AutoReady: true,
@@ -147,6 +150,8 @@ func (r *Runtime) CreatePod(ctx context.Context, p *plan.Pod) error {
 		IP:        fmt.Sprintf("10.88.%d.%d", r.ipSeq/250, r.ipSeq%250+2),
 		Phase:     nodes.PhaseRunning,
 		StartedAt: now,
+
+		GracePeriodSeconds: p.Spec.TerminationGracePeriodSeconds,
 	}
 	for _, c := range p.Spec.Containers {
 		st.Containers = append(st.Containers, nodes.ContainerStatus{
@@ -175,11 +180,14 @@ func setReady(st *nodes.PodStatus, ready bool, now time.Time) {
 	}
 }
 
-// StopPod stops a pod's containers and releases its IP, keeping its status.
-func (r *Runtime) StopPod(ctx context.Context, key string) error {
+// StopPod stops a pod's containers and releases its IP, keeping its
+// status, at once (the fake has no grace period; Deadline tells what it
+// was given).
+func (r *Runtime) StopPod(ctx context.Context, key string, deadline time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, Call{"stop", key})
+	r.deadlines[key] = deadline
 	if err := r.injected("stop", key); err != nil {
 		return err
 	}
@@ -204,10 +212,11 @@ func (r *Runtime) StopPod(ctx context.Context, key string) error {
 }
 
 // RemovePod deletes a pod; removing a missing pod is a no-op.
-func (r *Runtime) RemovePod(ctx context.Context, key string) error {
+func (r *Runtime) RemovePod(ctx context.Context, key string, deadline time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, Call{"remove", key})
+	r.deadlines[key] = deadline
 	if err := r.injected("remove", key); err != nil {
 		return err
 	}
@@ -230,6 +239,14 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	}
 	st.ConfigHash = p.ConfigHash
 	return nil
+}
+
+// Deadline is the grace deadline the last StopPod or RemovePod of key was
+// given.
+func (r *Runtime) Deadline(key string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.deadlines[key]
 }
 
 // Calls returns the runtime calls so far and forgets them.

@@ -39,7 +39,7 @@ func TestRuntimeKnobs(t *testing.T) {
 		t.Fatalf("crashed pod %+v", st)
 	}
 	r.Exit("default/a", 1)
-	if err := r.StopPod(ctx, "default/a"); err != nil {
+	if err := r.StopPod(ctx, "default/a", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ = r.Pod("default/a"); st.Phase != nodes.PhaseFailed || st.IP != "" || st.Containers[0].ExitCode != 1 {
@@ -50,10 +50,10 @@ func TestRuntimeKnobs(t *testing.T) {
 		t.Fatal("failed pull: no error")
 	}
 	r.FailOnce("remove", "default/a", errors.New("boom"))
-	if err := r.RemovePod(ctx, "default/a"); err == nil {
+	if err := r.RemovePod(ctx, "default/a", time.Time{}); err == nil {
 		t.Fatal("FailOnce: no error")
 	}
-	if err := r.RemovePod(ctx, "default/a"); err != nil {
+	if err := r.RemovePod(ctx, "default/a", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	r.Add(nodes.PodStatus{Namespace: "kube", Name: "foreign"})

@@ -30,6 +30,9 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
+	if err := checkStateStore(&cfg); err != nil {
+		return nil, err
+	}
 	comp, err := NewCompiler(&cfg)
 	if err != nil {
 		return nil, err
@@ -94,7 +97,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 			errs = append(errs, err)
 		}
 		for _, p := range st.Pods {
-			if err := rt.RemovePod(ctx, p.Key()); err != nil {
+			if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 				errs = append(errs, fmt.Errorf("remove pod %s: %w", p.Key(), err))
 			}
 		}
@@ -107,7 +110,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("service rules: %w", err))
 	}
-	if err := removeHostRoutes(); err != nil {
+	if err := removeHostRoutes(cfg.StateDir); err != nil {
 		errs = append(errs, fmt.Errorf("routes: %w", err))
 	}
 	for _, f := range []string{store.FileName, "gitops.json", "git"} {
@@ -116,4 +119,25 @@ func Cleanup(ctx context.Context, cfg Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkStateStore opens the state store before anything runs: a damaged
+// one stops the start with a *store.CorruptError (what to do in its
+// text), or, with ResetState, is moved aside for an empty one.
+func checkStateStore(cfg *Config) error {
+	db, err := store.Open(cfg.StateDir)
+	var corrupt *store.CorruptError
+	if errors.As(err, &corrupt) && cfg.ResetState {
+		aside, merr := store.MoveAside(cfg.StateDir, time.Now())
+		if merr != nil {
+			return errors.Join(err, merr)
+		}
+		cfg.Logger.Warn("the state store was damaged: moved aside, starting with an empty one (--reset-state); "+
+			"finished Jobs may run again and rollouts start over", "moved_to", aside, "damage", corrupt.Err)
+		db, err = store.Open(cfg.StateDir)
+	}
+	if err != nil {
+		return err
+	}
+	return db.Close()
 }

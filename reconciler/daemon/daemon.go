@@ -4,11 +4,13 @@
 // It owns the state directory layout:
 //
 //	<state>/git/            clone (repo.git) and one snapshot per revision
-//	<state>/reconciler.db   rollout progress, Job and CronJob history (bbolt)
+//	<state>/reconciler.db   rollout progress, Job and CronJob history, stops under way (bbolt)
+//	<state>/reconciler.db.corrupt-<time>  a damaged store --reset-state moved aside
 //	<state>/gitops.json     the revision applied last
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
 //	<state>/containerd/     the embedded containerd, when berth runs its own
+//	<state>/charts/         Helm charts from outside the repository, by digest
 //	<run>/berth.sock        the node API (berth status, get, logs, promote, abort)
 package daemon
 
@@ -28,8 +30,11 @@ import (
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/reconciler/charts"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/schema"
 )
@@ -41,10 +46,15 @@ type Config struct {
 	StateDir string // default /var/lib/berth
 	RunDir   string // default /run/berth
 	// API is the unix socket of the node API (default <run>/berth.sock);
-	// APIAddr optionally serves it on TCP too, with the token in APITokenFile.
-	API          string
-	APIAddr      string
-	APITokenFile string
+	// APIAddr optionally serves it on TCP too, with the token in
+	// APITokenFile and HTTPS with APITLSCert and APITLSKey (APITLSClientCA
+	// also requires client certificates); see nodeapi.ListenTCP.
+	API            string
+	APIAddr        string
+	APITokenFile   string
+	APITLSCert     string
+	APITLSKey      string
+	APITLSClientCA string
 
 	// Repo, Branch, Path, Auth and Keyring say what to follow; WatchDir
 	// follows a plain directory instead.
@@ -80,14 +90,28 @@ type Config struct {
 	// DrainDelay is how long a node removed from the inventory keeps its
 	// pods serving before it stops them (default 10s).
 	DrainDelay time.Duration
-	// PeerPort is where this node tells the other nodes of the inventory
-	// its ready pods, and where it asks them theirs (0: not at all);
-	// PeerInterval is how often (default 1s).
+	// PeerPort is where the nodes of the inventory gossip their ready
+	// pods (UDP and TCP, on each node's inventory address; 0: not at
+	// all), encrypted with the keys in PeerKeyFile (required);
+	// PeerInterval is the failure detector's probe interval (default
+	// 500ms, nodes/gossip.LAN).
 	PeerPort     int
+	PeerKeyFile  string
 	PeerInterval time.Duration
 	// ImageGC removes images no pod uses when the image filesystem fills
 	// (the kubelet's thresholds: 85% high, 80% low, 2 min minimum age).
 	ImageGC containerd.ImageGC
+	// ResetState moves a damaged state store aside and starts with an
+	// empty one; without it berth refuses to start on a damaged store.
+	ResetState bool
+	// NodePolicy is what this node allows whatever the repository says
+	// (privileged containers, host paths, Service addresses, the Pod
+	// Security default); nil is nodepolicy.Default(). A revision that
+	// breaks it is refused like one that does not compile.
+	NodePolicy *nodepolicy.Policy
+	// SecretKeyFile holds the repository's key for the digests of Secret
+	// values (plan.SecretKey); every node and CI use the same one.
+	SecretKeyFile string
 	// ClusterDNS serves <svc>.<ns>.svc.<ClusterDomain> on the pod
 	// bridge's address and points pods' resolv.conf at it (berth daemon);
 	// off, pods use the host's resolvers (berth apply, which exits).
@@ -120,9 +144,6 @@ func (c *Config) defaults() error {
 	if c.DrainDelay == 0 {
 		c.DrainDelay = 10 * time.Second
 	}
-	if c.PeerInterval <= 0 {
-		c.PeerInterval = time.Second
-	}
 	if c.ImageGC == (containerd.ImageGC{}) {
 		c.ImageGC = containerd.DefaultImageGC
 	}
@@ -143,6 +164,10 @@ func (c *Config) defaults() error {
 // Compiler compiles revisions for this node with one schema set.
 type Compiler struct {
 	schemas *schema.Set
+	node    string
+	policy  nodepolicy.Policy
+	key     plan.SecretKey
+	render  render.Options
 	local   compiler.LocalNode
 	podCIDR string
 	svcCIDR string
@@ -157,20 +182,40 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load the built-in schemas: %w", err)
 	}
-	return &Compiler{schemas: s, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	policy := nodepolicy.Default()
+	if c.NodePolicy != nil {
+		policy = *c.NodePolicy
+	}
+	var key plan.SecretKey
+	if c.SecretKeyFile != "" {
+		if key, err = plan.ReadSecretKey(c.SecretKeyFile); err != nil {
+			return nil, err
+		}
+	} else if c.Logger != nil {
+		c.Logger.Warn("no --secret-key-file: the digests that stand for Secret values in plans and pod hashes use berth's public default key, so someone who sees a plan or a status can test guesses of those values offline; give every node and CI the same key file")
+	}
+	// Charts from outside the repository are fetched once into the state
+	// directory, checked against the digest their HelmRelease pins.
+	ro := render.Options{ChartCache: filepath.Join(c.StateDir, "charts"), Fetcher: &charts.Fetcher{PlainHTTP: c.InsecureRegistries}}
+	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, render: ro, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool, limits: c.Limits}, nil
 }
 
 // Compile compiles the manifests of one revision; ctx stops its
 // evaluations.
 func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
+	ro := c.render
+	ro.Root = rev.Dir // the revision's files are the repository: nothing above is read
 	p, diags, err := compiler.CompilePaths([]string{rev.Dir}, compiler.CompileOptions{
-		Options:          compiler.Options{Schemas: c.schemas, Limits: c.limits, Context: ctx},
+		Options:          compiler.Options{Schemas: c.schemas, Limits: c.limits, Context: ctx, Render: ro},
 		Revision:         rev.ID,
 		LocalNode:        c.local,
 		PodCIDR:          c.podCIDR,
 		ServiceCIDR:      c.svcCIDR,
 		LoadBalancerPool: c.lbPool,
+		NodePolicy:       &c.policy,
+		PolicyNode:       c.node,
+		SecretKey:        c.key,
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})

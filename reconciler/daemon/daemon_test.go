@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +11,7 @@ import (
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/reconciler/source"
+	"berth.dev/berth/reconciler/store"
 )
 
 func TestCompileReportsRepositoryPaths(t *testing.T) {
@@ -60,5 +63,35 @@ func TestMachineCapacity(t *testing.T) {
 	}
 	if _, err := os.Stat("/proc/meminfo"); err == nil && c.Memory <= 0 {
 		t.Fatalf("memory not read: %+v", c)
+	}
+}
+
+// TestDamagedStateStore: without --reset-state a damaged store stops the
+// start and stays where it is; with it, it is moved aside and an empty
+// store takes its place.
+func TestDamagedStateStore(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, store.FileName)
+	if err := os.WriteFile(db, []byte("not a bbolt file, not at all, and long enough to be read as one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{StateDir: dir, Logger: slog.New(slog.DiscardHandler)}
+	err := checkStateStore(cfg)
+	if !errors.As(err, new(*store.CorruptError)) {
+		t.Fatalf("checkStateStore = %v, want a CorruptError", err)
+	}
+	if _, err := os.Stat(db); err != nil {
+		t.Fatalf("the damaged store is gone: %v", err)
+	}
+	cfg.ResetState = true
+	if err := checkStateStore(cfg); err != nil {
+		t.Fatal(err)
+	}
+	aside, _ := filepath.Glob(db + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("moved aside: %v, want one reconciler.db.corrupt-<time>", aside)
+	}
+	if err := checkStateStore(&Config{StateDir: dir, Logger: cfg.Logger}); err != nil {
+		t.Errorf("the new store does not open: %v", err)
 	}
 }

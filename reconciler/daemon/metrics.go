@@ -18,7 +18,6 @@ type podCollector struct {
 	phases *prometheus.Desc
 	starts *prometheus.Desc
 	ready  *prometheus.Desc
-	peers  *prometheus.Desc
 }
 
 func newPodMetrics(reg prometheus.Registerer, n *Node) *podCollector {
@@ -27,8 +26,6 @@ func newPodMetrics(reg prometheus.Registerer, n *Node) *podCollector {
 		phases: prometheus.NewDesc("berth_pods", "Pods on this node by phase.", []string{"phase"}, nil),
 		starts: prometheus.NewDesc("berth_container_restarts", "Container restarts summed over this node's pods.", nil, nil),
 		ready:  prometheus.NewDesc("berth_pods_ready", "Pods on this node that are ready.", nil, nil),
-		peers: prometheus.NewDesc("berth_peer_reachable", "1 when another node of the inventory answers its readiness polls, 0 when it does not (it gets no traffic); absent while unknown.",
-			[]string{"node"}, nil),
 	}
 	reg.MustRegister(c)
 	return c
@@ -38,17 +35,9 @@ func (c *podCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.phases
 	ch <- c.starts
 	ch <- c.ready
-	ch <- c.peers
 }
 
 func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
-	for name, p := range c.node.peers.Peers() {
-		v := 0.0
-		if p.Reachable {
-			v = 1
-		}
-		ch <- prometheus.MustNewConstMetric(c.peers, prometheus.GaugeValue, v, name)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	st, err := c.node.Observe(ctx)

@@ -45,7 +45,7 @@ type Node struct {
 
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
-	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: &hostRoutes{}}
+	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: newHostRoutes(cfg.StateDir)}
 	n.peers = newPeers(cfg, func() local {
 		if r := n.Reconciler(); r != nil {
 			return r
@@ -136,6 +136,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
 		Peers:   n.peers,
+		Drainer: router,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)
@@ -147,6 +148,9 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply runs one reconcile pass for p (the GitOps loop's Applier) and
 // hands p to the reconciler's own loop for what unfolds over time.
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
+	if err := reservedPorts(p, n.cfg); err != nil {
+		return err
+	}
 	np, err := nodePlan(p, n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it

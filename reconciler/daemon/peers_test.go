@@ -2,194 +2,198 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
+	"crypto/rand"
+	"encoding/base64"
+	"log/slog"
 	"net"
-	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes/gossip"
 	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/nodeapi"
 )
 
-// peerServer answers readyPath on addr:port (a loopback address of its
-// own, so that several "nodes" share the port as real nodes do).
-func peerServer(t *testing.T, addr string, port int, h http.HandlerFunc) func() {
-	t.Helper()
-	l, err := net.Listen("tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
-	if err != nil {
-		t.Fatalf("listen on %s:%d: %v", addr, port, err)
-	}
-	srv := &http.Server{Handler: h}
-	go func() { _ = srv.Serve(l) }()
-	return func() { _ = srv.Close() }
+// fakeRing is a membership with fixed peers; it records what it is told.
+type fakeRing struct {
+	mu        sync.Mutex
+	peers     []gossip.Peer
+	published []gossip.Local
+	inv       []gossip.Member
+	table     *gossip.Table
+	closed    bool
 }
 
-func freePort(t *testing.T) int {
+func (f *fakeRing) SetInventory(inv []gossip.Member) { f.mu.Lock(); f.inv = inv; f.mu.Unlock() }
+func (f *fakeRing) SetTable(t *gossip.Table)         { f.mu.Lock(); f.table = t; f.mu.Unlock() }
+func (f *fakeRing) Publish(l gossip.Local) {
+	f.mu.Lock()
+	f.published = append(f.published, l)
+	f.mu.Unlock()
+}
+func (f *fakeRing) Peers() []gossip.Peer   { return f.peers }
+func (f *fakeRing) Stats() gossip.Stats    { return gossip.Stats{Alive: 1} }
+func (f *fakeRing) SetKeys([][]byte) error { return nil }
+func (f *fakeRing) Close() error           { f.mu.Lock(); f.closed = true; f.mu.Unlock(); return nil }
+func (f *fakeRing) last() (gossip.Local, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.published[len(f.published)-1], len(f.published)
+}
+
+func twoNodes(addr1, addr2 string) *plan.Plan {
+	return &plan.Plan{
+		Nodes:    []plan.NodePlan{{Node: plan.Node{Name: "n1", Address: addr1}}, {Node: plan.Node{Name: "n2", Address: addr2}}, {Node: plan.Node{Name: "n3"}}},
+		Services: []plan.Service{{Namespace: "default", Name: "web"}, {Namespace: "shop", Name: "cart"}},
+	}
+}
+
+func keyFile(t *testing.T) string {
 	t.Helper()
+	k := make([]byte, 32)
+	rand.Read(k)
+	p := filepath.Join(t.TempDir(), "peer.key")
+	if err := os.WriteFile(p, []byte(base64.StdEncoding.EncodeToString(k)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPeersReadiness: a node weighs another by what it told over gossip;
+// a failed node gets nothing; one never seen, or alive without its state
+// yet, is left to the schedule.
+func TestPeersReadiness(t *testing.T) {
+	agent := map[string]gossip.Workload{"DaemonSet/default/agent": {Revision: "b", Done: true, Available: true}}
+	ring := &fakeRing{peers: []gossip.Peer{
+		{Name: "n2", State: gossip.StateAlive, Reachable: true, Known: true, Ready: map[string]int{"default/web": 2}, Workloads: agent,
+			Summary: gossip.Summary{Applied: "abc", PlanHash: "h", Ready: 2, Total: 2, Converged: true}},
+		{Name: "n3", State: gossip.StateFailed},
+		{Name: "n4", State: gossip.StateUnknown},
+		{Name: "n5", State: gossip.StateAlive, Reachable: true},
+		{Name: "n6", State: gossip.StateFailed, Reachable: true, Known: true, Ready: map[string]int{"default/web": 1}},
+	}}
+	ps := newPeers(&Config{Node: "n1", PeerPort: 1}, func() local { return nil }, func() {})
+	ps.ring = ring
+	want := map[string]reconciler.PeerReadiness{
+		"n2": {Reachable: true, Ready: map[string]int{"default/web": 2}, Workloads: map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true, Available: true}}},
+		"n3": {},
+		"n6": {Reachable: true, Ready: map[string]int{"default/web": 1}, Workloads: map[string]reconciler.PeerWorkload{}},
+	}
+	if got := ps.Peers(); !reflect.DeepEqual(got, want) {
+		t.Errorf("Peers() = %+v\nwant %+v", got, want)
+	}
+	ps.summary = func() nodeapi.NodeSummary { return nodeapi.NodeSummary{Node: "n1", Answers: true, Applied: "abc"} }
+	var rows []string
+	for _, s := range ps.Cluster() {
+		rows = append(rows, s.Node+" "+s.State+" "+strconv.FormatBool(s.Answers)+" "+s.Applied)
+	}
+	if got := strings.Join(rows, "; "); got != "n1 alive true abc; n2 alive true abc; n3 failed false ; n4 unknown false ; n5 alive true ; n6 failed false " {
+		t.Errorf("Cluster() = %s", got)
+	}
+}
+
+// TestPeersStartNeedsKey: without --peer-key-file the node does not
+// gossip (the others weigh it by the schedule), and says so.
+func TestPeersStartNeedsKey(t *testing.T) {
+	var logs strings.Builder
+	cfg := &Config{Node: "n1", PeerPort: 10260, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ps := newPeers(cfg, func() local { return nil }, func() {})
+	ps.update(context.Background(), twoNodes("127.0.0.2", "127.0.0.3"))
+	if ps.ring != nil || !strings.Contains(logs.String(), "peer-key-file") {
+		t.Fatalf("started without a key; log: %s", logs.String())
+	}
+	if rows := ps.Cluster(); len(rows) != 1 || rows[0].State != gossip.StateUnknown {
+		t.Errorf("Cluster() without gossip = %+v, want n2 unknown", rows)
+	}
+}
+
+// TestPeersPublish: the node joins with its inventory entry, the plan's
+// Services as the table, and publishes its readiness once synced.
+func TestPeersPublish(t *testing.T) {
+	ring := &fakeRing{}
+	var joined gossip.Config
+	var inv []gossip.Member
+	cfg := &Config{Node: "n1", PeerPort: 10260, PeerKeyFile: keyFile(t)}
+	ps := newPeers(cfg, func() local { return fixedLocal{} }, func() {})
+	ps.join = func(c gossip.Config, i []gossip.Member) (membership, error) { joined, inv = c, i; return ring, nil }
+	ctx, cancel := context.WithCancel(context.Background())
+	ps.update(ctx, twoNodes("127.0.0.2", "127.0.0.3"))
+	if joined.Self != (gossip.Member{Name: "n1", Addr: "127.0.0.2"}) || joined.Port != 10260 || len(joined.Keys) != 1 ||
+		!reflect.DeepEqual(inv, []gossip.Member{{Name: "n1", Addr: "127.0.0.2"}, {Name: "n2", Addr: "127.0.0.3"}}) {
+		t.Fatalf("joined as %+v with %v", joined, inv)
+	}
+	if ring.table == nil || !reflect.DeepEqual(ring.table.Keys, []string{"default/web", "shop/cart"}) {
+		t.Fatalf("table %+v", ring.table)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ring.mu.Lock()
+		n := len(ring.published)
+		ring.mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("nothing published")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	l, _ := ring.last()
+	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done {
+		t.Errorf("published %+v", l)
+	}
+	cancel()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		ring.mu.Lock()
+		closed := ring.closed
+		ring.mu.Unlock()
+		if closed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the ring was not left when the daemon stopped")
+		}
+	}
+}
+
+// TestPeersOverGossip: two daemons' peers on loopback addresses, with a
+// key, learn each other's ready pods over memberlist.
+func TestPeersOverGossip(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.2:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// TestPeersPoll: a node that answers is weighed by what it has ready; one
-// that answers 404 (an older berth) is left to the schedule; one that
-// stops answering is unreachable after peerFailures polls, and reachable
-// again when it answers. The reconciler is poked on every change only.
-func TestPeersPoll(t *testing.T) {
-	port := freePort(t)
-	web := map[string]int{"default/web": 2}
-	agent := map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
-	answer := func(w http.ResponseWriter, r *http.Request) {
-		_ = json.NewEncoder(w).Encode(readyReply{Node: "n2", Ready: web, Workloads: agent})
-	}
-	stop := peerServer(t, "127.0.0.2", port, answer)
-	defer peerServer(t, "127.0.0.3", port, http.NotFound)()
-
-	pokes := 0
-	ps := newPeers(&Config{Node: "n1", PeerPort: port, PeerInterval: time.Second}, func() local { return nil }, func() { pokes++ })
-	ps.addrs = map[string]string{"n2": "127.0.0.2", "n3": "127.0.0.3"}
-	ctx := context.Background()
-	step := func(what string, wantPokes int, want map[string]reconciler.PeerReadiness) {
-		t.Helper()
-		ps.pollAll(ctx)
-		if got := ps.Peers(); !reflect.DeepEqual(got, want) {
-			t.Fatalf("%s: peers %+v, want %+v", what, got, want)
-		}
-		if pokes != wantPokes {
-			t.Fatalf("%s: %d pokes, want %d", what, pokes, wantPokes)
-		}
-	}
-	up := map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Ready: web, Workloads: agent}}
-	step("first poll", 1, up)
-	step("nothing changed", 1, up)
-	// Its daemon stops: connections are refused, its pods still serve.
-	stop()
-	for range peerFailures + 1 {
-		step("daemon stopped", 1, up)
-	}
-	// Cut off: nothing answers (a listener that never accepts stands in
-	// for a node that is gone; each poll times out).
-	ps.client.Timeout = 50 * time.Millisecond
-	mute, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	conns := hold(mute)
-	step("one missed poll", 1, up)
-	step("two missed polls", 1, up)
-	step("three missed polls", 2, map[string]reconciler.PeerReadiness{"n2": {}})
-	step("still down", 2, map[string]reconciler.PeerReadiness{"n2": {}})
-	mute.Close()
-	conns()
-	defer peerServer(t, "127.0.0.2", port, answer)()
-	step("back", 3, up)
-
-	// Its daemon restarted and has not synced yet (503): what it said
-	// last stands.
-	sync503 := peerServer(t, "127.0.0.4", port, func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "not synced yet", http.StatusServiceUnavailable)
-	})
-	defer sync503()
-	ps.mu.Lock()
-	ps.addrs["n4"] = "127.0.0.4"
-	ps.state["n4"] = &peerState{answered: true, reachable: true, ready: web}
-	ps.mu.Unlock()
-	withN4 := map[string]reconciler.PeerReadiness{"n2": up["n2"], "n4": {Reachable: true, Ready: web}}
-	for range peerFailures + 1 {
-		step("n4 not synced yet", 3, withN4)
-	}
-	// Quiet for longer than the grace: its polls count as missed.
-	ps.mu.Lock()
-	ps.state["n4"].quietSince = time.Now().Add(-peerQuietGrace - time.Second)
-	ps.mu.Unlock()
-	step("n4 quiet too long, one miss", 3, withN4)
-	step("n4 quiet too long, two misses", 3, withN4)
-	step("n4 quiet too long, three misses", 4, map[string]reconciler.PeerReadiness{"n2": up["n2"], "n4": {}})
-}
-
-// TestPeersNeverAnswered: a node that never answered (its port blocked by
-// a firewall, say) is left to the schedule, not cut off.
-func TestPeersNeverAnswered(t *testing.T) {
-	port := freePort(t)
-	ps := newPeers(&Config{Node: "n1", PeerPort: port, PeerInterval: 50 * time.Millisecond}, func() local { return nil }, func() {})
-	ps.addrs = map[string]string{"n2": "127.0.0.2"}
-	for range peerFailures + 2 {
-		ps.pollAll(context.Background())
-	}
-	if got := ps.Peers(); len(got) != 0 {
-		t.Errorf("peers %+v, want none known (the schedule decides)", got)
-	}
-}
-
-// TestPeersServeNotSynced: a node answers 503 until its routes are synced.
-func TestPeersServeNotSynced(t *testing.T) {
-	port := freePort(t)
-	ps := newPeers(&Config{Node: "n1", PeerPort: port}, func() local { return nil }, func() {})
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	key := keyFile(t)
+	p := twoNodes("127.0.0.2", "127.0.0.3")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go ps.serve(ctx)
-	var err error
-	for range 50 {
-		if _, err = ps.fetch(ctx, "127.0.0.1"); err != nil && !errors.Is(err, syscall.ECONNREFUSED) {
+	var nodes []*peers
+	for _, name := range []string{"n1", "n2"} {
+		ps := newPeers(&Config{Node: name, PeerPort: port, PeerKeyFile: key, PeerInterval: 200 * time.Millisecond},
+			func() local { return fixedLocal{} }, func() {})
+		ps.update(ctx, p)
+		if ps.ring == nil {
+			t.Fatalf("%s did not join", name)
+		}
+		nodes = append(nodes, ps)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		got := nodes[0].Peers()["n2"]
+		if got.Reachable && got.Ready["default/web"] == 3 && got.Workloads["DaemonSet/default/agent"].Done {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !errors.Is(err, errNotSynced) {
-		t.Errorf("fetch before the first sync: %v, want errNotSynced", err)
-	}
-}
-
-// hold accepts connections on l and never answers, until the returned
-// func closes them.
-func hold(l net.Listener) func() {
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("n1 knows n2 as %+v", got)
 		}
-	}()
-	return func() {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	}
-}
-
-// TestPeersServe: a node answers with its own ready pods.
-func TestPeersServe(t *testing.T) {
-	port := freePort(t)
-	ps := newPeers(&Config{Node: "n1", PeerPort: port}, func() local { return fixedLocal{} }, func() {})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go ps.serve(ctx)
-	var got readyReply
-	var err error
-	for range 50 {
-		if got, err = ps.fetch(ctx, "127.0.0.1"); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil || got.Node != "n1" || got.Ready["default/web"] != 3 || !got.Workloads["DaemonSet/default/agent"].Done {
-		t.Fatalf("fetch = %+v, %v", got, err)
 	}
 }
 
@@ -198,5 +202,5 @@ type fixedLocal struct{}
 
 func (fixedLocal) LocalReady() (map[string]int, bool) { return map[string]int{"default/web": 3}, true }
 func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
-	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true}}
+	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true, Available: true}}
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -44,7 +43,17 @@ func Run(ctx context.Context, cfg Config) error {
 	// metrics (which carry no URL).
 	secrets := &redact.Secrets{}
 	cfg.Logger = slog.New(secrets.Handler(cfg.Logger.Handler()))
+	if err := checkStateStore(&cfg); err != nil {
+		return err
+	}
 	log := cfg.Logger.With("node", cfg.Node)
+	tcp, err := listenTCP(cfg, secrets, log)
+	if err != nil {
+		return err
+	}
+	if tcp != nil {
+		defer tcp.Close()
+	}
 	comp, err := NewCompiler(&cfg)
 	if err != nil {
 		return err
@@ -95,6 +104,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
 	podMetrics := newPodMetrics(reg, node)
+	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
 		Source:         src,
 		Compile:        comp.Compile,
@@ -140,36 +150,44 @@ func Run(ctx context.Context, cfg Config) error {
 			OnPush: func(webhook.Push) { loop.Trigger() }, Logger: log.With("component", "webhook")}
 	}
 	node.peers.summary = func() nodeapi.NodeSummary { return summarize(cfg.Node, loop.Status(), node.Reconciler()) }
+	ui, err := newUI(cfg, loop, node, src, node.peers.Cluster, log)
+	if err != nil {
+		return err
+	}
 	api := nodeapi.Handler(nodeapi.Options{
 		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
 		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
-		Cluster: node.peers.Cluster,
+		Cluster: node.peers.Cluster, UI: ui,
 	})
 	l, err := nodeapi.ListenUnix(cfg.API)
 	if err != nil {
 		return err
 	}
 	go func() { _ = nodeapi.Serve(ctx, l, api) }()
-	if cfg.APIAddr != "" {
-		tcp, err := net.Listen("tcp", cfg.APIAddr)
-		if err != nil {
-			return fmt.Errorf("--api-addr: %w", err)
-		}
-		h := api
-		if cfg.APITokenFile != "" {
-			tok, err := os.ReadFile(cfg.APITokenFile)
-			if err != nil {
-				return fmt.Errorf("--api-token-file: %w", err)
-			}
-			secrets.Add(string(tok))
-			h = nodeapi.RequireToken(api, strings.TrimSpace(string(tok)))
-		} else if hook == nil {
-			log.Warn("the TCP API has no token: anyone who reaches it can promote and abort rollouts (pass --api-token-file)")
-		}
-		go func() { _ = nodeapi.Serve(ctx, tcp, h) }()
+	if tcp != nil {
+		go func() { _ = tcp.Serve(ctx, api) }()
 	}
+	go watchOutcomes(ctx, loop, node, time.Second)
 	log.Info("berth daemon started", "api", cfg.API, "source", describe(cfg))
 	return loop.Run(ctx)
+}
+
+// listenTCP opens --api-addr first, so that a bad token or certificate
+// file stops the daemon before it touches the node.
+func listenTCP(cfg Config, secrets *redact.Secrets, log *slog.Logger) (*nodeapi.TCPListener, error) {
+	if cfg.APIAddr == "" {
+		if cfg.APITokenFile != "" || cfg.APITLSCert != "" || cfg.APITLSKey != "" || cfg.APITLSClientCA != "" {
+			return nil, errors.New("--api-token-file and --api-tls-* secure the TCP API: pass --api-addr too")
+		}
+		return nil, nil
+	}
+	token, err := nodeapi.ReadToken(cfg.APITokenFile)
+	if err != nil {
+		return nil, err
+	}
+	secrets.Add(token)
+	return nodeapi.ListenTCP(nodeapi.TCPOptions{Addr: cfg.APIAddr, Token: token,
+		TLSCert: cfg.APITLSCert, TLSKey: cfg.APITLSKey, TLSClientCA: cfg.APITLSClientCA, Logger: log})
 }
 
 func describe(cfg Config) string {

@@ -185,7 +185,7 @@ func TestCronJobForbidOnContainerd(t *testing.T) {
 	// (stopped here, as if it crashed, instead of waiting 90 s), the next
 	// schedule starts a run.
 	mark := time.Now()
-	if err := n.rt.StopPod(context.Background(), "default/"+first); err != nil {
+	if err := n.rt.StopPod(context.Background(), "default/"+first, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("stopped the 12:01 run in %s", time.Since(mark).Round(time.Millisecond))

@@ -66,7 +66,7 @@ func newNode(t *testing.T) *node {
 		defer cancel()
 		st, _ := n.rt.Observe(ctx)
 		for _, p := range st.Pods {
-			if err := n.rt.RemovePod(ctx, p.Key()); err != nil {
+			if err := n.rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 				t.Errorf("remove %s: %v", p.Key(), err)
 			}
 		}

@@ -151,7 +151,7 @@ func (n *realNode) removeAll() {
 		return
 	}
 	for _, p := range st.Pods {
-		if err := n.rt.RemovePod(ctx, p.Key()); err != nil {
+		if err := n.rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
 			n.t.Errorf("remove %s: %v", p.Key(), err)
 		}
 	}

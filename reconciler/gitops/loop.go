@@ -26,6 +26,7 @@ import (
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/plandiff"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -77,6 +78,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Metrics  *Metrics
 	Now      func() time.Time
+	// History records what became of each revision (default: kept in
+	// StateDir).
+	History *History
 }
 
 // Loop is the GitOps loop of one node.
@@ -137,6 +141,9 @@ func New(opts Options) *Loop {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.History == nil {
+		opts.History = NewHistory(opts.StateDir, opts.Now)
+	}
 	if opts.CompileTimeout <= 0 {
 		opts.CompileTimeout = time.Duration(budget.Limits{}.Get(budget.CompileTime))
 	}
@@ -160,6 +167,9 @@ func (l *Loop) Status() Status {
 	defer l.mu.Unlock()
 	return l.status
 }
+
+// History is the loop's record of revisions.
+func (l *Loop) History() *History { return l.opts.History }
 
 // Plan returns the plan the node runs (nil before the first good revision).
 func (l *Loop) Plan() *plan.Plan {
@@ -257,7 +267,7 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 		l.status.Head = refused.ID
 		l.mu.Unlock()
 		if !l.rejected(refused.ID) {
-			l.reject(refused.ID, []diag.Diagnostic{revisionDiag(refused)})
+			l.reject(source.Revision{ID: refused.ID}, []diag.Diagnostic{revisionDiag(refused)})
 		}
 		return
 	}
@@ -276,15 +286,18 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	}
 	p, diags := l.compile(ctx, rev)
 	if errs, _ := diag.Count(diags); errs > 0 || p == nil {
-		l.reject(rev.ID, diags)
+		l.reject(rev, diags)
 		return
 	}
 	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
 	hash := Hash(p)
 	l.mu.Lock()
+	prev := l.good
 	l.good, l.goodHash = p, hash
 	l.status.Rejected = nil
 	l.mu.Unlock()
+	l.opts.History.seen(rev, Pending, "", plandiff.Compare(prev, p))
+	l.opts.History.supersede(rev.ID)
 	l.opts.Metrics.revisionSeen(start)
 }
 
@@ -319,7 +332,7 @@ func (l *Loop) compile(ctx context.Context, rev source.Revision) (*plan.Plan, []
 		}
 	case <-cctx.Done():
 		if ctx.Err() == nil {
-			l.reject(rev.ID, []diag.Diagnostic{overtime(l.opts.CompileTimeout)})
+			l.reject(rev, []diag.Diagnostic{overtime(l.opts.CompileTimeout)})
 		}
 		<-res
 	}
@@ -340,7 +353,8 @@ func revisionDiag(e *source.RevisionError) diag.Diagnostic {
 }
 
 // reject records a refused revision; the node keeps its last good plan.
-func (l *Loop) reject(id string, diags []diag.Diagnostic) {
+func (l *Loop) reject(rev source.Revision, diags []diag.Diagnostic) {
+	id := rev.ID
 	r := &Rejection{Revision: id, Reason: reason(diags), Diagnostics: diags}
 	l.mu.Lock()
 	old := l.status.Rejected
@@ -351,6 +365,7 @@ func (l *Loop) reject(id string, diags []diag.Diagnostic) {
 	}
 	l.opts.Logger.Error("revision refused; the node keeps its last good plan", "revision", id, "reason", r.Reason)
 	l.opts.Metrics.rejected()
+	l.opts.History.seen(rev, Rejected, r.Reason, nil)
 }
 
 // reason is a rejection in one line: a budget refusal as "budget exceeded
@@ -384,6 +399,7 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 		l.status.LastError = fmt.Sprintf("apply %s: %v", short(p.Revision), err)
 		l.mu.Unlock()
 		l.opts.Logger.Warn("apply incomplete; retrying at the next resync", "revision", p.Revision, "err", err)
+		l.settle(p.Revision, Applying, err.Error())
 		return
 	}
 	l.status.LastError = ""
@@ -391,6 +407,7 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 	first := !l.appliedOnce
 	l.status.Applied, l.status.PlanHash, l.appliedOnce = p.Revision, l.goodHash, true
 	l.mu.Unlock()
+	l.settle(p.Revision, Applied, "")
 	if changed {
 		l.opts.Logger.Info("revision applied", "revision", p.Revision)
 		l.opts.Metrics.applied(p.Revision)
@@ -412,6 +429,14 @@ func (l *Loop) afterApply(rev string) {
 		if err := snaps.Prune(rev); err != nil {
 			l.opts.Logger.Warn("prune old snapshots", "err", err)
 		}
+	}
+}
+
+// settle records an apply's outcome for a revision still on its way in; a
+// failed rollout keeps its mark through later passes.
+func (l *Loop) settle(rev string, o Outcome, reason string) {
+	if r, ok := l.opts.History.Get(rev); ok && (r.Outcome == Pending || r.Outcome == Applying) {
+		l.opts.History.Mark(rev, o, reason)
 	}
 }
 

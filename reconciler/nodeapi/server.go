@@ -1,12 +1,13 @@
 // Package nodeapi is the daemon's local API: status, pods, logs, promote
-// and abort over a unix socket (and optionally TCP with a bearer token),
-// plus /metrics, /healthz, /readyz and the Git webhook. The CLI's status,
-// get, logs, promote and abort commands are its clients.
+// and abort over a unix socket, and optionally on TCP (listen.go: a bearer
+// token, required off loopback, and TLS), plus /metrics, /healthz, /readyz,
+// the Git webhook and the web view under /ui/ (auth.go: its login and
+// session cookie). The CLI's status, get, logs, promote and abort commands
+// are its clients.
 package nodeapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,15 +65,18 @@ type Options struct {
 	// Cluster returns this node and the other nodes of the inventory as
 	// this node last heard from them (GET /v1/cluster; nil: 404).
 	Cluster func() []NodeSummary
+	// UI serves the web pages under /ui/ (nil: none).
+	UI http.Handler
 }
 
 // NodeSummary is one node in `berth status --cluster`: what it applied
 // and how its pods are, as it last told.
 type NodeSummary struct {
 	Node string `json:"node"`
-	// Answers: the node answered its last readiness poll (always true
-	// for the node asked).
+	// Answers: the node is a live gossip member (always true for the
+	// node asked); State says which: alive, suspect, failed or unknown.
 	Answers  bool   `json:"answers"`
+	State    string `json:"state,omitempty"`
 	Applied  string `json:"applied,omitempty"`
 	PlanHash string `json:"planHash,omitempty"`
 	// Ready and Total count the pods of the node's workloads.
@@ -138,6 +141,10 @@ func Handler(o Options) http.Handler {
 	}
 	if o.Webhook != nil {
 		mux.Handle("POST /hooks/git", o.Webhook)
+	}
+	if o.UI != nil {
+		mux.Handle("/ui/", o.UI)
+		mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
 	}
 	mux.HandleFunc("GET /v1/status", func(w http.ResponseWriter, r *http.Request) {
 		doc := StatusDoc{Node: o.Node}
@@ -222,24 +229,6 @@ func writeJSON(w http.ResponseWriter, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
-}
-
-// RequireToken wraps h so every request needs the bearer token, except
-// the webhook (which authenticates itself by signature) and the probes.
-func RequireToken(h http.Handler, token string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/hooks/git", "/healthz", "/readyz":
-			h.ServeHTTP(w, r)
-			return
-		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			http.Error(w, "unauthorized: send Authorization: Bearer <token>", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // ListenUnix listens on a unix socket readable by root only, replacing a

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // Mask replaces a secret.
@@ -44,12 +45,15 @@ func HasCredentials(raw string) bool { return URL(raw) != raw }
 // Secrets is a set of values never to show; the zero value is empty, and
 // a nil *Secrets redacts URLs only.
 type Secrets struct {
+	mu     sync.RWMutex // secrets are added at start, while goroutines log
 	values []string
 }
 
 // Add registers secret values (blank and very short ones are ignored: a
 // one-letter secret would mask every word).
 func (s *Secrets) Add(values ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, v := range values {
 		if v = strings.TrimSpace(v); len(v) >= 4 {
 			s.values = append(s.values, v)
@@ -71,9 +75,11 @@ func (s *Secrets) AddBasicAuth(user, password string) {
 // it.
 func (s *Secrets) String(text string) string {
 	if s != nil {
+		s.mu.RLock()
 		for _, v := range s.values {
 			text = strings.ReplaceAll(text, v, Mask)
 		}
+		s.mu.RUnlock()
 	}
 	return urls(text)
 }

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/go-git/go-billy/v5/osfs"
 	git "github.com/go-git/go-git/v5"
@@ -36,8 +37,11 @@ type Revision struct {
 	ID string `json:"id"`
 	// Dir holds the manifests of this revision (the --path sub-folder).
 	Dir string `json:"dir"`
-	// Message is the commit's first line, when there is one.
-	Message string `json:"message,omitempty"`
+	// Message is the commit's first line, when there is one; Author and
+	// Time are the commit's author and author date.
+	Message string    `json:"message,omitempty"`
+	Author  string    `json:"author,omitempty"`
+	Time    time.Time `json:"time,omitzero"`
 }
 
 // GitOptions say which repository to follow.
@@ -390,7 +394,7 @@ func (g *Git) extract(c *object.Commit) (Revision, error) {
 	id := c.Hash.String()
 	msg, _, _ := strings.Cut(c.Message, "\n")
 	if r, ok := g.snapshot(id); ok {
-		r.Message = msg
+		r.Message, r.Author, r.Time = msg, c.Author.Name, c.Author.When
 		return r, nil
 	}
 	tree, err := c.Tree()
@@ -420,7 +424,8 @@ func (g *Git) extract(c *object.Commit) (Revision, error) {
 	if err := os.Rename(tmp, g.snapshotDir(id)); err != nil {
 		return Revision{}, fmt.Errorf("extract commit %s: %w", short(id), err)
 	}
-	return Revision{ID: id, Dir: filepath.Join(g.snapshotDir(id), filepath.FromSlash(prefix)), Message: msg}, nil
+	return Revision{ID: id, Dir: filepath.Join(g.snapshotDir(id), filepath.FromSlash(prefix)), Message: msg,
+		Author: c.Author.Name, Time: c.Author.When}, nil
 }
 
 // Prune removes snapshots other than keep.

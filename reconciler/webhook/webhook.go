@@ -16,6 +16,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 )
 
 // maxBody bounds a payload; push payloads are small, and an unbounded read
@@ -113,7 +115,17 @@ type Handler struct {
 	// OnPush is called for an authenticated push to Branch; it must not block.
 	OnPush func(Push)
 	Logger *slog.Logger
+	// Now is the clock of the refusal log's rate limit (tests set it).
+	Now func() time.Time
+
+	mu         sync.Mutex
+	lastRefuse time.Time
+	suppressed int
 }
+
+// refusalLogEvery is the most often a refused request is logged: anyone
+// who reaches the port can send refusals, and must not flood the log.
+const refusalLogEvery = 10 * time.Second
 
 // ServeHTTP authenticates, parses and dispatches one notification.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +140,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	provider, err := Verify(r.Header, body, h.Secret)
 	if err != nil {
-		h.log().Warn("webhook refused", "remote", r.RemoteAddr, "err", err)
+		h.logRefusal(r.RemoteAddr, err)
 		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
 	}
@@ -152,6 +164,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusAccepted)
 	fmt.Fprintln(w, "fetching")
+}
+
+// logRefusal logs a refused request, at most once per refusalLogEvery;
+// the next line says how many were left out.
+func (h *Handler) logRefusal(remote string, err error) {
+	now := time.Now()
+	if h.Now != nil {
+		now = h.Now()
+	}
+	h.mu.Lock()
+	if !h.lastRefuse.IsZero() && now.Sub(h.lastRefuse) < refusalLogEvery {
+		h.suppressed++
+		h.mu.Unlock()
+		return
+	}
+	h.lastRefuse = now
+	n := h.suppressed
+	h.suppressed = 0
+	h.mu.Unlock()
+	h.log().Warn("webhook refused", "remote", remote, "err", err, "suppressed", n)
 }
 
 func (h *Handler) log() *slog.Logger {

@@ -1,13 +1,16 @@
 package webhook
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sign(secret, body string) string {
@@ -89,4 +92,39 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("Verify accepted a wrong signature %q", sig)
 		}
 	})
+}
+
+// Refusals are logged at most once per 10 s, with the count left out:
+// anyone who reaches the port must not flood the log (issue 20, finding 10).
+func TestRefusalLogRateLimited(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	h := &Handler{Secret: []byte("s3cret"), Branch: "main", Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		}}))}
+	refuse := func() {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/git", strings.NewReader(`{"ref":"refs/heads/main"}`))
+		req.Header.Set("X-Hub-Signature-256", "sha256=00")
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			t.Fatalf("status %d, want 401", w.Code)
+		}
+	}
+	for range 1000 {
+		refuse()
+	}
+	now = now.Add(11 * time.Second)
+	refuse()
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines for 1001 refusals, want 2:\n%s", len(lines), buf.String())
+	}
+	if !strings.Contains(lines[0], "suppressed=0") || !strings.Contains(lines[1], "suppressed=999") {
+		t.Errorf("log:\n%s", buf.String())
+	}
 }

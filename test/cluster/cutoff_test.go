@@ -11,8 +11,9 @@ import (
 )
 
 // testNodeCutOff: a node the others cannot reach (its link down) gets no
-// traffic from them within seconds, because they poll each other's ready
-// pods (--peer-port); once it answers again, it gets its share back.
+// traffic from them within seconds: gossip (--peer-port) declares it
+// failed and its host does not answer either; once its link is back, it
+// is alive again and gets its share back.
 func testNodeCutOff(t *testing.T) {
 	s, err := status(context.Background(), "n2")
 	if err != nil {
@@ -68,8 +69,8 @@ func testNodeCutOff(t *testing.T) {
 		}
 	}
 	out := mustOut(t, os.Getenv("BERTH_BIN"), "status", "--cluster", "--api", filepath.Join(runDir, "n1", "berth.sock"))
-	if !regexp.MustCompile(`(?m)^n2 +no `).MatchString(out) {
-		t.Errorf("berth status --cluster on n1 with n2 cut off:\n%s\nwant n2 not answering", out)
+	if !regexp.MustCompile(`(?m)^n2 +failed `).MatchString(out) {
+		t.Errorf("berth status --cluster on n1 with n2 cut off:\n%s\nwant n2 failed", out)
 	}
 
 	mustOut(t, "ip", "link", "set", "vbc-n2", "up")

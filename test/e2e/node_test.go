@@ -38,9 +38,7 @@ func newNode(t *testing.T, slot int) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, slot: slot, dir: dir, api: filepath.Join(dir, "run", "berth.sock"), logf: filepath.Join(dir, "daemon.log")}
-	// A leftover of an interrupted run would confuse this one. (Only then:
-	// `berth cleanup` also removes every host route berth made, other
-	// daemons' included.)
+	// A leftover of an interrupted run would confuse this one.
 	if n.leftover() {
 		t.Logf("removing the leftovers of an earlier run of slot %d", slot)
 		n.cleanup()
@@ -60,8 +58,9 @@ func newNode(t *testing.T, slot int) *node {
 // (scripts/demo.sh has 10.77, reconciler/e2e 10.74, bench/latency.sh
 // 10.70.0.0/17, bench/dns.sh 10.68).
 var podCIDRs = map[int]string{
+	0: "10.66.0.0/16",
 	1: "10.71.0.0/16", 2: "10.72.0.0/16", 3: "10.73.0.0/16", 4: "10.75.0.0/16",
-	5: "10.76.0.0/16", 6: "10.78.0.0/16", 7: "10.69.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
+	5: "10.76.0.0/16", 6: "10.78.0.0/16", 7: "10.67.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
 }
 
 // The chain prefix has 5 characters at most: chain names such as
@@ -234,9 +233,11 @@ type status struct {
 		Applied   string `json:"applied"`
 		Applying  string `json:"applying"`
 		Head      string `json:"head"`
+		Compiling string `json:"compiling"`
 		LastError string `json:"lastError"`
 		Rejected  *struct {
 			Revision    string `json:"revision"`
+			Reason      string `json:"reason"`
 			Diagnostics []struct {
 				File     string `json:"file"`
 				Line     int    `json:"line"`
@@ -259,6 +260,7 @@ type pod struct {
 	Name       string    `json:"name"`
 	Revision   string    `json:"revision"`
 	Phase      string    `json:"phase"`
+	Reason     string    `json:"reason"`
 	Ready      bool      `json:"ready"`
 	StartedAt  time.Time `json:"startedAt"`
 	Containers []struct {

@@ -79,7 +79,10 @@ type app struct {
 	// InitialDelay is the readiness probe's initialDelaySeconds, to make
 	// each rollout step last.
 	InitialDelay int
-	NodePort     int
+	// Grace is terminationGracePeriodSeconds (default 5); PreStop, when
+	// set, is a preStop hook sleeping that many seconds, so a stop lasts.
+	Grace, PreStop int
+	NodePort       int
 	// Typo misspells a field, making the commit invalid.
 	Typo bool
 }
@@ -99,10 +102,15 @@ spec:
     metadata:
       labels: {app: {{.Name}}}
     spec:
-      terminationGracePeriodSeconds: 5
+      terminationGracePeriodSeconds: {{.Grace}}
       containers:
         - name: hello
           image: {{.Image}}
+          {{- if .PreStop}}
+          lifecycle:
+            preStop:
+              exec: {command: [sleep, "{{.PreStop}}"]}
+          {{- end}}
           ports:
             - {name: http, containerPort: 8000}
           readinessProbe:
@@ -130,6 +138,9 @@ func (a app) yaml() string {
 	}
 	if a.MaxSurge == 0 && a.MaxUnavailable == 0 {
 		a.MaxSurge = 1
+	}
+	if a.Grace == 0 {
+		a.Grace = 5
 	}
 	var b bytes.Buffer
 	if err := appTemplate.Execute(&b, a); err != nil {

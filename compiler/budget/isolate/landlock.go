@@ -70,7 +70,7 @@ func confine(dirs []string) {
 		return
 	}
 	fsRights, netRights, scoped := abiRights(int(abi))
-	attr := unix.LandlockRulesetAttr{Access_fs: fsRights, Access_net: netRights, Scoped: scoped}
+	attr := unix.LandlockRulesetAttr{Handled_access_fs: fsRights, Handled_access_net: netRights, Scoped: scoped}
 	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
 	if errno != 0 {
 		return

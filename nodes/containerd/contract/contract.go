@@ -16,8 +16,8 @@ import (
 type Runtime interface {
 	Observe(ctx context.Context) (nodes.NodeState, error)
 	CreatePod(ctx context.Context, p *plan.Pod) error
-	StopPod(ctx context.Context, key string) error
-	RemovePod(ctx context.Context, key string) error
+	StopPod(ctx context.Context, key string, deadline time.Time) error
+	RemovePod(ctx context.Context, key string, deadline time.Time) error
 	UpdatePodConfig(ctx context.Context, p *plan.Pod) error
 }
 
@@ -42,7 +42,7 @@ func Test(t *testing.T, rt Runtime, o Options) {
 	p.Owner = plan.Owner{Kind: "Deployment", Name: "contract"}
 	p.Revision, p.ConfigHash = "rev1", "cfg1"
 	key := p.Key()
-	t.Cleanup(func() { rt.RemovePod(ctx, key) })
+	t.Cleanup(func() { rt.RemovePod(ctx, key, time.Time{}) })
 
 	if err := rt.CreatePod(ctx, p); err != nil {
 		t.Fatalf("CreatePod: %v", err)
@@ -75,7 +75,7 @@ func Test(t *testing.T, rt Runtime, o Options) {
 		t.Error("UpdatePodConfig of a missing pod succeeded")
 	}
 
-	if err := rt.StopPod(ctx, key); err != nil {
+	if err := rt.StopPod(ctx, key, time.Time{}); err != nil {
 		t.Fatalf("StopPod: %v", err)
 	}
 	st = wait(t, rt, key, o.Timeout, "stopped", func(s *nodes.PodStatus) bool {
@@ -84,18 +84,18 @@ func Test(t *testing.T, rt Runtime, o Options) {
 	if st.Phase != nodes.PhaseFailed || st.Reason != "Stopped" || st.IP != "" || st.Ready {
 		t.Errorf("a pod stopped while running: want Failed, reason Stopped, IP released, not ready; got %+v", st)
 	}
-	if err := rt.StopPod(ctx, key); err != nil {
+	if err := rt.StopPod(ctx, key, time.Time{}); err != nil {
 		t.Errorf("StopPod again: %v", err)
 	}
 
-	if err := rt.RemovePod(ctx, key); err != nil {
+	if err := rt.RemovePod(ctx, key, time.Time{}); err != nil {
 		t.Fatalf("RemovePod: %v", err)
 	}
 	if s, err := rt.Observe(ctx); err != nil || s.Pod(key) != nil {
 		t.Errorf("removed pod still observed (%v)", err)
 	}
-	for name, f := range map[string]func(context.Context, string) error{"RemovePod": rt.RemovePod, "StopPod": rt.StopPod} {
-		if err := f(ctx, "default/never-existed"); err != nil {
+	for name, f := range map[string]func(context.Context, string, time.Time) error{"RemovePod": rt.RemovePod, "StopPod": rt.StopPod} {
+		if err := f(ctx, "default/never-existed", time.Time{}); err != nil {
 			t.Errorf("%s of a missing pod: %v (must be a no-op)", name, err)
 		}
 	}

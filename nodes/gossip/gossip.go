@@ -1,0 +1,601 @@
+// Package gossip is how the nodes of an inventory tell each other what
+// Git cannot: the pods each one has ready per Service, its rollouts, and
+// a summary for `berth status --cluster`. It runs on
+// hashicorp/memberlist: SWIM membership and failure detection, encrypted
+// and authenticated with a shared keyring; the inventory decides who may
+// be a member, whatever a node says.
+//
+// A node's state is versioned. What changes goes out as deltas through
+// memberlist's broadcast queue, piggybacked on gossip; a node that
+// missed one (or joined late) fetches the owner's snapshot directly, and
+// the periodic push/pull compares digests to repair the rest. Services
+// travel as indexes into a Table every node derives from the same plan.
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"log"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Workload is one workload's rollout on a node.
+type Workload struct {
+	Revision string
+	// Done: every pod of Revision there is available.
+	Done bool
+	// Available: the node has an available pod of the workload, of any
+	// revision (DaemonSets count unavailable nodes across the inventory).
+	Available bool
+}
+
+// Summary is a node as `berth status --cluster` shows it.
+type Summary struct {
+	Applied, PlanHash string
+	Ready, Total      int
+	Converged         bool
+}
+
+// Local is what this node tells the others.
+type Local struct {
+	Ready     map[string]int // ready pods by Service key (namespace/name)
+	Workloads map[string]Workload
+	Summary   Summary
+}
+
+// Member is an inventory entry: a node's name and address.
+type Member struct{ Name, Addr string }
+
+// Member states as Peer.State says them.
+const (
+	StateAlive   = "alive"
+	StateSuspect = "suspect" // this node's probes failed; not yet declared failed
+	StateFailed  = "failed"  // SWIM declared it failed, or it left
+	StateUnknown = "unknown" // never seen: not running berth, or not reachable since this node started
+)
+
+// Peer is another node of the inventory, as this node knows it.
+type Peer struct {
+	Name, Addr string
+	State      string
+	// Reachable: it is alive, or it failed while its host still refuses
+	// connections on the peer port (its daemon is down; its pods and rules
+	// keep serving) for up to Timing.QuietGrace.
+	Reachable bool
+	// Known: this node has its whole state (Ready, Workloads, Summary).
+	Known     bool
+	Ready     map[string]int
+	Workloads map[string]Workload
+	Summary   Summary
+}
+
+// Stats are the gossip layer's counters.
+type Stats struct {
+	// Alive, Suspect, Failed and Unknown count the other inventory nodes
+	// by state.
+	Alive, Suspect, Failed, Unknown int
+	BytesIn, BytesOut               uint64
+	// Refused counts nodes refused as members (not in the inventory, or
+	// not at its address); Dropped messages that did not decode or came
+	// from no inventory node.
+	Refused, Dropped uint64
+	// Queued is the broadcast queue's length.
+	Queued int
+}
+
+// Config is one node's gossip settings.
+type Config struct {
+	// Self is this node; memberlist binds to its address and Port (UDP
+	// and TCP), the port every node of the inventory uses.
+	Self Member
+	Port int
+	// Keys is the keyring: the first key encrypts, every key decrypts.
+	Keys   [][]byte
+	Timing Timing
+	Logger *slog.Logger
+	// OnChange is called when what Peers returns may have changed, at
+	// most every Timing.Notify, never concurrently.
+	OnChange func()
+	// OnApply sees every version of another node's state this node
+	// reaches (measurements); it runs under the Cluster's lock.
+	OnApply func(owner string, version uint64)
+	// Dial replaces the host check's TCP dial (tests).
+	Dial func(network, addr string, timeout time.Duration) (net.Conn, error)
+}
+
+// Cluster is this node's membership in the gossip ring.
+type Cluster struct {
+	cfg     Config
+	t       Timing
+	log     *slog.Logger
+	ml      *memberlist.Memberlist
+	net     *transport
+	queue   *memberlist.TransmitLimitedQueue
+	ring    *memberlist.Keyring
+	inv     atomic.Pointer[inventory]
+	alive   atomic.Int64 // members memberlist counts alive, this node included
+	refused atomic.Uint64
+	dropped atomic.Uint64
+	sends   chan send
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	joining atomic.Bool
+
+	mu      sync.Mutex
+	pub     *publisher
+	reps    *replicas
+	members map[string]*member
+	// onMember sees member state changes (the simulation's detection
+	// times); set and called under mu.
+	onMember func(name, state string)
+	// aliveNames lists the alive members (heads go to one of them),
+	// rebuilt when a member event set aliveDirty.
+	aliveNames []string
+	aliveDirty bool
+	changed    bool
+	ownMoved   time.Time // this node's last flush that sent something
+	serveTok   float64   // snapshot answers left (a token bucket)
+	servedAt   time.Time
+}
+
+// inventory is who may be a member: name -> address (immutable, swapped
+// whole).
+type inventory map[string]net.IP
+
+type send struct {
+	to  Member
+	msg []byte
+}
+
+// New joins the gossip ring as cfg.Self, with the other members of
+// inventory as its seeds, and returns once memberlist listens.
+func New(cfg Config, inv []Member) (*Cluster, error) {
+	if len(cfg.Keys) == 0 {
+		return nil, errors.New("gossip needs a key (--peer-key-file): without one any host on the network could answer for a node")
+	}
+	ip := net.ParseIP(cfg.Self.Addr)
+	if ip == nil {
+		return nil, fmt.Errorf("node %s: address %q in the inventory is not an IP address", cfg.Self.Name, cfg.Self.Addr)
+	}
+	t := cfg.Timing.withDefaults()
+	c := &Cluster{cfg: cfg, t: t, log: cmpLogger(cfg.Logger), sends: make(chan send, 1024), stop: make(chan struct{}),
+		members: map[string]*member{}, serveTok: float64(t.ServeBurst)}
+	c.setInventory(inv)
+	c.pub = newPublisher(cfg.Self.Name, uint64(time.Now().UnixNano()), t.PacketSize-400)
+	c.reps = newReplicas(cfg.Self.Name, c.allowed, t.GapWait, t.Retry)
+	c.reps.onApply = cfg.OnApply
+	// At least as many sends as for 10 nodes: in a small cluster a delta
+	// then reaches every node in one or two gossip rounds, so none is
+	// left to the repair.
+	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: func() int { return max(int(c.alive.Load()), 10) }, RetransmitMult: t.RetransmitMult}
+
+	ring, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
+	if err != nil {
+		return nil, fmt.Errorf("peer keyring: %w", err)
+	}
+	c.ring = ring
+	logw := &mlLog{log: c.log, suspect: c.suspected}
+	logger := log.New(logw, "", 0)
+	tr, err := newTransport(cfg.Self.Addr, cfg.Port, c.log)
+	if err != nil {
+		return nil, fmt.Errorf("listen for the other nodes on %s: %w (is it this node's address, and is the port free?)",
+			net.JoinHostPort(cfg.Self.Addr, strconv.Itoa(cfg.Port)), err)
+	}
+	c.net = tr
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.Self.Name
+	mc.BindAddr, mc.BindPort = cfg.Self.Addr, cfg.Port
+	mc.AdvertiseAddr, mc.AdvertisePort = cfg.Self.Addr, cfg.Port
+	mc.Transport = c.net
+	mc.Keyring = ring
+	mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	mc.EnableCompression = false // deltas are compact already; LZW costs CPU on every packet
+	mc.Logger = logger
+	t.apply(mc)
+	mc.Delegate = (*delegate)(c)
+	mc.Events = (*events)(c)
+	mc.Alive = (*admission)(c)
+	mc.Merge = (*admission)(c)
+	mc.Ping = (*events)(c)
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		c.net.Shutdown()
+		return nil, fmt.Errorf("start gossip on %s:%d: %w", cfg.Self.Addr, cfg.Port, err)
+	}
+	c.ml = ml
+	c.wg.Add(3)
+	go c.sender()
+	go c.loop()
+	go c.reconnect(true)
+	return c, nil
+}
+
+func cmpLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return l
+}
+
+// SetInventory changes who may be a member (a new plan). A node that
+// left the inventory is forgotten; memberlist refuses it from now on.
+func (c *Cluster) SetInventory(inv []Member) {
+	c.setInventory(inv)
+	c.mu.Lock()
+	for name := range c.reps.owners {
+		if !c.allowed(name) {
+			c.reps.drop(name)
+		}
+	}
+	for name := range c.members {
+		if !c.allowed(name) {
+			delete(c.members, name)
+		}
+	}
+	c.changed = true
+	c.mu.Unlock()
+}
+
+func (c *Cluster) setInventory(members []Member) {
+	inv := inventory{}
+	for _, m := range members {
+		if ip := net.ParseIP(m.Addr); ip != nil {
+			inv[m.Name] = ip
+		}
+	}
+	c.inv.Store(&inv)
+}
+
+func (c *Cluster) allowed(name string) bool {
+	_, ok := (*c.inv.Load())[name]
+	return ok
+}
+
+// SetTable makes t the table of this node's plan: its counts are sent in
+// it, and the others' counts are read with it.
+func (c *Cluster) SetTable(t *Table) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.reps.current != nil && c.reps.current.ID == t.ID {
+		return
+	}
+	c.pub.setTable(t)
+	if c.reps.setTable(t) {
+		c.changed = true
+	}
+}
+
+// Publish makes l what this node tells; the changes go out with the next
+// flush (Timing.Flush).
+func (c *Cluster) Publish(l Local) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pub.setReady(l.Ready, true)
+	c.pub.setWorkloads(l.Workloads)
+	c.pub.setSummary(l.Summary)
+}
+
+// SetReady changes some of this node's ready counts, leaving the others
+// (cheaper than Publish for a few changes among thousands of Services).
+// It returns the version that will carry them.
+func (c *Cluster) SetReady(changes map[string]int) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.pub.setReady(changes, false)
+	return c.pub.version + 1
+}
+
+// Peers is every other node of the inventory, by name order.
+func (c *Cluster) Peers() []Peer {
+	inv := *c.inv.Load()
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	window := c.t.suspicion(int(c.alive.Load()))
+	out := make([]Peer, 0, len(inv))
+	for _, name := range slices.Sorted(maps.Keys(inv)) {
+		if name == c.cfg.Self.Name {
+			continue
+		}
+		p := Peer{Name: name, Addr: inv[name].String(), State: StateUnknown}
+		if m := c.members[name]; m != nil {
+			p.State, p.Reachable = m.state(now, window), m.reachable(now, c.t)
+		}
+		if ready, ok := c.reps.ready(name); ok && p.State != StateUnknown {
+			p.Known, p.Ready = true, ready
+			p.Workloads, p.Summary = c.reps.state(name)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// Stats returns the counters.
+func (c *Cluster) Stats() Stats {
+	s := Stats{BytesIn: c.net.in.Load(), BytesOut: c.net.out.Load(), Refused: c.refused.Load(), Dropped: c.dropped.Load(), Queued: c.queue.NumQueued()}
+	for _, p := range c.Peers() {
+		switch p.State {
+		case StateAlive:
+			s.Alive++
+		case StateSuspect:
+			s.Suspect++
+		case StateFailed:
+			s.Failed++
+		default:
+			s.Unknown++
+		}
+	}
+	return s
+}
+
+// SetKeys replaces the keyring (the key file changed): new keys are
+// installed first, then the primary switches, then old keys go.
+func (c *Cluster) SetKeys(keys [][]byte) error {
+	if len(keys) == 0 {
+		return errors.New("no key")
+	}
+	ring := c.ring // memberlist reads the same keyring; it locks itself
+	for _, k := range keys {
+		if err := ring.AddKey(k); err != nil {
+			return fmt.Errorf("peer keyring: %w", err)
+		}
+	}
+	if err := ring.UseKey(keys[0]); err != nil {
+		return fmt.Errorf("peer keyring: %w", err)
+	}
+	for _, have := range ring.GetKeys() {
+		if !slices.ContainsFunc(keys, func(k []byte) bool { return string(k) == string(have) }) {
+			if err := ring.RemoveKey(have); err != nil {
+				return fmt.Errorf("peer keyring: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// Close leaves the ring (the others learn at once that this daemon
+// stops; its pods keep serving) and stops.
+func (c *Cluster) Close() error {
+	select {
+	case <-c.stop:
+		return nil
+	default:
+	}
+	err := c.ml.Leave(time.Second)
+	close(c.stop)
+	c.wg.Wait()
+	if e := c.ml.Shutdown(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// Kill stops without leaving, as a crash would (simulations).
+func (c *Cluster) Kill() error {
+	close(c.stop)
+	c.wg.Wait()
+	return c.ml.Shutdown()
+}
+
+// sender sends direct messages (snapshot requests and answers) over TCP,
+// a few at a time, off memberlist's receive path.
+func (c *Cluster) sender() {
+	defer c.wg.Done()
+	sem := make(chan struct{}, 8)
+	for {
+		select {
+		case <-c.stop:
+			return
+		case s := <-c.sends:
+			ip := (*c.inv.Load())[s.to.Name]
+			if ip == nil {
+				continue
+			}
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem }()
+				n := &memberlist.Node{Name: s.to.Name, Addr: ip, Port: uint16(c.cfg.Port)}
+				if err := c.ml.SendReliable(n, s.msg); err != nil {
+					c.log.Debug("send to another node", "node", s.to.Name, "err", err)
+				}
+			}()
+		}
+	}
+}
+
+func (c *Cluster) sendTo(name string, msg []byte) {
+	select {
+	case c.sends <- send{to: Member{Name: name}, msg: msg}:
+	default: // full: the next round asks again
+	}
+}
+
+// loop flushes this node's changes, asks for the snapshots it misses,
+// and tells the daemon what changed.
+func (c *Cluster) loop() {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.t.Flush)
+	defer tick.Stop()
+	var notified, headsAt time.Time
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+		now := time.Now()
+		c.mu.Lock()
+		out := c.pub.flush(now)
+		if len(out) > 0 {
+			c.ownMoved = now
+		}
+		due := c.reps.due(now)
+		var heads []byte
+		if now.Sub(headsAt) >= c.t.Heads {
+			headsAt = now
+			heads = c.heads(now)
+		}
+		notify := c.changed && now.Sub(notified) >= c.t.Notify
+		if notify {
+			c.changed = false
+		}
+		c.checkHosts(now)
+		c.mu.Unlock()
+		for _, b := range out {
+			c.queue.QueueBroadcast(broadcast(b))
+		}
+		if n := c.queue.NumQueued(); n > c.t.MaxQueue {
+			c.queue.Prune(c.t.MaxQueue)
+		}
+		for _, q := range due {
+			c.sendTo(q.owner, encodeRequest(q))
+		}
+		if heads != nil {
+			c.sendHeads(heads)
+		}
+		if notify && c.cfg.OnChange != nil {
+			notified = now
+			c.cfg.OnChange()
+		}
+	}
+}
+
+// heads are this node's and the recently moved owners' versions, as
+// much as fits a packet (nil: nothing moved). The caller holds c.mu.
+func (c *Cluster) heads(now time.Time) []byte {
+	limit := (c.t.PacketSize - 200) / 24
+	hs := c.reps.heads(now, c.t.HeadsWindow, limit)
+	if now.Sub(c.ownMoved) <= c.t.HeadsWindow && c.pub.started {
+		hs = append(hs, digestEntry{owner: c.cfg.Self.Name, epoch: c.pub.epoch, version: c.pub.version})
+	}
+	if len(hs) == 0 {
+		return nil
+	}
+	return encodeHeads(hs)
+}
+
+// sendHeads sends the heads to one random alive member, over UDP.
+func (c *Cluster) sendHeads(b []byte) {
+	inv := *c.inv.Load()
+	c.mu.Lock()
+	if c.aliveDirty {
+		c.aliveNames = c.aliveNames[:0]
+		for name, m := range c.members {
+			if m.alive {
+				c.aliveNames = append(c.aliveNames, name)
+			}
+		}
+		c.aliveDirty = false
+	}
+	var to string
+	if len(c.aliveNames) > 0 {
+		to = c.aliveNames[rand.IntN(len(c.aliveNames))]
+	}
+	c.mu.Unlock()
+	if ip := inv[to]; ip != nil {
+		if err := c.ml.SendBestEffort(&memberlist.Node{Name: to, Addr: ip, Port: uint16(c.cfg.Port)}, b); err != nil {
+			c.log.Debug("send heads", "node", to, "err", err)
+		}
+	}
+}
+
+// reconnect joins the inventory members memberlist does not count alive:
+// at start (seeds), and then every Timing.Reconnect, at most 3 at a
+// time, so that a node back from a partition, or one that started later
+// or was missed by the gossip of joins, is found again. Each member is
+// retried with a back-off (Reconnect doubling to a minute): a node that
+// stays down is not flooded by every other node.
+func (c *Cluster) reconnect(first bool) {
+	defer c.wg.Done()
+	tick := time.NewTicker(c.t.Reconnect)
+	defer tick.Stop()
+	retry := map[string]time.Time{}
+	wait := map[string]time.Duration{}
+	for {
+		c.joinSome(first, retry, wait)
+		first = false
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (c *Cluster) joinSome(first bool, retry map[string]time.Time, wait map[string]time.Duration) {
+	inv := *c.inv.Load()
+	now := time.Now()
+	c.mu.Lock()
+	var down []string
+	for name := range inv {
+		if name == c.cfg.Self.Name {
+			continue
+		}
+		if m := c.members[name]; m == nil || !m.alive {
+			if now.After(retry[name]) {
+				down = append(down, name)
+			}
+		} else {
+			delete(retry, name)
+			delete(wait, name)
+		}
+	}
+	c.mu.Unlock()
+	if len(down) == 0 || !c.joining.CompareAndSwap(false, true) {
+		return
+	}
+	// Many down is a start or a big partition: memberlist's own gossip
+	// (to failed nodes too, for GossipToTheDead) does most of the work,
+	// and across a big cluster only a few nodes try each round. A few
+	// down is a straggler: try them.
+	p := 1.0
+	if alive := c.alive.Load(); !first && len(down) > 3 && alive > 8 {
+		p = 8 / float64(alive)
+	}
+	rand.Shuffle(len(down), func(i, j int) { down[i], down[j] = down[j], down[i] })
+	var addrs []string
+	for _, name := range down {
+		if len(addrs) == 3 {
+			break
+		}
+		if rand.Float64() >= p {
+			continue
+		}
+		addrs = append(addrs, net.JoinHostPort(inv[name].String(), strconv.Itoa(c.cfg.Port)))
+		w := min(max(2*wait[name], c.t.Reconnect), time.Minute)
+		if first {
+			w = c.t.Reconnect
+		}
+		wait[name] = w
+		retry[name] = now.Add(w/2 + rand.N(w/2+1))
+	}
+	if len(addrs) == 0 {
+		c.joining.Store(false)
+		return
+	}
+	go func() {
+		defer c.joining.Store(false)
+		if _, err := c.ml.Join(addrs); err != nil {
+			c.log.Debug("join other nodes", "addrs", addrs, "err", err)
+		}
+	}()
+}
+
+// broadcast is one delta in memberlist's queue. Deltas never replace
+// each other (each is one version), so it is a UniqueBroadcast.
+type broadcast []byte
+
+func (b broadcast) Invalidates(memberlist.Broadcast) bool { return false }
+func (b broadcast) Message() []byte                       { return b }
+func (b broadcast) Finished()                             {}
+func (b broadcast) UniqueBroadcast()                      {}

@@ -1,0 +1,277 @@
+package gossip
+
+import (
+	"encoding/binary"
+	"maps"
+	"slices"
+	"time"
+)
+
+// maxChunks is how many deltas one change may take; a bigger change (a
+// node starting with thousands of ready Services, say) is announced by
+// one delta with flagFetch, and the others fetch the snapshot directly:
+// one copy per node instead of one per gossip retransmission.
+const maxChunks = 8
+
+// sent is one delta as it went out.
+type sent struct {
+	b     []byte
+	fetch bool // flagFetch: only a snapshot has it
+}
+
+// historyLen is how many of its last deltas a node keeps to answer
+// for the ones another node missed.
+const historyLen = 256
+
+// summaryEvery throttles the summary (`berth status --cluster`): its pod
+// counts move with every readiness change, and it is for people.
+const summaryEvery = 2 * time.Second
+
+// publisher is this node's own state, in versions: each flush turns what
+// changed since the last one into deltas (pure; the Cluster sends them).
+type publisher struct {
+	name    string
+	epoch   uint64
+	version uint64
+	limit   int // bytes of one delta
+
+	table     *Table
+	ready     map[string]int // what this node has ready, by Service key
+	cur       counts         // ready in table order
+	workloads map[string]Workload
+	summary   Summary
+
+	live    bool // the node told its state once: until then it says nothing
+	started bool // the first (reset) version went out
+	// history is the last historyLen deltas sent, by version: a node
+	// that missed some gets them, not the whole snapshot.
+	history     [historyLen]sent
+	dirty       map[int]bool
+	wdirty      map[string]bool
+	sumDirty    bool
+	summaryAt   time.Time
+	sentSummary Summary
+}
+
+func newPublisher(name string, epoch uint64, limit int) *publisher {
+	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, workloads: map[string]Workload{},
+		dirty: map[int]bool{}, wdirty: map[string]bool{}}
+}
+
+func clampCount(n int) uint32 { return uint32(min(max(n, 0), maxCount)) }
+
+// setTable moves the state to table t: a Service new to the table gets
+// its count; the others keep theirs (receivers remap by key the same way).
+func (p *publisher) setTable(t *Table) {
+	if p.table != nil && p.table.ID == t.ID {
+		return
+	}
+	if p.table == nil {
+		p.cur = newCounts(len(t.Keys))
+	} else {
+		p.cur = p.cur.remap(p.table, t)
+		p.dirty = map[int]bool{}
+	}
+	p.table = t
+	for i, k := range t.Keys {
+		if n := clampCount(p.ready[k]); n != p.cur.get(i) {
+			p.cur.set(i, n)
+			p.dirty[i] = true
+		}
+	}
+}
+
+// setReady takes ready counts by Service key: all of them (full: a key
+// absent counts 0), or only the changed ones.
+func (p *publisher) setReady(ready map[string]int, full bool) {
+	p.live = true
+	if full {
+		for k := range p.ready {
+			if _, ok := ready[k]; !ok {
+				p.setOne(k, 0)
+			}
+		}
+	}
+	for k, n := range ready {
+		p.setOne(k, n)
+	}
+}
+
+func (p *publisher) setOne(key string, n int) {
+	if n <= 0 {
+		delete(p.ready, key)
+	} else {
+		p.ready[key] = n
+	}
+	if p.table == nil {
+		return
+	}
+	if i := p.table.Index(key); i >= 0 && p.cur.get(i) != clampCount(n) {
+		p.cur.set(i, clampCount(n))
+		p.dirty[i] = true
+	}
+}
+
+func (p *publisher) setWorkloads(ws map[string]Workload) {
+	for k := range p.workloads {
+		if _, ok := ws[k]; !ok {
+			delete(p.workloads, k)
+			p.wdirty[k] = true
+		}
+	}
+	for k, w := range ws {
+		if old, ok := p.workloads[k]; !ok || old != w {
+			p.workloads[k] = w
+			p.wdirty[k] = true
+		}
+	}
+}
+
+func (p *publisher) setSummary(s Summary) {
+	if s != p.summary {
+		p.summary, p.sumDirty = s, true
+	}
+}
+
+// flush returns the deltas of what changed since the last flush, each
+// one version, each at most p.limit bytes.
+func (p *publisher) flush(now time.Time) [][]byte {
+	if p.table == nil || !p.live {
+		return nil
+	}
+	var es []entry
+	var ws []workloadEntry
+	var flags byte
+	if !p.started {
+		// The first version of this incarnation starts from nothing.
+		flags = flagReset
+		es = p.cur.nonZero()
+		for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
+			ws = append(ws, workloadEntry{key: k, w: p.workloads[k]})
+		}
+		p.started, p.sumDirty = true, true
+	} else {
+		for _, i := range slices.Sorted(maps.Keys(p.dirty)) {
+			es = append(es, entry{index: uint32(i), count: p.cur.get(i)})
+		}
+		for _, k := range slices.Sorted(maps.Keys(p.wdirty)) {
+			w, ok := p.workloads[k]
+			ws = append(ws, workloadEntry{key: k, w: w, gone: !ok})
+		}
+	}
+	// What was applied, and whether the node converged, go out at once;
+	// moving pod counts wait for summaryEvery.
+	last := p.sentSummary
+	major := p.summary.Applied != last.Applied || p.summary.PlanHash != last.PlanHash || p.summary.Converged != last.Converged
+	sum := p.sumDirty && (flags&flagReset != 0 || major || now.Sub(p.summaryAt) >= summaryEvery)
+	clear(p.dirty)
+	clear(p.wdirty)
+	if len(es) == 0 && len(ws) == 0 && !sum && flags == 0 {
+		return nil
+	}
+	if sum {
+		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
+	}
+	ds := p.pack(es, ws, sum, flags)
+	if len(ds) > maxChunks {
+		ds = []*delta{{flags: flags | flagFetch}}
+	}
+	out := make([][]byte, len(ds))
+	for i, d := range ds {
+		p.version++
+		d.header = p.header()
+		out[i] = encodeDelta(d)
+		p.history[p.version%historyLen] = sent{b: out[i], fetch: d.flags&flagFetch != 0}
+	}
+	return out
+}
+
+// since returns the deltas that follow version have of epoch, when the
+// history still holds them all.
+func (p *publisher) since(epoch, have uint64) ([][]byte, bool) {
+	if epoch != p.epoch || have >= p.version || p.version-have > historyLen || !p.started {
+		return nil, false
+	}
+	out := make([][]byte, 0, p.version-have)
+	for v := have + 1; v <= p.version; v++ {
+		h := p.history[v%historyLen]
+		if h.b == nil || h.fetch {
+			return nil, false
+		}
+		out = append(out, h.b)
+	}
+	return out, true
+}
+
+func (p *publisher) header() header {
+	return header{owner: p.name, epoch: p.epoch, version: p.version, table: p.table.ID}
+}
+
+// pack splits the changes into deltas of at most p.limit bytes; only the
+// first carries flags (reset applies once), the last the summary.
+func (p *publisher) pack(es []entry, ws []workloadEntry, sum bool, flags byte) []*delta {
+	base := len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 // header, flags and counts
+	sumLen := 0
+	if sum {
+		sumLen = len(p.summary.Applied) + len(p.summary.PlanHash) + 16
+	}
+	cur := &delta{flags: flags}
+	out := []*delta{cur}
+	size := base
+	next := func() {
+		cur = &delta{}
+		out = append(out, cur)
+		size = base
+	}
+	for _, e := range es {
+		gap := e.index
+		if n := len(cur.entries); n > 0 {
+			gap = e.index - cur.entries[n-1].index - 1
+		}
+		s := uvarintLen(uint64(gap)) + uvarintLen(uint64(e.count))
+		if size+s > p.limit && len(cur.entries) > 0 {
+			next()
+			s = uvarintLen(uint64(e.index)) + uvarintLen(uint64(e.count))
+		}
+		cur.entries = append(cur.entries, e)
+		size += s
+	}
+	for _, w := range ws {
+		s := len(w.key) + len(w.w.Revision) + 8
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0) {
+			next()
+		}
+		cur.workloads = append(cur.workloads, w)
+		size += s
+	}
+	if sum {
+		if size+sumLen > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0) {
+			next()
+		}
+		cur.flags |= flagSummary
+		cur.summary = p.summary
+	}
+	return out
+}
+
+func uvarintLen(v uint64) int {
+	n := 1
+	for v >= 0x80 {
+		v >>= 7
+		n++
+	}
+	return n
+}
+
+// snapshot is this node's whole state at its current version (nil
+// before its first table).
+func (p *publisher) snapshot() []byte {
+	if p.table == nil || !p.started {
+		return nil
+	}
+	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary}
+	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
+		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})
+	}
+	return encodeSnapshot(s)
+}

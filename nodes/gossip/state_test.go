@@ -1,0 +1,396 @@
+package gossip
+
+import (
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// pair is one owner publishing and one node receiving, by hand.
+type pair struct {
+	t   *testing.T
+	pub *publisher
+	rep *replicas
+	now time.Time
+}
+
+func newPair(t *testing.T, table *Table) *pair {
+	p := &pair{t: t, pub: newPublisher("n2", 7, 1000), rep: newReplicas("n1", func(n string) bool { return n != "stranger" }, time.Second, 3*time.Second), now: t0}
+	p.pub.setTable(table)
+	p.rep.setTable(table)
+	return p
+}
+
+// flush publishes and decodes the deltas, as the wire would.
+func (p *pair) flush() []*delta {
+	p.t.Helper()
+	var out []*delta
+	for _, b := range p.pub.flush(p.now) {
+		d, err := decodeDelta(b)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (p *pair) deliver(ds ...*delta) {
+	p.t.Helper()
+	for _, d := range ds {
+		p.rep.delta(d, p.now)
+	}
+}
+
+func (p *pair) want(what string, ready map[string]int) {
+	p.t.Helper()
+	got, ok := p.rep.ready("n2")
+	if ready == nil {
+		if ok {
+			p.t.Fatalf("%s: n2 known as %v, want unknown", what, got)
+		}
+		return
+	}
+	if !ok || !reflect.DeepEqual(got, ready) {
+		p.t.Fatalf("%s: n2 ready %v (known %v), want %v", what, got, ok, ready)
+	}
+}
+
+func (p *pair) snapshot() *snapshot {
+	p.t.Helper()
+	s, err := decodeSnapshot(p.pub.snapshot())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return s
+}
+
+var web = NewTable([]string{"default/web", "default/db", "shop/cart"})
+
+func TestDeltasInOrderAndOutOfOrder(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	p.want("first version (a reset)", map[string]int{"default/web": 2})
+
+	p.pub.setReady(map[string]int{"default/web": 1, "shop/cart": 3}, true)
+	v2 := p.flush()
+	p.pub.setReady(map[string]int{"shop/cart": 3}, true)
+	v3 := p.flush()
+	p.deliver(v3...)
+	p.want("v3 before v2 waits", map[string]int{"default/web": 2})
+	if due := p.rep.due(p.now); len(due) != 0 {
+		t.Fatalf("a gap asks for a snapshot at once: %v", due)
+	}
+	p.deliver(v2...)
+	p.want("v2 then v3", map[string]int{"shop/cart": 3})
+	p.deliver(v2...)
+	p.deliver(v3...)
+	p.want("duplicates change nothing", map[string]int{"shop/cart": 3})
+	if fresh, _ := p.rep.delta(v2[0], p.now); fresh {
+		t.Error("a duplicate is fresh: it would be gossiped again")
+	}
+}
+
+func TestGapFetchesSnapshot(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	p.pub.setReady(map[string]int{"default/web": 3}, true)
+	p.flush() // lost
+	p.pub.setReady(map[string]int{"default/web": 3, "default/db": 1}, true)
+	p.deliver(p.flush()...)
+	p.want("stuck behind the lost version", map[string]int{"default/web": 2})
+	p.now = p.now.Add(500 * time.Millisecond)
+	if due := p.rep.due(p.now); len(due) != 0 {
+		t.Fatalf("asked before the gap wait: %v", due)
+	}
+	p.now = p.now.Add(time.Second)
+	if due := p.rep.due(p.now); len(due) != 1 || due[0] != (request{from: "n1", owner: "n2", epoch: 7, have: 1}) {
+		t.Fatalf("due after the gap wait = %+v, want n2 from version 1", due)
+	}
+	if due := p.rep.due(p.now.Add(time.Second)); len(due) != 0 {
+		t.Fatalf("asked again before the retry: %v", due)
+	}
+	// The owner answers with the deltas that follow version 1.
+	ds, ok := p.pub.since(7, 1)
+	if !ok || len(ds) != 2 {
+		t.Fatalf("since(1): %d deltas, %v", len(ds), ok)
+	}
+	for _, b := range ds {
+		d, err := decodeDelta(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.deliver(d)
+	}
+	p.want("after the missing deltas", map[string]int{"default/web": 3, "default/db": 1})
+	if _, ok := p.pub.since(6, 1); ok {
+		t.Error("deltas of another incarnation")
+	}
+	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 0 {
+		t.Fatalf("still due after the snapshot: %v", due)
+	}
+}
+
+func TestLateJoinerFetches(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.flush() // the reset, before this node listened
+	p.pub.setReady(map[string]int{"default/web": 1}, true)
+	p.deliver(p.flush()...)
+	p.want("no base", nil)
+	if due := p.rep.due(p.now); len(due) != 1 || due[0].have != 0 {
+		t.Fatalf("a node without a base asks at once, from nothing; due = %+v", due)
+	}
+	p.rep.snapshot(p.snapshot(), p.now)
+	p.want("snapshot", map[string]int{"default/web": 1})
+}
+
+func TestNewIncarnation(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	for range 3 {
+		p.pub.setReady(map[string]int{"default/web": 1}, true)
+		p.deliver(p.flush()...)
+		p.pub.setReady(map[string]int{"default/web": 2}, true)
+		p.deliver(p.flush()...)
+	}
+	// The daemon restarts: a new epoch, versions from 1 again.
+	old := p.pub
+	p.pub = newPublisher("n2", 8, 1000)
+	p.pub.setTable(web)
+	p.pub.setReady(map[string]int{"shop/cart": 1}, true)
+	p.deliver(p.flush()...)
+	p.want("new incarnation", map[string]int{"shop/cart": 1})
+	old.setReady(map[string]int{"default/web": 5}, true)
+	p.deliver(p.flush()...)
+	p.deliver(func() []*delta { p2 := *p; p2.pub = old; return p2.flush() }()...)
+	p.want("the old incarnation is ignored", map[string]int{"shop/cart": 1})
+}
+
+func TestTableChangeRemaps(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2, "shop/cart": 1}, true)
+	p.deliver(p.flush()...)
+	// A commit adds a Service before the others, and removes one: every
+	// index moves.
+	next := NewTable([]string{"a/first", "default/web", "shop/cart"})
+	p.pub.setTable(next)
+	p.pub.setReady(map[string]int{"default/web": 2, "shop/cart": 1, "a/first": 4}, true)
+	ds := p.flush()
+	if len(ds) != 1 || len(ds[0].entries) != 1 {
+		t.Fatalf("a table change sends only the new Service's count: %+v", ds)
+	}
+	p.deliver(ds...)
+	p.want("before this node has the table", map[string]int{"default/web": 2, "shop/cart": 1})
+	p.rep.setTable(next)
+	p.want("remapped", map[string]int{"a/first": 4, "default/web": 2, "shop/cart": 1})
+}
+
+func TestSnapshotWaitsForItsTable(t *testing.T) {
+	p := newPair(t, web)
+	next := NewTable([]string{"x/y"})
+	p.pub.setTable(next)
+	p.pub.setReady(map[string]int{"x/y": 2}, true)
+	p.flush()
+	p.rep.snapshot(p.snapshot(), p.now)
+	p.want("snapshot in an unknown table", nil)
+	p.rep.setTable(next)
+	p.want("the table came", map[string]int{"x/y": 2})
+}
+
+func TestBigChangeIsFetched(t *testing.T) {
+	keys := make([]string, 5000)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("ns/svc-%04d", i)
+	}
+	big := NewTable(keys)
+	p := newPair(t, big)
+	p.pub.setReady(map[string]int{keys[0]: 1}, true)
+	p.deliver(p.flush()...)
+	all := map[string]int{}
+	for i, k := range keys {
+		all[k] = 1 + i%300 // some above 255
+	}
+	p.pub.setReady(all, true)
+	ds := p.flush()
+	if len(ds) != 1 || ds[0].flags&flagFetch == 0 {
+		t.Fatalf("5000 changes: %d deltas, flags %v; want one with flagFetch", len(ds), ds[0].flags)
+	}
+	p.deliver(ds...)
+	if due := p.rep.due(p.now); len(due) != 1 {
+		t.Fatalf("flagFetch does not fetch at once: %v", due)
+	}
+	p.rep.snapshot(p.snapshot(), p.now)
+	p.want("fetched", all)
+
+	// A medium change is chunked into several deltas that each fit.
+	for i, k := range keys[:600] {
+		all[k] = 2 + i%3
+	}
+	p.pub.setReady(all, true)
+	ds = p.flush()
+	if len(ds) < 2 || len(ds) > maxChunks {
+		t.Fatalf("600 changes in %d deltas", len(ds))
+	}
+	for _, b := range p.pub.flush(p.now) {
+		t.Fatalf("nothing changed, yet %d bytes", len(b))
+	}
+	p.deliver(ds...)
+	p.want("chunked", all)
+}
+
+func TestWorkloadsAndSummary(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(nil, true)
+	p.pub.setWorkloads(map[string]Workload{"DaemonSet/default/agent": {Revision: "a", Done: true, Available: true}})
+	p.pub.setSummary(Summary{Applied: "abc", PlanHash: "h", Ready: 2, Total: 2, Converged: true})
+	p.deliver(p.flush()...)
+	ws, sum := p.rep.state("n2")
+	if ws["DaemonSet/default/agent"].Revision != "a" || sum.Applied != "abc" || !sum.Converged {
+		t.Fatalf("state %v %+v", ws, sum)
+	}
+	p.pub.setWorkloads(map[string]Workload{"DaemonSet/default/agent": {Revision: "b"}})
+	p.pub.setSummary(Summary{Applied: "abc", PlanHash: "h", Ready: 1, Total: 2, Converged: true})
+	p.now = p.now.Add(time.Second)
+	p.deliver(p.flush()...)
+	ws, sum = p.rep.state("n2")
+	if ws["DaemonSet/default/agent"] != (Workload{Revision: "b"}) || sum.Ready != 2 {
+		t.Fatalf("after a second: %v %+v (pod counts wait %v)", ws, sum, summaryEvery)
+	}
+	p.pub.setSummary(Summary{Applied: "def", PlanHash: "h", Ready: 1, Total: 2})
+	p.deliver(p.flush()...)
+	if _, sum = p.rep.state("n2"); sum.Applied != "def" || sum.Ready != 1 {
+		t.Fatalf("a new revision goes out at once: %+v", sum)
+	}
+	p.now = p.now.Add(summaryEvery)
+	p.pub.setWorkloads(nil)
+	p.pub.setSummary(Summary{Applied: "def", PlanHash: "h", Ready: 2, Total: 2})
+	p.deliver(p.flush()...)
+	ws, sum = p.rep.state("n2")
+	if len(ws) != 0 || sum.Ready != 2 {
+		t.Fatalf("later: %v %+v", ws, sum)
+	}
+}
+
+func TestStrangersAndSelfIgnored(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.name = "stranger"
+	p.pub.setReady(map[string]int{"default/web": 9}, true)
+	for _, d := range p.flush() {
+		if fresh, _ := p.rep.delta(d, p.now); fresh {
+			t.Error("a delta of a node outside the inventory is gossiped on")
+		}
+	}
+	if len(p.rep.owners) != 0 {
+		t.Errorf("state kept for a stranger: %v", slices.Collect(maps.Keys(p.rep.owners)))
+	}
+	p.pub.name = "n1"
+	p.pub.epoch++
+	p.pub.started = false
+	p.deliver(p.flush()...)
+	if len(p.rep.owners) != 0 {
+		t.Error("this node's own state came back as another's")
+	}
+}
+
+func TestDigestRepairs(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	p.pub.setReady(map[string]int{"default/web": 1}, true)
+	p.flush() // lost, and nothing follows it
+	p.rep.learn([]digestEntry{{owner: "n2", epoch: 7, version: p.pub.version}}, p.now)
+	if due := p.rep.due(p.now); len(due) != 0 {
+		t.Fatalf("a digest fetches before gossip had its chance: %v", due)
+	}
+	if due := p.rep.due(p.now.Add(2 * time.Second)); len(due) != 1 {
+		t.Fatalf("a digest ahead does not fetch after the gap wait: %v", due)
+	}
+}
+
+func TestWireRoundTrip(t *testing.T) {
+	d := &delta{header: header{owner: "n1", epoch: 1 << 60, version: 300, table: 42}, flags: flagSummary | flagReset,
+		entries:   []entry{{0, 1}, {1, 0}, {700, 65536}},
+		workloads: []workloadEntry{{key: "DaemonSet/a/b", w: Workload{Revision: "r", Done: true}}, {key: "x", gone: true}},
+		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true}}
+	got, err := decodeDelta(encodeDelta(d))
+	if err != nil || !reflect.DeepEqual(got, d) {
+		t.Fatalf("delta round trip: %+v, %v", got, err)
+	}
+	s := &snapshot{header: d.header, entries: d.entries[:1], summary: d.summary}
+	gs, err := decodeSnapshot(encodeSnapshot(s))
+	if err != nil || !reflect.DeepEqual(gs, s) {
+		t.Fatalf("snapshot round trip: %+v, %v", gs, err)
+	}
+	dg := []digestEntry{{"n1", 1, 2}, {"n3", 5, 9}}
+	gd, gsn, err := decodeState(encodeState(dg, encodeSnapshot(s)))
+	if err != nil || !reflect.DeepEqual(gd, dg) || !reflect.DeepEqual(gsn, s) {
+		t.Fatalf("state round trip: %v %+v %v", gd, gsn, err)
+	}
+	q := request{from: "n1", owner: "n2", epoch: 5, have: 9}
+	gq, err := decodeRequest(encodeRequest(q))
+	if err != nil || gq != q {
+		t.Fatalf("request round trip: %+v %v", gq, err)
+	}
+	batch, err := decodeBatch(encodeBatch([][]byte{{1, 2}, {3}}))
+	if err != nil || !reflect.DeepEqual(batch, [][]byte{{1, 2}, {3}}) {
+		t.Fatalf("batch round trip: %v %v", batch, err)
+	}
+	heads, err := decodeHeads(encodeHeads(dg))
+	if err != nil || !reflect.DeepEqual(heads, dg) {
+		t.Fatalf("heads round trip: %v %v", heads, err)
+	}
+}
+
+func TestWireBudgets(t *testing.T) {
+	long := make([]byte, maxName+1)
+	for i := range long {
+		long[i] = 'a'
+	}
+	for name, b := range map[string][]byte{
+		"empty":           nil,
+		"long name":       encodeDelta(&delta{header: header{owner: string(long)}}),
+		"count too big":   encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, maxCount + 1}}}),
+		"trailing":        append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
+		"truncated":       encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
+		"huge entry list": {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
+	} {
+		if _, err := decodeDelta(b); err == nil {
+			t.Errorf("%s: decoded", name)
+		}
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, entries: []entry{{3, 4}}}))
+	f.Add(encodeSnapshot(&snapshot{header: header{owner: "n1", version: 1}}))
+	f.Add(encodeState([]digestEntry{{"a", 1, 1}}, nil))
+	f.Add(encodeRequest(request{from: "a", owner: "b"}))
+	f.Add(encodeBatch([][]byte{{kindDelta}}))
+	f.Add(encodeHeads([]digestEntry{{"a", 1, 1}}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		// Nothing panics or allocates past the input's size times a constant.
+		_, _ = decodeDelta(b)
+		_, _ = decodeSnapshot(b)
+		_, _, _ = decodeState(b)
+		_, _ = decodeRequest(b)
+		_, _ = decodeBatch(b)
+		_, _ = decodeHeads(b)
+		rs := newReplicas("me", func(string) bool { return true }, time.Second, time.Second)
+		rs.setTable(web)
+		if d, err := decodeDelta(b); err == nil {
+			rs.delta(d, t0)
+		}
+		if s, err := decodeSnapshot(b); err == nil {
+			rs.snapshot(s, t0)
+		}
+	})
+}

@@ -1,0 +1,476 @@
+package gossip
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Message kinds, the first byte of every message this package puts on
+// memberlist (user messages, broadcasts and push/pull state).
+const (
+	kindDelta    byte = 'D' // one version of an owner's state, gossiped
+	kindSnapshot byte = 'S' // an owner's whole state, sent directly
+	kindRequest  byte = 'Q' // "send me what follows my version", sent to the owner
+	kindBatch    byte = 'B' // the owner's answer: the deltas that follow, when it still has them
+	kindHeads    byte = 'H' // the versions of the owners that changed lately, to one random node
+	kindState    byte = 'P' // push/pull: a digest of every owner, and the sender's snapshot
+)
+
+// Budgets of what a node accepts from another (hostile input is cheap).
+const (
+	maxName      = 253     // a node name: a DNS subdomain
+	maxKey       = 512     // a workload key: Kind/namespace/name
+	maxRevision  = 128     // a revision or plan hash
+	maxServices  = 1 << 20 // entries of one table
+	maxWorkloads = 1 << 16 // workloads one node tells
+	maxCount     = 1 << 16 // a ready count (the plan caps it much lower)
+	// maxMessage bounds a snapshot or push/pull state; deltas are bounded
+	// by the packet size (Timing.PacketSize).
+	maxMessage = 8 << 20
+)
+
+// Delta flags.
+const (
+	// flagReset: the delta applies to an empty state, so a node that has
+	// nothing of this owner (or lost track) can start from it.
+	flagReset byte = 1 << iota
+	// flagFetch: the change was too big to gossip; fetch a snapshot.
+	flagFetch
+	flagSummary
+)
+
+// entry is one service's ready count, by index in a Table.
+type entry struct {
+	index uint32
+	count uint32
+}
+
+// workloadEntry is one workload's rollout, or its removal.
+type workloadEntry struct {
+	key  string
+	w    Workload
+	gone bool
+}
+
+// header identifies one version of an owner's state.
+type header struct {
+	owner   string
+	epoch   uint64 // the owner's incarnation: versions count from 1 in each
+	version uint64
+	table   uint64 // the Table the entries' indexes refer to
+}
+
+// delta is one version of an owner's state: what changed since the
+// version before it.
+type delta struct {
+	header
+	flags     byte
+	entries   []entry // by index, ascending
+	workloads []workloadEntry
+	summary   Summary
+}
+
+// snapshot is an owner's whole state at one version.
+type snapshot struct {
+	header
+	entries   []entry // the non-zero counts, by index
+	workloads []workloadEntry
+	summary   Summary
+}
+
+// digestEntry is how far a node knows one owner.
+type digestEntry struct {
+	owner          string
+	epoch, version uint64
+}
+
+// encoder appends to a buffer.
+type encoder struct{ b []byte }
+
+func (e *encoder) byte(v byte)      { e.b = append(e.b, v) }
+func (e *encoder) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) fixed64(v uint64) { e.b = binary.BigEndian.AppendUint64(e.b, v) }
+func (e *encoder) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+func (e *encoder) header(h header) {
+	e.str(h.owner)
+	e.uvarint(h.epoch)
+	e.uvarint(h.version)
+	e.fixed64(h.table)
+}
+
+func (e *encoder) entries(es []entry) {
+	e.uvarint(uint64(len(es)))
+	var last uint32
+	for i, en := range es {
+		d := en.index
+		if i > 0 {
+			d = en.index - last - 1 // ascending: the gap to the one before
+		}
+		e.uvarint(uint64(d))
+		e.uvarint(uint64(en.count))
+		last = en.index
+	}
+}
+
+func (e *encoder) workloads(ws []workloadEntry) {
+	e.uvarint(uint64(len(ws)))
+	for _, w := range ws {
+		e.str(w.key)
+		e.str(w.w.Revision)
+		var bits byte
+		if w.w.Done {
+			bits |= 1
+		}
+		if w.w.Available {
+			bits |= 2
+		}
+		if w.gone {
+			bits |= 4
+		}
+		e.byte(bits)
+	}
+}
+
+func (e *encoder) summary(s Summary) {
+	e.str(s.Applied)
+	e.str(s.PlanHash)
+	e.uvarint(uint64(s.Ready))
+	e.uvarint(uint64(s.Total))
+	if s.Converged {
+		e.byte(1)
+	} else {
+		e.byte(0)
+	}
+}
+
+func encodeDelta(d *delta) []byte {
+	e := encoder{b: make([]byte, 0, 32+3*len(d.entries))}
+	e.byte(kindDelta)
+	e.header(d.header)
+	e.byte(d.flags)
+	e.entries(d.entries)
+	e.workloads(d.workloads)
+	if d.flags&flagSummary != 0 {
+		e.summary(d.summary)
+	}
+	return e.b
+}
+
+func encodeSnapshot(s *snapshot) []byte {
+	e := encoder{b: make([]byte, 0, 64+3*len(s.entries))}
+	e.byte(kindSnapshot)
+	e.header(s.header)
+	e.entries(s.entries)
+	e.workloads(s.workloads)
+	e.summary(s.summary)
+	return e.b
+}
+
+// request asks owner for what follows version have of its epoch.
+type request struct {
+	from, owner string
+	epoch, have uint64
+}
+
+func encodeRequest(r request) []byte {
+	e := encoder{}
+	e.byte(kindRequest)
+	e.str(r.from)
+	e.str(r.owner)
+	e.uvarint(r.epoch)
+	e.uvarint(r.have)
+	return e.b
+}
+
+// encodeBatch puts encoded deltas in one message.
+func encodeBatch(ds [][]byte) []byte {
+	e := encoder{}
+	e.byte(kindBatch)
+	e.uvarint(uint64(len(ds)))
+	for _, d := range ds {
+		e.uvarint(uint64(len(d)))
+		e.b = append(e.b, d...)
+	}
+	return e.b
+}
+
+func encodeHeads(heads []digestEntry) []byte {
+	e := encoder{b: make([]byte, 0, 2+16*len(heads))}
+	e.byte(kindHeads)
+	e.digest(heads)
+	return e.b
+}
+
+func (e *encoder) digest(ds []digestEntry) {
+	e.uvarint(uint64(len(ds)))
+	for _, d := range ds {
+		e.str(d.owner)
+		e.uvarint(d.epoch)
+		e.uvarint(d.version)
+	}
+}
+
+// encodeState is the push/pull state: a digest, then the sender's own
+// snapshot (nil: none yet).
+func encodeState(digest []digestEntry, own []byte) []byte {
+	e := encoder{b: make([]byte, 0, 16+24*len(digest)+len(own))}
+	e.byte(kindState)
+	e.digest(digest)
+	e.uvarint(uint64(len(own)))
+	e.b = append(e.b, own...)
+	return e.b
+}
+
+var errShort = errors.New("truncated")
+
+// decoder reads what encoder wrote, within the budgets.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(err error) {
+	if d.err == nil {
+		d.err = err
+	}
+}
+
+func (d *decoder) byte() byte {
+	if d.err != nil || len(d.b) < 1 {
+		d.fail(errShort)
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail(errShort)
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads a length and checks it against max.
+func (d *decoder) count(what string, max int) int {
+	v := d.uvarint()
+	if v > uint64(max) {
+		d.fail(fmt.Errorf("%s: %d over the limit of %d", what, v, max))
+		return 0
+	}
+	return int(v)
+}
+
+func (d *decoder) fixed64() uint64 {
+	if d.err != nil || len(d.b) < 8 {
+		d.fail(errShort)
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+func (d *decoder) str(what string, max int) string {
+	n := d.count(what, max)
+	if d.err != nil || len(d.b) < n {
+		d.fail(errShort)
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *decoder) header() header {
+	return header{owner: d.str("node name", maxName), epoch: d.uvarint(), version: d.uvarint(), table: d.fixed64()}
+}
+
+func (d *decoder) entries() []entry {
+	n := d.count("services", maxServices)
+	if d.err != nil || n > len(d.b)/2 { // each entry takes two bytes at least
+		d.fail(errShort)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]entry, 0, n)
+	var next uint64
+	for range n {
+		idx := next + d.uvarint()
+		c := d.uvarint()
+		if idx >= maxServices || c > maxCount {
+			d.fail(fmt.Errorf("service entry %d=%d out of range", idx, c))
+			return nil
+		}
+		out = append(out, entry{index: uint32(idx), count: uint32(c)})
+		next = idx + 1
+	}
+	return out
+}
+
+func (d *decoder) workloads() []workloadEntry {
+	n := d.count("workloads", maxWorkloads)
+	if d.err != nil || n > len(d.b)/3 {
+		d.fail(errShort)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]workloadEntry, 0, n)
+	for range n {
+		w := workloadEntry{key: d.str("workload key", maxKey)}
+		w.w.Revision = d.str("revision", maxRevision)
+		bits := d.byte()
+		w.w.Done, w.w.Available, w.gone = bits&1 != 0, bits&2 != 0, bits&4 != 0
+		out = append(out, w)
+	}
+	return out
+}
+
+func (d *decoder) summary() Summary {
+	s := Summary{Applied: d.str("applied revision", maxRevision), PlanHash: d.str("plan hash", maxRevision)}
+	s.Ready, s.Total = d.count("ready pods", maxCount), d.count("pods", maxCount)
+	s.Converged = d.byte() == 1
+	return s
+}
+
+func (d *decoder) end() error {
+	if d.err == nil && len(d.b) > 0 {
+		d.fail(fmt.Errorf("%d bytes after the message", len(d.b)))
+	}
+	return d.err
+}
+
+func decodeDelta(b []byte) (*delta, error) {
+	d := decoder{b: b}
+	if d.byte() != kindDelta {
+		return nil, errors.New("not a delta")
+	}
+	m := &delta{header: d.header(), flags: d.byte()}
+	m.entries = d.entries()
+	m.workloads = d.workloads()
+	if m.flags&flagSummary != 0 {
+		m.summary = d.summary()
+	}
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("delta: %w", err)
+	}
+	return m, nil
+}
+
+func decodeSnapshot(b []byte) (*snapshot, error) {
+	d := decoder{b: b}
+	if d.byte() != kindSnapshot {
+		return nil, errors.New("not a snapshot")
+	}
+	s := &snapshot{header: d.header()}
+	s.entries = d.entries()
+	s.workloads = d.workloads()
+	s.summary = d.summary()
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return s, nil
+}
+
+func decodeRequest(b []byte) (request, error) {
+	d := decoder{b: b}
+	if d.byte() != kindRequest {
+		return request{}, errors.New("not a request")
+	}
+	r := request{from: d.str("node name", maxName), owner: d.str("node name", maxName), epoch: d.uvarint(), have: d.uvarint()}
+	if err := d.end(); err != nil {
+		return request{}, fmt.Errorf("request: %w", err)
+	}
+	return r, nil
+}
+
+// decodeBatch splits a batch into its deltas (each still to decode).
+func decodeBatch(b []byte) ([][]byte, error) {
+	d := decoder{b: b}
+	if d.byte() != kindBatch {
+		return nil, errors.New("not a batch")
+	}
+	n := d.count("deltas", historyLen)
+	var out [][]byte
+	for i := 0; i < n && d.err == nil; i++ {
+		l := d.count("delta", maxMessage)
+		if d.err == nil && len(d.b) < l {
+			d.fail(errShort)
+		}
+		if d.err == nil {
+			out = append(out, d.b[:l])
+			d.b = d.b[l:]
+		}
+	}
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	return out, nil
+}
+
+func decodeHeads(b []byte) ([]digestEntry, error) {
+	d := decoder{b: b}
+	if d.byte() != kindHeads {
+		return nil, errors.New("not heads")
+	}
+	heads := d.digest()
+	if err := d.end(); err != nil {
+		return nil, fmt.Errorf("heads: %w", err)
+	}
+	return heads, nil
+}
+
+func (d *decoder) digest() []digestEntry {
+	n := d.count("digest", maxServices)
+	if d.err == nil && n > len(d.b)/3 {
+		d.fail(errShort)
+	}
+	var out []digestEntry
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, digestEntry{owner: d.str("node name", maxName), epoch: d.uvarint(), version: d.uvarint()})
+	}
+	return out
+}
+
+func decodeState(b []byte) ([]digestEntry, *snapshot, error) {
+	d := decoder{b: b}
+	if d.byte() != kindState {
+		return nil, nil, errors.New("not a push/pull state")
+	}
+	digest := d.digest()
+	own := d.count("snapshot", maxMessage)
+	if d.err != nil || len(d.b) != own {
+		return nil, nil, fmt.Errorf("push/pull state: %w", cmpErr(d.err, errShort))
+	}
+	if own == 0 {
+		return digest, nil, nil
+	}
+	s, err := decodeSnapshot(d.b)
+	if err != nil {
+		return nil, nil, fmt.Errorf("push/pull state: %w", err)
+	}
+	return digest, s, nil
+}
+
+func cmpErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}

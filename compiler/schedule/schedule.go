@@ -17,7 +17,17 @@
 // memory, pods). The ranking is built lazily, a bucket at a time, so a
 // group of a few replicas costs 64 bucket scores and the scores of one
 // bucket's nodes, not a score and a sort of every node: the schedule
-// grows with the pods, not with pods times nodes.
+// grows with the pods, not with pods times nodes. The eligible nodes of
+// each distinct constraint are found once, through an index of the nodes
+// by label.
+//
+// # Keeping it linear
+//
+// Placing one pod reads its group's ranking and the nodes' usage; it
+// never looks at the other pods. Constraints that depend on other pods
+// (inter-pod affinity, topology spread) must keep that shape: count the
+// placed pods per (topology domain, selector) as take records them, and
+// read those counts, rather than scan the pods placed so far.
 //
 // # What this buys, and its limits
 //
@@ -162,14 +172,29 @@ type eligible struct {
 
 // eligibility caches the eligible nodes of each distinct nodeSelector
 // and volume affinity: repositories have few of them, and a group must
-// not pay a pass over every node.
+// not pay a pass over every node. A nodeSelector's candidates come from
+// an index of the nodes by label, so even a selector per group (pinning
+// by kubernetes.io/hostname) costs the nodes it names, not the
+// inventory.
 type eligibility struct {
-	nodes []*node
-	cache map[string]*eligible
+	nodes   []*node
+	byLabel map[string]map[string][]*node // key -> value -> nodes, by name
+	cache   map[string]*eligible
 }
 
 func newEligibility(ns []*node) *eligibility {
-	return &eligibility{nodes: ns, cache: map[string]*eligible{}}
+	e := &eligibility{nodes: ns, byLabel: map[string]map[string][]*node{}, cache: map[string]*eligible{}}
+	for _, n := range ns { // sorted by name
+		for k, v := range n.Labels {
+			vals := e.byLabel[k]
+			if vals == nil {
+				vals = map[string][]*node{}
+				e.byLabel[k] = vals
+			}
+			vals[v] = append(vals[v], n)
+		}
+	}
+	return e
 }
 
 func (e *eligibility) of(p *expand.Pod) *eligible {
@@ -179,7 +204,7 @@ func (e *eligibility) of(p *expand.Pod) *eligible {
 		return el
 	}
 	el := &eligible{}
-	for _, n := range e.nodes { // sorted by name
+	for _, n := range e.candidates(p.NodeSelector) { // sorted by name
 		if sel.Matches(n.Labels) && unmatchedAffinity(p.Affinity, n.Labels) < 0 {
 			b := fnv64a(fnvOffset, n.Name) % bucketCount
 			el.buckets[b] = append(el.buckets[b], n)
@@ -188,6 +213,22 @@ func (e *eligibility) of(p *expand.Pod) *eligible {
 	}
 	e.cache[key] = el
 	return el
+}
+
+// candidates are the nodes that carry the rarest label of a nodeSelector
+// (every node without one), in name order: a superset of its matches.
+func (e *eligibility) candidates(sel map[string]string) []*node {
+	if len(sel) == 0 {
+		return e.nodes
+	}
+	var best []*node
+	first := true
+	for k, v := range sel {
+		if list := e.byLabel[k][v]; first || len(list) < len(best) {
+			best, first = list, false
+		}
+	}
+	return best
 }
 
 // ranking is a group's eligible nodes, best first, built a bucket at a
@@ -276,17 +317,63 @@ func unmatchedAffinity(aff [][]selector.Selector, labels map[string]string) int 
 	return -1
 }
 
+// maxNamed is how many nodes an unschedulable pod's message names one
+// by one. Past it the nodes are counted by reason, with the first node
+// of each as the example (the Kubernetes scheduler's "0/100 nodes are
+// available: 60 Insufficient cpu, ..."), so that a repository that runs
+// out of capacity gets messages the size of its reasons, not of its
+// inventory.
+const maxNamed = 5
+
 func unschedulable(p *expand.Pod, ns []*node) diag.Diagnostic {
-	var reasons []string
-	for _, n := range ns {
-		r := why(n, p)
-		if r == "" {
-			r = n.fits(p.Requests)
+	reason := func(n *node) string {
+		if r := why(n, p); r != "" {
+			return r
 		}
-		reasons = append(reasons, "node "+n.Name+" "+r)
+		return n.fits(p.Requests)
 	}
-	if len(ns) == 0 {
+	var reasons []string
+	switch {
+	case len(ns) == 0:
 		reasons = append(reasons, "the inventory has no nodes")
+	case len(ns) <= maxNamed:
+		for _, n := range ns {
+			reasons = append(reasons, "node "+n.Name+" "+reason(n))
+		}
+	default:
+		type group struct {
+			count   int
+			example string
+		}
+		groups := map[string]*group{}
+		var order []string
+		for _, n := range ns {
+			r := reason(n)
+			kind := reasonKind(r)
+			g := groups[kind]
+			if g == nil {
+				g = &group{example: "node " + n.Name + ": " + r}
+				groups[kind] = g
+				order = append(order, kind)
+			}
+			g.count++
+		}
+		slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(groups[b].count, groups[a].count) })
+		for _, k := range order {
+			reasons = append(reasons, fmt.Sprintf("%d as %s", groups[k].count, groups[k].example))
+		}
+		reasons[0] = fmt.Sprintf("of %d nodes, %s", len(ns), reasons[0])
 	}
 	return p.Object.Diag(diag.Error, RuleUnschedulable, p.Path, "pod %s fits no node: %s", p.Pod.Key(), strings.Join(reasons, "; "))
+}
+
+// reasonKind is what nodes that fail for the same reason have in common:
+// the resource they lack, or the selector or affinity they do not match.
+func reasonKind(r string) string {
+	for _, prefix := range []string{"already holds", "insufficient cpu", "insufficient memory"} {
+		if strings.HasPrefix(r, prefix) {
+			return prefix
+		}
+	}
+	return r
 }

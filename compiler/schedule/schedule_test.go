@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -215,4 +216,80 @@ spec:
 	if len(where) != 3 || len(diags) > 0 {
 		t.Errorf("daemon pods %v, diagnostics %v", where, diags)
 	}
+}
+
+// manyNodes is an inventory of n nodes: the even ones labelled disk=ssd
+// with room for one pod, the odd ones disk=hdd.
+func manyNodes(n int) string {
+	var b strings.Builder
+	for i := range n {
+		disk, pods := "hdd", 110
+		if i%2 == 0 {
+			disk, pods = "ssd", 1
+		}
+		fmt.Fprintf(&b, "---\napiVersion: berth.dev/v1\nkind: Node\nmetadata: {name: n%02d, labels: {disk: %s}}\nspec: {address: 10.0.1.%d, capacity: {pods: \"%d\"}}\n", i, disk, i+1, pods)
+	}
+	return b.String()
+}
+
+// TestUnschedulableCounts: past a few nodes the message counts the nodes
+// by reason, with one example each, instead of naming every node.
+func TestUnschedulableCounts(t *testing.T) {
+	_, d := place(t, manyNodes(12)+deployment("web", 7, "      nodeSelector: {disk: ssd}\n"))
+	want := "fits no node: of 12 nodes, 6 as node n00: already holds 1 of 1 pods; 6 as node n01: does not match nodeSelector disk=ssd"
+	if len(d) != 1 || !strings.Contains(d[0], want) {
+		t.Errorf("diagnostics %v, want one with %q", d, want)
+	}
+}
+
+// TestEligibleByLabelIndex: the nodes a nodeSelector makes eligible
+// through the label index are exactly those a pass over every node
+// finds, in the same order.
+func TestEligibleByLabelIndex(t *testing.T) {
+	set := objtest.Set(t, manyNodes(9)+"---"+inventory)
+	inv, ds := Nodes(set, Local{}, DefaultPodCIDR)
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	ns := make([]*node, len(inv))
+	for i := range inv {
+		ns[i] = &node{Node: inv[i]}
+	}
+	el := newEligibility(ns)
+	for _, sel := range []map[string]string{
+		nil,
+		{"disk": "ssd"},
+		{"disk": "hdd"},
+		{"disk": "nvme"},
+		{"zone": "a"},
+		{"kubernetes.io/hostname": "n04"},
+		{"kubernetes.io/hostname": "n04", "disk": "hdd"},
+		{"kubernetes.io/hostname": "b", "disk": "hdd"},
+	} {
+		var want, got []string
+		for _, n := range ns {
+			if selectorMatches(sel, n.Labels) {
+				want = append(want, n.Name)
+			}
+		}
+		e := el.of(&expand.Pod{NodeSelector: sel})
+		for b := range e.buckets {
+			for _, n := range e.buckets[b] {
+				got = append(got, n.Name)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) || e.n != len(want) {
+			t.Errorf("nodeSelector %v: eligible %v (n=%d), want %v", sel, got, e.n, want)
+		}
+	}
+}
+
+func selectorMatches(sel, labels map[string]string) bool {
+	for k, v := range sel {
+		if got, ok := labels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }

@@ -20,6 +20,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -48,9 +49,19 @@ type Summary struct {
 
 // Local is what this node tells the others.
 type Local struct {
-	Ready     map[string]int // ready pods by Service key (namespace/name)
+	Ready map[string]int // ready pods by Service key (namespace/name)
+	// Headless are the ready pods of headless Services by Service key:
+	// the others answer cluster DNS with their addresses.
+	Headless  map[string][]PodAddress
 	Workloads map[string]Workload
 	Summary   Summary
+}
+
+// PodAddress is a ready pod of a headless Service: its name (in the
+// Service's namespace) and its address.
+type PodAddress struct {
+	Name string
+	IP   netip.Addr
 }
 
 // Member is an inventory entry: a node's name and address.
@@ -75,6 +86,7 @@ type Peer struct {
 	// Known: this node has its whole state (Ready, Workloads, Summary).
 	Known     bool
 	Ready     map[string]int
+	Headless  map[string][]PodAddress
 	Workloads map[string]Workload
 	Summary   Summary
 }
@@ -281,6 +293,7 @@ func (c *Cluster) Publish(l Local) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pub.setReady(l.Ready, true)
+	c.pub.setHeadless(l.Headless)
 	c.pub.setWorkloads(l.Workloads)
 	c.pub.setSummary(l.Summary)
 }
@@ -314,6 +327,7 @@ func (c *Cluster) Peers() []Peer {
 		if ready, ok := c.reps.ready(name); ok && p.State != StateUnknown {
 			p.Known, p.Ready = true, ready
 			p.Workloads, p.Summary = c.reps.state(name)
+			p.Headless = c.reps.headless(name)
 		}
 		out = append(out, p)
 	}

@@ -1,9 +1,11 @@
 package gossip
 
 import (
+	"cmp"
 	"encoding/binary"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -38,6 +40,7 @@ type publisher struct {
 	table     *Table
 	ready     map[string]int // what this node has ready, by Service key
 	cur       counts         // ready in table order
+	headless  map[string][]PodAddress
 	workloads map[string]Workload
 	summary   Summary
 
@@ -47,6 +50,7 @@ type publisher struct {
 	// that missed some gets them, not the whole snapshot.
 	history     [historyLen]sent
 	dirty       map[int]bool
+	hdirty      map[string]bool
 	wdirty      map[string]bool
 	sumDirty    bool
 	summaryAt   time.Time
@@ -54,8 +58,8 @@ type publisher struct {
 }
 
 func newPublisher(name string, epoch uint64, limit int) *publisher {
-	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, workloads: map[string]Workload{},
-		dirty: map[int]bool{}, wdirty: map[string]bool{}}
+	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, headless: map[string][]PodAddress{},
+		workloads: map[string]Workload{}, dirty: map[int]bool{}, hdirty: map[string]bool{}, wdirty: map[string]bool{}}
 }
 
 func clampCount(n int) uint32 { return uint32(min(max(n, 0), maxCount)) }
@@ -73,6 +77,11 @@ func (p *publisher) setTable(t *Table) {
 		p.dirty = map[int]bool{}
 	}
 	p.table = t
+	// Headless lists travel by index too: send them again in the new
+	// table (they are few).
+	for k := range p.headless {
+		p.hdirty[k] = true
+	}
 	for i, k := range t.Keys {
 		if n := clampCount(p.ready[k]); n != p.cur.get(i) {
 			p.cur.set(i, n)
@@ -112,6 +121,40 @@ func (p *publisher) setOne(key string, n int) {
 	}
 }
 
+// setHeadless takes the ready pods of every headless Service (a key
+// absent has none).
+func (p *publisher) setHeadless(hs map[string][]PodAddress) {
+	for k := range p.headless {
+		if len(hs[k]) == 0 {
+			delete(p.headless, k)
+			p.hdirty[k] = true
+		}
+	}
+	for k, pods := range hs {
+		if len(pods) == 0 {
+			continue
+		}
+		pods = slices.SortedFunc(slices.Values(pods), func(a, b PodAddress) int { return strings.Compare(a.Name, b.Name) })
+		if !slices.Equal(p.headless[k], pods) {
+			p.headless[k] = pods
+			p.hdirty[k] = true
+		}
+	}
+}
+
+// headlessEntries are the lists of keys in table order (a key gone
+// from p.headless is an empty list).
+func (p *publisher) headlessEntries(keys []string) []headlessEntry {
+	var out []headlessEntry
+	for _, k := range keys {
+		if i := p.table.Index(k); i >= 0 {
+			out = append(out, headlessEntry{index: uint32(i), pods: p.headless[k]})
+		}
+	}
+	slices.SortFunc(out, func(a, b headlessEntry) int { return cmp.Compare(a.index, b.index) })
+	return out
+}
+
 func (p *publisher) setWorkloads(ws map[string]Workload) {
 	for k := range p.workloads {
 		if _, ok := ws[k]; !ok {
@@ -141,6 +184,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	}
 	var es []entry
 	var ws []workloadEntry
+	var hs []headlessEntry
 	var flags byte
 	if !p.started {
 		// The first version of this incarnation starts from nothing.
@@ -149,6 +193,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 		for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 			ws = append(ws, workloadEntry{key: k, w: p.workloads[k]})
 		}
+		hs = p.headlessEntries(slices.Collect(maps.Keys(p.headless)))
 		p.started, p.sumDirty = true, true
 	} else {
 		for _, i := range slices.Sorted(maps.Keys(p.dirty)) {
@@ -158,6 +203,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			w, ok := p.workloads[k]
 			ws = append(ws, workloadEntry{key: k, w: w, gone: !ok})
 		}
+		hs = p.headlessEntries(slices.Collect(maps.Keys(p.hdirty)))
 	}
 	// What was applied, and whether the node converged, go out at once;
 	// moving pod counts wait for summaryEvery.
@@ -165,15 +211,16 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	major := p.summary.Applied != last.Applied || p.summary.PlanHash != last.PlanHash || p.summary.Converged != last.Converged
 	sum := p.sumDirty && (flags&flagReset != 0 || major || now.Sub(p.summaryAt) >= summaryEvery)
 	clear(p.dirty)
+	clear(p.hdirty)
 	clear(p.wdirty)
-	if len(es) == 0 && len(ws) == 0 && !sum && flags == 0 {
+	if len(es) == 0 && len(ws) == 0 && len(hs) == 0 && !sum && flags == 0 {
 		return nil
 	}
 	if sum {
 		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
-	ds := p.pack(es, ws, sum, flags)
-	if len(ds) > maxChunks {
+	ds, fits := p.pack(es, ws, hs, sum, flags)
+	if len(ds) > maxChunks || !fits {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
 	out := make([][]byte, len(ds))
@@ -208,8 +255,10 @@ func (p *publisher) header() header {
 }
 
 // pack splits the changes into deltas of at most p.limit bytes; only the
-// first carries flags (reset applies once), the last the summary.
-func (p *publisher) pack(es []entry, ws []workloadEntry, sum bool, flags byte) []*delta {
+// first carries flags (reset applies once), the last the summary. fits
+// is false when one headless list alone is over the limit (only a
+// snapshot carries it).
+func (p *publisher) pack(es []entry, ws []workloadEntry, hs []headlessEntry, sum bool, flags byte) (ds []*delta, fits bool) {
 	base := len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 // header, flags and counts
 	sumLen := 0
 	if sum {
@@ -250,8 +299,22 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, sum bool, flags byte) [
 		}
 		cur.flags |= flagSummary
 		cur.summary = p.summary
+		size += sumLen
 	}
-	return out
+	fits = true
+	for _, h := range hs {
+		s := headlessLen(h)
+		if base+s > p.limit {
+			fits = false
+		}
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || cur.flags&flagSummary != 0 || len(cur.headless) > 0) {
+			next()
+		}
+		cur.flags |= flagHeadless
+		cur.headless = append(cur.headless, h)
+		size += s
+	}
+	return out, fits
 }
 
 func uvarintLen(v uint64) int {
@@ -269,7 +332,8 @@ func (p *publisher) snapshot() []byte {
 	if p.table == nil || !p.started {
 		return nil
 	}
-	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary}
+	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary,
+		headless: p.headlessEntries(slices.Collect(maps.Keys(p.headless)))}
 	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})
 	}

@@ -3,6 +3,7 @@ package gossip
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"reflect"
 	"slices"
 	"testing"
@@ -325,11 +326,24 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("delta round trip: %+v, %v", got, err)
 	}
+	d.flags |= flagHeadless
+	d.headless = []headlessEntry{{index: 1, pods: pods("db-0", "db-1")}, {index: 2},
+		{index: 9, pods: []PodAddress{{Name: "v6", IP: netip.MustParseAddr("fd00::5")}}}}
+	got, err = decodeDelta(encodeDelta(d))
+	if err != nil || !reflect.DeepEqual(got, d) {
+		t.Fatalf("delta round trip with headless pods: %+v, %v", got, err)
+	}
 	s := &snapshot{header: d.header, entries: d.entries[:1], summary: d.summary}
 	gs, err := decodeSnapshot(encodeSnapshot(s))
 	if err != nil || !reflect.DeepEqual(gs, s) {
 		t.Fatalf("snapshot round trip: %+v, %v", gs, err)
 	}
+	s.headless = d.headless[:1]
+	gs, err = decodeSnapshot(encodeSnapshot(s))
+	if err != nil || !reflect.DeepEqual(gs, s) {
+		t.Fatalf("snapshot round trip with headless pods: %+v, %v", gs, err)
+	}
+	s.headless = nil
 	dg := []digestEntry{{"n1", 1, 2}, {"n3", 5, 9}}
 	gd, gsn, err := decodeState(encodeState(dg, encodeSnapshot(s)))
 	if err != nil || !reflect.DeepEqual(gd, dg) || !reflect.DeepEqual(gsn, s) {
@@ -356,12 +370,14 @@ func TestWireBudgets(t *testing.T) {
 		long[i] = 'a'
 	}
 	for name, b := range map[string][]byte{
-		"empty":           nil,
-		"long name":       encodeDelta(&delta{header: header{owner: string(long)}}),
-		"count too big":   encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, maxCount + 1}}}),
-		"trailing":        append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
-		"truncated":       encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
-		"huge entry list": {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
+		"empty":              nil,
+		"long name":          encodeDelta(&delta{header: header{owner: string(long)}}),
+		"count too big":      encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, maxCount + 1}}}),
+		"trailing":           append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
+		"truncated":          encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
+		"huge entry list":    {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
+		"address of 5 bytes": append(encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless}), 1, 0, 1, 1, 'p', 5, 1, 2, 3, 4, 5),
+		"huge pod list":      append(encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless}), 1, 0, 0xff, 0xff, 0x03),
 	} {
 		if _, err := decodeDelta(b); err == nil {
 			t.Errorf("%s: decoded", name)
@@ -369,9 +385,20 @@ func TestWireBudgets(t *testing.T) {
 	}
 }
 
+// noHeadless is a delta with flagHeadless up to its list of headless
+// Services (which a test appends).
+func noHeadless() []byte {
+	b := encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless})
+	if _, err := decodeDelta(b); err != nil {
+		panic(err)
+	}
+	return b[:len(b)-1]
+}
+
 func FuzzDecode(f *testing.F) {
 	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, entries: []entry{{3, 4}}}))
 	f.Add(encodeSnapshot(&snapshot{header: header{owner: "n1", version: 1}}))
+	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, flags: flagHeadless | flagReset, headless: []headlessEntry{{index: 1, pods: pods("a")}}}))
 	f.Add(encodeState([]digestEntry{{"a", 1, 1}}, nil))
 	f.Add(encodeRequest(request{from: "a", owner: "b"}))
 	f.Add(encodeBatch([][]byte{{kindDelta}}))
@@ -393,4 +420,69 @@ func FuzzDecode(f *testing.F) {
 			rs.snapshot(s, t0)
 		}
 	})
+}
+
+func pods(names ...string) []PodAddress {
+	out := make([]PodAddress, len(names))
+	for i, n := range names {
+		out[i] = PodAddress{Name: n, IP: netip.AddrFrom4([4]byte{10, 88, 1, byte(i + 2)})}
+	}
+	return out
+}
+
+// TestHeadlessPods: the ready pods of headless Services travel with the
+// counts: in the first version, as changes (a list replaces the one
+// before; an empty one removes it), through a table change (by key), and
+// in snapshots; a list too big for a packet is fetched.
+func TestHeadlessPods(t *testing.T) {
+	p := newPair(t, web)
+	wantHeadless := func(what string, want map[string][]PodAddress) {
+		t.Helper()
+		if got := p.rep.headless("n2"); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: headless %v, want %v", what, got, want)
+		}
+	}
+	p.pub.setReady(map[string]int{"default/db": 2}, true)
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": {pods("db-1", "db-0")[1], pods("db-1", "db-0")[0]}})
+	p.deliver(p.flush()...)
+	wantHeadless("first version", map[string][]PodAddress{"default/db": {pods("db-1", "db-0")[1], pods("db-1", "db-0")[0]}})
+
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+	ds := p.flush()
+	if len(ds) != 1 || len(ds[0].headless) != 2 || len(ds[0].entries) != 0 {
+		t.Fatalf("a change of two lists: %+v", ds)
+	}
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+	if ds := p.flush(); len(ds) != 0 {
+		t.Fatalf("the same lists again: %+v", ds)
+	}
+	p.deliver(ds...)
+	wantHeadless("changed", map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+
+	// A new table moves every index; the lists stay with their keys, and
+	// a Service gone from the table is forgotten.
+	next := NewTable([]string{"a/first", "default/db"})
+	p.pub.setTable(next)
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+	p.deliver(p.flush()...)
+	p.rep.setTable(next)
+	wantHeadless("new table", map[string][]PodAddress{"default/db": pods("db-0")})
+
+	p.pub.setHeadless(nil)
+	p.deliver(p.flush()...)
+	wantHeadless("none ready", nil)
+
+	// 200 ready pods of one Service do not fit a packet: fetched.
+	var many []string
+	for i := range 200 {
+		many = append(many, fmt.Sprintf("db-%03d", i))
+	}
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods(many...)})
+	ds = p.flush()
+	if len(ds) != 1 || ds[0].flags&flagFetch == 0 {
+		t.Fatalf("a list over a packet: %d deltas, flags %v; want one with flagFetch", len(ds), ds[0].flags)
+	}
+	p.deliver(ds...)
+	p.rep.snapshot(p.snapshot(), p.now)
+	wantHeadless("fetched", map[string][]PodAddress{"default/db": pods(many...)})
 }

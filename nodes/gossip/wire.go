@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/netip"
 )
 
 // Message kinds, the first byte of every message this package puts on
@@ -38,6 +39,9 @@ const (
 	// flagFetch: the change was too big to gossip; fetch a snapshot.
 	flagFetch
 	flagSummary
+	// flagHeadless: the ready pods of headless Services follow the
+	// summary.
+	flagHeadless
 )
 
 // entry is one service's ready count, by index in a Table.
@@ -51,6 +55,14 @@ type workloadEntry struct {
 	key  string
 	w    Workload
 	gone bool
+}
+
+// headlessEntry is the ready pods of one headless Service on the owner,
+// by index in a Table: the whole list, replacing the one before (empty:
+// none ready).
+type headlessEntry struct {
+	index uint32
+	pods  []PodAddress
 }
 
 // header identifies one version of an owner's state.
@@ -69,6 +81,7 @@ type delta struct {
 	entries   []entry // by index, ascending
 	workloads []workloadEntry
 	summary   Summary
+	headless  []headlessEntry // with flagHeadless, by index, ascending
 }
 
 // snapshot is an owner's whole state at one version.
@@ -77,6 +90,7 @@ type snapshot struct {
 	entries   []entry // the non-zero counts, by index
 	workloads []workloadEntry
 	summary   Summary
+	headless  []headlessEntry // the non-empty lists, by index
 }
 
 // digestEntry is how far a node knows one owner.
@@ -148,6 +162,31 @@ func (e *encoder) summary(s Summary) {
 	}
 }
 
+// headless writes the lists of ready pods: a pod is its name (in its
+// Service's namespace) and its address, 4 or 16 bytes.
+func (e *encoder) headless(hs []headlessEntry) {
+	e.uvarint(uint64(len(hs)))
+	for _, h := range hs {
+		e.uvarint(uint64(h.index))
+		e.uvarint(uint64(len(h.pods)))
+		for _, p := range h.pods {
+			e.str(p.Name)
+			ip := p.IP.AsSlice()
+			e.byte(byte(len(ip)))
+			e.b = append(e.b, ip...)
+		}
+	}
+}
+
+// headlessLen is what headless writes for h.
+func headlessLen(h headlessEntry) int {
+	n := uvarintLen(uint64(h.index)) + uvarintLen(uint64(len(h.pods)))
+	for _, p := range h.pods {
+		n += uvarintLen(uint64(len(p.Name))) + len(p.Name) + 1 + len(p.IP.AsSlice())
+	}
+	return n
+}
+
 func encodeDelta(d *delta) []byte {
 	e := encoder{b: make([]byte, 0, 32+3*len(d.entries))}
 	e.byte(kindDelta)
@@ -158,9 +197,14 @@ func encodeDelta(d *delta) []byte {
 	if d.flags&flagSummary != 0 {
 		e.summary(d.summary)
 	}
+	if d.flags&flagHeadless != 0 {
+		e.headless(d.headless)
+	}
 	return e.b
 }
 
+// encodeSnapshot writes s; the headless lists come last, and only when
+// there are some, so a snapshot without them reads as before.
 func encodeSnapshot(s *snapshot) []byte {
 	e := encoder{b: make([]byte, 0, 64+3*len(s.entries))}
 	e.byte(kindSnapshot)
@@ -168,6 +212,9 @@ func encodeSnapshot(s *snapshot) []byte {
 	e.entries(s.entries)
 	e.workloads(s.workloads)
 	e.summary(s.summary)
+	if len(s.headless) > 0 {
+		e.headless(s.headless)
+	}
 	return e.b
 }
 
@@ -349,6 +396,42 @@ func (d *decoder) summary() Summary {
 	return s
 }
 
+func (d *decoder) headless() []headlessEntry {
+	n := d.count("headless services", maxServices)
+	if d.err != nil || n > len(d.b)/2 { // an index and a length at least
+		d.fail(errShort)
+		return nil
+	}
+	var out []headlessEntry
+	for range n {
+		h := headlessEntry{}
+		idx := d.uvarint()
+		if idx >= maxServices {
+			d.fail(fmt.Errorf("headless service %d out of range", idx))
+			return nil
+		}
+		h.index = uint32(idx)
+		m := d.count("ready pods", maxCount)
+		if d.err != nil || m > len(d.b)/7 { // a name of one byte and an IPv4 address at least
+			d.fail(errShort)
+			return nil
+		}
+		for range m {
+			name := d.str("pod name", maxName)
+			l := int(d.byte())
+			if d.err != nil || (l != 4 && l != 16) || len(d.b) < l {
+				d.fail(fmt.Errorf("pod %q: an address of %d bytes", name, l))
+				return nil
+			}
+			ip, _ := netip.AddrFromSlice(d.b[:l])
+			d.b = d.b[l:]
+			h.pods = append(h.pods, PodAddress{Name: name, IP: ip})
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 func (d *decoder) end() error {
 	if d.err == nil && len(d.b) > 0 {
 		d.fail(fmt.Errorf("%d bytes after the message", len(d.b)))
@@ -367,6 +450,9 @@ func decodeDelta(b []byte) (*delta, error) {
 	if m.flags&flagSummary != 0 {
 		m.summary = d.summary()
 	}
+	if m.flags&flagHeadless != 0 {
+		m.headless = d.headless()
+	}
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
@@ -382,6 +468,9 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	s.entries = d.entries()
 	s.workloads = d.workloads()
 	s.summary = d.summary()
+	if d.err == nil && len(d.b) > 0 {
+		s.headless = d.headless()
+	}
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}

@@ -1,6 +1,7 @@
 // Package gossip is how the nodes of an inventory tell each other what
-// Git cannot: the pods each one has ready per Service, its rollouts, and
-// a summary for `berth status --cluster`. It runs on
+// Git cannot: the pods each one has ready per Service (for a headless
+// Service, their names and addresses, which cluster DNS answers), its
+// rollouts, and a summary for `berth status --cluster`. It runs on
 // hashicorp/memberlist: SWIM membership and failure detection, encrypted
 // and authenticated with a shared keyring; the inventory decides who may
 // be a member, whatever a node says.

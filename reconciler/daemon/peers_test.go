@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -146,7 +147,8 @@ func TestPeersPublish(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	l, _ := ring.last()
-	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done {
+	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done ||
+		!reflect.DeepEqual(l.Headless, map[string][]gossip.PodAddress{"shop/cart": {{Name: "cart-0", IP: netip.MustParseAddr("10.88.2.5")}}}) {
 		t.Errorf("published %+v", l)
 	}
 	cancel()
@@ -188,7 +190,7 @@ func TestPeersOverGossip(t *testing.T) {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		got := nodes[0].Peers()["n2"]
-		if got.Reachable && got.Ready["default/web"] == 3 && got.Workloads["DaemonSet/default/agent"].Done {
+		if got.Reachable && got.Ready["default/web"] == 3 && got.Workloads["DaemonSet/default/agent"].Done && got.Headless["shop/cart"]["cart-0"] == "10.88.2.5" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -197,10 +199,14 @@ func TestPeersOverGossip(t *testing.T) {
 	}
 }
 
-// fixedLocal is a node with three ready web pods and its agent rolled.
+// fixedLocal is a node with three ready web pods, a ready pod of the
+// cart Service (headless, say), and its agent rolled.
 type fixedLocal struct{}
 
 func (fixedLocal) LocalReady() (map[string]int, bool) { return map[string]int{"default/web": 3}, true }
+func (fixedLocal) LocalHeadless() map[string]map[string]string {
+	return map[string]map[string]string{"shop/cart": {"cart-0": "10.88.2.5"}}
+}
 func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
 	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true, Available: true}}
 }

@@ -8,6 +8,7 @@ import (
 	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/immutable"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/nodepolicy"
 	"berth.dev/berth/compiler/plan"
@@ -45,6 +46,10 @@ type CompileOptions struct {
 	// OnLoad, when set, sees the documents CompilePaths loaded (plan
 	// diffs name the chart or overlay each object came from).
 	OnLoad func([]load.Document)
+	// Previous is the plan of the revision applied before (the daemon's
+	// last, plan --base's base), when known: the immutable ConfigMaps and
+	// Secrets it lists may not change (compiler/immutable).
+	Previous *plan.Plan
 }
 
 // Compile turns one revision's documents into its plan: the front end
@@ -57,8 +62,11 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		opts.PodSecurity = &opts.NodePolicy.PodSecurity
 	}
 	set, diags := Front(docs, opts.Options)
+	if opts.Previous != nil {
+		diags = append(diags, immutable.Check(opts.Previous, set, opts.SecretKey)...)
+	}
 	if hasErrors(diags) {
-		return nil, diags
+		return nil, dedupe(diags)
 	}
 	diags = append(diags, admit.Admit(set, admit.Templates(set))...)
 	if hasErrors(diags) {
@@ -75,6 +83,9 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 	diags = dedupe(append(diags, more...))
 	if hasErrors(diags) {
 		return nil, diags
+	}
+	if immutable.HasImmutableSecret(p) {
+		p.SecretKeyID = immutable.KeyID(opts.SecretKey)
 	}
 	if opts.NodePolicy != nil {
 		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {

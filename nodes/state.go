@@ -66,7 +66,10 @@ type PodStatus struct {
 	Reason     string            `json:"reason,omitempty"`
 	Message    string            `json:"message,omitempty"`
 	Containers []ContainerStatus `json:"containers,omitempty"`
-	StartedAt  time.Time         `json:"startedAt,omitzero"`
+	// InitContainers are the init containers' states (exit codes a Job's
+	// pod failure policy matches).
+	InitContainers []ContainerStatus `json:"initContainers,omitempty"`
+	StartedAt      time.Time         `json:"startedAt,omitzero"`
 	// GracePeriodSeconds is the pod's terminationGracePeriodSeconds: how
 	// long a stop waits after it begins before it kills.
 	GracePeriodSeconds int64 `json:"terminationGracePeriodSeconds,omitempty"`

@@ -68,3 +68,46 @@ func BenchmarkDiffUnchanged200(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDiffIndexedJob is one diff pass over an Indexed Job of 10,000
+// completions and parallelism 100, half way: 5,000 finished pods on
+// record, 100 running, nothing to do. What grows with the Job is the
+// run's record (one entry per pod ever started), as for any Job.
+func BenchmarkDiffIndexedJob(b *testing.B) {
+	clock := fake.NewClock(t0)
+	rt := fake.New(clock)
+	rec := New(Options{Runtime: rt, Router: &fake.Router{}, Clock: clock, Node: "n1"})
+	p := jobPlan("abcdef", plan.Job{Completions: 10_000, Parallelism: 100, BackoffLimit: 6, Indexed: true})
+	ctx := context.Background()
+	for done := 0; done < 5_000; {
+		if _, err := rec.Reconcile(ctx, p, ""); err != nil {
+			b.Fatal(err)
+		}
+		obs, _ := rt.Observe(ctx)
+		for _, o := range obs.Pods {
+			if o.Phase == "Running" && done < 5_000 {
+				rt.Exit(o.Key(), 0)
+				done++
+			}
+		}
+	}
+	for range 2 { // the last pods seen
+		if _, err := rec.Reconcile(ctx, p, ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+	obs, _ := rt.Observe(ctx)
+	d := DesiredFor(p, "n1")
+	st := rec.state.clone()
+	st.Now = clock.Now()
+	if j := st.Jobs["Job/default/batch"]; j.CompletedIndexes != "0-4999" || j.active() != 100 {
+		b.Fatalf("run: %s, %d active", j.CompletedIndexes, j.active())
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if as := Diff(d, obs, st); len(as) != 0 {
+			b.Fatal(summary(as))
+		}
+	}
+}

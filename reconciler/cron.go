@@ -53,7 +53,7 @@ func (v *view) cron(w *plan.Workload, progress State) {
 	before := cs
 	cs.Runs = append([]JobRun(nil), cs.Runs...)
 	for i := range cs.Runs {
-		cs.Runs[i].Pods = append([]JobPod(nil), cs.Runs[i].Pods...)
+		cs.Runs[i] = cs.Runs[i].clone()
 	}
 	if !had {
 		cs.Created = v.now

@@ -23,8 +23,9 @@ const DaemonSetStep = 15 * time.Second
 // available, and waits as long as one of them does not: a node whose new
 // pod fails stops the rollout, as in Kubernetes. maxUnavailable holds
 // across the inventory, as the DaemonSet controller counts it: a node
-// also waits while other nodes (outside its batch) without a ready pod
-// would make more than maxUnavailable with its batch; and a node whose
+// (the first one too) also waits while other nodes (outside its batch)
+// without a ready pod would make more than maxUnavailable with its
+// batch; and a node whose
 // own pod is not ready goes at once (replacing it costs nothing, and a
 // broken pod is how a fix rolls out). A node it knows nothing of (no
 // word yet, or cut off) falls back to time: the node waits (batch) turns
@@ -52,7 +53,7 @@ func (v *view) daemonSetTurn(g *group, r *Rollout) time.Duration {
 	}
 	slices.Sort(names)
 	rank := slices.Index(names, v.d.Node)
-	if rank <= 0 {
+	if rank < 0 {
 		return 0
 	}
 	per := max(int(g.w.Strategy.MaxUnavailable), 1)

@@ -170,6 +170,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 		case "CronJob":
 			v.cron(w, progress)
 		default:
+			v.history(w, progress)
 			v.workload(w, desiredBy[k], progress)
 		}
 	}
@@ -196,7 +197,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 	for _, m := range []struct {
 		bucket string
 		keys   []string
-	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}} {
+	}{{bucketRollouts, mapKeys(progress.Rollouts)}, {bucketJobs, mapKeys(progress.Jobs)}, {bucketCrons, mapKeys(progress.Crons)}, {bucketHistory, mapKeys(progress.History)}} {
 		for _, k := range m.keys {
 			if !known[k] {
 				v.add(Action{Kind: ActRecord, Key: m.bucket + "/" + k, Object: k, Reason: "workload left the plan", Record: &Record{Bucket: m.bucket, Key: k}})

@@ -169,7 +169,7 @@ func New(o Options) *Reconciler {
 	}
 	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
 		failures: map[string]failure{}, stopping: map[string]bool{}, stops: map[string]Stop{},
-		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}}
+		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}}
 }
 
 // Result is the outcome of one pass.
@@ -186,7 +186,7 @@ type Result struct {
 }
 
 func (r *Reconciler) load() error {
-	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops} {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops, bucketHistory} {
 		m, err := r.opts.Store.Load(b)
 		if err != nil {
 			return err
@@ -210,6 +210,10 @@ func (r *Reconciler) load() error {
 				var v Stop
 				err = json.Unmarshal(raw, &v)
 				r.stops[k] = v
+			case bucketHistory:
+				var v RevisionHistory
+				err = json.Unmarshal(raw, &v)
+				r.state.History[k] = v
 			}
 			if err != nil {
 				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
@@ -283,6 +287,12 @@ func (r *Reconciler) save(recs []*Record) error {
 				r.stops[rec.Key] = v
 			} else {
 				delete(r.stops, rec.Key)
+			}
+		case bucketHistory:
+			if v, ok := rec.Value.(RevisionHistory); ok {
+				r.state.History[rec.Key] = v
+			} else {
+				delete(r.state.History, rec.Key)
 			}
 		}
 	}

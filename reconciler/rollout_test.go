@@ -266,6 +266,51 @@ func TestDaemonSetTurnsFollowPeers(t *testing.T) {
 	}
 }
 
+// TestDaemonSetFirstNodeCountsTheOthers: the first node (by name) has no
+// node before it to wait for, but maxUnavailable still holds across the
+// inventory: while another node has no ready pod of the DaemonSet, the
+// first one keeps its ready pod; once that node is ready again, it goes.
+func TestDaemonSetFirstNodeCountsTheOthers(t *testing.T) {
+	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
+	others := func(avail bool) peerView {
+		w := map[string]PeerWorkload{"DaemonSet/default/agent": {Revision: "a", Done: avail, Available: avail}}
+		return peerView{"n2": {Reachable: true, Workloads: w}, "n3": {Reachable: true, Workloads: map[string]PeerWorkload{
+			"DaemonSet/default/agent": {Revision: "a", Done: true, Available: true}}}}
+	}
+	first := func(p *plan.Plan) *plan.Plan { // n1 of n1, n2, n3: ranks first
+		p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n2"}}, plan.NodePlan{Node: plan.Node{Name: "n3"}})
+		return p
+	}
+	for _, tc := range []struct {
+		name  string
+		avail bool // n2 has a ready agent
+		want  string
+	}{
+		{"n2 has no ready pod: waits", false, "a"},
+		{"every other node ready: goes at once", true, "b"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.rec = New(Options{Runtime: e.rt, Router: e.router, Clock: e.clock, Node: "n1", RetryDelay: time.Millisecond, Retries: -1,
+				Peers: others(tc.avail)})
+			a := mkDeploy("DaemonSet", "agent", "a", 1, s)
+			a.pods[0].Name = "agent-n1"
+			e.pass(first(mkPlan("r1", []deploy{a})))
+			e.rt.SetAllReady("default/")
+			b := mkDeploy("DaemonSet", "agent", "b", 1, s)
+			b.pods[0].Name = "agent-n1"
+			p2 := first(mkPlan("r2", []deploy{b}))
+			e.pass(p2)
+			e.clock.Advance(10 * DaemonSetStep)
+			e.pass(p2)
+			e.pass(p2)
+			if pod, _ := e.rt.Pod("default/agent-n1"); pod.Revision != tc.want {
+				t.Fatalf("agent-n1 at revision %q, want %q; rollout %+v", pod.Revision, tc.want, e.rollout("DaemonSet/default/agent"))
+			}
+		})
+	}
+}
+
 // TestLocalProgressAvailable: a node tells the others whether it has a
 // ready pod of each workload (DaemonSets count the nodes without one).
 func TestLocalProgressAvailable(t *testing.T) {

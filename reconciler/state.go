@@ -34,10 +34,14 @@ type State struct {
 	Rollouts map[string]Rollout // by workload key
 	Jobs     map[string]JobRun  // by workload key of a Job
 	Crons    map[string]CronRuns
+	History  map[string]RevisionHistory
 }
 
 func (s State) clone() State {
-	c := State{Now: s.Now, Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}}
+	c := State{Now: s.Now, Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}
+	for k, v := range s.History {
+		c.History[k] = v
+	}
 	for k, v := range s.Rollouts {
 		c.Rollouts[k] = v
 	}
@@ -116,6 +120,22 @@ type JobRun struct {
 	Pods         []JobPod  `json:"pods,omitempty"`
 	// Cleaned is set once the finished pods are removed (TTL, history).
 	Cleaned bool `json:"cleaned,omitempty"`
+	// Message says why the run ended as it did (which pod failure rule
+	// failed it, which success rule completed it).
+	Message string `json:"message,omitempty"`
+	// CompletedIndexes and FailedIndexes are an Indexed Job's indexes
+	// that succeeded and that failed, as "0-2,5" (Kubernetes'
+	// status.completedIndexes and status.failedIndexes).
+	CompletedIndexes string `json:"completedIndexes,omitempty"`
+	FailedIndexes    string `json:"failedIndexes,omitempty"`
+	// IndexFailures counts the failures of each index that failed
+	// (backoffLimitPerIndex), by index.
+	IndexFailures map[string]int32 `json:"indexFailures,omitempty"`
+	// Ignored counts the failed pods a pod failure policy's Ignore rule
+	// left out of Failed.
+	Ignored int32 `json:"ignored,omitempty"`
+	// Suspended is set while spec.suspend holds the run's pods stopped.
+	Suspended bool `json:"suspended,omitempty"`
 }
 
 // JobPod is one pod of a run.
@@ -127,6 +147,12 @@ type JobPod struct {
 	// that failed; one never seen is created again (a crash between the
 	// record and the create).
 	Seen bool `json:"seen,omitempty"`
+	// Index is the completion index of an Indexed Job's pod, and N the
+	// number of the pod in its run (part of its name).
+	Index *int32 `json:"index,omitempty"`
+	N     int    `json:"n,omitempty"`
+	// Ignored is set when a pod failure policy's Ignore rule matched it.
+	Ignored bool `json:"ignored,omitempty"`
 }
 
 func (j *JobRun) active() int {

@@ -41,7 +41,13 @@ type WorkloadStatus struct {
 	Completions int32 `json:"completions,omitempty"`
 	Succeeded   int32 `json:"succeeded,omitempty"`
 	Failed      int32 `json:"failed,omitempty"`
-	// CronJobs.
+	// An Indexed Job's indexes that succeeded and failed ("0-2,5").
+	CompletedIndexes string `json:"completedIndexes,omitempty"`
+	FailedIndexes    string `json:"failedIndexes,omitempty"`
+	// History is the revisions before this one that the node remembers
+	// (revisionHistoryLimit), newest first.
+	History []Revision `json:"history,omitempty"`
+	// CronJobs and Jobs: spec.suspend holds them.
 	Suspended    bool      `json:"suspended,omitempty"`
 	ActiveRuns   int       `json:"activeRuns,omitempty"`
 	LastSchedule time.Time `json:"lastSchedule,omitzero"`
@@ -94,8 +100,13 @@ func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 				ws.Steps = len(c.Steps)
 			}
 		}
+		ws.History = st.History[k].Old
 		if j, ok := st.Jobs[k]; ok && w.Job != nil {
 			ws.Phase, ws.Message, ws.Completions, ws.Succeeded, ws.Failed = j.Phase, j.Reason, max(w.Job.Completions, 1), j.Succeeded, j.Failed
+			if j.Message != "" {
+				ws.Message += ": " + j.Message
+			}
+			ws.CompletedIndexes, ws.FailedIndexes, ws.Suspended = j.CompletedIndexes, j.FailedIndexes, j.Suspended
 			ws.Total = int(ws.Completions)
 		}
 		if c := w.CronJob; c != nil {

@@ -74,6 +74,15 @@ func (c *compiler) def(name string) (*node, error) {
 	n = clone(n)
 	n.def = name
 	for _, a := range fd.Attrs {
+		if key, body := a.Split(); key == "berth" && strings.HasPrefix(body, "unsupported=") {
+			// A definition of values, such as an IP family, used in a list.
+			vals, err := cuelit.Unquote(strings.TrimPrefix(body, "unsupported="))
+			if err != nil {
+				return nil, fmt.Errorf("%s: @berth(unsupported=...) takes a quoted, comma-separated list: %w", a.Pos(), err)
+			}
+			n.unsupported = strings.Split(vals, ",")
+			continue
+		}
 		if err := c.attr(n, a); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -503,6 +512,18 @@ func (c *compiler) field(n *node, d *ast.Field) error {
 			f.pullPol = true
 		case body == "omitempty":
 			f.omitEmpty = true
+		case strings.HasPrefix(body, "node="):
+			text, err := cuelit.Unquote(strings.TrimPrefix(body, "node="))
+			if err != nil {
+				return fmt.Errorf("%s: @berth(node=...) takes a quoted description: %w", a.Pos(), err)
+			}
+			f.nodeText = text
+		case strings.HasPrefix(body, "default="):
+			text, err := cuelit.Unquote(strings.TrimPrefix(body, "default="))
+			if err != nil {
+				return fmt.Errorf("%s: @berth(default=...) takes a quoted description: %w", a.Pos(), err)
+			}
+			f.dfltText = text
 		case strings.HasPrefix(body, "unsupported="):
 			vals, err := cuelit.Unquote(strings.TrimPrefix(body, "unsupported="))
 			if err != nil {

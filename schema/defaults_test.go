@@ -134,8 +134,12 @@ func TestDefaultsOfOtherKinds(t *testing.T) {
 		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, name: web}]}\n", "spec.ports.0.protocol", "TCP"},
 		{"apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {sessionAffinityConfig: {clientIP: {}}}\n", "spec.sessionAffinityConfig.clientIP.timeoutSeconds", "10800"},
 		{"apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n", "type", "Opaque"},
-		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}}}\n", "spec.backoffLimit", "6"},
-		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}}}\n", "spec.completions", "1"},
+		// completions and backoffLimit default by other fields: in Go
+		// (compiler/expand), not in the schema.
+		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}}}\n", "spec.suspend", "false"},
+		{"apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\nspec: {selector: {}, template: {spec: {containers: [{name: c, image: \"c:1\"}]}}}\n", "spec.revisionHistoryLimit", "10"},
+		{"apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: high}\nvalue: 1000\n", "preemptionPolicy", "PreemptLowerPriority"},
+		{"apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b}\nroleRef: {kind: Role, name: r}\n", "roleRef.apiGroup", "rbac.authorization.k8s.io"},
 		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}}}\n", "spec.parallelism", "1"},
 		{"apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}}}\n", "spec.completionMode", "NonIndexed"},
 		{"apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {schedule: \"@daily\", jobTemplate: {spec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}}}}}\n", "spec.concurrencyPolicy", "Allow"},
@@ -206,8 +210,8 @@ func TestValidateConcurrently(t *testing.T) {
 func TestKindsAndSource(t *testing.T) {
 	s := mustLoad(t)
 	kinds := s.Kinds()
-	if len(kinds) != 17 {
-		t.Errorf("Kinds() = %d kinds, want 17: %v", len(kinds), kinds)
+	if len(kinds) != 23 {
+		t.Errorf("Kinds() = %d kinds, want 23: %v", len(kinds), kinds)
 	}
 	for i := 1; i < len(kinds); i++ {
 		if kinds[i-1].Kind > kinds[i].Kind {

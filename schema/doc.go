@@ -75,7 +75,8 @@
 // object validation's, in compiler/validate; rules across objects are
 // compiler/check's.
 //
-// Four field attributes steer the walk: @berth(sensitive) keeps values
+// Four field attributes steer the walk (two more, node= and default=,
+// only describe fields for the table): @berth(sensitive) keeps values
 // out of messages (Secret data and stringData); @berth(pullPolicy)
 // computes the default imagePullPolicy from the image as Kubernetes does
 // (Always for an untagged or :latest image, else IfNotPresent; CUE's own
@@ -118,6 +119,15 @@
 //     its kind), with its field.Error and message, and a ruleCase in
 //     compiler/validate's tests (the refused manifest and the nearest
 //     accepted one).
-//  4. UPDATE_README=1 go test . -run TestREADME; list the rule in the
+//  4. Say what it does on a node with @berth(node="...") when its name
+//     does not say it all: the field table's "On a berth node" column.
+//     @berth(default="...") describes a default that Go fills in because
+//     it depends on other fields (a Job's backoffLimit).
+//  5. UPDATE_README=1 go test . -run TestREADME; list the rule in the
 //     README's "What lint checks".
+//
+// A field Kubernetes has and berth leaves out by design (not work yet to
+// do) is refused with its reason from unsupportedWhy (validate.go): a
+// projected volume's serviceAccountToken source says that berth has no
+// API server to issue a token, wherever the schema reaches it.
 package schema

@@ -6,6 +6,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 	"k8s.io/apimachinery/pkg/api/resource"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
+	"k8s.io/apimachinery/pkg/api/validation/path"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -36,6 +38,13 @@ var formatChecks = map[string]func(string) []string{
 	// label: up to 63.)
 	"portName": validation.IsValidPortName,
 	"percent":  validation.IsValidPercent,
+	// RBAC names (Role, ClusterRole and their bindings) are path
+	// segments, as ValidateRBACName checks: "system:aggregate-to-view"
+	// is valid, "a/b" and ".." are not.
+	"pathSegmentName": path.IsValidPathSegmentName,
+	// metadata.generateName: a DNS-1123 subdomain that may end in '-',
+	// as ValidateObjectMeta checks it (nameFn with prefix true).
+	"generateName": func(s string) []string { return apivalidation.NameIsDNSSubdomain(s, true) },
 }
 
 // formatCheck wraps an apimachinery format function as a goCheck. The

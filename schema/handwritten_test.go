@@ -120,6 +120,68 @@ spec:
 apiVersion: v1
 kind: Namespace
 metadata: {name: team-a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: team-a}
+automountServiceAccountToken: false
+imagePullSecrets: [{name: regcred}]
+secrets: [{name: web-token}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: "system:aggregate-to-view:widgets"}
+rules:
+- {apiGroups: [""], resources: [pods, pods/log], verbs: [get, list, watch]}
+- {nonResourceURLs: [/metrics], verbs: [get]}
+aggregationRule:
+  clusterRoleSelectors: [{matchLabels: {rbac.example.com/aggregate: "true"}}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: web, namespace: team-a}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects:
+- {kind: ServiceAccount, name: web, namespace: team-a}
+- {kind: User, apiGroup: rbac.authorization.k8s.io, name: "alice@example.com"}
+---
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: high}
+value: 1000000
+globalDefault: false
+description: batch work that may wait
+preemptionPolicy: Never
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {generateName: migrate-, namespace: team-a}
+spec:
+  completions: 4
+  parallelism: 2
+  completionMode: Indexed
+  backoffLimitPerIndex: 1
+  maxFailedIndexes: 1
+  podFailurePolicy:
+    rules:
+    - {action: FailJob, onExitCodes: {containerName: c, operator: In, values: [42]}}
+    - {action: Ignore, onPodConditions: [{type: DisruptionTarget}]}
+  successPolicy:
+    rules: [{succeededIndexes: "0-2", succeededCount: 2}]
+  template:
+    spec:
+      serviceAccountName: web
+      priorityClassName: high
+      restartPolicy: Never
+      containers: [{name: c, image: "c:1"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: single}
+spec:
+  ipFamilies: [IPv4]
+  ipFamilyPolicy: SingleStack
+  ports: [{port: 80}]
 `
 
 func handWritten(tb testing.TB) []*yaml.Node {

@@ -119,7 +119,14 @@ type field struct {
 	// Kubernetes is not a pointer: its zero value (0, "") means unset and
 	// gets the default, as the API server's defaulting does.
 	omitEmpty bool
-	doc       string
+	// dfltText (@berth(default="...")) describes, for the field table,
+	// the default of an optional field that Go fills in because it
+	// depends on other fields (a Job's backoffLimit).
+	dfltText string
+	// nodeText (@berth(node="...")) says, for the field table, what the
+	// field does on a berth node where that is not what its name says.
+	nodeText string
+	doc      string
 }
 
 // patternField is a pattern constraint [key]: value.

@@ -74,18 +74,33 @@ func load() (*Set, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	s := &Set{kinds: map[string]*kindDef{}, byLower: map[string][]*kindDef{}, byKind: map[string][]*kindDef{}, texts: map[string]string{}}
+	srcs := make(map[string][]byte, len(names))
 	for _, name := range names {
 		src, err := cueFiles.ReadFile(name)
 		if err != nil {
 			return nil, err
 		}
-		f, err := parser.ParseFile(path.Base(name), src, parser.ParseComments)
+		srcs[path.Base(name)] = src
+	}
+	return compileSources(srcs)
+}
+
+// compileSources compiles CUE files (by name) into a Set.
+func compileSources(srcs map[string][]byte) (*Set, error) {
+	names := make([]string, 0, len(srcs))
+	for name := range srcs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	s := &Set{kinds: map[string]*kindDef{}, byLower: map[string][]*kindDef{}, byKind: map[string][]*kindDef{}, texts: map[string]string{}}
+	for _, name := range names {
+		src := srcs[name]
+		f, err := parser.ParseFile(name, src, parser.ParseComments)
 		if err != nil {
 			return nil, fmt.Errorf("schema: parse %s: %w", name, err)
 		}
 		s.files = append(s.files, f)
-		s.texts[path.Base(name)] = string(src)
+		s.texts[name] = string(src)
 	}
 	c, err := newCompiler(s.files)
 	if err != nil {

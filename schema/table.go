@@ -63,7 +63,7 @@ func (s *Set) sharedDefs() map[string]bool {
 	return shared
 }
 
-type tableRow struct{ path, typ, dflt, req string }
+type tableRow struct{ path, typ, dflt, req, node string }
 
 func (s *Set) table(b *strings.Builder, n *node, shared map[string]bool, self string) {
 	var rows []tableRow
@@ -75,7 +75,7 @@ func (s *Set) table(b *strings.Builder, n *node, shared map[string]bool, self st
 		}
 		for _, f := range unionFields(n) {
 			p := prefix + f.name
-			row := tableRow{path: p, typ: describeNode(f.n), dflt: describeDefault(f), req: ""}
+			row := tableRow{path: p, typ: describeNode(f.n), dflt: describeDefault(f), req: "", node: f.nodeText}
 			if len(f.n.unsupported) > 0 {
 				row.typ += " (Kubernetes also accepts " + f.n.unsupportedList() + ": not supported by berth)"
 			}
@@ -107,6 +107,15 @@ func (s *Set) table(b *strings.Builder, n *node, shared map[string]bool, self st
 		}
 	}
 	walk("", n)
+	// The column of what a field does on a node is there when a field of
+	// the table says something.
+	if slices.ContainsFunc(rows, func(r tableRow) bool { return r.node != "" }) {
+		b.WriteString("| Field | Type | Default | Required | On a berth node |\n|---|---|---|---|---|\n")
+		for _, r := range rows {
+			fmt.Fprintf(b, "| `%s` | %s | %s | %s | %s |\n", r.path, mdEscape(r.typ), mdEscape(r.dflt), r.req, mdEscape(r.node))
+		}
+		return
+	}
 	b.WriteString("| Field | Type | Default | Required |\n|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(b, "| `%s` | %s | %s | %s |\n", r.path, mdEscape(r.typ), mdEscape(r.dflt), r.req)
@@ -162,6 +171,8 @@ func describeDefault(f *field) string {
 	switch {
 	case f.pullPol:
 		return "Always for an untagged or :latest image, else IfNotPresent"
+	case f.dfltText != "":
+		return f.dfltText
 	case f.n.typ == nOr && f.n.dflt >= 0 && f.n.alts[f.n.dflt].sibling != "":
 		return "the value of " + f.n.alts[f.n.dflt].sibling
 	case f.required || f.optional:

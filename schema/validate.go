@@ -347,12 +347,11 @@ func (w *walker) unknown(k *yaml.Node, nd *node, hint *altHint) {
 			return
 		}
 	}
-	msg := ""
-	{
-		msg = fmt.Sprintf("field %q is not supported by berth", k.Value)
-		if s := suggest(k.Value, nd); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		}
+	msg := fmt.Sprintf("field %q is not supported by berth", k.Value)
+	if why, ok := unsupportedWhy[k.Value]; ok {
+		msg += ": " + why
+	} else if s := suggest(k.Value, nd); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	w.viols = append(w.viols, Violation{Node: k, Path: w.pathString(), Message: msg, Rule: "unknown-field", Warning: w.opts.AllowUnknownFields})
 }
@@ -491,3 +490,20 @@ func zeroScalar(v *yaml.Node, f *field) bool {
 	}
 	return false
 }
+
+// unsupportedWhy says why berth leaves out a field Kubernetes has,
+// where the reason is berth's design rather than work not done yet: the
+// refusal then tells the user what to do instead. Keyed by field name;
+// each name here means one thing wherever it appears.
+var unsupportedWhy = map[string]string{
+	// A projected volume's source (and the token the ServiceAccount
+	// admission plugin would mount): berth has no API server.
+	"serviceAccountToken": NoTokenReason,
+	// kubectl apply refuses generateName too; a Job is the exception
+	// (berth derives its name from its content).
+	"generateName": "berth applies objects by name, as kubectl apply does; set metadata.name (a Job may have a generateName: berth names it from its content)",
+}
+
+// NoTokenReason is why no service account token reaches a pod on a
+// berth node, for every message that says so.
+const NoTokenReason = "berth has no API server, so there is no service account token to mount (the pod's serviceAccountName is checked, but no token is mounted)"

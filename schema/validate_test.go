@@ -134,7 +134,7 @@ func TestValidateRules(t *testing.T) {
 			}},
 		{name: "kind unknown", src: "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n",
 			want: []string{
-				"2:7 kind: kind \"Ingress\" is not supported by berth; supported kinds: ConfigMap, CronJob, DaemonSet, Deployment, HelmRelease, Job, LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicaSet, ResourceQuota, Rollout, Secret, Service [unknown-kind]",
+				"2:7 kind: kind \"Ingress\" is not supported by berth; supported kinds: ClusterRole, ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, HelmRelease, Job, LimitRange, Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PriorityClass, ReplicaSet, ResourceQuota, Role, RoleBinding, Rollout, Secret, Service, ServiceAccount [unknown-kind]",
 			}},
 		{name: "apiVersion wrong", src: "apiVersion: v1\nkind: Deployment\nmetadata: {name: d}\n",
 			want: []string{
@@ -264,12 +264,12 @@ func TestValidateRules(t *testing.T) {
 		{name: "capabilities in any case", src: pod("  - name: c\n    image: nginx:1\n    securityContext: {capabilities: {drop: [all], add: [net_admin, CAP_SYS_TIME]}}\n")},
 		{name: "valid but unsupported", src: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  completionMode: Indexed\n  template:\n    spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\", env: [{name: N, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}]}]}\n",
 			want: []string{
-				"5:19 spec.completionMode: value \"Indexed\" is valid Kubernetes but not supported by berth (supported: \"NonIndexed\") [schema]",
 				"7:121 spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: value \"spec.nodeName\" is valid Kubernetes but not supported by berth (supported: \"metadata.name\", \"metadata.namespace\", \"status.podIP\") [schema]",
 			}},
-		{name: "invalid and not supported", src: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  completionMode: Sometimes\n  template:\n    spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\"}]}\n",
+		{name: "invalid and not supported", src: "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ipFamilyPolicy: Sometimes\n  ipFamilies: [IPv6]\n  ports: [{port: 80}]\n",
 			want: []string{
-				"5:19 spec.completionMode: Unsupported value: \"Sometimes\": supported values: \"NonIndexed\" (Kubernetes also accepts \"Indexed\", which berth does not support) [schema]",
+				"5:19 spec.ipFamilyPolicy: Unsupported value: \"Sometimes\": supported values: \"SingleStack\" (Kubernetes also accepts \"PreferDualStack\", \"RequireDualStack\", which berth does not support) [schema]",
+				"6:16 spec.ipFamilies[0]: value \"IPv6\" is valid Kubernetes but not supported by berth (supported: \"IPv4\") [schema]",
 			}},
 		{name: "probe handler", src: pod("  - name: c\n    image: nginx:1\n    livenessProbe: {periodSeconds: 0}\n    readinessProbe: {httpGet: {port: 0}}\n"),
 			want: []string{

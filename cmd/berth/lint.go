@@ -87,7 +87,9 @@ func runLint(e *env, args []string) int {
 	}
 	if *warnErrors {
 		for i := range diags {
-			diags[i].Severity = diag.Error
+			if diags[i].Severity == diag.Warning {
+				diags[i].Severity = diag.Error
+			}
 		}
 		sum.Errors, sum.Warnings = diag.Count(diags)
 	}

@@ -141,15 +141,19 @@ func runPlan(e *env, args []string) int {
 			sources[k] = v
 		}
 	}
-	head, code := compilePath(e, []string{path}, opts, "")
-	if head == nil {
-		return fail(code, "%s has errors; nothing is planned", path)
-	}
+	headOpts := opts
 	if *base == "" && *baseDir == "" {
+		head, code := compilePath(e, []string{path}, headOpts, "")
+		if head == nil {
+			return fail(code, "%s has errors; nothing is planned", path)
+		}
 		return writePlan(e, head, *output, *node, *workers, fail)
 	}
 
+	// The base is compiled first: the head must keep its immutable
+	// ConfigMaps and Secrets as they are (compiler/immutable).
 	var old *plan.Plan
+	var code int
 	if *baseDir != "" {
 		opts.Revision = ""
 		old, code = compilePath(e, []string{*baseDir}, opts, "base "+*baseDir+": ")
@@ -177,6 +181,11 @@ func runPlan(e *env, args []string) int {
 	}
 	if old == nil {
 		return fail(code, "the base has errors; nothing to compare with")
+	}
+	headOpts.Previous = old
+	head, code := compilePath(e, []string{path}, headOpts, "")
+	if head == nil {
+		return fail(code, "%s has errors; nothing is planned", path)
 	}
 	d := plandiff.Compare(old, head)
 	d.SetSources(sources)

@@ -223,6 +223,12 @@ func workloadState(w reconciler.WorkloadStatus) string {
 	if w.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", w.Failed))
 	}
+	if w.CompletedIndexes != "" {
+		parts = append(parts, "indexes "+w.CompletedIndexes+" done")
+	}
+	if w.FailedIndexes != "" {
+		parts = append(parts, "indexes "+w.FailedIndexes+" failed")
+	}
 	if !w.NextRun.IsZero() {
 		parts = append(parts, "next run "+w.NextRun.Format(time.RFC3339))
 	}

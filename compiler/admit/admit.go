@@ -24,8 +24,9 @@ const (
 	RuleResources     = "resources"
 )
 
-// Admit fills LimitRange defaults into the templates' containers (mutating
-// the specs), then checks LimitRange bounds and ResourceQuotas. Diagnostics
+// Admit fills the ServiceAccount's pull secrets, the pod's priority and
+// the LimitRange defaults into the templates (mutating the specs), then
+// checks LimitRange bounds and ResourceQuotas. Diagnostics
 // come in a deterministic order: templates in the given order, then quotas
 // by namespace and name.
 func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
@@ -35,6 +36,7 @@ func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
 	for _, lr := range object.Typed[api.LimitRange](set, "LimitRange") {
 		limitRanges[lr.Namespace] = append(limitRanges[lr.Namespace], lr)
 	}
+	accounts(set, templates)
 	var ds []diag.Diagnostic
 	for i := range templates {
 		t := &templates[i]

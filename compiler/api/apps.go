@@ -59,6 +59,8 @@ type DaemonSetSpec struct {
 	Template        PodTemplateSpec         `json:"template" yaml:"template"`
 	UpdateStrategy  DaemonSetUpdateStrategy `json:"updateStrategy,omitempty" yaml:"updateStrategy,omitempty"`
 	MinReadySeconds int32                   `json:"minReadySeconds,omitempty" yaml:"minReadySeconds,omitempty"`
+	// RevisionHistoryLimit is how many old revisions a node remembers.
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty" yaml:"revisionHistoryLimit,omitempty"`
 }
 
 // DaemonSetUpdateStrategy is RollingUpdate or OnDelete.
@@ -76,13 +78,20 @@ type Job struct {
 
 // JobSpec is run-to-completion settings and a template.
 type JobSpec struct {
-	Completions             *int32         `json:"completions,omitempty" yaml:"completions,omitempty"`
-	Parallelism             *int32         `json:"parallelism,omitempty" yaml:"parallelism,omitempty"`
-	BackoffLimit            *int32         `json:"backoffLimit,omitempty" yaml:"backoffLimit,omitempty"`
-	ActiveDeadlineSeconds   *int64         `json:"activeDeadlineSeconds,omitempty" yaml:"activeDeadlineSeconds,omitempty"`
-	TTLSecondsAfterFinished *int32         `json:"ttlSecondsAfterFinished,omitempty" yaml:"ttlSecondsAfterFinished,omitempty"`
-	CompletionMode          string         `json:"completionMode,omitempty" yaml:"completionMode,omitempty"`
-	Selector                *LabelSelector `json:"selector,omitempty" yaml:"selector,omitempty"`
+	Completions             *int32 `json:"completions,omitempty" yaml:"completions,omitempty"`
+	Parallelism             *int32 `json:"parallelism,omitempty" yaml:"parallelism,omitempty"`
+	BackoffLimit            *int32 `json:"backoffLimit,omitempty" yaml:"backoffLimit,omitempty"`
+	ActiveDeadlineSeconds   *int64 `json:"activeDeadlineSeconds,omitempty" yaml:"activeDeadlineSeconds,omitempty"`
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty" yaml:"ttlSecondsAfterFinished,omitempty"`
+	CompletionMode          string `json:"completionMode,omitempty" yaml:"completionMode,omitempty"`
+	// BackoffLimitPerIndex and MaxFailedIndexes bound the failures of
+	// each index of an Indexed Job, and the failed indexes.
+	BackoffLimitPerIndex *int32            `json:"backoffLimitPerIndex,omitempty" yaml:"backoffLimitPerIndex,omitempty"`
+	MaxFailedIndexes     *int32            `json:"maxFailedIndexes,omitempty" yaml:"maxFailedIndexes,omitempty"`
+	PodFailurePolicy     *PodFailurePolicy `json:"podFailurePolicy,omitempty" yaml:"podFailurePolicy,omitempty"`
+	SuccessPolicy        *SuccessPolicy    `json:"successPolicy,omitempty" yaml:"successPolicy,omitempty"`
+	Suspend              bool              `json:"suspend,omitempty" yaml:"suspend,omitempty"`
+	Selector             *LabelSelector    `json:"selector,omitempty" yaml:"selector,omitempty"`
 	// ManualSelector lets the Job use Selector as written; without it
 	// the API server generates the selector and refuses one written.
 	ManualSelector *bool           `json:"manualSelector,omitempty" yaml:"manualSelector,omitempty"`
@@ -128,6 +137,8 @@ type RolloutSpec struct {
 	Template        PodTemplateSpec `json:"template" yaml:"template"`
 	MinReadySeconds int32           `json:"minReadySeconds,omitempty" yaml:"minReadySeconds,omitempty"`
 	Strategy        RolloutStrategy `json:"strategy" yaml:"strategy"`
+	// RevisionHistoryLimit is how many old revisions a node remembers.
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty" yaml:"revisionHistoryLimit,omitempty"`
 }
 
 // RolloutStrategy is exactly one of blueGreen and canary.
@@ -161,4 +172,47 @@ type CanaryStep struct {
 // RolloutPause pauses for a duration ("30s", "5m") or until promoted.
 type RolloutPause struct {
 	Duration *IntOrString `json:"duration,omitempty" yaml:"duration,omitempty"`
+}
+
+// Job completion modes.
+const (
+	NonIndexedCompletion = "NonIndexed"
+	IndexedCompletion    = "Indexed"
+)
+
+// PodFailurePolicy decides what a failed pod of a Job means.
+type PodFailurePolicy struct {
+	Rules []PodFailurePolicyRule `json:"rules" yaml:"rules"`
+}
+
+// PodFailurePolicyRule is an action and when it applies.
+type PodFailurePolicyRule struct {
+	Action          string                                   `json:"action" yaml:"action"` // FailJob, FailIndex, Ignore, Count
+	OnExitCodes     *PodFailurePolicyOnExitCodes             `json:"onExitCodes,omitempty" yaml:"onExitCodes,omitempty"`
+	OnPodConditions []PodFailurePolicyOnPodConditionsPattern `json:"onPodConditions,omitempty" yaml:"onPodConditions,omitempty"`
+}
+
+// PodFailurePolicyOnExitCodes matches exit codes of a pod's containers.
+type PodFailurePolicyOnExitCodes struct {
+	ContainerName *string `json:"containerName,omitempty" yaml:"containerName,omitempty"`
+	Operator      string  `json:"operator" yaml:"operator"` // In, NotIn
+	Values        []int32 `json:"values" yaml:"values"`
+}
+
+// PodFailurePolicyOnPodConditionsPattern matches a condition of a pod.
+type PodFailurePolicyOnPodConditionsPattern struct {
+	Type   string `json:"type" yaml:"type"`
+	Status string `json:"status,omitempty" yaml:"status,omitempty"`
+}
+
+// SuccessPolicy ends an Indexed Job as complete when any rule holds.
+type SuccessPolicy struct {
+	Rules []SuccessPolicyRule `json:"rules" yaml:"rules"`
+}
+
+// SuccessPolicyRule holds when the listed indexes (or enough of them)
+// succeeded.
+type SuccessPolicyRule struct {
+	SucceededIndexes *string `json:"succeededIndexes,omitempty" yaml:"succeededIndexes,omitempty"`
+	SucceededCount   *int32  `json:"succeededCount,omitempty" yaml:"succeededCount,omitempty"`
 }

@@ -1,5 +1,7 @@
 package api
 
+import "encoding/base64"
+
 // Service is a v1 Service.
 type Service struct {
 	TypeMeta `yaml:",inline"`
@@ -17,6 +19,10 @@ type ServiceSpec struct {
 	LoadBalancerIP        string                 `json:"loadBalancerIP,omitempty" yaml:"loadBalancerIP,omitempty"`
 	SessionAffinity       string                 `json:"sessionAffinity,omitempty" yaml:"sessionAffinity,omitempty"`
 	SessionAffinityConfig *SessionAffinityConfig `json:"sessionAffinityConfig,omitempty" yaml:"sessionAffinityConfig,omitempty"`
+	// IPFamilies and IPFamilyPolicy say what berth's Services are: IPv4,
+	// single-stack.
+	IPFamilies     []string `json:"ipFamilies,omitempty" yaml:"ipFamilies,omitempty"`
+	IPFamilyPolicy *string  `json:"ipFamilyPolicy,omitempty" yaml:"ipFamilyPolicy,omitempty"`
 }
 
 // SessionAffinityConfig carries the ClientIP timeout.
@@ -44,6 +50,25 @@ type ConfigMap struct {
 	Metadata   ObjectMeta        `json:"metadata" yaml:"metadata"`
 	Data       map[string]string `json:"data,omitempty" yaml:"data,omitempty"`
 	BinaryData map[string]string `json:"binaryData,omitempty" yaml:"binaryData,omitempty"` // base64
+	// Immutable forbids a later revision to change the data
+	// (compiler/immutable).
+	Immutable *bool `json:"immutable,omitempty" yaml:"immutable,omitempty"`
+}
+
+// DecodedData is the ConfigMap's content as the node writes it: data,
+// and binaryData decoded from base64 (a value that is not base64 is the
+// schema's finding, left out).
+func (c *ConfigMap) DecodedData() map[string][]byte {
+	out := make(map[string][]byte, len(c.Data)+len(c.BinaryData))
+	for k, v := range c.Data {
+		out[k] = []byte(v)
+	}
+	for k, v := range c.BinaryData {
+		if b, err := base64.StdEncoding.DecodeString(v); err == nil {
+			out[k] = b
+		}
+	}
+	return out
 }
 
 // Secret is a v1 Secret; Data is base64 as written.
@@ -53,6 +78,9 @@ type Secret struct {
 	Type       string            `json:"type,omitempty" yaml:"type,omitempty"`
 	Data       map[string]string `json:"data,omitempty" yaml:"data,omitempty"`
 	StringData map[string]string `json:"stringData,omitempty" yaml:"stringData,omitempty"`
+	// Immutable forbids a later revision to change the data or type
+	// (compiler/immutable).
+	Immutable *bool `json:"immutable,omitempty" yaml:"immutable,omitempty"`
 }
 
 // Namespace is a v1 Namespace.

@@ -18,10 +18,12 @@ type TypeMeta struct {
 
 // ObjectMeta is the subset of metadata berth reads.
 type ObjectMeta struct {
-	Name        string            `json:"name" yaml:"name"`
-	Namespace   string            `json:"namespace,omitempty" yaml:"namespace,omitempty"`
-	Labels      map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
-	Annotations map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
+	Name string `json:"name" yaml:"name"`
+	// GenerateName is a Job's name prefix (object.Decode names the Job).
+	GenerateName string            `json:"generateName,omitempty" yaml:"generateName,omitempty"`
+	Namespace    string            `json:"namespace,omitempty" yaml:"namespace,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty" yaml:"annotations,omitempty"`
 }
 
 // LabelSelector is a Kubernetes label selector.

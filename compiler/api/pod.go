@@ -15,9 +15,20 @@ type PodTemplateSpec struct {
 
 // PodSpec is the subset of v1.PodSpec berth runs.
 type PodSpec struct {
-	InitContainers                []Container            `json:"initContainers,omitempty" yaml:"initContainers,omitempty"`
-	Containers                    []Container            `json:"containers" yaml:"containers"`
-	Volumes                       []Volume               `json:"volumes,omitempty" yaml:"volumes,omitempty"`
+	InitContainers []Container `json:"initContainers,omitempty" yaml:"initContainers,omitempty"`
+	Containers     []Container `json:"containers" yaml:"containers"`
+	Volumes        []Volume    `json:"volumes,omitempty" yaml:"volumes,omitempty"`
+	// ServiceAccountName and DeprecatedServiceAccount are
+	// serviceAccountName and serviceAccount as written; ServiceAccount()
+	// is the one the pod runs as.
+	ServiceAccountName           string `json:"serviceAccountName,omitempty" yaml:"serviceAccountName,omitempty"`
+	DeprecatedServiceAccount     string `json:"serviceAccount,omitempty" yaml:"serviceAccount,omitempty"`
+	AutomountServiceAccountToken *bool  `json:"automountServiceAccountToken,omitempty" yaml:"automountServiceAccountToken,omitempty"`
+	// PriorityClassName names the pod's PriorityClass; Priority is its
+	// value, written or filled in by admission (compiler/admit).
+	PriorityClassName             string                 `json:"priorityClassName,omitempty" yaml:"priorityClassName,omitempty"`
+	Priority                      *int32                 `json:"priority,omitempty" yaml:"priority,omitempty"`
+	PreemptionPolicy              string                 `json:"preemptionPolicy,omitempty" yaml:"preemptionPolicy,omitempty"`
 	RestartPolicy                 string                 `json:"restartPolicy,omitempty" yaml:"restartPolicy,omitempty"`
 	NodeSelector                  map[string]string      `json:"nodeSelector,omitempty" yaml:"nodeSelector,omitempty"`
 	TerminationGracePeriodSeconds *int64                 `json:"terminationGracePeriodSeconds,omitempty" yaml:"terminationGracePeriodSeconds,omitempty"`

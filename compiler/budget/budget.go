@@ -1,6 +1,6 @@
 // Package budget holds the limits on what reading one repository may cost
 // (files, bytes, objects, YAML alias expansion, evaluation time and
-// memory) and the error of an input past one of them. Every reader of
+// memory, what one render makes) and the error of an input past one of them. Every reader of
 // user input (the Git extraction, the loader, CUE evaluation, the Helm
 // and kustomize renderers) takes its limits from one Limits value, so
 // that one set of flags governs them all and every refusal reads alike.
@@ -40,13 +40,17 @@ const (
 	// when its aliases are expanded, counted in nodes.
 	AliasExpansion
 	// EvalTime is the wall-clock time of one evaluation (a CUE package, a
-	// Helm chart).
+	// Helm chart, a kustomization).
 	EvalTime
 	// EvalMemory is the memory of one evaluation.
 	EvalMemory
 	// CompileTime is the wall-clock time of one revision's whole compile
 	// in the daemon (fetch excluded).
 	CompileTime
+	// RenderBytes is the YAML one render (a kustomization, a chart) makes.
+	RenderBytes
+	// RenderObjects is the number of objects one render makes.
+	RenderObjects
 )
 
 type unit int
@@ -80,9 +84,11 @@ var specs = [...]spec{
 	ObjectBytes:    {"object size", "max-object-bytes", bytes, 1 * mib, "bytes per object, counted on its JSON encoding (the API server's limit)"},
 	Objects:        {"objects", "max-objects", count, 100_000, "objects per repository"},
 	AliasExpansion: {"YAML alias expansion", "max-alias-expansion", ratio, 16, "how many times a YAML document may grow when its aliases are expanded"},
-	EvalTime:       {"evaluation time", "max-eval-time", duration, int64(30 * time.Second), "wall-clock time of one evaluation (a CUE package, a chart)"},
-	EvalMemory:     {"evaluation memory", "max-eval-memory", bytes, 512 * mib, "memory of one evaluation (a CUE package, a chart)"},
+	EvalTime:       {"evaluation time", "max-eval-time", duration, int64(30 * time.Second), "wall-clock time of one evaluation (a CUE package, a chart, a kustomization)"},
+	EvalMemory:     {"evaluation memory", "max-eval-memory", bytes, 512 * mib, "memory of one evaluation (a CUE package, a chart, a kustomization)"},
 	CompileTime:    {"compile time", "max-compile-time", duration, int64(10 * time.Minute), "wall-clock time of one revision's compile in the daemon"},
+	RenderBytes:    {"render output", "max-render-bytes", bytes, 64 * mib, "bytes of YAML one render (a chart, a kustomization) makes"},
+	RenderObjects:  {"rendered objects", "max-render-objects", count, 10_000, "objects one render (a chart, a kustomization) makes"},
 }
 
 // All lists every limit, in a stable order (for flags and docs).
@@ -127,6 +133,8 @@ type Limits struct {
 	EvalTime       time.Duration
 	EvalMemory     int64
 	CompileTime    time.Duration
+	RenderBytes    int64
+	RenderObjects  int64
 }
 
 func (l *Limits) field(k Limit) *int64 {
@@ -149,6 +157,10 @@ func (l *Limits) field(k Limit) *int64 {
 		return &l.EvalMemory
 	case CompileTime:
 		return (*int64)(&l.CompileTime)
+	case RenderBytes:
+		return &l.RenderBytes
+	case RenderObjects:
+		return &l.RenderObjects
 	}
 	panic(fmt.Sprintf("budget: unknown limit %d", k))
 }

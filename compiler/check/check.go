@@ -66,6 +66,7 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 		ds = append(ds, checkPodSpec(set, p, opts)...)
 	}
 	ds = append(ds, checkRolloutServices(set, opts)...)
+	ds = append(ds, checkAccounts(set, pods, opts)...)
 	ds = append(ds, checkClaims(set, pods, opts)...)
 	ds = append(ds, admit.Admit(admissionSet(set, opts), admit.Copy(templates))...)
 	defaults := podsecurity.DefaultPolicy
@@ -180,7 +181,7 @@ func Describe(rule string) string {
 	case RuleTargetPort:
 		return "A Service's named targetPort is not declared by any selected container."
 	case RuleMissingReference:
-		return "A reference to a ConfigMap, Secret, key, claim, Service or volume that is not in the repository."
+		return "A reference to a ConfigMap, Secret, key, claim, Service, volume, ServiceAccount or PriorityClass that is not in the repository."
 	case RuleDuplicateName:
 		return "Two containers or two volumes of a pod share a name."
 	case RuleDuplicateEnv:
@@ -203,6 +204,10 @@ func Describe(rule string) string {
 		return "A Rollout uses one Service in two roles."
 	case RulePullSecret:
 		return "An imagePullSecrets entry names a Secret berth cannot pull images with."
+	case RuleNoEffect:
+		return "Objects berth checks and does not act on (ServiceAccounts, RBAC, PriorityClasses), noted once per repository."
+	case RulePriority:
+		return "A pod's priority or preemptionPolicy differs from its PriorityClass's, or two PriorityClasses are the global default."
 	case admit.RuleLimitRange:
 		return "A container or pod outside a LimitRange's min, max or maxLimitRequestRatio."
 	case admit.RuleResourceQuota:

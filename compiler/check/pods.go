@@ -38,13 +38,18 @@ func checkPodSpec(set *object.Set, p pod, opts Options) []diag.Diagnostic {
 // checkPullSecrets checks the Secrets a pod pulls its images with: they
 // exist, and are of the type berth reads (the plan refuses any other).
 func checkPullSecrets(set *object.Set, p pod, opts Options) []diag.Diagnostic {
+	return checkPullSecretList(set, p.obj, p.spec.ImagePullSecrets, p.path+".imagePullSecrets", opts)
+}
+
+// checkPullSecretList checks the pull secrets o names at path (a pod's,
+// or a ServiceAccount's that its pods take).
+func checkPullSecretList(set *object.Set, o *object.Object, refs []api.LocalObjectReference, path string, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
-	o := p.obj
-	for i, s := range p.spec.ImagePullSecrets {
+	for i, s := range refs {
 		if s.Name == "" {
 			continue
 		}
-		path := fmt.Sprintf("%s.imagePullSecrets[%d].name", p.path, i)
+		path := fmt.Sprintf("%s[%d].name", path, i)
 		ref := set.Get("Secret", o.Namespace, s.Name)
 		if ref == nil {
 			if d, ok := missing(o, opts, "Secret", s.Name, path,

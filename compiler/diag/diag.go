@@ -8,19 +8,26 @@ import (
 	"slices"
 )
 
-// Severity is error or warning.
+// Severity is error, warning or note.
 type Severity int
 
-// Severities, most severe first.
+// Severities, most severe first. A note informs and is never a finding:
+// it counts as neither an error nor a warning, and --warnings-as-errors
+// leaves it a note (what berth does with a valid object, once per
+// repository, such as "these objects have no effect on a node").
 const (
 	Error Severity = iota
 	Warning
+	Note
 )
 
-// String is "error" or "warning".
+// String is "error", "warning" or "note".
 func (s Severity) String() string {
-	if s == Warning {
+	switch s {
+	case Warning:
 		return "warning"
+	case Note:
+		return "note"
 	}
 	return "error"
 }
@@ -35,8 +42,10 @@ func (s *Severity) UnmarshalText(b []byte) error {
 		*s = Error
 	case "warning":
 		*s = Warning
+	case "note":
+		*s = Note
 	default:
-		return fmt.Errorf("severity %q: want error or warning", b)
+		return fmt.Errorf("severity %q: want error, warning or note", b)
 	}
 	return nil
 }
@@ -105,12 +114,13 @@ func Sort(ds []Diagnostic) {
 	})
 }
 
-// Count returns the number of errors and warnings.
+// Count returns the number of errors and warnings (notes are neither).
 func Count(ds []Diagnostic) (errors, warnings int) {
 	for _, d := range ds {
-		if d.Severity == Error {
+		switch d.Severity {
+		case Error:
 			errors++
-		} else {
+		case Warning:
 			warnings++
 		}
 	}

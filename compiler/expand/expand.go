@@ -57,6 +57,9 @@ type Pod struct {
 	AffinityText []string
 	// Pin is the node a DaemonSet pod belongs to ("" to be scheduled).
 	Pin string
+	// Priority is the pod's priority (its PriorityClass's value, filled
+	// in by admission): higher priorities are placed first.
+	Priority int32
 	// Workload is the index in Result.Workloads whose Template this is
 	// (Jobs and CronJobs), or -1 for a pod of the node plan.
 	Workload int
@@ -119,6 +122,7 @@ type template struct {
 	requests plan.Resources
 	affinity [][]selector.Selector
 	affText  []string
+	priority int32
 }
 
 // resolve resolves a pod spec of namespace ns.
@@ -159,6 +163,9 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	// biggest init container and the sum of the app containers.
 	t.requests = maxResources(t.requests, initMax)
 	t.requests.Pods = 1
+	if spec.Priority != nil {
+		t.priority = *spec.Priority
+	}
 	vols, aff, affText, d := x.volumes(src, ns, spec.Volumes)
 	diags = append(diags, d...)
 	t.spec.Volumes, t.affinity, t.affText = vols, aff, affText
@@ -247,7 +254,7 @@ func (x *expander) add(t *template, pod *plan.Pod, o *object.Object, index int, 
 	x.res.Pods = append(x.res.Pods, Pod{
 		Pod: pod, Object: o, Path: t.src.path, Group: groupKey(o), Index: index,
 		Requests: requests, NodeSelector: pod.Spec.NodeSelector,
-		Affinity: t.affinity, AffinityText: t.affText, Pin: pin, Workload: workload,
+		Affinity: t.affinity, AffinityText: t.affText, Pin: pin, Workload: workload, Priority: t.priority,
 	})
 }
 

@@ -1,6 +1,7 @@
 package expand
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -307,7 +308,8 @@ spec:
 			cron = &res.Workloads[i]
 		}
 	}
-	if job == nil || job.Job == nil || *job.Job != (plan.Job{Completions: 1, Parallelism: 2, BackoffLimit: 6}) || job.Template == nil {
+	// parallelism without completions: a work queue (SetDefaults_Job).
+	if job == nil || job.Job == nil || !reflect.DeepEqual(*job.Job, plan.Job{Completions: 1, Parallelism: 2, BackoffLimit: 6, WorkQueue: true}) || job.Template == nil {
 		t.Fatalf("job = %+v", job)
 	}
 	if job.Template.Labels[LabelJobName] != "once" || job.Template.Spec.RestartPolicy != "Never" {

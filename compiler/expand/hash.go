@@ -5,20 +5,15 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"hash"
+
+	"berth.dev/berth/compiler/object"
 )
 
-// alphabet is Kubernetes' rand.SafeEncodeString alphabet: no vowels (no
-// accidental words) and no characters that look alike.
-const alphabet = "bcdfghjklmnpqrstvwxz2456789"
+// alphabet is Kubernetes' rand.SafeEncodeString alphabet.
+const alphabet = object.Alphabet
 
 // encode maps the first n bytes of sum onto the alphabet.
-func encode(sum []byte, n int) string {
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = alphabet[int(sum[i])%len(alphabet)]
-	}
-	return string(out)
-}
+func encode(sum []byte, n int) string { return object.SafeEncode(sum, n) }
 
 // TemplateHash is the 10-character revision name of a pod template, as
 // Kubernetes' pod-template-hash: equal templates give equal hashes, any

@@ -1,7 +1,6 @@
 package expand
 
 import (
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
@@ -53,16 +52,13 @@ func newTables(set *object.Set, key plan.SecretKey) *tables {
 		if set.Get("ConfigMap", c.Namespace, c.Name) != c.Object {
 			continue // a duplicate; the checks report it
 		}
-		d := make(map[string]plan.Secret, len(c.V.Data)+len(c.V.BinaryData))
-		for k, v := range c.V.Data {
-			d[k] = plan.Plain(v)
-		}
-		for k, v := range c.V.BinaryData {
-			if b, err := base64.StdEncoding.DecodeString(v); err == nil {
-				d[k] = plan.Plain(string(b))
-			}
+		raw := c.V.DecodedData()
+		d := make(map[string]plan.Secret, len(raw))
+		for k, v := range raw {
+			d[k] = plan.Plain(string(v))
 		}
 		t.cmList = append(t.cmList, plan.NewConfigData(c.Namespace, c.Name, "", d))
+		t.cmList[len(t.cmList)-1].Immutable = c.V.Immutable != nil && *c.V.Immutable
 	}
 	for _, s := range object.Typed[api.Secret](set, "Secret") {
 		if set.Get("Secret", s.Namespace, s.Name) != s.Object {
@@ -74,6 +70,7 @@ func newTables(set *object.Set, key plan.SecretKey) *tables {
 			d[k] = key.Sensitive(string(v))
 		}
 		t.secList = append(t.secList, plan.NewConfigData(s.Namespace, s.Name, s.V.SecretType(), d))
+		t.secList[len(t.secList)-1].Immutable = s.V.Immutable != nil && *s.V.Immutable
 	}
 	// The lists are in set order (namespace, name): what the plan wants.
 	for i := range t.cmList {

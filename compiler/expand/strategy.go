@@ -52,6 +52,7 @@ func deploymentStrategy(o *object.Object, d *api.Deployment) func(int32) (plan.S
 			MinReadySeconds:         d.Spec.MinReadySeconds,
 			ProgressDeadlineSeconds: defaultProgressDeadline,
 			Paused:                  d.Spec.Paused,
+			RevisionHistoryLimit:    historyLimit(d.Spec.RevisionHistoryLimit),
 		}
 		if d.Spec.ProgressDeadlineSeconds != nil {
 			st.ProgressDeadlineSeconds = *d.Spec.ProgressDeadlineSeconds
@@ -69,7 +70,7 @@ func deploymentStrategy(o *object.Object, d *api.Deployment) func(int32) (plan.S
 }
 
 func daemonSetStrategy(o *object.Object, ds *api.DaemonSet, nodes int) (plan.Strategy, []diag.Diagnostic) {
-	st := plan.Strategy{Type: ds.Spec.UpdateStrategy.Type, MinReadySeconds: ds.Spec.MinReadySeconds}
+	st := plan.Strategy{Type: ds.Spec.UpdateStrategy.Type, MinReadySeconds: ds.Spec.MinReadySeconds, RevisionHistoryLimit: historyLimit(ds.Spec.RevisionHistoryLimit)}
 	if st.Type == "" {
 		st.Type = "RollingUpdate"
 	}
@@ -103,7 +104,7 @@ func daemonSetStrategy(o *object.Object, ds *api.DaemonSet, nodes int) (plan.Str
 
 func rolloutStrategy(o *object.Object, r *api.Rollout) func(int32) (plan.Strategy, []diag.Diagnostic) {
 	return func(replicas int32) (plan.Strategy, []diag.Diagnostic) {
-		st := plan.Strategy{MinReadySeconds: r.Spec.MinReadySeconds}
+		st := plan.Strategy{MinReadySeconds: r.Spec.MinReadySeconds, RevisionHistoryLimit: historyLimit(r.Spec.RevisionHistoryLimit)}
 		var diags []diag.Diagnostic
 		switch {
 		case r.Spec.Strategy.BlueGreen != nil:
@@ -166,7 +167,7 @@ func durationSeconds(v api.IntOrString) (int32, error) {
 }
 
 // jobSettings applies Kubernetes' Job defaults: completions 1,
-// parallelism 1, backoffLimit 6.
+// parallelism 1, backoffLimit 6 (jobPolicies: unless per-index).
 func jobSettings(s *api.JobSpec) plan.Job {
 	j := plan.Job{Completions: 1, Parallelism: 1, BackoffLimit: 6, TTLSecondsAfterFinished: s.TTLSecondsAfterFinished}
 	if s.Completions != nil {
@@ -181,6 +182,7 @@ func jobSettings(s *api.JobSpec) plan.Job {
 	if s.ActiveDeadlineSeconds != nil {
 		j.ActiveDeadlineSeconds = *s.ActiveDeadlineSeconds
 	}
+	jobPolicies(s, &j)
 	return j
 }
 
@@ -208,4 +210,16 @@ func cronJobSettings(s *api.CronJobSpec) plan.CronJob {
 		c.FailedJobsHistoryLimit = *s.FailedJobsHistoryLimit
 	}
 	return c
+}
+
+// defaultHistoryLimit is the revisionHistoryLimit of Deployments,
+// DaemonSets and Argo Rollouts that name none.
+const defaultHistoryLimit = 10
+
+func historyLimit(v *int32) *int32 {
+	n := int32(defaultHistoryLimit)
+	if v != nil {
+		n = *v
+	}
+	return &n
 }

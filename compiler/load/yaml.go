@@ -17,11 +17,28 @@ import (
 // as a file: its size, and each document's alias expansion and encoded
 // size. file names it in diagnostics.
 func ParseYAML(file string, data []byte, lim budget.Limits) ([]Document, []diag.Diagnostic) {
-	if err := lim.Check(budget.FileBytes, file, int64(len(data))); err != nil {
+	return NewParser(lim).Parse(file, data)
+}
+
+// Parser is ParseYAML for many small streams, such as the objects of one
+// render: their nodes share allocations (a stream parsed on its own
+// takes a chunk of a thousand nodes, and its documents keep all of it).
+// A Parser is not safe for concurrent use.
+type Parser struct {
+	lim budget.Limits
+	a   arena
+}
+
+// NewParser returns a Parser that holds streams to lim.
+func NewParser(lim budget.Limits) *Parser { return &Parser{lim: lim} }
+
+// Parse is ParseYAML of one stream.
+func (p *Parser) Parse(file string, data []byte) ([]Document, []diag.Diagnostic) {
+	if err := p.lim.Check(budget.FileBytes, file, int64(len(data))); err != nil {
 		d, _ := budgetDiag(file, err)
 		return nil, []diag.Diagnostic{d}
 	}
-	out := parseYAMLLimited(file, data, nil, lim)
+	out := parseYAMLLimited(file, data, &p.a, p.lim)
 	return out.docs, out.diags
 }
 

@@ -37,7 +37,7 @@ func (o *Object) ID() string {
 // ClusterScoped reports whether kind has no namespace.
 func ClusterScoped(kind string) bool {
 	switch kind {
-	case "Namespace", "PersistentVolume", "Node":
+	case "Namespace", "PersistentVolume", "Node", "ClusterRole", "ClusterRoleBinding", "PriorityClass":
 		return true
 	}
 	return false
@@ -209,6 +209,9 @@ func Decode(doc *load.Document) (*Object, error) {
 	if err := n.Decode(v); err != nil {
 		return nil, fmt.Errorf("%s:%d:%d: decode %s: %w", doc.File, n.Line, n.Column, tm.Kind, err)
 	}
+	if j, ok := v.(*api.Job); ok && j.Metadata.Name == "" && j.Metadata.GenerateName != "" {
+		j.Metadata.Name = generatedName(j)
+	}
 	// Every api type holds its metadata in a field named Metadata.
 	var meta api.ObjectMeta
 	if f := reflect.ValueOf(v).Elem().FieldByName("Metadata"); f.IsValid() {
@@ -242,6 +245,13 @@ var kinds = map[string]func() any{
 	"argoproj.io/v1alpha1/Rollout": func() any { return new(api.Rollout) },
 	"berth.dev/v1/Node":            func() any { return new(api.Node) },
 	"berth.dev/v1/HelmRelease":     func() any { return new(api.HelmRelease) },
+
+	"v1/ServiceAccount":                               func() any { return new(api.ServiceAccount) },
+	"rbac.authorization.k8s.io/v1/Role":               func() any { return new(api.Role) },
+	"rbac.authorization.k8s.io/v1/ClusterRole":        func() any { return new(api.ClusterRole) },
+	"rbac.authorization.k8s.io/v1/RoleBinding":        func() any { return new(api.RoleBinding) },
+	"rbac.authorization.k8s.io/v1/ClusterRoleBinding": func() any { return new(api.ClusterRoleBinding) },
+	"scheduling.k8s.io/v1/PriorityClass":              func() any { return new(api.PriorityClass) },
 }
 
 func newValue(apiVersion, kind string) any {

@@ -17,6 +17,9 @@ type ConfigData struct {
 	// Type is a Secret's type (Opaque, kubernetes.io/dockerconfigjson,
 	// kubernetes.io/tls); empty for a ConfigMap.
 	Type string `json:"type,omitempty"`
+	// Immutable: a later revision may not change Data or Type
+	// (compiler/immutable). Nodes do not read it.
+	Immutable bool `json:"immutable,omitempty"`
 	// Hash is the digest of Data (of a Secret's redacted values, so it
 	// is never computed from the secret alone).
 	Hash string `json:"hash"`

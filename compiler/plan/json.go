@@ -26,6 +26,9 @@ func WriteJSON(w io.Writer, p *Plan, workers int) error {
 	e.raw("{\n")
 	e.field("formatVersion", p.FormatVersion, false)
 	e.field("revision", p.Revision, false)
+	if p.SecretKeyID != "" {
+		e.field("secretKeyID", p.SecretKeyID, false)
+	}
 	more := len(p.Services)+len(p.ConfigMaps)+len(p.Secrets)+len(p.Workloads) > 0
 	e.key("nodes")
 	if p.Nodes == nil {

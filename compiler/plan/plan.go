@@ -13,9 +13,13 @@ const FormatVersion = "berth.dev/plan/v2"
 
 // Plan is the compiled form of one revision of a repository.
 type Plan struct {
-	FormatVersion string     `json:"formatVersion"`
-	Revision      string     `json:"revision"`
-	Nodes         []NodePlan `json:"nodes"`
+	FormatVersion string `json:"formatVersion"`
+	Revision      string `json:"revision"`
+	// SecretKeyID tells which key made the digests of the immutable
+	// Secrets (compiler/immutable), when there are some: digests made
+	// under another key cannot be compared.
+	SecretKeyID string     `json:"secretKeyID,omitempty"`
+	Nodes       []NodePlan `json:"nodes"`
 	// Services are cluster-wide: every node programs every service and
 	// answers cluster DNS from them. Sorted by namespace, then name, so
 	// the Services of one namespace are one contiguous table
@@ -74,8 +78,19 @@ type Pod struct {
 	// ConfigHash covers the content of configMap and secret volume files: a
 	// change there is written in place without restarting the pod. (The
 	// content of env references is in Hash: env is read at start.)
-	ConfigHash string  `json:"configHash,omitempty"`
-	Spec       PodSpec `json:"spec"`
+	ConfigHash string `json:"configHash,omitempty"`
+	// Annotations are those a controller gives the pod (an Indexed Job's
+	// batch.kubernetes.io/job-completion-index).
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Spec        PodSpec           `json:"spec"`
+}
+
+// Hostname is the pod's host name: Spec.Hostname, or its name.
+func (p *Pod) Hostname() string {
+	if p.Spec.Hostname != "" {
+		return p.Spec.Hostname
+	}
+	return p.Name
 }
 
 // Key is namespace/name.
@@ -98,6 +113,9 @@ type PodSpec struct {
 	// EnableServiceLinks false leaves out the Service variables (nil is
 	// Kubernetes' default, true).
 	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
+	// Hostname is the pod's host name when it is not its name (an
+	// Indexed Job's pod is <job>-<index>).
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // ServiceLinks reports whether the pod's containers get the Service

@@ -33,6 +33,9 @@ type Strategy struct {
 	Paused                  bool       `json:"paused,omitempty"`
 	BlueGreen               *BlueGreen `json:"blueGreen,omitempty"`
 	Canary                  *Canary    `json:"canary,omitempty"`
+	// RevisionHistoryLimit is how many old revisions a node remembers of
+	// a Deployment, DaemonSet or Rollout (nil for other kinds).
+	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 }
 
 // BlueGreen is an Argo-style blue/green rollout.
@@ -66,6 +69,69 @@ type Job struct {
 	BackoffLimit            int32  `json:"backoffLimit"`
 	ActiveDeadlineSeconds   int64  `json:"activeDeadlineSeconds,omitempty"`
 	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+	// WorkQueue is a Job without completions and with parallelism above
+	// 1: complete once a pod succeeded and no other runs; no pod starts
+	// after the first success.
+	WorkQueue bool `json:"workQueue,omitempty"`
+	// Indexed runs index 0 to Completions-1, each until one pod succeeds
+	// (completionMode Indexed).
+	Indexed bool `json:"indexed,omitempty"`
+	// BackoffLimitPerIndex fails an index after that many failures (the
+	// Job goes on with the others); MaxFailedIndexes fails the Job when
+	// more indexes than that failed.
+	BackoffLimitPerIndex *int32 `json:"backoffLimitPerIndex,omitempty"`
+	MaxFailedIndexes     *int32 `json:"maxFailedIndexes,omitempty"`
+	// PodFailurePolicy are the rules a failed pod is matched against, in
+	// order; the first that matches decides (no rule: Count).
+	PodFailurePolicy []PodFailureRule `json:"podFailurePolicy,omitempty"`
+	// SuccessPolicy completes an Indexed Job when any rule holds.
+	SuccessPolicy []SuccessRule `json:"successPolicy,omitempty"`
+	// Suspend stops the Job's pods, without counting them as failures,
+	// and starts none until it is false again.
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// Pod failure policy actions.
+const (
+	ActionFailJob   = "FailJob"
+	ActionFailIndex = "FailIndex"
+	ActionIgnore    = "Ignore"
+	ActionCount     = "Count"
+)
+
+// PodFailureRule is an action and what a failed pod must show for it:
+// exit codes of its containers, or conditions.
+type PodFailureRule struct {
+	Action          string         `json:"action"`
+	OnExitCodes     *ExitCodeRule  `json:"onExitCodes,omitempty"`
+	OnPodConditions []PodCondition `json:"onPodConditions,omitempty"`
+}
+
+// ExitCodeRule matches a container (any, or the named one) that ended
+// with a non-zero exit code In or NotIn Values.
+type ExitCodeRule struct {
+	Container string  `json:"container,omitempty"`
+	Operator  string  `json:"operator"`
+	Values    []int32 `json:"values"`
+}
+
+// PodCondition is a condition of a failed pod: a type and its status.
+type PodCondition struct {
+	Type   string `json:"type"`
+	Status string `json:"status"`
+}
+
+// SuccessRule holds when every index of Indexes succeeded (all of them
+// when Indexes is nil), or at least Count of them.
+type SuccessRule struct {
+	Indexes []IndexRange `json:"indexes,omitempty"`
+	Count   *int32       `json:"count,omitempty"`
+}
+
+// IndexRange is the indexes From to To, both included.
+type IndexRange struct {
+	From int32 `json:"from"`
+	To   int32 `json:"to"`
 }
 
 // CronJob is a schedule that creates Jobs.

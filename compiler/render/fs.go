@@ -19,8 +19,10 @@ import (
 // only below the repository root (after following links). It also reads
 // every kustomization file on its way to kustomize, to refuse remote
 // references before kustomize would clone or download them (it runs git
-// for a remote base), and to turn on origin annotations in the root
-// kustomization so that each object can be traced to its file.
+// for a remote base), and so that each object can be traced to its file:
+// it marks resource files and generators (markers.go), or, when origins
+// is set, turns on kustomize's origin annotations in the root
+// kustomization.
 type sandboxFS struct {
 	disk filesys.FileSystem
 	root string // absolute, links resolved
@@ -37,12 +39,21 @@ type sandboxFS struct {
 	// userOrigin is set when the root kustomization asks for origin
 	// annotations itself, so they stay in the output.
 	userOrigin bool
+
+	// origins asks kustomize for its origin annotations instead of
+	// marking what it reads.
+	origins bool
+	// resources are the files (resolved) that kustomizations list as
+	// resources; each document read from one is marked.
+	resources map[string]bool
+	markers   []marker
 }
 
 var errReadOnly = errors.New("berth renders read-only: a kustomization cannot write files")
 
 func newSandboxFS(root, top string, display func(string) string) *sandboxFS {
-	return &sandboxFS{disk: filesys.MakeFsOnDisk(), root: root, top: top, display: display, kustDirs: map[string]bool{}}
+	return &sandboxFS{disk: filesys.MakeFsOnDisk(), root: root, top: top, display: display, kustDirs: map[string]bool{},
+		resources: map[string]bool{}}
 }
 
 // check resolves name and refuses it when it is outside the root.
@@ -153,10 +164,18 @@ func (s *sandboxFS) ReadFile(name string) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: s.display(real), Err: errors.New("not a regular file")}
 	}
 	data, err := s.disk.ReadFile(real)
-	if err != nil || !isKustomizationFile(real) {
+	if err != nil {
 		return data, err
 	}
-	return s.kustomization(real, data)
+	if isKustomizationFile(real) {
+		return s.kustomization(real, data)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.origins && s.resources[real] {
+		return s.markResources(real, data), nil
+	}
+	return data, nil
 }
 
 func isKustomizationFile(p string) bool {
@@ -168,13 +187,14 @@ func isKustomizationFile(p string) bool {
 	return false
 }
 
-// kustomization checks a kustomization file for what berth refuses and,
-// for the root one, asks kustomize for origin annotations.
+// kustomization checks a kustomization file for what berth refuses,
+// notes its resource files and marks its generators, or, for the root
+// one when origins is set, asks kustomize for origin annotations.
 func (s *sandboxFS) kustomization(file string, data []byte) ([]byte, error) {
 	dir := filepath.Dir(file)
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.kustDirs[dir] = true
-	s.mu.Unlock()
 
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
@@ -182,10 +202,28 @@ func (s *sandboxFS) kustomization(file string, data []byte) ([]byte, error) {
 	}
 	k := doc.Content[0]
 	if ds := refuse(k, dir, s.display(file)); len(ds) > 0 {
-		s.mu.Lock()
 		s.refused = append(s.refused, ds...)
-		s.mu.Unlock()
 		return nil, fmt.Errorf("%s", ds[0].Message)
+	}
+	if dir == s.top && s.askedOrigins(k) {
+		s.userOrigin = true
+		s.origins = true
+		return data, nil
+	}
+	if !s.origins {
+		for _, key := range []string{"resources", "bases"} {
+			if l := mapValue(k, key); l != nil && l.Kind == yaml.SequenceNode {
+				for _, n := range l.Content {
+					if n.Kind == yaml.ScalarNode && n.Value != "" {
+						s.resources[resolveExisting(filepath.Join(dir, filepath.FromSlash(n.Value)))] = true
+					}
+				}
+			}
+		}
+		if !s.markGenerators(k, file) {
+			return data, nil
+		}
+		return yaml.Marshal(k)
 	}
 	if dir != s.top {
 		return data, nil
@@ -195,14 +233,23 @@ func (s *sandboxFS) kustomization(file string, data []byte) ([]byte, error) {
 		bm = &yaml.Node{Kind: yaml.SequenceNode}
 		k.Content = append(k.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "buildMetadata"}, bm)
 	}
-	for _, v := range bm.Content {
-		if v.Value == "originAnnotations" {
-			s.userOrigin = true
-			return data, nil
-		}
-	}
 	bm.Content = append(bm.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "originAnnotations"})
 	return yaml.Marshal(k)
+}
+
+// askedOrigins reports whether a kustomization asks for origin
+// annotations itself.
+func (s *sandboxFS) askedOrigins(k *yaml.Node) bool {
+	bm := mapValue(k, "buildMetadata")
+	if bm == nil {
+		return false
+	}
+	for _, v := range bm.Content {
+		if v.Value == "originAnnotations" {
+			return true
+		}
+	}
+	return false
 }
 
 // refuse finds the references of a kustomization that berth will not

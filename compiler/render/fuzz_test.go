@@ -21,6 +21,18 @@ func FuzzKustomizationCheck(f *testing.F) {
 	})
 }
 
+// FuzzMarkResources: whatever a resource file holds, marking it never
+// panics, and what it hands kustomize is the file itself or YAML.
+func FuzzMarkResources(f *testing.F) {
+	f.Add([]byte("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n---\nkind: List\nitems: [{metadata: {name: b}}]\n"))
+	f.Add([]byte("a: &x {metadata: *x}\n"))
+	f.Add([]byte("{\"metadata\": {\"annotations\": null}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := newSandboxFS("/nonexistent", "/nonexistent/app", func(p string) string { return p })
+		_ = s.markResources("/nonexistent/app/r.yaml", data)
+	})
+}
+
 // FuzzRelease: a HelmRelease document of any shape is read without a
 // panic.
 func FuzzRelease(f *testing.F) {

@@ -1,12 +1,14 @@
 package render_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/render"
@@ -41,9 +43,9 @@ func dataV(d load.Document) string {
 
 const chartYAML = "apiVersion: v2\nname: evil\nversion: 0.1.0\n"
 
-func renderDir(t *testing.T, dir string, limits render.Limits) ([]load.Document, []diag.Diagnostic) {
+func renderDir(t *testing.T, dir string, limits budget.Limits) ([]load.Document, []diag.Diagnostic) {
 	t.Helper()
-	r := render.New(render.Options{Root: dir, Limits: limits})
+	r := render.New(render.Options{Root: dir, Budget: limits})
 	var roots []load.Root
 	if r.Root(dir) {
 		roots = append(roots, load.Root{Dir: dir, Top: dir})
@@ -74,7 +76,7 @@ func TestHostileTemplates(t *testing.T) {
 			"Chart.yaml":          chartYAML,
 			"templates/read.yaml": cm(`{{ .Files.Get "/etc/passwd" }}{{ .Files.Get "../../../../../etc/passwd" }}x`),
 		})
-		docs, diags := renderDir(t, dir, render.Limits{})
+		docs, diags := renderDir(t, dir, budget.Limits{})
 		if len(diags) > 0 || len(docs) != 1 {
 			t.Fatalf("docs %d, diags %v", len(docs), diags)
 		}
@@ -88,7 +90,7 @@ func TestHostileTemplates(t *testing.T) {
 		if err := os.Symlink("/etc/passwd", filepath.Join(dir, "passwd")); err != nil {
 			t.Fatal(err)
 		}
-		_, diags := renderDir(t, dir, render.Limits{})
+		_, diags := renderDir(t, dir, budget.Limits{})
 		wantError(t, diags, render.RuleHelm, "a chart may not link outside its directory")
 	})
 	t.Run("environment and DNS are not reachable", func(t *testing.T) {
@@ -96,12 +98,12 @@ func TestHostileTemplates(t *testing.T) {
 			"Chart.yaml":        chartYAML,
 			"templates/cm.yaml": cm(`[{{ getHostByName "localhost" }}]`),
 		})
-		docs, diags := renderDir(t, dir, render.Limits{})
+		docs, diags := renderDir(t, dir, budget.Limits{})
 		if len(diags) > 0 || !strings.Contains(dataV(docs[0]), "[]") {
 			t.Fatalf("diags %v docs %v", diags, docs)
 		}
 		dir = writeTree(t, map[string]string{"Chart.yaml": chartYAML, "templates/cm.yaml": cm(`{{ env "HOME" }}`)})
-		_, diags = renderDir(t, dir, render.Limits{})
+		_, diags = renderDir(t, dir, budget.Limits{})
 		wantError(t, diags, render.RuleHelm, `function "env" not defined`)
 	})
 	t.Run("an endless loop is stopped at the time budget", func(t *testing.T) {
@@ -109,33 +111,52 @@ func TestHostileTemplates(t *testing.T) {
 			"Chart.yaml":        chartYAML,
 			"templates/cm.yaml": cm(`{{ range until 1000000 }}{{ range until 1000000 }}{{ range until 1000000 }}{{ add 1 1 }}{{ end }}{{ end }}{{ end }}`),
 		})
-		start := time.Now()
-		_, diags := renderDir(t, dir, render.Limits{Time: 300 * time.Millisecond})
-		wantError(t, diags, render.RuleBudget, "longer than its budget of 300ms")
-		if d := time.Since(start); d > 5*time.Second {
-			t.Errorf("stopped after %s", d)
-		}
+		_, diags := renderDir(t, dir, budget.Limits{EvalTime: 300 * time.Millisecond})
+		wantError(t, diags, budget.Rule, "budget exceeded (evaluation time)")
+	})
+	// A range over values calls no function: only the worker's deadline
+	// stops it.
+	t.Run("a loop over values is stopped at the time budget", func(t *testing.T) {
+		dir := writeTree(t, map[string]string{
+			"Chart.yaml":        chartYAML,
+			"values.yaml":       "big: [" + strings.Repeat("0,", 9999) + "0]\n",
+			"templates/cm.yaml": cm(`{{ range .Values.big }}{{ range $.Values.big }}{{ range $.Values.big }}{{ end }}{{ end }}{{ end }}`),
+		})
+		_, diags := renderDir(t, dir, budget.Limits{EvalTime: 300 * time.Millisecond})
+		wantError(t, diags, budget.Rule, "budget exceeded (evaluation time): ")
+		wantError(t, diags, budget.Rule, "(raise it with --max-eval-time)")
 	})
 	t.Run("a gigabyte of output is refused", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{
 			"Chart.yaml":        chartYAML,
 			"templates/cm.yaml": cm(`{{ range until 1024 }}{{ repeat 1048576 "x" }}{{ end }}`),
 		})
-		_, diags := renderDir(t, dir, render.Limits{OutputBytes: 16 << 20})
-		wantError(t, diags, render.RuleBudget, "more output than its budget")
+		_, diags := renderDir(t, dir, budget.Limits{RenderBytes: 16 << 20})
+		wantError(t, diags, budget.Rule, "budget exceeded (render output)")
+	})
+	// Ranging over values writes a gigabyte with no function call: the
+	// worker's memory cap stops it.
+	t.Run("a gigabyte of output from values is stopped at the memory budget", func(t *testing.T) {
+		dir := writeTree(t, map[string]string{
+			"Chart.yaml":        chartYAML,
+			"values.yaml":       "big: [" + strings.Repeat("0,", 9999) + "0]\ns: " + strings.Repeat("x", 10000) + "\n",
+			"templates/cm.yaml": cm(`{{ range .Values.big }}{{ range $.Values.big }}{{ $.Values.s }}{{ end }}{{ end }}`),
+		})
+		_, diags := renderDir(t, dir, budget.Limits{EvalMemory: 256 << 20, EvalTime: time.Minute})
+		wantError(t, diags, budget.Rule, "budget exceeded (evaluation memory)")
 	})
 	t.Run("a huge list is refused", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{"Chart.yaml": chartYAML, "templates/cm.yaml": cm(`{{ len (until 1000000000) }}`)})
-		_, diags := renderDir(t, dir, render.Limits{})
-		wantError(t, diags, render.RuleBudget, "list of 1000000000 items")
+		_, diags := renderDir(t, dir, budget.Limits{})
+		wantError(t, diags, budget.Rule, "budget exceeded (render output)")
 	})
 	t.Run("too many objects", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{
 			"Chart.yaml":        chartYAML,
 			"templates/cm.yaml": "{{ range until 50 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c{{ . }}\n{{ end }}",
 		})
-		_, diags := renderDir(t, dir, render.Limits{Objects: 10})
-		wantError(t, diags, render.RuleBudget, "more than 10 objects")
+		_, diags := renderDir(t, dir, budget.Limits{RenderObjects: 10})
+		wantError(t, diags, budget.Rule, "budget exceeded (rendered objects)")
 	})
 	t.Run("schema references are not loaded", func(t *testing.T) {
 		dir := writeTree(t, map[string]string{
@@ -143,7 +164,7 @@ func TestHostileTemplates(t *testing.T) {
 			"values.schema.json": `{"$ref": "file:///etc/passwd"}`,
 			"templates/cm.yaml":  cm("x"),
 		})
-		_, diags := renderDir(t, dir, render.Limits{})
+		_, diags := renderDir(t, dir, budget.Limits{})
 		wantError(t, diags, render.RuleHelm, "berth does not load schema references")
 	})
 }
@@ -188,6 +209,22 @@ func TestHostileKustomizations(t *testing.T) {
 			wantError(t, diags, c.rule, c.want)
 		})
 	}
+	t.Run("too many objects", func(t *testing.T) {
+		var b strings.Builder
+		for i := range 20 {
+			fmt.Fprintf(&b, "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c%d\n", i)
+		}
+		root := writeTree(t, map[string]string{"app/kustomization.yaml": "resources: [cms.yaml]\n", "app/cms.yaml": b.String()})
+		r := render.New(render.Options{Root: root, Budget: budget.Limits{RenderObjects: 10}})
+		_, _, diags := r.Render([]load.Root{{Dir: filepath.Join(root, "app"), Top: root}}, nil)
+		wantError(t, diags, budget.Rule, "budget exceeded (rendered objects): 20, over the limit of 10")
+	})
+	t.Run("a build past its time", func(t *testing.T) {
+		dir := render.Overlay1000(t)
+		r := render.New(render.Options{Root: dir, Budget: budget.Limits{EvalTime: 100 * time.Millisecond}})
+		_, _, diags := r.Render([]load.Root{{Dir: filepath.Join(dir, "prod"), Top: dir}}, nil)
+		wantError(t, diags, budget.Rule, "budget exceeded (evaluation time)")
+	})
 	t.Run("a link out of the repository", func(t *testing.T) {
 		root := writeTree(t, map[string]string{"app/kustomization.yaml": "resources:\n  - passwd.yaml\n"})
 		if err := os.Symlink("/etc/passwd", filepath.Join(root, "app", "passwd.yaml")); err != nil {

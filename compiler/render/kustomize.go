@@ -1,36 +1,24 @@
 package render
 
 import (
-	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/resmap"
-	"sigs.k8s.io/kustomize/api/types"
 
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/load"
 )
 
-// kustomizeMu serialises builds: krusty sets the OpenAPI schema of kyaml,
-// a package-level variable, on every run, so two builds at once could see
-// each other's schema.
-var kustomizeMu sync.Mutex
-
-// kustomize builds the kustomization in rt.Dir, as `kustomize build` does
-// with its default load restrictions (files only below each
-// kustomization's directory) inside the repository.
-func (r *Renderer) kustomize(rt load.Root) result {
+// kustomize builds the kustomization in rt.Dir in the worker (see
+// kustbuild.go), and reads what it made into documents placed on the
+// lines they were written on.
+func (r *Renderer) kustomize(rt load.Root, w *worker) result {
 	res := result{kind: "kustomize", source: Source{Kind: "kustomize", Path: rt.Dir}, usedDirs: map[string]bool{}}
 	top := absDir(rt.Dir)
 	root := r.repoRoot(rt.Top)
 	show := func(abs string) string { return display(rt.Dir, top, abs) }
-	sfs := newSandboxFS(root, top, show)
 	kfile := rt.Dir
 	for _, n := range kustomizationFiles {
 		if load.HasFile(rt.Dir, n) {
@@ -38,79 +26,43 @@ func (r *Renderer) kustomize(rt load.Root) result {
 			break
 		}
 	}
-
-	var m resmap.ResMap
-	err := runBudgeted(r.opts.Limits.Time, func(context.Context) error {
-		kustomizeMu.Lock()
-		defer kustomizeMu.Unlock()
-		opts := krusty.MakeDefaultOptions()
-		opts.LoadRestrictions = types.LoadRestrictionsRootOnly
-		opts.PluginConfig = types.DisabledPluginConfig()
-		var err error
-		m, err = krusty.MakeKustomizer(opts).Run(sfs, top)
-		return err
-	})
-	for d := range sfs.kustDirs {
+	resp, err := w.run(request{Kust: &kustRequest{Root: root, Top: top, Dir: rt.Dir, Limits: r.opts.Budget}})
+	if err != nil {
+		res.diags = append(res.diags, failed(err, kfile, RuleKustomize, "", "kustomize build"))
+		return res
+	}
+	k := resp.Kust
+	for _, d := range k.Dirs {
 		if d != top {
 			res.usedDirs[d] = true
 		}
 	}
-	if len(sfs.refused) > 0 {
-		res.diags = append(res.diags, sfs.refused...)
+	switch {
+	case len(k.Refused) > 0:
+		res.diags = append(res.diags, k.Refused...)
 		return res
-	}
-	if err != nil {
-		var be *budgetError
-		if errors.As(err, &be) {
-			res.diags = append(res.diags, errorAt(kfile, 0, 0, RuleBudget, "", "kustomize build: %v", err))
-			return res
-		}
-		res.diags = append(res.diags, errorAt(kfile, 0, 0, RuleKustomize, "", "kustomize build: %s", cleanKustomizeError(err, top, rt.Dir)))
+	case k.Err != "":
+		res.diags = append(res.diags, errorAt(kfile, 0, 0, RuleKustomize, "", "kustomize build: %s", k.Err))
 		return res
-	}
-	if n := m.Size(); n > r.opts.Limits.Objects {
-		res.diags = append(res.diags, errorAt(kfile, 0, 0, RuleBudget, "",
-			"kustomize build makes %d objects, more than the %d one render may make", n, r.opts.Limits.Objects))
+	case k.Exceeded != nil:
+		res.diags = append(res.diags, exceeded(k.Exceeded, kfile, ""))
 		return res
 	}
 
-	src := newSourceIndex(sfs, r.opts.Budget)
-	var total int64
-	for _, rs := range m.Resources() {
-		origin, _ := rs.GetOrigin()
+	src := newSourceIndex(k.Dirs, root, show, r.opts.Budget)
+	parser := load.NewParser(r.opts.Budget)
+	for _, o := range k.Objects {
 		file := kfile
-		if origin != nil {
-			switch {
-			case origin.Path != "":
-				file = show(filepath.Join(top, filepath.FromSlash(origin.Path)))
-			case origin.ConfiguredIn != "":
-				file = show(filepath.Join(top, filepath.FromSlash(origin.ConfiguredIn)))
-			}
+		if o.File != "" {
+			file = show(o.File)
 		}
-		if !sfs.userOrigin {
-			if err := rs.SetOrigin(nil); err != nil {
-				res.diags = append(res.diags, errorAt(kfile, 0, 0, RuleKustomize, "", "kustomize build: %v", err))
-				return res
-			}
-		}
-		data, err := rs.AsYAML()
-		if err != nil {
-			res.diags = append(res.diags, errorAt(file, 0, 0, RuleKustomize, "", "kustomize output: %v", err))
-			continue
-		}
-		total += int64(len(data))
-		if total > r.opts.Limits.OutputBytes {
-			res.diags = append(res.diags, errorAt(kfile, 0, 0, RuleBudget, "",
-				"kustomize build makes more than %d bytes of YAML", r.opts.Limits.OutputBytes))
-			return res
-		}
-		docs, ds := load.ParseYAML(file, data, r.opts.Budget)
+		docs, ds := parser.Parse(file, o.YAML)
 		res.diags = append(res.diags, ds...)
 		for i := range docs {
 			docs[i].Index = len(res.docs)
 			forget(docs[i].Node)
-			if origin != nil && origin.Path != "" {
-				src.locate(&docs[i], file, rs.GetKind(), rs.GetName())
+			if o.Written {
+				src.locate(&docs[i], file, o.Kind, o.Name)
 			}
 			res.docs = append(res.docs, docs[i])
 		}
@@ -132,12 +84,12 @@ func cleanKustomizeError(err error, top, dir string) string {
 type sourceIndex struct {
 	files   map[string][]load.Document // by display path
 	patches []load.Document
-	lim     budget.Limits
+	parser  *load.Parser
 }
 
-func newSourceIndex(sfs *sandboxFS, lim budget.Limits) *sourceIndex {
-	s := &sourceIndex{files: map[string][]load.Document{}, lim: lim}
-	for dir := range sfs.kustDirs {
+func newSourceIndex(dirs []string, root string, show func(string) string, lim budget.Limits) *sourceIndex {
+	s := &sourceIndex{files: map[string][]load.Document{}, parser: load.NewParser(lim)}
+	for _, dir := range dirs {
 		for _, n := range kustomizationFiles {
 			data, err := os.ReadFile(filepath.Join(dir, n))
 			if err != nil {
@@ -162,11 +114,11 @@ func newSourceIndex(sfs *sandboxFS, lim budget.Limits) *sourceIndex {
 			}
 			for _, p := range paths {
 				abs := filepath.Join(dir, p)
-				if real := resolveExisting(abs); !within(sfs.root, real) || strings.ContainsAny(p, "\n") {
+				if real := resolveExisting(abs); !within(root, real) || strings.ContainsAny(p, "\n") {
 					continue
 				}
 				if data, err := os.ReadFile(abs); err == nil {
-					docs, _ := load.ParseYAML(sfs.display(abs), data, lim)
+					docs, _ := s.parser.Parse(show(abs), data)
 					s.patches = append(s.patches, docs...)
 				}
 			}
@@ -185,7 +137,7 @@ func (s *sourceIndex) locate(doc *load.Document, file, kind, name string) {
 	docs, ok := s.files[file]
 	if !ok {
 		if data, err := os.ReadFile(file); err == nil {
-			docs, _ = load.ParseYAML(file, data, s.lim)
+			docs, _ = s.parser.Parse(file, data)
 		}
 		s.files[file] = docs
 	}

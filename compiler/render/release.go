@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"os"
@@ -9,8 +8,8 @@ import (
 	"regexp"
 
 	"gopkg.in/yaml.v3"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
+	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 )
@@ -101,7 +100,7 @@ func parseRelease(doc *load.Document) (*release, []diag.Diagnostic) {
 // release renders a HelmRelease: its chart (from the repository or the
 // chart cache) with its values files and inline values, in that order of
 // priority over the chart's values.yaml.
-func (r *Renderer) release(rel release) result {
+func (r *Renderer) release(rel release, w *worker) result {
 	res := result{kind: "HelmRelease", source: Source{Kind: "HelmRelease", Path: rel.file}, usedDirs: map[string]bool{}}
 	at := func(n *yaml.Node, rule, format string, args ...any) {
 		res.diags = append(res.diags, errorAt(rel.file, n.Line, n.Column, rule, rel.id, format, args...))
@@ -128,14 +127,12 @@ func (r *Renderer) release(rel release) result {
 			at(rel.path, RuleHelm, "%s is not a chart directory (it has no Chart.yaml)", rel.path.Value)
 			return res
 		}
-		c, err := loadChartDir(chartDir, r.opts.Limits.OutputBytes)
-		if err != nil {
-			at(rel.path, RuleHelm, "load the chart %s: %v", rel.path.Value, err)
-			return res
-		}
 		res.usedDirs[abs] = true
-		job.chart, job.dir = c, filepath.Clean(chartDir)
+		job.dir = filepath.Clean(chartDir)
 		job.values = chartValues(job.dir)
+		job.loadErr = func(msg string) diag.Diagnostic {
+			return errorAt(rel.file, rel.path.Line, rel.path.Column, RuleHelm, rel.id, "load the chart %s: %s", rel.path.Value, msg)
+		}
 	} else {
 		cache := Cache{Dir: r.opts.ChartCache}
 		file, ok := cache.Path(rel.remote)
@@ -163,12 +160,10 @@ func (r *Renderer) release(rel release) result {
 				rel.remote, where, cmp.Or(dir, "."))
 			return res
 		}
-		c, err := cache.Load(file, rel.remote)
-		if err != nil {
-			at(rel.chart, RuleHelm, "chart %s: %v", rel.remote, err)
-			return res
+		job.archive, job.ref = file, rel.remote
+		job.loadErr = func(msg string) diag.Diagnostic {
+			return errorAt(rel.file, rel.chart.Line, rel.chart.Column, RuleHelm, rel.id, "chart %s: %s", rel.remote, msg)
 		}
-		job.chart = c
 	}
 
 	if rel.valuesFiles != nil {
@@ -177,35 +172,33 @@ func (r *Renderer) release(rel release) result {
 			if !ok {
 				return res
 			}
+			shown := filepath.Join(dir, filepath.FromSlash(f.Value))
+			if info, err := os.Stat(abs); err == nil {
+				if err := r.opts.Budget.Check(budget.FileBytes, shown, info.Size()); err != nil {
+					res.diags = append(res.diags, exceeded(err.(*budget.Exceeded), rel.file, rel.id))
+					return res
+				}
+			}
 			data, err := os.ReadFile(abs)
 			if err != nil {
 				at(f, RuleHelm, "values file %s: %v", f.Value, unwrapPath(err))
 				return res
 			}
-			shown := filepath.Join(dir, filepath.FromSlash(f.Value))
 			res.consumed = append(res.consumed, shown)
-			vs, err := readValues(shown, data)
-			if err != nil {
-				at(f, RuleHelm, "values file %s: %v", f.Value, err)
-				return res
-			}
+			vs := readValues(shown, data)
+			vs.at, vs.what = f, "values file "+f.Value
 			job.values = append(job.values, vs)
 		}
 	}
 	if rel.values != nil && rel.values.Kind == yaml.MappingNode {
 		data, err := yaml.Marshal(rel.values)
-		if err == nil {
-			var vals map[string]any
-			if vals, err = loader.LoadValues(bytes.NewReader(data)); err == nil {
-				job.values = append(job.values, valuesSource{file: rel.file, node: rel.values, vals: vals})
-			}
-		}
 		if err != nil {
 			at(rel.values, RuleHelm, "values: %v", err)
 			return res
 		}
+		job.values = append(job.values, valuesSource{file: rel.file, node: rel.values, data: data, at: rel.values, what: "values"})
 	}
-	r.renderChart(&res, job)
+	r.renderChart(&res, job, w)
 	return res
 }
 

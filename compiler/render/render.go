@@ -3,13 +3,15 @@
 // file), Helm charts (a directory with Chart.yaml, rendered with its
 // values.yaml) and berth.dev/v1 HelmRelease objects (a chart, a release
 // name and namespace, values). It runs kustomize's krusty and Helm's
-// engine in the process, never a program, and returns documents the
+// engine as libraries, never a program, and returns documents the
 // loader's model understands, each named after the file it came from.
 //
-// Rendering is sandboxed: nothing outside the repository is read, nothing
-// reaches the network, and each render has a time, output and object
-// budget (Limits). Charts from outside the repository come only from the
-// chart cache, checked against their digest (see Cache).
+// Rendering is sandboxed: it runs in a child process (worker.go) under
+// the evaluation time and memory budgets, reads nothing outside the
+// repository and the chart cache, reaches no network, and each render
+// has an output and an object budget (compiler/budget). Charts from
+// outside the repository come only from the chart cache, checked against
+// their digest (see Cache).
 package render
 
 import (
@@ -20,7 +22,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/diag"
@@ -36,8 +37,6 @@ const (
 	RuleHelm = "helm"
 	// RuleRemote is a remote base or resource, which berth never fetches.
 	RuleRemote = "remote"
-	// RuleBudget is a render that went past its Limits.
-	RuleBudget = "render-budget"
 	// RuleHook is a Helm hook berth does not run.
 	RuleHook = "helm-hook"
 )
@@ -46,28 +45,6 @@ const (
 // .Capabilities.KubeVersion: the version of the API berth follows
 // (k8s.io/api v0.37), fixed so that every node renders alike.
 const KubeVersion = "v1.37.0"
-
-// Limits bound one render (one kustomization, one chart). They are the
-// render's share of the hostile-input budgets; zero fields take the
-// defaults.
-type Limits struct {
-	// Time is the wall time of one render (default 10 s).
-	Time time.Duration
-	// OutputBytes caps the rendered YAML of one render (default 64 MiB).
-	OutputBytes int64
-	// Objects caps the objects of one render (default 10,000).
-	Objects int
-}
-
-// DefaultLimits are the budgets used for zero fields.
-var DefaultLimits = Limits{Time: 10 * time.Second, OutputBytes: 64 << 20, Objects: 10000}
-
-func (l Limits) withDefaults() Limits {
-	l.Time = cmp.Or(l.Time, DefaultLimits.Time)
-	l.OutputBytes = cmp.Or(l.OutputBytes, DefaultLimits.OutputBytes)
-	l.Objects = cmp.Or(l.Objects, DefaultLimits.Objects)
-	return l
-}
 
 // Options configure a Renderer.
 type Options struct {
@@ -81,13 +58,12 @@ type Options struct {
 	// Fetcher, when set, fetches a chart the cache lacks into it (the
 	// daemon, berth chart pull); without it rendering is offline.
 	Fetcher Fetcher
-	// Limits bound each render.
-	Limits Limits
-	// Context ends a chart fetch early (nil: never).
+	// Context ends a chart fetch or a render early (nil: never).
 	Context context.Context
-	// Budget holds the run's input budgets (compiler/budget): every
-	// rendered document is held to them like a file's, and EvalTime
-	// bounds a render when Limits.Time is zero.
+	// Budget holds the run's input budgets (compiler/budget): each render
+	// has the evaluation time and memory, the render output and object
+	// budgets, and every rendered document is held to the per-file and
+	// per-object ones like a file's.
 	Budget budget.Limits
 }
 
@@ -99,10 +75,6 @@ type Renderer struct {
 
 // New returns a Renderer.
 func New(opts Options) *Renderer {
-	if opts.Limits.Time == 0 {
-		opts.Limits.Time = time.Duration(opts.Budget.Get(budget.EvalTime))
-	}
-	opts.Limits = opts.Limits.withDefaults()
 	return &Renderer{opts: opts}
 }
 
@@ -169,10 +141,12 @@ func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) Output
 		root load.Root
 		res  result
 	}
+	w := newWorker(r.opts.Context, r.opts.Budget, r.readable(roots, docs))
+	defer w.close()
 	var all []built
 	used := map[string]bool{} // absolute directories some build read
 	for _, rt := range kusts {
-		res := r.kustomize(rt)
+		res := r.kustomize(rt, w)
 		for d := range res.usedDirs {
 			used[d] = true
 		}
@@ -200,7 +174,7 @@ func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) Output
 	}
 	var relResults []built
 	for _, rel := range releases {
-		res := r.release(rel)
+		res := r.release(rel, w)
 		for d := range res.usedDirs {
 			used[d] = true
 		}
@@ -210,7 +184,7 @@ func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) Output
 		if used[absDir(rt.Dir)] {
 			continue
 		}
-		all = append(all, built{rt, r.chartDir(rt)})
+		all = append(all, built{rt, r.chartDir(rt, w)})
 	}
 	all = append(all, relResults...)
 
@@ -228,6 +202,32 @@ func (r *Renderer) RenderSources(roots []load.Root, docs []load.Document) Output
 		diags = append(diags, b.res.diags...)
 	}
 	out.Diags = diags
+	return out
+}
+
+// readable are the directories the worker may read: the repositories of
+// roots and of the HelmReleases among docs (those a kustomization makes
+// are in its repository), and the chart cache.
+func (r *Renderer) readable(roots []load.Root, docs []load.Document) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(d string) {
+		if d != "" && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	for _, rt := range roots {
+		add(r.repoRoot(rt.Top))
+	}
+	for i := range docs {
+		if isRelease(docs[i].Node) {
+			add(r.repoRoot(docs[i].File))
+		}
+	}
+	if r.opts.ChartCache != "" {
+		add(absDir(r.opts.ChartCache))
+	}
 	return out
 }
 

@@ -13,7 +13,6 @@ import (
 	"golang.org/x/text/message"
 	"gopkg.in/yaml.v3"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
-	"helm.sh/helm/v4/pkg/chart/v2/loader"
 
 	"berth.dev/berth/compiler/diag"
 )
@@ -21,21 +20,19 @@ import (
 // checkSchemas validates the coalesced values against the chart's
 // values.schema.json and its subcharts', as Helm does, but with no
 // loader for references: a schema cannot make berth read a file or reach
-// the network. A violation is placed at the values layer that set the
-// value (the HelmRelease's inline values, a values file, the chart's
-// values.yaml), else at the schema.
-func (r *Renderer) checkSchemas(c *chart.Chart, values any, job chartJob) []diag.Diagnostic {
+// the network. It runs in the worker; schemaDiags places its findings.
+func checkSchemas(c *chart.Chart, values any) []schemaErr {
 	vals, _ := values.(map[string]any)
 	if vals == nil {
 		if cv, ok := values.(interface{ AsMap() map[string]any }); ok {
 			vals = cv.AsMap()
 		}
 	}
-	var out []diag.Diagnostic
+	var out []schemaErr
 	var walk func(c *chart.Chart, vals map[string]any, prefix []string)
 	walk = func(c *chart.Chart, vals map[string]any, prefix []string) {
 		if len(c.Schema) > 0 {
-			out = append(out, r.checkSchema(c, vals, prefix, job)...)
+			out = append(out, checkSchema(c, vals, prefix)...)
 		}
 		for _, sub := range c.Dependencies() {
 			if sv, ok := vals[sub.Name()].(map[string]any); ok {
@@ -47,29 +44,25 @@ func (r *Renderer) checkSchemas(c *chart.Chart, values any, job chartJob) []diag
 	return out
 }
 
-func (r *Renderer) checkSchema(c *chart.Chart, vals map[string]any, prefix []string, job chartJob) []diag.Diagnostic {
-	schemaFile := job.fallback
-	if job.dir != "" {
-		// ChartFullPath is "root/charts/sub": the chart's place in the
-		// root chart's directory.
-		_, sub, _ := strings.Cut(c.ChartFullPath(), "/")
-		schemaFile = filepath.Join(job.dir, filepath.FromSlash(sub), "values.schema.json")
-	}
-	fail := func(format string, args ...any) []diag.Diagnostic {
-		return []diag.Diagnostic{errorAt(schemaFile, 0, 0, RuleHelm, job.object, format, args...)}
+func checkSchema(c *chart.Chart, vals map[string]any, prefix []string) []schemaErr {
+	// ChartFullPath is "root/charts/sub": the chart's place in the root
+	// chart's directory.
+	_, sub, _ := strings.Cut(c.ChartFullPath(), "/")
+	fail := func(err error) []schemaErr {
+		return []schemaErr{{Chart: sub, Name: c.Name(), Msg: "values.schema.json: " + err.Error(), Schema: true}}
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(c.Schema))
 	if err != nil {
-		return fail("values.schema.json: %v", err)
+		return fail(err)
 	}
 	comp := jsonschema.NewCompiler()
 	comp.UseLoader(noLoader{})
 	if err := comp.AddResource("file:///values.schema.json", doc); err != nil {
-		return fail("values.schema.json: %v", err)
+		return fail(err)
 	}
 	sch, err := comp.Compile("file:///values.schema.json")
 	if err != nil {
-		return fail("values.schema.json: %v", err)
+		return fail(err)
 	}
 	// The validator wants JSON's types; the values are YAML's.
 	err = sch.Validate(jsonTypes(vals))
@@ -78,15 +71,34 @@ func (r *Renderer) checkSchema(c *chart.Chart, vals map[string]any, prefix []str
 		return nil
 	}
 	if !errors.As(err, &ve) {
-		return fail("values.schema.json: %v", err)
+		return fail(err)
 	}
 	p := message.NewPrinter(language.English)
-	var out []diag.Diagnostic
+	var out []schemaErr
 	for _, leaf := range leaves(ve) {
-		at := append(slices.Clone(prefix), leaf.InstanceLocation...)
-		file, n := job.locate(at)
+		out = append(out, schemaErr{Chart: sub, Name: c.Name(), At: append(slices.Clone(prefix), leaf.InstanceLocation...),
+			Msg: leaf.ErrorKind.LocalizedString(p)})
+	}
+	return out
+}
+
+// schemaDiags places the schema findings of a render: a violation at the
+// values layer that set the value (the HelmRelease's inline values, a
+// values file, the chart's values.yaml), else at the schema.
+func schemaDiags(errs []schemaErr, job chartJob) []diag.Diagnostic {
+	var out []diag.Diagnostic
+	for _, e := range errs {
+		schemaFile := job.fallback
+		if job.dir != "" {
+			schemaFile = filepath.Join(job.dir, filepath.FromSlash(e.Chart), "values.schema.json")
+		}
+		if e.Schema {
+			out = append(out, errorAt(schemaFile, 0, 0, RuleHelm, job.object, "%s", e.Msg))
+			continue
+		}
+		file, n := job.locate(e.At)
 		d := diag.Diagnostic{Pos: diag.Pos{File: schemaFile}, Severity: diag.Error, Rule: RuleHelm, Object: job.object,
-			Path: valuesPath(at), Message: "values do not match values.schema.json of chart " + c.Name() + ": " + leaf.ErrorKind.LocalizedString(p)}
+			Path: valuesPath(e.At), Message: "values do not match values.schema.json of chart " + e.Name + ": " + e.Msg}
 		if n != nil {
 			d.Pos = diag.Pos{File: file, Line: n.Line, Col: n.Column}
 		}
@@ -171,20 +183,13 @@ func (noLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("values.schema.json refers to %s: berth does not load schema references (no files outside the schema, no network)", url)
 }
 
-// readValues parses a values layer: positions from YAML, types as Helm
-// reads them.
-func readValues(file string, data []byte) (valuesSource, error) {
-	vals, err := loader.LoadValues(bytes.NewReader(data))
-	if err != nil {
-		return valuesSource{}, err
-	}
+// readValues reads a values layer's positions; the worker reads its
+// values.
+func readValues(file string, data []byte) valuesSource {
+	vs := valuesSource{file: file, data: data}
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return valuesSource{}, err
-	}
-	vs := valuesSource{file: file, vals: vals}
-	if len(doc.Content) > 0 {
+	if yaml.Unmarshal(data, &doc) == nil && len(doc.Content) > 0 {
 		vs.node = doc.Content[0]
 	}
-	return vs, nil
+	return vs
 }

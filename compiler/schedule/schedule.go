@@ -6,8 +6,8 @@
 //
 // DaemonSet pods are pinned to their node first, regardless of capacity
 // (as upstream does). Every other pod belongs to a group (its controller)
-// and is placed in the order of (group, replica index), groups sorted by
-// kind/namespace/name. For a group, the eligible nodes (nodeSelector, and
+// and is placed in the order of (priority, group, replica index): higher
+// priorities first, groups sorted by kind/namespace/name. For a group, the eligible nodes (nodeSelector, and
 // the node affinity of every bound PersistentVolume) are ranked by
 // two-level rendezvous hashing: every node belongs to one of 64 buckets
 // by a hash of its name; the buckets are ranked by a hash of (group,
@@ -118,8 +118,12 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 		}
 		order = append(order, i)
 	}
+	// Higher priorities first, as the scheduler's queue takes them: when
+	// the nodes cannot hold every pod, the ones left out are those of the
+	// lowest priority (where Kubernetes would preempt them; berth has no
+	// pending pods, so the plan names them as fitting nowhere).
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
+		return cmp.Or(cmp.Compare(pods[b].Priority, pods[a].Priority), strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
 	})
 
 	var diags []diag.Diagnostic

@@ -43,6 +43,7 @@ func service(s *api.Service) field.ErrorList {
 	for i, ip := range s.Spec.ExternalIPs {
 		errs = append(errs, nonSpecialIP(ip, spec.Child("externalIPs").Index(i))...)
 	}
+	errs = append(errs, ipFamilies(s, spec)...)
 	// Duplicate ports, by protocol and port. The API server shows the
 	// pair as a Go struct; berth as port/protocol.
 	seen := map[string]bool{}
@@ -52,6 +53,28 @@ func service(s *api.Service) field.ErrorList {
 			errs = append(errs, field.Duplicate(spec.Child("ports").Index(i), key))
 		}
 		seen[key] = true
+	}
+	return errs
+}
+
+// ipFamilies is ValidateServiceClusterIPsRelatedFields for the families
+// berth supports (IPv4 alone: the schema refuses the others): no family
+// twice, and a ClusterIP of the first family. The API server names
+// spec.clusterIPs[0], which it fills from spec.clusterIP: berth points
+// at what was written.
+func ipFamilies(s *api.Service, spec *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	seen := map[string]bool{}
+	for i, f := range s.Spec.IPFamilies {
+		if seen[f] {
+			errs = append(errs, field.Duplicate(spec.Child("ipFamilies").Index(i), f))
+		}
+		seen[f] = true
+	}
+	if len(s.Spec.IPFamilies) > 0 && s.Spec.IPFamilies[0] == "IPv4" && s.Spec.ClusterIP != "None" {
+		if ip, err := netip.ParseAddr(s.Spec.ClusterIP); err == nil && ip.Is6() && !ip.Is4In6() {
+			errs = append(errs, field.Invalid(spec.Child("clusterIP"), s.Spec.ClusterIP, "expected an IPv4 value as indicated by `ipFamilies[0]`"))
+		}
 	}
 	return errs
 }

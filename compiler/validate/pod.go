@@ -25,6 +25,7 @@ func podTemplate(t *api.PodTemplateSpec, path *field.Path) field.ErrorList {
 // init containers, mount paths, host ports.
 func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	errs = append(errs, podAccounts(s, path)...)
 	errs = append(errs, containers(s.Containers, path.Child("containers"))...)
 	errs = append(errs, initContainers(s.InitContainers, path.Child("initContainers"))...)
 	errs = append(errs, hostNetworkPorts(s, path)...)

@@ -61,6 +61,18 @@ func Object(o *object.Object) []diag.Diagnostic {
 		errs = persistentVolume(v)
 	case *api.PersistentVolumeClaim:
 		errs = persistentVolumeClaim(v)
+	case *api.ServiceAccount:
+		errs = serviceAccount(v)
+	case *api.Role:
+		errs = role(v)
+	case *api.ClusterRole:
+		errs = clusterRole(v)
+	case *api.RoleBinding:
+		errs = roleBinding(v)
+	case *api.ClusterRoleBinding:
+		errs = clusterRoleBinding(v)
+	case *api.PriorityClass:
+		errs = priorityClass(v)
 	case *api.Namespace:
 		errs = objectMeta(&v.Metadata, metaPath)
 	case *api.Node:

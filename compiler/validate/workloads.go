@@ -94,6 +94,7 @@ const maxCronJobNameLength = 52
 // server generates the selector and refuses one written.
 func job(j *api.Job) field.ErrorList {
 	errs := objectMeta(&j.Metadata, metaPath)
+	errs = append(errs, jobName(j)...)
 	if len(j.Metadata.Name) > maxJobNameLength {
 		errs = append(errs, field.Invalid(metaPath.Child("name"), j.Metadata.Name,
 			"must be no more than 63 characters (the name is the value of the label batch.kubernetes.io/job-name on the Job's pods)"))
@@ -130,6 +131,7 @@ func cronJob(c *api.CronJob) field.ErrorList {
 // jobSpec is the part of validateJobSpec berth checks beyond the schema.
 func jobSpec(s *api.JobSpec, path *field.Path) field.ErrorList {
 	errs := labelSelector(s.Selector, path.Child("selector"))
+	errs = append(errs, jobCompletion(s, path)...)
 	return append(errs, podTemplate(&s.Template, path.Child("template"))...)
 }
 

@@ -58,6 +58,7 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		seen[key] = true
 		pd := r.newPod(rec.Pod)
 		pd.ip, pd.startedAt = rec.IP, rec.StartedAt
+		pd.adopted = true
 		labels := byPod[key]
 		pd.ns.Net = recordedNetns(rec, labels)
 		if len(labels) < len(pd.all()) {

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
+
+	containerd "github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
 
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
@@ -392,5 +396,82 @@ func TestServiceLinksAndResolvConf(t *testing.T) {
 	}
 	if strings.Contains(out.String(), "LATE_") || strings.Count(out.String(), "links ") != 1 {
 		t.Errorf("a running container changed with the Service table:\n%s", out.String())
+	}
+}
+
+// TestDeletedContainerMadeAgain: a container deleted behind berth's back
+// (its task killed and deleted, then the container, as `ctr task kill`,
+// `ctr task rm` and `ctr c rm` do) is made again from the pod's spec and
+// runs. After a daemon restart the recorded spec lacks the pod's secret
+// values, so the pod is reported Failed instead, for the reconciler to
+// replace with the plan's.
+func TestDeletedContainerMadeAgain(t *testing.T) {
+	rt := newRuntime(t)
+	p := testPod("deleted", container("app", "sleep", "3600"), container("side", "sleep", "3600"))
+	handedOver := false
+	t.Cleanup(func() {
+		if !handedOver { // the test stopped before the second Runtime took the pod
+			if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
+				t.Errorf("remove %s: %v", p.Key(), err)
+			}
+			rt.Close()
+		}
+	})
+	if err := rt.CreatePod(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, rt, p.Key(), 60*time.Second, "running", running)
+	app := containerID("default", "deleted", "", "app")
+	pid := taskPID(t, rt, app)
+	deleteBehindBerth(t, rt, app)
+	st := waitPod(t, rt, p.Key(), 30*time.Second, "app made again", func(s *nodes.PodStatus) bool {
+		return running(s) && s.Containers[0].RestartCount >= 1
+	})
+	if got := taskPID(t, rt, app); got == pid {
+		t.Errorf("app still runs as pid %d", got)
+	}
+	if st.Containers[1].RestartCount != 0 {
+		t.Errorf("the other container was restarted: %+v", st.Containers[1])
+	}
+
+	handedOver = true
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rt2 := newRuntime(t)
+	cleanup(t, rt2, p.Key())
+	waitPod(t, rt2, p.Key(), 10*time.Second, "re-adopted", running)
+	deleteBehindBerth(t, rt2, containerID("default", "deleted", "", "side"))
+	st = waitPod(t, rt2, p.Key(), 30*time.Second, "Failed", func(s *nodes.PodStatus) bool { return s.Phase == nodes.PhaseFailed })
+	if st.Reason != ReasonContainerMissing || st.Ready {
+		t.Errorf("pod with a lost container: %+v", st)
+	}
+}
+
+// deleteBehindBerth kills and deletes a container's task, then the
+// container with its snapshot, retrying while the supervisor races it.
+func deleteBehindBerth(t *testing.T, rt *Runtime, id string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := rt.client.LoadContainer(rt.ctx, id)
+		if errdefs.IsNotFound(err) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task, err := c.Task(rt.ctx, nil); err == nil {
+			_ = task.Kill(rt.ctx, syscall.SIGKILL)
+			_, _ = task.Delete(rt.ctx, containerd.WithProcessKill)
+		}
+		err = c.Delete(rt.ctx, containerd.WithSnapshotCleanup)
+		if err == nil || errdefs.IsNotFound(err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delete %s: %v", id, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

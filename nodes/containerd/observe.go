@@ -58,6 +58,7 @@ func (pd *pod) status() nodes.PodStatus {
 	for _, c := range pd.apps {
 		s.Containers = append(s.Containers, c.state)
 	}
+	s.InitContainers = inits
 	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, inits, s.Containers, s.Reason, s.Message)
 	s.Ready = s.Phase == nodes.PhaseRunning && !pd.readySince.IsZero()
 	switch {
@@ -78,6 +79,13 @@ func (pd *pod) status() nodes.PodStatus {
 // phase derives the pod phase and the reason shown for it from the
 // container states, as the kubelet does.
 func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message string) (string, string, string) {
+	for _, cs := range [][]nodes.ContainerStatus{inits, apps} {
+		for _, c := range cs {
+			if c.Reason == ReasonContainerMissing {
+				return nodes.PhaseFailed, c.Reason, c.Message
+			}
+		}
+	}
 	for _, c := range inits {
 		if c.State == nodes.StateTerminated && c.Reason == "Completed" {
 			continue

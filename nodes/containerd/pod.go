@@ -66,6 +66,9 @@ type pod struct {
 	// volPaths are the pod's volumes' host paths (volume name -> path),
 	// known once the volumes are prepared; subPath mounts start there.
 	volPaths map[string]string
+	// adopted marks a pod rebuilt from containerd and its state file:
+	// its spec's secret values are redacted.
+	adopted bool
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.
@@ -214,7 +217,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 				return fmt.Errorf("remove leftover namespaces: %w", err)
 			}
 		}
-		if err := cni.Create(pd.ns, p.Name); err != nil {
+		if err := cni.Create(pd.ns, p.Hostname()); err != nil {
 			return fmt.Errorf("namespaces: %w", err)
 		}
 		ip, err := r.net.Attach(ctx, pd.id, pd.ns.Net, portMappings(p))

@@ -98,7 +98,7 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.ns.Net}),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.ns.UTS}),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}),
-			oci.WithHostname(in.pod.Name),
+			oci.WithHostname(in.pod.Hostname()),
 		)
 		if in.resolv == "" {
 			opts = append(opts, oci.WithHostResolvconf)

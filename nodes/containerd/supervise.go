@@ -203,7 +203,11 @@ type createError struct{ err error }
 func (e *createError) Error() string { return e.err.Error() }
 func (e *createError) Unwrap() error { return e.err }
 
-func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
+func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error { return r.createMissing(ctx, pd, nil) }
+
+// createMissing creates the pod's containers that do not exist yet (only
+// that one when only is set).
+func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 	pd.mu.Lock()
 	spec, ip := pd.spec, pd.ip
 	all := pd.all()
@@ -218,7 +222,13 @@ func (r *Runtime) tryCreate(ctx context.Context, pd *pod) error {
 		svcEnv = r.opts.ServiceEnv(spec.Namespace)
 	}
 	for _, c := range all {
-		if c.created {
+		if only != nil && c != only {
+			continue
+		}
+		pd.mu.Lock()
+		created := c.created
+		pd.mu.Unlock()
+		if created {
 			continue
 		}
 		// Used from now on: the image GC must not take it between the
@@ -304,6 +314,14 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 			return false
 		}
 		task, exitCh, err := r.startTask(ctx, pd, c)
+		if errors.Is(err, errGone) && !r.stopping(pd) {
+			if err = r.recreate(ctx, pd, c); errors.Is(err, errLost) {
+				return false
+			}
+			if err == nil {
+				task, exitCh, err = r.startTask(ctx, pd, c)
+			}
+		}
 		if err != nil {
 			if r.stopping(pd) {
 				return false
@@ -425,10 +443,50 @@ func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, rea
 	return true
 }
 
+// errGone is a container that containerd no longer has: someone deleted
+// it behind berth's back (ctr c rm).
+var errGone = errors.New("the container was deleted outside berth")
+
+// errLost is a deleted container that cannot be made again here.
+var errLost = errors.New("the container was deleted outside berth and cannot be made again from the pod's recorded spec")
+
+// ReasonContainerMissing is the reason of a container deleted outside
+// berth that the runtime cannot make again; the pod is reported Failed
+// so that the reconciler replaces it.
+const ReasonContainerMissing = "ContainerMissing"
+
+// recreate makes a container that was deleted outside berth again from
+// the pod's spec, as the kubelet recreates a container it finds gone, so
+// that drift is repaired. A re-adopted pod's spec has its secret values
+// redacted (the state file never holds them), so its container cannot be
+// made again here: it is reported missing, the pod Failed, and the
+// reconciler replaces the pod with the plan's full spec.
+func (r *Runtime) recreate(ctx context.Context, pd *pod, c *ctr) error {
+	pd.mu.Lock()
+	adopted := pd.adopted
+	if adopted {
+		c.state.State, c.state.Reason, c.state.Message = nodes.StateTerminated, ReasonContainerMissing, errLost.Error()
+		c.state.Ready = false
+	} else {
+		c.created = false
+	}
+	pd.mu.Unlock()
+	if adopted {
+		r.log.Warn("container deleted outside berth; the pod is re-created", "pod", pd.key, "container", c.spec.Name)
+		r.updateReady(pd)
+		return errLost
+	}
+	r.log.Warn("container deleted outside berth; creating it again", "pod", pd.key, "container", c.spec.Name)
+	return r.createMissing(ctx, pd, c)
+}
+
 // startTask starts c's task, or attaches to the one already running (a
 // re-adopted pod), and returns its exit channel.
 func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Task, <-chan containerd.ExitStatus, error) {
 	cont, err := r.client.LoadContainer(ctx, c.id)
+	if errdefs.IsNotFound(err) {
+		return nil, nil, fmt.Errorf("container %s: %w", c.id, errGone)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("load container %s: %w", c.id, err)
 	}

@@ -56,6 +56,7 @@ func TestPhase(t *testing.T) {
 	creating := nodes.ContainerStatus{Name: "a", State: nodes.StateWaiting, Reason: "ContainerCreating"}
 	initRun := nodes.ContainerStatus{Name: "i", State: nodes.StateRunning}
 	initFail := nodes.ContainerStatus{Name: "i", State: nodes.StateTerminated, ExitCode: 1, Reason: "Error"}
+	missing := nodes.ContainerStatus{Name: "b", State: nodes.StateTerminated, Reason: ReasonContainerMissing}
 	for _, tc := range []struct {
 		name          string
 		policy        string
@@ -72,6 +73,10 @@ func TestPhase(t *testing.T) {
 		{"init running", "Always", []nodes.ContainerStatus{initRun}, []nodes.ContainerStatus{creating}, nodes.PhasePending, ""},
 		{"init failed never", "Never", []nodes.ContainerStatus{initFail}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, "Init:Error"},
 		{"init done", "Always", []nodes.ContainerStatus{done}, []nodes.ContainerStatus{run}, nodes.PhaseRunning, ""},
+		// Deleted outside berth and not to be made again: the reconciler
+		// replaces a Failed pod that should run.
+		{"container missing", "Always", nil, []nodes.ContainerStatus{run, missing}, nodes.PhaseFailed, ReasonContainerMissing},
+		{"init missing", "Always", []nodes.ContainerStatus{missing}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, ReasonContainerMissing},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ph, reason, _ := phase(tc.policy, tc.inits, tc.apps, "", "")

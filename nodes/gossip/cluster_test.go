@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -260,6 +261,69 @@ func TestReadKeyFile(t *testing.T) {
 		_, err := ReadKeyFile(write(name, c.body, c.mode))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+}
+
+// TestKeyRotation: the three steps of docs/multinode.md (add the new key
+// second, make it first, drop the old one) keep every member alive and
+// every change flowing; afterwards a node with only the old key cannot
+// join.
+func TestKeyRotation(t *testing.T) {
+	const n = 3
+	r := newRing(t, n)
+	old, next := r.key, make([]byte, 32)
+	rand.Read(next)
+	version := 0
+	flows := func(step string) {
+		t.Helper()
+		version++
+		r.nodes[version%n].Publish(Local{Ready: map[string]int{"default/web": version}})
+		r.eventually(step, 20*time.Second, func(i int, c *Cluster) bool {
+			for _, p := range c.Peers() {
+				if p.State != StateAlive {
+					return false
+				}
+			}
+			return i == version%n || peer(c, r.members[version%n].Name).Ready["default/web"] == version
+		})
+	}
+	flows("before the rotation")
+	for _, step := range []struct {
+		name string
+		keys [][]byte
+	}{
+		{"the new key second", [][]byte{old, next}},
+		{"the new key first", [][]byte{next, old}},
+		{"the old key gone", [][]byte{next}},
+	} {
+		for i, c := range r.nodes {
+			if err := c.SetKeys(step.keys); err != nil {
+				t.Fatalf("%s on %s: %v", step.name, r.members[i].Name, err)
+			}
+			if got := c.ring.GetPrimaryKey(); string(got) != string(step.keys[0]) {
+				t.Fatalf("%s on %s: the primary key is not the file's first", step.name, r.members[i].Name)
+			}
+		}
+		flows(step.name)
+	}
+	if got := len(r.nodes[0].ring.GetKeys()); got != 1 {
+		t.Errorf("%d keys installed after the old one was removed, want 1", got)
+	}
+	// m03 of the inventory, with the old key only: refused by encryption.
+	inv := append(slices.Clone(r.members), Member{Name: "m03", Addr: loopback(n)})
+	for _, c := range r.nodes {
+		c.SetInventory(inv)
+	}
+	late := r.start(inv[n], inv, old)
+	defer late.Close()
+	if _, err := late.ml.Join([]string{net.JoinHostPort(loopback(0), strconv.Itoa(r.port))}); err == nil {
+		t.Error("a node with the removed key joined")
+	}
+	time.Sleep(2 * LAN().Reconnect) // the members try m03 too
+	for i, c := range r.nodes {
+		if p := peer(c, "m03"); p.State == StateAlive {
+			t.Errorf("%s sees m03 (old key only) alive", r.members[i].Name)
 		}
 	}
 }

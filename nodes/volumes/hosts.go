@@ -26,8 +26,8 @@ fe00::2	ip6-allrouters
 `
 
 // RenderHosts returns the /etc/hosts of a pod as the kubelet writes it:
-// the localhost lines and podIP with the pod's name (omitted when podIP
-// is empty, e.g. before CNI). Services are not in it: pods find them
+// the localhost lines and podIP with the pod's host name (omitted when
+// podIP is empty, e.g. before CNI). Services are not in it: pods find them
 // through cluster DNS. It rejects anything that could break a line.
 func RenderHosts(name, podIP string) ([]byte, error) {
 	var b bytes.Buffer
@@ -73,7 +73,7 @@ func checkHostname(n string) error {
 // Readers then never see a missing or empty file, but a read racing the
 // write may see old and new lines mixed; the next read is whole.
 func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
-	content, err := RenderHosts(pod.Name, podIP)
+	content, err := RenderHosts(pod.Hostname(), podIP)
 	if err != nil {
 		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
 	}

@@ -45,12 +45,13 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 	if err != nil {
 		return nil, err
 	}
+	node := NewNode(&cfg)
+	defer node.Close()
+	comp.previous = node.LastApplied
 	p, diags := comp.Compile(ctx, rev)
 	if p == nil {
 		return diags, ErrInvalid
 	}
-	node := NewNode(&cfg)
-	defer node.Close()
 	if err := node.Start(ctx, p); err != nil {
 		return diags, err
 	}

@@ -173,6 +173,9 @@ type Compiler struct {
 	svcCIDR string
 	lbPool  []string
 	limits  budget.Limits
+	// previous is the plan this node applied last (nil before the first):
+	// a revision may not change the immutable objects it lists.
+	previous func() *plan.Plan
 }
 
 // NewCompiler loads the schemas once; c gives the node's name and the
@@ -216,6 +219,7 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		NodePolicy:       &c.policy,
 		PolicyNode:       c.node,
 		SecretKey:        c.key,
+		Previous:         c.lastApplied(),
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})
@@ -228,6 +232,13 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		}
 	}
 	return p, diags
+}
+
+func (c *Compiler) lastApplied() *plan.Plan {
+	if c.previous == nil {
+		return nil
+	}
+	return c.previous()
 }
 
 // MachineCapacity reads this machine's CPUs and memory; pods default to

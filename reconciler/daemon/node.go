@@ -309,23 +309,40 @@ func (n *Node) drainPlan(p *plan.Plan) (*plan.Plan, bool) {
 // lastPodCIDR is this node's pod CIDR in the plan it applied last, from
 // the progress store (after a restart).
 func (n *Node) lastPodCIDR() string {
-	db, err := store.Open(n.cfg.StateDir)
-	if err != nil {
-		return ""
+	if last := n.LastApplied(); last != nil {
+		if np, err := nodePlan(last, n.cfg.Node); err == nil {
+			return np.Node.PodCIDR
+		}
 	}
-	defer db.Close()
-	_, raw, err := reconciler.LastApplied(db)
-	if err != nil || len(raw) == 0 {
-		return ""
+	return ""
+}
+
+// LastApplied is the plan this node applied last (its Secret values
+// redacted), from the progress store, or nil before the first.
+func (n *Node) LastApplied() *plan.Plan {
+	n.mu.Lock()
+	db := n.db
+	n.mu.Unlock()
+	var raw []byte
+	if db != nil {
+		_, raw, _ = reconciler.LastApplied(db)
+	} else {
+		// The reconciler has not started: its store is not open yet.
+		d, err := store.Open(n.cfg.StateDir)
+		if err != nil {
+			return nil
+		}
+		_, raw, _ = reconciler.LastApplied(d)
+		d.Close()
+	}
+	if len(raw) == 0 {
+		return nil
 	}
 	var last plan.Plan
 	if json.Unmarshal(raw, &last) != nil {
-		return ""
+		return nil
 	}
-	if np, err := nodePlan(&last, n.cfg.Node); err == nil {
-		return np.Node.PodCIDR
-	}
-	return ""
+	return &last
 }
 
 // drainWait says how long a leaving node still keeps its pods: the other

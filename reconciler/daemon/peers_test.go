@@ -29,6 +29,7 @@ type fakeRing struct {
 	published []gossip.Local
 	inv       []gossip.Member
 	table     *gossip.Table
+	keys      [][]byte
 	closed    bool
 }
 
@@ -39,10 +40,10 @@ func (f *fakeRing) Publish(l gossip.Local) {
 	f.published = append(f.published, l)
 	f.mu.Unlock()
 }
-func (f *fakeRing) Peers() []gossip.Peer   { return f.peers }
-func (f *fakeRing) Stats() gossip.Stats    { return gossip.Stats{Alive: 1} }
-func (f *fakeRing) SetKeys([][]byte) error { return nil }
-func (f *fakeRing) Close() error           { f.mu.Lock(); f.closed = true; f.mu.Unlock(); return nil }
+func (f *fakeRing) Peers() []gossip.Peer     { return f.peers }
+func (f *fakeRing) Stats() gossip.Stats      { return gossip.Stats{Alive: 1} }
+func (f *fakeRing) SetKeys(k [][]byte) error { f.mu.Lock(); f.keys = k; f.mu.Unlock(); return nil }
+func (f *fakeRing) Close() error             { f.mu.Lock(); f.closed = true; f.mu.Unlock(); return nil }
 func (f *fakeRing) last() (gossip.Local, int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -209,4 +210,45 @@ func (fixedLocal) LocalHeadless() map[string]map[string]string {
 }
 func (fixedLocal) LocalProgress() map[string]reconciler.PeerWorkload {
 	return map[string]reconciler.PeerWorkload{"DaemonSet/default/agent": {Revision: "b", Done: true, Available: true}}
+}
+
+// TestPeersReloadKeys: a changed key file is installed without a restart
+// (a rotation); a broken one is refused and the node keeps its keys.
+func TestPeersReloadKeys(t *testing.T) {
+	var logs strings.Builder
+	path := keyFile(t)
+	cfg := &Config{Node: "n1", PeerPort: 10260, PeerKeyFile: path, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	ps := newPeers(cfg, func() local { return nil }, func() {})
+	ring := &fakeRing{}
+	st, _ := os.Stat(path)
+	mod := st.ModTime()
+	if got := ps.reloadKeys(ring, mod); !got.Equal(mod) || ring.keys != nil {
+		t.Fatalf("an unchanged file was reloaded: %v", ring.keys)
+	}
+	old, _ := os.ReadFile(path)
+	k := make([]byte, 16)
+	rand.Read(k)
+	write := func(body string) time.Time {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		mod = mod.Add(time.Second) // mtimes can be coarse
+		if err := os.Chtimes(path, mod, mod); err != nil {
+			t.Fatal(err)
+		}
+		return mod
+	}
+	m := write(base64.StdEncoding.EncodeToString(k) + "\n" + string(old))
+	if got := ps.reloadKeys(ring, time.Time{}); !got.Equal(m) || len(ring.keys) != 2 || string(ring.keys[0]) != string(k) {
+		t.Fatalf("after adding a key first: %d keys installed", len(ring.keys))
+	}
+	write("not a key\n")
+	ps.reloadKeys(ring, m)
+	if len(ring.keys) != 2 || !strings.Contains(logs.String(), "keeps its keys") {
+		t.Errorf("a broken key file: %d keys installed; log: %s", len(ring.keys), logs.String())
+	}
+	if strings.Contains(logs.String(), strings.TrimSpace(string(old))) {
+		t.Errorf("the log shows a key: %s", logs.String())
+	}
 }

@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg Config) error {
 	node := NewNode(&cfg)
 	node.syncs = newDriverMetrics(reg)
 	defer node.Close()
+	comp.previous = node.LastApplied
 	podMetrics := newPodMetrics(reg, node)
 	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{

@@ -17,6 +17,7 @@ import (
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
 
 	"berth.dev/berth/compiler"
+	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/nodes"
@@ -76,16 +77,14 @@ spec:
     replicaCount: 2
     image: {repository: %s/berth/hello-helm, tag: v1}
     service: {port: 8000}
-    serviceAccount: {create: false}
 `, registry, digest, registry)
 	if err := os.WriteFile(filepath.Join(repo, "hello.yaml"), []byte(release), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	opts := compiler.CompileOptions{
 		Options: compiler.Options{
-			// serviceAccountName is not implemented by berth yet (issue
-			// 16); everything else the scaffold renders is.
-			AllowUnknownFields: true,
+			// Everything the scaffold renders is accepted as written: its
+			// ServiceAccount and the pods' serviceAccountName included.
 			Render: render.Options{ChartCache: filepath.Join(n.dir, "charts"),
 				Fetcher: &charts.Fetcher{PlainHTTP: []string{registry}}},
 		},
@@ -100,6 +99,11 @@ spec:
 	}
 	if len(p.Workloads) != 1 || p.Workloads[0].Name != "hello" || len(p.Services) != 1 {
 		t.Fatalf("plan: workloads %+v services %+v", p.Workloads, p.Services)
+	}
+	for _, d := range diags {
+		if d.Severity != diag.Note {
+			t.Errorf("the scaffold chart gives %s", d)
+		}
 	}
 
 	n.converge(p, 2*time.Minute, nil)

@@ -60,10 +60,13 @@ func testSpread(t *testing.T) {
 		t.Errorf("nodes disagree on the plan: hashes %v", hashes)
 	}
 	// berth status --cluster on one node shows all three alive, on one
-	// plan, with their pods ready (the others' summaries come by gossip,
-	// within a second or two).
+	// plan, with their pods ready. The others' summaries come by gossip
+	// (a pod count within 2 s of a change, convergence at once), so n1's
+	// view follows theirs: wait for it, within a bound that a loaded
+	// machine meets.
 	var out string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+	start := time.Now()
+	for deadline := start.Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		out = mustOut(t, os.Getenv("BERTH_BIN"), "status", "--cluster", "--api", filepath.Join(runDir, "n1", "berth.sock"))
 		var bad []string
 		rows := 0
@@ -80,11 +83,11 @@ func testSpread(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Errorf("status --cluster, 10 s after convergence: %d rows, want 3 alive with 2/2 pods ready, converged, on one plan:\n%s", rows, out)
+			t.Errorf("status --cluster, 30 s after convergence: %d rows, want 3 alive with 2/2 pods ready, converged, on one plan:\n%s", rows, out)
 			break
 		}
 	}
-	t.Logf("berth status --cluster:\n%s", out)
+	t.Logf("berth status --cluster, as wanted %v after every node converged:\n%s", time.Since(start).Round(100*time.Millisecond), out)
 	if len(all) != 6 {
 		t.Fatalf("%d web pods in the cluster, want 6: %v", len(all), all)
 	}

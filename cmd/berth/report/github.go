@@ -18,8 +18,11 @@ func (GitHub) Format(w io.Writer, r Result) error {
 	bw := bufio.NewWriter(w)
 	for _, d := range r.Diagnostics {
 		level := "error"
-		if d.Severity == diag.Warning {
+		switch d.Severity {
+		case diag.Warning:
 			level = "warning"
+		case diag.Note:
+			level = "notice"
 		}
 		props := "file=" + escapeProperty(d.File)
 		if d.Line > 0 {

@@ -80,8 +80,8 @@ func (JUnit) Format(w io.Writer, r Result) error {
 			s.Cases = append(s.Cases, junitCase{Name: name, ClassName: d.Rule})
 		}
 		c := &root.Suites[at[0]].Cases[at[1]]
-		if d.Severity == diag.Warning {
-			c.SystemOut += "warning: " + d.String() + "\n"
+		if d.Severity != diag.Error {
+			c.SystemOut += d.Severity.String() + ": " + d.String() + "\n"
 			continue
 		}
 		c.Failures = append(c.Failures, junitFailure{Message: d.String(), Type: d.Rule})

@@ -11,14 +11,16 @@ import (
 	"berth.dev/berth/compiler/diag"
 )
 
-// sample has an error, a warning, a diagnostic without object, a
-// message that needs escaping, and a clean object.
+// sample has an error, a warning, a note, a diagnostic without object,
+// a message that needs escaping, and a clean object.
 var sample = Result{
 	Diagnostics: []diag.Diagnostic{
 		{Pos: diag.Pos{File: "app/pod.yaml", Line: 2, Col: 7}, Severity: diag.Error, Rule: "schema", Object: "Pod default/web",
 			Path: "kind", Message: `"pod" is not a kind berth supports: did you mean "Pod"?`},
 		{Pos: diag.Pos{File: "app/pod.yaml", Line: 9, Col: 16}, Severity: diag.Warning, Rule: "image-tag", Object: "Pod default/web",
 			Path: "spec.containers[0].image", Message: "image nginx has no tag, 100% mutable,\nuse a version"},
+		{Pos: diag.Pos{File: "app/sa.yaml", Line: 3, Col: 9}, Severity: diag.Note, Rule: "no-effect", Object: "ServiceAccount default/web",
+			Path: "metadata.name", Message: "ServiceAccount objects have no effect on a berth node"},
 		{Pos: diag.Pos{File: "bad.yaml", Line: 3, Col: 1}, Severity: diag.Error, Rule: "syntax",
 			Message: "YAML syntax error: mapping values are not allowed in this context"},
 	},
@@ -65,8 +67,8 @@ func TestGolden(t *testing.T) {
 				if err := xml.Unmarshal(buf.Bytes(), &v); err != nil {
 					t.Errorf("invalid XML: %v", err)
 				}
-				if v.Tests != 3 || v.Failures != 2 {
-					t.Errorf("junit counts tests=%d failures=%d, want 3 and 2", v.Tests, v.Failures)
+				if v.Tests != 4 || v.Failures != 2 {
+					t.Errorf("junit counts tests=%d failures=%d, want 4 and 2", v.Tests, v.Failures)
 				}
 			}
 		})

@@ -115,8 +115,11 @@ func (SARIF) Format(w io.Writer, r Result) error {
 	results := make([]sarifResult, 0, len(r.Diagnostics))
 	for _, d := range r.Diagnostics {
 		level := "error"
-		if d.Severity == diag.Warning {
+		switch d.Severity {
+		case diag.Warning:
 			level = "warning"
+		case diag.Note:
+			level = "note"
 		}
 		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: fileURI(d.File)}}}
 		if d.Line > 0 {

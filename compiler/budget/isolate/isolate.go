@@ -61,32 +61,36 @@ func Serve(name string, work Work) {
 		return
 	}
 	mem, _ := strconv.ParseInt(os.Getenv(envMemory), 10, 64)
-	if os.Getenv(envConfined) == "" {
-		// First image: the limit is inherited by the confined one.
-		limitMemory(mem)
-		confine(decodeDirs(os.Getenv(envRead)))
-	}
 	if mem > 0 {
 		// The collector works harder as the cap nears.
 		debug.SetMemoryLimit(mem / 4 * 3)
 	}
+	// Say the image is up: the parent caps its address space from what
+	// it holds now (see limitMemory), before the first request.
+	if err := writeFrame(os.Stdout, statusOK, nil); err != nil {
+		os.Exit(exitWorkError)
+	}
 	os.Exit(serve(work, Env{Confined: os.Getenv(envConfined) == "1"}))
 }
 
-// limitMemory caps the address space at what this process holds now plus
-// mem.
-func limitMemory(mem int64) {
-	if mem > 0 {
-		// The address space may grow by the budget from what the runtime
-		// and the binary hold now: an allocation past it fails when the
-		// runtime asks for the space, before any of it is touched (so a
-		// gigabyte string costs nothing), and the runtime dies with "out
-		// of memory". RLIMIT_DATA would not do: the Go heap maps over
-		// space it reserved, which Linux does not count again.
-		if vsz := addressSpace(); vsz > 0 {
-			_ = unix.Setrlimit(unix.RLIMIT_AS, &unix.Rlimit{Cur: uint64(vsz + mem), Max: uint64(vsz + mem)})
-		}
+// limitMemory caps the address space of the worker pid at what it holds
+// now plus mem. The address space may grow by the budget from what the
+// runtime and the binary hold once started: an allocation past it fails
+// when the runtime asks for the space, before any of it is touched (so a
+// gigabyte string costs nothing), and the runtime dies with "out of
+// memory". RLIMIT_DATA would not do: the Go heap maps over space it
+// reserved, which Linux does not count again. The parent sets it, as the
+// confined worker cannot read its own size in /proc.
+func limitMemory(pid int, mem int64) error {
+	vsz := addressSpace(pid)
+	if vsz <= 0 {
+		return fmt.Errorf("isolate: cannot read the worker's size in /proc/%d/statm", pid)
 	}
+	lim := unix.Rlimit{Cur: uint64(vsz + mem), Max: uint64(vsz + mem)}
+	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &lim, nil); err != nil {
+		return fmt.Errorf("isolate: cap the worker's memory: %w", err)
+	}
+	return nil
 }
 
 // serve answers requests until its input ends: each is a frame in, and a
@@ -164,9 +168,9 @@ func outOfMemory(stderr string) bool {
 	return !strings.HasPrefix(strings.TrimSpace(stderr), "panic:")
 }
 
-// addressSpace is this process's virtual size in bytes (0: unknown).
-func addressSpace() int64 {
-	b, err := os.ReadFile("/proc/self/statm")
+// addressSpace is the virtual size of process pid in bytes (0: unknown).
+func addressSpace(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
 	if err != nil {
 		return 0
 	}

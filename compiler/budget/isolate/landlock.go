@@ -2,7 +2,6 @@ package isolate
 
 import (
 	"bufio"
-	"encoding/json"
 	"os"
 	"strings"
 	"unsafe"
@@ -17,13 +16,16 @@ import (
 // checks the file a path resolves to.
 //
 // Landlock restricts the calling thread and the threads and processes it
-// starts later. A Go program has threads already running when init runs,
-// so the worker restricts its main thread (init runs locked to it) and
-// executes itself again from it: every thread of the new image descends
-// from the restricted one.
+// starts later, and a Go program has threads running before its first
+// line. So the parent restricts the thread that starts the worker, one
+// locked to its goroutine for the worker's life and ended with it
+// (session.go): every thread of the worker descends from it. The Go
+// runtime never clones a locked thread into a thread of its own (it asks
+// its template thread), so the restriction stays on that one thread of
+// the parent. (Confining the worker from inside would take a second
+// exec of the program, and its start-up again: some 40 ms.)
 
 const (
-	envRead     = "BERTH_ISOLATE_READ"
 	envConfined = "BERTH_ISOLATE_CONFINED"
 )
 
@@ -61,43 +63,40 @@ func abiRights(abi int) (fsRights, netRights, scoped uint64) {
 	return
 }
 
-// confine restricts this thread to reading beneath dirs and executes this
-// program again, under the restriction. It returns only when Landlock is
-// unavailable (or an exec failed), leaving the process unconfined.
-func confine(dirs []string) {
+// restrictThread restricts the calling thread (locked to its goroutine,
+// and never unlocked) to reading beneath dirs, for the worker it starts
+// next. It reports false when Landlock is unavailable, leaving the thread
+// as it was.
+func restrictThread(dirs []string) bool {
 	abi, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
 	if errno != 0 || abi < 1 {
-		return
+		return false
 	}
 	fsRights, netRights, scoped := abiRights(int(abi))
 	attr := unix.LandlockRulesetAttr{Handled_access_fs: fsRights, Handled_access_net: netRights, Scoped: scoped}
 	fd, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), unsafe.Sizeof(attr), 0)
 	if errno != 0 {
-		return
+		return false
 	}
 	ruleset := int(fd)
 	defer unix.Close(ruleset)
 	for _, d := range dirs {
 		if !allow(ruleset, d, readDir&fsRights) {
-			return
+			return false
 		}
 	}
-	// The next image is read from this executable, and its dynamic loader
-	// reads the libraries this one has mapped (a cgo build) and its cache.
+	// The worker's image is read from this executable, and its dynamic
+	// loader reads the libraries this one has mapped (a cgo build) and
+	// its cache.
 	for _, f := range append(mappedFiles(), "/etc/ld.so.cache") {
 		allow(ruleset, f, readFile)
 	}
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return
+	// Both are the calling thread's alone (and its children's).
+	if _, _, errno := unix.RawSyscall6(unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0); errno != 0 {
+		return false
 	}
-	if _, _, errno := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); errno != 0 {
-		return
-	}
-	env := append(os.Environ(), envConfined+"=1")
-	// Only an exec failure returns; the process is then half confined (this
-	// thread only), which must not pass for confined.
-	_ = unix.Exec("/proc/self/exe", []string{os.Args[0]}, env)
-	os.Exit(exitWorkError)
+	_, _, errno = unix.RawSyscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0)
+	return errno == 0
 }
 
 // allow adds a rule: access beneath path (a directory, or one file).
@@ -140,15 +139,4 @@ func mappedFiles() []string {
 		}
 	}
 	return out
-}
-
-func encodeDirs(dirs []string) string {
-	b, _ := json.Marshal(dirs)
-	return string(b)
-}
-
-func decodeDirs(s string) []string {
-	var dirs []string
-	_ = json.Unmarshal([]byte(s), &dirs)
-	return dirs
 }

@@ -143,13 +143,15 @@ func (s *Session) start() error {
 	}
 	p := &proc{stdin: inW, stdout: outR, out: bufio.NewReader(outR), stderr: &capped{max: stderrCap}, exited: make(chan struct{})}
 	p.cmd = exec.Command(exe)
-	p.cmd.Env = append(os.Environ(), envWorker+"="+s.name, envMemory+"="+strconv.FormatInt(s.opts.Memory, 10),
-		envRead+"="+encodeDirs(s.opts.Read), "GOTRACEBACK=none")
+	p.cmd.Env = append(os.Environ(), envWorker+"="+s.name, envMemory+"="+strconv.FormatInt(s.opts.Memory, 10), "GOTRACEBACK=none")
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	started := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread ends after the child
+		if restrictThread(s.opts.Read) {
+			p.cmd.Env = append(p.cmd.Env, envConfined+"=1")
+		}
 		err := p.cmd.Start()
 		inR.Close()
 		outW.Close()
@@ -165,7 +167,40 @@ func (s *Session) start() error {
 		return fmt.Errorf("isolate: start the worker: %w", err)
 	}
 	s.p = p
+	if err := s.ready(); err != nil {
+		s.stop()
+		s.release()
+		return err
+	}
 	return nil
+}
+
+// startTimeout bounds a worker's start.
+const startTimeout = 30 * time.Second
+
+// ready waits for the worker's first frame, which it writes once its
+// image is up, and caps its memory.
+func (s *Session) ready() error {
+	p := s.p
+	up := make(chan error, 1)
+	go func() {
+		_, _, err := readAnswer(p.out, 0)
+		up <- err
+	}()
+	// Starting is berth's own work, not the evaluation's: it has a bound
+	// of its own, on a loaded machine well over a short budget.
+	limit := max(s.opts.Time, startTimeout)
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case err := <-up:
+		if err != nil {
+			return fmt.Errorf("isolate: the worker did not start: %v: %s", err, firstLine(p.stderr.buf.String()))
+		}
+	case <-timer.C:
+		return fmt.Errorf("isolate: the worker did not start within %s", limit)
+	}
+	return limitMemory(p.cmd.Process.Pid, s.opts.Memory)
 }
 
 // stop kills the child and waits for it.
@@ -187,11 +222,15 @@ func (s *Session) release() {
 // rusage once it is gone.
 func (s *Session) stats(start time.Time) Stats {
 	st := Stats{Wall: time.Since(start)}
-	if ps := s.p.cmd.ProcessState; ps != nil {
-		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-			st.MaxRSS = ru.Maxrss * 1024
+	select {
+	case <-s.p.exited: // ProcessState is written before exited closes
+		if ps := s.p.cmd.ProcessState; ps != nil {
+			if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+				st.MaxRSS = ru.Maxrss * 1024
+			}
 		}
 		return st
+	default:
 	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.p.cmd.Process.Pid))
 	if err != nil {

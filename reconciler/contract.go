@@ -38,9 +38,10 @@ type Runtime interface {
 	UpdatePodConfig(ctx context.Context, p *plan.Pod) error
 }
 
-// Router programs the node's service routes (nodes/iptables, nodes/fake).
+// Router programs the node's service routes and the NetworkPolicies it
+// enforces, in one write (nodes/iptables, nodes/fake).
 type Router interface {
-	Sync(ctx context.Context, routes []nodes.ServiceRoute) error
+	SyncAll(ctx context.Context, routes []nodes.ServiceRoute, fw nodes.Firewall) error
 }
 
 // Drainer waits until the connections a pod was serving when it left the

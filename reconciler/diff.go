@@ -30,6 +30,10 @@ type Desired struct {
 	// (see PeerReadiness); a node not in it weighs what the schedule puts
 	// there.
 	Peers map[string]PeerReadiness
+	// NetworkPolicies and the Namespaces' labels, from the plan: this
+	// node enforces them for its pods (Firewall).
+	NetworkPolicies []plan.NetworkPolicy
+	Namespaces      []plan.Namespace
 }
 
 // PeerReadiness is what this node last learned from another node: whether
@@ -46,6 +50,10 @@ type PeerReadiness struct {
 	// Workloads is the node's rollout of each workload (Kind/namespace/
 	// name): DaemonSet turns wait for the nodes before them.
 	Workloads map[string]PeerWorkload `json:"workloads,omitempty"`
+	// Pods are the node's pods with their addresses and labels, which
+	// NetworkPolicies select (pod IPs are allocated on each node; the
+	// plan does not know them).
+	Pods []PeerPod `json:"pods,omitempty"`
 }
 
 // PeerWorkload is one workload's rollout on another node.
@@ -89,7 +97,8 @@ func (b Backoff) After(n int) time.Duration {
 // this revision keeps its content even once a later plan changed it (a
 // rollout's stable pods, Desired.Known).
 func DesiredFor(p *plan.Plan, node string) Desired {
-	d := Desired{Node: node, Revision: p.Revision, Services: p.Services, Workloads: p.Workloads, JobBackoff: DefaultJobBackoff}
+	d := Desired{Node: node, Revision: p.Revision, Services: p.Services, Workloads: p.Workloads, JobBackoff: DefaultJobBackoff,
+		NetworkPolicies: p.NetworkPolicies, Namespaces: p.Namespaces}
 	for i := range p.Nodes {
 		n := &p.Nodes[i]
 		d.Nodes = append(d.Nodes, n.Node)

@@ -81,6 +81,10 @@ type Reconciler struct {
 	loaded   bool
 	revision string // last applied plan revision
 	routes   []nodes.ServiceRoute
+	fw       nodes.Firewall
+	// fwMemo is the last Firewall computed, for inputs fwInputs.
+	fwMemo   *nodes.Firewall
+	fwInputs uint64
 	synced   bool
 	// programmed is routes for readers on other goroutines (under mu).
 	programmed []nodes.ServiceRoute
@@ -590,14 +594,25 @@ func (r *Reconciler) remember(d Desired) {
 
 func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeState, leaving map[string]bool) error {
 	routes := Routes(d, obs, r.state, leaving)
-	if r.synced && reflect.DeepEqual(routes, r.routes) {
+	var fw nodes.Firewall
+	if len(d.NetworkPolicies) > 0 {
+		// Firewall costs milliseconds on a big node: recomputed only
+		// when the plan, this node's pods or the others' changed.
+		if in := firewallInputs(&d, obs); r.fwMemo != nil && in == r.fwInputs {
+			fw = *r.fwMemo
+		} else {
+			fw = Firewall(d, obs)
+			r.fwMemo, r.fwInputs = &fw, in
+		}
+	}
+	if r.synced && reflect.DeepEqual(routes, r.routes) && reflect.DeepEqual(fw, r.fw) {
 		return nil
 	}
-	if err := r.opts.Router.Sync(ctx, routes); err != nil {
-		r.events.add(Event{Time: r.opts.Clock.Now(), Object: "routes", Action: "sync", Reason: "services changed", Result: "failed", Error: err.Error()})
-		return fmt.Errorf("sync service routes: %w", err)
+	if err := r.opts.Router.SyncAll(ctx, routes, fw); err != nil {
+		r.events.add(Event{Time: r.opts.Clock.Now(), Object: "routes", Action: "sync", Reason: "services or network policies changed", Result: "failed", Error: err.Error()})
+		return fmt.Errorf("sync service routes and network policies: %w", err)
 	}
-	r.routes, r.synced = routes, true
+	r.routes, r.fw, r.synced = routes, fw, true
 	ready, headless := localReady(routes), localHeadless(routes)
 	r.mu.Lock()
 	r.localReady, r.localHeadless, r.programmed = ready, headless, routes

@@ -112,6 +112,41 @@ spec:
     spec: {containers: [{name: c, image: "c:1", resources: {limits: {cpu: 1, memory: 1.5Gi}}}]}
 ---
 apiVersion: v1
+kind: ReplicationController
+metadata: {name: rc}
+spec:
+  replicas: 2
+  selector: {app: rc}
+  template:
+    metadata: {labels: {app: rc}}
+    spec: {containers: [{name: c, image: "c:1", ports: [{name: http, containerPort: 8080}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: np, namespace: team-a}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  policyTypes: [Ingress, Egress]
+  ingress:
+  - from:
+    - podSelector: {matchLabels: {app: web}}
+    - namespaceSelector: {matchLabels: {team: a}}
+      podSelector: {matchExpressions: [{key: tier, operator: In, values: [front]}]}
+    - ipBlock: {cidr: 10.0.0.0/8, except: [10.1.0.0/16]}
+    ports:
+    - {port: 5432}
+    - {protocol: UDP, port: 1000, endPort: 2000}
+    - {port: http}
+  - {}
+  egress:
+  - to: [{namespaceSelector: {}}]
+    ports: [{port: 53, protocol: UDP}, {port: 53}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny}
+---
+apiVersion: v1
 kind: ResourceQuota
 metadata: {name: q, namespace: team-a}
 spec:
@@ -182,6 +217,42 @@ spec:
   ipFamilies: [IPv4]
   ipFamilyPolicy: SingleStack
   ports: [{port: 80}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: hardened}
+spec:
+  hostPID: true
+  hostIPC: false
+  securityContext:
+    runAsUser: 1001
+    runAsGroup: 1001
+    runAsNonRoot: true
+    fsGroup: 1001
+    fsGroupChangePolicy: OnRootMismatch
+    supplementalGroups: [4000]
+    seccompProfile: {type: Localhost, localhostProfile: profiles/app.json}
+    appArmorProfile: {type: Unconfined}
+    seLinuxOptions: {}
+    sysctls: [{name: net.ipv4.ip_local_port_range, value: "1024 65000"}]
+  containers:
+  - name: app
+    image: "app:1"
+    stdin: true
+    stdinOnce: false
+    tty: true
+    terminationMessagePath: /run/msg
+    terminationMessagePolicy: FallbackToLogsOnError
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      privileged: false
+      procMount: Default
+      seccompProfile: {type: RuntimeDefault}
+      seLinuxOptions: {type: ""}
+      capabilities: {drop: [ALL]}
+    volumeMounts: [{name: host, mountPath: /host, readOnly: true, mountPropagation: HostToContainer}]
+  volumes: [{name: host, hostPath: {path: /}}]
 `
 
 func handWritten(tb testing.TB) []*yaml.Node {

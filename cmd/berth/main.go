@@ -10,9 +10,18 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+
+	"berth.dev/berth/nodes/containerd"
 )
 
-func main() { os.Exit(Main()) }
+func main() {
+	// The shim runs berth as the logging binary of a container with a
+	// terminal (not a command a user types).
+	if len(os.Args) == 3 && os.Args[1] == containerd.LogCopyArg {
+		os.Exit(containerd.RunLogCopy(os.Args[2]))
+	}
+	os.Exit(Main())
+}
 
 // Exit codes shared by every subcommand.
 const (

@@ -45,6 +45,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.ImageGC.HighPercent, "image-gc-high-threshold", containerd.DefaultImageGC.HighPercent, "disk usage (percent) of the image filesystem above which unused images are removed (100: never)")
 	fs.IntVar(&c.ImageGC.LowPercent, "image-gc-low-threshold", containerd.DefaultImageGC.LowPercent, "disk usage (percent) the image GC brings it down to")
 	fs.DurationVar(&c.ImageGC.MinAge, "minimum-image-ttl-duration", containerd.DefaultImageGC.MinAge, "an image pulled or used more recently than this is never removed")
+	fs.StringVar(&c.SeccompProfileRoot, "seccomp-profile-root", "", "directory of the seccomp profiles that securityContext.seccompProfile type Localhost names (default <state-dir>/seccomp)")
 	fs.StringVar(&n.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&n.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	n.policy.register(fs)

@@ -18,6 +18,7 @@ type policyFlags struct {
 	allowedExternal string
 	podSecurity     string
 	secretKeyFile   string
+	unsafeSysctls   string
 }
 
 func (p *policyFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (p *policyFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&p.denyExternalIPs, "deny-external-ips", false, "refuse Services with externalIPs or LoadBalancer addresses (CVE-2020-8554)")
 	fs.StringVar(&p.allowedExternal, "allowed-external-ips", "", "comma-separated CIDRs that Services' externalIPs and LoadBalancer addresses must come from (default: any)")
 	fs.StringVar(&p.secretKeyFile, "secret-key-file", "", "the repository's key for the digests that stand for Secret values in plans and pod hashes (the same file on every node and in CI; default: a public key, so a printed digest can confirm a guess)")
+	fs.StringVar(&p.unsafeSysctls, "allowed-unsafe-sysctls", "", "comma-separated namespaced sysctls (or prefixes ending in *) pods may set beyond the kubelet's safe set, as the kubelet's flag (default none)")
 	fs.StringVar(&p.podSecurity, "pod-security-default", "", "Pod Security Standard of namespaces without pod-security labels: privileged, baseline or restricted[:v1.N] (default privileged, as Kubernetes)")
 }
 
@@ -55,6 +57,8 @@ func (p *policyFlags) resolve() (nodepolicy.Policy, error) {
 			pol.DenyExternalIPs = p.denyExternalIPs
 		case "allowed-external-ips":
 			pol.AllowedExternalIPs, err = nodepolicy.ParseCIDRs(p.allowedExternal)
+		case "allowed-unsafe-sysctls":
+			pol.AllowedUnsafeSysctls, err = nodepolicy.ParseSysctls(p.unsafeSysctls)
 		case "pod-security-default":
 			pol.PodSecurity, err = nodepolicy.PodSecurityDefault(p.podSecurity)
 		}

@@ -19,6 +19,9 @@ type Binding struct {
 	Volume string // PersistentVolume name
 	// Path is the volume's directory on its node (hostPath or local).
 	Path string
+	// Local is a local volume, which the pod's fsGroup owns (the
+	// kubelet's local volume plugin; a hostPath volume is left as is).
+	Local bool
 	// Affinity are the volume's node affinity terms (ORed); empty means
 	// any node.
 	Affinity     []selector.Selector
@@ -67,7 +70,7 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 		case v.pv.Spec.HostPath != nil:
 			b.Path = v.pv.Spec.HostPath.Path
 		case v.pv.Spec.Local != nil:
-			b.Path = v.pv.Spec.Local.Path
+			b.Path, b.Local = v.pv.Spec.Local.Path, true
 		}
 		if na := v.pv.Spec.NodeAffinity; na != nil && na.Required != nil {
 			var texts []string

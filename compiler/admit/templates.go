@@ -43,7 +43,7 @@ var defaultSurge = api.IntOrString{IsString: true, StrVal: "25%"}
 //   - Pod: 1.
 //   - Deployment (RollingUpdate, the default): replicas + maxSurge (default
 //     25%, rounded up as Kubernetes does); Recreate: replicas.
-//   - ReplicaSet: replicas.
+//   - ReplicaSet, ReplicationController: replicas.
 //   - Rollout: blueGreen runs both revisions in full, 2 x replicas; canary
 //     replicas + 25% surge (Argo's default maxSurge).
 //   - DaemonSet: the berth.dev/v1 Nodes whose labels match the template's
@@ -65,6 +65,9 @@ func Templates(set *object.Set) []Template {
 			n, why := deploymentCount(&v.Spec)
 			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: why})
 		case *api.ReplicaSet:
+			n := replicas(v.Spec.Replicas)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: plural(n, "replica")})
+		case *api.ReplicationController:
 			n := replicas(v.Spec.Replicas)
 			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: plural(n, "replica")})
 		case *api.Rollout:

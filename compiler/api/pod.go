@@ -35,6 +35,11 @@ type PodSpec struct {
 	HostNetwork                   bool                   `json:"hostNetwork,omitempty" yaml:"hostNetwork,omitempty"`
 	ImagePullSecrets              []LocalObjectReference `json:"imagePullSecrets,omitempty" yaml:"imagePullSecrets,omitempty"`
 	EnableServiceLinks            *bool                  `json:"enableServiceLinks,omitempty" yaml:"enableServiceLinks,omitempty"`
+	// HostPID and HostIPC put the pod in the host's PID and IPC
+	// namespaces.
+	HostPID         bool                `json:"hostPID,omitempty" yaml:"hostPID,omitempty"`
+	HostIPC         bool                `json:"hostIPC,omitempty" yaml:"hostIPC,omitempty"`
+	SecurityContext *PodSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.
@@ -60,6 +65,17 @@ type Container struct {
 	StartupProbe    *Probe               `json:"startupProbe,omitempty" yaml:"startupProbe,omitempty"`
 	Lifecycle       *Lifecycle           `json:"lifecycle,omitempty" yaml:"lifecycle,omitempty"`
 	SecurityContext *SecurityContext     `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+	// Stdin and StdinOnce keep the container's standard input open (no
+	// one writes to it: berth has no attach); TTY gives it a terminal.
+	Stdin     bool `json:"stdin,omitempty" yaml:"stdin,omitempty"`
+	StdinOnce bool `json:"stdinOnce,omitempty" yaml:"stdinOnce,omitempty"`
+	TTY       bool `json:"tty,omitempty" yaml:"tty,omitempty"`
+	// TerminationMessagePath is the file whose content becomes the
+	// message of the container's termination (schema default
+	// /dev/termination-log); TerminationMessagePolicy File or
+	// FallbackToLogsOnError.
+	TerminationMessagePath   string `json:"terminationMessagePath,omitempty" yaml:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty" yaml:"terminationMessagePolicy,omitempty"`
 }
 
 // EnvVar is one environment variable.
@@ -125,6 +141,9 @@ type VolumeMount struct {
 	// environment, expanded on the node.
 	SubPathExpr string `json:"subPathExpr,omitempty" yaml:"subPathExpr,omitempty"`
 	ReadOnly    bool   `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
+	// MountPropagation is None (the default), HostToContainer or
+	// Bidirectional (privileged containers only).
+	MountPropagation string `json:"mountPropagation,omitempty" yaml:"mountPropagation,omitempty"`
 }
 
 // Probe is a liveness, readiness or startup probe.
@@ -165,21 +184,6 @@ type Lifecycle struct {
 // LifecycleHandler is an exec hook.
 type LifecycleHandler struct {
 	Exec *ExecAction `json:"exec,omitempty" yaml:"exec,omitempty"`
-}
-
-// SecurityContext is the subset of the container security context berth applies.
-type SecurityContext struct {
-	RunAsUser              *int64        `json:"runAsUser,omitempty" yaml:"runAsUser,omitempty"`
-	RunAsGroup             *int64        `json:"runAsGroup,omitempty" yaml:"runAsGroup,omitempty"`
-	ReadOnlyRootFilesystem bool          `json:"readOnlyRootFilesystem,omitempty" yaml:"readOnlyRootFilesystem,omitempty"`
-	Privileged             bool          `json:"privileged,omitempty" yaml:"privileged,omitempty"`
-	Capabilities           *Capabilities `json:"capabilities,omitempty" yaml:"capabilities,omitempty"`
-}
-
-// Capabilities to add and drop.
-type Capabilities struct {
-	Add  []string `json:"add,omitempty" yaml:"add,omitempty"`
-	Drop []string `json:"drop,omitempty" yaml:"drop,omitempty"`
 }
 
 // Volume is a pod volume.

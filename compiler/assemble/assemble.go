@@ -15,6 +15,7 @@ import (
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/expand"
+	"berth.dev/berth/compiler/networkpolicy"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/schedule"
@@ -92,6 +93,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 		}
 	}
 	address.Endpoints(p.Services, placed, rollouts)
+	p.NetworkPolicies, p.Namespaces = networkpolicy.Resolve(set)
 
 	sortPlan(p)
 	p.Revision = opts.Revision
@@ -149,6 +151,12 @@ func ContentRevision(p *plan.Plan) string {
 		if t != nil {
 			h.Write([]byte(t.Hash + " " + t.ConfigHash + "\n"))
 		}
+	}
+	for _, np := range p.NetworkPolicies {
+		_ = enc.Encode(np)
+	}
+	for _, ns := range p.Namespaces {
+		_ = enc.Encode(ns)
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -139,6 +139,8 @@ func TemplateLabels(o *object.Object) map[string]string {
 		return v.Spec.Template.Metadata.Labels
 	case *api.ReplicaSet:
 		return v.Spec.Template.Metadata.Labels
+	case *api.ReplicationController:
+		return v.Spec.Template.Metadata.Labels
 	case *api.DaemonSet:
 		return v.Spec.Template.Metadata.Labels
 	case *api.Rollout:

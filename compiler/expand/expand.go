@@ -1,5 +1,5 @@
-// Package expand turns controllers (Deployment, ReplicaSet, DaemonSet,
-// Job, CronJob, Rollout) and bare Pods into plan pods and workloads, and
+// Package expand turns controllers (Deployment, ReplicaSet,
+// ReplicationController, DaemonSet, Job, CronJob, Rollout) and bare Pods into plan pods and workloads, and
 // ConfigMaps and Secrets into the plan's content tables. A pod refers to
 // those tables (env, envFrom, volumes, pull secrets) and never copies
 // them; its hashes cover the content it refers to, so a change restarts
@@ -99,6 +99,12 @@ func Expand(in Input) Result {
 			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, LabelPodTemplateHash, func(int32) (plan.Strategy, []diag.Diagnostic) {
 				return plan.Strategy{MinReadySeconds: v.Spec.MinReadySeconds}, nil
 			})
+		case *api.ReplicationController:
+			// A ReplicaSet with an equality selector; its pods get no
+			// pod-template-hash label, as in Kubernetes.
+			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, "", func(int32) (plan.Strategy, []diag.Diagnostic) {
+				return plan.Strategy{MinReadySeconds: v.Spec.MinReadySeconds}, nil
+			})
 		case *api.Rollout:
 			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, LabelRolloutTemplateHash, rolloutStrategy(o, v))
 		case *api.DaemonSet:
@@ -132,6 +138,9 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	t.spec = plan.PodSpec{
 		RestartPolicy:                 spec.RestartPolicy,
 		HostNetwork:                   spec.HostNetwork,
+		HostPID:                       spec.HostPID,
+		HostIPC:                       spec.HostIPC,
+		SecurityContext:               podSecurity(spec.SecurityContext),
 		TerminationGracePeriodSeconds: defaultGrace,
 		NodeSelector:                  spec.NodeSelector,
 	}
@@ -147,13 +156,13 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	}
 	var initMax plan.Resources
 	for i := range spec.InitContainers {
-		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i])
+		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i], spec.SecurityContext)
 		diags = append(diags, d...)
 		t.spec.InitContainers = append(t.spec.InitContainers, c)
 		initMax = maxResources(initMax, c.Requests)
 	}
 	for i := range spec.Containers {
-		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i])
+		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i], spec.SecurityContext)
 		diags = append(diags, d...)
 		t.spec.Containers = append(t.spec.Containers, c)
 		t.requests.MilliCPU += c.Requests.MilliCPU
@@ -244,7 +253,9 @@ func maxResources(a, b plan.Resources) plan.Resources {
 func withLabel(labels map[string]string, key, value string) map[string]string {
 	out := make(map[string]string, len(labels)+1)
 	maps.Copy(out, labels)
-	out[key] = value
+	if key != "" {
+		out[key] = value
+	}
 	return out
 }
 
@@ -270,7 +281,8 @@ func (x *expander) pod(o *object.Object, p *api.Pod) {
 	x.add(t, pod, o, 0, "", -1, t.requests)
 }
 
-// replicated expands a Deployment, ReplicaSet or Rollout.
+// replicated expands a Deployment, ReplicaSet, ReplicationController or
+// Rollout; hashLabel "" adds no revision label.
 func (x *expander) replicated(o *object.Object, replicas *int32, tmpl *api.PodTemplateSpec, hashLabel string, strategy func(int32) (plan.Strategy, []diag.Diagnostic)) {
 	src := source{obj: o, path: "spec.template.spec"}
 	n := int32(1)

@@ -417,3 +417,39 @@ func TestDurationSeconds(t *testing.T) {
 }
 
 func apiString(s string) api.IntOrString { return api.IntOrString{IsString: true, StrVal: s} }
+
+// A ReplicationController runs as a ReplicaSet: its replicas, named by
+// revision, with the template's labels and no pod-template-hash label.
+func TestReplicationController(t *testing.T) {
+	res := expandSrc(t, `
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy}
+spec:
+  replicas: 2
+  minReadySeconds: 5
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers: [{name: c, image: "busybox:1"}]
+`)
+	if len(res.Diags) > 0 {
+		t.Fatal(res.Diags)
+	}
+	if len(res.Pods) != 2 || len(res.Workloads) != 1 {
+		t.Fatalf("got %d pods, %d workloads; want 2, 1", len(res.Pods), len(res.Workloads))
+	}
+	w := res.Workloads[0]
+	if w.Kind != "ReplicationController" || w.Replicas != 2 || w.Strategy.MinReadySeconds != 5 || w.Strategy.Type != "" {
+		t.Errorf("workload %+v", w)
+	}
+	for _, p := range res.Pods {
+		if p.Pod.Owner != (plan.Owner{Kind: "ReplicationController", Name: "legacy"}) || p.Pod.Revision != w.Revision ||
+			!strings.HasPrefix(p.Pod.Name, "legacy-"+w.Revision+"-") {
+			t.Errorf("pod %s owner %v revision %s", p.Pod.Name, p.Pod.Owner, p.Pod.Revision)
+		}
+		if len(p.Pod.Labels) != 1 || p.Pod.Labels["app"] != "legacy" {
+			t.Errorf("pod %s labels %v, want only app=legacy", p.Pod.Name, p.Pod.Labels)
+		}
+	}
+}

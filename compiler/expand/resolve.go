@@ -214,7 +214,7 @@ func pullPolicy(image, policy string) string {
 }
 
 // container resolves one container (without service variables).
-func (x *expander) container(src source, path, ns string, c *api.Container) (plan.Container, []diag.Diagnostic) {
+func (x *expander) container(src source, path, ns string, c *api.Container, podSC *api.PodSecurityContext) (plan.Container, []diag.Diagnostic) {
 	from, env, diags := x.env(src, path, ns, c)
 	req, lim, d := resources(src, path, c.Resources)
 	diags = append(diags, d...)
@@ -233,8 +233,11 @@ func (x *expander) container(src source, path, ns string, c *api.Container) (pla
 		LivenessProbe:   c.LivenessProbe,
 		ReadinessProbe:  c.ReadinessProbe,
 		StartupProbe:    c.StartupProbe,
-		SecurityContext: c.SecurityContext,
+		SecurityContext: securityContext(podSC, c.SecurityContext),
+		Stdin:           c.Stdin || c.StdinOnce,
+		TTY:             c.TTY,
 	}
+	out.TerminationMessagePath, out.TerminationMessagePolicy = terminationMessage(c)
 	for _, p := range c.Ports {
 		if p.Protocol == "" {
 			p.Protocol = "TCP"

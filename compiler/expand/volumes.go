@@ -64,6 +64,7 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Vol
 			}
 			pv.Source = claim + " -> " + b.Volume
 			pv.Path = b.Path
+			pv.LocalPV = b.Local && !v.PersistentVolumeClaim.ReadOnly
 			if len(b.Affinity) > 0 {
 				affinity = append(affinity, b.Affinity)
 				affinityText = append(affinityText, "PersistentVolume "+b.Volume+" requires "+b.AffinityText)

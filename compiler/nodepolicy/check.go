@@ -94,6 +94,15 @@ func (c *checker) pod(node string, pod *plan.Pod, t admit.Template) {
 			}
 		}
 	}
+	if sc := t.Spec.SecurityContext; sc != nil {
+		for i, s := range sc.Sysctls {
+			if !c.pol.sysctlAllowed(s.Name) {
+				c.report(t.Object, t.Path+".securityContext.sysctls["+strconv.Itoa(i)+"].name",
+					"forbidden sysctl: %q not allowlisted: it is not one of the kubelet's safe sysctls; node %q allows it with --allowed-unsafe-sysctls (allowedUnsafeSysctls in its node policy file)",
+					s.Name, node)
+			}
+		}
+	}
 	if c.pol.AllowedHostPaths == nil {
 		return
 	}

@@ -40,6 +40,10 @@ type Policy struct {
 	AllowedExternalIPs []netip.Prefix
 	// PodSecurity is the policy of namespaces without pod-security labels.
 	PodSecurity podsecurity.Policy
+	// AllowedUnsafeSysctls are the sysctls (names, or prefixes ending in
+	// '*') pods may set beyond the kubelet's safe set (SafeSysctls), as
+	// the kubelet's --allowed-unsafe-sysctls.
+	AllowedUnsafeSysctls []string
 }
 
 // HostPath is an allowed host path prefix; ReadOnly requires every
@@ -131,6 +135,7 @@ func ParseCIDRs(s string) ([]netip.Prefix, error) {
 //	  enforce: baseline
 //	  enforce-version: latest
 //	  warn: restricted
+//	allowedUnsafeSysctls: [kernel.msg*, net.core.somaxconn]
 type File struct {
 	APIVersion       string `yaml:"apiVersion"`
 	Kind             string `yaml:"kind"`
@@ -143,7 +148,8 @@ type File struct {
 		Deny         bool      `yaml:"deny"`
 		AllowedCIDRs *[]string `yaml:"allowedCIDRs"`
 	} `yaml:"externalIPs"`
-	PodSecurityDefaults map[string]string `yaml:"podSecurityDefaults"`
+	PodSecurityDefaults  map[string]string `yaml:"podSecurityDefaults"`
+	AllowedUnsafeSysctls []string          `yaml:"allowedUnsafeSysctls"`
 }
 
 // maxFileSize bounds the policy file: it is a few lines.
@@ -173,7 +179,7 @@ func Parse(b []byte) (Policy, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return p, fmt.Errorf("%w (want apiVersion berth.dev/v1, kind NodePolicy, and allowPrivileged, allowedHostPaths, externalIPs, podSecurityDefaults)", err)
+		return p, fmt.Errorf("%w (want apiVersion berth.dev/v1, kind NodePolicy, and allowPrivileged, allowedHostPaths, externalIPs, podSecurityDefaults, allowedUnsafeSysctls)", err)
 	}
 	if f.APIVersion != "berth.dev/v1" || f.Kind != "NodePolicy" {
 		return p, fmt.Errorf("apiVersion %q, kind %q: want berth.dev/v1 NodePolicy", f.APIVersion, f.Kind)
@@ -200,6 +206,13 @@ func Parse(b []byte) (Policy, error) {
 			}
 			p.AllowedExternalIPs = cidrs
 		}
+	}
+	if f.AllowedUnsafeSysctls != nil {
+		sysctls, err := ParseSysctls(strings.Join(f.AllowedUnsafeSysctls, ","))
+		if err != nil {
+			return p, fmt.Errorf("allowedUnsafeSysctls: %w", err)
+		}
+		p.AllowedUnsafeSysctls = sysctls
 	}
 	ps, err := podSecurityDefaults(f.PodSecurityDefaults)
 	if err != nil {

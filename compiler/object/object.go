@@ -252,6 +252,8 @@ var kinds = map[string]func() any{
 	"rbac.authorization.k8s.io/v1/RoleBinding":        func() any { return new(api.RoleBinding) },
 	"rbac.authorization.k8s.io/v1/ClusterRoleBinding": func() any { return new(api.ClusterRoleBinding) },
 	"scheduling.k8s.io/v1/PriorityClass":              func() any { return new(api.PriorityClass) },
+	"v1/ReplicationController":                        func() any { return new(api.ReplicationController) },
+	"networking.k8s.io/v1/NetworkPolicy":              func() any { return new(api.NetworkPolicy) },
 }
 
 func newValue(apiVersion, kind string) any {

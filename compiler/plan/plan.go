@@ -30,6 +30,11 @@ type Plan struct {
 	ConfigMaps []ConfigData `json:"configMaps,omitempty"`
 	Secrets    []ConfigData `json:"secrets,omitempty"`
 	Workloads  []Workload   `json:"workloads,omitempty"`
+	// NetworkPolicies are cluster-wide like Services: every node enforces
+	// them for its own pods; Namespaces holds the labels their
+	// namespaceSelectors read (policy.go).
+	NetworkPolicies []NetworkPolicy `json:"networkPolicies,omitempty"`
+	Namespaces      []Namespace     `json:"namespaces,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.
@@ -103,6 +108,9 @@ type PodSpec struct {
 	Volumes                       []Volume          `json:"volumes,omitempty"`
 	RestartPolicy                 string            `json:"restartPolicy"`
 	HostNetwork                   bool              `json:"hostNetwork,omitempty"`
+	HostPID                       bool              `json:"hostPID,omitempty"`
+	HostIPC                       bool              `json:"hostIPC,omitempty"`
+	SecurityContext               *PodSecurity      `json:"securityContext,omitempty"`
 	TerminationGracePeriodSeconds int64             `json:"terminationGracePeriodSeconds"`
 	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`
 	// ImagePullSecrets name kubernetes.io/dockerconfigjson Secrets of the
@@ -132,23 +140,33 @@ type RegistryAuth struct {
 
 // Container is a resolved container.
 type Container struct {
-	Name            string               `json:"name"`
-	Image           string               `json:"image"`
-	ImagePullPolicy string               `json:"imagePullPolicy"`
-	Command         []string             `json:"command,omitempty"`
-	Args            []string             `json:"args,omitempty"`
-	WorkingDir      string               `json:"workingDir,omitempty"`
-	EnvFrom         []EnvFrom            `json:"envFrom,omitempty"`
-	Env             []EnvVar             `json:"env,omitempty"`
-	Ports           []api.ContainerPort  `json:"ports,omitempty"`
-	Requests        Resources            `json:"requests"`
-	Limits          Resources            `json:"limits"`
-	VolumeMounts    []api.VolumeMount    `json:"volumeMounts,omitempty"`
-	LivenessProbe   *api.Probe           `json:"livenessProbe,omitempty"`
-	ReadinessProbe  *api.Probe           `json:"readinessProbe,omitempty"`
-	StartupProbe    *api.Probe           `json:"startupProbe,omitempty"`
-	PreStop         []string             `json:"preStop,omitempty"`
-	SecurityContext *api.SecurityContext `json:"securityContext,omitempty"`
+	Name            string              `json:"name"`
+	Image           string              `json:"image"`
+	ImagePullPolicy string              `json:"imagePullPolicy"`
+	Command         []string            `json:"command,omitempty"`
+	Args            []string            `json:"args,omitempty"`
+	WorkingDir      string              `json:"workingDir,omitempty"`
+	EnvFrom         []EnvFrom           `json:"envFrom,omitempty"`
+	Env             []EnvVar            `json:"env,omitempty"`
+	Ports           []api.ContainerPort `json:"ports,omitempty"`
+	Requests        Resources           `json:"requests"`
+	Limits          Resources           `json:"limits"`
+	VolumeMounts    []api.VolumeMount   `json:"volumeMounts,omitempty"`
+	LivenessProbe   *api.Probe          `json:"livenessProbe,omitempty"`
+	ReadinessProbe  *api.Probe          `json:"readinessProbe,omitempty"`
+	StartupProbe    *api.Probe          `json:"startupProbe,omitempty"`
+	PreStop         []string            `json:"preStop,omitempty"`
+	SecurityContext *SecurityContext    `json:"securityContext,omitempty"`
+	// Stdin keeps standard input open (stdin or stdinOnce; nothing is
+	// ever written to it); TTY gives the container a terminal.
+	Stdin bool `json:"stdin,omitempty"`
+	TTY   bool `json:"tty,omitempty"`
+	// TerminationMessagePath is the file read for the message of the
+	// container's termination ("" is /dev/termination-log), and
+	// TerminationMessagePolicy File or FallbackToLogsOnError ("" is
+	// File).
+	TerminationMessagePath   string `json:"terminationMessagePath,omitempty"`
+	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
 }
 
 // EnvVar is an environment variable: a literal Value, a key of a
@@ -189,6 +207,9 @@ type Volume struct {
 	// Path is the node path for hostPath and for a PVC's bound PV.
 	Path         string `json:"path,omitempty"`
 	HostPathType string `json:"hostPathType,omitempty"`
+	// LocalPV marks a claim bound to a local PersistentVolume, mounted
+	// read-write: the pod's fsGroup owns it, by its fsGroupChangePolicy.
+	LocalPV bool `json:"localPV,omitempty"`
 	// Source names the ConfigMap, Secret, or PVC/PV ("claim -> volume").
 	Source string `json:"source,omitempty"`
 	// Items, DefaultMode and Optional project a configMap or secret

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/selector"
 )
 
 // WritePlan prints a plan's summary for people: per node its pods, then
@@ -20,8 +21,15 @@ func WritePlan(w io.Writer, p *plan.Plan, node string) error {
 	for _, n := range p.Nodes {
 		pods += len(n.Pods)
 	}
-	fmt.Fprintf(bw, "Plan %s (%s): %s, %s, %s, %s.\n", p.Revision, p.FormatVersion,
-		count(len(p.Nodes), "node"), count(pods, "pod"), count(len(p.Workloads), "workload"), count(len(p.Services), "service"))
+	policies := ""
+	if len(p.NetworkPolicies) > 0 {
+		policies = fmt.Sprintf(", %d network policies", len(p.NetworkPolicies))
+		if len(p.NetworkPolicies) == 1 {
+			policies = ", 1 network policy"
+		}
+	}
+	fmt.Fprintf(bw, "Plan %s (%s): %s, %s, %s, %s%s.\n", p.Revision, p.FormatVersion,
+		count(len(p.Nodes), "node"), count(pods, "pod"), count(len(p.Workloads), "workload"), count(len(p.Services), "service"), policies)
 	for _, n := range p.Nodes {
 		if node != "" && n.Node.Name != node {
 			continue
@@ -65,7 +73,42 @@ func WritePlan(w io.Writer, p *plan.Plan, node string) error {
 		}
 		tw.Flush()
 	}
+	writePolicies(bw, p, node)
 	return bw.Flush()
+}
+
+// writePolicies lists each NetworkPolicy with the types it isolates in
+// and the planned pods it selects (of node, when given).
+func writePolicies(w io.Writer, p *plan.Plan, node string) {
+	if len(p.NetworkPolicies) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nNetwork policies:\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i := range p.NetworkPolicies {
+		np := &p.NetworkPolicies[i]
+		var types []string
+		if np.Ingress {
+			types = append(types, fmt.Sprintf("ingress (%s)", count(len(np.IngressRules), "rule")))
+		}
+		if np.Egress {
+			types = append(types, fmt.Sprintf("egress (%s)", count(len(np.EgressRules), "rule")))
+		}
+		sel, err := selector.FromLabelSelector(&np.PodSelector)
+		selected := 0
+		for _, n := range p.Nodes {
+			if node != "" && n.Node.Name != node {
+				continue
+			}
+			for j := range n.Pods {
+				if err == nil && n.Pods[j].Namespace == np.Namespace && sel.Matches(n.Pods[j].Labels) {
+					selected++
+				}
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\tisolates %s\n", np.Key(), strings.Join(types, ", "), count(selected, "pod"))
+	}
+	tw.Flush()
 }
 
 func portText(sp plan.ServicePort) string {

@@ -9,10 +9,9 @@ import (
 
 // Pod is one pod template as the checks see it: every field a Pod
 // Security check reads, in Kubernetes' shape, with the paths to report.
-// NewPod fills it from berth's types; a field berth does not accept yet
-// stays at its zero value (unset), which is what the checks then judge
-// (restricted requires allowPrivilegeEscalation=false, runAsNonRoot and a
-// seccomp profile, so no pod passes it until those fields are accepted).
+// NewPod fills it from berth's types; a field berth does not accept
+// (windowsOptions, hostUsers, os) stays at its zero value (unset), which
+// is what the checks then judge.
 type Pod struct {
 	Path        string // the PodSpec's path, e.g. spec.template.spec
 	MetaPath    string // the pod metadata's path, e.g. spec.template.metadata
@@ -76,9 +75,22 @@ type ProbeHost struct{ Host, Path string }
 // wires berth's fields to the checks: accepting a new securityContext
 // field means one line here.
 func NewPod(meta *api.ObjectMeta, metaPath string, spec *api.PodSpec, specPath string) Pod {
-	p := Pod{Path: specPath, MetaPath: metaPath, HostNetwork: spec.HostNetwork}
+	p := Pod{Path: specPath, MetaPath: metaPath, HostNetwork: spec.HostNetwork, HostPID: spec.HostPID, HostIPC: spec.HostIPC}
 	if meta != nil {
 		p.Annotations = meta.Annotations
+	}
+	if sc := spec.SecurityContext; sc != nil {
+		p.SecurityContext = SecurityContext{
+			Set:          true,
+			RunAsNonRoot: sc.RunAsNonRoot,
+			RunAsUser:    sc.RunAsUser,
+			SeccompType:  seccompType(sc.SeccompProfile),
+			AppArmorType: appArmorType(sc.AppArmorProfile),
+			SELinux:      seLinux(sc.SELinuxOptions),
+		}
+		for _, s := range sc.Sysctls {
+			p.Sysctls = append(p.Sysctls, s.Name)
+		}
 	}
 	for _, v := range spec.Volumes {
 		p.Volumes = append(p.Volumes, Volume{Name: v.Name, Type: volumeType(v)})
@@ -102,6 +114,14 @@ func newContainer(c *api.Container, path string) Container {
 			out.SecurityContext.Privileged = &t
 		}
 		out.SecurityContext.RunAsUser = sc.RunAsUser
+		out.SecurityContext.RunAsNonRoot = sc.RunAsNonRoot
+		out.SecurityContext.AllowPrivilegeEscalation = sc.AllowPrivilegeEscalation
+		out.SecurityContext.SeccompType = seccompType(sc.SeccompProfile)
+		out.SecurityContext.AppArmorType = appArmorType(sc.AppArmorProfile)
+		out.SecurityContext.SELinux = seLinux(sc.SELinuxOptions)
+		if sc.ProcMount != "" {
+			out.SecurityContext.ProcMount = &sc.ProcMount
+		}
 		if sc.Capabilities != nil {
 			out.SecurityContext.Capabilities = &Capabilities{Add: sc.Capabilities.Add, Drop: sc.Capabilities.Drop}
 		}
@@ -120,6 +140,27 @@ func newContainer(c *api.Container, path string) Container {
 		}
 	}
 	return out
+}
+
+func seccompType(p *api.SeccompProfile) *string {
+	if p == nil {
+		return nil
+	}
+	return &p.Type
+}
+
+func appArmorType(p *api.AppArmorProfile) *string {
+	if p == nil {
+		return nil
+	}
+	return &p.Type
+}
+
+func seLinux(o *api.SELinuxOptions) *SELinuxOptions {
+	if o == nil {
+		return nil
+	}
+	return &SELinuxOptions{Type: o.Type, User: o.User, Role: o.Role}
 }
 
 func volumeType(v api.Volume) string {
@@ -143,16 +184,7 @@ func volumeType(v api.Volume) string {
 // fail a check (restricted requires some), and the finding then says that
 // berth cannot take the fix yet. Wiring a field in NewPod removes it here.
 var pending = []string{
-	"securityContext.allowPrivilegeEscalation",
-	"securityContext.runAsNonRoot",
-	"securityContext.seccompProfile",
-	"securityContext.appArmorProfile",
-	"securityContext.seLinuxOptions",
-	"securityContext.procMount",
 	"securityContext.windowsOptions",
-	"securityContext.sysctls",
-	"hostPID",
-	"hostIPC",
 	"hostUsers",
 	"os",
 }

@@ -29,7 +29,7 @@ func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	errs = append(errs, containers(s.Containers, path.Child("containers"))...)
 	errs = append(errs, initContainers(s.InitContainers, path.Child("initContainers"))...)
 	errs = append(errs, hostNetworkPorts(s, path)...)
-	return errs
+	return append(errs, podSecurityContext(s, path)...)
 }
 
 // containers is validateContainers: each container's common rules and
@@ -76,7 +76,8 @@ func initContainers(cs []api.Container, path *field.Path) field.ErrorList {
 }
 
 // containerCommon is the part of validateContainerCommon that relates
-// fields: ValidateVolumeMounts' unique mount paths.
+// fields: ValidateVolumeMounts' unique mount paths and propagation, and
+// ValidateSecurityContext.
 func containerCommon(c *api.Container, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(c.VolumeMounts) > 1 {
@@ -88,7 +89,8 @@ func containerCommon(c *api.Container, path *field.Path) field.ErrorList {
 			seen[m.MountPath] = true
 		}
 	}
-	return errs
+	errs = append(errs, mountPropagation(c, path)...)
+	return append(errs, securityContext(c.SecurityContext, path.Child("securityContext"))...)
 }
 
 // probe is validateLivenessProbe and validateStartupProbe:

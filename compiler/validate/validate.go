@@ -39,6 +39,10 @@ func Object(o *object.Object) []diag.Diagnostic {
 		errs = deployment(v)
 	case *api.ReplicaSet:
 		errs = replicaSet(v)
+	case *api.ReplicationController:
+		errs = replicationController(v)
+	case *api.NetworkPolicy:
+		errs = networkPolicy(v)
 	case *api.DaemonSet:
 		errs = daemonSet(v)
 	case *api.Rollout:

@@ -141,3 +141,24 @@ func deref(v *api.IntOrString) api.IntOrString {
 	}
 	return *v
 }
+
+// replicationController is ValidateReplicationController for the fields
+// berth supports: the selector (the template's labels when empty, as the
+// API server defaults it) must be non-empty and match the template
+// (ValidatePodTemplateSpecForRC), whose pods restart Always.
+func replicationController(rc *api.ReplicationController) field.ErrorList {
+	errs := objectMeta(&rc.Metadata, metaPath)
+	sel := rc.Spec.EffectiveSelector()
+	if len(sel) == 0 {
+		errs = append(errs, field.Required(specPath.Child("selector"), ""))
+	}
+	tmpl := specPath.Child("template")
+	for k, v := range sel {
+		if got, ok := rc.Spec.Template.Metadata.Labels[k]; !ok || got != v {
+			errs = append(errs, field.Invalid(tmpl.Child("metadata", "labels"), rc.Spec.Template.Metadata.Labels, "`selector` does not match template `labels`"))
+			break
+		}
+	}
+	errs = append(errs, podTemplate(&rc.Spec.Template, tmpl)...)
+	return append(errs, alwaysRestart(&rc.Spec.Template.Spec, tmpl.Child("spec"))...)
+}

@@ -34,6 +34,11 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The shim runs this binary as the logging binary of a container
+	// with a terminal.
+	if len(os.Args) == 3 && os.Args[1] == LogCopyArg {
+		os.Exit(RunLogCopy(os.Args[2]))
+	}
 	os.Exit(runMain(m))
 }
 

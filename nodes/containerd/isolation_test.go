@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -21,16 +20,18 @@ func TestIsolationDefaults(t *testing.T) {
 	rt := newRuntime(t)
 	plain := container("app", "sh", "-c", statusScript)
 	dropAll := container("app", "sh", "-c", statusScript)
-	dropAll.SecurityContext = &api.SecurityContext{Capabilities: &api.Capabilities{Drop: []string{"ALL"}}}
+	dropAll.SecurityContext = &plan.SecurityContext{Capabilities: &plan.Capabilities{Drop: []string{"ALL"}}}
 	priv := container("app", "sh", "-c", statusScript)
-	priv.SecurityContext = &api.SecurityContext{Privileged: true}
+	priv.SecurityContext = &plan.SecurityContext{Privileged: true}
 	tests := []struct {
 		pod  *plan.Pod
 		want []string
 	}{
 		// Seccomp 2 is filter mode: containerd's default profile.
-		{testPod("iso-default", plain), []string{"Seccomp:\t2", "NoNewPrivs:\t1", "timer_list=0", "procsys=ro"}},
-		{testPod("iso-dropall", dropAll), []string{"Seccomp:\t2", "NoNewPrivs:\t1", "timer_list=0", "procsys=ro"}},
+		// no_new_privs only with allowPrivilegeEscalation: false, as the
+		// kubelet sets it (TestNoNewPrivsAndSeccomp).
+		{testPod("iso-default", plain), []string{"Seccomp:\t2", "NoNewPrivs:\t0", "timer_list=0", "procsys=ro"}},
+		{testPod("iso-dropall", dropAll), []string{"Seccomp:\t2", "NoNewPrivs:\t0", "timer_list=0", "procsys=ro"}},
 		{testPod("iso-privileged", priv), []string{"Seccomp:\t0", "NoNewPrivs:\t0", "procsys=rw"}},
 	}
 	var keys []string

@@ -41,7 +41,7 @@ func TestSecurityContextAndResources(t *testing.T) {
 	rt := newRuntime(t)
 	uid, gid := int64(65534), int64(65534)
 	c := container("app", "sh", "-c", "echo uid=$(id -u) gid=$(id -g); touch /rootfile 2>/dev/null || echo readonly-root; grep CapEff /proc/self/status; sleep 3600")
-	c.SecurityContext = &api.SecurityContext{RunAsUser: &uid, RunAsGroup: &gid, ReadOnlyRootFilesystem: true, Capabilities: &api.Capabilities{Drop: []string{"ALL"}}}
+	c.SecurityContext = &plan.SecurityContext{RunAsUser: &uid, RunAsGroup: &gid, ReadOnlyRootFilesystem: true, Capabilities: &plan.Capabilities{Drop: []string{"ALL"}}}
 	c.Limits = plan.Resources{MilliCPU: 500, Memory: 64 << 20}
 	c.Requests = plan.Resources{MilliCPU: 250}
 	p := testPod("secure", c)
@@ -308,11 +308,11 @@ func TestStartupProbe(t *testing.T) {
 func TestPrivilegedAndAddedCapabilities(t *testing.T) {
 	rt := newRuntime(t)
 	priv := container("app", "sh", "-c", "grep CapEff /proc/self/status; ls /dev | grep -c . ; sleep 3600")
-	priv.SecurityContext = &api.SecurityContext{Privileged: true}
+	priv.SecurityContext = &plan.SecurityContext{Privileged: true}
 	add := container("app", "sh", "-c", "grep CapEff /proc/self/status; sleep 3600")
 	// Kubernetes does not check capability names, and the runtime reads
 	// them in any case, with or without CAP_.
-	add.SecurityContext = &api.SecurityContext{Capabilities: &api.Capabilities{Drop: []string{"all"}, Add: []string{"net_admin"}}}
+	add.SecurityContext = &plan.SecurityContext{Capabilities: &plan.Capabilities{Drop: []string{"all"}, Add: []string{"net_admin"}}}
 	a, b := testPod("privileged", priv), testPod("netadmin", add)
 	cleanup(t, rt, a.Key(), b.Key())
 	for _, p := range []*plan.Pod{a, b} {

@@ -75,6 +75,13 @@ type Options struct {
 	// ones) get a resolv.conf that points at it, as the kubelet writes
 	// it for dnsPolicy ClusterFirst. Without it pods use the host's.
 	DNS *DNSConfig
+	// SeccompProfileRoot holds the Localhost seccomp profiles
+	// (default StateDir/seccomp).
+	SeccompProfileRoot string
+	// Executable is the binary the shim runs as `Executable log-copy
+	// FILE` to log a container with a terminal (RunLogCopy); default
+	// this process's own.
+	Executable string
 
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).
@@ -120,6 +127,9 @@ func (o *Options) defaults() {
 	}
 	if o.LogMaxSize <= 0 {
 		o.LogMaxSize = DefaultLogMaxSize
+	}
+	if o.SeccompProfileRoot == "" {
+		o.SeccompProfileRoot = filepath.Join(o.StateDir, "seccomp")
 	}
 }
 

@@ -2,12 +2,11 @@ package containerd
 
 import (
 	"context"
-
 	"fmt"
-	"github.com/containerd/containerd/v2/core/containers"
 	"net"
 	"os"
-	"strings"
+
+	"github.com/containerd/containerd/v2/core/containers"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/oci"
@@ -39,6 +38,13 @@ type specInput struct {
 	// serviceEnv are the Service variables of the pod's namespace (none
 	// with enableServiceLinks: false).
 	serviceEnv []plan.EnvVar
+	// imageUser is the image config's user ("uid[:gid]", a name, or "").
+	imageUser string
+	// seccompRoot is the node's directory of Localhost seccomp profiles.
+	seccompRoot string
+	// termLog is the host file mounted at the container's
+	// terminationMessagePath.
+	termLog string
 }
 
 // env resolves the container's environment: literal values, the
@@ -91,28 +97,68 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 	if e := env(in); len(e) > 0 {
 		opts = append(opts, oci.WithEnv(e))
 	}
-	if in.pod.Spec.HostNetwork {
+	opts = append(opts, namespaceOpts(in)...)
+	if c.TTY {
+		opts = append(opts, oci.WithTTY)
+	}
+	mounts, err := volumeMounts(in)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, oci.WithMounts(mounts), withRootPropagation(in.c))
+	opts = append(opts, resourceOpts(c)...)
+	opts = append(opts, userOpts(c, in.imageUser)...)
+	opts = append(opts, securityOpts(c)...)
+	opts = append(opts, sysctlOpts(in.pod)...)
+	iso, err := isolationOpts(c, in.seccompRoot) // after securityOpts: seccomp follows the capabilities
+	if err != nil {
+		return nil, err
+	}
+	return append(opts, iso...), nil
+}
+
+// namespaceOpts put the container in its pod's namespaces: the pod's
+// network, UTS and IPC namespaces, or the host's with hostNetwork and
+// hostIPC; its own PID namespace, or the host's with hostPID.
+func namespaceOpts(in specInput) []oci.SpecOpts {
+	var opts []oci.SpecOpts
+	spec := in.pod.Spec
+	if spec.HostNetwork {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace), oci.WithHostResolvconf)
 	} else {
 		opts = append(opts,
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.ns.Net}),
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.UTSNamespace, Path: in.ns.UTS}),
-			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}),
 			oci.WithHostname(in.pod.Hostname()),
 		)
 		if in.resolv == "" {
 			opts = append(opts, oci.WithHostResolvconf)
 		}
 	}
-	mounts, err := volumeMounts(in)
-	if err != nil {
-		return nil, err
+	switch {
+	case spec.HostIPC:
+		// The host's IPC namespace, and its /dev/shm for POSIX shared
+		// memory, as containerd's CRI mounts it with NamespaceMode NODE.
+		opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace), withHostShm)
+	case !spec.HostNetwork:
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}))
 	}
-	opts = append(opts, oci.WithMounts(mounts))
-	opts = append(opts, resourceOpts(c)...)
-	opts = append(opts, securityOpts(c)...)
-	opts = append(opts, isolationOpts(c)...) // after securityOpts: seccomp follows the capabilities
-	return opts, nil
+	if spec.HostPID {
+		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
+	}
+	return opts
+}
+
+// withHostShm mounts the host's /dev/shm over the container's own.
+func withHostShm(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	for i, m := range s.Mounts {
+		if m.Destination == "/dev/shm" {
+			s.Mounts[i] = specs.Mount{Destination: "/dev/shm", Type: "bind", Source: "/dev/shm", Options: []string{"rbind", "nosuid", "noexec", "nodev", "rw"}}
+			return nil
+		}
+	}
+	s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dev/shm", Type: "bind", Source: "/dev/shm", Options: []string{"rbind", "nosuid", "noexec", "nodev", "rw"}})
+	return nil
 }
 
 func volumeMounts(in specInput) ([]specs.Mount, error) {
@@ -122,6 +168,9 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 	}
 	if in.resolv != "" && !in.pod.Spec.HostNetwork {
 		out = append(out, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: in.resolv, Options: []string{"rbind", "ro"}})
+	}
+	if in.termLog != "" {
+		out = append(out, specs.Mount{Destination: in.c.TerminationMessageFile(), Type: "bind", Source: in.termLog, Options: []string{"rbind", "rprivate", "rw"}})
 	}
 	for i, m := range in.c.VolumeMounts {
 		src, ok := in.mounts[m.Name]
@@ -133,7 +182,11 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 				return nil, fmt.Errorf("container %s: no mount point for the subPath of volume %q", in.c.Name, m.Name)
 			}
 		}
-		opts := []string{"rbind", "rprivate"}
+		prop, err := propagation(src, m.MountPropagation)
+		if err != nil {
+			return nil, fmt.Errorf("container %s, volume %q: %w", in.c.Name, m.Name, err)
+		}
+		opts := []string{"rbind", prop}
 		if m.ReadOnly {
 			opts = append(opts, "ro")
 		} else {
@@ -162,68 +215,6 @@ func resourceOpts(c plan.Container) []oci.SpecOpts {
 		opts = append(opts, oci.WithCPUShares(uint64(max(req*1024/1000, 2))))
 	}
 	return opts
-}
-
-func securityOpts(c plan.Container) []oci.SpecOpts {
-	sc := c.SecurityContext
-	if sc == nil {
-		return nil
-	}
-	var opts []oci.SpecOpts
-	switch {
-	case sc.RunAsUser != nil && sc.RunAsGroup != nil:
-		opts = append(opts, oci.WithUIDGID(uint32(*sc.RunAsUser), uint32(*sc.RunAsGroup)))
-	case sc.RunAsUser != nil:
-		opts = append(opts, oci.WithUserID(uint32(*sc.RunAsUser)))
-	case sc.RunAsGroup != nil:
-		gid := uint32(*sc.RunAsGroup)
-		opts = append(opts, func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
-			s.Process.User.GID = gid
-			return nil
-		})
-	}
-	if sc.ReadOnlyRootFilesystem {
-		opts = append(opts, oci.WithRootFSReadonly())
-	}
-	if sc.Privileged {
-		opts = append(opts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
-	}
-	if caps := sc.Capabilities; caps != nil {
-		if capsHave(caps.Drop, "ALL") {
-			opts = append(opts, oci.WithCapabilities(nil))
-		} else if len(caps.Drop) > 0 {
-			opts = append(opts, oci.WithDroppedCapabilities(capNames(caps.Drop)))
-		}
-		// "ALL" in any case means every capability, as containerd's CRI reads it.
-		if capsHave(caps.Add, "ALL") {
-			opts = append(opts, oci.WithAllCurrentCapabilities)
-		} else if len(caps.Add) > 0 {
-			opts = append(opts, oci.WithAddedCapabilities(capNames(caps.Add)))
-		}
-	}
-	return opts
-}
-
-func capsHave(list []string, name string) bool {
-	for _, c := range list {
-		if strings.EqualFold(c, name) {
-			return true
-		}
-	}
-	return false
-}
-
-// capNames turns Kubernetes names ("NET_ADMIN") into OCI's ("CAP_NET_ADMIN").
-func capNames(in []string) []string {
-	out := make([]string, 0, len(in))
-	for _, c := range in {
-		c = strings.ToUpper(c)
-		if !strings.HasPrefix(c, "CAP_") {
-			c = "CAP_" + c
-		}
-		out = append(out, c)
-	}
-	return out
 }
 
 // hostIP is the node's first global IPv4 address (hostNetwork pods'

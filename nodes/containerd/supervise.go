@@ -13,7 +13,6 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/snapshots"
-	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 
 	"berth.dev/berth/compiler/plan"
@@ -187,7 +186,10 @@ func (r *Runtime) createContainers(ctx context.Context, pd *pod) bool {
 // CreateContainerError for the rest.
 func createReason(err error, failures int) (reason, msg string) {
 	var ce *createError
+	var cfg *configError
 	switch {
+	case errors.As(err, &cfg):
+		return "CreateContainerConfigError", err.Error()
 	case errors.As(err, &ce):
 		return "CreateContainerError", err.Error()
 	case errors.Is(err, errNeverPull):
@@ -254,11 +256,23 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 			pd.volPaths = mounts
 			pd.mu.Unlock()
 		}
+		user, err := imageUser(ctx, img)
+		if err != nil {
+			return &createError{err}
+		}
+		if err := verifyRunAsNonRoot(spec, c.spec, user); err != nil {
+			return &configError{err}
+		}
 		subPaths, err := r.subPathTargets(spec, c)
 		if err != nil {
 			return &createError{err}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv})
+		termLog, err := r.terminationLog(pd.key, c.spec.Name)
+		if err != nil {
+			return &createError{err}
+		}
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
+			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog})
 		if err != nil {
 			return &createError{err}
 		}
@@ -420,11 +434,13 @@ func (r *Runtime) recordExit(ctx context.Context, pd *pod, c *ctr, task containe
 	unlock()
 }
 
-// terminated records an exit in memory and in the container's labels; it
-// reports whether the labels have it.
+// terminated records an exit in memory and in the container's labels,
+// with the run's termination message; it reports whether the labels
+// have it.
 func (r *Runtime) terminated(ctx context.Context, pd *pod, c *ctr, code int, reason string, at time.Time) bool {
+	msg := r.terminationMessage(pd.key, c.spec, code)
 	pd.mu.Lock()
-	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, ""
+	c.state.State, c.state.ExitCode, c.state.Reason, c.state.Message = nodes.StateTerminated, code, reason, msg
 	c.state.FinishedAt = at
 	c.state.Ready = false
 	started := c.state.StartedAt
@@ -507,11 +523,16 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	if err := r.bindSubPaths(pd, c); err != nil {
 		return nil, nil, err
 	}
+	r.resetTerminationLog(pd.key, c.spec.Name)
 	logPath, err := r.logPath(pd.key, c.spec.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := cont.NewTask(ctx, cio.LogFile(logPath))
+	ioc, err := r.taskIO(pd.key, c.spec, logPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, err := cont.NewTask(ctx, ioc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create task %s: %w", c.spec.Name, err)
 	}

@@ -232,6 +232,7 @@ func TestCreateReason(t *testing.T) {
 		{never, 3, "ErrImageNeverPull", never.Error()},
 		{create, 1, "CreateContainerError", "volumes: no such PVC"},
 		{create, 4, "CreateContainerError", "volumes: no such PVC"},
+		{&configError{errors.New("container has runAsNonRoot")}, 3, "CreateContainerConfigError", "container has runAsNonRoot"},
 	} {
 		reason, msg := createReason(tc.err, tc.failures)
 		if reason != tc.reason || msg != tc.msg {

@@ -395,6 +395,7 @@ func (r *Runtime) Add(st nodes.PodStatus) {
 type Router struct {
 	mu     sync.Mutex
 	routes []nodes.ServiceRoute
+	fw     nodes.Firewall
 	syncs  int
 	// Err, when set, is returned by Sync.
 	Err error
@@ -410,6 +411,24 @@ func (r *Router) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
 	r.routes = slices.Clone(routes)
 	r.syncs++
 	return nil
+}
+
+// SyncAll replaces the routes and the firewall.
+func (r *Router) SyncAll(ctx context.Context, routes []nodes.ServiceRoute, fw nodes.Firewall) error {
+	if err := r.Sync(ctx, routes); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fw = fw
+	return nil
+}
+
+// Firewall returns the firewall of the last SyncAll.
+func (r *Router) Firewall() nodes.Firewall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fw
 }
 
 // Routes returns the last synced routes.

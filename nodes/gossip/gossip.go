@@ -48,6 +48,15 @@ type Summary struct {
 	Converged         bool
 }
 
+// Pod is one of a node's pods as NetworkPolicies select it: its address
+// (allocated on the node, so no plan knows it) and its labels.
+type Pod struct {
+	IP     string
+	Labels map[string]string
+}
+
+func (p Pod) equal(q Pod) bool { return p.IP == q.IP && maps.Equal(p.Labels, q.Labels) }
+
 // Local is what this node tells the others.
 type Local struct {
 	Ready map[string]int // ready pods by Service key (namespace/name)
@@ -55,7 +64,10 @@ type Local struct {
 	// the others answer cluster DNS with their addresses.
 	Headless  map[string][]PodAddress
 	Workloads map[string]Workload
-	Summary   Summary
+	// Pods by key (namespace/name); only while the plan has
+	// NetworkPolicies (none: nothing goes on the wire).
+	Pods    map[string]Pod
+	Summary Summary
 }
 
 // PodAddress is a ready pod of a headless Service: its name (in the
@@ -89,6 +101,7 @@ type Peer struct {
 	Ready     map[string]int
 	Headless  map[string][]PodAddress
 	Workloads map[string]Workload
+	Pods      map[string]Pod
 	Summary   Summary
 }
 
@@ -296,6 +309,7 @@ func (c *Cluster) Publish(l Local) {
 	c.pub.setReady(l.Ready, true)
 	c.pub.setHeadless(l.Headless)
 	c.pub.setWorkloads(l.Workloads)
+	c.pub.setPods(l.Pods)
 	c.pub.setSummary(l.Summary)
 }
 
@@ -329,6 +343,7 @@ func (c *Cluster) Peers() []Peer {
 			p.Known, p.Ready = true, ready
 			p.Workloads, p.Summary = c.reps.state(name)
 			p.Headless = c.reps.headless(name)
+			p.Pods = c.reps.pods(name)
 		}
 		out = append(out, p)
 	}

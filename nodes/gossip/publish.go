@@ -42,6 +42,7 @@ type publisher struct {
 	cur       counts         // ready in table order
 	headless  map[string][]PodAddress
 	workloads map[string]Workload
+	pods      map[string]Pod
 	summary   Summary
 
 	live    bool // the node told its state once: until then it says nothing
@@ -52,6 +53,7 @@ type publisher struct {
 	dirty       map[int]bool
 	hdirty      map[string]bool
 	wdirty      map[string]bool
+	pdirty      map[string]bool
 	sumDirty    bool
 	summaryAt   time.Time
 	sentSummary Summary
@@ -59,7 +61,8 @@ type publisher struct {
 
 func newPublisher(name string, epoch uint64, limit int) *publisher {
 	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, headless: map[string][]PodAddress{},
-		workloads: map[string]Workload{}, dirty: map[int]bool{}, hdirty: map[string]bool{}, wdirty: map[string]bool{}}
+		workloads: map[string]Workload{}, pods: map[string]Pod{}, dirty: map[int]bool{}, hdirty: map[string]bool{},
+		wdirty: map[string]bool{}, pdirty: map[string]bool{}}
 }
 
 func clampCount(n int) uint32 { return uint32(min(max(n, 0), maxCount)) }
@@ -170,6 +173,21 @@ func (p *publisher) setWorkloads(ws map[string]Workload) {
 	}
 }
 
+func (p *publisher) setPods(ps map[string]Pod) {
+	for k := range p.pods {
+		if _, ok := ps[k]; !ok {
+			delete(p.pods, k)
+			p.pdirty[k] = true
+		}
+	}
+	for k, pod := range ps {
+		if old, ok := p.pods[k]; !ok || !old.equal(pod) {
+			p.pods[k] = Pod{IP: pod.IP, Labels: maps.Clone(pod.Labels)}
+			p.pdirty[k] = true
+		}
+	}
+}
+
 func (p *publisher) setSummary(s Summary) {
 	if s != p.summary {
 		p.summary, p.sumDirty = s, true
@@ -185,6 +203,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	var es []entry
 	var ws []workloadEntry
 	var hs []headlessEntry
+	var ps []podEntry
 	var flags byte
 	if !p.started {
 		// The first version of this incarnation starts from nothing.
@@ -194,6 +213,9 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			ws = append(ws, workloadEntry{key: k, w: p.workloads[k]})
 		}
 		hs = p.headlessEntries(slices.Collect(maps.Keys(p.headless)))
+		for _, k := range slices.Sorted(maps.Keys(p.pods)) {
+			ps = append(ps, podEntry{key: k, pod: p.pods[k]})
+		}
 		p.started, p.sumDirty = true, true
 	} else {
 		for _, i := range slices.Sorted(maps.Keys(p.dirty)) {
@@ -204,6 +226,10 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			ws = append(ws, workloadEntry{key: k, w: w, gone: !ok})
 		}
 		hs = p.headlessEntries(slices.Collect(maps.Keys(p.hdirty)))
+		for _, k := range slices.Sorted(maps.Keys(p.pdirty)) {
+			pod, ok := p.pods[k]
+			ps = append(ps, podEntry{key: k, pod: pod, gone: !ok})
+		}
 	}
 	// What was applied, and whether the node converged, go out at once;
 	// moving pod counts wait for summaryEvery.
@@ -213,13 +239,14 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	clear(p.dirty)
 	clear(p.hdirty)
 	clear(p.wdirty)
-	if len(es) == 0 && len(ws) == 0 && len(hs) == 0 && !sum && flags == 0 {
+	clear(p.pdirty)
+	if len(es) == 0 && len(ws) == 0 && len(hs) == 0 && len(ps) == 0 && !sum && flags == 0 {
 		return nil
 	}
 	if sum {
 		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
-	ds, fits := p.pack(es, ws, hs, sum, flags)
+	ds, fits := p.pack(es, ws, ps, hs, sum, flags)
 	if len(ds) > maxChunks || !fits {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
@@ -258,7 +285,7 @@ func (p *publisher) header() header {
 // first carries flags (reset applies once), the last the summary. fits
 // is false when one headless list alone is over the limit (only a
 // snapshot carries it).
-func (p *publisher) pack(es []entry, ws []workloadEntry, hs []headlessEntry, sum bool, flags byte) (ds []*delta, fits bool) {
+func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []headlessEntry, sum bool, flags byte) (ds []*delta, fits bool) {
 	base := len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 // header, flags and counts
 	sumLen := 0
 	if sum {
@@ -293,8 +320,16 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, hs []headlessEntry, sum
 		cur.workloads = append(cur.workloads, w)
 		size += s
 	}
+	for _, pe := range ps {
+		s := pe.size()
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0) {
+			next()
+		}
+		cur.pods = append(cur.pods, pe)
+		size += s
+	}
 	if sum {
-		if size+sumLen > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0) {
+		if size+sumLen > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0) {
 			next()
 		}
 		cur.flags |= flagSummary
@@ -307,7 +342,7 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, hs []headlessEntry, sum
 		if base+s > p.limit {
 			fits = false
 		}
-		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || cur.flags&flagSummary != 0 || len(cur.headless) > 0) {
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0 || cur.flags&flagSummary != 0 || len(cur.headless) > 0) {
 			next()
 		}
 		cur.flags |= flagHeadless
@@ -336,6 +371,9 @@ func (p *publisher) snapshot() []byte {
 		headless: p.headlessEntries(slices.Collect(maps.Keys(p.headless)))}
 	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})
+	}
+	for _, k := range slices.Sorted(maps.Keys(p.pods)) {
+		s.pods = append(s.pods, podEntry{key: k, pod: p.pods[k]})
 	}
 	return encodeSnapshot(s)
 }

@@ -22,6 +22,7 @@ type replica struct {
 	// Service key (keys outlive a table change; those gone are dropped).
 	headless  map[string][]PodAddress
 	workloads map[string]Workload
+	pods      map[string]Pod
 	summary   Summary
 	complete  bool // it has a base: a reset delta or a snapshot
 
@@ -97,7 +98,7 @@ func (rs *replicas) setTable(t *Table) bool {
 func (rs *replicas) get(owner string) *replica {
 	r := rs.owners[owner]
 	if r == nil {
-		r = &replica{workloads: map[string]Workload{}}
+		r = &replica{workloads: map[string]Workload{}, pods: map[string]Pod{}}
 		rs.owners[owner] = r
 	}
 	return r
@@ -121,7 +122,7 @@ func (rs *replicas) delta(d *delta, now time.Time) (fresh, changed bool) {
 		return false, false
 	case d.epoch > r.epoch:
 		// A new incarnation (its daemon restarted): it starts over.
-		*r = replica{epoch: d.epoch, workloads: map[string]Workload{}}
+		*r = replica{epoch: d.epoch, workloads: map[string]Workload{}, pods: map[string]Pod{}}
 	case d.version <= r.version || r.pending[d.version] != nil:
 		return false, false
 	}
@@ -195,7 +196,7 @@ func (rs *replicas) drain(r *replica) bool {
 func (rs *replicas) reset(r *replica, d *delta) {
 	t := rs.tables[d.table]
 	r.counts, r.table = newCounts(len(t.Keys)), t.ID
-	r.workloads, r.summary, r.headless = map[string]Workload{}, Summary{}, nil
+	r.workloads, r.pods, r.summary, r.headless = map[string]Workload{}, map[string]Pod{}, Summary{}, nil
 	r.complete = true
 	rs.apply(r, d)
 }
@@ -232,6 +233,13 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 			delete(r.workloads, w.key)
 		} else if len(r.workloads) < maxWorkloads {
 			r.workloads[w.key] = w.w
+		}
+	}
+	for _, p := range d.pods {
+		if p.gone {
+			delete(r.pods, p.key)
+		} else if _, ok := r.pods[p.key]; ok || len(r.pods) < maxPods {
+			r.pods[p.key] = p.pod
 		}
 	}
 	if d.flags&flagSummary != 0 {
@@ -282,7 +290,7 @@ func (rs *replicas) snapshot(s *snapshot, now time.Time) bool {
 	case s.epoch == r.epoch && r.complete && s.version <= r.version:
 		return false
 	case s.epoch > r.epoch:
-		*r = replica{epoch: s.epoch, workloads: map[string]Workload{}}
+		*r = replica{epoch: s.epoch, workloads: map[string]Workload{}, pods: map[string]Pod{}}
 	}
 	if rs.tables[s.table] == nil {
 		// Its table comes with this node's next plan.
@@ -307,6 +315,12 @@ func (rs *replicas) takeSnapshot(r *replica, s *snapshot) bool {
 	for _, w := range s.workloads {
 		if !w.gone {
 			r.workloads[w.key] = w.w
+		}
+	}
+	r.pods = map[string]Pod{}
+	for _, p := range s.pods {
+		if !p.gone && len(r.pods) < maxPods {
+			r.pods[p.key] = p.pod
 		}
 	}
 	r.headless = nil
@@ -347,7 +361,7 @@ func (rs *replicas) learn(digest []digestEntry, now time.Time) {
 		switch {
 		case d.epoch < r.epoch:
 		case d.epoch > r.epoch:
-			*r = replica{epoch: d.epoch, workloads: map[string]Workload{}, want: d.version, behind: now, fetchNow: true}
+			*r = replica{epoch: d.epoch, workloads: map[string]Workload{}, pods: map[string]Pod{}, want: d.version, behind: now, fetchNow: true}
 		case !r.complete || d.version > r.version:
 			rs.markBehind(r, d.version, now)
 			if !r.complete {
@@ -444,4 +458,13 @@ func (rs *replicas) state(owner string) (map[string]Workload, Summary) {
 		return nil, Summary{}
 	}
 	return maps.Clone(r.workloads), r.summary
+}
+
+// pods of a complete replica (nil: none, or nothing complete).
+func (rs *replicas) pods(owner string) map[string]Pod {
+	r := rs.owners[owner]
+	if r == nil || !r.complete || len(r.pods) == 0 {
+		return nil
+	}
+	return maps.Clone(r.pods)
 }

@@ -281,6 +281,49 @@ func TestWorkloadsAndSummary(t *testing.T) {
 	}
 }
 
+// A node's pods (addresses and labels, for NetworkPolicies) reach the
+// others: all at first, then what changed and what went.
+func TestPods(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(nil, true)
+	pods := map[string]Pod{
+		"default/web-1": {IP: "10.88.1.5", Labels: map[string]string{"app": "web"}},
+		"default/web-2": {IP: "10.88.1.6", Labels: map[string]string{"app": "web", "tier": "front"}},
+	}
+	p.pub.setPods(pods)
+	p.deliver(p.flush()...)
+	if got := p.rep.pods("n2"); !reflect.DeepEqual(got, pods) {
+		t.Fatalf("pods %v, want %v", got, pods)
+	}
+	p.pub.setPods(map[string]Pod{
+		"default/web-1": {IP: "10.88.1.5", Labels: map[string]string{"app": "web", "v": "2"}},
+		"default/web-3": {IP: "10.88.1.7"},
+	})
+	ds := p.flush()
+	if len(ds) != 1 || len(ds[0].pods) != 3 {
+		t.Fatalf("deltas %+v, want one with a changed, a new and a gone pod", ds)
+	}
+	p.deliver(ds...)
+	got := p.rep.pods("n2")
+	if len(got) != 2 || got["default/web-1"].Labels["v"] != "2" || got["default/web-3"].IP != "10.88.1.7" {
+		t.Fatalf("pods %v", got)
+	}
+	if ds := p.flush(); len(ds) != 0 {
+		t.Errorf("nothing changed, yet %d deltas", len(ds))
+	}
+	// A node that joins late gets them from the snapshot.
+	late := newReplicas("n3", func(string) bool { return true }, time.Second, time.Second)
+	late.setTable(web)
+	s, err := decodeSnapshot(p.pub.snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.snapshot(s, p.now)
+	if got := late.pods("n2"); !reflect.DeepEqual(got, p.rep.pods("n2")) {
+		t.Errorf("from the snapshot %v, want %v", got, p.rep.pods("n2"))
+	}
+}
+
 func TestStrangersAndSelfIgnored(t *testing.T) {
 	p := newPair(t, web)
 	p.pub.name = "stranger"
@@ -321,7 +364,8 @@ func TestWireRoundTrip(t *testing.T) {
 	d := &delta{header: header{owner: "n1", epoch: 1 << 60, version: 300, table: 42}, flags: flagSummary | flagReset,
 		entries:   []entry{{0, 1}, {1, 0}, {700, 65536}},
 		workloads: []workloadEntry{{key: "DaemonSet/a/b", w: Workload{Revision: "r", Done: true}}, {key: "x", gone: true}},
-		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true}}
+		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true},
+		pods:      []podEntry{{key: "ns/p", pod: Pod{IP: "10.0.0.1", Labels: map[string]string{"a": "b", "c": ""}}}, {key: "ns/q", gone: true}, {key: "ns/r", pod: Pod{IP: "10.0.0.2"}}}}
 	got, err := decodeDelta(encodeDelta(d))
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("delta round trip: %+v, %v", got, err)
@@ -343,7 +387,18 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(gs, s) {
 		t.Fatalf("snapshot round trip with headless pods: %+v, %v", gs, err)
 	}
-	s.headless = nil
+	// The pods NetworkPolicies select come before the headless lists.
+	s.pods = []podEntry{{key: "default/web-1", pod: Pod{IP: "10.88.0.5", Labels: map[string]string{"app": "web"}}}}
+	gs, err = decodeSnapshot(encodeSnapshot(s))
+	if err != nil || !reflect.DeepEqual(gs, s) {
+		t.Fatalf("snapshot round trip with pods and headless pods: %+v, %v", gs, err)
+	}
+	d.pods = append(s.pods, podEntry{key: "default/web-2", gone: true})
+	got, err = decodeDelta(encodeDelta(d))
+	if err != nil || !reflect.DeepEqual(got, d) {
+		t.Fatalf("delta round trip with pods and headless pods: %+v, %v", got, err)
+	}
+	s.headless, s.pods = nil, nil
 	dg := []digestEntry{{"n1", 1, 2}, {"n3", 5, 9}}
 	gd, gsn, err := decodeState(encodeState(dg, encodeSnapshot(s)))
 	if err != nil || !reflect.DeepEqual(gd, dg) || !reflect.DeepEqual(gsn, s) {
@@ -369,6 +424,16 @@ func TestWireBudgets(t *testing.T) {
 	for i := range long {
 		long[i] = 'a'
 	}
+	// headlessDelta is a delta whose headless lists are body: what
+	// encodeDelta writes for none (an empty pod list, no lists) with the
+	// count of lists cut off.
+	headlessDelta := func(body ...byte) []byte {
+		b := encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless})
+		return append(b[:len(b)-1], body...)
+	}
+	if _, err := decodeDelta(headlessDelta(1, 0, 1, 1, 'p', 4, 10, 0, 0, 1)); err != nil {
+		t.Fatalf("a valid headless list: %v", err)
+	}
 	for name, b := range map[string][]byte{
 		"empty":              nil,
 		"long name":          encodeDelta(&delta{header: header{owner: string(long)}}),
@@ -376,8 +441,11 @@ func TestWireBudgets(t *testing.T) {
 		"trailing":           append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
 		"truncated":          encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
 		"huge entry list":    {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
-		"address of 5 bytes": append(encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless}), 1, 0, 1, 1, 'p', 5, 1, 2, 3, 4, 5),
-		"huge pod list":      append(encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless}), 1, 0, 0xff, 0xff, 0x03),
+		"address of 5 bytes": headlessDelta(1, 0, 1, 1, 'p', 5, 1, 2, 3, 4, 5),
+		"huge pod list":      headlessDelta(1, 0, 0xff, 0xff, 0x03),
+		"too many labels":    encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: "10.0.0.1", Labels: manyLabels(maxLabels + 1)}}}}),
+		"long address":       encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: string(long)}}}}),
+		"empty pod list":     append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
 	} {
 		if _, err := decodeDelta(b); err == nil {
 			t.Errorf("%s: decoded", name)
@@ -485,4 +553,12 @@ func TestHeadlessPods(t *testing.T) {
 	p.deliver(ds...)
 	p.rep.snapshot(p.snapshot(), p.now)
 	wantHeadless("fetched", map[string][]PodAddress{"default/db": pods(many...)})
+}
+
+func manyLabels(n int) map[string]string {
+	out := map[string]string{}
+	for i := range n {
+		out[fmt.Sprint("k", i)] = "v"
+	}
+	return out
 }

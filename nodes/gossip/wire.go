@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 )
 
 // Message kinds, the first byte of every message this package puts on
@@ -26,6 +28,10 @@ const (
 	maxServices  = 1 << 20 // entries of one table
 	maxWorkloads = 1 << 16 // workloads one node tells
 	maxCount     = 1 << 16 // a ready count (the plan caps it much lower)
+	maxPods      = 1 << 16 // pods one node tells (a /24 holds 254)
+	maxLabels    = 64      // labels of one pod
+	maxLabel     = 317     // a label key (a 253-character prefix, "/", 63) or value
+	maxIP        = 45      // an address
 	// maxMessage bounds a snapshot or push/pull state; deltas are bounded
 	// by the packet size (Timing.PacketSize).
 	maxMessage = 8 << 20
@@ -65,6 +71,22 @@ type headlessEntry struct {
 	pods  []PodAddress
 }
 
+// podEntry is one pod's address and labels, or its removal.
+type podEntry struct {
+	key  string
+	pod  Pod
+	gone bool
+}
+
+// size is about what the entry takes on the wire.
+func (p podEntry) size() int {
+	n := len(p.key) + len(p.pod.IP) + 8
+	for k, v := range p.pod.Labels {
+		n += len(k) + len(v) + 2
+	}
+	return n
+}
+
 // header identifies one version of an owner's state.
 type header struct {
 	owner   string
@@ -81,6 +103,7 @@ type delta struct {
 	entries   []entry // by index, ascending
 	workloads []workloadEntry
 	summary   Summary
+	pods      []podEntry
 	headless  []headlessEntry // with flagHeadless, by index, ascending
 }
 
@@ -90,6 +113,7 @@ type snapshot struct {
 	entries   []entry // the non-zero counts, by index
 	workloads []workloadEntry
 	summary   Summary
+	pods      []podEntry
 	headless  []headlessEntry // the non-empty lists, by index
 }
 
@@ -150,6 +174,31 @@ func (e *encoder) workloads(ws []workloadEntry) {
 	}
 }
 
+// pods follow the summary only when there are some, or when the lists
+// of headless Services follow them (then possibly none), so that a
+// message without either reads as before (the daemons of a cluster
+// without NetworkPolicies and headless Services never send any).
+func (e *encoder) pods(ps []podEntry, headless bool) {
+	if len(ps) == 0 && !headless {
+		return
+	}
+	e.uvarint(uint64(len(ps)))
+	for _, p := range ps {
+		e.str(p.key)
+		if p.gone {
+			e.byte(1)
+			continue
+		}
+		e.byte(0)
+		e.str(p.pod.IP)
+		e.uvarint(uint64(len(p.pod.Labels)))
+		for _, k := range slices.Sorted(maps.Keys(p.pod.Labels)) {
+			e.str(k)
+			e.str(p.pod.Labels[k])
+		}
+	}
+}
+
 func (e *encoder) summary(s Summary) {
 	e.str(s.Applied)
 	e.str(s.PlanHash)
@@ -197,6 +246,7 @@ func encodeDelta(d *delta) []byte {
 	if d.flags&flagSummary != 0 {
 		e.summary(d.summary)
 	}
+	e.pods(d.pods, d.flags&flagHeadless != 0)
 	if d.flags&flagHeadless != 0 {
 		e.headless(d.headless)
 	}
@@ -212,6 +262,7 @@ func encodeSnapshot(s *snapshot) []byte {
 	e.entries(s.entries)
 	e.workloads(s.workloads)
 	e.summary(s.summary)
+	e.pods(s.pods, len(s.headless) > 0)
 	if len(s.headless) > 0 {
 		e.headless(s.headless)
 	}
@@ -389,6 +440,43 @@ func (d *decoder) workloads() []workloadEntry {
 	return out
 }
 
+// pods reads what encoder.pods wrote: nothing when the message ends,
+// unless headless (a delta's flagHeadless) says the list is there. An
+// empty list is written only before headless lists.
+func (d *decoder) pods(headless bool) []podEntry {
+	if d.err != nil || (len(d.b) == 0 && !headless) {
+		return nil
+	}
+	n := d.count("pods", maxPods)
+	if d.err != nil || n > len(d.b)/2 || (n == 0 && len(d.b) == 0) {
+		d.fail(errShort)
+		return nil
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]podEntry, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		p := podEntry{key: d.str("pod key", maxKey)}
+		if d.byte() == 1 {
+			p.gone = true
+			out = append(out, p)
+			continue
+		}
+		p.pod.IP = d.str("pod address", maxIP)
+		labels := d.count("pod labels", maxLabels)
+		if labels > 0 {
+			p.pod.Labels = make(map[string]string, labels)
+		}
+		for range labels {
+			k := d.str("label key", maxLabel)
+			p.pod.Labels[k] = d.str("label value", maxLabel)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
 func (d *decoder) summary() Summary {
 	s := Summary{Applied: d.str("applied revision", maxRevision), PlanHash: d.str("plan hash", maxRevision)}
 	s.Ready, s.Total = d.count("ready pods", maxCount), d.count("pods", maxCount)
@@ -450,6 +538,7 @@ func decodeDelta(b []byte) (*delta, error) {
 	if m.flags&flagSummary != 0 {
 		m.summary = d.summary()
 	}
+	m.pods = d.pods(m.flags&flagHeadless != 0)
 	if m.flags&flagHeadless != 0 {
 		m.headless = d.headless()
 	}
@@ -468,6 +557,7 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	s.entries = d.entries()
 	s.workloads = d.workloads()
 	s.summary = d.summary()
+	s.pods = d.pods(false)
 	if d.err == nil && len(d.b) > 0 {
 		s.headless = d.headless()
 	}

@@ -16,9 +16,16 @@ import (
 // protocols, duplicate services); they never stop the other services from
 // being rendered.
 func Render(cfg Config, routes []nodes.ServiceRoute) (Ruleset, []string) {
+	return RenderAll(cfg, routes, nodes.Firewall{})
+}
+
+// RenderAll is Render with the NetworkPolicies this node enforces.
+func RenderAll(cfg Config, routes []nodes.ServiceRoute, fw nodes.Firewall) (Ruleset, []string) {
 	rr := newRenderer(cfg)
 	frags, warns := rr.fragments(routes, nil)
-	return rr.ruleset(frags, rr.dispatch(frags)), warns
+	shared := rr.dispatch(frags)
+	warns = append(warns, rr.policy(&fw, shared[TableFilter])...)
+	return rr.ruleset(frags, shared), warns
 }
 
 // fragments renders routes sorted by key, reusing the fragment in prev
@@ -208,9 +215,12 @@ func (rr *renderer) dispatch(frags []*fragment) Ruleset {
 		ext = "-A " + n.external + " ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP\n" + ext
 	}
 	filter[n.external] = ext
+	// New connections pass the NetworkPolicies first (policy.go), before
+	// a masquerade mark or the pod subnet accepts them.
 	filter[n.forward] = fmt.Sprintf("-A %[1]s -m conntrack --ctstate INVALID -j DROP\n"+
+		"-A %[1]s -m conntrack --ctstate NEW -j %[3]s\n"+
 		"-A %[1]s -m mark --mark %[2]s/%[2]s -j ACCEPT\n"+
-		"-A %[1]s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", n.forward, mark)
+		"-A %[1]s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", n.forward, mark, n.netpol)
 	if p := rr.cfg.PodCIDR; p.IsValid() {
 		// Pods forward through this node (FORWARD policy DROP too), but a
 		// service without endpoints must still refuse: the REJECT chains

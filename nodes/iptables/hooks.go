@@ -26,6 +26,8 @@ func (r *Router) jumps() []jump {
 		{TableNAT, "OUTPUT", spec(nil, "berth service portals", n.services)},
 		{TableNAT, "POSTROUTING", spec(nil, "berth postrouting rules", n.postrouting)},
 		{TableFilter, "INPUT", spec(newOnly, "berth externally-visible service portals", n.external)},
+		// A pod's egress to this node itself (NetworkPolicy).
+		{TableFilter, "INPUT", spec(newOnly, "berth network policies", n.netpol)},
 		{TableFilter, "FORWARD", spec(newOnly, "berth service portals", n.services)},
 		{TableFilter, "FORWARD", spec(newOnly, "berth externally-visible service portals", n.external)},
 		{TableFilter, "FORWARD", spec(nil, "berth forwarding rules", n.forward)},

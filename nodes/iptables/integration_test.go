@@ -188,11 +188,16 @@ func testTraffic(t *testing.T, bin string) {
 	})
 	n.run(t, "RemoteBackend", func(t *testing.T) {
 		// The outside namespace plays another node: its endpoint is
-		// reached through its address, masqueraded so that the reply
-		// comes back through this node to be un-DNATed.
-		a := one(t, pods["p1"], "tcp4", "10.96.0.16:80")
-		if a != "remote "+nodeIP {
-			t.Errorf("got %q, want %q", a, "remote "+nodeIP)
+		// reached through its address. A pod keeps its address (the
+		// other node routes the reply to this node's pod CIDR, here by
+		// its default route, and its NetworkPolicies see the pod); the
+		// node itself is masqueraded so that the reply comes back
+		// through it to be un-DNATed.
+		if a := one(t, pods["p1"], "tcp4", "10.96.0.16:80"); a != "remote 10.244.0.11" {
+			t.Errorf("from a pod got %q, want %q", a, "remote 10.244.0.11")
+		}
+		if a := one(t, "", "tcp4", "10.96.0.16:80"); a != "remote "+nodeIP {
+			t.Errorf("from the node got %q, want %q", a, "remote "+nodeIP)
 		}
 	})
 	n.run(t, "Hairpin", func(t *testing.T) {
@@ -242,7 +247,7 @@ func testTraffic(t *testing.T, bin string) {
 		if a := one(t, pods["p2"], "tcp4", "10.96.0.10:80"); !strings.HasPrefix(a, "p") {
 			t.Errorf("cluster IP from a pod: %q", a)
 		}
-		if a := one(t, pods["p1"], "tcp4", "10.96.0.16:80"); a != "remote "+nodeIP {
+		if a := one(t, pods["p1"], "tcp4", "10.96.0.16:80"); a != "remote 10.244.0.11" {
 			t.Errorf("remote backend from a pod: %q", a)
 		}
 		if a := one(t, pods["p1"], "tcp4", "10.96.0.13:80"); a != "p1 "+bridgeIP {

@@ -54,6 +54,9 @@ type Config struct {
 	MasqMark uint32
 	// PodCIDR, when valid, is accepted in FORWARD both ways.
 	PodCIDR netip.Prefix
+	// AllowMark is the packet mark bit a NetworkPolicy peer set uses to
+	// say "allowed" (policy.go).
+	AllowMark uint32
 }
 
 // Ruleset is the desired content of every chain berth owns: table → chain
@@ -85,7 +88,7 @@ func (rs Ruleset) Rules() int {
 type names struct {
 	prefix                                     string
 	services, nodePorts, markMasq, postrouting string
-	masqDNAT, external, forward                string
+	masqDNAT, external, forward, netpol        string
 	hashLen                                    int
 }
 
@@ -99,6 +102,7 @@ func newNames(prefix string) names {
 		masqDNAT:    prefix + "-MASQ-DNAT",
 		external:    prefix + "-EXTERNAL",
 		forward:     prefix + "-FORWARD",
+		netpol:      prefix + "-NETPOL",
 	}
 	n.hashLen = min(16, maxChainName-len(prefix)-len("-SVC-"))
 	return n
@@ -235,6 +239,9 @@ type renderer struct {
 func newRenderer(cfg Config) *renderer {
 	if cfg.MasqMark == 0 {
 		cfg.MasqMark = 0x4000
+	}
+	if cfg.AllowMark == 0 {
+		cfg.AllowMark = 0x40000
 	}
 	r := &renderer{cfg: cfg, n: newNames(cfg.Prefix)}
 	if len(cfg.NodeIPs) > 0 {
@@ -500,8 +507,10 @@ func (rr *renderer) endpoints(f *fragment, svcName, proto, port string, affinity
 
 // masqLine is the rule that masquerades DNATed connections to be: a pod
 // reaching itself through a service (hairpin: source and destination are
-// the pod), or any connection to a backend on another node (its replies
-// must come back through this node to be un-DNATed). These rules are per
+// the pod), or a connection to a backend on another node from anything
+// but this node's pods (its replies must come back through this node to
+// be un-DNATed; a pod's come back by the other node's route to this
+// node's pod CIDR). These rules are per
 // pod and per node, not per service, and they are bucketed by destination
 // /24 and /27 like the service dispatch.
 func (rr *renderer) masqLine(be backend) bucketLine {
@@ -509,6 +518,12 @@ func (rr *renderer) masqLine(be backend) bucketLine {
 	k := leafKey(be.addr)
 	ch := rr.n.masqLeaf(k)
 	if be.remote {
+		if p := rr.cfg.PodCIDR; p.IsValid() {
+			// A pod's connection keeps its address: the other node
+			// routes the reply to this node's pod CIDR, and its
+			// NetworkPolicies see which pod is calling.
+			return bucketLine{k, "-A " + ch + " ! -s " + p.String() + " -d " + ip + "/32 -j " + rr.n.markMasq + "\n"}
+		}
 		return bucketLine{k, "-A " + ch + " -d " + ip + "/32 -j " + rr.n.markMasq + "\n"}
 	}
 	return bucketLine{k, "-A " + ch + " -s " + ip + "/32 -d " + ip + "/32 -j " + rr.n.markMasq + "\n"}

@@ -30,6 +30,7 @@ func TestRenderGolden(t *testing.T) {
 		name   string
 		cfg    Config
 		routes []nodes.ServiceRoute
+		fw     nodes.Firewall
 	}{
 		{name: "empty"},
 		{name: "clusterip", routes: []nodes.ServiceRoute{web}},
@@ -65,6 +66,9 @@ func TestRenderGolden(t *testing.T) {
 				{Protocol: "SCTP", Port: 9},
 				tcp(80, be("fd00::2", 80, 1), be("10.244.0.9", 0, 1)),
 			}}, {Namespace: "default", Name: "headless", ClusterIP: "None", Ports: []nodes.RoutePort{tcp(80, be("10.244.0.11", 80, 1))}}}},
+		{name: "remote-pod-cidr", cfg: Config{PodCIDR: netip.MustParsePrefix("10.244.0.0/24")}, routes: []nodes.ServiceRoute{{Namespace: "default", Name: "spread", ClusterIP: "10.96.0.50",
+			Ports: []nodes.RoutePort{tcp(80, be("10.244.0.11", 80, 1), nodes.Backend{IP: "192.168.50.7", Port: 40123, Weight: 2, Remote: true})}}}},
+		{name: "policy", cfg: Config{PodCIDR: netip.MustParsePrefix("10.244.0.0/24")}, routes: []nodes.ServiceRoute{web}, fw: policyFirewall()},
 		{name: "zero-weights", routes: []nodes.ServiceRoute{{Namespace: "default", Name: "canary", ClusterIP: "10.96.0.70",
 			Ports: []nodes.RoutePort{
 				tcp(80, be("10.244.0.11", 80, 3), be("10.244.0.12", 80, 0)),
@@ -76,7 +80,7 @@ func TestRenderGolden(t *testing.T) {
 			if tc.cfg.Prefix == "" {
 				tc.cfg.Prefix = "BERTH"
 			}
-			rs, warns := Render(tc.cfg, tc.routes)
+			rs, warns := RenderAll(tc.cfg, tc.routes, tc.fw)
 			got := string(RestoreText(Diff(rs, nil), rs))
 			for _, w := range warns {
 				got += "# warning: " + w + "\n"
@@ -266,5 +270,36 @@ func TestBridgeKeepsRejectAcrossTables(t *testing.T) {
 	// Only one table changing needs no bridge.
 	if b := bridgeText(Diff(Ruleset{TableFilter: desired[TableFilter]}, Ruleset{TableFilter: current[TableFilter]}), desired, current); b != nil {
 		t.Fatalf("bridge for a filter-only change: %q", b)
+	}
+}
+
+// policyFirewall is the firewall of the policy golden file: db takes
+// web's pods (here and on node2) on 5432 and a named port resolved to
+// 9187, and everything from an IP block with exceptions; web may send
+// to db and DNS anywhere; node2's web pod is isolated for egress too,
+// its api pod is not, and unknown sources from node2 are dropped.
+func policyFirewall() nodes.Firewall {
+	webs := &nodes.PeerSet{Blocks: []nodes.Block{{CIDR: "10.244.0.11/32"}, {CIDR: "10.244.0.12/32"}, {CIDR: "10.244.0.13/32"}, {CIDR: "10.244.1.5/32"}, {CIDR: "10.244.1.6/32"}}}
+	office := &nodes.PeerSet{Blocks: []nodes.Block{{CIDR: "192.168.0.0/16", Except: []string{"192.168.50.0/24"}}}}
+	dbIn := &nodes.Allowed{Rules: []nodes.AllowRule{
+		{Ports: []nodes.PortRange{{Protocol: "TCP", From: 5432, To: 5432}, {Protocol: "TCP", From: 9187, To: 9187}}, Peers: webs},
+		{Peers: office},
+	}}
+	webOut := &nodes.Allowed{Rules: []nodes.AllowRule{
+		{Ports: []nodes.PortRange{{Protocol: "TCP", From: 5432, To: 5432}}, Peers: &nodes.PeerSet{Blocks: []nodes.Block{{CIDR: "10.244.0.20/32"}}}},
+		{Ports: []nodes.PortRange{{Protocol: "UDP", From: 53, To: 53}, {Protocol: "TCP", From: 53, To: 53}}},
+	}}
+	return nodes.Firewall{
+		Pods: []nodes.GuardedPod{
+			{Pod: "shop/web-1", IP: "10.244.0.11", Egress: webOut},
+			{Pod: "shop/web-2", IP: "10.244.0.12", Egress: webOut},
+			{Pod: "shop/db-0", IP: "10.244.0.20", Ingress: dbIn, Egress: &nodes.Allowed{}},
+		},
+		Nodes: []nodes.PeerNode{{Name: "node2", Address: "192.168.50.7", PodCIDR: "10.244.1.0/24", Pods: []nodes.RemotePod{
+			{Pod: "shop/web-3", IP: "10.244.1.5", Egress: webOut},
+			{Pod: "shop/api-1", IP: "10.244.1.9"},
+		}}},
+		DropUnknown: true,
+		TransitFrom: 40000, TransitTo: 49999,
 	}
 }

@@ -194,20 +194,23 @@ func DeleteTexts(chains Ruleset, max int) [][]byte {
 
 // chainRank orders chains so that jump targets are written before the
 // chains jumping to them: service chains, then the /27 leaves and the
-// port-range buckets, then the /24 chains, then the top chains. (A prefix
-// has no "-", so these infixes cannot come from it.)
+// port-range buckets, then the /24 chains, then the top chains; for
+// NetworkPolicies blocks, sets, profiles, other nodes' chains, then
+// NETPOL. (A prefix has no "-", so these infixes cannot come from it.)
 func chainRank(name string) int {
 	_, svcs, _ := strings.Cut(name, "-SERVICES-")
 	_, masq, _ := strings.Cut(name, "-MASQ-")
 	switch {
-	case strings.Contains(name, "-SVC-"):
+	case strings.Contains(name, "-SVC-"), strings.Contains(name, "-NPB-"):
 		return 0
-	case len(svcs) == 8, len(masq) == 8, strings.Contains(name, "-NODEPORTS-"):
+	case len(svcs) == 8, len(masq) == 8, strings.Contains(name, "-NODEPORTS-"), strings.Contains(name, "-NPS-"):
 		return 1
-	case len(svcs) == 6, len(masq) == 6:
+	case len(svcs) == 6, len(masq) == 6, strings.Contains(name, "-NPI-"), strings.Contains(name, "-NPE-"):
 		return 2
+	case strings.Contains(name, "-NPX-"):
+		return 3
 	}
-	return 3
+	return 4
 }
 
 // ParseSave reads iptables-save output for one table and returns the

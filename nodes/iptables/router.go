@@ -45,6 +45,9 @@ type Options struct {
 	// MasqueradeMark is the mark bit asking for masquerade (default 0x4000,
 	// kube-proxy's).
 	MasqueradeMark uint32
+	// AllowMark is the mark bit NetworkPolicy chains use within one
+	// packet's check (default 0x40000).
+	AllowMark uint32
 	// NoSysctls leaves net.* sysctls alone (route_localnet,
 	// bridge-nf-call-iptables); the caller manages them.
 	NoSysctls bool
@@ -70,6 +73,8 @@ type SyncStats struct {
 	Restores       int  // iptables-restore execs (more than one only for a large first sync)
 	// ConntrackDeleted counts stale UDP flows removed after the sync.
 	ConntrackDeleted int
+	// PolicyRules counts the NetworkPolicy rules (included in Rules).
+	PolicyRules int
 }
 
 // nftRestoreRules bounds one iptables-nft-restore transaction; see
@@ -106,6 +111,8 @@ type Router struct {
 	shared   Ruleset
 	synced   bool
 	lastWarn string
+	// fw is the firewall of the last SyncAll, which Sync keeps.
+	fw nodes.Firewall
 }
 
 // New checks the iptables binaries and returns a Router. It changes
@@ -143,7 +150,7 @@ func New(opts Options) (*Router, error) {
 		return nil, fmt.Errorf("iptables: %s --version: %w", path, err)
 	}
 	nft := strings.Contains(string(version), "nf_tables")
-	cfg := Config{Prefix: prefix, LocalhostNodePorts: opts.LocalhostNodePorts, MasqMark: opts.MasqueradeMark}
+	cfg := Config{Prefix: prefix, LocalhostNodePorts: opts.LocalhostNodePorts, MasqMark: opts.MasqueradeMark, AllowMark: opts.AllowMark}
 	if opts.PodCIDR != "" {
 		p, err := netip.ParsePrefix(opts.PodCIDR)
 		if err != nil || !p.Addr().Is4() {
@@ -153,6 +160,12 @@ func New(opts Options) (*Router, error) {
 	}
 	if cfg.MasqMark == 0 {
 		cfg.MasqMark = 0x4000
+	}
+	if cfg.AllowMark == 0 {
+		cfg.AllowMark = 0x40000
+	}
+	if cfg.AllowMark == cfg.MasqMark {
+		return nil, fmt.Errorf("iptables: the allow mark and the masquerade mark are both %#x", cfg.AllowMark)
 	}
 	for _, s := range opts.NodeIPs {
 		a, err := netip.ParseAddr(s)
@@ -212,9 +225,28 @@ func runCommand(ctx context.Context, stdin []byte, name string, args ...string) 
 func (r *Router) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.sync(ctx, routes, r.fw)
+}
+
+// SyncAll is Sync with the NetworkPolicies this node enforces, rendered
+// into the same iptables-restore as the services (policy.go): a policy
+// change writes only the chains that changed.
+func (r *Router) SyncAll(ctx context.Context, routes []nodes.ServiceRoute, fw nodes.Firewall) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := r.sync(ctx, routes, fw)
+	if err == nil && len(fw.Pods) > 0 {
+		err = bridgeFiltered()
+	}
+	return err
+}
+
+func (r *Router) sync(ctx context.Context, routes []nodes.ServiceRoute, fw nodes.Firewall) error {
+	r.fw = fw
 	start := time.Now()
 	order, warns := r.rr.fragments(routes, r.order)
 	shared := r.rr.dispatch(order)
+	warns = append(warns, r.rr.policy(&r.fw, shared[TableFilter])...)
 	if w := strings.Join(warns, "\n"); w != r.lastWarn {
 		for _, m := range warns {
 			r.log.Warn("service route skipped", "reason", m)
@@ -227,6 +259,11 @@ func (r *Router) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
 		st.Rules += f.rules
 	}
 	st.Rules += shared.Rules()
+	for name, rules := range shared[TableFilter] {
+		if strings.Contains(name, "-NP") || name == r.names.netpol {
+			st.PolicyRules += strings.Count(rules, "\n")
+		}
+	}
 
 	// UDP flows to change once the rules did (not after a restart: the
 	// flows are older than berth's memory, and still right).

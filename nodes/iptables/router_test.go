@@ -44,11 +44,13 @@ func (m *model) exec(_ context.Context, stdin []byte, name string, args ...strin
 			if _, ok := m.rs[table][name]; !ok {
 				return nil, fmt.Errorf("append to missing chain %s", name)
 			}
-			if i := strings.Index(l, " -j "); i >= 0 {
-				target, _, _ := strings.Cut(l[i+4:], " ")
-				if strings.HasPrefix(target, "BERTH-") {
-					if _, ok := m.rs[table][target]; !ok {
-						return nil, fmt.Errorf("jump to missing chain %s", target)
+			for _, flag := range []string{" -j ", " -g "} {
+				if i := strings.Index(l, flag); i >= 0 {
+					target, _, _ := strings.Cut(l[i+4:], " ")
+					if strings.HasPrefix(target, "BERTH-") {
+						if _, ok := m.rs[table][target]; !ok {
+							return nil, fmt.Errorf("jump to missing chain %s", target)
+						}
 					}
 				}
 			}
@@ -56,7 +58,7 @@ func (m *model) exec(_ context.Context, stdin []byte, name string, args ...strin
 		case strings.HasPrefix(l, "-X "):
 			name := l[3:]
 			for other, rules := range m.rs[table] {
-				if strings.Contains(rules, "-j "+name+"\n") || strings.Contains(rules, "-j "+name+" ") {
+				if strings.Contains(rules, "-j "+name+"\n") || strings.Contains(rules, "-j "+name+" ") || strings.Contains(rules, "-g "+name+"\n") {
 					return nil, fmt.Errorf("delete chain %s still referenced by %s", name, other)
 				}
 			}
@@ -78,6 +80,7 @@ func syncedRouter(t *testing.T, routes []nodes.ServiceRoute, maxRules int) (*Rou
 		maxRules: maxRules, onSync: func(s SyncStats) { *st = s }}
 	r.order, _ = rr.fragments(routes, nil)
 	r.shared = rr.dispatch(r.order)
+	rr.policy(&r.fw, r.shared[TableFilter])
 	d := Diff(rr.ruleset(r.order, r.shared), nil)
 	for _, text := range RestoreTexts(d, rr.ruleset(r.order, r.shared), nil, maxRules) {
 		if _, err := m.exec(context.Background(), text, "iptables-restore"); err != nil {
@@ -123,19 +126,24 @@ func TestPartialSyncConverges(t *testing.T) {
 			routes := randomRoutes(rng, 30)
 			r, m, st := syncedRouter(t, routes, maxRules)
 			ctx := context.Background()
+			var fw nodes.Firewall
 			for step := range 40 {
-				routes = mutate(rng, routes)
-				if err := r.Sync(ctx, routes); err != nil {
+				if step%2 == 0 {
+					routes = mutate(rng, routes)
+				} else {
+					fw = randomFirewall(rng)
+				}
+				if err := r.sync(ctx, routes, fw); err != nil {
 					t.Fatalf("step %d: %v", step, err)
 				}
-				want, _ := Render(r.cfg, routes)
+				want, _ := RenderAll(r.cfg, routes, fw)
 				if d := Diff(want, m.rs); !d.Empty() {
 					t.Fatalf("step %d: model differs from a fresh render: %+v", step, d)
 				}
 				if st.Full {
 					t.Fatalf("step %d: full sync, want partial", step)
 				}
-				if err := r.Sync(ctx, routes); err != nil || !st.RestoreSkipped {
+				if err := r.sync(ctx, routes, fw); err != nil || !st.RestoreSkipped {
 					t.Fatalf("step %d: unchanged sync wrote something (%v, %+v)", step, err, *st)
 				}
 			}
@@ -199,4 +207,51 @@ func TestFragmentRuleCount(t *testing.T) {
 			t.Errorf("%s: counted %d rules, chains hold %d", f.key, f.rules, n)
 		}
 	}
+}
+
+// randomFirewall is a few pods of this node (10.244.0.0/24) and of two
+// others under random policies: profiles and peer sets shared, blocks
+// with exceptions, unknown sources dropped or not.
+func randomFirewall(rng *rand.Rand) nodes.Firewall {
+	sets := []*nodes.PeerSet{
+		{Blocks: []nodes.Block{{CIDR: "10.244.0.3/32"}}},
+		{Blocks: []nodes.Block{{CIDR: "10.0.0.0/8", Except: []string{"10.1.0.0/16", "10.2.0.0/16"}}, {CIDR: "10.244.1.4/32"}}},
+		{Blocks: []nodes.Block{{CIDR: "10.244.0.2/32"}, {CIDR: "10.244.0.3/32"}, {CIDR: "10.244.0.4/32"}, {CIDR: "10.244.1.2/32"}, {CIDR: "10.244.2.9/32"}}},
+		{Blocks: []nodes.Block{{CIDR: "0.0.0.0/0", Except: []string{"169.254.0.0/16"}}}},
+	}
+	ports := [][]nodes.PortRange{nil, {{Protocol: "TCP", From: 80, To: 80}}, {{Protocol: "UDP", From: 53, To: 53}, {Protocol: "TCP", From: 8000, To: 8100}}, {{Protocol: "UDP"}}}
+	var profiles []*nodes.Allowed
+	for range 4 {
+		a := &nodes.Allowed{}
+		for range rng.IntN(3) {
+			r := nodes.AllowRule{Ports: ports[rng.IntN(len(ports))]}
+			if k := rng.IntN(len(sets) + 1); k < len(sets) {
+				r.Peers = sets[k]
+			}
+			a.Rules = append(a.Rules, r)
+		}
+		profiles = append(profiles, a)
+	}
+	pick := func() *nodes.Allowed {
+		if k := rng.IntN(len(profiles) + 1); k < len(profiles) {
+			return profiles[k]
+		}
+		return nil
+	}
+	var fw nodes.Firewall
+	for i := 2; i < 6; i++ {
+		if p := (nodes.GuardedPod{Pod: fmt.Sprint("ns/p", i), IP: fmt.Sprint("10.244.0.", i), Ingress: pick(), Egress: pick()}); p.Ingress != nil || p.Egress != nil {
+			fw.Pods = append(fw.Pods, p)
+		}
+	}
+	for n := 1; n < 3; n++ {
+		pn := nodes.PeerNode{Name: fmt.Sprint("node", n), Address: fmt.Sprint("192.168.0.", n), PodCIDR: fmt.Sprintf("10.244.%d.0/24", n)}
+		for i := 2; i < 2+rng.IntN(4); i++ {
+			pn.Pods = append(pn.Pods, nodes.RemotePod{Pod: fmt.Sprint("ns/q", i), IP: fmt.Sprintf("10.244.%d.%d", n, i), Egress: pick()})
+		}
+		fw.Nodes = append(fw.Nodes, pn)
+	}
+	fw.DropUnknown = rng.IntN(2) == 0
+	fw.TransitFrom, fw.TransitTo = 40000, 49999
+	return fw
 }

@@ -141,12 +141,36 @@ func (m *Manager) Prepare(pod *plan.Pod) (map[string]string, error) {
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
 		p, err := m.prepareVolume(root, dir, v)
+		if err == nil {
+			err = owned(pod, v, p)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pod %s: volume %q (%s): %w", pod.Key(), v.Name, v.Kind, err)
 		}
 		paths[v.Name] = p
 	}
 	return paths, nil
+}
+
+// owned gives the pod's fsGroup the volumes the kubelet gives it:
+// emptyDir, configMap and secret (whatever the change policy, as the
+// kubelet's plugins pass none; projected and downwardAPI volumes belong
+// with them), and local PersistentVolumes (by the policy); never a
+// hostPath.
+func owned(pod *plan.Pod, v *plan.Volume, path string) error {
+	gid, policy := fsGroupOf(pod)
+	if gid == nil {
+		return nil
+	}
+	switch {
+	case v.Kind == KindEmptyDir:
+		return setOwnership(path, *gid, "", false)
+	case v.Kind == KindConfigMap || v.Kind == KindSecret:
+		return setOwnership(path, *gid, "", true)
+	case v.Kind == KindPVC && v.LocalPV:
+		return setOwnership(path, *gid, policy, false)
+	}
+	return nil
 }
 
 // Update rewrites the configMap and secret volume files of pod in place,
@@ -170,7 +194,11 @@ func (m *Manager) Update(pod *plan.Pod) error {
 		if err := ensurePodDir(dir); err != nil {
 			return fmt.Errorf("pod %s: %w", pod.Key(), err)
 		}
-		if _, err := m.prepareVolume(root, dir, v); err != nil {
+		p, err := m.prepareVolume(root, dir, v)
+		if err == nil {
+			err = owned(pod, v, p)
+		}
+		if err != nil {
 			return fmt.Errorf("pod %s: update volume %q (%s): %w", pod.Key(), v.Name, v.Kind, err)
 		}
 	}

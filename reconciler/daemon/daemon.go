@@ -104,6 +104,9 @@ type Config struct {
 	// ResetState moves a damaged state store aside and starts with an
 	// empty one; without it berth refuses to start on a damaged store.
 	ResetState bool
+	// SeccompProfileRoot holds the Localhost seccomp profiles (default
+	// StateDir/seccomp).
+	SeccompProfileRoot string
 	// NodePolicy is what this node allows whatever the repository says
 	// (privileged containers, host paths, Service addresses, the Pod
 	// Security default); nil is nodepolicy.Default(). A revision that

@@ -73,7 +73,7 @@ type dnsRoutes struct {
 	dns *dns.Server
 }
 
-func (d dnsRoutes) Sync(ctx context.Context, routes []nodes.ServiceRoute) error {
+func (d dnsRoutes) SyncAll(ctx context.Context, routes []nodes.ServiceRoute, fw nodes.Firewall) error {
 	d.dns.SetRoutes(routes)
-	return d.Router.Sync(ctx, routes)
+	return d.Router.SyncAll(ctx, routes, fw)
 }

@@ -98,6 +98,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		OnPull:             n.syncs.pulled,
 		ServiceEnv:         n.serviceEnv,
 		DNS:                resolv,
+		SeccompProfileRoot: n.cfg.SeccompProfileRoot,
 	})
 	if err != nil {
 		stopDNS()

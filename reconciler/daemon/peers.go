@@ -3,8 +3,11 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +33,7 @@ type local interface {
 	LocalReady() (map[string]int, bool)
 	LocalHeadless() map[string]map[string]string
 	LocalProgress() map[string]reconciler.PeerWorkload
+	LocalPods() []reconciler.PeerPod
 }
 
 // publishEvery is how often this node's readiness is read and handed to
@@ -179,7 +183,7 @@ func (ps *peers) run(ctx context.Context, ring membership) {
 		}
 		if l := ps.self(); l != nil {
 			if ready, ok := l.LocalReady(); ok {
-				ring.Publish(gossip.Local{Ready: ready, Headless: headlessToGossip(l.LocalHeadless()), Workloads: toGossip(l.LocalProgress()), Summary: gossip.Summary{
+				ring.Publish(gossip.Local{Ready: ready, Headless: headlessToGossip(l.LocalHeadless()), Workloads: toGossip(l.LocalProgress()), Pods: podsToGossip(l.LocalPods()), Summary: gossip.Summary{
 					Applied: sum.Applied, PlanHash: sum.PlanHash, Ready: sum.Ready, Total: sum.Total, Converged: sum.Converged}})
 			}
 		}
@@ -247,6 +251,34 @@ func headlessFromGossip(hs map[string][]gossip.PodAddress) map[string]map[string
 	return out
 }
 
+// podsToGossip and podsFromGossip carry the pods NetworkPolicies select
+// (reconciler.PeerPod) by key.
+func podsToGossip(ps []reconciler.PeerPod) map[string]gossip.Pod {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make(map[string]gossip.Pod, len(ps))
+	for _, p := range ps {
+		out[p.Namespace+"/"+p.Name] = gossip.Pod{IP: p.IP, Labels: p.Labels}
+	}
+	return out
+}
+
+func podsFromGossip(ps map[string]gossip.Pod) []reconciler.PeerPod {
+	if len(ps) == 0 {
+		return nil
+	}
+	out := make([]reconciler.PeerPod, 0, len(ps))
+	for _, key := range slices.Sorted(maps.Keys(ps)) {
+		ns, name, ok := strings.Cut(key, "/")
+		if !ok {
+			continue
+		}
+		out = append(out, reconciler.PeerPod{Namespace: ns, Name: name, IP: ps[key].IP, Labels: ps[key].Labels})
+	}
+	return out
+}
+
 func (ps *peers) members() []gossip.Peer {
 	ps.mu.Lock()
 	ring := ps.ring
@@ -272,7 +304,7 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 			for k, w := range p.Workloads {
 				ws[k] = reconciler.PeerWorkload{Revision: w.Revision, Done: w.Done, Available: w.Available}
 			}
-			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Headless: headlessFromGossip(p.Headless), Workloads: ws}
+			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Headless: headlessFromGossip(p.Headless), Workloads: ws, Pods: podsFromGossip(p.Pods)}
 		}
 	}
 	return out

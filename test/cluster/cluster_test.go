@@ -34,6 +34,7 @@ func TestCluster(t *testing.T) {
 	t.Run("daemon stops", testDaemonStops)
 	t.Run("node cut off", testNodeCutOff)
 	t.Run("daemonset turns", testDaemonSetTurns)
+	t.Run("network policy", testNetworkPolicy)
 }
 
 // testSpread: 6 replicas land 2 per node; every node computed the same

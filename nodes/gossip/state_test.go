@@ -562,3 +562,50 @@ func manyLabels(n int) map[string]string {
 	}
 	return out
 }
+
+// TestPodsAndHeadless: the pods NetworkPolicies select and the ready pods
+// of headless Services travel together, in deltas (either alone, or
+// both) and in snapshots.
+func TestPodsAndHeadless(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/db": 1}, true)
+	client := map[string]Pod{"default/client-1": {IP: "10.88.1.9", Labels: map[string]string{"app": "client"}}}
+	db := map[string][]PodAddress{"default/db": pods("db-0")}
+	p.pub.setPods(client)
+	p.pub.setHeadless(db)
+	p.deliver(p.flush()...)
+	if got := p.rep.pods("n2"); !reflect.DeepEqual(got, client) {
+		t.Fatalf("first version: pods %v, want %v", got, client)
+	}
+	if got := p.rep.headless("n2"); !reflect.DeepEqual(got, db) {
+		t.Fatalf("first version: headless %v, want %v", got, db)
+	}
+	// The headless list alone changes (an empty pod list goes before it),
+	// then the pods alone.
+	p.pub.setHeadless(nil)
+	p.deliver(p.flush()...)
+	client["default/client-2"] = Pod{IP: "10.88.1.10"}
+	p.pub.setPods(client)
+	p.deliver(p.flush()...)
+	if got := p.rep.pods("n2"); !reflect.DeepEqual(got, client) {
+		t.Fatalf("pods %v, want %v", got, client)
+	}
+	if got := p.rep.headless("n2"); len(got) != 0 {
+		t.Fatalf("headless %v, want none", got)
+	}
+	p.pub.setHeadless(db)
+	p.deliver(p.flush()...)
+	late := newReplicas("n3", func(string) bool { return true }, time.Second, time.Second)
+	late.setTable(web)
+	s, err := decodeSnapshot(p.pub.snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.snapshot(s, p.now)
+	if got := late.pods("n2"); !reflect.DeepEqual(got, client) {
+		t.Errorf("from the snapshot: pods %v, want %v", got, client)
+	}
+	if got := late.headless("n2"); !reflect.DeepEqual(got, db) {
+		t.Errorf("from the snapshot: headless %v, want %v", got, db)
+	}
+}

@@ -49,6 +49,7 @@ package schedule
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -64,11 +65,13 @@ const RuleUnschedulable = "unschedulable"
 type node struct {
 	plan.Node
 	used plan.Resources
+	ext  map[string]int64 // extended resources in use
 }
 
-// fits returns "" when r fits on n, or why it does not.
-func (n *node) fits(r plan.Resources) string {
-	c := n.Capacity
+// fits returns "" when p's requests fit on n, or why they do not (the
+// NodeResourcesFit plugin's reasons).
+func (n *node) fits(p *expand.Pod) string {
+	c, r := n.Capacity, p.Requests
 	switch {
 	case c.Pods > 0 && n.used.Pods+r.Pods > c.Pods:
 		return fmt.Sprintf("already holds %d of %d pods", n.used.Pods, c.Pods)
@@ -77,13 +80,28 @@ func (n *node) fits(r plan.Resources) string {
 	case c.Memory > 0 && n.used.Memory+r.Memory > c.Memory:
 		return fmt.Sprintf("insufficient memory (needs %s, %s free of %s)", bytes(r.Memory), bytes(c.Memory-n.used.Memory), bytes(c.Memory))
 	}
+	// An extended resource the node does not list has capacity 0, as
+	// for a kubelet without the device plugin.
+	for _, name := range slices.Sorted(maps.Keys(p.Extended)) {
+		want := p.Extended[name] * max(r.Pods, 1)
+		if free := n.Extended[name] - n.ext[name]; want > free {
+			return fmt.Sprintf("insufficient %s (needs %d, %d free of %d)", name, want, free, n.Extended[name])
+		}
+	}
 	return ""
 }
 
-func (n *node) take(r plan.Resources) {
+func (n *node) take(p *expand.Pod) {
+	r := p.Requests
 	n.used.MilliCPU += r.MilliCPU
 	n.used.Memory += r.Memory
 	n.used.Pods += r.Pods
+	for name, v := range p.Extended {
+		if n.ext == nil {
+			n.ext = map[string]int64{}
+		}
+		n.ext[name] += v * max(r.Pods, 1)
+	}
 }
 
 func bytes(b int64) string {
@@ -106,13 +124,25 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 		ns[i] = &node{Node: nodes[i]}
 		byName[nodes[i].Name] = ns[i]
 	}
+	// Pod affinity and topology spread read the pods placed before: the
+	// index is kept only when some pod has such a term.
+	var index *podIndex
+	for i := range pods {
+		if hasPodTerms(pods[i].Spec) {
+			index = newPodIndex()
+			break
+		}
+	}
 	out := make([]string, len(pods))
 	order := make([]int, 0, len(pods))
 	for i := range pods {
 		if p := &pods[i]; p.Pin != "" {
 			if n := byName[p.Pin]; n != nil {
-				n.take(p.Requests)
+				n.take(p)
 				out[i] = p.Pin
+				if index != nil {
+					index.add(p.Pod.Namespace, p.Pod.Labels, n)
+				}
 			}
 			continue
 		}
@@ -121,36 +151,89 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 	// Higher priorities first, as the scheduler's queue takes them: when
 	// the nodes cannot hold every pod, the ones left out are those of the
 	// lowest priority (where Kubernetes would preempt them; berth has no
-	// pending pods, so the plan names them as fitting nowhere).
+	// pending pods, so the plan names them as fitting nowhere). Within a
+	// priority, groups with pod affinity or topology spread come last,
+	// so that the pods they refer to are placed.
+	terms := func(i int) int {
+		if hasPodTerms(pods[i].Spec) {
+			return 1
+		}
+		return 0
+	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(pods[b].Priority, pods[a].Priority), strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
+		return cmp.Or(cmp.Compare(pods[b].Priority, pods[a].Priority), cmp.Compare(terms(a), terms(b)),
+			strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
 	})
 
 	var diags []diag.Diagnostic
 	el := newEligibility(ns)
-	var r *ranking
+	var (
+		tiers []*ranking
+		gt    *groupTerms
+		gerr  error
+	)
 	group := "\x00"
 	for _, i := range order {
 		p := &pods[i]
 		if p.Group != group {
 			group = p.Group
-			r = newRanking(p.Group, el.of(p))
+			tiers = tiers[:0]
+			for _, e := range el.of(p) {
+				tiers = append(tiers, newRanking(p.Group, e))
+			}
+			gt, gerr = nil, nil
+			if index != nil {
+				gt, gerr = newGroupTerms(p, index, ns)
+			}
 		}
-		placed := false
+		if gerr != nil {
+			diags = append(diags, p.Object.Diag(diag.Error, RuleUnschedulable, p.Path, "pod %s: %v", p.Pod.Key(), gerr))
+			continue
+		}
+		if n := pick(p, tiers, gt); n != nil {
+			n.take(p)
+			out[i] = n.Name
+			if index != nil {
+				index.add(p.Pod.Namespace, p.Pod.Labels, n)
+				gt.placed(n)
+			}
+			continue
+		}
+		diags = append(diags, unschedulable(p, ns, gt))
+	}
+	return out, diags
+}
+
+// pick is the node for replica p: in the best tier of static scores
+// with a node that takes it, the first such node in ranked order from
+// position Index (or, when the group scores nodes against the pods
+// placed, the best scored one, ties to ranked order).
+func pick(p *expand.Pod, tiers []*ranking, gt *groupTerms) *node {
+	scored := gt != nil && gt.scored()
+	for _, r := range tiers {
+		var best *node
+		var bestScore int64
 		for k := range r.n {
 			n := r.at((p.Index + k) % r.n)
-			if n.fits(p.Requests) == "" {
-				n.take(p.Requests)
-				out[i] = n.Name
-				placed = true
+			if n.fits(p) != "" || (gt != nil && gt.refuses(n) != "") {
+				continue
+			}
+			if !scored {
+				return n
+			}
+			s := gt.score(n)
+			if best == nil || s > bestScore {
+				best, bestScore = n, s
+			}
+			if s >= 0 && gt.bounded() {
 				break
 			}
 		}
-		if !placed {
-			diags = append(diags, unschedulable(p, ns))
+		if best != nil {
+			return best
 		}
 	}
-	return out, diags
+	return nil
 }
 
 // bucketCount is the number of first-level buckets of the ranking. It is
@@ -174,20 +257,22 @@ type eligible struct {
 	n       int
 }
 
-// eligibility caches the eligible nodes of each distinct nodeSelector
-// and volume affinity: repositories have few of them, and a group must
-// not pay a pass over every node. A nodeSelector's candidates come from
-// an index of the nodes by label, so even a selector per group (pinning
-// by kubernetes.io/hostname) costs the nodes it names, not the
-// inventory.
+// eligibility caches the eligible nodes of each distinct node-level
+// filter (nodeSelector, node affinity, tolerations) and volume
+// affinity, split into tiers of equal static score (preferred node
+// affinity, PreferNoSchedule taints), best first: repositories have few
+// distinct filters, and a group must not pay a pass over every node. A
+// nodeSelector's candidates come from an index of the nodes by label,
+// so even a distinct selector per group (pinning by
+// kubernetes.io/hostname) costs the nodes it names, not the inventory.
 type eligibility struct {
 	nodes   []*node
 	byLabel map[string]map[string][]*node // key -> value -> nodes, by name
-	cache   map[string]*eligible
+	cache   map[string][]*eligible
 }
 
 func newEligibility(ns []*node) *eligibility {
-	e := &eligibility{nodes: ns, byLabel: map[string]map[string][]*node{}, cache: map[string]*eligible{}}
+	e := &eligibility{nodes: ns, byLabel: map[string]map[string][]*node{}, cache: map[string][]*eligible{}}
 	for _, n := range ns { // sorted by name
 		for k, v := range n.Labels {
 			vals := e.byLabel[k]
@@ -201,22 +286,32 @@ func newEligibility(ns []*node) *eligibility {
 	return e
 }
 
-func (e *eligibility) of(p *expand.Pod) *eligible {
-	sel := selector.FromMap(p.NodeSelector)
-	key := sel.String() + "\x00" + strings.Join(p.AffinityText, "\x00")
+func (e *eligibility) of(p *expand.Pod) []*eligible {
+	key := p.Fit.Key() + "\x00" + strings.Join(p.AffinityText, "\x00")
 	if el, ok := e.cache[key]; ok {
 		return el
 	}
-	el := &eligible{}
+	byScore := map[int64]*eligible{}
 	for _, n := range e.candidates(p.NodeSelector) { // sorted by name
-		if sel.Matches(n.Labels) && unmatchedAffinity(p.Affinity, n.Labels) < 0 {
-			b := fnv64a(fnvOffset, n.Name) % bucketCount
-			el.buckets[b] = append(el.buckets[b], n)
-			el.n++
+		if p.Fit.Refuses(&n.Node) != "" || unmatchedAffinity(p.Affinity, n) >= 0 {
+			continue
 		}
+		s := p.Fit.Score(&n.Node)
+		el := byScore[s]
+		if el == nil {
+			el = &eligible{}
+			byScore[s] = el
+		}
+		b := fnv64a(fnvOffset, n.Name) % bucketCount
+		el.buckets[b] = append(el.buckets[b], n)
+		el.n++
 	}
-	e.cache[key] = el
-	return el
+	var tiers []*eligible
+	for _, s := range slices.Backward(slices.Sorted(maps.Keys(byScore))) {
+		tiers = append(tiers, byScore[s])
+	}
+	e.cache[key] = tiers
+	return tiers
 }
 
 // candidates are the nodes that carry the rarest label of a nodeSelector
@@ -291,25 +386,31 @@ func (r *ranking) at(i int) *node {
 	return r.ranked[i]
 }
 
-// why is the reason node n is not eligible for p, or "".
-func why(n *node, p *expand.Pod) string {
-	sel := selector.FromMap(p.NodeSelector)
-	if !sel.Matches(n.Labels) {
-		return "does not match nodeSelector " + sel.String()
+// why is the reason node n may not run p, or "": the first rule that
+// refuses it, in the order of the scheduler's filters.
+func why(n *node, p *expand.Pod, gt *groupTerms) string {
+	if r := p.Fit.Refuses(&n.Node); r != "" {
+		return r
 	}
-	if i := unmatchedAffinity(p.Affinity, n.Labels); i >= 0 {
+	if i := unmatchedAffinity(p.Affinity, n); i >= 0 {
 		return "is not where " + p.AffinityText[i]
+	}
+	if r := n.fits(p); r != "" {
+		return r
+	}
+	if gt != nil {
+		return gt.refuses(n)
 	}
 	return ""
 }
 
-// unmatchedAffinity is the index of the first volume affinity labels do
-// not satisfy, or -1.
-func unmatchedAffinity(aff [][]selector.Selector, labels map[string]string) int {
+// unmatchedAffinity is the index of the first volume affinity n does not
+// satisfy, or -1.
+func unmatchedAffinity(aff [][]selector.Selector, n *node) int {
 	for i, terms := range aff {
 		ok := false
 		for _, t := range terms {
-			if t.Matches(labels) {
+			if t.MatchesNode(n.Name, n.Labels) {
 				ok = true
 				break
 			}
@@ -321,62 +422,67 @@ func unmatchedAffinity(aff [][]selector.Selector, labels map[string]string) int 
 	return -1
 }
 
-// maxNamed is how many nodes an unschedulable pod's message names one
-// by one. Past it the nodes are counted by reason, with the first node
-// of each as the example (the Kubernetes scheduler's "0/100 nodes are
-// available: 60 Insufficient cpu, ..."), so that a repository that runs
-// out of capacity gets messages the size of its reasons, not of its
-// inventory.
-const maxNamed = 5
+// listedNodes is how many nodes an unschedulable message names one by
+// one; past it, nodes are summed up by reason, as the scheduler's
+// "0/N nodes are available: 60 Insufficient cpu, ..." does, so that a
+// repository that runs out of capacity gets messages the size of its
+// reasons, not of its inventory.
+const listedNodes = 5
 
-func unschedulable(p *expand.Pod, ns []*node) diag.Diagnostic {
-	reason := func(n *node) string {
-		if r := why(n, p); r != "" {
-			return r
-		}
-		return n.fits(p.Requests)
-	}
+func unschedulable(p *expand.Pod, ns []*node, gt *groupTerms) diag.Diagnostic {
 	var reasons []string
-	switch {
-	case len(ns) == 0:
-		reasons = append(reasons, "the inventory has no nodes")
-	case len(ns) <= maxNamed:
+	if len(ns) <= listedNodes {
 		for _, n := range ns {
-			reasons = append(reasons, "node "+n.Name+" "+reason(n))
+			reasons = append(reasons, "node "+n.Name+" "+why(n, p, gt))
 		}
-	default:
-		type group struct {
-			count   int
-			example string
+	} else {
+		// Nodes short of the same resource are one line even when their
+		// free amounts differ: the full reason when they all say the
+		// same, the resource alone otherwise.
+		type tally struct {
+			first, reason string
+			count         int
 		}
-		groups := map[string]*group{}
-		var order []string
+		by := map[string]*tally{}
 		for _, n := range ns {
-			r := reason(n)
-			kind := reasonKind(r)
-			g := groups[kind]
-			if g == nil {
-				g = &group{example: "node " + n.Name + ": " + r}
-				groups[kind] = g
-				order = append(order, kind)
+			r := why(n, p, gt)
+			k := reasonKind(r)
+			t := by[k]
+			if t == nil {
+				t = &tally{first: n.Name, reason: r}
+				by[k] = t
+			} else if t.reason != r {
+				t.reason = k
 			}
-			g.count++
+			t.count++
 		}
-		slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(groups[b].count, groups[a].count) })
-		for _, k := range order {
-			reasons = append(reasons, fmt.Sprintf("%d as %s", groups[k].count, groups[k].example))
+		keys := slices.Collect(maps.Keys(by))
+		slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(by[b].count, by[a].count), strings.Compare(a, b)) })
+		for _, k := range keys {
+			t := by[k]
+			if t.count == 1 {
+				reasons = append(reasons, "node "+t.first+" "+t.reason)
+			} else {
+				reasons = append(reasons, fmt.Sprintf("%d nodes (%s, ...): %s", t.count, t.first, t.reason))
+			}
 		}
-		reasons[0] = fmt.Sprintf("of %d nodes, %s", len(ns), reasons[0])
+	}
+	if len(ns) == 0 {
+		reasons = append(reasons, "the inventory has no nodes")
 	}
 	return p.Object.Diag(diag.Error, RuleUnschedulable, p.Path, "pod %s fits no node: %s", p.Pod.Key(), strings.Join(reasons, "; "))
 }
 
 // reasonKind is what nodes that fail for the same reason have in common:
-// the resource they lack, or the selector or affinity they do not match.
+// the resource they lack (the scheduler's "Too many pods", "Insufficient
+// cpu"), or the whole reason for a rule they do not satisfy.
 func reasonKind(r string) string {
-	for _, prefix := range []string{"already holds", "insufficient cpu", "insufficient memory"} {
-		if strings.HasPrefix(r, prefix) {
-			return prefix
+	if strings.HasPrefix(r, "already holds ") {
+		return "too many pods"
+	}
+	if rest, ok := strings.CutPrefix(r, "insufficient "); ok {
+		if name, _, ok := strings.Cut(rest, " ("); ok {
+			return "insufficient " + name
 		}
 	}
 	return r

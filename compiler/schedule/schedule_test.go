@@ -7,8 +7,10 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/internal/objtest"
+	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -233,18 +235,28 @@ func manyNodes(n int) string {
 }
 
 // TestUnschedulableCounts: past a few nodes the message counts the nodes
-// by reason, with one example each, instead of naming every node.
+// by reason, with one example each, instead of naming every node; nodes
+// short of the same resource by different amounts are one line.
 func TestUnschedulableCounts(t *testing.T) {
 	_, d := place(t, manyNodes(12)+deployment("web", 7, "      nodeSelector: {disk: ssd}\n"))
-	want := "fits no node: of 12 nodes, 6 as node n00: already holds 1 of 1 pods; 6 as node n01: does not match nodeSelector disk=ssd"
+	want := "fits no node: 6 nodes (n01, ...): does not match nodeSelector disk=ssd; 6 nodes (n00, ...): already holds 1 of 1 pods"
 	if len(d) != 1 || !strings.Contains(d[0], want) {
 		t.Errorf("diagnostics %v, want one with %q", d, want)
 	}
+	var small strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&small, "---\napiVersion: berth.dev/v1\nkind: Node\nmetadata: {name: m%02d}\nspec: {address: 10.0.2.%d, capacity: {cpu: %dm}}\n", i, i+1, 50+i)
+	}
+	_, d = place(t, small.String()+deployment("web", 1, ""))
+	want = "fits no node: 7 nodes (m00, ...): insufficient cpu"
+	if len(d) != 1 || !strings.HasSuffix(d[0], want) {
+		t.Errorf("diagnostics %v, want one ending in %q", d, want)
+	}
 }
 
-// TestEligibleByLabelIndex: the nodes a nodeSelector makes eligible
-// through the label index are exactly those a pass over every node
-// finds, in the same order.
+// TestEligibleByLabelIndex: the nodes a pod's node-level filter makes
+// eligible, starting from the label index of its nodeSelector, are
+// exactly those a pass over every node finds, in the same tiers.
 func TestEligibleByLabelIndex(t *testing.T) {
 	set := objtest.Set(t, manyNodes(9)+"---"+inventory)
 	inv, ds := Nodes(set, Local{}, DefaultPodCIDR)
@@ -256,40 +268,43 @@ func TestEligibleByLabelIndex(t *testing.T) {
 		ns[i] = &node{Node: inv[i]}
 	}
 	el := newEligibility(ns)
-	for _, sel := range []map[string]string{
-		nil,
-		{"disk": "ssd"},
-		{"disk": "hdd"},
-		{"disk": "nvme"},
-		{"zone": "a"},
-		{"kubernetes.io/hostname": "n04"},
-		{"kubernetes.io/hostname": "n04", "disk": "hdd"},
-		{"kubernetes.io/hostname": "b", "disk": "hdd"},
+	hostIn := func(v string) *api.Affinity {
+		return &api.Affinity{NodeAffinity: &api.NodeAffinity{Required: &api.NodeSelector{NodeSelectorTerms: []api.NodeSelectorTerm{{
+			MatchExpressions: []api.LabelSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: "In", Values: []string{v}}},
+		}}}}}
+	}
+	for _, spec := range []api.PodSpec{
+		{},
+		{NodeSelector: map[string]string{"disk": "ssd"}},
+		{NodeSelector: map[string]string{"disk": "hdd"}},
+		{NodeSelector: map[string]string{"disk": "nvme"}},
+		{NodeSelector: map[string]string{"zone": "a"}},
+		{NodeSelector: map[string]string{"kubernetes.io/hostname": "n04"}},
+		{NodeSelector: map[string]string{"kubernetes.io/hostname": "n04", "disk": "hdd"}},
+		{NodeSelector: map[string]string{"kubernetes.io/hostname": "b", "disk": "hdd"}},
+		{NodeSelector: map[string]string{"disk": "ssd"}, Affinity: hostIn("n02")},
+		{NodeSelector: map[string]string{"disk": "hdd"}, Affinity: hostIn("n02")},
 	} {
-		var want, got []string
+		p := &expand.Pod{NodeSelector: spec.NodeSelector, Fit: nodefit.New(&spec)}
+		var want []string
 		for _, n := range ns {
-			if selectorMatches(sel, n.Labels) {
+			if p.Fit.Refuses(&n.Node) == "" {
 				want = append(want, n.Name)
 			}
 		}
-		e := el.of(&expand.Pod{NodeSelector: sel})
-		for b := range e.buckets {
-			for _, n := range e.buckets[b] {
-				got = append(got, n.Name)
+		var got []string
+		total := 0
+		for _, e := range el.of(p) {
+			for b := range e.buckets {
+				for _, n := range e.buckets[b] {
+					got = append(got, n.Name)
+				}
 			}
+			total += e.n
 		}
 		slices.Sort(got)
-		if !slices.Equal(got, want) || e.n != len(want) {
-			t.Errorf("nodeSelector %v: eligible %v (n=%d), want %v", sel, got, e.n, want)
+		if !slices.Equal(got, want) || total != len(want) {
+			t.Errorf("%+v: eligible %v (n=%d), want %v", spec, got, total, want)
 		}
 	}
-}
-
-func selectorMatches(sel, labels map[string]string) bool {
-	for k, v := range sel {
-		if got, ok := labels[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
 }

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"maps"
@@ -44,6 +45,7 @@ type publisher struct {
 	workloads map[string]Workload
 	pods      map[string]Pod
 	summary   Summary
+	facts     []byte
 
 	live    bool // the node told its state once: until then it says nothing
 	started bool // the first (reset) version went out
@@ -55,6 +57,7 @@ type publisher struct {
 	wdirty      map[string]bool
 	pdirty      map[string]bool
 	sumDirty    bool
+	factsDirty  bool
 	summaryAt   time.Time
 	sentSummary Summary
 }
@@ -194,6 +197,17 @@ func (p *publisher) setSummary(s Summary) {
 	}
 }
 
+// setFacts takes the node's revision facts (opaque, at most maxFacts
+// bytes: more is not sent).
+func (p *publisher) setFacts(b []byte) {
+	if len(b) > maxFacts {
+		b = nil
+	}
+	if !bytes.Equal(b, p.facts) {
+		p.facts, p.factsDirty = bytes.Clone(b), true
+	}
+}
+
 // flush returns the deltas of what changed since the last flush, each
 // one version, each at most p.limit bytes.
 func (p *publisher) flush(now time.Time) [][]byte {
@@ -216,7 +230,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 		for _, k := range slices.Sorted(maps.Keys(p.pods)) {
 			ps = append(ps, podEntry{key: k, pod: p.pods[k]})
 		}
-		p.started, p.sumDirty = true, true
+		p.started, p.sumDirty, p.factsDirty = true, true, true
 	} else {
 		for _, i := range slices.Sorted(maps.Keys(p.dirty)) {
 			es = append(es, entry{index: uint32(i), count: p.cur.get(i)})
@@ -240,14 +254,18 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	clear(p.hdirty)
 	clear(p.wdirty)
 	clear(p.pdirty)
-	if len(es) == 0 && len(ws) == 0 && len(hs) == 0 && len(ps) == 0 && !sum && flags == 0 {
+	facts := p.factsDirty
+	if len(es) == 0 && len(ws) == 0 && len(hs) == 0 && len(ps) == 0 && !sum && !facts && flags == 0 {
 		return nil
 	}
 	if sum {
 		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
-	ds, fits := p.pack(es, ws, ps, hs, sum, flags)
-	if len(ds) > maxChunks || !fits {
+	p.factsDirty = false
+	ds, fits := p.pack(es, ws, ps, hs, sum, facts, flags)
+	// Facts or a headless list that do not fit one packet are fetched
+	// with the snapshot.
+	if len(ds) > maxChunks || !fits || facts && len(p.facts)+p.overhead() > p.limit {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
 	out := make([][]byte, len(ds))
@@ -285,11 +303,11 @@ func (p *publisher) header() header {
 // first carries flags (reset applies once), the last the summary. fits
 // is false when one headless list alone is over the limit (only a
 // snapshot carries it).
-func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []headlessEntry, sum bool, flags byte) (ds []*delta, fits bool) {
-	base := len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 // header, flags and counts
+func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []headlessEntry, sum, facts bool, flags byte) (ds []*delta, fits bool) {
+	base := p.overhead()
 	sumLen := 0
 	if sum {
-		sumLen = len(p.summary.Applied) + len(p.summary.PlanHash) + 16
+		sumLen = len(p.summary.Applied) + len(p.summary.PlanHash) + len(p.summary.Health) + len(p.summary.Pinned) + 24
 	}
 	cur := &delta{flags: flags}
 	out := []*delta{cur}
@@ -336,13 +354,21 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []hea
 		cur.summary = p.summary
 		size += sumLen
 	}
+	if facts {
+		if size+len(p.facts)+4 > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0 || cur.flags&flagSummary != 0) {
+			next()
+		}
+		cur.flags |= flagFacts
+		cur.facts = p.facts
+		size += len(p.facts) + 4
+	}
 	fits = true
 	for _, h := range hs {
 		s := headlessLen(h)
 		if base+s > p.limit {
 			fits = false
 		}
-		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0 || cur.flags&flagSummary != 0 || len(cur.headless) > 0) {
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0 || cur.flags&(flagSummary|flagFacts) != 0 || len(cur.headless) > 0) {
 			next()
 		}
 		cur.flags |= flagHeadless
@@ -351,6 +377,10 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []hea
 	}
 	return out, fits
 }
+
+// overhead is the bytes of a delta without its entries: header, flags
+// and counts.
+func (p *publisher) overhead() int { return len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 }
 
 func uvarintLen(v uint64) int {
 	n := 1
@@ -367,7 +397,7 @@ func (p *publisher) snapshot() []byte {
 	if p.table == nil || !p.started {
 		return nil
 	}
-	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary,
+	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary, facts: p.facts,
 		headless: p.headlessEntries(slices.Collect(maps.Keys(p.headless)))}
 	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})

@@ -24,6 +24,7 @@ type replica struct {
 	workloads map[string]Workload
 	pods      map[string]Pod
 	summary   Summary
+	facts     []byte
 	complete  bool // it has a base: a reset delta or a snapshot
 
 	pending map[uint64]*delta
@@ -196,7 +197,7 @@ func (rs *replicas) drain(r *replica) bool {
 func (rs *replicas) reset(r *replica, d *delta) {
 	t := rs.tables[d.table]
 	r.counts, r.table = newCounts(len(t.Keys)), t.ID
-	r.workloads, r.pods, r.summary, r.headless = map[string]Workload{}, map[string]Pod{}, Summary{}, nil
+	r.workloads, r.pods, r.summary, r.facts, r.headless = map[string]Workload{}, map[string]Pod{}, Summary{}, nil, nil
 	r.complete = true
 	rs.apply(r, d)
 }
@@ -244,6 +245,9 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 	}
 	if d.flags&flagSummary != 0 {
 		r.summary = d.summary
+	}
+	if d.flags&flagFacts != 0 {
+		r.facts = d.facts
 	}
 	r.version = d.version
 	rs.moved(d.owner)
@@ -325,7 +329,7 @@ func (rs *replicas) takeSnapshot(r *replica, s *snapshot) bool {
 	}
 	r.headless = nil
 	r.setHeadless(t, s.headless)
-	r.summary, r.version, r.complete = s.summary, s.version, true
+	r.summary, r.facts, r.version, r.complete = s.summary, s.facts, s.version, true
 	rs.moved(s.owner)
 	for v := range r.pending {
 		if v <= s.version {
@@ -451,13 +455,13 @@ func (rs *replicas) headless(owner string) map[string][]PodAddress {
 	return maps.Clone(r.headless)
 }
 
-// workloads and summary of a complete replica.
-func (rs *replicas) state(owner string) (map[string]Workload, Summary) {
+// workloads, summary and facts of a complete replica.
+func (rs *replicas) state(owner string) (map[string]Workload, Summary, []byte) {
 	r := rs.owners[owner]
 	if r == nil || !r.complete {
-		return nil, Summary{}
+		return nil, Summary{}, nil
 	}
-	return maps.Clone(r.workloads), r.summary
+	return maps.Clone(r.workloads), r.summary, r.facts
 }
 
 // pods of a complete replica (nil: none, or nothing complete).

@@ -25,6 +25,7 @@ const (
 	maxName      = 253     // a node name: a DNS subdomain
 	maxKey       = 512     // a workload key: Kind/namespace/name
 	maxRevision  = 128     // a revision or plan hash
+	maxFacts     = 4 << 10 // a node's revision facts (fleet.MaxBytes is 2 KB)
 	maxServices  = 1 << 20 // entries of one table
 	maxWorkloads = 1 << 16 // workloads one node tells
 	maxCount     = 1 << 16 // a ready count (the plan caps it much lower)
@@ -45,8 +46,9 @@ const (
 	// flagFetch: the change was too big to gossip; fetch a snapshot.
 	flagFetch
 	flagSummary
+	flagFacts
 	// flagHeadless: the ready pods of headless Services follow the
-	// summary.
+	// pod list.
 	flagHeadless
 )
 
@@ -104,6 +106,7 @@ type delta struct {
 	workloads []workloadEntry
 	summary   Summary
 	pods      []podEntry
+	facts     []byte          // with flagFacts
 	headless  []headlessEntry // with flagHeadless, by index, ascending
 }
 
@@ -114,6 +117,7 @@ type snapshot struct {
 	workloads []workloadEntry
 	summary   Summary
 	pods      []podEntry
+	facts     []byte
 	headless  []headlessEntry // the non-empty lists, by index
 }
 
@@ -204,11 +208,16 @@ func (e *encoder) summary(s Summary) {
 	e.str(s.PlanHash)
 	e.uvarint(uint64(s.Ready))
 	e.uvarint(uint64(s.Total))
+	var bits byte
 	if s.Converged {
-		e.byte(1)
-	} else {
-		e.byte(0)
+		bits |= 1
 	}
+	if s.Suspended {
+		bits |= 2
+	}
+	e.byte(bits)
+	e.str(s.Health)
+	e.str(s.Pinned)
 }
 
 // headless writes the lists of ready pods: a pod is its name (in its
@@ -246,6 +255,9 @@ func encodeDelta(d *delta) []byte {
 	if d.flags&flagSummary != 0 {
 		e.summary(d.summary)
 	}
+	if d.flags&flagFacts != 0 {
+		e.str(string(d.facts))
+	}
 	e.pods(d.pods, d.flags&flagHeadless != 0)
 	if d.flags&flagHeadless != 0 {
 		e.headless(d.headless)
@@ -262,6 +274,7 @@ func encodeSnapshot(s *snapshot) []byte {
 	e.entries(s.entries)
 	e.workloads(s.workloads)
 	e.summary(s.summary)
+	e.str(string(s.facts))
 	e.pods(s.pods, len(s.headless) > 0)
 	if len(s.headless) > 0 {
 		e.headless(s.headless)
@@ -480,7 +493,9 @@ func (d *decoder) pods(headless bool) []podEntry {
 func (d *decoder) summary() Summary {
 	s := Summary{Applied: d.str("applied revision", maxRevision), PlanHash: d.str("plan hash", maxRevision)}
 	s.Ready, s.Total = d.count("ready pods", maxCount), d.count("pods", maxCount)
-	s.Converged = d.byte() == 1
+	bits := d.byte()
+	s.Converged, s.Suspended = bits&1 != 0, bits&2 != 0
+	s.Health, s.Pinned = d.str("health", maxRevision), d.str("pinned revision", maxRevision)
 	return s
 }
 
@@ -520,6 +535,14 @@ func (d *decoder) headless() []headlessEntry {
 	return out
 }
 
+// facts reads a node's revision facts (nil when empty).
+func (d *decoder) facts() []byte {
+	if s := d.str("facts", maxFacts); s != "" {
+		return []byte(s)
+	}
+	return nil
+}
+
 func (d *decoder) end() error {
 	if d.err == nil && len(d.b) > 0 {
 		d.fail(fmt.Errorf("%d bytes after the message", len(d.b)))
@@ -537,6 +560,9 @@ func decodeDelta(b []byte) (*delta, error) {
 	m.workloads = d.workloads()
 	if m.flags&flagSummary != 0 {
 		m.summary = d.summary()
+	}
+	if m.flags&flagFacts != 0 {
+		m.facts = d.facts()
 	}
 	m.pods = d.pods(m.flags&flagHeadless != 0)
 	if m.flags&flagHeadless != 0 {
@@ -557,9 +583,13 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	s.entries = d.entries()
 	s.workloads = d.workloads()
 	s.summary = d.summary()
+	s.facts = d.facts()
 	s.pods = d.pods(false)
 	if d.err == nil && len(d.b) > 0 {
-		s.headless = d.headless()
+		// Trailing sections are written only when not empty.
+		if s.headless = d.headless(); d.err == nil && len(s.headless) == 0 {
+			d.fail(errors.New("an empty list of headless services"))
+		}
 	}
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)

@@ -28,11 +28,11 @@ func TestREADME(t *testing.T) {
 	if want == readme {
 		return
 	}
-	if os.Getenv("UPDATE_README") != "" {
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		if err := os.WriteFile("README.md", []byte(want), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	t.Fatal("README.md's field table is out of date: run UPDATE_README=1 go test . -run TestREADME")
+	t.Fatal("README.md's field table is out of date: run UPDATE_GOLDEN=1 go test . -run TestREADME")
 }

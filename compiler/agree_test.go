@@ -2,6 +2,8 @@ package compiler
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -229,18 +231,63 @@ var mutantValues = []yaml.Node{
 // mapping gets an unknown field and loses each field in turn, every list
 // loses its items or repeats its first one.
 //
-// The repository has no Node inventory, and its one implicit node no
-// capacity: placing pods on the inventory's nodes (labels, capacity) is
-// the plan's alone, as is allocating addresses from --service-cidr and
-// --load-balancer-pool (README, "What lint checks").
+// Once without a Node inventory, its one implicit node of unlimited
+// capacity (the machine's size is the node's to know), and once with an
+// inventory, which lint places the pods on as the plan does. Allocating
+// addresses from --service-cidr and --load-balancer-pool is the plan's
+// alone (README, "What lint checks").
 func TestLintAndPlanAgree(t *testing.T) {
-	base := parseDocs(t, agreeRepo)
+	t.Run("implicit node", func(t *testing.T) { testAgree(t, agreeRepo, 7) })
+	// With an inventory, lint places the pods on it as the plan does: a
+	// request no node can hold ("1e31") is refused by both.
+	t.Run("inventory", func(t *testing.T) { testAgree(t, agreeRepo+agreeInventory, 13) })
+}
+
+// agreeInventory is a Node inventory for agreeRepo (node-1 holds the
+// volume logs is bound to) and a Deployment outside its LimitRange that
+// selects nodes by label: only placing it says whether it fits.
+const agreeInventory = `
+---
+apiVersion: berth.dev/v1
+kind: Node
+metadata: {name: node-1, labels: {disk: ssd}}
+spec: {address: 192.168.10.1, capacity: {cpu: "8", memory: 16Gi, pods: "40"}}
+---
+apiVersion: berth.dev/v1
+kind: Node
+metadata: {name: node-2, labels: {disk: hdd}}
+spec: {address: 192.168.10.2, podCIDR: 10.88.200.0/24, capacity: {cpu: "4", memory: 8Gi}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: edge}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: cache, namespace: edge}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: cache}}
+  template:
+    metadata: {labels: {app: cache}}
+    spec:
+      nodeSelector: {disk: ssd}
+      containers:
+      - name: cache
+        image: registry.example.com/cache:1
+        resources: {requests: {cpu: 500m, memory: 1Gi}}
+`
+
+// testAgree runs the mutants of src; short runs take every stride-th
+// mutant of a document.
+func testAgree(t *testing.T, src string, shortStride int) {
+	base := parseDocs(t, src)
 	if lintErrors(t, base) != nil || planErrors(t, base) != nil {
 		t.Fatalf("the base repository must pass lint and plan:\nlint: %v\nplan: %v", lintErrors(t, base), planErrors(t, base))
 	}
 	stride := 1
 	if testing.Short() {
-		stride = 7
+		stride = shortStride
 	}
 	cases, refused, disagree := 0, 0, 0
 	check := func(docs []load.Document, what string) {
@@ -386,8 +433,7 @@ func deepCopyNode(n *yaml.Node) *yaml.Node {
 // lintErrors is what berth lint refuses the documents for, nil if
 // nothing.
 func lintErrors(t testing.TB, docs []load.Document) diag.List {
-	_, ds := Front(copyDocs(docs), Options{Workers: 1})
-	return errorsOf(ds)
+	return errorsOf(lintDocs(copyDocs(docs), Options{Workers: 1}))
 }
 
 // planErrors is what berth plan refuses them for, on one node of
@@ -411,4 +457,66 @@ func errorsOf(ds []diag.Diagnostic) diag.List {
 		return nil
 	}
 	return out
+}
+
+// TestLintAndPlanAgreeOnExamples: over every example repository, every
+// file of examples/broken and the test repositories, plan never finds an
+// error that lint missed.
+func TestLintAndPlanAgreeOnExamples(t *testing.T) {
+	var paths []string
+	for _, glob := range []string{"../examples/*", "../examples/broken/*.yaml", "testdata/repos/*"} {
+		m, err := filepath.Glob(glob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m {
+			if info, err := os.Stat(p); err == nil && (info.IsDir() && filepath.Base(p) != "broken" || strings.HasSuffix(p, ".yaml")) {
+				paths = append(paths, p)
+			}
+		}
+	}
+	if len(paths) < 10 {
+		t.Fatalf("only %d repositories found: %v", len(paths), paths)
+	}
+	refused := 0
+	defer func() { t.Logf("%d repositories, %d refused by lint", len(paths), refused) }()
+	for _, p := range paths {
+		opts := Options{Workers: 1}
+		docs, ds, err := loadPaths([]string{p}, &opts)
+		if err != nil || hasErrors(ds) {
+			t.Errorf("%s: does not load: %v %v", p, err, ds)
+			continue
+		}
+		lint, plan := lintErrors(t, docs), planErrors(t, docs)
+		if lint == nil && plan != nil {
+			t.Errorf("%s: plan finds what lint missed:\n%v", p, plan)
+		}
+		if lint != nil {
+			refused++
+		}
+	}
+}
+
+// FuzzLintAndPlanAgree: whatever the documents, plan never finds an
+// error that lint missed.
+func FuzzLintAndPlanAgree(f *testing.F) {
+	f.Add(agreeRepo)
+	f.Add(agreeRepo + agreeInventory)
+	f.Add("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"nginx:1\", resources: {requests: {cpu: \"1e31\"}}}]\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		if len(src) > 64<<10 {
+			return
+		}
+		var docs []load.Document
+		for i, part := range strings.Split(src, "\n---\n") {
+			var n yaml.Node
+			if yaml.Unmarshal([]byte(part), &n) != nil || len(n.Content) == 0 || n.Content[0].Kind != yaml.MappingNode {
+				return
+			}
+			docs = append(docs, load.Document{File: "repo.yaml", Index: i, Node: n.Content[0]})
+		}
+		if lint, plan := lintErrors(t, docs), planErrors(t, docs); lint == nil && plan != nil {
+			t.Errorf("plan finds what lint missed:\n%v", plan)
+		}
+	})
 }

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"slices"
 
-	"berth.dev/berth/compiler/admit"
+	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/assemble"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/immutable"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/nodepolicy"
+	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/compiler/schedule"
@@ -53,7 +54,7 @@ type CompileOptions struct {
 }
 
 // Compile turns one revision's documents into its plan: the front end
-// (schemas and checks), admission (LimitRange defaults, quotas), then
+// (schemas, checks and admission: LimitRange defaults, quotas), then
 // addresses, controller expansion, scheduling and endpoints. It refuses
 // to return a plan when any diagnostic is an error (DESIGN.md, invariant
 // 3: bad input never reaches a node); warnings come back with the plan.
@@ -64,13 +65,10 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 	set, diags := Front(docs, opts.Options)
 	if opts.Previous != nil {
 		diags = append(diags, immutable.Check(opts.Previous, set, opts.SecretKey)...)
+		diag.Sort(diags)
 	}
 	if hasErrors(diags) {
-		return nil, dedupe(diags)
-	}
-	diags = append(diags, admit.Admit(set, admit.Templates(set))...)
-	if hasErrors(diags) {
-		return nil, dedupe(diags)
+		return nil, diags
 	}
 	p, more := assemble.Plan(set, assemble.Options{
 		Revision:         opts.Revision,
@@ -80,7 +78,8 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		LoadBalancerPool: opts.LoadBalancerPool,
 		SecretKey:        opts.SecretKey,
 	})
-	diags = dedupe(append(diags, more...))
+	diags = append(diags, more...)
+	diag.Sort(diags)
 	if hasErrors(diags) {
 		return nil, diags
 	}
@@ -88,11 +87,33 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		p.SecretKeyID = immutable.KeyID(opts.SecretKey)
 	}
 	if opts.NodePolicy != nil {
-		if diags = dedupe(append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)); hasErrors(diags) {
+		diags = append(diags, nodepolicy.Check(set, p, opts.PolicyNode, *opts.NodePolicy)...)
+		diag.Sort(diags)
+		if hasErrors(diags) {
 			return nil, diags
 		}
 	}
 	return p, diags
+}
+
+// nodeRules are the rules of the plan's findings that depend on what
+// only a node knows: the addresses it allocates from --service-cidr,
+// --pod-cidr and --load-balancer-pool.
+var nodeRules = []string{address.RuleClusterIP, address.RuleLoadBalancer, schedule.RulePodCIDR}
+
+// lintPlan runs the plan's passes on the set the front end admitted, as
+// Compile does, so that lint refuses what every node would refuse
+// (DESIGN.md, invariant 8): controller expansion, volume binding, and
+// placing the pods on the Node inventory. Without an inventory it does
+// nothing: the one node is the machine that plans, whose name and size
+// lint cannot know, and the front end has found the rest. The findings
+// on addresses allocated from the node's flags are left to the plan.
+func lintPlan(set *object.Set) []diag.Diagnostic {
+	if len(set.ByKind("Node")) == 0 {
+		return nil
+	}
+	_, ds := assemble.Plan(set, assemble.Options{Revision: "lint"})
+	return slices.DeleteFunc(ds, func(d diag.Diagnostic) bool { return slices.Contains(nodeRules, d.Rule) })
 }
 
 // CompilePaths loads paths (files, directory trees, "-") and compiles
@@ -162,11 +183,4 @@ func renderOptions(opts Options) render.Options {
 func hasErrors(ds []diag.Diagnostic) bool {
 	errs, _ := diag.Count(ds)
 	return errs > 0
-}
-
-// dedupe sorts ds and drops repeats: lint-time admission in the front
-// end and the plan's own admission may report the same finding.
-func dedupe(ds []diag.Diagnostic) []diag.Diagnostic {
-	diag.Sort(ds)
-	return slices.CompactFunc(ds, func(a, b diag.Diagnostic) bool { return a == b })
 }

@@ -16,6 +16,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/admit"
+	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/load"
 	"berth.dev/berth/compiler/plan"
@@ -391,3 +393,55 @@ func BenchmarkCompile50k(b *testing.B) { benchCompile(b, 50_000) }
 func BenchmarkCompileTeam1k(b *testing.B)   { benchCompileTeam(b, 1_000) }
 func BenchmarkCompileTeam10k(b *testing.B)  { benchCompileTeam(b, 10_000) }
 func BenchmarkCompileTeam100k(b *testing.B) { benchCompileTeam(b, 100_000) }
+
+// TestAdmissionOnce: the front end admits the set it returns (the plan is
+// compiled from it, nothing admits twice), and each admission finding is
+// reported once, with nothing to hide repeats.
+func TestAdmissionOnce(t *testing.T) {
+	src := `apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: team}
+spec:
+  limits:
+  - type: Container
+    default: {cpu: 200m}
+    max: {memory: 64Mi}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: team}
+spec:
+  containers: [{name: c, image: "registry.example.com/c:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: big, namespace: team}
+spec:
+  containers: [{name: c, image: "registry.example.com/c:1", resources: {limits: {memory: 1Gi}}}]
+`
+	docs := parseDocs(t, src)
+	set, _ := Front(copyDocs(docs), Options{Workers: 1})
+	pod := set.Get("Pod", "team", "p")
+	if got := pod.Value.(*api.Pod).Spec.Containers[0].Resources.Limits["cpu"]; got != "200m" {
+		t.Errorf("the front end's set is not admitted: limits.cpu %q, want the LimitRange's 200m", got)
+	}
+	_, ds := Compile(copyDocs(docs), CompileOptions{Options: Options{Workers: 1}, LocalNode: LocalNode{Name: "node-1"}})
+	seen := map[diag.Diagnostic]bool{}
+	n := 0
+	for _, d := range ds {
+		if seen[d] {
+			t.Errorf("reported twice: %s", d)
+		}
+		seen[d] = true
+		if d.Rule == admit.RuleLimitRange {
+			n++
+		}
+	}
+	if n != 2 { // the request defaulted from the limit, and the limit
+		t.Errorf("%d limit-range findings, want 2:\n%v", n, diag.List(ds))
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"berth.dev/berth/compiler/admit"
 	"berth.dev/berth/compiler/budget"
 	"berth.dev/berth/compiler/check"
 	"berth.dev/berth/compiler/diag"
@@ -85,7 +86,9 @@ const RuleDecode = "decode"
 
 // Front validates every document against its kind's schema, decodes the
 // valid ones into objects and validates each as the API server would
-// (compiler/validate), then runs the cross-object checks on the whole set.
+// (compiler/validate), runs the cross-object checks on the whole set,
+// then admission (compiler/admit), which mutates the set's pod templates
+// as the admission plugins do: the set returned is the admitted one.
 // Documents with schema errors are left out of the set, so checks never
 // see malformed values; the checks do not report what follows from an
 // object already rejected (one mistake, one error). The diagnostics are
@@ -153,21 +156,26 @@ func Front(docs []load.Document, opts Options) (*object.Set, []diag.Diagnostic) 
 			dup.ID(), first.Pos("metadata.name"))
 		diags = append(diags, d)
 	}
-	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity})...)
+	templates := admit.Templates(set)
+	diags = append(diags, check.Run(set, check.Options{Standalone: opts.Standalone, Rejected: rejected, PodSecurity: opts.PodSecurity, Templates: templates})...)
+	// Admission, once: it writes the ServiceAccounts' pull secrets, the
+	// priorities and the LimitRange defaults into the templates of set,
+	// and the plan is compiled from what it admitted.
+	diags = append(diags, admit.Admit(rejected.Admissible(set), templates)...)
 	diag.Sort(diags)
 	return set, diags
 }
 
-// Lint loads paths, runs the front end, and counts. The error is for what
-// stops the run (a path that cannot be read); findings in the manifests
-// are diagnostics.
+// Lint loads paths, runs the front end and, on a clean repository, the
+// plan's own passes (lintPlan), and counts. The error is for what stops
+// the run (a path that cannot be read); findings in the manifests are
+// diagnostics.
 func Lint(paths []string, opts Options) ([]diag.Diagnostic, Summary, error) {
 	docs, diags, err := loadPaths(paths, &opts)
 	if err != nil {
 		return diags, Summary{}, err
 	}
-	_, more := Front(docs, opts)
-	diags = append(diags, more...)
+	diags = append(diags, lintDocs(docs, opts)...)
 	diag.Sort(diags)
 
 	s := Summary{Objects: len(docs), Checked: make([]Checked, len(docs))}
@@ -183,6 +191,16 @@ func Lint(paths []string, opts Options) ([]diag.Diagnostic, Summary, error) {
 	s.Files = len(files)
 	s.Errors, s.Warnings = diag.Count(diags)
 	return diags, s, nil
+}
+
+// lintDocs is what lint finds in docs: the front end's findings and, on
+// a clean repository taken whole, those of the plan's passes (lintPlan).
+func lintDocs(docs []load.Document, opts Options) []diag.Diagnostic {
+	set, diags := Front(docs, opts)
+	if !opts.Standalone && !hasErrors(diags) {
+		diags = append(diags, lintPlan(set)...)
+	}
+	return diags
 }
 
 // identify reads apiVersion, kind and metadata from a document without

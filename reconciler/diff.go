@@ -103,14 +103,13 @@ func DesiredFor(p *plan.Plan, node string) Desired {
 	d := Desired{Node: node, Revision: p.Revision, Services: p.Services, Workloads: p.Workloads, JobBackoff: DefaultJobBackoff,
 		NetworkPolicies: p.NetworkPolicies, Namespaces: p.Namespaces}
 	for i := range p.Nodes {
-		n := &p.Nodes[i]
-		d.Nodes = append(d.Nodes, n.Node)
-		if n.Node.Name == node || (node == "" && len(p.Nodes) == 1) {
-			d.Node = n.Node.Name
-			d.Pods = make([]plan.Pod, len(n.Pods))
-			for j := range n.Pods {
-				d.Pods[j] = plan.Resolve(p, &n.Pods[j])
-			}
+		d.Nodes = append(d.Nodes, p.Nodes[i].Node)
+	}
+	if n, err := p.NodePlan(node); err == nil {
+		d.Node = n.Node.Name
+		d.Pods = make([]plan.Pod, len(n.Pods))
+		for j := range n.Pods {
+			d.Pods[j] = plan.Resolve(p, &n.Pods[j])
 		}
 	}
 	cloned := false

@@ -77,6 +77,8 @@ type Reconciler struct {
 	opts   Options
 	events *ring
 	poke   chan struct{}
+	// applies are Apply's requests to Run's loop.
+	applies chan applyRequest
 
 	// passMu makes passes and user requests take turns; the holder is the
 	// only writer of the fields below.
@@ -178,7 +180,7 @@ func New(o Options) *Reconciler {
 	if o.StopDeadline <= 0 {
 		o.StopDeadline = 15 * time.Minute
 	}
-	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1),
+	return &Reconciler{opts: o, events: newRing(o.Events), poke: make(chan struct{}, 1), applies: make(chan applyRequest),
 		failures: map[string]failure{}, stopping: map[string]bool{}, stops: map[string]Stop{},
 		state: State{Rollouts: map[string]Rollout{}, Jobs: map[string]JobRun{}, Crons: map[string]CronRuns{}, History: map[string]RevisionHistory{}}}
 }
@@ -350,14 +352,8 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	if node == "" {
 		node = r.opts.Node
 	}
-	if !hasNode(p, node) {
-		// Applying a plan without this node would prune every pod here.
-		var names []string
-		for _, n := range p.Nodes {
-			names = append(names, n.Node.Name)
-		}
-		return Result{Revision: p.Revision}, fmt.Errorf("node %q is not in the plan of %s (nodes: %s): check --node or the Node inventory; nothing was changed",
-			node, p.Revision, strings.Join(names, ", "))
+	if _, err := p.NodePlan(node); err != nil {
+		return Result{Revision: p.Revision}, fmt.Errorf("plan %s: %w; nothing was changed", p.Revision, err)
 	}
 	// The node's part is resolved once per plan; passes in between (the
 	// loop's ticks) reuse it.
@@ -555,18 +551,6 @@ func (r *Reconciler) progressEvents(before State, recs []*Record) {
 	}
 }
 
-func hasNode(p *plan.Plan, node string) bool {
-	if node == "" {
-		return len(p.Nodes) == 1
-	}
-	for _, n := range p.Nodes {
-		if n.Node.Name == node {
-			return true
-		}
-	}
-	return false
-}
-
 // remember adds the desired pods to known, and forgets revisions that are
 // neither desired nor some rollout's stable revision.
 func (r *Reconciler) remember(d Desired) {
@@ -733,9 +717,41 @@ func (r *Reconciler) waiting(d Desired, obs nodes.NodeState) []string {
 	return out
 }
 
-// Run reconciles every plan it receives, and again every Resync and after
-// Promote or Abort, until ctx ends. Errors of a pass are logged and the
-// loop goes on (the next pass retries).
+// applyRequest is a plan for Run's loop, and where the loop answers with
+// the result of the one pass it runs for it.
+type applyRequest struct {
+	plan  *plan.Plan
+	reply chan<- applied
+}
+
+type applied struct {
+	res Result
+	err error
+}
+
+// Apply hands p to Run's loop, which makes it the plan it runs, and
+// returns the result of the one pass the loop runs for it: an apply is
+// one pass, reported once, to the caller (raft's Ready/Advance is the
+// model). The loop must be running (Run); ctx ending gives up waiting.
+func (r *Reconciler) Apply(ctx context.Context, p *plan.Plan) (Result, error) {
+	reply := make(chan applied, 1)
+	select {
+	case r.applies <- applyRequest{plan: p, reply: reply}:
+	case <-ctx.Done():
+		return Result{Revision: p.Revision}, ctx.Err()
+	}
+	select {
+	case a := <-reply:
+		return a.res, a.err
+	case <-ctx.Done():
+		return Result{Revision: p.Revision}, ctx.Err()
+	}
+}
+
+// Run reconciles every plan it receives (on plans, or from Apply), and
+// again every Resync and after Promote or Abort, until ctx ends. Errors
+// of a pass are logged and the loop goes on (the next pass retries); the
+// errors of a pass Apply asked for are its caller's to report.
 func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 	t := time.NewTicker(r.opts.Resync)
 	defer t.Stop()
@@ -745,6 +761,7 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 	defer wake.Stop()
 	var cur *plan.Plan
 	for {
+		var reply chan<- applied
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -754,6 +771,8 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 				continue
 			}
 			cur = p
+		case req := <-r.applies:
+			cur, reply = req.plan, req.reply
 		case <-t.C:
 		case <-wake.C:
 		case <-r.poke:
@@ -762,7 +781,9 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 			continue
 		}
 		res, err := r.Reconcile(ctx, cur, "")
-		if err != nil {
+		if reply != nil {
+			reply <- applied{res, err}
+		} else if err != nil {
 			r.opts.Logger.Error("reconcile", "revision", cur.Revision, "err", err)
 		}
 		next := time.Duration(0)

@@ -123,7 +123,7 @@
 //     does not say it all: the field table's "On a berth node" column.
 //     @berth(default="...") describes a default that Go fills in because
 //     it depends on other fields (a Job's backoffLimit).
-//  5. UPDATE_README=1 go test . -run TestREADME; list the rule in the
+//  5. UPDATE_GOLDEN=1 go test . -run TestREADME; list the rule in the
 //     README's "What lint checks".
 //
 // A field Kubernetes has and berth leaves out by design (not work yet to

@@ -69,8 +69,13 @@ func runApply(e *env, args []string) int {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
+	cfg, err := nf.config()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth apply: %v\n", err)
+		return exitUsage
+	}
 	last := ""
-	diags, err := daemon.Apply(ctx, nf.config(), path, func(res reconciler.Result, st reconciler.Status) {
+	diags, err := daemon.Apply(ctx, cfg, path, func(res reconciler.Result, st reconciler.Status) {
 		line := progressLine(res, st)
 		if line != last && !*quiet {
 			fmt.Fprintln(e.stdout, line)
@@ -141,7 +146,12 @@ func runCleanup(e *env, args []string) int {
 		}
 		return exitUsage
 	}
-	if err := daemon.Cleanup(context.Background(), nf.config()); err != nil {
+	cfg, err := nf.config()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth cleanup: %v\n", err)
+		return exitUsage
+	}
+	if err := daemon.Cleanup(context.Background(), cfg); err != nil {
 		fmt.Fprintf(e.stderr, "berth cleanup: %v\n", err)
 		return 1
 	}

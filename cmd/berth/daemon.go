@@ -33,7 +33,7 @@ func runDaemon(e *env, args []string) int {
 	nf.register(fs)
 	c := &nf.cfg
 	fs.StringVar(&c.Repo, "repo", "", "Git repository to follow: a path, file://, https://, ssh:// or user@host:path (no credentials in it: use --token-file)")
-	fs.StringVar(&c.Branch, "branch", "main", "branch to follow")
+	fs.StringVar(&c.Branch, "branch", daemon.DefaultBranch, "branch to follow")
 	fs.StringVar(&c.Path, "path", "", "sub-folder of the repository with the manifests")
 	fs.StringVar(&c.WatchDir, "watch", "", "follow a plain directory instead of Git (local development)")
 	fs.DurationVar(&c.Poll, "poll", 0, "how often to ask the repository for a new commit (default 30s)")
@@ -92,7 +92,11 @@ func runDaemon(e *env, args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	cfg := nf.config()
+	cfg, err := nf.config()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return exitUsage
+	}
 	cfg.DNSUpstreams = splitList(*dnsUpstreams)
 	if err := daemon.Run(ctx, cfg); err != nil {
 		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)

@@ -39,7 +39,11 @@ func runImage(e *env, args []string) int {
 		return exitUsage
 	}
 	defer f.Close()
-	cfg := nf.config()
+	cfg, err := nf.config()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth image import: %v\n", err)
+		return exitUsage
+	}
 	ctx := context.Background()
 	rt, err := containerd.New(ctx, containerd.Options{Address: cfg.ContainerdAddress, Namespace: cfg.ContainerdNamespace, StateDir: cfg.StateDir, RunDir: cfg.RunDir, Logger: cfg.Logger})
 	if err != nil {

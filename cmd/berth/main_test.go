@@ -16,11 +16,12 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs testdata/script/*.txtar, one file per behaviour of the
-// CLI. UPDATE_SCRIPTS=1 rewrites the expected output in place.
+// CLI. UPDATE_GOLDEN=1 (the one switch of every golden
+// file) rewrites the expected output in place.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
-		UpdateScripts:       os.Getenv("UPDATE_SCRIPTS") == "1",
+		UpdateScripts:       os.Getenv("UPDATE_GOLDEN") == "1",
 	})
 }

@@ -43,7 +43,12 @@ func operateCmd(verb string, needsRev bool) func(e *env, args []string) int {
 		if err != nil {
 			return exitUsage
 		}
-		c := nodeapi.NewClient(*addr, readToken(*token))
+		tok, err := readToken(*token)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "berth %s: %v\n", verb, err)
+			return exitUsage
+		}
+		c := nodeapi.NewClient(*addr, tok)
 		rev := ""
 		if needsRev {
 			if len(rest) != 1 {

@@ -8,14 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
-
-	"github.com/go-git/go-git/v5"
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/filemode"
-	gitobject "github.com/go-git/go-git/v5/plumbing/object"
 
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/api"
@@ -26,6 +19,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
 	"berth.dev/berth/compiler/render"
+	"berth.dev/berth/reconciler/daemon"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -111,7 +105,7 @@ func runPlan(e *env, args []string) int {
 			return fail(exitUsage, "--capacity: %v", err)
 		}
 	} else {
-		local.Capacity = machineCapacity()
+		local.Capacity = daemon.MachineCapacity()
 	}
 	opts := compiler.CompileOptions{
 		Options:          compiler.Options{Workers: *workers, Stdin: e.stdin, Limits: limits, Render: render.Options{ChartCache: *cache}},
@@ -243,16 +237,11 @@ func printDiags(w io.Writer, diags []diag.Diagnostic, prefix string) {
 
 func writePlan(e *env, p *plan.Plan, output, node string, workers int, fail func(int, string, ...any) int) int {
 	if node != "" {
-		var keep []plan.NodePlan
-		for _, n := range p.Nodes {
-			if n.Node.Name == node {
-				keep = append(keep, n)
-			}
+		np, err := p.NodePlan(node)
+		if err != nil {
+			return fail(exitUsage, "%v", err)
 		}
-		if len(keep) == 0 {
-			return fail(exitUsage, "--node %s: the plan has no such node", node)
-		}
-		p.Nodes = keep
+		p.Nodes = []plan.NodePlan{*np}
 	}
 	var err error
 	switch output {
@@ -282,77 +271,19 @@ func onlyNode(d *plandiff.Diff, node string) *plandiff.Diff {
 }
 
 // checkout writes the files of the Git repository containing path, at
-// revision rev, into a new temporary directory, reading objects with
-// go-git under the budgets of the daemon's snapshots: the work tree and
-// index are not touched. It returns the directory, where path is in it
-// (sub), the path to show files under, and the commit. For a directory
-// PATH the whole tree is written, so that kustomize bases and charts
-// outside PATH are there; for a file, that file alone.
+// revision rev, into a new temporary directory (source.ExtractCommit,
+// the daemon's own extraction). It returns the directory, where path is
+// in it (sub), the path to show files under, and the commit.
 func checkout(path, rev string, limits budget.Limits) (dir, sub, display, commit string, err error) {
-	abs, err := filepath.Abs(path)
+	dir, sub, commit, err = source.ExtractCommit(path, rev, limits)
 	if err != nil {
-		return "", "", "", "", err
-	}
-	repo, err := git.PlainOpenWithOptions(abs, &git.PlainOpenOptions{DetectDotGit: true})
-	if err != nil {
-		return "", "", "", "", fmt.Errorf("open the Git repository containing %s: %w", path, err)
-	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		return "", "", "", "", fmt.Errorf("a bare repository has no work tree to compare: %w", err)
-	}
-	root, err := filepath.EvalSymlinks(wt.Filesystem.Root())
-	if err != nil {
-		return "", "", "", "", err
-	}
-	if real, rerr := filepath.EvalSymlinks(abs); rerr == nil {
-		abs = real
-	}
-	rel, err := filepath.Rel(root, abs)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return "", "", "", "", fmt.Errorf("%s is outside the repository at %s", path, root)
-	}
-	h, err := repo.ResolveRevision(plumbing.Revision(rev))
-	if err != nil {
-		return "", "", "", "", fmt.Errorf("resolve revision: %w", err)
-	}
-	c, err := repo.CommitObject(*h)
-	if err != nil {
-		return "", "", "", "", fmt.Errorf("read commit %s: %w", h, err)
-	}
-	tree, err := c.Tree()
-	if err != nil {
-		return "", "", "", "", fmt.Errorf("read the tree of %s: %w", h, err)
-	}
-	dir, err = os.MkdirTemp("", "berth-base-")
-	if err != nil {
-		return "", "", "", "", err
-	}
-	rel = filepath.ToSlash(rel)
-	sub = dir
-	entry, ferr := tree.FindEntry(rel)
-	if rel != "." && ferr == nil && entry.Mode.IsFile() && entry.Mode != filemode.Symlink {
-		// One file: a tree of it alone, held to the same budgets.
-		one := &gitobject.Tree{Entries: []gitobject.TreeEntry{{Name: filepath.Base(rel), Mode: entry.Mode, Hash: entry.Hash}}}
-		err = source.Extract(repo.Storer, one, dir, limits)
-	} else {
-		err = source.Extract(repo.Storer, tree, dir, limits)
-		sub = filepath.Join(dir, filepath.FromSlash(rel))
-		if err == nil {
-			// PATH may be new since rev: the base plan is then empty,
-			// and the diff shows everything as created.
-			err = os.MkdirAll(sub, 0o700)
-		}
-	}
-	if err != nil {
-		os.RemoveAll(dir)
 		return "", "", "", "", err
 	}
 	display = path
 	if info, serr := os.Stat(path); serr == nil && !info.IsDir() {
 		display = filepath.Dir(path)
 	}
-	return dir, sub, filepath.Clean(display), h.String(), nil
+	return dir, sub, filepath.Clean(display), commit, nil
 }
 
 // parseCapacity reads cpu=4,memory=8Gi,pods=110.
@@ -379,20 +310,4 @@ func parseCapacity(s string) (plan.Resources, error) {
 		}
 	}
 	return r, nil
-}
-
-// machineCapacity is this machine's CPUs and memory, and the kubelet's
-// default pod limit.
-func machineCapacity() plan.Resources {
-	r := plan.Resources{MilliCPU: int64(runtime.NumCPU()) * 1000, Pods: 110}
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		for _, line := range strings.Split(string(b), "\n") {
-			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
-				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil {
-					r.Memory = kb * 1024
-				}
-			}
-		}
-	}
-	return r
 }

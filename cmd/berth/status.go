@@ -41,7 +41,12 @@ func clientFlags(e *env, name string, args []string, extra func(fs *flag.FlagSet
 		}
 		return nil, fs, exitUsage
 	}
-	return nodeapi.NewClient(*addr, readToken(*token)), fs, -1
+	tok, err := readToken(*token)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth %s: %v\n", name, err)
+		return nil, fs, exitUsage
+	}
+	return nodeapi.NewClient(*addr, tok), fs, -1
 }
 
 type fullStatus struct {

@@ -90,35 +90,6 @@ func (a *admission) parse(s string) (api.Quantity, error) {
 	return q, nil
 }
 
-// Copy returns templates whose specs may be mutated by Admit without
-// touching the objects of the set: lint admits copies, the plan the real
-// thing. Only what Admit writes (container resources) is copied deeply.
-func Copy(templates []Template) []Template {
-	out := slices.Clone(templates)
-	for i := range out {
-		if out[i].Spec == nil {
-			continue
-		}
-		s := *out[i].Spec
-		s.Containers = cloneContainers(s.Containers)
-		s.InitContainers = cloneContainers(s.InitContainers)
-		out[i].Spec = &s
-	}
-	return out
-}
-
-func cloneContainers(cs []api.Container) []api.Container {
-	if cs == nil {
-		return nil
-	}
-	out := slices.Clone(cs)
-	for i := range out {
-		out[i].Resources.Requests = maps.Clone(out[i].Resources.Requests)
-		out[i].Resources.Limits = maps.Clone(out[i].Resources.Limits)
-	}
-	return out
-}
-
 // containerRef is one container of a template with its field path.
 type containerRef struct {
 	c    *api.Container

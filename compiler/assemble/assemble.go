@@ -6,9 +6,6 @@ package assemble
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"slices"
 	"strings"
 
@@ -50,8 +47,9 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	diags = append(diags, d...)
 	svcs, d := address.Services(set, serviceCIDR, opts.LoadBalancerPool)
 	diags = append(diags, d...)
-	claims, d := address.Bind(set)
-	diags = append(diags, d...)
+	// The binder's findings are the front end's (compiler/check reports
+	// them): the plan only takes its bindings.
+	claims, _ := address.Bind(set)
 	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims, SecretKey: opts.SecretKey})
 	diags = append(diags, res.Diags...)
 	where, d := schedule.Place(nodes, res.Pods)
@@ -100,7 +98,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	sortPlan(p)
 	p.Revision = opts.Revision
 	if p.Revision == "" {
-		p.Revision = ContentRevision(p)
+		p.Revision = plan.ContentRevision(p)
 	}
 	diag.Sort(diags)
 	return p, diags
@@ -122,43 +120,4 @@ func sortPlan(p *plan.Plan) {
 	})
 	plan.SortConfig(p.ConfigMaps)
 	plan.SortConfig(p.Secrets)
-}
-
-// ContentRevision names a plan by its content: the digest of every pod's
-// hashes, every service and workload, the content hashes of the
-// ConfigMaps and Secrets, and the inventory. Equal plans get
-// equal names.
-func ContentRevision(p *plan.Plan) string {
-	h := sha256.New()
-	enc := json.NewEncoder(h)
-	for _, n := range p.Nodes {
-		_ = enc.Encode(n.Node)
-		for _, pod := range n.Pods {
-			h.Write([]byte(pod.Key() + " " + pod.Hash + " " + pod.ConfigHash + "\n"))
-		}
-	}
-	for _, s := range p.Services {
-		_ = enc.Encode(s)
-	}
-	for _, c := range p.ConfigMaps {
-		h.Write([]byte("ConfigMap " + c.Key() + " " + c.Hash + "\n"))
-	}
-	for _, c := range p.Secrets {
-		h.Write([]byte("Secret " + c.Key() + " " + c.Hash + "\n"))
-	}
-	for _, w := range p.Workloads {
-		t := w.Template
-		w.Template = nil
-		_ = enc.Encode(w)
-		if t != nil {
-			h.Write([]byte(t.Hash + " " + t.ConfigHash + "\n"))
-		}
-	}
-	for _, np := range p.NetworkPolicies {
-		_ = enc.Encode(np)
-	}
-	for _, ns := range p.Namespaces {
-		_ = enc.Encode(ns)
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -1,5 +1,7 @@
 // Package check runs the semantic checks that a schema cannot express:
-// cross-object references, selectors, ports, names, and admission.
+// cross-object references, selectors, ports, names, and Pod Security.
+// Admission (compiler/admit) is the front end's next stage; the checks
+// see the templates as written.
 //
 // Every finding is a diag.Diagnostic built by Object.Diag, so it carries
 // the file:line:col of the offending value, a stable rule id and a message
@@ -51,13 +53,19 @@ type Options struct {
 	// Rejected are the objects already refused by the schema or their
 	// own validation; nil for none.
 	Rejected *Rejected
+	// Templates are the pod templates of the set (admit.Templates), when
+	// the caller has them; nil lists them.
+	Templates []admit.Template
 }
 
 // Run checks every object of one revision and returns the findings in a
 // deterministic order (diag.Sort orders them for output). It does not
-// modify the set: admission runs on copies of the pod templates.
+// modify the set.
 func Run(set *object.Set, opts Options) []diag.Diagnostic {
-	templates := admit.Templates(set)
+	templates := opts.Templates
+	if templates == nil {
+		templates = admit.Templates(set)
+	}
 	pods := podsOf(templates)
 	var ds []diag.Diagnostic
 	ds = append(ds, checkNamespaces(set, opts)...)
@@ -70,30 +78,12 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 	ds = append(ds, checkAccounts(set, pods, opts)...)
 	ds = append(ds, checkClaims(set, pods, opts)...)
 	ds = append(ds, wave.Check(set)...)
-	ds = append(ds, admit.Admit(admissionSet(set, opts), admit.Copy(templates))...)
 	defaults := podsecurity.DefaultPolicy
 	if opts.PodSecurity != nil {
 		defaults = *opts.PodSecurity
 	}
 	ds = append(ds, podsecurity.Admit(set, templates, defaults)...)
 	return ds
-}
-
-// admissionSet leaves the rejected LimitRanges and ResourceQuotas out of
-// admission: their own errors are reported, their effects would not be
-// the user's intent.
-func admissionSet(set *object.Set, opts Options) *object.Set {
-	if !opts.Rejected.hasKind("LimitRange") && !opts.Rejected.hasKind("ResourceQuota") {
-		return set
-	}
-	var keep []*object.Object
-	for _, o := range set.All() {
-		if (o.Kind == "LimitRange" || o.Kind == "ResourceQuota") && opts.Rejected.Has(o.Kind, o.Namespace, o.Name) {
-			continue
-		}
-		keep = append(keep, o)
-	}
-	return object.NewSet(keep)
 }
 
 // missing reports a reference to an object the repository does not

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/admit"
+	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/internal/objtest"
 )
 
@@ -133,12 +134,22 @@ func TestRunDoesNotMutate(t *testing.T) {
 	}
 }
 
-func TestRunAdmission(t *testing.T) {
+func TestRunThenAdmit(t *testing.T) {
 	// The LimitRange max is exceeded by a written limit, and the quota by
 	// the surge of a 10-replica Deployment.
 	src := strings.Replace(repo, "replicas: 2\n  selector: {matchLabels: {app: web}}", "replicas: 10\n  selector: {matchLabels: {app: web}}", 1)
 	src = strings.Replace(src, "ports: [{name: http, containerPort: 8000}]", "ports: [{name: http, containerPort: 8000}]\n        resources: {limits: {memory: 1Gi}}", 1)
-	got := run(t, src, admit.RuleLimitRange, admit.RuleResourceQuota)
+	// Admission is the front end's stage after the checks
+	// (compiler.Front): the checks see the templates as written.
+	set := objtest.Set(t, src)
+	ds := Run(set, Options{})
+	var admitted []diag.Diagnostic
+	for _, d := range append(ds, admit.Admit(set, admit.Templates(set))...) {
+		if d.Rule == admit.RuleLimitRange || d.Rule == admit.RuleResourceQuota {
+			admitted = append(admitted, d)
+		}
+	}
+	got := objtest.Strings(admitted)
 	want := []string{
 		`test.yaml:9:16: error: spec.hard.pods: pods used 13 exceeds hard 10 of ResourceQuota compute in namespace shop (Deployment web: 13 (10 replicas + 3 surge)): lower replicas (a rolling update's surge counts too) or raise the quota`,
 		`test.yaml:9:56: error: spec.hard.limits.memory: limits.memory used 13Gi exceeds hard 2Gi of ResourceQuota compute in namespace shop (Deployment web: 13 pods x 1Gi (10 replicas + 3 surge)): lower the containers' limits.memory or the replicas, or raise the quota`,

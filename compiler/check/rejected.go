@@ -55,6 +55,23 @@ func (r *Rejected) Has(kind, namespace, name string) bool {
 // hasKind reports whether an object of kind was rejected.
 func (r *Rejected) hasKind(kind string) bool { return r != nil && r.kinds[kind] }
 
+// Admissible is set without the rejected LimitRanges and
+// ResourceQuotas, for admission: their own errors are reported, their
+// effects would not be the user's intent.
+func (r *Rejected) Admissible(set *object.Set) *object.Set {
+	if !r.hasKind("LimitRange") && !r.hasKind("ResourceQuota") {
+		return set
+	}
+	var keep []*object.Object
+	for _, o := range set.All() {
+		if (o.Kind == "LimitRange" || o.Kind == "ResourceQuota") && r.Has(o.Kind, o.Namespace, o.Name) {
+			continue
+		}
+		keep = append(keep, o)
+	}
+	return object.NewSet(keep)
+}
+
 // mayMatch reports whether a rejected workload of namespace may be what
 // sel selects: its labels match, or could not be read.
 func (r *Rejected) mayMatch(namespace string, sel selector.Selector) bool {

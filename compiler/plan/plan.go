@@ -11,6 +11,10 @@ import "berth.dev/berth/compiler/api"
 // and Secrets are tables that pods refer to (docs/plan.md).
 const FormatVersion = "berth.dev/plan/v2"
 
+// DefaultPodCIDR is the pod CIDR of a plan compiled without --pod-cidr:
+// split among the inventory's nodes, or the one implicit node's.
+const DefaultPodCIDR = "10.88.0.0/16"
+
 // Plan is the compiled form of one revision of a repository.
 type Plan struct {
 	FormatVersion string `json:"formatVersion"`

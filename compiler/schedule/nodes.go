@@ -13,13 +13,17 @@ import (
 
 // Defaults of the node inventory.
 const (
-	DefaultPodCIDR = "10.88.0.0/16"
+	DefaultPodCIDR = plan.DefaultPodCIDR
 	// DefaultMaxPods is the kubelet's default pod capacity.
 	DefaultMaxPods = 110
 	// nodeSubnetBits is the size of a node's pod subnet when the
 	// inventory does not give one: a /24 out of the pod CIDR.
 	nodeSubnetBits = 24
 )
+
+// RulePodCIDR is the rule of a pod CIDR the nodes cannot be given
+// subnets of.
+const RulePodCIDR = "pod-cidr"
 
 // Local is the implicit node used when the repository has no inventory.
 type Local struct {
@@ -93,7 +97,7 @@ func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Di
 	if len(auto) > 0 {
 		subnets, err := address.Subnets(podCIDR, nodeSubnetBits, auto, fixed)
 		if err != nil {
-			diags = append(diags, diag.Diagnostic{Pos: inv[0].Pos(""), Severity: diag.Error, Rule: "pod-cidr", Message: err.Error()})
+			diags = append(diags, diag.Diagnostic{Pos: inv[0].Pos(""), Severity: diag.Error, Rule: RulePodCIDR, Message: err.Error()})
 		}
 		for i := range out {
 			if out[i].PodCIDR == "" {

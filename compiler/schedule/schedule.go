@@ -69,15 +69,17 @@ type node struct {
 }
 
 // fits returns "" when p's requests fit on n, or why they do not (the
-// NodeResourcesFit plugin's reasons).
+// NodeResourcesFit plugin's reasons). It compares a request with what is
+// free, never adds to used: a request of "1e31" is the largest int64,
+// and a sum would wrap around and fit.
 func (n *node) fits(p *expand.Pod) string {
 	c, r := n.Capacity, p.Requests
 	switch {
-	case c.Pods > 0 && n.used.Pods+r.Pods > c.Pods:
+	case c.Pods > 0 && r.Pods > c.Pods-n.used.Pods:
 		return fmt.Sprintf("already holds %d of %d pods", n.used.Pods, c.Pods)
-	case c.MilliCPU > 0 && n.used.MilliCPU+r.MilliCPU > c.MilliCPU:
+	case c.MilliCPU > 0 && r.MilliCPU > c.MilliCPU-n.used.MilliCPU:
 		return fmt.Sprintf("insufficient cpu (needs %dm, %dm free of %dm)", r.MilliCPU, c.MilliCPU-n.used.MilliCPU, c.MilliCPU)
-	case c.Memory > 0 && n.used.Memory+r.Memory > c.Memory:
+	case c.Memory > 0 && r.Memory > c.Memory-n.used.Memory:
 		return fmt.Sprintf("insufficient memory (needs %s, %s free of %s)", bytes(r.Memory), bytes(c.Memory-n.used.Memory), bytes(c.Memory))
 	}
 	// An extended resource the node does not list has capacity 0, as

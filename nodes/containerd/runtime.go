@@ -26,8 +26,9 @@ import (
 const (
 	DefaultNamespace   = "berth"
 	DefaultStateDir    = "/var/lib/berth"
+	DefaultRunDir      = "/run/berth"
 	DefaultBridge      = "berth0"
-	DefaultPodCIDR     = "10.88.0.0/16"
+	DefaultPodCIDR     = plan.DefaultPodCIDR
 	DefaultCNIBinDir   = "/usr/lib/cni"
 	DefaultSystemSock  = "/run/containerd/containerd.sock"
 	DefaultBackoffBase = 10 * time.Second
@@ -106,7 +107,7 @@ func (o *Options) defaults() {
 		o.StateDir = DefaultStateDir
 	}
 	if o.RunDir == "" {
-		o.RunDir = "/run/berth"
+		o.RunDir = DefaultRunDir
 	}
 	if o.Bridge == "" {
 		o.Bridge = DefaultBridge

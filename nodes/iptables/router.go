@@ -36,7 +36,8 @@ type Options struct {
 	// then sets net.ipv4.conf.all.route_localnet=1, without which the
 	// kernel drops DNATed packets with a loopback source.
 	LocalhostNodePorts bool
-	// ChainPrefix names the chains (default "BERTH"); see ValidPrefix.
+	// ChainPrefix names the chains (default DefaultChainPrefix); see
+	// ValidPrefix.
 	ChainPrefix string
 	// PodCIDR is this node's pod subnet: forwarding from and to it is
 	// accepted (BERTH-FORWARD), so pods work on hosts whose FORWARD
@@ -83,6 +84,10 @@ type SyncStats struct {
 // there one transaction of any size is cheapest.
 var nftRestoreRules = 5000
 
+// DefaultChainPrefix names berth's chains when Options.ChainPrefix is
+// empty (berth's --chain-prefix default).
+const DefaultChainPrefix = "BERTH"
+
 // Router programs service routes into iptables. It is safe for concurrent
 // use; calls are serialized.
 type Router struct {
@@ -120,7 +125,7 @@ type Router struct {
 func New(opts Options) (*Router, error) {
 	prefix := opts.ChainPrefix
 	if prefix == "" {
-		prefix = "BERTH"
+		prefix = DefaultChainPrefix
 	}
 	if !ValidPrefix(prefix) {
 		return nil, fmt.Errorf("iptables: chain prefix %q: use 1-10 upper-case letters and digits, starting with a letter", prefix)

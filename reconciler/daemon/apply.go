@@ -10,6 +10,7 @@ import (
 
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/nodes/hostroutes"
 	"berth.dev/berth/nodes/iptables"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/gitops"
@@ -57,7 +58,7 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 		return diags, err
 	}
 	rec := node.Reconciler()
-	if err := node.routes.sync(p, cfg.Node); err != nil {
+	if err := node.routes.Sync(wantedRoutes(p, cfg.Node)); err != nil {
 		cfg.Logger.Warn("routes to other nodes' pods", "err", err)
 	}
 	for {
@@ -112,7 +113,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("service rules: %w", err))
 	}
-	if err := removeHostRoutes(cfg.StateDir); err != nil {
+	if err := hostroutes.Remove(cfg.StateDir); err != nil {
 		errs = append(errs, fmt.Errorf("routes: %w", err))
 	}
 	for _, f := range []string{store.FileName, "gitops.json", gitops.OpsFile, "git"} {

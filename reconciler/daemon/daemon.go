@@ -144,10 +144,10 @@ func (c *Config) defaults() error {
 		c.Node = h
 	}
 	if c.StateDir == "" {
-		c.StateDir = "/var/lib/berth"
+		c.StateDir = DefaultStateDir
 	}
 	if c.RunDir == "" {
-		c.RunDir = "/run/berth"
+		c.RunDir = DefaultRunDir
 	}
 	if c.API == "" {
 		c.API = filepath.Join(c.RunDir, "berth.sock")
@@ -159,7 +159,7 @@ func (c *Config) defaults() error {
 		c.ImageGC = containerd.DefaultImageGC
 	}
 	if c.Branch == "" {
-		c.Branch = "main"
+		c.Branch = DefaultBranch
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -271,20 +271,6 @@ func MachineCapacity() plan.Resources {
 		}
 	}
 	return r
-}
-
-// nodePlan finds this node's part of p.
-func nodePlan(p *plan.Plan, node string) (*plan.NodePlan, error) {
-	for i := range p.Nodes {
-		if p.Nodes[i].Node.Name == node {
-			return &p.Nodes[i], nil
-		}
-	}
-	var names []string
-	for _, n := range p.Nodes {
-		names = append(names, n.Node.Name)
-	}
-	return nil, fmt.Errorf("node %q is not in the plan's inventory (%s): pass --node with one of them", node, strings.Join(names, ", "))
 }
 
 var errNotReady = errors.New("the node runtime is not started yet (no good revision applied)")

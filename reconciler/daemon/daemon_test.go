@@ -48,11 +48,11 @@ func TestCompileReportsRepositoryPaths(t *testing.T) {
 
 func TestNodePlan(t *testing.T) {
 	p := &plan.Plan{Nodes: []plan.NodePlan{{Node: plan.Node{Name: "a"}}, {Node: plan.Node{Name: "b"}}}}
-	if np, err := nodePlan(p, "b"); err != nil || np.Node.Name != "b" {
-		t.Fatalf("nodePlan(b) = %v, %v", np, err)
+	if np, err := p.NodePlan("b"); err != nil || np.Node.Name != "b" {
+		t.Fatalf("NodePlan(b) = %v, %v", np, err)
 	}
-	if _, err := nodePlan(p, "c"); err == nil || !strings.Contains(err.Error(), "(a, b)") {
-		t.Fatalf("nodePlan(c) err = %v, want the inventory listed", err)
+	if _, err := p.NodePlan("c"); err == nil || !strings.Contains(err.Error(), "(nodes: a, b)") {
+		t.Fatalf("NodePlan(c) err = %v, want the inventory listed", err)
 	}
 }
 

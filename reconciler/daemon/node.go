@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/nodes/dns"
+	"berth.dev/berth/nodes/hostroutes"
 	"berth.dev/berth/nodes/iptables"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/store"
@@ -29,9 +30,8 @@ type Node struct {
 	router  *iptables.Router
 	rec     *reconciler.Reconciler
 	db      *store.DB
-	plans   chan *plan.Plan
 	podCIDR string
-	routes  *hostRoutes
+	routes  hostRouter
 	peers   *peers
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
@@ -47,7 +47,7 @@ type Node struct {
 
 // NewNode prepares the node; Start happens on the first Apply.
 func NewNode(cfg *Config) *Node {
-	n := &Node{cfg: cfg, plans: make(chan *plan.Plan, 1), routes: newHostRoutes(cfg.StateDir)}
+	n := &Node{cfg: cfg, routes: hostroutes.New(cfg.StateDir)}
 	n.peers = newPeers(cfg, func() local {
 		if r := n.Reconciler(); r != nil {
 			return r
@@ -69,7 +69,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 	if n.rec != nil {
 		return nil
 	}
-	np, err := nodePlan(p, n.cfg.Node)
+	np, err := p.NodePlan(n.cfg.Node)
 	if err != nil {
 		return err
 	}
@@ -145,20 +145,20 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		OnDrift: n.onDrift,
 		Drainer: router,
 	})
-	go func() { _ = n.rec.Run(ctx, n.plans) }()
+	go func() { _ = n.rec.Run(ctx, nil) }() // plans come with Apply
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)
 	// Rules someone removed or altered come back without a plan change.
 	go router.Run(ctx, 30*time.Second)
 	return nil
 }
 
-// Apply runs one reconcile pass for p (the GitOps loop's Applier) and
-// hands p to the reconciler's own loop for what unfolds over time.
+// Apply hands p to the reconciler's loop and returns the outcome of the
+// one pass the loop runs for it (the GitOps loop's Applier).
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	if err := reservedPorts(p, n.cfg); err != nil {
 		return err
 	}
-	np, err := nodePlan(p, n.cfg.Node)
+	np, err := p.NodePlan(n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
 		// applies an empty part, so its pods stop here while the others
@@ -196,16 +196,13 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		n.cfg.Logger.Warn("this node's pod CIDR changed in the inventory; restart the daemon to renumber its pods",
 			"running", n.podCIDR, "planned", np.Node.PodCIDR)
 	}
-	if err := n.routes.sync(p, n.cfg.Node); err != nil {
+	if err := n.routes.Sync(wantedRoutes(p, n.cfg.Node)); err != nil {
 		n.cfg.Logger.Warn("routes to other nodes' pods", "err", err)
 	}
 	n.peers.update(ctx, p)
-	select {
-	case <-n.plans:
-	default:
-	}
-	n.plans <- p
-	res, err := n.rec.Reconcile(ctx, p, n.cfg.Node)
+	// One pass, run by the reconciler's loop, which keeps p for the
+	// passes that follow (rollout steps, Job back-off, resync).
+	res, err := n.rec.Apply(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -317,7 +314,7 @@ func (n *Node) drainPlan(p *plan.Plan) (*plan.Plan, bool) {
 // the progress store (after a restart).
 func (n *Node) lastPodCIDR() string {
 	if last := n.LastApplied(); last != nil {
-		if np, err := nodePlan(last, n.cfg.Node); err == nil {
+		if np, err := last.NodePlan(n.cfg.Node); err == nil {
 			return np.Node.PodCIDR
 		}
 	}

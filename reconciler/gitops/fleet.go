@@ -101,7 +101,7 @@ func (l *Loop) decide() bool {
 			fresh := l.good == nil || l.good.Revision != p.Revision
 			l.good, l.goodHash, l.goodKey = p, c.hash, key
 			if p != c.p {
-				l.goodHash = Hash(p)
+				l.goodHash = p.Digest()
 			}
 			if fresh {
 				l.unsettle(p.Revision)

@@ -11,9 +11,6 @@ package gitops
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,7 +113,7 @@ type Loop struct {
 	// is its revision and why.
 	good    *plan.Plan
 	goodKey string
-	// goodHash is Hash(good), computed once per compiled revision rather
+	// goodHash is good.Digest(), computed once per compiled revision rather
 	// than on every resync.
 	goodHash    string
 	appliedOnce bool
@@ -366,7 +363,7 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 		return
 	}
 	l.opts.Logger.Info("new revision compiled", "revision", rev.ID, "message", rev.Message)
-	hash := Hash(p)
+	hash := p.Digest()
 	l.mu.Lock()
 	prev := l.good
 	l.plans[rev.ID] = compiled{p: p, hash: hash}
@@ -530,16 +527,6 @@ func (l *Loop) setError(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.status.LastError = err.Error()
-}
-
-// Hash is the SHA-256 of the plan's JSON document.
-func Hash(p *plan.Plan) string {
-	b, err := json.Marshal(p)
-	if err != nil {
-		return ""
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 func first(ds []diag.Diagnostic) string {

@@ -57,7 +57,7 @@ func (l *Loop) compileWanted(ctx context.Context) {
 		return
 	}
 	l.mu.Lock()
-	l.plans[want] = compiled{p: p, hash: Hash(p)}
+	l.plans[want] = compiled{p: p, hash: p.Digest()}
 	if l.inventory == nil {
 		l.inventory = inventoryOf(p)
 	}
@@ -124,7 +124,7 @@ func (l *Loop) resume(ctx context.Context) {
 		l.opts.Logger.Warn("the revision applied before the restart no longer compiles; waiting for a good head", "revision", applied)
 		return
 	}
-	hash := Hash(p)
+	hash := p.Digest()
 	l.mu.Lock()
 	l.good, l.goodHash, l.goodKey = p, hash, ""
 	l.plans[applied] = compiled{p: p, hash: hash}

@@ -44,11 +44,14 @@ type Revision struct {
 	Time    time.Time `json:"time,omitzero"`
 }
 
+// DefaultBranch is the branch a source follows when none is given.
+const DefaultBranch = "main"
+
 // GitOptions say which repository to follow.
 type GitOptions struct {
 	// URL must not carry credentials (see redact.ErrCredentialsInURL).
 	URL    string
-	Branch string // default "main"
+	Branch string // default DefaultBranch
 	Path   string // sub-folder with the manifests
 	// Dir is where the clone and the snapshots live (under the state dir).
 	Dir  string
@@ -113,7 +116,7 @@ func NewGit(opts GitOptions) (*Git, error) {
 		return nil, fmt.Errorf("--repo %s: %w", redact.URL(opts.URL), redact.ErrCredentialsInURL)
 	}
 	if opts.Branch == "" {
-		opts.Branch = "main"
+		opts.Branch = DefaultBranch
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -227,7 +227,7 @@ func TestWebView(t *testing.T) {
 	shot("history-failed")
 	noErrors("history, failed")
 
-	if os.Getenv("UPDATE_SCREENSHOTS") == "1" {
+	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		for _, name := range []string{"workloads-failed", "history-failed"} {
 			b, err := os.ReadFile(filepath.Join(shots, name+".png"))
 			if err == nil {

@@ -6,7 +6,7 @@
 // that a failed rollout shows its reason, and that the pages ask for a
 // login on a non-loopback address. Screenshots of every page are written
 // to a directory the test prints (BERTH_SCREENSHOTS sets it);
-// UPDATE_SCREENSHOTS=1 also refreshes the two in docs/img.
+// UPDATE_GOLDEN=1 also refreshes the two in docs/img.
 //
 // The package has only tests. They skip loudly when the environment is
 // absent (not root, no containerd, no chromium) and fail instead under

@@ -17,6 +17,16 @@ type ServiceRoute struct {
 	// Service (ClusterIP None), sorted: what cluster DNS answers for it.
 	// Routers ignore headless Services.
 	Ready []string `json:"ready,omitempty"`
+	// Hosts are the ready pods among Ready whose subdomain is this
+	// Service (a StatefulSet's ordinals), by host name, sorted: cluster
+	// DNS answers <host>.<service>.<namespace>.svc with their addresses.
+	Hosts []HostAddr `json:"hosts,omitempty"`
+}
+
+// HostAddr is a pod's host name and address.
+type HostAddr struct {
+	Host string `json:"host"`
+	IP   string `json:"ip"`
 }
 
 // Key is namespace/name.

@@ -140,7 +140,7 @@ func (m *Manager) Prepare(pod *plan.Pod) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		p, err := m.prepareVolume(root, dir, v)
+		p, err := m.prepareVolume(root, dir, pod.Namespace, v)
 		if err == nil {
 			err = owned(pod, v, p)
 		}
@@ -194,7 +194,7 @@ func (m *Manager) Update(pod *plan.Pod) error {
 		if err := ensurePodDir(dir); err != nil {
 			return fmt.Errorf("pod %s: %w", pod.Key(), err)
 		}
-		p, err := m.prepareVolume(root, dir, v)
+		p, err := m.prepareVolume(root, dir, pod.Namespace, v)
 		if err == nil {
 			err = owned(pod, v, p)
 		}
@@ -272,7 +272,7 @@ func checkVolumes(vols []plan.Volume) error {
 	return nil
 }
 
-func (m *Manager) prepareVolume(root, podDir string, v *plan.Volume) (string, error) {
+func (m *Manager) prepareVolume(root, podDir, ns string, v *plan.Volume) (string, error) {
 	volDir := filepath.Join(podDir, volumesDir, v.Name)
 	switch v.Kind {
 	case KindEmptyDir:
@@ -317,6 +317,9 @@ func (m *Manager) prepareVolume(root, podDir string, v *plan.Volume) (string, er
 		}
 		return p, checkHostPath(p, v.HostPathType)
 	case KindPVC:
+		if v.LocalClaim != "" {
+			return m.localClaim(root, ns, v.LocalClaim)
+		}
 		if v.Path == "" {
 			return "", fmt.Errorf("claim %q is not bound to a volume with a path; bind it to a PersistentVolume with hostPath or local", v.Source)
 		}

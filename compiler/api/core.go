@@ -159,6 +159,8 @@ type NodeSelector struct {
 // NodeSelectorTerm is a list of requirements, ANDed.
 type NodeSelectorTerm struct {
 	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions,omitempty" yaml:"matchExpressions,omitempty"`
+	// MatchFields selects by metadata.name, the node's name.
+	MatchFields []LabelSelectorRequirement `json:"matchFields,omitempty" yaml:"matchFields,omitempty"`
 }
 
 // PersistentVolumeClaim is a v1 PersistentVolumeClaim.
@@ -191,4 +193,5 @@ type NodeSpec struct {
 	PodCIDR          string            `json:"podCIDR,omitempty" yaml:"podCIDR,omitempty"`
 	LoadBalancerPool []string          `json:"loadBalancerPool,omitempty" yaml:"loadBalancerPool,omitempty"`
 	Capacity         map[string]string `json:"capacity,omitempty" yaml:"capacity,omitempty"`
+	Taints           []Taint           `json:"taints,omitempty" yaml:"taints,omitempty"`
 }

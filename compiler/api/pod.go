@@ -40,6 +40,12 @@ type PodSpec struct {
 	HostPID         bool                `json:"hostPID,omitempty" yaml:"hostPID,omitempty"`
 	HostIPC         bool                `json:"hostIPC,omitempty" yaml:"hostIPC,omitempty"`
 	SecurityContext *PodSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+
+	// Affinity, Tolerations and TopologySpreadConstraints steer the
+	// schedule (compiler/schedule).
+	Affinity                  *Affinity                  `json:"affinity,omitempty" yaml:"affinity,omitempty"`
+	Tolerations               []Toleration               `json:"tolerations,omitempty" yaml:"tolerations,omitempty"`
+	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty" yaml:"topologySpreadConstraints,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.

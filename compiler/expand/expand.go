@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/selector"
@@ -55,6 +56,12 @@ type Pod struct {
 	// must match, by any one of its terms.
 	Affinity     [][]selector.Selector
 	AffinityText []string
+	// Spec is the pod spec as written (affinity, tolerations, topology
+	// spread); Fit its node-level constraints; Extended its requests of
+	// extended resources. Replicas share them.
+	Spec     *api.PodSpec
+	Fit      *nodefit.Filter
+	Extended map[string]int64
 	// Pin is the node a DaemonSet pod belongs to ("" to be scheduled).
 	Pin string
 	// Priority is the pod's priority (its PriorityClass's value, filled
@@ -131,12 +138,13 @@ type template struct {
 	affinity [][]selector.Selector
 	affText  []string
 	priority int32
+	place    placement
 }
 
 // resolve resolves a pod spec of namespace ns.
 func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *api.PodSpec) (*template, bool) {
 	var diags []diag.Diagnostic
-	t := &template{src: src}
+	t := &template{src: src, place: newPlacement(spec)}
 	t.spec = plan.PodSpec{
 		RestartPolicy:                 spec.RestartPolicy,
 		HostNetwork:                   spec.HostNetwork,
@@ -268,6 +276,7 @@ func (x *expander) add(t *template, pod *plan.Pod, o *object.Object, index int, 
 		Pod: pod, Object: o, Path: t.src.path, Group: groupKey(o), Index: index,
 		Requests: requests, NodeSelector: pod.Spec.NodeSelector,
 		Affinity: t.affinity, AffinityText: t.affText, Pin: pin, Workload: workload, Priority: t.priority,
+		Spec: t.place.spec, Fit: t.place.fit, Extended: t.place.extended,
 	})
 }
 
@@ -316,10 +325,11 @@ func (x *expander) daemonSet(o *object.Object, ds *api.DaemonSet) {
 	rev := t.revision(ds.Spec.Template.Metadata.Labels)
 	labels := withLabel(ds.Spec.Template.Metadata.Labels, LabelControllerRevision, rev)
 	owner := plan.Owner{Kind: "DaemonSet", Name: o.Name}
-	sel := selector.FromMap(ds.Spec.Template.Spec.NodeSelector)
+	// The DaemonSet controller's predicates: nodeSelector, node affinity
+	// and taints (nodefit, the scheduler's own rules).
 	var nodes []string
-	for _, n := range x.in.Nodes {
-		if sel.Matches(n.Labels) {
+	for i := range x.in.Nodes {
+		if n := &x.in.Nodes[i]; t.place.fit.Refuses(n) == "" {
 			nodes = append(nodes, n.Name)
 		}
 	}

@@ -50,6 +50,18 @@ type Node struct {
 	PodCIDR  string            `json:"podCIDR"`
 	Labels   map[string]string `json:"labels,omitempty"`
 	Capacity Resources         `json:"capacity"`
+	// Extended is the node's capacity of extended resources
+	// (nvidia.com/gpu: 4), whole units; Taints keep pods off it.
+	Extended map[string]int64 `json:"extended,omitempty"`
+	Taints   []Taint          `json:"taints,omitempty"`
+}
+
+// Taint is a node taint: pods that do not tolerate it are not placed on
+// the node (NoSchedule, NoExecute) or placed there last (PreferNoSchedule).
+type Taint struct {
+	Key    string `json:"key"`
+	Value  string `json:"value,omitempty"`
+	Effect string `json:"effect"`
 }
 
 // Resources are CPU in millicores, memory and storage in bytes, and a pod count.

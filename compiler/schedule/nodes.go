@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"maps"
+	"slices"
 
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/api"
@@ -52,12 +53,8 @@ func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Di
 		}
 		pn := plan.Node{Name: n.Name, Address: n.V.Spec.Address, PodCIDR: n.V.Spec.PodCIDR, Labels: maps.Clone(n.V.Metadata.Labels)}
 		pn.Capacity.Pods = DefaultMaxPods
-		for _, k := range []string{"cpu", "memory", "pods"} {
-			s, ok := n.V.Spec.Capacity[k]
-			if !ok {
-				continue
-			}
-			q, err := api.ParseQuantity(s)
+		for _, k := range slices.Sorted(maps.Keys(n.V.Spec.Capacity)) {
+			q, err := api.ParseQuantity(n.V.Spec.Capacity[k])
 			if err != nil {
 				diags = append(diags, n.Diag(diag.Error, "schema", "spec.capacity."+k, "%v", err))
 				continue
@@ -69,7 +66,15 @@ func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Di
 				pn.Capacity.Memory = q.Value()
 			case "pods":
 				pn.Capacity.Pods = q.Value()
+			default: // an extended resource (the schema's names)
+				if pn.Extended == nil {
+					pn.Extended = map[string]int64{}
+				}
+				pn.Extended[k] = q.Value()
 			}
+		}
+		for _, t := range n.V.Spec.Taints {
+			pn.Taints = append(pn.Taints, plan.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
 		}
 		// Kubernetes' well-known hostname label, so nodeSelector can pin.
 		if pn.Labels == nil {

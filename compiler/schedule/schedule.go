@@ -39,6 +39,7 @@ package schedule
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -54,11 +55,13 @@ const RuleUnschedulable = "unschedulable"
 type node struct {
 	plan.Node
 	used plan.Resources
+	ext  map[string]int64 // extended resources in use
 }
 
-// fits returns "" when r fits on n, or why it does not.
-func (n *node) fits(r plan.Resources) string {
-	c := n.Capacity
+// fits returns "" when p's requests fit on n, or why they do not (the
+// NodeResourcesFit plugin's reasons).
+func (n *node) fits(p *expand.Pod) string {
+	c, r := n.Capacity, p.Requests
 	switch {
 	case c.Pods > 0 && n.used.Pods+r.Pods > c.Pods:
 		return fmt.Sprintf("already holds %d of %d pods", n.used.Pods, c.Pods)
@@ -67,13 +70,28 @@ func (n *node) fits(r plan.Resources) string {
 	case c.Memory > 0 && n.used.Memory+r.Memory > c.Memory:
 		return fmt.Sprintf("insufficient memory (needs %s, %s free of %s)", bytes(r.Memory), bytes(c.Memory-n.used.Memory), bytes(c.Memory))
 	}
+	// An extended resource the node does not list has capacity 0, as
+	// for a kubelet without the device plugin.
+	for _, name := range slices.Sorted(maps.Keys(p.Extended)) {
+		want := p.Extended[name] * max(r.Pods, 1)
+		if free := n.Extended[name] - n.ext[name]; want > free {
+			return fmt.Sprintf("insufficient %s (needs %d, %d free of %d)", name, want, free, n.Extended[name])
+		}
+	}
 	return ""
 }
 
-func (n *node) take(r plan.Resources) {
+func (n *node) take(p *expand.Pod) {
+	r := p.Requests
 	n.used.MilliCPU += r.MilliCPU
 	n.used.Memory += r.Memory
 	n.used.Pods += r.Pods
+	for name, v := range p.Extended {
+		if n.ext == nil {
+			n.ext = map[string]int64{}
+		}
+		n.ext[name] += v * max(r.Pods, 1)
+	}
 }
 
 func bytes(b int64) string {
@@ -96,13 +114,25 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 		ns[i] = &node{Node: nodes[i]}
 		byName[nodes[i].Name] = ns[i]
 	}
+	// Pod affinity and topology spread read the pods placed before: the
+	// index is kept only when some pod has such a term.
+	var index *podIndex
+	for i := range pods {
+		if hasPodTerms(pods[i].Spec) {
+			index = newPodIndex()
+			break
+		}
+	}
 	out := make([]string, len(pods))
 	order := make([]int, 0, len(pods))
 	for i := range pods {
 		if p := &pods[i]; p.Pin != "" {
 			if n := byName[p.Pin]; n != nil {
-				n.take(p.Requests)
+				n.take(p)
 				out[i] = p.Pin
+				if index != nil {
+					index.add(p.Pod.Namespace, p.Pod.Labels, n)
+				}
 			}
 			continue
 		}
@@ -111,36 +141,89 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 	// Higher priorities first, as the scheduler's queue takes them: when
 	// the nodes cannot hold every pod, the ones left out are those of the
 	// lowest priority (where Kubernetes would preempt them; berth has no
-	// pending pods, so the plan names them as fitting nowhere).
+	// pending pods, so the plan names them as fitting nowhere). Within a
+	// priority, groups with pod affinity or topology spread come last,
+	// so that the pods they refer to are placed.
+	terms := func(i int) int {
+		if hasPodTerms(pods[i].Spec) {
+			return 1
+		}
+		return 0
+	}
 	slices.SortStableFunc(order, func(a, b int) int {
-		return cmp.Or(cmp.Compare(pods[b].Priority, pods[a].Priority), strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
+		return cmp.Or(cmp.Compare(pods[b].Priority, pods[a].Priority), cmp.Compare(terms(a), terms(b)),
+			strings.Compare(pods[a].Group, pods[b].Group), cmp.Compare(pods[a].Index, pods[b].Index))
 	})
 
 	var diags []diag.Diagnostic
 	el := newEligibility(ns)
-	var r *ranking
+	var (
+		tiers []*ranking
+		gt    *groupTerms
+		gerr  error
+	)
 	group := "\x00"
 	for _, i := range order {
 		p := &pods[i]
 		if p.Group != group {
 			group = p.Group
-			r = newRanking(p.Group, el.of(p))
+			tiers = tiers[:0]
+			for _, e := range el.of(p) {
+				tiers = append(tiers, newRanking(p.Group, e))
+			}
+			gt, gerr = nil, nil
+			if index != nil {
+				gt, gerr = newGroupTerms(p, index, ns)
+			}
 		}
-		placed := false
+		if gerr != nil {
+			diags = append(diags, p.Object.Diag(diag.Error, RuleUnschedulable, p.Path, "pod %s: %v", p.Pod.Key(), gerr))
+			continue
+		}
+		if n := pick(p, tiers, gt); n != nil {
+			n.take(p)
+			out[i] = n.Name
+			if index != nil {
+				index.add(p.Pod.Namespace, p.Pod.Labels, n)
+				gt.placed(n)
+			}
+			continue
+		}
+		diags = append(diags, unschedulable(p, ns, gt))
+	}
+	return out, diags
+}
+
+// pick is the node for replica p: in the best tier of static scores
+// with a node that takes it, the first such node in ranked order from
+// position Index (or, when the group scores nodes against the pods
+// placed, the best scored one, ties to ranked order).
+func pick(p *expand.Pod, tiers []*ranking, gt *groupTerms) *node {
+	scored := gt != nil && gt.scored()
+	for _, r := range tiers {
+		var best *node
+		var bestScore int64
 		for k := range r.n {
 			n := r.at((p.Index + k) % r.n)
-			if n.fits(p.Requests) == "" {
-				n.take(p.Requests)
-				out[i] = n.Name
-				placed = true
+			if n.fits(p) != "" || (gt != nil && gt.refuses(n) != "") {
+				continue
+			}
+			if !scored {
+				return n
+			}
+			s := gt.score(n)
+			if best == nil || s > bestScore {
+				best, bestScore = n, s
+			}
+			if s >= 0 && gt.bounded() {
 				break
 			}
 		}
-		if !placed {
-			diags = append(diags, unschedulable(p, ns))
+		if best != nil {
+			return best
 		}
 	}
-	return out, diags
+	return nil
 }
 
 // bucketCount is the number of first-level buckets of the ranking. It is
@@ -164,34 +247,46 @@ type eligible struct {
 	n       int
 }
 
-// eligibility caches the eligible nodes of each distinct nodeSelector
-// and volume affinity: repositories have few of them, and a group must
-// not pay a pass over every node.
+// eligibility caches the eligible nodes of each distinct node-level
+// filter (nodeSelector, node affinity, tolerations) and volume
+// affinity, split into tiers of equal static score (preferred node
+// affinity, PreferNoSchedule taints), best first: repositories have few
+// distinct filters, and a group must not pay a pass over every node.
 type eligibility struct {
 	nodes []*node
-	cache map[string]*eligible
+	cache map[string][]*eligible
 }
 
 func newEligibility(ns []*node) *eligibility {
-	return &eligibility{nodes: ns, cache: map[string]*eligible{}}
+	return &eligibility{nodes: ns, cache: map[string][]*eligible{}}
 }
 
-func (e *eligibility) of(p *expand.Pod) *eligible {
-	sel := selector.FromMap(p.NodeSelector)
-	key := sel.String() + "\x00" + strings.Join(p.AffinityText, "\x00")
+func (e *eligibility) of(p *expand.Pod) []*eligible {
+	key := p.Fit.Key() + "\x00" + strings.Join(p.AffinityText, "\x00")
 	if el, ok := e.cache[key]; ok {
 		return el
 	}
-	el := &eligible{}
+	byScore := map[int64]*eligible{}
 	for _, n := range e.nodes { // sorted by name
-		if sel.Matches(n.Labels) && unmatchedAffinity(p.Affinity, n.Labels) < 0 {
-			b := fnv64a(fnvOffset, n.Name) % bucketCount
-			el.buckets[b] = append(el.buckets[b], n)
-			el.n++
+		if p.Fit.Refuses(&n.Node) != "" || unmatchedAffinity(p.Affinity, n) >= 0 {
+			continue
 		}
+		s := p.Fit.Score(&n.Node)
+		el := byScore[s]
+		if el == nil {
+			el = &eligible{}
+			byScore[s] = el
+		}
+		b := fnv64a(fnvOffset, n.Name) % bucketCount
+		el.buckets[b] = append(el.buckets[b], n)
+		el.n++
 	}
-	e.cache[key] = el
-	return el
+	var tiers []*eligible
+	for _, s := range slices.Backward(slices.Sorted(maps.Keys(byScore))) {
+		tiers = append(tiers, byScore[s])
+	}
+	e.cache[key] = tiers
+	return tiers
 }
 
 // ranking is a group's eligible nodes, best first, built a bucket at a
@@ -250,25 +345,31 @@ func (r *ranking) at(i int) *node {
 	return r.ranked[i]
 }
 
-// why is the reason node n is not eligible for p, or "".
-func why(n *node, p *expand.Pod) string {
-	sel := selector.FromMap(p.NodeSelector)
-	if !sel.Matches(n.Labels) {
-		return "does not match nodeSelector " + sel.String()
+// why is the reason node n may not run p, or "": the first rule that
+// refuses it, in the order of the scheduler's filters.
+func why(n *node, p *expand.Pod, gt *groupTerms) string {
+	if r := p.Fit.Refuses(&n.Node); r != "" {
+		return r
 	}
-	if i := unmatchedAffinity(p.Affinity, n.Labels); i >= 0 {
+	if i := unmatchedAffinity(p.Affinity, n); i >= 0 {
 		return "is not where " + p.AffinityText[i]
+	}
+	if r := n.fits(p); r != "" {
+		return r
+	}
+	if gt != nil {
+		return gt.refuses(n)
 	}
 	return ""
 }
 
-// unmatchedAffinity is the index of the first volume affinity labels do
-// not satisfy, or -1.
-func unmatchedAffinity(aff [][]selector.Selector, labels map[string]string) int {
+// unmatchedAffinity is the index of the first volume affinity n does not
+// satisfy, or -1.
+func unmatchedAffinity(aff [][]selector.Selector, n *node) int {
 	for i, terms := range aff {
 		ok := false
 		for _, t := range terms {
-			if t.Matches(labels) {
+			if t.MatchesNode(n.Name, n.Labels) {
 				ok = true
 				break
 			}
@@ -280,14 +381,40 @@ func unmatchedAffinity(aff [][]selector.Selector, labels map[string]string) int 
 	return -1
 }
 
-func unschedulable(p *expand.Pod, ns []*node) diag.Diagnostic {
+// listedNodes is how many nodes an unschedulable message names one by
+// one; past it, nodes are summed up by reason, as the scheduler's
+// "0/N nodes are available" does, so the message stays short.
+const listedNodes = 5
+
+func unschedulable(p *expand.Pod, ns []*node, gt *groupTerms) diag.Diagnostic {
 	var reasons []string
-	for _, n := range ns {
-		r := why(n, p)
-		if r == "" {
-			r = n.fits(p.Requests)
+	if len(ns) <= listedNodes {
+		for _, n := range ns {
+			reasons = append(reasons, "node "+n.Name+" "+why(n, p, gt))
 		}
-		reasons = append(reasons, "node "+n.Name+" "+r)
+	} else {
+		type tally struct {
+			first string
+			count int
+		}
+		by := map[string]*tally{}
+		for _, n := range ns {
+			r := why(n, p, gt)
+			if by[r] == nil {
+				by[r] = &tally{first: n.Name}
+			}
+			by[r].count++
+		}
+		keys := slices.Collect(maps.Keys(by))
+		slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(by[b].count, by[a].count), strings.Compare(a, b)) })
+		for _, r := range keys {
+			t := by[r]
+			if t.count == 1 {
+				reasons = append(reasons, "node "+t.first+" "+r)
+			} else {
+				reasons = append(reasons, fmt.Sprintf("%d nodes (%s, ...): %s", t.count, t.first, r))
+			}
+		}
 	}
 	if len(ns) == 0 {
 		reasons = append(reasons, "the inventory has no nodes")

@@ -82,7 +82,7 @@ func Object(o *object.Object) []diag.Diagnostic {
 	case *api.Namespace:
 		errs = objectMeta(&v.Metadata, metaPath)
 	case *api.Node:
-		errs = objectMeta(&v.Metadata, metaPath)
+		errs = node(v)
 	}
 	if len(errs) == 0 {
 		return nil

@@ -86,11 +86,31 @@ func limitMemory(pid int, mem int64) error {
 	if vsz <= 0 {
 		return fmt.Errorf("isolate: cannot read the worker's size in /proc/%d/statm", pid)
 	}
-	lim := unix.Rlimit{Cur: uint64(vsz + mem), Max: uint64(vsz + mem)}
+	cap := uint64(vsz + mem + threadReserve())
+	lim := unix.Rlimit{Cur: cap, Max: cap}
 	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &lim, nil); err != nil {
 		return fmt.Errorf("isolate: cap the worker's memory: %w", err)
 	}
 	return nil
+}
+
+// workerThreads bounds the Ps of a worker (its GOMAXPROCS): the threads
+// it may start, each with a stack of the size of RLIMIT_STACK reserved
+// by the C library, are part of its address space and would otherwise
+// grow with the machine's cores, not with the evaluation.
+const workerThreads = 4
+
+// threadReserve is the address space the worker's threads may reserve
+// after the cap is set: one stack of RLIMIT_STACK (8 MiB on most
+// systems, at most 64 MiB counted here) for each P's thread. It is
+// reserved, not resident; the heap shares what is left.
+func threadReserve() int64 {
+	stack := int64(8 << 20)
+	var r unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_STACK, &r); err == nil && r.Cur != unix.RLIM_INFINITY && r.Cur > 0 {
+		stack = int64(min(r.Cur, 64<<20))
+	}
+	return workerThreads * stack
 }
 
 // serve answers requests until its input ends: each is a frame in, and a

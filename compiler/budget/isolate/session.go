@@ -143,7 +143,10 @@ func (s *Session) start() error {
 	}
 	p := &proc{stdin: inW, stdout: outR, out: bufio.NewReader(outR), stderr: &capped{max: stderrCap}, exited: make(chan struct{})}
 	p.cmd = exec.Command(exe)
-	p.cmd.Env = append(os.Environ(), envWorker+"="+s.name, envMemory+"="+strconv.FormatInt(s.opts.Memory, 10), "GOTRACEBACK=none")
+	p.cmd.Env = append(os.Environ(), envWorker+"="+s.name, envMemory+"="+strconv.FormatInt(s.opts.Memory, 10), "GOTRACEBACK=none",
+		// Threads and the C allocator's arenas grow with the cores, not
+		// the evaluation: bound them so the cap measures the work.
+		"GOMAXPROCS="+strconv.Itoa(workerThreads), "MALLOC_ARENA_MAX=1")
 	p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr = inR, outW, p.stderr
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	started := make(chan error, 1)

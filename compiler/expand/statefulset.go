@@ -79,8 +79,10 @@ func (x *expander) statefulSet(o *object.Object, s *api.StatefulSet) {
 		pod := &plan.Pod{Namespace: o.Namespace, Name: name, Labels: pl, Owner: owner, Revision: rev,
 			Hash: contentHash(t.specHash, o.Namespace, name, pl, vols, spec.Subdomain), ConfigHash: t.config, Spec: spec}
 		// One index for every ordinal: they share the group's first node.
-		x.res.Pods = append(x.res.Pods, Pod{Pod: pod, Object: o, Path: t.src.path, Group: groupKey(o), Index: 0,
-			Requests: t.requests, NodeSelector: spec.NodeSelector, Affinity: aff, AffinityText: affText, Workload: -1, Priority: t.priority})
+		// The ordinal's own claims add their volumes' node affinity.
+		ot := *t
+		ot.affinity, ot.affText = aff, affText
+		x.add(&ot, pod, o, 0, "", -1, t.requests)
 	}
 }
 

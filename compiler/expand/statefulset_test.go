@@ -58,6 +58,9 @@ spec:
 		if pod.Labels[LabelPodIndex] != pod.Name[len("db-"):] || pod.Labels[LabelStatefulSetPodName] != pod.Name || pod.Labels[LabelControllerRevision] != "db-"+w.Revision {
 			t.Errorf("pod %s labels %v", pod.Name, pod.Labels)
 		}
+		if p.Fit == nil {
+			t.Errorf("pod %s has no scheduling filter", pod.Name)
+		}
 		v := pod.Spec.Volumes
 		if len(v) != 1 || v[0].Source != wantVol[pod.Name] || (v[0].LocalClaim != "") != (v[0].Path == "") {
 			t.Errorf("pod %s volumes %+v", pod.Name, v)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/reconciler/store"
 )
 
 // mkSet is a StatefulSet of n ordinals web-0.. at revision rev.
@@ -109,4 +110,42 @@ func TestStatefulSetOnDelete(t *testing.T) {
 	if got := e.hashes("web-0", "web-1"); got[0] != "h-a-web-0" || got[1] != "h-a-web-1" {
 		t.Fatalf("OnDelete replaced pods: %v", got)
 	}
+}
+
+// A daemon killed in the middle of a StatefulSet's rolling update
+// resumes where it was: the updated ordinal is not touched again, the
+// next one down is updated, and each ordinal name exists once.
+func TestStatefulSetResume(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t)
+	var db *store.DB
+	e.restart(dir, &db)
+	defer func() { db.Close() }()
+	for range 3 {
+		e.pass(mkPlan("r1", []deploy{mkSet("a", 3, ordered)}))
+	}
+	e.rt.AutoReady = false
+	p := mkPlan("r2", []deploy{mkSet("b", 3, ordered)})
+	e.pass(p)
+	if got := e.hashes("web-2"); got[0] != "h-b-web-2" {
+		t.Fatalf("web-2 not updated first: %v", got)
+	}
+	e.rt.Calls()
+
+	e.restart(dir, &db)
+	e.pass(p) // web-2 is not ready yet: nothing moves
+	if calls := e.rt.Calls(); len(calls) != 0 {
+		t.Fatalf("a restarted daemon acted before web-2 was ready: %v", calls)
+	}
+	e.rt.SetAllReady("web-")
+	e.pass(p)
+	for _, c := range e.rt.Calls() {
+		if c.Key == "default/web-2" {
+			t.Fatalf("the updated ordinal was touched again: %v", c)
+		}
+	}
+	if got := e.hashes("web-0", "web-1", "web-2"); got[0] != "h-a-web-0" || got[1] != "h-b-web-1" || got[2] != "h-b-web-2" {
+		t.Fatalf("after the restart: %v, want web-1 updated next", got)
+	}
+	e.want("web-", "web-0", "web-1", "web-2")
 }

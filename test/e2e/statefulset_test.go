@@ -9,7 +9,8 @@ import (
 
 // statefulApp is a headless Service and a StatefulSet of two ordinals
 // whose container counts its boots in its claim (/data/boots), prints
-// the count and its host name, and resolves both ordinals' DNS names.
+// the count, its host name and its fully qualified name from /etc/hosts,
+// and resolves both ordinals' DNS names.
 const statefulApp = `apiVersion: v1
 kind: Service
 metadata: {name: db}
@@ -33,7 +34,7 @@ spec:
       - name: c
         image: RESOLVE
         env: [{name: GEN, value: "GENERATION"}]
-        command: [sh, -c, 'echo x >> /data/boots; echo "boots $(wc -l < /data/boots) host $(hostname)"; exec resolve -every 100ms db-0.db db-1.db.default.svc.cluster.local']
+        command: [sh, -c, 'echo x >> /data/boots; echo "boots $(wc -l < /data/boots) host $(hostname) $(grep -o "$(hostname)[.][a-z0-9.-]*" /etc/hosts)"; exec resolve -every 100ms db-0.db db-1.db.default.svc.cluster.local']
         volumeMounts: [{name: data, mountPath: /data}]
   volumeClaimTemplates:
   - metadata: {name: data}
@@ -85,7 +86,7 @@ func TestStatefulSet(t *testing.T) {
 			return true, ""
 		})
 	}
-	waitBoots(map[string]string{"db-0": "boots 1 host db-0", "db-1": "boots 1 host db-1"})
+	waitBoots(map[string]string{"db-0": "boots 1 host db-0 db-0.db.default.svc.cluster.local", "db-1": "boots 1 host db-1 db-1.db.default.svc.cluster.local"})
 	n.waitFor(60*time.Second, "each ordinal's DNS name to resolve", func() (bool, string) {
 		got := answers("db-0")
 		a, b := got["db-0.db"], got["db-1.db.default.svc.cluster.local"]
@@ -109,7 +110,7 @@ func TestStatefulSet(t *testing.T) {
 	rev = r.commit("new template")
 	r.push()
 	n.waitApplied(rev, 60*time.Second)
-	waitBoots(map[string]string{"db-0": "boots 2 host db-0", "db-1": "boots 2 host db-1"})
+	waitBoots(map[string]string{"db-0": "boots 2 host db-0 db-0.db.default.svc.cluster.local", "db-1": "boots 2 host db-1 db-1.db.default.svc.cluster.local"})
 
 	// Scale down to one and up again: db-1 comes back to its data.
 	r.write("app.yaml", app("1", "2"))
@@ -124,5 +125,5 @@ func TestStatefulSet(t *testing.T) {
 	rev = r.commit("scale up")
 	r.push()
 	n.waitApplied(rev, 60*time.Second)
-	waitBoots(map[string]string{"db-0": "boots 2 host db-0", "db-1": "boots 3 host db-1"})
+	waitBoots(map[string]string{"db-0": "boots 2 host db-0 db-0.db.default.svc.cluster.local", "db-1": "boots 3 host db-1 db-1.db.default.svc.cluster.local"})
 }

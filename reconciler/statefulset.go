@@ -99,7 +99,7 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 			continue
 		}
 		pod := p
-		if part := int(w.Strategy.Partition); w.Strategy.Type == "RollingUpdate" && ordinalOf(p.Labels) < part {
+		if w.Strategy.Type == "RollingUpdate" && belowPartition(w, p) {
 			// Below the partition an ordinal comes back at the revision
 			// it had, when this node still knows it.
 			if old := v.knownOrdinal(key, p.Key(), progress); old != nil {
@@ -126,7 +126,7 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 		for i := len(sorted) - 1; i >= 0 && budget > 0; i-- {
 			p := sorted[i]
 			o := obs[p.Key()]
-			if o == nil || current(o, p) || ordinalOf(p.Labels) < int(w.Strategy.Partition) {
+			if o == nil || current(o, p) || belowPartition(w, p) {
 				continue
 			}
 			v.remove(o, key, "ordinal of an old revision: update")
@@ -182,4 +182,11 @@ func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[s
 	if !had || !sameJSON(before, r) {
 		v.record(bucketRollouts, key, r, "statefulset "+r.Phase)
 	}
+}
+
+// belowPartition says whether the partition keeps p at its revision: it
+// counts from the first ordinal (the controller indexes its replicas
+// from spec.ordinals.start).
+func belowPartition(w *plan.Workload, p *plan.Pod) bool {
+	return ordinalOf(p.Labels)-int(w.Strategy.OrdinalsStart) < int(w.Strategy.Partition)
 }

@@ -35,6 +35,7 @@ func (x *expander) statefulSet(o *object.Object, s *api.StatefulSet) {
 	}
 	start, n := s.Spec.Span()
 	st, d := statefulSetStrategy(o, s, n)
+	st.OrdinalsStart = start
 	x.res.Diags = append(x.res.Diags, d...)
 	// The revision covers the claim templates too: they shape the pods.
 	rev := TemplateHash(tmpl.Metadata.Labels, t.specHash, s.Spec.VolumeClaimTemplates)

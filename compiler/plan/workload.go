@@ -38,6 +38,8 @@ type Strategy struct {
 	// each after the previous is ready, remove in reverse) or Parallel.
 	Partition           int32  `json:"partition,omitempty"`
 	PodManagementPolicy string `json:"podManagementPolicy,omitempty"`
+	// OrdinalsStart is a StatefulSet's first ordinal (spec.ordinals.start).
+	OrdinalsStart int32 `json:"ordinalsStart,omitempty"`
 	// RevisionHistoryLimit is how many old revisions a node remembers of
 	// a Deployment, DaemonSet, StatefulSet or Rollout (nil for other kinds).
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`

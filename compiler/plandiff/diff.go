@@ -569,7 +569,7 @@ func join(path, k string) string {
 // and are updated.
 func statefulSetRollout(w *plan.Workload) string {
 	s := w.Strategy
-	first, last := w.Name+"-0", fmt.Sprintf("%s-%d", w.Name, max(w.Replicas-1, 0))
+	first, last := fmt.Sprintf("%s-%d", w.Name, s.OrdinalsStart), fmt.Sprintf("%s-%d", w.Name, s.OrdinalsStart+max(w.Replicas-1, 0))
 	start := "created " + first + " to " + last + " one at a time, each once the one before is ready; removed in reverse"
 	if s.PodManagementPolicy == "Parallel" {
 		start = "created and removed in parallel"
@@ -577,7 +577,7 @@ func statefulSetRollout(w *plan.Workload) string {
 	if s.Type == "OnDelete" {
 		return fmt.Sprintf("ordinals %s; on delete: replaced as they are deleted", start)
 	}
-	upd := fmt.Sprintf("updated from %s down to %s-%d", last, w.Name, s.Partition)
+	upd := fmt.Sprintf("updated from %s down to %s-%d", last, w.Name, s.OrdinalsStart+s.Partition)
 	if s.Partition > 0 {
 		upd += fmt.Sprintf(" (partition %d keeps the lower ordinals)", s.Partition)
 	}

@@ -69,6 +69,40 @@ func BenchmarkDiffUnchanged200(b *testing.B) {
 	}
 }
 
+// BenchmarkHealth is the health of a converged node's revision, which
+// the daemon computes every 200 ms: 200 pods, and 2,000 in five waves.
+func BenchmarkHealth(b *testing.B) {
+	for _, n := range []int{20, 200} {
+		b.Run(fmt.Sprintf("pods=%d", n*10), func(b *testing.B) {
+			var ds []deploy
+			for i := range n {
+				d := mkDeploy("Deployment", fmt.Sprintf("app%03d", i), "a", 10, plan.Strategy{Type: "RollingUpdate", MaxSurge: 1})
+				if n > 20 {
+					d.w.Wave = int32(i % 5)
+				}
+				ds = append(ds, d)
+			}
+			p := mkPlan("r1", ds)
+			clock := fake.NewClock(t0)
+			rt := fake.New(clock)
+			rec := New(Options{Runtime: rt, Router: &fake.Router{}, Clock: clock, Node: "n1"})
+			for range 20 {
+				if _, err := rec.Reconcile(context.Background(), p, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if h := rec.Health(); h.State != HealthHealthy {
+				b.Fatalf("health %+v", h)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				rec.Health()
+			}
+		})
+	}
+}
+
 // BenchmarkDiffIndexedJob is one diff pass over an Indexed Job of 10,000
 // completions and parallelism 100, half way: 5,000 finished pods on
 // record, 100 running, nothing to do. What grows with the Job is the

@@ -34,6 +34,9 @@ type Desired struct {
 	// node enforces them for its pods (Firewall).
 	NetworkPolicies []plan.NetworkPolicy
 	Namespaces      []plan.Namespace
+	// Hosts are the nodes that run each workload of a plan with several
+	// stages (WaveHosts): a stage waits for the ones before it there.
+	Hosts map[string][]string
 }
 
 // PeerReadiness is what this node last learned from another node: whether
@@ -122,6 +125,8 @@ func DesiredFor(p *plan.Plan, node string) Desired {
 		t := plan.Resolve(p, w.Template)
 		w.Template = &t
 	}
+	d.Hosts = WaveHosts(p)
+	hookRuns(&d)
 	return d
 }
 
@@ -166,10 +171,15 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 	workloads := slices.Clone(d.Workloads)
 	sort.Slice(workloads, func(i, j int) bool { return workloads[i].Key() < workloads[j].Key() })
 	known := map[string]bool{}
+	gates := Gates(d, observed, progress)
 	for i := range workloads {
 		w := &workloads[i]
 		k := w.Key()
 		known[k] = true
+		if gates[k] != "" {
+			v.holdWorkload(w, progress)
+			continue
+		}
 		switch w.Kind {
 		case "Job":
 			v.job(w, progress)

@@ -172,8 +172,8 @@ func (v *view) stepRun(w *plan.Workload, spec *plan.Job, run *JobRun, object str
 		v.startPods(w, spec, run, &rs, object)
 	}
 	run.CompletedIndexes, run.FailedIndexes = rs.completed.String(), rs.failed.String()
-	if run.finished() && !run.Cleaned && spec.TTLSecondsAfterFinished != nil &&
-		!v.now.Before(run.Finished.Add(time.Duration(*spec.TTLSecondsAfterFinished)*time.Second)) {
+	if run.finished() && !run.Cleaned && (spec.TTLSecondsAfterFinished != nil &&
+		!v.now.Before(run.Finished.Add(time.Duration(*spec.TTLSecondsAfterFinished)*time.Second)) || hookDeletes(w, run)) {
 		v.cleanRun(w.Namespace, run, object, "ttlSecondsAfterFinished")
 	}
 }

@@ -56,6 +56,9 @@ type Options struct {
 	// 15m): past it the action fails and is retried, so a pod cannot stay
 	// "terminating" forever.
 	StopDeadline time.Duration
+	// OnDrift, when set, is told what a pass repaired on a node that had
+	// converged on the same revision (drift.go).
+	OnDrift func(revision string, repairs []string)
 	// StopWait is how long a pass waits for pods to stop (default 2s).
 	// A pod that takes longer (it uses its grace period) goes on stopping
 	// in the background: it counts as terminating (there, not ready, out
@@ -120,6 +123,10 @@ type Reconciler struct {
 	// localReady counts this node's ready pods by service, as the last
 	// synced routes send traffic to them (LocalReady).
 	localReady map[string]int
+	// lastRev and lastConverged are the last pass's (drift); written by
+	// the pass holder.
+	lastRev       string
+	lastConverged bool
 }
 
 // New returns a Reconciler; progress is loaded from the store on the first pass.
@@ -307,6 +314,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, p *plan.Plan, node string) (
 	r.passMu.Lock()
 	defer r.passMu.Unlock()
 	res, err := r.pass(ctx, p, node)
+	r.drift(p.Revision, res)
 	r.mu.Lock()
 	r.lastPass = r.opts.Clock.Now()
 	r.lastErr = ""
@@ -665,6 +673,7 @@ func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 	for k, ro := range r.state.Rollouts {
 		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
 	}
+	waveProgress(r.desired, r.observed, r.state, out)
 	return out
 }
 

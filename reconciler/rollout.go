@@ -422,7 +422,7 @@ func (v *view) canary(g *group, r *Rollout) {
 			o := g.cur[p.Key()]
 			switch {
 			case o == nil:
-			case o.Restarts() >= 3:
+			case o.Restarts() >= CrashLoopRestarts:
 				r.Phase, r.Message = PhaseAborted, fmt.Sprintf("canary %s crash looping (%d restarts): traffic back on %s", o.Name, o.Restarts(), r.Stable)
 			case !ready(o) && !o.StartedAt.IsZero() && v.now.Sub(o.StartedAt) > deadline:
 				r.Phase, r.Message = PhaseAborted, fmt.Sprintf("canary %s not ready after %s: traffic back on %s", o.Name, deadline, r.Stable)

@@ -9,6 +9,8 @@ const (
 	PhaseComplete    = "Complete"
 	PhaseFailed      = "Failed"
 	PhaseAborted     = "Aborted"
+	// PhaseWaiting: the workload's stage waits for an earlier one (waves).
+	PhaseWaiting = "Waiting"
 )
 
 // Job phases.

@@ -85,6 +85,7 @@ func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 		p := &d.Pods[i]
 		desiredBy[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)]++
 	}
+	gates := Gates(d, obs, st)
 	for i := range d.Workloads {
 		w := &d.Workloads[i]
 		k := w.Key()
@@ -123,6 +124,9 @@ func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 			} else if !c.Suspend {
 				ws.NextRun = sch.Next(now)
 			}
+		}
+		if why := gates[k]; why != "" {
+			ws.Phase, ws.Message = PhaseWaiting, why
 		}
 		s.Workloads = append(s.Workloads, ws)
 	}

@@ -54,6 +54,7 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.APITLSCert, "api-tls-cert", "", "serve the TCP API over HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&c.APITLSKey, "api-tls-key", "", "the PEM private key of --api-tls-cert")
 	fs.StringVar(&c.APITLSClientCA, "api-tls-client-ca", "", "also require TCP clients to present a certificate signed by a CA in this PEM file")
+	notifyFiles := operateFlags(fs, c)
 	fs.BoolVar(&c.ClusterDNS, "cluster-dns", true, "serve cluster DNS (<svc>.<ns>.svc.<domain>) on the pod bridge's address and give pods a resolv.conf pointing at it; false: pods use the host's resolvers")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "the cluster DNS domain")
 	dnsUpstreams := fs.String("dns-upstream", "", "comma-separated resolvers (host:port) the cluster DNS asks for every other name (default: the nameservers of /etc/resolv.conf)")
@@ -85,6 +86,10 @@ func runDaemon(e *env, args []string) int {
 	}
 	nf.cfg.NodePolicy = &pol
 	nf.cfg.SecretKeyFile = nf.policy.secretKeyFile
+	if err := readNotifyFiles(&nf.cfg, *notifyFiles); err != nil {
+		fmt.Fprintf(e.stderr, "berth daemon: %v\n", err)
+		return exitUsage
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	cfg := nf.config()

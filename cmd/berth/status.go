@@ -120,6 +120,7 @@ func clusterStatus(e *env, c *nodeapi.Client, output string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%.12s\t%.12s\t%d/%d\t%s\n", n.Node, member, orDash(n.Applied), orDash(n.PlanHash), n.Ready, n.Total, converged)
 	}
 	tw.Flush()
+	printClusterHealth(e.stdout, nodes)
 	if len(hashes) > 1 {
 		fmt.Fprintf(e.stdout, "\nthe nodes run %d different plans (a commit is still on its way, or their flags differ)\n", len(hashes))
 	}
@@ -143,6 +144,7 @@ func printStatus(w io.Writer, st fullStatus) {
 	if g.Compiling != "" {
 		fmt.Fprintf(w, "compiling: %s\n", g.Compiling)
 	}
+	printOperating(w, g)
 	if g.Rejected != nil {
 		if g.Rejected.Reason != "" {
 			fmt.Fprintf(w, "\nrevision %s refused: %s\n", g.Rejected.Revision, g.Rejected.Reason)

@@ -19,6 +19,7 @@ import (
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/schedule"
+	"berth.dev/berth/compiler/wave"
 )
 
 // Options are the settings of a compilation that the repository does not
@@ -58,6 +59,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 
 	p := &plan.Plan{FormatVersion: plan.FormatVersion, Nodes: make([]plan.NodePlan, len(nodes)), Services: svcs,
 		ConfigMaps: res.ConfigMaps, Secrets: res.Secrets, Workloads: res.Workloads}
+	wave.Assign(set, p.Workloads)
 	nodeIndex := make(map[string]int, len(nodes))
 	for i, n := range nodes {
 		p.Nodes[i].Node = n

@@ -13,6 +13,7 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/podsecurity"
+	"berth.dev/berth/compiler/wave"
 )
 
 // Rule ids of the checks in this package (admission's are in admit).
@@ -68,6 +69,7 @@ func Run(set *object.Set, opts Options) []diag.Diagnostic {
 	ds = append(ds, checkRolloutServices(set, opts)...)
 	ds = append(ds, checkAccounts(set, pods, opts)...)
 	ds = append(ds, checkClaims(set, pods, opts)...)
+	ds = append(ds, wave.Check(set)...)
 	ds = append(ds, admit.Admit(admissionSet(set, opts), admit.Copy(templates))...)
 	defaults := podsecurity.DefaultPolicy
 	if opts.PodSecurity != nil {

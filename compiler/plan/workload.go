@@ -16,6 +16,17 @@ type Workload struct {
 	// instantiates at run time; Node is where it runs.
 	Template *Pod   `json:"template,omitempty"`
 	Node     string `json:"node,omitempty"`
+	// Wave and Hook order the workloads of a revision (compiler/wave):
+	// a workload starts its rollout when every workload of an earlier
+	// stage is healthy on every node that runs it. Hook is the Argo CD
+	// sync phase of a hook ("PreSync", "PostSync", "SyncFail"; "" is the
+	// main phase), from argocd.argoproj.io/hook or helm.sh/hook; Wave is
+	// berth.dev/wave, argocd.argoproj.io/sync-wave or helm.sh/hook-weight.
+	Wave int32  `json:"wave,omitempty"`
+	Hook string `json:"hook,omitempty"`
+	// HookDelete is a hook's delete policy: HookSucceeded, HookFailed,
+	// BeforeHookCreation (Argo CD's names; Helm's map onto them).
+	HookDelete []string `json:"hookDelete,omitempty"`
 }
 
 // Key is kind/namespace/name.

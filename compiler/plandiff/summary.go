@@ -57,6 +57,7 @@ func WritePlan(w io.Writer, p *plan.Plan, node string) error {
 		}
 		tw.Flush()
 	}
+	writeWaves(bw, p, node)
 	if len(p.Services) > 0 {
 		fmt.Fprintf(bw, "\nServices:\n")
 		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
@@ -138,4 +139,38 @@ func count(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// writeWaves lists the stages of a plan that has more than one (or
+// hooks): in order, each with its workloads.
+func writeWaves(w io.Writer, p *plan.Plan, node string) {
+	stages := plan.Stages(p.Workloads)
+	fail := false
+	for i := range p.Workloads {
+		fail = fail || p.Workloads[i].Hook == plan.HookSyncFail
+	}
+	if len(stages) < 2 && !fail && (len(stages) == 0 || stages[0].Hook == "") {
+		return
+	}
+	fmt.Fprintf(w, "\nWaves (each starts when the ones before it are healthy on every node):\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	line := func(label string, pick func(*plan.Workload) bool) {
+		for i := range p.Workloads {
+			wl := &p.Workloads[i]
+			if !pick(wl) || node != "" && wl.Node != "" && wl.Node != node {
+				continue
+			}
+			extra := ""
+			if len(wl.HookDelete) > 0 {
+				extra = "\tdelete policy " + strings.Join(wl.HookDelete, ",")
+			}
+			fmt.Fprintf(tw, "  %s\t%s %s/%s%s\n", label, wl.Kind, wl.Namespace, wl.Name, extra)
+			label = ""
+		}
+	}
+	for _, st := range stages {
+		line(st.String(), func(wl *plan.Workload) bool { return wl.Hook != plan.HookSyncFail && wl.Stage() == st })
+	}
+	line("SyncFail (when the revision fails)", func(wl *plan.Workload) bool { return wl.Hook == plan.HookSyncFail })
+	tw.Flush()
 }

@@ -44,6 +44,10 @@ type Summary struct {
 	Applied, PlanHash string
 	Ready, Total      int
 	Converged         bool
+	// Health is the applied revision's health there; Suspended and
+	// Pinned the operator's commands it follows.
+	Health, Pinned string
+	Suspended      bool
 }
 
 // Pod is one of a node's pods as NetworkPolicies select it: its address
@@ -63,6 +67,10 @@ type Local struct {
 	// NetworkPolicies (none: nothing goes on the wire).
 	Pods    map[string]Pod
 	Summary Summary
+	// Facts are the node's revision facts, opaque here (reconciler/fleet
+	// encodes and decodes them), at most maxFacts bytes. They go out
+	// whole when they change, and with every snapshot.
+	Facts []byte
 }
 
 // Member is an inventory entry: a node's name and address.
@@ -90,6 +98,7 @@ type Peer struct {
 	Workloads map[string]Workload
 	Pods      map[string]Pod
 	Summary   Summary
+	Facts     []byte
 }
 
 // Stats are the gossip layer's counters.
@@ -297,6 +306,7 @@ func (c *Cluster) Publish(l Local) {
 	c.pub.setWorkloads(l.Workloads)
 	c.pub.setPods(l.Pods)
 	c.pub.setSummary(l.Summary)
+	c.pub.setFacts(l.Facts)
 }
 
 // SetReady changes some of this node's ready counts, leaving the others
@@ -327,7 +337,7 @@ func (c *Cluster) Peers() []Peer {
 		}
 		if ready, ok := c.reps.ready(name); ok && p.State != StateUnknown {
 			p.Known, p.Ready = true, ready
-			p.Workloads, p.Summary = c.reps.state(name)
+			p.Workloads, p.Summary, p.Facts = c.reps.state(name)
 			p.Pods = c.reps.pods(name)
 		}
 		out = append(out, p)

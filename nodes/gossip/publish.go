@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"encoding/binary"
 	"maps"
 	"slices"
@@ -41,6 +42,7 @@ type publisher struct {
 	workloads map[string]Workload
 	pods      map[string]Pod
 	summary   Summary
+	facts     []byte
 
 	live    bool // the node told its state once: until then it says nothing
 	started bool // the first (reset) version went out
@@ -51,6 +53,7 @@ type publisher struct {
 	wdirty      map[string]bool
 	pdirty      map[string]bool
 	sumDirty    bool
+	factsDirty  bool
 	summaryAt   time.Time
 	sentSummary Summary
 }
@@ -150,6 +153,17 @@ func (p *publisher) setSummary(s Summary) {
 	}
 }
 
+// setFacts takes the node's revision facts (opaque, at most maxFacts
+// bytes: more is not sent).
+func (p *publisher) setFacts(b []byte) {
+	if len(b) > maxFacts {
+		b = nil
+	}
+	if !bytes.Equal(b, p.facts) {
+		p.facts, p.factsDirty = bytes.Clone(b), true
+	}
+}
+
 // flush returns the deltas of what changed since the last flush, each
 // one version, each at most p.limit bytes.
 func (p *publisher) flush(now time.Time) [][]byte {
@@ -170,7 +184,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 		for _, k := range slices.Sorted(maps.Keys(p.pods)) {
 			ps = append(ps, podEntry{key: k, pod: p.pods[k]})
 		}
-		p.started, p.sumDirty = true, true
+		p.started, p.sumDirty, p.factsDirty = true, true, true
 	} else {
 		for _, i := range slices.Sorted(maps.Keys(p.dirty)) {
 			es = append(es, entry{index: uint32(i), count: p.cur.get(i)})
@@ -192,14 +206,17 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	clear(p.dirty)
 	clear(p.wdirty)
 	clear(p.pdirty)
-	if len(es) == 0 && len(ws) == 0 && len(ps) == 0 && !sum && flags == 0 {
+	facts := p.factsDirty
+	if len(es) == 0 && len(ws) == 0 && len(ps) == 0 && !sum && !facts && flags == 0 {
 		return nil
 	}
 	if sum {
 		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
-	ds := p.pack(es, ws, ps, sum, flags)
-	if len(ds) > maxChunks {
+	p.factsDirty = false
+	ds := p.pack(es, ws, ps, sum, facts, flags)
+	// Facts that do not fit one packet are fetched with the snapshot.
+	if len(ds) > maxChunks || facts && len(p.facts)+p.overhead() > p.limit {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
 	out := make([][]byte, len(ds))
@@ -235,11 +252,11 @@ func (p *publisher) header() header {
 
 // pack splits the changes into deltas of at most p.limit bytes; only the
 // first carries flags (reset applies once), the last the summary.
-func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, sum bool, flags byte) []*delta {
-	base := len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 // header, flags and counts
+func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, sum, facts bool, flags byte) []*delta {
+	base := p.overhead()
 	sumLen := 0
 	if sum {
-		sumLen = len(p.summary.Applied) + len(p.summary.PlanHash) + 16
+		sumLen = len(p.summary.Applied) + len(p.summary.PlanHash) + len(p.summary.Health) + len(p.summary.Pinned) + 24
 	}
 	cur := &delta{flags: flags}
 	out := []*delta{cur}
@@ -284,9 +301,21 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, sum bool
 		}
 		cur.flags |= flagSummary
 		cur.summary = p.summary
+		size += sumLen
+	}
+	if facts {
+		if size+len(p.facts)+4 > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || cur.flags&flagSummary != 0) {
+			next()
+		}
+		cur.flags |= flagFacts
+		cur.facts = p.facts
 	}
 	return out
 }
+
+// overhead is the bytes of a delta without its entries: header, flags
+// and counts.
+func (p *publisher) overhead() int { return len(p.name) + 2*binary.MaxVarintLen64 + 8 + 16 }
 
 func uvarintLen(v uint64) int {
 	n := 1
@@ -303,7 +332,7 @@ func (p *publisher) snapshot() []byte {
 	if p.table == nil || !p.started {
 		return nil
 	}
-	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary}
+	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary, facts: p.facts}
 	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})
 	}

@@ -21,6 +21,7 @@ type replica struct {
 	workloads      map[string]Workload
 	pods           map[string]Pod
 	summary        Summary
+	facts          []byte
 	complete       bool // it has a base: a reset delta or a snapshot
 
 	pending map[uint64]*delta
@@ -193,7 +194,7 @@ func (rs *replicas) drain(r *replica) bool {
 func (rs *replicas) reset(r *replica, d *delta) {
 	t := rs.tables[d.table]
 	r.counts, r.table = newCounts(len(t.Keys)), t.ID
-	r.workloads, r.pods, r.summary = map[string]Workload{}, map[string]Pod{}, Summary{}
+	r.workloads, r.pods, r.summary, r.facts = map[string]Workload{}, map[string]Pod{}, Summary{}, nil
 	r.complete = true
 	rs.apply(r, d)
 }
@@ -235,6 +236,9 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 	}
 	if d.flags&flagSummary != 0 {
 		r.summary = d.summary
+	}
+	if d.flags&flagFacts != 0 {
+		r.facts = d.facts
 	}
 	r.version = d.version
 	rs.moved(d.owner)
@@ -293,7 +297,7 @@ func (rs *replicas) takeSnapshot(r *replica, s *snapshot) bool {
 			r.pods[p.key] = p.pod
 		}
 	}
-	r.summary, r.version, r.complete = s.summary, s.version, true
+	r.summary, r.facts, r.version, r.complete = s.summary, s.facts, s.version, true
 	rs.moved(s.owner)
 	for v := range r.pending {
 		if v <= s.version {
@@ -409,13 +413,13 @@ func (rs *replicas) ready(owner string) (map[string]int, bool) {
 	return out, true
 }
 
-// workloads and summary of a complete replica.
-func (rs *replicas) state(owner string) (map[string]Workload, Summary) {
+// workloads, summary and facts of a complete replica.
+func (rs *replicas) state(owner string) (map[string]Workload, Summary, []byte) {
 	r := rs.owners[owner]
 	if r == nil || !r.complete {
-		return nil, Summary{}
+		return nil, Summary{}, nil
 	}
-	return maps.Clone(r.workloads), r.summary
+	return maps.Clone(r.workloads), r.summary, r.facts
 }
 
 // pods of a complete replica (nil: none, or nothing complete).

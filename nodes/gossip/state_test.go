@@ -1,10 +1,12 @@
 package gossip
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -253,7 +255,7 @@ func TestWorkloadsAndSummary(t *testing.T) {
 	p.pub.setWorkloads(map[string]Workload{"DaemonSet/default/agent": {Revision: "a", Done: true, Available: true}})
 	p.pub.setSummary(Summary{Applied: "abc", PlanHash: "h", Ready: 2, Total: 2, Converged: true})
 	p.deliver(p.flush()...)
-	ws, sum := p.rep.state("n2")
+	ws, sum, _ := p.rep.state("n2")
 	if ws["DaemonSet/default/agent"].Revision != "a" || sum.Applied != "abc" || !sum.Converged {
 		t.Fatalf("state %v %+v", ws, sum)
 	}
@@ -261,20 +263,20 @@ func TestWorkloadsAndSummary(t *testing.T) {
 	p.pub.setSummary(Summary{Applied: "abc", PlanHash: "h", Ready: 1, Total: 2, Converged: true})
 	p.now = p.now.Add(time.Second)
 	p.deliver(p.flush()...)
-	ws, sum = p.rep.state("n2")
+	ws, sum, _ = p.rep.state("n2")
 	if ws["DaemonSet/default/agent"] != (Workload{Revision: "b"}) || sum.Ready != 2 {
 		t.Fatalf("after a second: %v %+v (pod counts wait %v)", ws, sum, summaryEvery)
 	}
 	p.pub.setSummary(Summary{Applied: "def", PlanHash: "h", Ready: 1, Total: 2})
 	p.deliver(p.flush()...)
-	if _, sum = p.rep.state("n2"); sum.Applied != "def" || sum.Ready != 1 {
+	if _, sum, _ = p.rep.state("n2"); sum.Applied != "def" || sum.Ready != 1 {
 		t.Fatalf("a new revision goes out at once: %+v", sum)
 	}
 	p.now = p.now.Add(summaryEvery)
 	p.pub.setWorkloads(nil)
 	p.pub.setSummary(Summary{Applied: "def", PlanHash: "h", Ready: 2, Total: 2})
 	p.deliver(p.flush()...)
-	ws, sum = p.rep.state("n2")
+	ws, sum, _ = p.rep.state("n2")
 	if len(ws) != 0 || sum.Ready != 2 {
 		t.Fatalf("later: %v %+v", ws, sum)
 	}
@@ -323,6 +325,44 @@ func TestPods(t *testing.T) {
 	}
 }
 
+// TestFacts: a node's revision facts go out whole when they change, in
+// the delta when they fit a packet, else through the snapshot; the
+// summary carries the operator's state.
+func TestFacts(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(nil, true)
+	p.pub.setSummary(Summary{Applied: "abc", Health: "failed", Pinned: "def", Suspended: true})
+	p.pub.setFacts([]byte(`{"failed":["abc"]}`))
+	p.deliver(p.flush()...)
+	_, sum, facts := p.rep.state("n2")
+	if string(facts) != `{"failed":["abc"]}` || sum.Health != "failed" || sum.Pinned != "def" || !sum.Suspended {
+		t.Fatalf("first: %q %+v", facts, sum)
+	}
+	if ds := p.flush(); len(ds) != 0 {
+		t.Fatalf("unchanged facts sent again: %d deltas", len(ds))
+	}
+	big := []byte(strings.Repeat("x", 2048))
+	p.pub.setFacts(big)
+	ds := p.pub.flush(p.now)
+	if len(ds) != 1 {
+		t.Fatalf("%d deltas", len(ds))
+	}
+	if d, err := decodeDelta(ds[0]); err != nil || d.flags&flagFetch == 0 {
+		t.Fatalf("facts over a packet not announced for a fetch: %+v %v", d, err)
+	}
+	if len(ds[0]) > p.pub.limit {
+		t.Fatalf("delta of %d bytes over the limit %d", len(ds[0]), p.pub.limit)
+	}
+	s, err := decodeSnapshot(p.pub.snapshot())
+	if err != nil || !bytes.Equal(s.facts, big) {
+		t.Fatalf("snapshot facts: %v", err)
+	}
+	p.pub.setFacts(make([]byte, maxFacts+1))
+	if p.pub.facts != nil {
+		t.Fatal("facts over maxFacts kept")
+	}
+}
+
 func TestStrangersAndSelfIgnored(t *testing.T) {
 	p := newPair(t, web)
 	p.pub.name = "stranger"
@@ -363,13 +403,15 @@ func TestWireRoundTrip(t *testing.T) {
 	d := &delta{header: header{owner: "n1", epoch: 1 << 60, version: 300, table: 42}, flags: flagSummary | flagReset,
 		entries:   []entry{{0, 1}, {1, 0}, {700, 65536}},
 		workloads: []workloadEntry{{key: "DaemonSet/a/b", w: Workload{Revision: "r", Done: true}}, {key: "x", gone: true}},
-		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true},
-		pods:      []podEntry{{key: "ns/p", pod: Pod{IP: "10.0.0.1", Labels: map[string]string{"a": "b", "c": ""}}}, {key: "ns/q", gone: true}, {key: "ns/r", pod: Pod{IP: "10.0.0.2"}}}}
+		summary:   Summary{Applied: "a", PlanHash: "p", Ready: 3, Total: 4, Converged: true, Health: "healthy", Pinned: "b", Suspended: true},
+		pods:      []podEntry{{key: "ns/p", pod: Pod{IP: "10.0.0.1", Labels: map[string]string{"a": "b", "c": ""}}}, {key: "ns/q", gone: true}, {key: "ns/r", pod: Pod{IP: "10.0.0.2"}}},
+		facts:     []byte(`{"healthy":["a"]}`)}
+	d.flags |= flagFacts
 	got, err := decodeDelta(encodeDelta(d))
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("delta round trip: %+v, %v", got, err)
 	}
-	s := &snapshot{header: d.header, entries: d.entries[:1], summary: d.summary}
+	s := &snapshot{header: d.header, entries: d.entries[:1], summary: d.summary, facts: d.facts}
 	gs, err := decodeSnapshot(encodeSnapshot(s))
 	if err != nil || !reflect.DeepEqual(gs, s) {
 		t.Fatalf("snapshot round trip: %+v, %v", gs, err)

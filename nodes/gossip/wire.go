@@ -24,6 +24,7 @@ const (
 	maxName      = 253     // a node name: a DNS subdomain
 	maxKey       = 512     // a workload key: Kind/namespace/name
 	maxRevision  = 128     // a revision or plan hash
+	maxFacts     = 4 << 10 // a node's revision facts (fleet.MaxBytes is 2 KB)
 	maxServices  = 1 << 20 // entries of one table
 	maxWorkloads = 1 << 16 // workloads one node tells
 	maxCount     = 1 << 16 // a ready count (the plan caps it much lower)
@@ -44,6 +45,7 @@ const (
 	// flagFetch: the change was too big to gossip; fetch a snapshot.
 	flagFetch
 	flagSummary
+	flagFacts
 )
 
 // entry is one service's ready count, by index in a Table.
@@ -92,6 +94,7 @@ type delta struct {
 	workloads []workloadEntry
 	summary   Summary
 	pods      []podEntry
+	facts     []byte // with flagFacts
 }
 
 // snapshot is an owner's whole state at one version.
@@ -101,6 +104,7 @@ type snapshot struct {
 	workloads []workloadEntry
 	summary   Summary
 	pods      []podEntry
+	facts     []byte
 }
 
 // digestEntry is how far a node knows one owner.
@@ -189,11 +193,16 @@ func (e *encoder) summary(s Summary) {
 	e.str(s.PlanHash)
 	e.uvarint(uint64(s.Ready))
 	e.uvarint(uint64(s.Total))
+	var bits byte
 	if s.Converged {
-		e.byte(1)
-	} else {
-		e.byte(0)
+		bits |= 1
 	}
+	if s.Suspended {
+		bits |= 2
+	}
+	e.byte(bits)
+	e.str(s.Health)
+	e.str(s.Pinned)
 }
 
 func encodeDelta(d *delta) []byte {
@@ -206,6 +215,9 @@ func encodeDelta(d *delta) []byte {
 	if d.flags&flagSummary != 0 {
 		e.summary(d.summary)
 	}
+	if d.flags&flagFacts != 0 {
+		e.str(string(d.facts))
+	}
 	e.pods(d.pods)
 	return e.b
 }
@@ -217,6 +229,7 @@ func encodeSnapshot(s *snapshot) []byte {
 	e.entries(s.entries)
 	e.workloads(s.workloads)
 	e.summary(s.summary)
+	e.str(string(s.facts))
 	e.pods(s.pods)
 	return e.b
 }
@@ -427,8 +440,18 @@ func (d *decoder) pods() []podEntry {
 func (d *decoder) summary() Summary {
 	s := Summary{Applied: d.str("applied revision", maxRevision), PlanHash: d.str("plan hash", maxRevision)}
 	s.Ready, s.Total = d.count("ready pods", maxCount), d.count("pods", maxCount)
-	s.Converged = d.byte() == 1
+	bits := d.byte()
+	s.Converged, s.Suspended = bits&1 != 0, bits&2 != 0
+	s.Health, s.Pinned = d.str("health", maxRevision), d.str("pinned revision", maxRevision)
 	return s
+}
+
+// facts reads a node's revision facts (nil when empty).
+func (d *decoder) facts() []byte {
+	if s := d.str("facts", maxFacts); s != "" {
+		return []byte(s)
+	}
+	return nil
 }
 
 func (d *decoder) end() error {
@@ -449,6 +472,9 @@ func decodeDelta(b []byte) (*delta, error) {
 	if m.flags&flagSummary != 0 {
 		m.summary = d.summary()
 	}
+	if m.flags&flagFacts != 0 {
+		m.facts = d.facts()
+	}
 	m.pods = d.pods()
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
@@ -465,6 +491,7 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	s.entries = d.entries()
 	s.workloads = d.workloads()
 	s.summary = d.summary()
+	s.facts = d.facts()
 	s.pods = d.pods()
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)

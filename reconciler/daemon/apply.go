@@ -12,6 +12,7 @@ import (
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/nodes/iptables"
 	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/gitops"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/store"
 )
@@ -114,7 +115,7 @@ func Cleanup(ctx context.Context, cfg Config) error {
 	if err := removeHostRoutes(cfg.StateDir); err != nil {
 		errs = append(errs, fmt.Errorf("routes: %w", err))
 	}
-	for _, f := range []string{store.FileName, "gitops.json", "git"} {
+	for _, f := range []string{store.FileName, "gitops.json", gitops.OpsFile, "git"} {
 		if err := os.RemoveAll(filepath.Join(cfg.StateDir, f)); err != nil {
 			errs = append(errs, err)
 		}

@@ -7,6 +7,8 @@
 //	<state>/reconciler.db   rollout progress, Job and CronJob history, stops under way (bbolt)
 //	<state>/reconciler.db.corrupt-<time>  a damaged store --reset-state moved aside
 //	<state>/gitops.json     the revision applied last
+//	<state>/operate.json    suspend, pin, and the revision facts (healthy, failed, retried)
+//	<state>/history.json    the revisions this node has seen (berth history)
 //	<state>/pods/           pod records, volumes, /etc/hosts (nodes/volumes)
 //	<state>/logs/           container logs, rotated by size
 //	<state>/containerd/     the embedded containerd, when berth runs its own
@@ -115,6 +117,12 @@ type Config struct {
 	// SecretKeyFile holds the repository's key for the digests of Secret
 	// values (plan.SecretKey); every node and CI use the same one.
 	SecretKeyFile string
+	// AutoRevert sends every node back to the last revision healthy on
+	// all of them when the head fails on any (on by default: the CLI's
+	// --auto-revert). NotifyURLs receive the daemon's events
+	// (reconciler/notify).
+	AutoRevert bool
+	NotifyURLs []string
 	// ClusterDNS serves <svc>.<ns>.svc.<ClusterDomain> on the pod
 	// bridge's address and points pods' resolv.conf at it (berth daemon);
 	// off, pods use the host's resolvers (berth apply, which exits).

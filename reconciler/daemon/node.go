@@ -36,6 +36,8 @@ type Node struct {
 	syncs   *driverMetrics
 	// drainSince is when this node first saw a plan without itself.
 	drainSince time.Time
+	// onDrift is told the repairs of a converged node (notifications).
+	onDrift func(rev string, repairs []string)
 	// current is the plan the node runs now: containers take their
 	// Service variables from its table when they are created.
 	current atomic.Pointer[plan.Plan]
@@ -137,6 +139,7 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Logger:  log.With("component", "reconciler"),
 		Node:    n.cfg.Node,
 		Peers:   n.peers,
+		OnDrift: n.onDrift,
 		Drainer: router,
 	})
 	go func() { _ = n.rec.Run(ctx, n.plans) }()

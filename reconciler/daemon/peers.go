@@ -72,6 +72,8 @@ type peers struct {
 	ring   membership
 	others []string // the other inventory nodes with an address
 	warned string   // the last start error logged
+	// facts are this node's revision facts and the others' (facts.go).
+	facts factsBox
 }
 
 func newPeers(cfg *Config, self func() local, poke func()) *peers {
@@ -182,7 +184,8 @@ func (ps *peers) run(ctx context.Context, ring membership) {
 		if l := ps.self(); l != nil {
 			if ready, ok := l.LocalReady(); ok {
 				ring.Publish(gossip.Local{Ready: ready, Workloads: toGossip(l.LocalProgress()), Pods: podsToGossip(l.LocalPods()), Summary: gossip.Summary{
-					Applied: sum.Applied, PlanHash: sum.PlanHash, Ready: sum.Ready, Total: sum.Total, Converged: sum.Converged}})
+					Applied: sum.Applied, PlanHash: sum.PlanHash, Ready: sum.Ready, Total: sum.Total, Converged: sum.Converged,
+					Health: sum.Health, Suspended: sum.Suspended, Pinned: sum.Pinned}, Facts: ps.facts.encoded()})
 			}
 		}
 		if now.Sub(keysAt) >= keysEvery {
@@ -300,6 +303,7 @@ func (ps *peers) Cluster() []nodeapi.NodeSummary {
 		s := nodeapi.NodeSummary{Node: p.Name, State: p.State, Answers: p.State == gossip.StateAlive || p.State == gossip.StateSuspect}
 		if p.Known {
 			s.Applied, s.PlanHash, s.Ready, s.Total, s.Converged = p.Summary.Applied, p.Summary.PlanHash, p.Summary.Ready, p.Summary.Total, p.Summary.Converged
+			s.Health, s.Suspended, s.Pinned = p.Summary.Health, p.Summary.Suspended, p.Summary.Pinned
 		}
 		out = append(out, s)
 	}

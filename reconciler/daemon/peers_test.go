@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/gossip"
 	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/fleet"
 	"berth.dev/berth/reconciler/nodeapi"
 )
 
@@ -100,6 +101,27 @@ func TestPeersReadiness(t *testing.T) {
 	}
 }
 
+// TestPeerFacts: the revision facts other nodes gossip, decoded; garbage
+// tells nothing, and a node's facts stay after it fails.
+func TestPeerFacts(t *testing.T) {
+	good := fleet.Facts{Failed: []fleet.Failure{{Revision: "r2", Reason: "progress deadline exceeded"}}}.Encode()
+	ring := &fakeRing{peers: []gossip.Peer{
+		{Name: "n2", State: gossip.StateAlive, Reachable: true, Known: true, Facts: good},
+		{Name: "n3", State: gossip.StateAlive, Reachable: true, Known: true, Facts: []byte("{not json")},
+		{Name: "n4", State: gossip.StateAlive, Reachable: true, Known: true, Facts: make([]byte, fleet.MaxBytes+1)},
+	}}
+	ps := newPeers(&Config{Node: "n1", PeerPort: 1}, func() local { return nil }, func() {})
+	ps.ring = ring
+	got := ps.PeerFacts()
+	if len(got) != 1 || len(got["n2"].Failed) != 1 || got["n2"].Failed[0].Revision != "r2" {
+		t.Fatalf("PeerFacts() = %+v", got)
+	}
+	ring.peers = []gossip.Peer{{Name: "n2", State: gossip.StateFailed}}
+	if got := ps.PeerFacts(); len(got["n2"].Failed) != 1 {
+		t.Fatalf("a failed node's facts forgotten: %+v", got)
+	}
+}
+
 // TestPeersStartNeedsKey: without --peer-key-file the node does not
 // gossip (the others weigh it by the schedule), and says so.
 func TestPeersStartNeedsKey(t *testing.T) {
@@ -124,6 +146,7 @@ func TestPeersPublish(t *testing.T) {
 	cfg := &Config{Node: "n1", PeerPort: 10260, PeerKeyFile: keyFile(t)}
 	ps := newPeers(cfg, func() local { return fixedLocal{} }, func() {})
 	ps.join = func(c gossip.Config, i []gossip.Member) (membership, error) { joined, inv = c, i; return ring, nil }
+	ps.PublishFacts(fleet.Facts{Healthy: []string{"abc"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	ps.update(ctx, twoNodes("127.0.0.2", "127.0.0.3"))
 	if joined.Self != (gossip.Member{Name: "n1", Addr: "127.0.0.2"}) || joined.Port != 10260 || len(joined.Keys) != 1 ||
@@ -149,6 +172,9 @@ func TestPeersPublish(t *testing.T) {
 	l, _ := ring.last()
 	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done || l.Pods["default/web-1"].IP != "10.88.0.5" {
 		t.Errorf("published %+v", l)
+	}
+	if f, ok := fleet.Decode(l.Facts); !ok || !reflect.DeepEqual(f.Healthy, []string{"abc"}) {
+		t.Errorf("published facts %q", l.Facts)
 	}
 	cancel()
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {

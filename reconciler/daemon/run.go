@@ -18,6 +18,7 @@ import (
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/gitops"
 	"berth.dev/berth/reconciler/nodeapi"
+	"berth.dev/berth/reconciler/notify"
 	"berth.dev/berth/reconciler/redact"
 	"berth.dev/berth/reconciler/source"
 	"berth.dev/berth/reconciler/webhook"
@@ -105,6 +106,16 @@ func Run(ctx context.Context, cfg Config) error {
 	defer node.Close()
 	comp.previous = node.LastApplied
 	podMetrics := newPodMetrics(reg, node)
+	notes, err := notify.New(notify.Options{URLs: cfg.NotifyURLs, Mask: secrets, Logger: log.With("component", "notify"), Registerer: reg})
+	if err != nil {
+		return err
+	}
+	for _, u := range cfg.NotifyURLs {
+		secrets.Add(u) // a Slack webhook URL is a credential
+	}
+	go notes.Run(ctx)
+	drift := &driftNotes{n: notes, node: cfg.Node}
+	node.onDrift = drift.repaired
 	newPeerMetrics(reg, node.peers)
 	loop := gitops.New(gitops.Options{
 		Source:         src,
@@ -116,6 +127,15 @@ func Run(ctx context.Context, cfg Config) error {
 		StateDir:       cfg.StateDir,
 		Logger:         log.With("component", "gitops"),
 		Metrics:        gitops.NewMetrics(reg),
+		Node:           cfg.Node,
+		AutoRevert:     cfg.AutoRevert,
+		Fleet:          node.peers,
+		Notify:         notes,
+		OnRetry: func(string) {
+			if r := node.Reconciler(); r != nil {
+				_ = r.RetryFailed()
+			}
+		},
 	})
 	_ = podMetrics
 
@@ -158,7 +178,7 @@ func Run(ctx context.Context, cfg Config) error {
 	api := nodeapi.Handler(nodeapi.Options{
 		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
 		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
-		Cluster: node.peers.Cluster, UI: ui,
+		Cluster: node.peers.Cluster, UI: ui, Operator: loop,
 	})
 	l, err := nodeapi.ListenUnix(cfg.API)
 	if err != nil {
@@ -168,7 +188,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if tcp != nil {
 		go func() { _ = tcp.Serve(ctx, api) }()
 	}
-	go watchOutcomes(ctx, loop, node, time.Second)
+	go watchHealth(ctx, loop, node)
 	log.Info("berth daemon started", "api", cfg.API, "source", describe(cfg))
 	return loop.Run(ctx)
 }
@@ -204,7 +224,10 @@ func describe(cfg Config) string {
 
 // summarize is this node for `berth status --cluster`.
 func summarize(node string, g gitops.Status, rec *reconciler.Reconciler) nodeapi.NodeSummary {
-	s := nodeapi.NodeSummary{Node: node, Answers: true, Applied: g.Applied, PlanHash: g.PlanHash}
+	s := nodeapi.NodeSummary{Node: node, Answers: true, Applied: g.Applied, PlanHash: g.PlanHash, Suspended: g.Suspended, Pinned: g.Pinned}
+	if g.Health != nil && g.Health.Revision == g.Applied {
+		s.Health = g.Health.State
+	}
 	if rec == nil {
 		return s
 	}

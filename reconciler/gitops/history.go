@@ -34,6 +34,9 @@ const (
 	Failed Outcome = "failed"
 	// Superseded: a newer revision came before it was applied.
 	Superseded Outcome = "superseded"
+	// Healthy: applied, and every workload of it rolled out on this node
+	// (reconciler.RevisionHealth).
+	Healthy Outcome = "healthy"
 )
 
 // Record is one revision in the node's history.
@@ -51,6 +54,11 @@ type Record struct {
 	// Reason explains a rejected or failed revision (the first error, with
 	// its file:line:col), or an apply still being retried.
 	Reason string `json:"reason,omitempty"`
+	// Object is the workload a failure is about; FailedOn the node it
+	// failed on; RevertedTo the revision the nodes went back to.
+	Object     string `json:"object,omitempty"`
+	FailedOn   string `json:"failedOn,omitempty"`
+	RevertedTo string `json:"revertedTo,omitempty"`
 	// Change is the plan diff from the revision the node ran before,
 	// the content of `berth plan --base`; long diffs are cut at
 	// MaxChanges and TruncatedChanges counts the rest.
@@ -131,6 +139,26 @@ func (h *History) Mark(rev string, o Outcome, reason string) {
 			return false
 		}
 		r.Outcome, r.Reason = o, reason
+		return true
+	})
+}
+
+// fail marks a revision failed, with where and why, and where the nodes
+// went back to (an empty reason or revertedTo keeps what the record says).
+func (h *History) fail(rev, reason, object, node, revertedTo string) {
+	h.update(rev, func(r *Record) bool {
+		n := *r
+		n.Outcome, n.Object, n.FailedOn = Failed, object, node
+		if reason != "" {
+			n.Reason = reason
+		}
+		if revertedTo != "" {
+			n.RevertedTo = revertedTo
+		}
+		if n.Outcome == r.Outcome && n.Reason == r.Reason && n.Object == r.Object && n.FailedOn == r.FailedOn && n.RevertedTo == r.RevertedTo {
+			return false
+		}
+		*r = n
 		return true
 	})
 }

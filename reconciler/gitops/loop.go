@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -27,6 +25,9 @@ import (
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/plandiff"
+	"berth.dev/berth/reconciler"
+	"berth.dev/berth/reconciler/fleet"
+	"berth.dev/berth/reconciler/notify"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -81,20 +82,55 @@ type Options struct {
 	// History records what became of each revision (default: kept in
 	// StateDir).
 	History *History
+	// Node is this node's name: its facts in the fleet view.
+	Node string
+	// AutoRevert: when the head fails on any node of the inventory, every
+	// node goes back to the last revision healthy on all of them
+	// (fleet.Decide); the branch is not touched.
+	AutoRevert bool
+	// Fleet exchanges revision facts with the other nodes (nil: this
+	// node decides alone).
+	Fleet Exchange
+	// Notify receives the loop's events (nil: none).
+	Notify Notifier
+	// OnRetry is called when a revision is retried (the reconciler gives
+	// its failed rollouts a new deadline).
+	OnRetry func(rev string)
+	// Tick is how often the loop looks at the fleet's facts (default
+	// 200ms): a failure elsewhere reaches this node within it.
+	Tick time.Duration
 }
 
 // Loop is the GitOps loop of one node.
 type Loop struct {
 	opts    Options
 	trigger chan struct{}
+	// transition orders what health and decisions report: a failure
+	// found here is recorded and told (notify.Failed) before a decision
+	// can act on it (notify.Reverted). Taken before mu, never under it.
+	transition sync.Mutex
 
 	mu     sync.Mutex
 	status Status
-	good   *plan.Plan
+	// good is the plan the node applies (the decision's target); goodKey
+	// is its revision and why.
+	good    *plan.Plan
+	goodKey string
 	// goodHash is Hash(good), computed once per compiled revision rather
 	// than on every resync.
 	goodHash    string
 	appliedOnce bool
+	// plans are compiled revisions (see evict); headRev the newest that
+	// compiled; want one to compile from its snapshot for a decision.
+	plans     map[string]compiled
+	headRev   string
+	want      string
+	inventory []string
+	decision  fleet.Decision
+	ops       ops
+	// opsMu orders the writes of the operator state's file.
+	opsMu sync.Mutex
+	wake  chan struct{}
 }
 
 // Status is what `berth status` shows of the loop.
@@ -116,6 +152,21 @@ type Status struct {
 	Rejected *Rejection `json:"rejected,omitempty"`
 	// LastError is the last fetch or apply error, cleared on success.
 	LastError string `json:"lastError,omitempty"`
+	// Health is the health on this node of the revision it runs.
+	Health *reconciler.Health `json:"health,omitempty"`
+	// Target is the revision the node goes to, and Why: head (the newest
+	// good one), pinned, suspended (the applied one stays), reverted (the
+	// head failed: the last revision healthy everywhere), failed (the
+	// head failed with nothing to go back to).
+	Target string `json:"target,omitempty"`
+	Why    string `json:"why,omitempty"`
+	// Failure is the head's failure, on this node or another.
+	Failure *fleet.NodeFailure `json:"failure,omitempty"`
+	// LastHealthy is the last revision healthy on every node.
+	LastHealthy string `json:"lastHealthy,omitempty"`
+	Suspended   bool   `json:"suspended,omitempty"`
+	Pinned      string `json:"pinned,omitempty"`
+	AutoRevert  bool   `json:"autoRevert"`
 }
 
 // Rejection is a revision that failed to compile, with its diagnostics.
@@ -150,7 +201,12 @@ func New(opts Options) *Loop {
 	if opts.FetchTimeout <= 0 {
 		opts.FetchTimeout = 5 * time.Minute
 	}
-	return &Loop{opts: opts, trigger: make(chan struct{}, 1)}
+	if opts.Tick <= 0 {
+		opts.Tick = 200 * time.Millisecond
+	}
+	l := &Loop{opts: opts, trigger: make(chan struct{}, 1), wake: make(chan struct{}, 1), plans: map[string]compiled{}}
+	l.status.AutoRevert = opts.AutoRevert
+	return l
 }
 
 // Trigger asks for a fetch now (webhook, fsnotify); it never blocks.
@@ -190,6 +246,8 @@ func (l *Loop) Run(ctx context.Context) error {
 	defer poll.Stop()
 	resync := time.NewTicker(l.opts.Resync)
 	defer resync.Stop()
+	tick := time.NewTicker(l.opts.Tick)
+	defer tick.Stop()
 	done := make(chan struct{}, 1)
 	busy, again := false, false
 	fetch := func() {
@@ -225,7 +283,16 @@ func (l *Loop) Run(ctx context.Context) error {
 			}
 			l.applyGood(ctx)
 		case <-resync.C:
+			l.decide()
 			l.applyGood(ctx)
+		case <-l.wake:
+			if l.decide() {
+				l.applyGood(ctx)
+			}
+		case <-tick.C:
+			if l.decide() {
+				l.applyGood(ctx)
+			}
 		}
 	}
 }
@@ -249,6 +316,7 @@ func (l *Loop) applyGood(ctx context.Context) {
 }
 
 func (l *Loop) fetchAndCompile(ctx context.Context) {
+	l.compileWanted(ctx)
 	l.mu.Lock()
 	have := l.status.Head
 	l.mu.Unlock()
@@ -279,9 +347,17 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	}
 	l.mu.Lock()
 	l.status.Head = rev.ID
-	known := !changed && l.good != nil && l.good.Revision == rev.ID
+	_, known := l.plans[rev.ID]
+	known = known && !changed
+	if known {
+		l.headRev = rev.ID
+	}
 	l.mu.Unlock()
-	if known || (!changed && l.rejected(rev.ID)) {
+	if known {
+		l.decide()
+		return
+	}
+	if !changed && l.rejected(rev.ID) {
 		return
 	}
 	p, diags := l.compile(ctx, rev)
@@ -293,12 +369,14 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	hash := Hash(p)
 	l.mu.Lock()
 	prev := l.good
-	l.good, l.goodHash = p, hash
+	l.plans[rev.ID] = compiled{p: p, hash: hash}
+	l.headRev, l.inventory = rev.ID, inventoryOf(p)
 	l.status.Rejected = nil
 	l.mu.Unlock()
 	l.opts.History.seen(rev, Pending, "", plandiff.Compare(prev, p))
 	l.opts.History.supersede(rev.ID)
 	l.opts.Metrics.revisionSeen(start)
+	l.decide()
 }
 
 // compile runs the compile under the deadline. Past it, the revision is
@@ -366,6 +444,13 @@ func (l *Loop) reject(rev source.Revision, diags []diag.Diagnostic) {
 	l.opts.Logger.Error("revision refused; the node keeps its last good plan", "revision", id, "reason", r.Reason)
 	l.opts.Metrics.rejected()
 	l.opts.History.seen(rev, Rejected, r.Reason, nil)
+	var first []string
+	for _, d := range diags {
+		if d.Severity == diag.Error && len(first) < 5 {
+			first = append(first, d.String())
+		}
+	}
+	l.notify(notify.Event{Type: notify.Rejected, Revision: id, Subject: rev.Message, Reason: r.Reason, Diagnostics: first})
 }
 
 // reason is a rejection in one line: a budget refusal as "budget exceeded
@@ -399,7 +484,7 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 		l.status.LastError = fmt.Sprintf("apply %s: %v", short(p.Revision), err)
 		l.mu.Unlock()
 		l.opts.Logger.Warn("apply incomplete; retrying at the next resync", "revision", p.Revision, "err", err)
-		l.settle(p.Revision, Applying, err.Error())
+		l.settleOutcome(p.Revision, Applying, err.Error())
 		return
 	}
 	l.status.LastError = ""
@@ -407,10 +492,11 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 	first := !l.appliedOnce
 	l.status.Applied, l.status.PlanHash, l.appliedOnce = p.Revision, l.goodHash, true
 	l.mu.Unlock()
-	l.settle(p.Revision, Applied, "")
+	l.settleOutcome(p.Revision, Applied, "")
 	if changed {
 		l.opts.Logger.Info("revision applied", "revision", p.Revision)
 		l.opts.Metrics.applied(p.Revision)
+		l.notify(notify.Event{Type: notify.Applied, Revision: p.Revision})
 	}
 	if changed || first {
 		l.afterApply(p.Revision)
@@ -426,15 +512,15 @@ func (l *Loop) afterApply(rev string) {
 	}
 	l.persist(rev)
 	if snaps, ok := l.opts.Source.(Snapshots); ok {
-		if err := snaps.Prune(rev); err != nil {
+		if err := snaps.Prune(l.keepSnapshots(rev)...); err != nil {
 			l.opts.Logger.Warn("prune old snapshots", "err", err)
 		}
 	}
 }
 
-// settle records an apply's outcome for a revision still on its way in; a
-// failed rollout keeps its mark through later passes.
-func (l *Loop) settle(rev string, o Outcome, reason string) {
+// settleOutcome records an apply's outcome for a revision still on its
+// way in; a failed rollout keeps its mark through later passes.
+func (l *Loop) settleOutcome(rev string, o Outcome, reason string) {
 	if r, ok := l.opts.History.Get(rev); ok && (r.Outcome == Pending || r.Outcome == Applying) {
 		l.opts.History.Mark(rev, o, reason)
 	}
@@ -454,68 +540,6 @@ func Hash(p *plan.Plan) string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
-}
-
-type saved struct {
-	Revision string `json:"revision"`
-}
-
-// persist records the applied revision, so a restarted daemon reports it
-// and does not treat an unchanged head as new.
-func (l *Loop) persist(rev string) {
-	if l.opts.StateDir == "" {
-		return
-	}
-	b, _ := json.Marshal(saved{Revision: rev})
-	tmp := filepath.Join(l.opts.StateDir, "gitops.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		_ = os.Rename(tmp, filepath.Join(l.opts.StateDir, "gitops.json"))
-	}
-}
-
-func (l *Loop) restore() {
-	if l.opts.StateDir == "" {
-		return
-	}
-	b, err := os.ReadFile(filepath.Join(l.opts.StateDir, "gitops.json"))
-	if err != nil {
-		return
-	}
-	var s saved
-	if json.Unmarshal(b, &s) == nil {
-		l.mu.Lock()
-		l.status.Applied = s.Revision
-		l.mu.Unlock()
-		if a, ok := l.opts.Source.(Anchor); ok && s.Revision != "" {
-			a.Anchor(s.Revision)
-		}
-	}
-}
-
-// resume compiles the revision applied before a restart, so the node keeps
-// its last good plan (and repairs drift) even if the head is now bad.
-func (l *Loop) resume(ctx context.Context) {
-	snaps, ok := l.opts.Source.(Snapshots)
-	l.mu.Lock()
-	applied := l.status.Applied
-	l.mu.Unlock()
-	if !ok || applied == "" {
-		return
-	}
-	rev, ok := snaps.Snapshot(applied)
-	if !ok {
-		return
-	}
-	p, diags := l.compile(ctx, rev)
-	if errs, _ := diag.Count(diags); errs > 0 || p == nil {
-		l.opts.Logger.Warn("the revision applied before the restart no longer compiles; waiting for a good head", "revision", applied)
-		return
-	}
-	hash := Hash(p)
-	l.mu.Lock()
-	l.good, l.goodHash = p, hash
-	l.mu.Unlock()
-	l.opts.Logger.Info("resumed the last applied revision", "revision", applied)
 }
 
 func first(ds []diag.Diagnostic) string {

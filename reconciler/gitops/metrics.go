@@ -15,6 +15,12 @@ type Metrics struct {
 	commitToApply    prometheus.Histogram
 	rejectedTotal    prometheus.Counter
 	fetchErrors      prometheus.Counter
+	appliedTotal     prometheus.Counter
+	failedTotal      prometheus.Counter
+	revertedTotal    prometheus.Counter
+	suspended        prometheus.Gauge
+	pinned           prometheus.Gauge
+	healthState      *prometheus.GaugeVec
 
 	// lastSeen is written by the fetch goroutine, read by the loop's.
 	mu       sync.Mutex
@@ -47,7 +53,32 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failed fetches from the source.",
 		}),
 	}
-	reg.MustRegister(m.reconcileSeconds, m.revisionInfo, m.commitToApply, m.rejectedTotal, m.fetchErrors)
+	m.appliedTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "berth_revisions_applied_total",
+		Help: "Revisions this node applied (a revert to an earlier one counts).",
+	})
+	m.failedTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "berth_revisions_failed_total",
+		Help: "Revisions that failed on this node: a rollout past its deadline, a crash loop, a failed Job of a wave.",
+	})
+	m.revertedTotal = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "berth_revisions_reverted_total",
+		Help: "Times this node went back to the last revision healthy on every node because the head failed (on any node).",
+	})
+	m.suspended = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "berth_suspended",
+		Help: "1 while the node is suspended (berth suspend): new revisions wait.",
+	})
+	m.pinned = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "berth_pinned",
+		Help: "1 while the node is pinned to a revision (berth pin).",
+	})
+	m.healthState = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "berth_revision_health",
+		Help: "Health of the revision the node runs: 1 for its state (progressing, healthy, failed).",
+	}, []string{"state"})
+	reg.MustRegister(m.reconcileSeconds, m.revisionInfo, m.commitToApply, m.rejectedTotal, m.fetchErrors,
+		m.appliedTotal, m.failedTotal, m.revertedTotal, m.suspended, m.pinned, m.healthState)
 	return m
 }
 
@@ -74,6 +105,43 @@ func (m *Metrics) applied(rev string) {
 	}
 	m.revisionInfo.Reset()
 	m.revisionInfo.WithLabelValues(rev).Set(1)
+	m.appliedTotal.Inc()
+}
+
+func (m *Metrics) failed() {
+	if m != nil {
+		m.failedTotal.Inc()
+	}
+}
+
+func (m *Metrics) reverted() {
+	if m != nil {
+		m.revertedTotal.Inc()
+	}
+}
+
+func (m *Metrics) operated(suspended bool, pin string) {
+	if m == nil {
+		return
+	}
+	m.suspended.Set(b2f(suspended))
+	m.pinned.Set(b2f(pin != ""))
+}
+
+func (m *Metrics) health(state string) {
+	if m == nil {
+		return
+	}
+	for _, s := range []string{"progressing", "healthy", "failed"} {
+		m.healthState.WithLabelValues(s).Set(b2f(s == state))
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (m *Metrics) revisionSeen(at time.Time) {

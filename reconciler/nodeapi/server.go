@@ -67,6 +67,9 @@ type Options struct {
 	Cluster func() []NodeSummary
 	// UI serves the web pages under /ui/ (nil: none).
 	UI http.Handler
+	// Operator takes suspend, resume, pin, unpin, retry and serves the
+	// history (nil: none).
+	Operator Operator
 }
 
 // NodeSummary is one node in `berth status --cluster`: what it applied
@@ -83,6 +86,11 @@ type NodeSummary struct {
 	Ready     int  `json:"ready"`
 	Total     int  `json:"total"`
 	Converged bool `json:"converged"`
+	// Health is the health of the applied revision there (progressing,
+	// healthy, failed); Suspended and Pinned its operator state.
+	Health    string `json:"health,omitempty"`
+	Suspended bool   `json:"suspended,omitempty"`
+	Pinned    string `json:"pinned,omitempty"`
 }
 
 // StatusDoc is GET /v1/status.
@@ -180,6 +188,7 @@ func Handler(o Options) http.Handler {
 	mux.HandleFunc("POST /v1/rollouts/{name}/abort", func(w http.ResponseWriter, r *http.Request) {
 		gate(w, o.Workloads, r.PathValue("name"), "abort")
 	})
+	operate(mux, o.Operator)
 	mux.HandleFunc("GET /v1/logs/{namespace}/{pod}", func(w http.ResponseWriter, r *http.Request) {
 		if o.Pods == nil {
 			http.Error(w, "no pod runtime", http.StatusServiceUnavailable)

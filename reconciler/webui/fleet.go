@@ -21,11 +21,14 @@ type nodeRow struct {
 	Ready     int
 	Total     int
 	Converged bool
-	// Health is readiness until health checks exist: "ready" (the good
-	// revision applied and every pod ready), "converging", or "unknown"
-	// for a node that does not answer.
+	// Health is the applied revision's health (reconciler.RevisionHealth:
+	// healthy, progressing, failed); for a node of an older berth that
+	// does not tell it, readiness: "ready" (applied, every pod ready) or
+	// "converging"; "unknown" for a node that does not answer.
 	Health    string
 	LastError string
+	Suspended bool
+	Pinned    string
 }
 
 type fleetData struct {
@@ -52,7 +55,11 @@ func (u *UI) fleet(w http.ResponseWriter, r *http.Request) {
 	if u.opts.Cluster != nil {
 		for _, n := range u.opts.Cluster() {
 			row := nodeRow{Name: n.Node, This: n.Node == u.opts.Node, Applied: n.Applied, PlanHash: n.PlanHash,
-				Ready: n.Ready, Total: n.Total, Converged: n.Converged, Health: health(n.Answers, n.Converged), Peer: "no answer"}
+				Ready: n.Ready, Total: n.Total, Converged: n.Converged, Health: health(n.Answers, n.Converged), Peer: "no answer",
+				Suspended: n.Suspended, Pinned: n.Pinned}
+			if n.Answers && n.Health != "" {
+				row.Health = n.Health
+			}
 			if n.Answers {
 				row.Peer = "answers"
 			}
@@ -68,6 +75,10 @@ func (u *UI) fleet(w http.ResponseWriter, r *http.Request) {
 	}
 	this.Converged = started && g.Applying == "" && this.Ready == this.Total && g.Applied != ""
 	this.Health = health(true, this.Converged)
+	if g.Health != nil && g.Health.Revision == g.Applied {
+		this.Health = g.Health.State
+	}
+	this.Suspended, this.Pinned = g.Suspended, g.Pinned
 	this.Peer = "this node"
 	this.LastError = lastError(g, st.LastError)
 	d.Nodes = append(d.Nodes, this)

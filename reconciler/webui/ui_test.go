@@ -328,3 +328,22 @@ func TestStreamBudget(t *testing.T) {
 		t.Errorf("over the budget: %d %s", code, body)
 	}
 }
+
+// TestFleetHealth: the fleet page shows each node's revision health, a
+// suspended and a pinned node.
+func TestFleetHealth(t *testing.T) {
+	f := newFixture(t)
+	f.loop.set(func(s *gitops.Status) {
+		s.Health = &reconciler.Health{Revision: s.Applied, State: reconciler.HealthFailed, Reason: "crash loop"}
+		s.Suspended = true
+	})
+	f.ui.opts.Cluster = func() []nodeapi.NodeSummary {
+		return []nodeapi.NodeSummary{{Node: "node-1", Answers: true}, {Node: "node-2", Answers: true, Health: "healthy", Pinned: "c0ffee0000000000000000000000000000000001"}}
+	}
+	_, body := f.get(t, "/ui/")
+	for _, w := range []string{"✗ failed", "⏸ suspended", "✓ healthy", "pinned c0ffee000000"} {
+		if !strings.Contains(body, w) {
+			t.Errorf("fleet page: no %q in\n%s", w, body)
+		}
+	}
+}

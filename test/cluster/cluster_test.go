@@ -34,6 +34,8 @@ func TestCluster(t *testing.T) {
 	t.Run("node cut off", testNodeCutOff)
 	t.Run("daemonset turns", testDaemonSetTurns)
 	t.Run("network policy", testNetworkPolicy)
+	t.Run("auto revert", testAutoRevert)
+	t.Run("all nodes", testAllNodes)
 }
 
 // testSpread: 6 replicas land 2 per node; every node computed the same

@@ -18,6 +18,10 @@ type ServiceRoute struct {
 	// (gossip). They are what cluster DNS answers for it; routers ignore
 	// headless Services.
 	Ready []ReadyPod `json:"ready,omitempty"`
+	// Hosts are the ready pods among Ready whose subdomain is this
+	// Service (a StatefulSet's ordinals), by host name, sorted: cluster
+	// DNS answers <host>.<service>.<namespace>.svc with their addresses.
+	Hosts []HostAddr `json:"hosts,omitempty"`
 }
 
 // ReadyPod is a ready pod of a headless Service.
@@ -29,6 +33,12 @@ type ReadyPod struct {
 	Ports []int32 `json:"ports,omitempty"`
 	// Node is the other node the pod runs on ("" for this node).
 	Node string `json:"node,omitempty"`
+}
+
+// HostAddr is a pod's host name and address.
+type HostAddr struct {
+	Host string `json:"host"`
+	IP   string `json:"ip"`
 }
 
 // Key is namespace/name.

@@ -187,6 +187,9 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 			v.job(w, progress)
 		case "CronJob":
 			v.cron(w, progress)
+		case "StatefulSet":
+			v.history(w, progress)
+			v.statefulSet(w, desiredBy[k], progress)
 		default:
 			v.history(w, progress)
 			v.workload(w, desiredBy[k], progress)

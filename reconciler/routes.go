@@ -57,9 +57,13 @@ func ClusterRoutes(d Desired, inv []plan.Node, observed nodes.NodeState, progres
 		byOwner[k] = append(byOwner[k], p)
 	}
 	podOwner := map[string]string{}
+	hosts := map[string]plan.Pod{} // pods with a subdomain, by key
 	for i := range d.Pods {
 		p := &d.Pods[i]
 		podOwner[p.Key()] = ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+		if p.Spec.Subdomain != "" {
+			hosts[p.Key()] = *p
+		}
 	}
 	workloads := map[string]*plan.Workload{}
 	for i := range d.Workloads {
@@ -69,6 +73,9 @@ func ClusterRoutes(d Desired, inv []plan.Node, observed nodes.NodeState, progres
 	for i := range d.Services {
 		svc := &d.Services[i]
 		r, transit, ok := route(d, c, svc, obs, byOwner, podOwner, workloads, progress)
+		if r.ClusterIP == "None" {
+			r.Hosts = subdomainHosts(svc, r.Ready, obs, hosts)
+		}
 		routes = append(routes, r)
 		if ok {
 			routes = append(routes, transit)
@@ -291,4 +298,29 @@ func lcm(a, b int) int {
 		x, y = y, x%y
 	}
 	return a / x * b
+}
+
+// subdomainHosts are the ready pods of a headless Service (addresses in
+// ready) whose subdomain is the Service, by host name: the names
+// <hostname>.<service>.<namespace>.svc a StatefulSet's ordinals get.
+func subdomainHosts(svc *plan.Service, ready []nodes.ReadyPod, obs map[string]*nodes.PodStatus, hosts map[string]plan.Pod) []nodes.HostAddr {
+	if len(hosts) == 0 || len(ready) == 0 {
+		return nil
+	}
+	local := make(map[string]bool, len(ready)) // this node's ready addresses
+	for _, r := range ready {
+		if r.Node == "" {
+			local[r.IP] = true
+		}
+	}
+	var out []nodes.HostAddr
+	for k, p := range hosts {
+		o := obs[k]
+		if o == nil || p.Namespace != svc.Namespace || p.Spec.Subdomain != svc.Name || !local[o.IP] {
+			continue
+		}
+		out = append(out, nodes.HostAddr{Host: p.Hostname(), IP: o.IP})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	return out
 }

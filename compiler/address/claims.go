@@ -22,6 +22,10 @@ type Binding struct {
 	// Local is a local volume, which the pod's fsGroup owns (the
 	// kubelet's local volume plugin; a hostPath volume is left as is).
 	Local bool
+	// Provisioned is a claim of StorageClass berth-local that no declared
+	// volume holds: berth's local provisioner makes its directory on the
+	// pod's node (Volume is then the class).
+	Provisioned bool
 	// Affinity are the volume's node affinity terms (ORed); empty means
 	// any node.
 	Affinity     []selector.Selector
@@ -42,6 +46,8 @@ type volume struct {
 // labels its selector asks for. Binding is computed from the repository
 // alone, so adding a smaller matching volume can rebind a claim that does
 // not name its volume: write spec.volumeName for data that must stay put.
+// A claim of class berth-local that no volume holds is provisioned
+// (LocalClass), and so are a StatefulSet's claims (bindTemplates).
 //
 // It is the one binder of berth: lint reports its findings, and the plan
 // binds with it. A claim that stays unbound is valid Kubernetes (it is
@@ -62,8 +68,7 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 	}
 	claims := object.Typed[api.PersistentVolumeClaim](set, "PersistentVolumeClaim")
 	out := map[string]Binding{}
-	bind := func(c object.Of[api.PersistentVolumeClaim], v *volume) {
-		key := c.Namespace + "/" + c.Name
+	bind := func(key string, v *volume) {
 		v.claimed = key
 		b := Binding{Claim: key, Volume: v.obj.Name}
 		switch {
@@ -105,17 +110,15 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 			diags = append(diags, c.Diag(diag.Warning, RuleBinding, "spec.volumeName",
 				"PersistentVolume %q is already bound to claim %s, so this claim stays pending: give it its own volume", v.obj.Name, v.claimed))
 		default:
-			bind(c, v)
+			bind(c.Namespace+"/"+c.Name, v)
 		}
 	}
-	for _, c := range claims {
-		if c.V.Spec.VolumeName != "" {
-			continue
-		}
+	// bindAny binds a claim that names no volume; report places a finding.
+	bindAny := func(key string, c *api.PersistentVolumeClaim, report func(at, format string, args ...any)) {
 		var best *volume
 		var taken, reasons []string
 		for _, v := range vols {
-			if why := mismatch(c.V, v); why != "" {
+			if why := mismatch(c, v); why != "" {
 				reasons = append(reasons, v.obj.Name+": "+why)
 				continue
 			}
@@ -128,19 +131,22 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 			}
 		}
 		if best != nil {
-			bind(c, best)
-			continue
+			bind(key, best)
+			return
+		}
+		if className(c) == LocalClass {
+			out[key] = Binding{Claim: key, Volume: LocalClass, Provisioned: true, Local: true}
+			return
 		}
 		// Point at what the claim asks for: its class when it names one,
 		// else its size.
 		at := "spec.resources.requests.storage"
-		if c.V.Spec.StorageClassName != nil {
+		if c.Spec.StorageClassName != nil {
 			at = "spec.storageClassName"
 		}
 		if len(taken) > 0 {
-			diags = append(diags, c.Diag(diag.Warning, RuleBinding, at,
-				"every PersistentVolume that fits this claim is already bound (%s), so it stays pending: add a PersistentVolume for it", strings.Join(taken, ", ")))
-			continue
+			report(at, "every PersistentVolume that fits this claim is already bound (%s), so it stays pending: add a PersistentVolume for it", strings.Join(taken, ", "))
+			return
 		}
 		detail := ""
 		if len(reasons) > 0 {
@@ -149,10 +155,18 @@ func Bind(set *object.Set) (map[string]Binding, []diag.Diagnostic) {
 			}
 			detail = "; " + strings.Join(reasons, "; ")
 		}
-		diags = append(diags, c.Diag(diag.Warning, RuleBinding, at,
-			"no PersistentVolume can satisfy this claim (%s%s), so it stays pending: berth provisions no volumes, so add a PersistentVolume with that class, size and access mode",
-			claimWants(c.V), detail))
+		report(at, "no PersistentVolume can satisfy this claim (%s%s), so it stays pending: add a PersistentVolume with that class, size and access mode, or use storageClassName %q (berth's local provisioner)",
+			claimWants(c), detail, LocalClass)
 	}
+	for _, c := range claims {
+		if c.V.Spec.VolumeName != "" {
+			continue
+		}
+		bindAny(c.Namespace+"/"+c.Name, c.V, func(at, format string, args ...any) {
+			diags = append(diags, c.Diag(diag.Warning, RuleBinding, at, format, args...))
+		})
+	}
+	diags = append(diags, bindTemplates(set, bindAny)...)
 	return out, diags
 }
 

@@ -46,6 +46,7 @@ var objectCounts = map[string][]string{
 	"count/deployments.apps":                  {"Deployment"},
 	"count/replicasets.apps":                  {"ReplicaSet", "Deployment"},
 	"count/daemonsets.apps":                   {"DaemonSet"},
+	"count/statefulsets.apps":                 {"StatefulSet"},
 	"count/jobs.batch":                        {"Job", "CronJob"},
 	"count/cronjobs.batch":                    {"CronJob"},
 	"count/rollouts.argoproj.io":              {"Rollout"},

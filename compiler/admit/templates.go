@@ -70,6 +70,9 @@ func Templates(set *object.Set) []Template {
 		case *api.ReplicationController:
 			n := replicas(v.Spec.Replicas)
 			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: plural(n, "replica")})
+		case *api.StatefulSet:
+			n := replicas(v.Spec.Replicas)
+			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: plural(n, "replica")})
 		case *api.Rollout:
 			n, why := rolloutCount(&v.Spec)
 			out = append(out, Template{Object: o, Path: "spec.template.spec", Spec: &v.Spec.Template.Spec, Meta: &v.Spec.Template.Metadata, Count: n, why: why})

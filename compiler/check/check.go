@@ -135,6 +135,8 @@ func TemplateLabels(o *object.Object) map[string]string {
 		return v.Spec.Template.Metadata.Labels
 	case *api.DaemonSet:
 		return v.Spec.Template.Metadata.Labels
+	case *api.StatefulSet:
+		return v.Spec.Template.Metadata.Labels
 	case *api.Rollout:
 		return v.Spec.Template.Metadata.Labels
 	case *api.Job:

@@ -195,6 +195,9 @@ func checkVolumes(set *object.Set, p pod, opts Options) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	o := p.obj
 	vols := map[string]int{}
+	for _, name := range claimTemplates(o) {
+		vols[name] = -1
+	}
 	for k, v := range p.spec.Volumes {
 		vp := fmt.Sprintf("%s.volumes[%d]", p.path, k)
 		if first, dup := vols[v.Name]; dup {
@@ -241,4 +244,18 @@ func volumeList(vs []api.Volume) string {
 		names[i] = v.Name
 	}
 	return "volumes: " + strings.Join(names, ", ")
+}
+
+// claimTemplates are the names of a StatefulSet's volumeClaimTemplates:
+// its containers mount them like volumes of the pod.
+func claimTemplates(o *object.Object) []string {
+	s, ok := o.Value.(*api.StatefulSet)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, c := range s.Spec.VolumeClaimTemplates {
+		out = append(out, c.Metadata.Name)
+	}
+	return out
 }

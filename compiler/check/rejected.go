@@ -89,7 +89,7 @@ func (r *Rejected) mayMatch(namespace string, sel selector.Selector) bool {
 // WorkloadKind reports whether kind has a pod template.
 func WorkloadKind(kind string) bool {
 	switch kind {
-	case "Pod", "Deployment", "ReplicaSet", "ReplicationController", "DaemonSet", "Job", "CronJob", "Rollout":
+	case "Pod", "Deployment", "ReplicaSet", "ReplicationController", "DaemonSet", "StatefulSet", "Job", "CronJob", "Rollout":
 		return true
 	}
 	return false

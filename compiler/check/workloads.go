@@ -27,6 +27,8 @@ func controllerOf(o *object.Object) (controlled, bool) {
 		return controlled{v.Spec.Selector, "spec.selector", v.Spec.Template.Metadata.Labels, "spec.template.metadata.labels", false}, true
 	case *api.DaemonSet:
 		return controlled{v.Spec.Selector, "spec.selector", v.Spec.Template.Metadata.Labels, "spec.template.metadata.labels", false}, true
+	case *api.StatefulSet:
+		return controlled{v.Spec.Selector, "spec.selector", v.Spec.Template.Metadata.Labels, "spec.template.metadata.labels", false}, true
 	case *api.Rollout:
 		return controlled{v.Spec.Selector, "spec.selector", v.Spec.Template.Metadata.Labels, "spec.template.metadata.labels", false}, true
 	case *api.Job:

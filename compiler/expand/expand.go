@@ -1,5 +1,5 @@
 // Package expand turns controllers (Deployment, ReplicaSet,
-// ReplicationController, DaemonSet, Job, CronJob, Rollout) and bare Pods into plan pods and workloads, and
+// ReplicationController, DaemonSet, StatefulSet, Job, CronJob, Rollout) and bare Pods into plan pods and workloads, and
 // ConfigMaps and Secrets into the plan's content tables. A pod refers to
 // those tables (env, envFrom, volumes, pull secrets) and never copies
 // them; its hashes cover the content it refers to, so a change restarts
@@ -116,6 +116,8 @@ func Expand(in Input) Result {
 			x.replicated(o, v.Spec.Replicas, &v.Spec.Template, LabelRolloutTemplateHash, rolloutStrategy(o, v))
 		case *api.DaemonSet:
 			x.daemonSet(o, v)
+		case *api.StatefulSet:
+			x.statefulSet(o, v)
 		case *api.Job:
 			x.job(o, v)
 		case *api.CronJob:

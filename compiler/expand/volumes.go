@@ -55,16 +55,13 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume, dw *downwar
 			pv.Items, pv.DefaultMode, pv.Optional = projection(v.Secret.Items, v.Secret.DefaultMode, optional(v.Secret.Optional))
 			diags = append(diags, checkItems(src, p+".secret", sec, v.Secret.Items, pv.Optional)...)
 		case v.PersistentVolumeClaim != nil:
-			pv.Kind = "persistentVolumeClaim"
 			claim := v.PersistentVolumeClaim.ClaimName
 			b, ok := x.in.Claims[ns+"/"+claim]
 			if !ok {
-				diags = append(diags, src.errorf("unbound-claim", p+".persistentVolumeClaim.claimName", "PersistentVolumeClaim %s/%s is not bound to any PersistentVolume (add a PersistentVolume that matches its storage class, size and access modes)", ns, claim))
+				diags = append(diags, src.errorf("unbound-claim", p+".persistentVolumeClaim.claimName", "PersistentVolumeClaim %s/%s is not bound to any PersistentVolume (add a PersistentVolume that matches its storage class, size and access modes, or use storageClassName berth-local)", ns, claim))
 				continue
 			}
-			pv.Source = claim + " -> " + b.Volume
-			pv.Path = b.Path
-			pv.LocalPV = b.Local && !v.PersistentVolumeClaim.ReadOnly
+			pv = claimVolume(v.Name, claim, b, v.PersistentVolumeClaim.ReadOnly)
 			if len(b.Affinity) > 0 {
 				affinity = append(affinity, b.Affinity)
 				affinityText = append(affinityText, "PersistentVolume "+b.Volume+" requires "+b.AffinityText)

@@ -239,6 +239,7 @@ var kinds = map[string]func() any{
 	"v1/PersistentVolumeClaim":     func() any { return new(api.PersistentVolumeClaim) },
 	"apps/v1/Deployment":           func() any { return new(api.Deployment) },
 	"apps/v1/ReplicaSet":           func() any { return new(api.ReplicaSet) },
+	"apps/v1/StatefulSet":          func() any { return new(api.StatefulSet) },
 	"apps/v1/DaemonSet":            func() any { return new(api.DaemonSet) },
 	"batch/v1/Job":                 func() any { return new(api.Job) },
 	"batch/v1/CronJob":             func() any { return new(api.CronJob) },

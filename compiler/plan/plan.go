@@ -140,6 +140,10 @@ type PodSpec struct {
 	// Hostname is the pod's host name when it is not its name (an
 	// Indexed Job's pod is <job>-<index>).
 	Hostname string `json:"hostname,omitempty"`
+	// Subdomain is a StatefulSet pod's governing Service: the pod is
+	// <hostname>.<subdomain>.<namespace>.svc.<cluster domain> in cluster
+	// DNS while that headless Service selects it and it is ready.
+	Subdomain string `json:"subdomain,omitempty"`
 }
 
 // ServiceLinks reports whether the pod's containers get the Service
@@ -230,6 +234,10 @@ type Volume struct {
 	// LocalPV marks a claim bound to a local PersistentVolume, mounted
 	// read-write: the pod's fsGroup owns it, by its fsGroupChangePolicy.
 	LocalPV bool `json:"localPV,omitempty"`
+	// LocalClaim is a claim berth's local provisioner (StorageClass
+	// berth-local) backs: its directory is <state>/claims/<namespace>_<claim>
+	// on the pod's node, created on first use and never deleted by berth.
+	LocalClaim string `json:"localClaim,omitempty"`
 	// Source names the ConfigMap, Secret, or PVC/PV ("claim -> volume").
 	Source string `json:"source,omitempty"`
 	// Items, DefaultMode and Optional project a configMap or secret

@@ -44,8 +44,15 @@ type Strategy struct {
 	Paused                  bool       `json:"paused,omitempty"`
 	BlueGreen               *BlueGreen `json:"blueGreen,omitempty"`
 	Canary                  *Canary    `json:"canary,omitempty"`
+	// Partition keeps a StatefulSet's ordinals below it at their
+	// revision; PodManagementPolicy is its OrderedReady (create 0..n-1
+	// each after the previous is ready, remove in reverse) or Parallel.
+	Partition           int32  `json:"partition,omitempty"`
+	PodManagementPolicy string `json:"podManagementPolicy,omitempty"`
+	// OrdinalsStart is a StatefulSet's first ordinal (spec.ordinals.start).
+	OrdinalsStart int32 `json:"ordinalsStart,omitempty"`
 	// RevisionHistoryLimit is how many old revisions a node remembers of
-	// a Deployment, DaemonSet or Rollout (nil for other kinds).
+	// a Deployment, DaemonSet, StatefulSet or Rollout (nil for other kinds).
 	RevisionHistoryLimit *int32 `json:"revisionHistoryLimit,omitempty"`
 }
 

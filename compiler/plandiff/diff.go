@@ -390,6 +390,8 @@ func Rollout(w *plan.Workload) string {
 		return fmt.Sprintf("run to completion: %d completions, parallelism %d", w.Job.Completions, w.Job.Parallelism)
 	case "CronJob":
 		return fmt.Sprintf("schedule %q: new runs use the new template", w.CronJob.Schedule)
+	case "StatefulSet":
+		return statefulSetRollout(w)
 	case "DaemonSet":
 		if s.Type == "OnDelete" {
 			return fmt.Sprintf("on delete: %s replaced as they are deleted", pods(n))
@@ -561,4 +563,27 @@ func join(path, k string) string {
 		return k
 	}
 	return path + "." + k
+}
+
+// statefulSetRollout says in which order a StatefulSet's ordinals start
+// and are updated.
+func statefulSetRollout(w *plan.Workload) string {
+	s := w.Strategy
+	first, last := fmt.Sprintf("%s-%d", w.Name, s.OrdinalsStart), fmt.Sprintf("%s-%d", w.Name, s.OrdinalsStart+max(w.Replicas-1, 0))
+	start := "created " + first + " to " + last + " one at a time, each once the one before is ready; removed in reverse"
+	if s.PodManagementPolicy == "Parallel" {
+		start = "created and removed in parallel"
+	}
+	if s.Type == "OnDelete" {
+		return fmt.Sprintf("ordinals %s; on delete: replaced as they are deleted", start)
+	}
+	upd := fmt.Sprintf("updated from %s down to %s-%d", last, w.Name, s.OrdinalsStart+s.Partition)
+	if s.Partition > 0 {
+		upd += fmt.Sprintf(" (partition %d keeps the lower ordinals)", s.Partition)
+	}
+	upd += fmt.Sprintf(", %d at a time", s.MaxUnavailable)
+	if s.MinReadySeconds > 0 {
+		upd += fmt.Sprintf(", each available %ds before the next", s.MinReadySeconds)
+	}
+	return "ordinals " + start + "; " + upd
 }

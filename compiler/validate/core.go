@@ -339,14 +339,7 @@ func persistentVolume(pv *api.PersistentVolume) field.ErrorList {
 // berth supports.
 func persistentVolumeClaim(c *api.PersistentVolumeClaim) field.ErrorList {
 	errs := objectMeta(&c.Metadata, metaPath)
-	errs = append(errs, labelSelector(c.Spec.Selector, specPath.Child("selector"))...)
-	errs = append(errs, accessModes(c.Spec.AccessModes, specPath.Child("accessModes"))...)
-	if s, ok := c.Spec.Resources.Requests["storage"]; ok {
-		if q, err := api.ParseQuantity(s); err == nil && q.Sign() <= 0 {
-			errs = append(errs, field.Invalid(specPath.Child("resources").Key("storage"), q.String(), "must be greater than zero"))
-		}
-	}
-	return errs
+	return append(errs, claimSpec(&c.Spec, specPath)...)
 }
 
 // accessModes: ReadWriteOncePod excludes the others.

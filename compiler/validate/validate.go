@@ -45,6 +45,8 @@ func Object(o *object.Object) []diag.Diagnostic {
 		errs = networkPolicy(v)
 	case *api.DaemonSet:
 		errs = daemonSet(v)
+	case *api.StatefulSet:
+		errs = statefulSet(v)
 	case *api.Rollout:
 		errs = rollout(v)
 	case *api.Job:

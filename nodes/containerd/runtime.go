@@ -230,7 +230,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		r.Close()
 		return nil, err
 	}
-	r.vols = newVolumes(filepath.Join(opts.StateDir, "volumes"))
+	r.vols = newVolumes(filepath.Join(opts.StateDir, "volumes"), opts.DNS)
 	if err := r.adopt(r.ctx); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("re-adopt pods: %w", err)
@@ -242,8 +242,11 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 
 // newVolumes returns nodes/volumes' manager; the assertion keeps this
 // package building while that package grows its API.
-func newVolumes(root string) volumeManager {
+func newVolumes(root string, d *DNSConfig) volumeManager {
 	var m any = volumes.New(root)
+	if d != nil {
+		m = volumes.New(root).WithClusterDomain(d.Domain)
+	}
 	if vm, ok := m.(volumeManager); ok {
 		return vm
 	}

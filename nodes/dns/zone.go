@@ -26,6 +26,8 @@ type service struct {
 type endpoints struct {
 	addrs []netip.Addr
 	ports [][]target
+	// hosts are the pods whose subdomain is the Service, by host name.
+	hosts map[string]netip.Addr
 }
 
 type target struct {
@@ -94,6 +96,14 @@ func (z *zone) withRoutes(routes []nodes.ServiceRoute) *zone {
 				}
 			}
 		}
+		for _, h := range r.Hosts {
+			if ip, err := netip.ParseAddr(h.IP); err == nil {
+				if e.hosts == nil {
+					e.hosts = map[string]netip.Addr{}
+				}
+				e.hosts[strings.ToLower(h.Host)] = ip
+			}
+		}
 		slices.SortFunc(e.addrs, netip.Addr.Compare)
 		e.addrs = slices.Compact(e.addrs)
 		for pi := range e.ports {
@@ -156,6 +166,10 @@ func (z *zone) lookup(q dns.Question, ttl uint32) (a answer, ok bool) {
 		s := z.services[labels[1]+"."+labels[2]]
 		if s == nil || s.clusterIP.IsValid() {
 			return answer{rcode: dns.RcodeNameError}, true
+		}
+		if ip, ok := z.headlessOf(s).hosts[labels[0]]; ok {
+			a.answer = addrRR(q, ip, ttl)
+			return a, true
 		}
 		for _, ip := range z.headlessOf(s).addrs {
 			if endpointLabel(ip) == labels[0] {

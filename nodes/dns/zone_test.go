@@ -200,3 +200,22 @@ func FuzzLookup(f *testing.F) {
 		}
 	})
 }
+
+// A StatefulSet's ready ordinal is <hostname>.<service>.<ns>.svc; a host
+// name the route does not list is unknown.
+func TestSubdomainHosts(t *testing.T) {
+	z := newZone("cluster.local").withServices([]plan.Service{{Namespace: "default", Name: "db", ClusterIP: "None"}}).
+		withRoutes([]nodes.ServiceRoute{{Namespace: "default", Name: "db", ClusterIP: "None", Ready: []nodes.ReadyPod{{Pod: "default/db-1", IP: "10.88.0.5"}, {Pod: "default/db-0", IP: "10.88.0.7"}},
+			Hosts: []nodes.HostAddr{{Host: "db-0", IP: "10.88.0.7"}, {Host: "db-1", IP: "10.88.0.5"}}}})
+	for name, want := range map[string]string{"db-0.db.default.svc.cluster.local.": "10.88.0.7", "DB-1.db.default.svc.cluster.local.": "10.88.0.5",
+		"10-88-0-5.db.default.svc.cluster.local.": "10.88.0.5", "db-2.db.default.svc.cluster.local.": ""} {
+		a, ok := z.lookup(dns.Question{Name: name, Qtype: dns.TypeA, Qclass: dns.ClassINET}, 5)
+		got := ""
+		if len(a.answer) == 1 {
+			got = a.answer[0].(*dns.A).A.String()
+		}
+		if !ok || got != want || (want == "" && a.rcode != dns.RcodeNameError) {
+			t.Errorf("%s: %v %+v, want %q", name, ok, a, want)
+		}
+	}
+}

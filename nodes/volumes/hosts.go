@@ -30,6 +30,13 @@ fe00::2	ip6-allrouters
 // podIP is empty, e.g. before CNI). Services are not in it: pods find them
 // through cluster DNS. It rejects anything that could break a line.
 func RenderHosts(name, podIP string) ([]byte, error) {
+	return renderHosts(podIP, name)
+}
+
+// renderHosts is RenderHosts with the names of podIP's line: a pod with
+// a subdomain (a StatefulSet's ordinal) is first its fully qualified
+// name, as the kubelet writes it, so `hostname -f` finds it.
+func renderHosts(podIP string, names ...string) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(hostsHeader)
 	if podIP != "" {
@@ -37,10 +44,12 @@ func RenderHosts(name, podIP string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pod IP: %w", err)
 		}
-		if err := checkHostname(name); err != nil {
-			return nil, err
+		for _, n := range names {
+			if err := checkHostname(n); err != nil {
+				return nil, err
+			}
 		}
-		fmt.Fprintf(&b, "%s\t%s\n", ip, name)
+		fmt.Fprintf(&b, "%s\t%s\n", ip, strings.Join(names, "\t"))
 	}
 	return b.Bytes(), nil
 }
@@ -73,7 +82,11 @@ func checkHostname(n string) error {
 // Readers then never see a missing or empty file, but a read racing the
 // write may see old and new lines mixed; the next read is whole.
 func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
-	content, err := RenderHosts(pod.Hostname(), podIP)
+	names := []string{pod.Hostname()}
+	if sub := pod.Spec.Subdomain; sub != "" {
+		names = []string{pod.Hostname() + "." + sub + "." + pod.Namespace + ".svc." + m.clusterDomain(), pod.Hostname()}
+	}
+	content, err := renderHosts(podIP, names...)
 	if err != nil {
 		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
 	}

@@ -135,3 +135,22 @@ func FuzzRenderHosts(f *testing.F) {
 		}
 	})
 }
+
+// A pod with a subdomain (a StatefulSet's ordinal) is first its fully
+// qualified name in /etc/hosts, in the node's cluster domain, as the
+// kubelet writes it.
+func TestWriteHostsSubdomain(t *testing.T) {
+	m := New(t.TempDir()).WithClusterDomain("example.internal")
+	pod := &plan.Pod{Namespace: "db", Name: "pg-0", Spec: plan.PodSpec{Subdomain: "pg"}}
+	p, err := m.WriteHosts(pod, "10.88.0.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "10.88.0.9\tpg-0.pg.db.svc.example.internal\tpg-0\n"; !strings.HasSuffix(string(b), want) {
+		t.Fatalf("hosts file:\n%s\nwant it to end with %q", b, want)
+	}
+}

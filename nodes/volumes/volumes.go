@@ -50,6 +50,23 @@ type Manager struct {
 	mu   sync.Mutex
 	// retired maps a replaced payload directory to when it was replaced.
 	retired map[string]time.Time
+	// domain is the cluster domain of the pods' fully qualified names
+	// ("" is cluster.local).
+	domain string
+}
+
+// WithClusterDomain sets the cluster domain /etc/hosts qualifies a
+// subdomain pod's name with; it returns m.
+func (m *Manager) WithClusterDomain(domain string) *Manager {
+	m.domain = domain
+	return m
+}
+
+func (m *Manager) clusterDomain() string {
+	if m.domain == "" {
+		return "cluster.local"
+	}
+	return strings.TrimSuffix(m.domain, ".")
 }
 
 // New returns a Manager whose pods live under root/<namespace>_<name>/.
@@ -145,7 +162,7 @@ func (m *Manager) Prepare(pod *plan.Pod) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		p, err := m.prepareVolume(root, dir, v)
+		p, err := m.prepareVolume(root, dir, pod.Namespace, v)
 		if err == nil {
 			err = owned(pod, v, p)
 		}
@@ -199,7 +216,7 @@ func (m *Manager) Update(pod *plan.Pod) error {
 		if err := ensurePodDir(dir); err != nil {
 			return fmt.Errorf("pod %s: %w", pod.Key(), err)
 		}
-		p, err := m.prepareVolume(root, dir, v)
+		p, err := m.prepareVolume(root, dir, pod.Namespace, v)
 		if err == nil {
 			err = owned(pod, v, p)
 		}
@@ -287,7 +304,7 @@ func checkVolumes(vols []plan.Volume) error {
 	return nil
 }
 
-func (m *Manager) prepareVolume(root, podDir string, v *plan.Volume) (string, error) {
+func (m *Manager) prepareVolume(root, podDir, ns string, v *plan.Volume) (string, error) {
 	volDir := filepath.Join(podDir, volumesDir, v.Name)
 	switch v.Kind {
 	case KindEmptyDir:
@@ -332,6 +349,9 @@ func (m *Manager) prepareVolume(root, podDir string, v *plan.Volume) (string, er
 		}
 		return p, checkHostPath(p, v.HostPathType)
 	case KindPVC:
+		if v.LocalClaim != "" {
+			return m.localClaim(root, ns, v.LocalClaim)
+		}
 		if v.Path == "" {
 			return "", fmt.Errorf("claim %q is not bound to a volume with a path; bind it to a PersistentVolume with hostPath or local", v.Source)
 		}

@@ -529,3 +529,37 @@ func TestUpdateWithoutConfigVolumesTouchesNothing(t *testing.T) {
 		t.Errorf("Update created the pod directory: %v", err)
 	}
 }
+
+// A provisioned claim is a directory beside the pod volume root, made on
+// first use, shared by the pods that mount it in turn, and kept when the
+// pod's own directory is removed.
+func TestLocalClaim(t *testing.T) {
+	state := t.TempDir()
+	m := New(filepath.Join(state, "volumes"))
+	pod := &plan.Pod{Namespace: "db", Name: "pg-0", Spec: plan.PodSpec{Volumes: []plan.Volume{
+		{Name: "data", Kind: KindPVC, LocalClaim: "data-pg-0", Source: "data-pg-0 -> berth-local"}}}}
+	paths, err := m.Prepare(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(state, "claims", "db_data-pg-0")
+	if paths["data"] != want {
+		t.Fatalf("path %q, want %q", paths["data"], want)
+	}
+	if err := os.WriteFile(filepath.Join(want, "f"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(pod.Key()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Prepare(pod); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(want, "f")); err != nil || string(b) != "x" {
+		t.Fatalf("data after the pod came back: %q, %v", b, err)
+	}
+	bad := &plan.Pod{Namespace: "db", Name: "pg-1", Spec: plan.PodSpec{Volumes: []plan.Volume{{Name: "data", Kind: KindPVC, LocalClaim: "../x"}}}}
+	if _, err := m.Prepare(bad); err == nil {
+		t.Fatal("a claim name with '/' was accepted")
+	}
+}

@@ -61,6 +61,7 @@ var podCIDRs = map[int]string{
 	0: "10.66.0.0/16",
 	1: "10.71.0.0/16", 2: "10.72.0.0/16", 3: "10.73.0.0/16", 4: "10.75.0.0/16",
 	5: "10.76.0.0/16", 6: "10.78.0.0/16", 7: "10.67.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
+	10: "10.65.0.0/16",
 }
 
 // The chain prefix has 5 characters at most: chain names such as
@@ -79,7 +80,7 @@ func (n *node) podCIDR() string {
 	}
 	return c
 }
-func (n *node) serviceCIDR() string { return fmt.Sprintf("10.17%d.0.0/16", n.slot) }
+func (n *node) serviceCIDR() string { return fmt.Sprintf("10.%d.0.0/16", 170+n.slot) }
 
 // nodePort is this slot's NodePort.
 func (n *node) nodePort() int { return 30710 + n.slot }

@@ -128,7 +128,7 @@ func externalResolver(t *testing.T) string {
 // variables.
 func TestClusterDNS(t *testing.T) {
 	t.Parallel()
-	n := newNode(t, 7)
+	n := newNode(t, 14)
 	up := externalResolver(t)
 	r := newRepo(t, n.dir)
 	r.write("app.yaml", strings.NewReplacer("HELLO", helloImage["v1"], "RESOLVE", resolveImage).Replace(dnsApp))

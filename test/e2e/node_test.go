@@ -54,14 +54,15 @@ func newNode(t *testing.T, slot int) *node {
 	return n
 }
 
-// podCIDRs are the slots' pod ranges: 10.7x.0.0/16 where no one else is
+// podCIDRs are the slots' pod ranges, one slot per test (the tests run
+// in parallel: two on one slot share chains, bridge and namespace): 10.7x.0.0/16 where no one else is
 // (scripts/demo.sh has 10.77, reconciler/e2e 10.74, bench/latency.sh
 // 10.70.0.0/17, bench/dns.sh 10.68).
 var podCIDRs = map[int]string{
 	0: "10.66.0.0/16",
 	1: "10.71.0.0/16", 2: "10.72.0.0/16", 3: "10.73.0.0/16", 4: "10.75.0.0/16",
 	5: "10.76.0.0/16", 6: "10.78.0.0/16", 7: "10.67.0.0/16", 8: "10.79.0.0/16", 9: "10.70.128.0/17",
-	10: "10.65.0.0/16",
+	10: "10.65.0.0/16", 11: "10.80.0.0/16", 12: "10.81.0.0/16", 13: "10.82.0.0/16", 14: "10.83.0.0/16",
 }
 
 // The chain prefix has 5 characters at most: chain names such as

@@ -148,7 +148,7 @@ func (n *node) waitHealthy(rev string, timeout time.Duration) {
 // webhook, and does not try it again; a later good commit rolls forward,
 // and `berth retry` tries a failed one again.
 func TestAutoRevert(t *testing.T) {
-	n := newNode(t, 2)
+	n := newNode(t, 11)
 	r := newRepo(t, n.dir)
 	rcv := newReceiver(t)
 	const deadline = 6
@@ -268,7 +268,7 @@ func TestAutoRevert(t *testing.T) {
 // head; pin serves an earlier revision until unpin, newer commits
 // waiting; the webhook hears each.
 func TestSuspendPinResume(t *testing.T) {
-	n := newNode(t, 3)
+	n := newNode(t, 12)
 	r := newRepo(t, n.dir)
 	rcv := newReceiver(t)
 	r.write("app.yaml", opsApp(helloImage["v1"], 60))
@@ -344,7 +344,7 @@ func TestSuspendPinResume(t *testing.T) {
 // before the Deployment it precedes starts a pod, and a wave 1 Deployment
 // waits for the wave 0 one to be ready.
 func TestWavesMigrationFirst(t *testing.T) {
-	n := newNode(t, 4)
+	n := newNode(t, 13)
 	r := newRepo(t, n.dir)
 	img := helloImage["v1"]
 	r.write("app.yaml", opsApp(img, 60)+fmt.Sprintf(`---

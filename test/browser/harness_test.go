@@ -151,7 +151,10 @@ func startDaemon(t *testing.T, host string) *daemon {
 		t.Fatal(err)
 	}
 	args := append([]string{"daemon", "--repo", d.bare, "--api", d.sock, "--api-addr", d.addr, "--api-token-file", tok,
-		"--poll", "1s", "--resync", "5s"}, d.flags()...)
+		"--poll", "1s", "--resync", "5s",
+		// The tour shows a failed rollout as it stays without the
+		// automatic revert (the revert has its own tests in test/e2e).
+		"--auto-revert=false"}, d.flags()...)
 	d.cmd = exec.Command(berthBin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 	if err := d.cmd.Start(); err != nil {

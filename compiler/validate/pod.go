@@ -31,6 +31,7 @@ func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	errs = append(errs, initContainers(s.InitContainers, path.Child("initContainers"))...)
 	errs = append(errs, hostNetworkPorts(s, path)...)
 	errs = append(errs, scheduling(s, path)...)
+	errs = append(errs, podDNS(s, path)...)
 	return append(errs, podSecurityContext(s, path)...)
 }
 

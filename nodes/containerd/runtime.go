@@ -75,6 +75,9 @@ type Options struct {
 	// ones) get a resolv.conf that points at it, as the kubelet writes
 	// it for dnsPolicy ClusterFirst. Without it pods use the host's.
 	DNS *DNSConfig
+	// HostResolvConf is the host's resolv.conf, the base of a pod with
+	// dnsPolicy Default (default /etc/resolv.conf).
+	HostResolvConf string
 	// SeccompProfileRoot holds the Localhost seccomp profiles
 	// (default StateDir/seccomp).
 	SeccompProfileRoot string
@@ -96,6 +99,9 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
+	if o.HostResolvConf == "" {
+		o.HostResolvConf = "/etc/resolv.conf"
+	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
@@ -154,7 +160,7 @@ type DNSConfig struct {
 type volumeManager interface {
 	Prepare(pod *plan.Pod) (map[string]string, error)
 	Update(pod *plan.Pod) error
-	WriteHosts(pod *plan.Pod, podIP string) (string, error)
+	WriteHosts(pod *plan.Pod, podIP, domain string) (string, error)
 	WriteResolvConf(pod *plan.Pod, content []byte) (string, error)
 	SubPathTarget(pod *plan.Pod, sp volumes.SubPath) (string, error)
 	BindSubPath(pod *plan.Pod, sp volumes.SubPath) (string, error)

@@ -68,7 +68,7 @@ func TestRenderHostsNoPodIP(t *testing.T) {
 func TestWriteHostsKeepsInode(t *testing.T) {
 	m := New(t.TempDir())
 	pod := &plan.Pod{Namespace: "default", Name: "web"}
-	p, err := m.WriteHosts(pod, "10.88.0.5")
+	p, err := m.WriteHosts(pod, "10.88.0.5", "cluster.local")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +85,11 @@ func TestWriteHostsKeepsInode(t *testing.T) {
 	ino := fi.Sys().(*syscall.Stat_t).Ino
 
 	// A bind mount pins the inode, so a change must land in the same one.
-	if _, err := m.WriteHosts(pod, "10.88.100.105"); err != nil {
+	if _, err := m.WriteHosts(pod, "10.88.100.105", "cluster.local"); err != nil {
 		t.Fatal(err)
 	}
 	// And shrinking must truncate.
-	if _, err := m.WriteHosts(pod, "10.88.0.6"); err != nil {
+	if _, err := m.WriteHosts(pod, "10.88.0.6", "cluster.local"); err != nil {
 		t.Fatal(err)
 	}
 	fi, err = os.Stat(p)

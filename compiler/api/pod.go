@@ -221,6 +221,14 @@ type HTTPGetAction struct {
 	Port   IntOrString `json:"port" yaml:"port"`
 	Host   string      `json:"host,omitempty" yaml:"host,omitempty"`
 	Scheme string      `json:"scheme,omitempty" yaml:"scheme,omitempty"`
+	// HTTPHeaders are sent with the request.
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty" yaml:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is a header of a probe's request.
+type HTTPHeader struct {
+	Name  string `json:"name" yaml:"name"`
+	Value string `json:"value" yaml:"value"`
 }
 
 // TCPSocketAction opens a TCP connection to the pod.

@@ -82,3 +82,12 @@ func TestDNSRules(t *testing.T) {
 		good: ctr("  hostNetwork: true\n  dnsPolicy: ClusterFirstWithHostNet\n", ""),
 	}})
 }
+
+func TestProbeHeaderRules(t *testing.T) {
+	runRules(t, []ruleCase{{
+		name: "header name",
+		bad:  ctr("", "    readinessProbe: {httpGet: {port: 80, httpHeaders: [{name: 'X Bad', value: v}]}}\n"),
+		want: []string{`test.yaml:8:55: error: spec.containers[0].readinessProbe.httpGet.httpHeaders: Invalid value: "X Bad": a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')`},
+		good: ctr("", "    readinessProbe: {httpGet: {port: 80, httpHeaders: [{name: X-Probe, value: v}, {name: Host, value: example.com}, {name: Accept}]}}\n"),
+	}})
+}

@@ -471,10 +471,12 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	}
 	unlock := r.tasks.lock(id)
 	defer unlock()
-	if t, err := c.Task(ctx, nil); err == nil {
-		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete task %s: %w", id, err)
-		}
+	t, err := c.Task(ctx, nil)
+	if err != nil {
+		t = nil
+	}
+	if err := r.deleteTask(ctx, id, t, containerd.WithProcessKill); err != nil {
+		return fmt.Errorf("delete task %s: %w", id, err)
 	}
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", id, err)

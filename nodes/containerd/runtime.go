@@ -96,6 +96,9 @@ type Options struct {
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).
 	systemSocket string
+	// beforeStart, when set, runs before a container's task is created
+	// (tests hold a start there).
+	beforeStart func(pod, container string)
 }
 
 func (o *Options) defaults() {

@@ -41,11 +41,47 @@ type PodSpec struct {
 	HostIPC         bool                `json:"hostIPC,omitempty" yaml:"hostIPC,omitempty"`
 	SecurityContext *PodSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
 
+	// DNSPolicy (schema default ClusterFirst), DNSConfig, HostAliases,
+	// Hostname and Subdomain make the pod's /etc/resolv.conf, /etc/hosts
+	// and host name, as the kubelet does.
+	DNSPolicy   string        `json:"dnsPolicy,omitempty" yaml:"dnsPolicy,omitempty"`
+	DNSConfig   *PodDNSConfig `json:"dnsConfig,omitempty" yaml:"dnsConfig,omitempty"`
+	HostAliases []HostAlias   `json:"hostAliases,omitempty" yaml:"hostAliases,omitempty"`
+	Hostname    string        `json:"hostname,omitempty" yaml:"hostname,omitempty"`
+	Subdomain   string        `json:"subdomain,omitempty" yaml:"subdomain,omitempty"`
+
 	// Affinity, Tolerations and TopologySpreadConstraints steer the
 	// schedule (compiler/schedule).
 	Affinity                  *Affinity                  `json:"affinity,omitempty" yaml:"affinity,omitempty"`
 	Tolerations               []Toleration               `json:"tolerations,omitempty" yaml:"tolerations,omitempty"`
 	TopologySpreadConstraints []TopologySpreadConstraint `json:"topologySpreadConstraints,omitempty" yaml:"topologySpreadConstraints,omitempty"`
+}
+
+// The pod's DNS policies.
+const (
+	DNSClusterFirst            = "ClusterFirst"
+	DNSClusterFirstWithHostNet = "ClusterFirstWithHostNet"
+	DNSDefault                 = "Default"
+	DNSNone                    = "None"
+)
+
+// PodDNSConfig is merged into the resolv.conf the DNS policy gives.
+type PodDNSConfig struct {
+	Nameservers []string             `json:"nameservers,omitempty" yaml:"nameservers,omitempty"`
+	Searches    []string             `json:"searches,omitempty" yaml:"searches,omitempty"`
+	Options     []PodDNSConfigOption `json:"options,omitempty" yaml:"options,omitempty"`
+}
+
+// PodDNSConfigOption is a resolv.conf option: Name, or Name:Value.
+type PodDNSConfigOption struct {
+	Name  string  `json:"name,omitempty" yaml:"name,omitempty"`
+	Value *string `json:"value,omitempty" yaml:"value,omitempty"`
+}
+
+// HostAlias is a line of the pod's /etc/hosts: IP and its names.
+type HostAlias struct {
+	IP        string   `json:"ip" yaml:"ip"`
+	Hostnames []string `json:"hostnames,omitempty" yaml:"hostnames,omitempty"`
 }
 
 // LocalObjectReference names an object in the same namespace.
@@ -185,6 +221,14 @@ type HTTPGetAction struct {
 	Port   IntOrString `json:"port" yaml:"port"`
 	Host   string      `json:"host,omitempty" yaml:"host,omitempty"`
 	Scheme string      `json:"scheme,omitempty" yaml:"scheme,omitempty"`
+	// HTTPHeaders are sent with the request.
+	HTTPHeaders []HTTPHeader `json:"httpHeaders,omitempty" yaml:"httpHeaders,omitempty"`
+}
+
+// HTTPHeader is a header of a probe's request.
+type HTTPHeader struct {
+	Name  string `json:"name" yaml:"name"`
+	Value string `json:"value" yaml:"value"`
 }
 
 // TCPSocketAction opens a TCP connection to the pod.

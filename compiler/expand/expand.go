@@ -163,6 +163,7 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	if t.spec.RestartPolicy == "" {
 		t.spec.RestartPolicy = "Always"
 	}
+	podDNS(&t.spec, spec)
 	if spec.TerminationGracePeriodSeconds != nil {
 		t.spec.TerminationGracePeriodSeconds = *spec.TerminationGracePeriodSeconds
 	}

@@ -4,7 +4,11 @@
 // what runs, and the node drivers execute the pods and services in it.
 package plan
 
-import "berth.dev/berth/compiler/api"
+import (
+	"strings"
+
+	"berth.dev/berth/compiler/api"
+)
 
 // FormatVersion is the version of the plan's JSON document. v2 holds
 // each fact once: a namespace's Services and the content of ConfigMaps
@@ -106,12 +110,19 @@ type Pod struct {
 	Spec        PodSpec           `json:"spec"`
 }
 
-// Hostname is the pod's host name: Spec.Hostname, or its name.
+// Hostname is the pod's host name: Spec.Hostname, or its name cut to
+// 63 characters without a trailing '-' or '.', as the kubelet cuts it
+// (truncatePodHostnameIfNeeded): a pod name may be a 253-character
+// subdomain, a host name may not.
 func (p *Pod) Hostname() string {
 	if p.Spec.Hostname != "" {
 		return p.Spec.Hostname
 	}
-	return p.Name
+	const max = 63
+	if len(p.Name) <= max {
+		return p.Name
+	}
+	return strings.TrimRight(p.Name[:max], "-.")
 }
 
 // Key is namespace/name.
@@ -137,13 +148,26 @@ type PodSpec struct {
 	// EnableServiceLinks false leaves out the Service variables (nil is
 	// Kubernetes' default, true).
 	EnableServiceLinks *bool `json:"enableServiceLinks,omitempty"`
-	// Hostname is the pod's host name when it is not its name (an
-	// Indexed Job's pod is <job>-<index>).
-	Hostname string `json:"hostname,omitempty"`
-	// Subdomain is a StatefulSet pod's governing Service: the pod is
-	// <hostname>.<subdomain>.<namespace>.svc.<cluster domain> in cluster
-	// DNS while that headless Service selects it and it is ready.
+	// Hostname is the pod's host name when it is not its name (the
+	// pod's hostname field; an Indexed Job's pod is <job>-<index>), and
+	// Subdomain puts its FQDN <hostname>.<subdomain>.<ns>.svc.<domain>
+	// in its /etc/hosts.
+	Hostname  string `json:"hostname,omitempty"`
 	Subdomain string `json:"subdomain,omitempty"`
+	// DNSPolicy is the pod's dnsPolicy when it is not ClusterFirst;
+	// DNSConfig is merged into the resolv.conf it gives, and
+	// HostAliases are added to /etc/hosts (nodes/dns, nodes/volumes).
+	DNSPolicy   string            `json:"dnsPolicy,omitempty"`
+	DNSConfig   *api.PodDNSConfig `json:"dnsConfig,omitempty"`
+	HostAliases []api.HostAlias   `json:"hostAliases,omitempty"`
+}
+
+// DNS is the pod's dnsPolicy, ClusterFirst when unset.
+func (s *PodSpec) DNS() string {
+	if s.DNSPolicy == "" {
+		return api.DNSClusterFirst
+	}
+	return s.DNSPolicy
 }
 
 // ServiceLinks reports whether the pod's containers get the Service

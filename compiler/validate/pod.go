@@ -3,6 +3,7 @@ package validate
 import (
 	"fmt"
 
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"berth.dev/berth/compiler/api"
@@ -31,6 +32,7 @@ func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	errs = append(errs, initContainers(s.InitContainers, path.Child("initContainers"))...)
 	errs = append(errs, hostNetworkPorts(s, path)...)
 	errs = append(errs, scheduling(s, path)...)
+	errs = append(errs, podDNS(s, path)...)
 	return append(errs, podSecurityContext(s, path)...)
 }
 
@@ -98,11 +100,25 @@ func containerCommon(c *api.Container, path *field.Path) field.ErrorList {
 // probe is validateLivenessProbe and validateStartupProbe:
 // successThreshold must be 1 (a readiness probe may ask for more). The
 // schema has defaulted a zero successThreshold to 1.
+//
+// It also checks httpGet.httpHeaders' names (validateHTTPGetAction:
+// IsHTTPHeaderName, on the list's path as the API server reports it).
 func probe(p *api.Probe, path *field.Path, mustSucceedOnce bool) field.ErrorList {
-	if p == nil || !mustSucceedOnce || p.SuccessThreshold == 0 || p.SuccessThreshold == 1 {
+	if p == nil {
 		return nil
 	}
-	return field.ErrorList{field.Invalid(path.Child("successThreshold"), int64(p.SuccessThreshold), "must be 1")}
+	var errs field.ErrorList
+	if h := p.HTTPGet; h != nil {
+		for _, header := range h.HTTPHeaders {
+			for _, msg := range validation.IsHTTPHeaderName(header.Name) {
+				errs = append(errs, field.Invalid(path.Child("httpGet", "httpHeaders"), header.Name, msg))
+			}
+		}
+	}
+	if !mustSucceedOnce || p.SuccessThreshold == 0 || p.SuccessThreshold == 1 {
+		return errs
+	}
+	return append(errs, field.Invalid(path.Child("successThreshold"), int64(p.SuccessThreshold), "must be 1"))
 }
 
 // hostPortConflicts is AccumulateUniqueHostPorts: two ports of the

@@ -17,6 +17,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 
+	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
@@ -235,7 +236,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.vols.Prepare(r.project(p)); err != nil {
 		return fmt.Errorf("volumes: %w", err)
 	}
-	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
+	if _, err := r.vols.WriteHosts(p, pd.ip, r.clusterDomain()); err != nil {
 		return fmt.Errorf("/etc/hosts: %w", err)
 	}
 	if _, err := r.writeResolvConf(p); err != nil {
@@ -244,16 +245,31 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	return r.writeRecord(pd)
 }
 
-// writeResolvConf writes the pod's resolv.conf for the cluster DNS and
-// returns its host path, or "" when the pod uses the host's (no cluster
-// DNS, or hostNetwork: dnsPolicy ClusterFirst falls back to the host's
-// resolvers there, as on the kubelet).
+// writeResolvConf writes the pod's resolv.conf as the kubelet makes it
+// (nodes/dns.PodResolvConf) and returns its host path, or "" when the
+// pod takes the host's file unchanged (dnsPolicy Default, ClusterFirst
+// on the host network or without cluster DNS, and no dnsConfig): then
+// the host's file is bound.
 func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
 	d := r.opts.DNS
-	if d == nil || p.Spec.HostNetwork {
+	policy := p.Spec.DNS()
+	cluster := policy == api.DNSClusterFirstWithHostNet || (policy == api.DNSClusterFirst && !p.Spec.HostNetwork)
+	if policy != api.DNSNone && p.Spec.DNSConfig == nil && (!cluster || d == nil) {
 		return "", nil
 	}
-	path, err := r.vols.WriteResolvConf(p, dns.ResolvConf(d.Nameserver, p.Namespace, d.Domain, d.Search))
+	var host dns.HostConfig
+	var c *dns.Cluster
+	if cluster && d != nil {
+		c = &dns.Cluster{Nameserver: d.Nameserver, Domain: d.Domain}
+		host.Searches = d.Search
+	} else if policy != api.DNSNone {
+		var err error
+		if host, err = dns.ReadHostConfig(r.opts.HostResolvConf); err != nil {
+			return "", fmt.Errorf("/etc/resolv.conf of dnsPolicy %s: %w", policy, err)
+		}
+	}
+	content := dns.PodResolvConf(dns.PodDNS{Namespace: p.Namespace, Policy: policy, HostNetwork: p.Spec.HostNetwork, Config: p.Spec.DNSConfig}, c, host)
+	path, err := r.vols.WriteResolvConf(p, content)
 	if err != nil {
 		return "", fmt.Errorf("/etc/resolv.conf: %w", err)
 	}
@@ -482,7 +498,7 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	pd.mu.Lock()
 	ip := pd.ip
 	pd.mu.Unlock()
-	if _, err := r.vols.WriteHosts(p, ip); err != nil {
+	if _, err := r.vols.WriteHosts(p, ip, r.clusterDomain()); err != nil {
 		return fmt.Errorf("update pod %s /etc/hosts: %w", p.Key(), err)
 	}
 	pd.mu.Lock()
@@ -536,4 +552,13 @@ func (r *Runtime) podLabels(pd *pod, c *ctr) map[string]string {
 		l[labelInit] = fmt.Sprint(c.init)
 	}
 	return l
+}
+
+// clusterDomain is the cluster DNS's domain, or the default one on a node
+// without cluster DNS (the kubelet's clusterDomain is set either way).
+func (r *Runtime) clusterDomain() string {
+	if d := r.opts.DNS; d != nil && d.Domain != "" {
+		return d.Domain
+	}
+	return dns.DefaultDomain
 }

@@ -173,7 +173,7 @@ func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task container
 		if scheme == "" {
 			scheme = "http"
 		}
-		return httpProbe(ctx, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+"/"+strings.TrimPrefix(p.HTTPGet.Path, "/"))
+		return httpProbe(ctx, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+"/"+strings.TrimPrefix(p.HTTPGet.Path, "/"), p.HTTPGet.HTTPHeaders)
 	case p.TCPSocket != nil:
 		port, err := probePort(c.spec, p.TCPSocket.Port)
 		if err != nil {
@@ -219,14 +219,13 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 // maxProbeBody is how much of an answer a probe reads (the kubelet's 10 KiB).
 const maxProbeBody = 10 << 10
 
-// httpProbe GETs url: a status from 200 to 399 passes.
-func httpProbe(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// httpProbe GETs url with the probe's headers: a status from 200 to 399
+// passes.
+func httpProbe(ctx context.Context, url string, headers []api.HTTPHeader) error {
+	req, err := probeRequest(ctx, url, headers)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("User-Agent", "berth-probe/1")
-	req.Header.Set("Accept", "*/*")
 	resp, err := probeClient.Do(req)
 	if err != nil {
 		return err
@@ -306,4 +305,30 @@ func (r *Runtime) updateReady(pd *pod) {
 	case !ready:
 		pd.readySince = time.Time{}
 	}
+}
+
+// probeRequest is the kubelet's probe request (pkg/probe/http
+// newProbeRequest): the probe's headers (names canonicalized, repeated
+// ones kept), a User-Agent and "Accept: */*" unless the probe sets them
+// (an empty Accept sends none), and a Host header as the request's host.
+func probeRequest(ctx context.Context, url string, headers []api.HTTPHeader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	h := make(http.Header, len(headers)+2)
+	for _, x := range headers {
+		h.Add(x.Name, x.Value)
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h.Set("User-Agent", "berth-probe/1")
+	}
+	if _, ok := h["Accept"]; !ok {
+		h.Set("Accept", "*/*")
+	} else if h.Get("Accept") == "" {
+		h.Del("Accept")
+	}
+	req.Header = h
+	req.Host = h.Get("Host")
+	return req, nil
 }

@@ -33,13 +33,13 @@ func TestHTTPProbeRedirects(t *testing.T) {
 	defer probed.Close()
 	base := strings.Replace(probed.URL, "127.0.0.1", "localhost", 1)
 
-	if err := httpProbe(context.Background(), base+"/away"); err != nil {
+	if err := httpProbe(context.Background(), base+"/away", nil); err != nil {
 		t.Errorf("redirect to another host: %v, want a pass on the 302 itself", err)
 	}
 	if n := elsewhere.Load(); n != 0 {
 		t.Errorf("the probe followed a redirect to another host (%d requests there)", n)
 	}
-	if err := httpProbe(context.Background(), base+"/here"); err == nil || !strings.Contains(err.Error(), "HTTP 500") {
+	if err := httpProbe(context.Background(), base+"/here", nil); err == nil || !strings.Contains(err.Error(), "HTTP 500") {
 		t.Errorf("redirect on the same host: %v, want it followed to the 500", err)
 	}
 }
@@ -48,7 +48,7 @@ func TestHTTPProbeRedirects(t *testing.T) {
 func TestHTTPSProbeSkipsVerification(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	if err := httpProbe(context.Background(), srv.URL+"/healthz"); err != nil {
+	if err := httpProbe(context.Background(), srv.URL+"/healthz", nil); err != nil {
 		t.Errorf("HTTPS probe of a self-signed server: %v", err)
 	}
 }

@@ -76,6 +76,9 @@ type Options struct {
 	// ones) get a resolv.conf that points at it, as the kubelet writes
 	// it for dnsPolicy ClusterFirst. Without it pods use the host's.
 	DNS *DNSConfig
+	// HostResolvConf is the host's resolv.conf, the base of a pod with
+	// dnsPolicy Default (default /etc/resolv.conf).
+	HostResolvConf string
 	// SeccompProfileRoot holds the Localhost seccomp profiles
 	// (default StateDir/seccomp).
 	SeccompProfileRoot string
@@ -100,6 +103,9 @@ type Options struct {
 }
 
 func (o *Options) defaults() {
+	if o.HostResolvConf == "" {
+		o.HostResolvConf = "/etc/resolv.conf"
+	}
 	if o.Namespace == "" {
 		o.Namespace = DefaultNamespace
 	}
@@ -158,7 +164,7 @@ type DNSConfig struct {
 type volumeManager interface {
 	Prepare(pod *plan.Pod) (map[string]string, error)
 	Update(pod *plan.Pod) error
-	WriteHosts(pod *plan.Pod, podIP string) (string, error)
+	WriteHosts(pod *plan.Pod, podIP, domain string) (string, error)
 	WriteResolvConf(pod *plan.Pod, content []byte) (string, error)
 	SubPathTarget(pod *plan.Pod, sp volumes.SubPath) (string, error)
 	BindSubPath(pod *plan.Pod, sp volumes.SubPath) (string, error)
@@ -230,7 +236,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 		r.Close()
 		return nil, err
 	}
-	r.vols = newVolumes(filepath.Join(opts.StateDir, "volumes"), opts.DNS)
+	r.vols = newVolumes(filepath.Join(opts.StateDir, "volumes"))
 	if err := r.adopt(r.ctx); err != nil {
 		r.Close()
 		return nil, fmt.Errorf("re-adopt pods: %w", err)
@@ -242,11 +248,8 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 
 // newVolumes returns nodes/volumes' manager; the assertion keeps this
 // package building while that package grows its API.
-func newVolumes(root string, d *DNSConfig) volumeManager {
+func newVolumes(root string) volumeManager {
 	var m any = volumes.New(root)
-	if d != nil {
-		m = volumes.New(root).WithClusterDomain(d.Domain)
-	}
 	if vm, ok := m.(volumeManager); ok {
 		return vm
 	}

@@ -117,7 +117,10 @@ func namespaceOpts(in specInput) []oci.SpecOpts {
 	var opts []oci.SpecOpts
 	spec := in.pod.Spec
 	if spec.HostNetwork {
-		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace), oci.WithHostResolvconf)
+		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace), oci.WithHostNamespace(specs.UTSNamespace))
+		if in.resolv == "" {
+			opts = append(opts, oci.WithHostResolvconf)
+		}
 	} else {
 		opts = append(opts,
 			oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: in.ns.Net}),
@@ -159,7 +162,7 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 	if in.hosts != "" {
 		out = append(out, specs.Mount{Destination: "/etc/hosts", Type: "bind", Source: in.hosts, Options: []string{"rbind", "ro"}})
 	}
-	if in.resolv != "" && !in.pod.Spec.HostNetwork {
+	if in.resolv != "" {
 		out = append(out, specs.Mount{Destination: "/etc/resolv.conf", Type: "bind", Source: in.resolv, Options: []string{"rbind", "ro"}})
 	}
 	if in.termLog != "" {

@@ -246,7 +246,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 			if mounts, err = r.vols.Prepare(r.project(spec)); err != nil {
 				return &createError{fmt.Errorf("volumes: %w", err)}
 			}
-			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
+			if hosts, err = r.vols.WriteHosts(spec, ip, r.clusterDomain()); err != nil {
 				return &createError{fmt.Errorf("/etc/hosts: %w", err)}
 			}
 			if resolv, err = r.writeResolvConf(spec); err != nil {

@@ -3,7 +3,6 @@ package dns
 import (
 	"fmt"
 	"net"
-	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -31,26 +30,6 @@ func HostResolvers(path string) (upstreams, search []string, err error) {
 		return nil, nil, fmt.Errorf("%s lists no nameserver: cluster DNS has nowhere to send other names", path)
 	}
 	return upstreams, cfg.Search, nil
-}
-
-// ResolvConf is the /etc/resolv.conf of a pod of namespace ns with
-// dnsPolicy ClusterFirst, as the kubelet makes it: the node's cluster DNS
-// as the only nameserver, the search path <ns>.svc.<domain>,
-// svc.<domain>, <domain> and then the host's search domains (duplicates
-// dropped, trimmed to the kubelet's limits), and ndots:5. The lines are in
-// the order containerd writes them.
-func ResolvConf(nameserver, ns, domain string, hostSearch []string) []byte {
-	search := []string{ns + ".svc." + domain, "svc." + domain, domain}
-	for _, s := range hostSearch {
-		s = strings.TrimSuffix(s, ".")
-		if s != "" && !slices.Contains(search, s) && validLine(s) {
-			search = append(search, s)
-		}
-	}
-	for len(search) > maxSearchPaths || len(strings.Join(search, " ")) > maxSearchChars {
-		search = search[:len(search)-1]
-	}
-	return []byte("search " + strings.Join(search, " ") + "\nnameserver " + nameserver + "\noptions ndots:5\n")
 }
 
 // validLine refuses a search domain that could break the file's lines.

@@ -148,22 +148,6 @@ func TestNewPlanReplacesServices(t *testing.T) {
 	}
 }
 
-func TestResolvConf(t *testing.T) {
-	got := string(ResolvConf("10.88.0.1", "shop", "cluster.local", []string{"example.com.", "svc.cluster.local", "corp", "bad domain"}))
-	want := "search shop.svc.cluster.local svc.cluster.local cluster.local example.com corp\nnameserver 10.88.0.1\noptions ndots:5\n"
-	if got != want {
-		t.Errorf("resolv.conf\n%s\nwant\n%s", got, want)
-	}
-	var many []string
-	for i := range 40 {
-		many = append(many, "d"+strconv.Itoa(i)+".example")
-	}
-	lines := strings.Split(string(ResolvConf("10.88.0.1", "default", "cluster.local", many)), "\n")
-	if n := len(strings.Fields(lines[0])) - 1; n != maxSearchPaths {
-		t.Errorf("%d search domains, want the kubelet's limit %d", n, maxSearchPaths)
-	}
-}
-
 func TestHostResolvers(t *testing.T) {
 	f := t.TempDir() + "/resolv.conf"
 	if err := writeFile(f, "# host\nnameserver 192.0.2.53\nnameserver 2001:db8::53\nsearch corp example.com\noptions edns0\n"); err != nil {

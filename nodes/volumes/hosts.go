@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"golang.org/x/sys/unix"
 )
@@ -25,31 +26,63 @@ fe00::1	ip6-allnodes
 fe00::2	ip6-allrouters
 `
 
-// RenderHosts returns the /etc/hosts of a pod as the kubelet writes it:
-// the localhost lines and podIP with the pod's host name (omitted when
-// podIP is empty, e.g. before CNI). Services are not in it: pods find them
-// through cluster DNS. It rejects anything that could break a line.
-func RenderHosts(name, podIP string) ([]byte, error) {
-	return renderHosts(podIP, name)
+// Hosts is what a pod's /etc/hosts says beside the fixed lines.
+type Hosts struct {
+	Name string // the pod's host name
+	// Domain, when set, is <subdomain>.<ns>.svc.<cluster domain>: the
+	// pod's line names <Name>.<Domain> first, then Name.
+	Domain string
+	IP     string // the pod's IP; "" leaves its line out (before CNI)
+	// Aliases are the pod's hostAliases, each on one line after the
+	// kubelet's "# Entries added by HostAliases." comment.
+	Aliases []api.HostAlias
 }
 
-// renderHosts is RenderHosts with the names of podIP's line: a pod with
-// a subdomain (a StatefulSet's ordinal) is first its fully qualified
-// name, as the kubelet writes it, so `hostname -f` finds it.
-func renderHosts(podIP string, names ...string) ([]byte, error) {
+// RenderHosts returns the /etc/hosts of a pod of host name name and IP
+// podIP: RenderPodHosts without subdomain or aliases.
+func RenderHosts(name, podIP string) ([]byte, error) {
+	return RenderPodHosts(Hosts{Name: name, IP: podIP})
+}
+
+// RenderPodHosts returns the /etc/hosts of a pod as the kubelet writes it
+// (managedHostsFileContent): the localhost lines, the pod's IP with its
+// FQDN and host name (omitted when the IP is empty, e.g. before CNI),
+// then its hostAliases. Services are not in it: pods find them through
+// cluster DNS. It rejects anything that could break a line.
+func RenderPodHosts(h Hosts) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(hostsHeader)
-	if podIP != "" {
-		ip, err := parseIP(podIP)
+	if h.IP != "" {
+		ip, err := parseIP(h.IP)
 		if err != nil {
 			return nil, fmt.Errorf("pod IP: %w", err)
 		}
-		for _, n := range names {
-			if err := checkHostname(n); err != nil {
+		if err := checkHostname(h.Name); err != nil {
+			return nil, err
+		}
+		if h.Domain != "" {
+			if err := checkHostname(h.Domain); err != nil {
 				return nil, err
 			}
+			fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", ip, h.Name, h.Domain, h.Name)
+		} else {
+			fmt.Fprintf(&b, "%s\t%s\n", ip, h.Name)
 		}
-		fmt.Fprintf(&b, "%s\t%s\n", ip, strings.Join(names, "\t"))
+	}
+	if len(h.Aliases) > 0 {
+		b.WriteString("\n# Entries added by HostAliases.\n")
+		for _, a := range h.Aliases {
+			ip, err := parseIP(a.IP)
+			if err != nil {
+				return nil, fmt.Errorf("hostAliases: %w", err)
+			}
+			for _, n := range a.Hostnames {
+				if err := checkHostname(n); err != nil {
+					return nil, fmt.Errorf("hostAliases: %w", err)
+				}
+			}
+			fmt.Fprintf(&b, "%s\t%s\n", ip, strings.Join(a.Hostnames, "\t"))
+		}
 	}
 	return b.Bytes(), nil
 }
@@ -81,12 +114,14 @@ func checkHostname(n string) error {
 // inode: a rename would leave running containers on the old file forever.
 // Readers then never see a missing or empty file, but a read racing the
 // write may see old and new lines mixed; the next read is whole.
-func (m *Manager) WriteHosts(pod *plan.Pod, podIP string) (string, error) {
-	names := []string{pod.Hostname()}
-	if sub := pod.Spec.Subdomain; sub != "" {
-		names = []string{pod.Hostname() + "." + sub + "." + pod.Namespace + ".svc." + m.clusterDomain(), pod.Hostname()}
+//
+// domain is the cluster domain, for a pod with a subdomain.
+func (m *Manager) WriteHosts(pod *plan.Pod, podIP, domain string) (string, error) {
+	h := Hosts{Name: pod.Hostname(), IP: podIP, Aliases: pod.Spec.HostAliases}
+	if pod.Spec.Subdomain != "" {
+		h.Domain = pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + domain
 	}
-	content, err := renderHosts(podIP, names...)
+	content, err := RenderPodHosts(h)
 	if err != nil {
 		return "", fmt.Errorf("pod %s: /etc/hosts: %w", pod.Key(), err)
 	}

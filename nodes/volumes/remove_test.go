@@ -29,7 +29,7 @@ func TestRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.WriteHosts(pod, "10.88.0.5"); err != nil {
+	if _, err := m.WriteHosts(pod, "10.88.0.5", "cluster.local"); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{hostDir, pvDir} {

@@ -50,23 +50,6 @@ type Manager struct {
 	mu   sync.Mutex
 	// retired maps a replaced payload directory to when it was replaced.
 	retired map[string]time.Time
-	// domain is the cluster domain of the pods' fully qualified names
-	// ("" is cluster.local).
-	domain string
-}
-
-// WithClusterDomain sets the cluster domain /etc/hosts qualifies a
-// subdomain pod's name with; it returns m.
-func (m *Manager) WithClusterDomain(domain string) *Manager {
-	m.domain = domain
-	return m
-}
-
-func (m *Manager) clusterDomain() string {
-	if m.domain == "" {
-		return "cluster.local"
-	}
-	return strings.TrimSuffix(m.domain, ".")
 }
 
 // New returns a Manager whose pods live under root/<namespace>_<name>/.

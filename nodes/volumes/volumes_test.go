@@ -495,7 +495,7 @@ func TestConcurrentPods(t *testing.T) {
 				errs <- err
 				return
 			}
-			if _, err := m.WriteHosts(pod, fmt.Sprintf("10.88.0.%d", i+2)); err != nil {
+			if _, err := m.WriteHosts(pod, fmt.Sprintf("10.88.0.%d", i+2), "cluster.local"); err != nil {
 				errs <- err
 				return
 			}

@@ -11,8 +11,12 @@ build:
 
 # All tests, integration ones included (they need root and the runtime,
 # which scripts/testenv.sh installs and starts).
+# scripts/leaks.sh fails the run if it left a netns, container, mount,
+# link, route or iptables chain behind.
+LEAKS ?= /tmp/berth-test-leaks.snapshot
 test:
-	@eval "$$(scripts/testenv.sh)" && $(GO) vet $(PKGS) && $(GO) test -count=1 -timeout 25m $(PKGS)
+	@eval "$$(scripts/testenv.sh)" && scripts/leaks.sh snapshot $(LEAKS) && $(GO) vet $(PKGS) && \
+		$(GO) test -count=1 -timeout 25m $(PKGS) && scripts/leaks.sh check $(LEAKS)
 	@$(MAKE) --no-print-directory fuzz
 
 # The fuzz targets of hostile input (the loader under its budgets, the

@@ -36,7 +36,8 @@ finish() {
 	ip link del brss0 2>/dev/null || true
 	ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-rss images ls -q 2>/dev/null |
 		xargs -r ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-rss images rm >/dev/null 2>&1 || true
-	ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench-rss >/dev/null 2>&1 || true
+	# Image content goes away asynchronously; the namespace only once empty.
+	for _ in $(seq 20); do ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench-rss >/dev/null 2>&1 && break; sleep 0.3; done
 	cp "$W/daemon.log" /tmp/berth-rss-daemon.log 2>/dev/null || true
 	rm -rf "$W"
 }
@@ -58,7 +59,12 @@ berth() { "$W/bin/berth" "$@" --api "$API"; }
 "$W/bin/berth" daemon --api "$API" "${NODE[@]}" --watch "$W/repo" --peer-port 0 >>"$W/daemon.log" 2>&1 &
 DAEMON_PID=$!
 t0=$(date +%s)
-for _ in $(seq 1200); do berth status -o json 2>/dev/null | grep -Eq '"applied": ?"[^"]' && break; sleep 0.5; done
+applied() { # (not a pipe into grep -q: with pipefail its early exit fails the pipe)
+	local st
+	st=$(berth status -o json 2>/dev/null || true)
+	grep -Eq '"applied": ?"[^"]' <<<"$st"
+}
+for _ in $(seq 1200); do applied && break; sleep 0.5; done
 log "applied after $(($(date +%s) - t0)) s (the daemon's log: /tmp/berth-rss-daemon.log); waiting ${WAIT}s for the pods"
 sleep "$WAIT"
 pods=$(berth get pods 2>/dev/null || true)

@@ -44,7 +44,8 @@ finish() {
 	[[ -n $GITD_PID ]] && kill -- "-$GITD_PID" 2>/dev/null || true
 	ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-dns images ls -q 2>/dev/null |
 		xargs -r ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-dns images rm >/dev/null 2>&1 || true
-	ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench-dns >/dev/null 2>&1 || true
+	# Image content goes away asynchronously; the namespace only once empty.
+	for _ in $(seq 20); do ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench-dns >/dev/null 2>&1 && break; sleep 0.3; done
 	rm -rf "$W"
 }
 trap finish EXIT

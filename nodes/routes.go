@@ -13,10 +13,22 @@ type ServiceRoute struct {
 	// AffinitySeconds > 0 enables ClientIP session affinity.
 	AffinitySeconds int32       `json:"affinitySeconds,omitempty"`
 	Ports           []RoutePort `json:"ports"`
-	// Ready are the addresses of this node's ready pods of a headless
-	// Service (ClusterIP None), sorted: what cluster DNS answers for it.
-	// Routers ignore headless Services.
-	Ready []string `json:"ready,omitempty"`
+	// Ready are the ready pods of a headless Service (ClusterIP None),
+	// by address: this node's, and the other nodes' as they tell them
+	// (gossip). They are what cluster DNS answers for it; routers ignore
+	// headless Services.
+	Ready []ReadyPod `json:"ready,omitempty"`
+}
+
+// ReadyPod is a ready pod of a headless Service.
+type ReadyPod struct {
+	Pod string `json:"pod"` // namespace/name
+	IP  string `json:"ip"`
+	// Ports are the pod's target port of each service port, by index (0:
+	// a named port the pod does not declare): its SRV records.
+	Ports []int32 `json:"ports,omitempty"`
+	// Node is the other node the pod runs on ("" for this node).
+	Node string `json:"node,omitempty"`
 }
 
 // Key is namespace/name.

@@ -47,6 +47,9 @@ type PeerReadiness struct {
 	Reachable bool `json:"reachable"`
 	// Ready counts the node's ready pods by service (namespace/name).
 	Ready map[string]int `json:"ready,omitempty"`
+	// Headless are the node's ready pods of headless services, pod name
+	// to address, by service: cluster DNS answers them here too.
+	Headless map[string]map[string]string `json:"headless,omitempty"`
 	// Workloads is the node's rollout of each workload (Kind/namespace/
 	// name): DaemonSet turns wait for the nodes before them.
 	Workloads map[string]PeerWorkload `json:"workloads,omitempty"`

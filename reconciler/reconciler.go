@@ -121,8 +121,10 @@ type Reconciler struct {
 	// store (bucketStops), by pod key.
 	stops map[string]Stop
 	// localReady counts this node's ready pods by service, as the last
-	// synced routes send traffic to them (LocalReady).
-	localReady map[string]int
+	// synced routes send traffic to them (LocalReady); localHeadless are
+	// its ready pods of headless services (LocalHeadless).
+	localReady    map[string]int
+	localHeadless map[string]map[string]string
 	// lastRev and lastConverged are the last pass's (drift); written by
 	// the pass holder.
 	lastRev       string
@@ -619,9 +621,9 @@ func (r *Reconciler) syncRoutes(ctx context.Context, d Desired, obs nodes.NodeSt
 		return fmt.Errorf("sync service routes and network policies: %w", err)
 	}
 	r.routes, r.fw, r.synced = routes, fw, true
-	ready := localReady(routes)
+	ready, headless := localReady(routes), localHeadless(routes)
 	r.mu.Lock()
-	r.localReady, r.programmed = ready, routes
+	r.localReady, r.localHeadless, r.programmed = ready, headless, routes
 	r.mu.Unlock()
 	return nil
 }
@@ -656,6 +658,34 @@ func (r *Reconciler) LocalReady() (ready map[string]int, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return maps.Clone(r.localReady), r.localReady != nil
+}
+
+// localHeadless are this node's ready pods of each headless service, pod
+// name to address, as its cluster DNS answers them.
+func localHeadless(routes []nodes.ServiceRoute) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, rt := range routes {
+		for _, p := range rt.Ready {
+			if p.Node != "" {
+				continue
+			}
+			_, name, _ := strings.Cut(p.Pod, "/")
+			if out[rt.Key()] == nil {
+				out[rt.Key()] = map[string]string{}
+			}
+			out[rt.Key()][name] = p.IP
+		}
+	}
+	return out
+}
+
+// LocalHeadless is this node's ready pods of headless services (pod name
+// to address, by service): what the other nodes' cluster DNS answers for
+// them (PeerReadiness.Headless).
+func (r *Reconciler) LocalHeadless() map[string]map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.localHeadless)
 }
 
 // LocalProgress is this node's rollout of each workload, as the other

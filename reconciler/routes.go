@@ -3,6 +3,7 @@ package reconciler
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
@@ -171,10 +172,14 @@ func route(d Desired, c *cluster, svc *plan.Service, obs map[string]*nodes.PodSt
 	sort.Slice(live, func(i, j int) bool { return live[i].pod.Key() < live[j].pod.Key() })
 	if svc.Headless() {
 		for _, m := range live {
-			r.Ready = append(r.Ready, m.pod.IP)
+			r.Ready = append(r.Ready, nodes.ReadyPod{Pod: m.pod.Key(), IP: m.pod.IP, Ports: targetPorts(svc, m.ports)})
 		}
-		sort.Strings(r.Ready)
-		r.Ready = slices.Compact(r.Ready)
+		if c != nil {
+			r.Ready = append(r.Ready, c.remoteReady(svc, remote)...)
+		}
+		// One record per address (hostNetwork pods share their node's).
+		slices.SortStableFunc(r.Ready, func(a, b nodes.ReadyPod) int { return strings.Compare(a.IP, b.IP) })
+		r.Ready = slices.CompactFunc(r.Ready, func(a, b nodes.ReadyPod) bool { return a.IP == b.IP })
 	}
 	share := groupShares(live, weights)
 	local := make([][]nodes.Backend, len(svc.Ports))
@@ -208,6 +213,19 @@ func route(d Desired, c *cluster, svc *plan.Service, obs map[string]*nodes.PodSt
 }
 
 func ownerOf(p *nodes.PodStatus) string { return ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name) }
+
+// targetPorts is a pod's target port of each port of svc: its resolved
+// named port, or the number (0: a named port the pod does not declare).
+func targetPorts(svc *plan.Service, resolved []int32) []int32 {
+	out := make([]int32, len(svc.Ports))
+	for pi, sp := range svc.Ports {
+		out[pi] = sp.TargetPort
+		if pi < len(resolved) && resolved[pi] != 0 {
+			out[pi] = resolved[pi]
+		}
+	}
+	return out
+}
 
 // keepRevision drops the workload's pods of other revisions.
 func keepRevision(ms []member, wk, rev string) []member {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"berth.dev/berth/compiler/plan"
@@ -369,5 +370,63 @@ func BenchmarkClusterRoutes200(b *testing.B) {
 		if r := ClusterRoutes(d, inv, obs, State{}, nil); len(r) != 40 {
 			b.Fatalf("%d routes", len(r))
 		}
+	}
+}
+
+// TestClusterRoutesHeadless: a headless Service's ready pods are this
+// node's and those the other nodes told (PeerReadiness.Headless), each
+// node's capped at what the plan places there (its planned pods first)
+// and to its pod CIDR; a node that does not answer, or has not told, has
+// none. LocalHeadless tells this node's own.
+func TestClusterRoutesHeadless(t *testing.T) {
+	p, d, inv := cluster3()
+	for i := range inv {
+		inv[i].PodCIDR = fmt.Sprintf("10.77.%d.0/24", i+1)
+	}
+	svc := &p.Services[0]
+	svc.Type, svc.ClusterIP, svc.Ports[0].NodePort = "ClusterIP", "None", 0
+	obs := obsOf(d.pods[0], d.pods[1])
+	obs.Pods[0].IP, obs.Pods[1].IP = "10.77.1.2", "10.77.1.3"
+	ready := func(pod, ip, node string) nodes.ReadyPod {
+		return nodes.ReadyPod{Pod: "default/" + pod, IP: ip, Ports: []int32{8080}, Node: node}
+	}
+	local := []nodes.ReadyPod{ready("web-a-0", "10.77.1.2", ""), ready("web-a-1", "10.77.1.3", "")}
+	told := func(pods map[string]string) map[string]map[string]string {
+		return map[string]map[string]string{"default/web": pods}
+	}
+	for _, tc := range []struct {
+		name  string
+		peers map[string]PeerReadiness
+		want  []nodes.ReadyPod // besides the local ones
+	}{
+		{"nothing told", nil, nil},
+		{"both told", map[string]PeerReadiness{
+			"n2": {Reachable: true, Headless: told(map[string]string{"web-a-2": "10.77.2.2", "web-a-3": "10.77.2.3"})},
+			"n3": {Reachable: true, Headless: told(map[string]string{"web-a-4": "10.77.3.2"})}},
+			[]nodes.ReadyPod{ready("web-a-2", "10.77.2.2", "n2"), ready("web-a-3", "10.77.2.3", "n2"), ready("web-a-4", "10.77.3.2", "n3")}},
+		{"capped at the plan's two, planned pods first", map[string]PeerReadiness{
+			"n2": {Reachable: true, Headless: told(map[string]string{"web-0-old": "10.77.2.9", "web-a-2": "10.77.2.2", "web-a-3": "10.77.2.3"})}},
+			[]nodes.ReadyPod{ready("web-a-2", "10.77.2.2", "n2"), ready("web-a-3", "10.77.2.3", "n2")}},
+		{"an old revision's pod mid-rollout", map[string]PeerReadiness{
+			"n2": {Reachable: true, Headless: told(map[string]string{"web-0-old": "10.77.2.9", "web-a-2": "10.77.2.2"})}},
+			[]nodes.ReadyPod{ready("web-a-2", "10.77.2.2", "n2"), ready("web-0-old", "10.77.2.9", "n2")}},
+		{"only addresses of the node's pod CIDR", map[string]PeerReadiness{
+			"n2": {Reachable: true, Headless: told(map[string]string{"web-a-2": "10.77.3.2", "web-a-3": "192.0.2.1"})}}, nil},
+		{"a node that does not answer", map[string]PeerReadiness{
+			"n2": {Headless: told(map[string]string{"web-a-2": "10.77.2.2"})}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dd := DesiredFor(p, "n1")
+			dd.Peers = tc.peers
+			got := ClusterRoutes(dd, inv, obs, State{}, nil)
+			want := append(slices.Clone(local), tc.want...)
+			slices.SortFunc(want, func(a, b nodes.ReadyPod) int { return strings.Compare(a.IP, b.IP) })
+			if !reflect.DeepEqual(got[0].Ready, want) {
+				t.Errorf("ready pods\n%+v\nwant\n%+v", got[0].Ready, want)
+			}
+			if lh := localHeadless(got); !reflect.DeepEqual(lh, map[string]map[string]string{"default/web": {"web-a-0": "10.77.1.2", "web-a-1": "10.77.1.3"}}) {
+				t.Errorf("localHeadless = %v", lh)
+			}
+		})
 	}
 }

@@ -2,7 +2,10 @@ package reconciler
 
 import (
 	"hash/fnv"
+	"maps"
 	"math"
+	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -67,13 +70,17 @@ func TransitPorts(svcs []plan.Service) map[string][]int32 {
 type cluster struct {
 	self    string            // this node's address
 	addrs   map[string]string // other node name -> address
+	cidrs   map[string]netip.Prefix
 	transit map[string][]int32
 	peers   map[string]PeerReadiness
 }
 
 func newCluster(d Desired, inventory []plan.Node) *cluster {
-	c := &cluster{addrs: map[string]string{}}
+	c := &cluster{addrs: map[string]string{}, cidrs: map[string]netip.Prefix{}}
 	for _, n := range inventory {
+		if p, err := netip.ParsePrefix(n.PodCIDR); err == nil {
+			c.cidrs[n.Name] = p.Masked()
+		}
 		switch {
 		case n.Address == "":
 		case n.Name == d.Node:
@@ -141,6 +148,73 @@ func (c *cluster) remoteBackends(svc *plan.Service, remote []*plan.Endpoint, pi 
 		}
 	}
 	return out
+}
+
+// remoteReady are the ready pods of headless svc on the other nodes, as
+// they told them (gossip): on each node that answers, at most as many as
+// the plan places there (its planned pods first, then any other, say an
+// old revision's mid-rollout), and only at addresses of that node's pod
+// CIDR, so a node can answer for its own pods only. A node this one
+// has not heard from has none here: only it knows its pods' addresses.
+func (c *cluster) remoteReady(svc *plan.Service, remote []*plan.Endpoint) []nodes.ReadyPod {
+	planned := map[string][]*plan.Endpoint{}
+	var names []string
+	for _, ep := range remote {
+		if planned[ep.Node] == nil {
+			names = append(names, ep.Node)
+		}
+		planned[ep.Node] = append(planned[ep.Node], ep)
+	}
+	sort.Strings(names)
+	var out []nodes.ReadyPod
+	for _, n := range names {
+		p, known := c.peers[n]
+		cidr, ok := c.cidrs[n]
+		told := p.Headless[svc.Key()]
+		if !known || !p.Reachable || !ok || len(told) == 0 {
+			continue
+		}
+		eps := planned[n]
+		byPod := make(map[string]*plan.Endpoint, len(eps))
+		for _, ep := range eps {
+			byPod[ep.Pod] = ep
+		}
+		pods := slices.Sorted(maps.Keys(told))
+		slices.SortStableFunc(pods, func(a, b string) int {
+			_, pa := byPod[svc.Namespace+"/"+a]
+			_, pb := byPod[svc.Namespace+"/"+b]
+			return cmpBool(pb, pa)
+		})
+		taken := 0
+		for _, name := range pods {
+			if taken == len(eps) {
+				break
+			}
+			ip, err := netip.ParseAddr(told[name])
+			if err != nil || !cidr.Contains(ip) {
+				continue
+			}
+			key := svc.Namespace + "/" + name
+			ep := byPod[key]
+			if ep == nil {
+				ep = eps[0] // the same workload, most likely: its ports
+			}
+			out = append(out, nodes.ReadyPod{Pod: key, IP: ip.String(), Ports: targetPorts(svc, ep.Ports), Node: n})
+			taken++
+		}
+	}
+	return out
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // transitRoute answers svc's transit ports on this node's address with

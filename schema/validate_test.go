@@ -171,7 +171,7 @@ func TestValidateRules(t *testing.T) {
 			}},
 		{name: "volume without source", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes: [{name: v}]\n",
 			want: []string{
-				"6:13 spec.volumes[0]: one of the fields \"emptyDir\", \"hostPath\", \"configMap\", \"secret\", \"persistentVolumeClaim\" is required [schema]",
+				"6:13 spec.volumes[0]: one of the fields \"emptyDir\", \"hostPath\", \"configMap\", \"secret\", \"persistentVolumeClaim\", \"downwardAPI\", \"projected\" is required [schema]",
 			}},
 		{name: "volume source checked", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: \"c:1\"}]\n  volumes:\n  - {name: a, emptyDir: {medium: Disk}}\n  - {name: b, hostPath: {path: x, type: Dir}}\n",
 			want: []string{
@@ -185,7 +185,7 @@ func TestValidateRules(t *testing.T) {
 			}},
 		{name: "env valueFrom empty", src: pod("  - name: c\n    image: nginx:1\n    env: [{name: A, valueFrom: {}}]\n"),
 			want: []string{
-				"8:32 spec.containers[0].env[0].valueFrom: one of the fields \"configMapKeyRef\", \"secretKeyRef\", \"fieldRef\" is required [schema]",
+				"8:32 spec.containers[0].env[0].valueFrom: one of the fields \"configMapKeyRef\", \"secretKeyRef\", \"fieldRef\", \"resourceFieldRef\" is required [schema]",
 			}},
 		{name: "seed dash without space", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    -name: c\n",
 			want: []string{
@@ -262,9 +262,9 @@ func TestValidateRules(t *testing.T) {
 				"3:18 metadata.name: Invalid value: \"1web\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?') [schema]",
 			}},
 		{name: "capabilities in any case", src: pod("  - name: c\n    image: nginx:1\n    securityContext: {capabilities: {drop: [all], add: [net_admin, CAP_SYS_TIME]}}\n")},
-		{name: "valid but unsupported", src: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  completionMode: Indexed\n  template:\n    spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\", env: [{name: N, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}]}]}\n",
+		{name: "valid but unsupported", src: "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec:\n  completionMode: Indexed\n  template:\n    spec: {restartPolicy: Never, containers: [{name: c, image: \"c:1\", securityContext: {procMount: Unmasked}}]}\n",
 			want: []string{
-				"7:121 spec.template.spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: value \"spec.nodeName\" is valid Kubernetes but not supported by berth (supported: \"metadata.name\", \"metadata.namespace\", \"status.podIP\") [schema]",
+				"7:100 spec.template.spec.containers[0].securityContext.procMount: value \"Unmasked\" is valid Kubernetes but not supported by berth (supported: \"Default\") [schema]",
 			}},
 		{name: "invalid and not supported", src: "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ipFamilyPolicy: Sometimes\n  ipFamilies: [IPv6]\n  ports: [{port: 80}]\n",
 			want: []string{

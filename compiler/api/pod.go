@@ -96,6 +96,8 @@ type EnvVarSource struct {
 	ConfigMapKeyRef *KeySelector         `json:"configMapKeyRef,omitempty" yaml:"configMapKeyRef,omitempty"`
 	SecretKeyRef    *KeySelector         `json:"secretKeyRef,omitempty" yaml:"secretKeyRef,omitempty"`
 	FieldRef        *ObjectFieldSelector `json:"fieldRef,omitempty" yaml:"fieldRef,omitempty"`
+	// ResourceFieldRef is a container's request or limit.
+	ResourceFieldRef *ResourceFieldSelector `json:"resourceFieldRef,omitempty" yaml:"resourceFieldRef,omitempty"`
 }
 
 // KeySelector selects a key of a ConfigMap or Secret.
@@ -105,10 +107,18 @@ type KeySelector struct {
 	Optional *bool  `json:"optional,omitempty" yaml:"optional,omitempty"`
 }
 
-// ObjectFieldSelector selects metadata.name, metadata.namespace or status.podIP.
+// ObjectFieldSelector selects a field of the pod (the downward API).
 type ObjectFieldSelector struct {
 	APIVersion string `json:"apiVersion,omitempty" yaml:"apiVersion,omitempty"`
 	FieldPath  string `json:"fieldPath" yaml:"fieldPath"`
+}
+
+// ResourceFieldSelector selects a container's request or limit
+// (limits.cpu, requests.memory, ...) in units of Divisor ("" is 1).
+type ResourceFieldSelector struct {
+	ContainerName string `json:"containerName,omitempty" yaml:"containerName,omitempty"`
+	Resource      string `json:"resource" yaml:"resource"`
+	Divisor       string `json:"divisor,omitempty" yaml:"divisor,omitempty"`
 }
 
 // EnvFromSource imports every key of a ConfigMap or Secret.
@@ -194,12 +204,14 @@ type LifecycleHandler struct {
 
 // Volume is a pod volume.
 type Volume struct {
-	Name                  string                 `json:"name" yaml:"name"`
-	EmptyDir              *EmptyDirVolumeSource  `json:"emptyDir,omitempty" yaml:"emptyDir,omitempty"`
-	HostPath              *HostPathVolumeSource  `json:"hostPath,omitempty" yaml:"hostPath,omitempty"`
-	ConfigMap             *ConfigMapVolumeSource `json:"configMap,omitempty" yaml:"configMap,omitempty"`
-	Secret                *SecretVolumeSource    `json:"secret,omitempty" yaml:"secret,omitempty"`
-	PersistentVolumeClaim *PVCVolumeSource       `json:"persistentVolumeClaim,omitempty" yaml:"persistentVolumeClaim,omitempty"`
+	Name                  string                   `json:"name" yaml:"name"`
+	EmptyDir              *EmptyDirVolumeSource    `json:"emptyDir,omitempty" yaml:"emptyDir,omitempty"`
+	HostPath              *HostPathVolumeSource    `json:"hostPath,omitempty" yaml:"hostPath,omitempty"`
+	ConfigMap             *ConfigMapVolumeSource   `json:"configMap,omitempty" yaml:"configMap,omitempty"`
+	Secret                *SecretVolumeSource      `json:"secret,omitempty" yaml:"secret,omitempty"`
+	PersistentVolumeClaim *PVCVolumeSource         `json:"persistentVolumeClaim,omitempty" yaml:"persistentVolumeClaim,omitempty"`
+	DownwardAPI           *DownwardAPIVolumeSource `json:"downwardAPI,omitempty" yaml:"downwardAPI,omitempty"`
+	Projected             *ProjectedVolumeSource   `json:"projected,omitempty" yaml:"projected,omitempty"`
 }
 
 // EmptyDirVolumeSource is a scratch directory or tmpfs.

@@ -137,6 +137,8 @@ type template struct {
 	affText  []string
 	priority int32
 	place    placement
+	// annotations are the template's, when the downward API reads them.
+	annotations map[string]string
 }
 
 // resolve resolves a pod spec of namespace ns.
@@ -163,14 +165,15 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 		t.spec.TerminationGracePeriodSeconds = *spec.TerminationGracePeriodSeconds
 	}
 	var initMax plan.Resources
+	dw := newDownward(spec)
 	for i := range spec.InitContainers {
-		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i], spec.SecurityContext)
+		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i], spec.SecurityContext, dw)
 		diags = append(diags, d...)
 		t.spec.InitContainers = append(t.spec.InitContainers, c)
 		initMax = maxResources(initMax, c.Requests)
 	}
 	for i := range spec.Containers {
-		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i], spec.SecurityContext)
+		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i], spec.SecurityContext, dw)
 		diags = append(diags, d...)
 		t.spec.Containers = append(t.spec.Containers, c)
 		t.requests.MilliCPU += c.Requests.MilliCPU
@@ -183,7 +186,7 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	if spec.Priority != nil {
 		t.priority = *spec.Priority
 	}
-	vols, aff, affText, d := x.volumes(src, ns, spec.Volumes)
+	vols, aff, affText, d := x.volumes(src, ns, spec.Volumes, dw)
 	diags = append(diags, d...)
 	t.spec.Volumes, t.affinity, t.affText = vols, aff, affText
 	auths, d := x.pullSecrets(src, ns, spec.ImagePullSecrets)
@@ -199,6 +202,9 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	// Kubernetes never pushes into a running pod (Service variables).
 	t.specHash = contentHash(meta.Annotations, t.spec, x.envContent(ns, &t.spec))
 	t.config = x.configHash(ns, t.spec.Volumes)
+	if dw.needsAnnotations && len(meta.Annotations) > 0 {
+		t.annotations = meta.Annotations
+	}
 	return t, true
 }
 
@@ -224,7 +230,12 @@ func (x *expander) configHash(ns string, vols []plan.Volume) string {
 	}
 	var fs []files
 	for i := range vols {
-		if f := plan.ResolveFiles(x.tables, ns, &vols[i]); len(f) > 0 {
+		f := plan.ResolveFiles(x.tables, ns, &vols[i])
+		if vols[i].Kind == "projected" {
+			r := plan.Resolve(x.tables, &plan.Pod{Namespace: ns, Spec: plan.PodSpec{Volumes: vols[i : i+1]}})
+			f = r.Spec.Volumes[0].SourceFiles()
+		}
+		if len(f) > 0 {
 			fs = append(fs, files{vols[i].Name, f})
 		}
 	}
@@ -242,14 +253,15 @@ func (t *template) revision(labels map[string]string) string {
 // instantiate makes one replica of t; replicas share t's spec.
 func (t *template) instantiate(ns, name string, labels map[string]string, owner plan.Owner, revision string) *plan.Pod {
 	return &plan.Pod{
-		Namespace:  ns,
-		Name:       name,
-		Labels:     labels,
-		Owner:      owner,
-		Revision:   revision,
-		Hash:       contentHash(t.specHash, ns, name, labels),
-		ConfigHash: t.config,
-		Spec:       t.spec,
+		Namespace:   ns,
+		Name:        name,
+		Labels:      labels,
+		Owner:       owner,
+		Revision:    revision,
+		Hash:        contentHash(t.specHash, ns, name, labels),
+		ConfigHash:  t.config,
+		Annotations: t.annotations,
+		Spec:        t.spec,
 	}
 }
 

@@ -96,7 +96,7 @@ func optional(b *bool) bool { return b != nil && *b }
 // returns them as references: the values stay in the plan's ConfigMap
 // and Secret tables, and the node reads them when the container starts
 // (plan.ResolveEnv). Service variables are the node's too.
-func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.EnvFrom, []plan.EnvVar, []diag.Diagnostic) {
+func (x *expander) env(src source, path, ns string, c *api.Container, dw *downward) ([]plan.EnvFrom, []plan.EnvVar, []diag.Diagnostic) {
 	var from []plan.EnvFrom
 	var out []plan.EnvVar
 	var diags []diag.Diagnostic
@@ -147,19 +147,19 @@ func (x *expander) env(src source, path, ns string, c *api.Container) ([]plan.En
 			}
 			out = append(out, plan.EnvVar{Name: e.Name, SecretKeyRef: &plan.KeyRef{Name: r.Name, Key: r.Key, Optional: optional(r.Optional)}})
 		case vf.FieldRef != nil:
-			switch vf.FieldRef.FieldPath {
-			case "metadata.name":
-				// Each pod's own name, filled by the node: the replicas of
-				// a template share one spec, and a Job's pods are named at
-				// run time.
-				out = append(out, plan.EnvVar{Name: e.Name, FieldRef: "metadata.name"})
-			case "metadata.namespace":
-				out = append(out, plan.EnvVar{Name: e.Name, Value: plan.Plain(ns)})
-			case "status.podIP":
-				out = append(out, plan.EnvVar{Name: e.Name, FieldRef: "status.podIP"})
-			default:
-				diags = append(diags, src.errorf("unsupported", p+".valueFrom.fieldRef.fieldPath", "fieldRef %q is not supported (berth resolves metadata.name, metadata.namespace and status.podIP)", vf.FieldRef.FieldPath))
+			v, d := dw.fieldEnv(src, p+".valueFrom.fieldRef", ns, e.Name, vf.FieldRef)
+			if d != nil {
+				diags = append(diags, *d)
+				continue
 			}
+			out = append(out, v)
+		case vf.ResourceFieldRef != nil:
+			v, ref, d := dw.resource(src, p+".valueFrom.resourceFieldRef", c, vf.ResourceFieldRef)
+			if len(d) > 0 {
+				diags = append(diags, d...)
+				continue
+			}
+			out = append(out, plan.EnvVar{Name: e.Name, Value: plan.Plain(v), ResourceFieldRef: ref})
 		}
 	}
 	return from, out, diags
@@ -214,8 +214,8 @@ func pullPolicy(image, policy string) string {
 }
 
 // container resolves one container (without service variables).
-func (x *expander) container(src source, path, ns string, c *api.Container, podSC *api.PodSecurityContext) (plan.Container, []diag.Diagnostic) {
-	from, env, diags := x.env(src, path, ns, c)
+func (x *expander) container(src source, path, ns string, c *api.Container, podSC *api.PodSecurityContext, dw *downward) (plan.Container, []diag.Diagnostic) {
+	from, env, diags := x.env(src, path, ns, c, dw)
 	req, lim, d := resources(src, path, c.Resources)
 	diags = append(diags, d...)
 	out := plan.Container{

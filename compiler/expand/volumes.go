@@ -13,7 +13,7 @@ import (
 // content, a claim becomes its bound volume's node path. It also returns
 // the node affinity of the bound volumes (each one a list of ORed terms,
 // all of which must hold) for scheduling.
-func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Volume, [][]selector.Selector, []string, []diag.Diagnostic) {
+func (x *expander) volumes(src source, ns string, vols []api.Volume, dw *downward) ([]plan.Volume, [][]selector.Selector, []string, []diag.Diagnostic) {
 	var out []plan.Volume
 	var affinity [][]selector.Selector
 	var affinityText []string
@@ -69,8 +69,20 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume) ([]plan.Vol
 				affinity = append(affinity, b.Affinity)
 				affinityText = append(affinityText, "PersistentVolume "+b.Volume+" requires "+b.AffinityText)
 			}
+		case v.DownwardAPI != nil:
+			pv.Kind = "downwardAPI"
+			pv.DefaultMode = fileMode(v.DownwardAPI.DefaultMode)
+			files, d := x.downwardFiles(src, p+".downwardAPI", v.DownwardAPI.Items, dw)
+			diags = append(diags, d...)
+			pv.Sources = []plan.Projection{{Kind: "downwardAPI", Downward: files}}
+		case v.Projected != nil:
+			pv.Kind = "projected"
+			pv.DefaultMode = fileMode(v.Projected.DefaultMode)
+			srcs, d := x.projections(src, p+".projected", ns, v.Projected.Sources, dw)
+			diags = append(diags, d...)
+			pv.Sources = srcs
 		default:
-			diags = append(diags, src.errorf("unsupported", p, "volume %q has no supported source (emptyDir, hostPath, configMap, secret, persistentVolumeClaim)", v.Name))
+			diags = append(diags, src.errorf("unsupported", p, "volume %q has no supported source (emptyDir, hostPath, configMap, secret, persistentVolumeClaim, downwardAPI, projected)", v.Name))
 			continue
 		}
 		out = append(out, pv)

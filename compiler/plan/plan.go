@@ -183,14 +183,17 @@ type Container struct {
 
 // EnvVar is an environment variable: a literal Value, a key of a
 // ConfigMap or Secret of the plan's tables (Resolve reads it into Value),
-// or a FieldRef the node fills when the container starts (metadata.name,
-// status.podIP).
+// a FieldRef the node fills when the container starts (the internal
+// field path: metadata.name, metadata.uid, metadata.labels['k'],
+// spec.nodeName, status.podIP, ...), or a ResourceFieldRef to an unset
+// limit (the node's allocatable).
 type EnvVar struct {
-	Name            string  `json:"name"`
-	Value           Secret  `json:"value,omitzero"`
-	FieldRef        string  `json:"fieldRef,omitempty"`
-	ConfigMapKeyRef *KeyRef `json:"configMapKeyRef,omitempty"`
-	SecretKeyRef    *KeyRef `json:"secretKeyRef,omitempty"`
+	Name             string       `json:"name"`
+	Value            Secret       `json:"value,omitzero"`
+	FieldRef         string       `json:"fieldRef,omitempty"`
+	ResourceFieldRef *ResourceRef `json:"resourceFieldRef,omitempty"`
+	ConfigMapKeyRef  *KeyRef      `json:"configMapKeyRef,omitempty"`
+	SecretKeyRef     *KeyRef      `json:"secretKeyRef,omitempty"`
 }
 
 // KeyRef is one key of a ConfigMap or Secret of the pod's namespace.
@@ -212,7 +215,8 @@ type EnvFrom struct {
 // Volume is a resolved pod volume.
 type Volume struct {
 	Name string `json:"name"`
-	// Kind is emptyDir, hostPath, configMap, secret or persistentVolumeClaim.
+	// Kind is emptyDir, hostPath, configMap, secret, persistentVolumeClaim,
+	// downwardAPI or projected.
 	Kind      string `json:"kind"`
 	Medium    string `json:"medium,omitempty"`    // emptyDir: "" or Memory
 	SizeLimit int64  `json:"sizeLimit,omitempty"` // emptyDir, bytes
@@ -230,8 +234,12 @@ type Volume struct {
 	DefaultMode *int32      `json:"defaultMode,omitempty"`
 	Optional    bool        `json:"optional,omitempty"`
 	// Files are the configMap or secret files, sorted by path: filled by
-	// Resolve on the node from the plan's tables, never in the plan.
+	// Resolve on the node from the plan's tables, never in the plan. The
+	// node fills a projected or downwardAPI volume's (Project).
 	Files []File `json:"files,omitempty"`
+	// Sources are a projected volume's sources, in order; a downwardAPI
+	// volume has one downwardAPI source. DefaultMode is their mode.
+	Sources []Projection `json:"sources,omitempty"`
 }
 
 // KeyToPath projects one key to a file.

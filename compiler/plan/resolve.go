@@ -28,8 +28,11 @@ func Resolve(look ConfigLookup, pod *Pod) Pod {
 		out.Spec.Volumes = slices.Clone(pod.Spec.Volumes)
 		for i := range out.Spec.Volumes {
 			v := &out.Spec.Volumes[i]
-			if v.Kind == "configMap" || v.Kind == "secret" {
+			switch v.Kind {
+			case "configMap", "secret":
 				v.Files = ResolveFiles(look, ns, v)
+			case "projected":
+				v.Sources = resolveSources(look, ns, v)
 			}
 		}
 	}

@@ -17,7 +17,17 @@
 // memory, pods). The ranking is built lazily, a bucket at a time, so a
 // group of a few replicas costs 64 bucket scores and the scores of one
 // bucket's nodes, not a score and a sort of every node: the schedule
-// grows with the pods, not with pods times nodes.
+// grows with the pods, not with pods times nodes. The eligible nodes of
+// each distinct constraint are found once, through an index of the nodes
+// by label.
+//
+// # Keeping it linear
+//
+// Placing one pod reads its group's ranking and the nodes' usage; it
+// never looks at the other pods. Constraints that depend on other pods
+// (inter-pod affinity, topology spread) must keep that shape: count the
+// placed pods per (topology domain, selector) as take records them, and
+// read those counts, rather than scan the pods placed so far.
 //
 // # What this buys, and its limits
 //
@@ -251,14 +261,29 @@ type eligible struct {
 // filter (nodeSelector, node affinity, tolerations) and volume
 // affinity, split into tiers of equal static score (preferred node
 // affinity, PreferNoSchedule taints), best first: repositories have few
-// distinct filters, and a group must not pay a pass over every node.
+// distinct filters, and a group must not pay a pass over every node. A
+// nodeSelector's candidates come from an index of the nodes by label,
+// so even a distinct selector per group (pinning by
+// kubernetes.io/hostname) costs the nodes it names, not the inventory.
 type eligibility struct {
-	nodes []*node
-	cache map[string][]*eligible
+	nodes   []*node
+	byLabel map[string]map[string][]*node // key -> value -> nodes, by name
+	cache   map[string][]*eligible
 }
 
 func newEligibility(ns []*node) *eligibility {
-	return &eligibility{nodes: ns, cache: map[string][]*eligible{}}
+	e := &eligibility{nodes: ns, byLabel: map[string]map[string][]*node{}, cache: map[string][]*eligible{}}
+	for _, n := range ns { // sorted by name
+		for k, v := range n.Labels {
+			vals := e.byLabel[k]
+			if vals == nil {
+				vals = map[string][]*node{}
+				e.byLabel[k] = vals
+			}
+			vals[v] = append(vals[v], n)
+		}
+	}
+	return e
 }
 
 func (e *eligibility) of(p *expand.Pod) []*eligible {
@@ -267,7 +292,7 @@ func (e *eligibility) of(p *expand.Pod) []*eligible {
 		return el
 	}
 	byScore := map[int64]*eligible{}
-	for _, n := range e.nodes { // sorted by name
+	for _, n := range e.candidates(p.NodeSelector) { // sorted by name
 		if p.Fit.Refuses(&n.Node) != "" || unmatchedAffinity(p.Affinity, n) >= 0 {
 			continue
 		}
@@ -287,6 +312,22 @@ func (e *eligibility) of(p *expand.Pod) []*eligible {
 	}
 	e.cache[key] = tiers
 	return tiers
+}
+
+// candidates are the nodes that carry the rarest label of a nodeSelector
+// (every node without one), in name order: a superset of its matches.
+func (e *eligibility) candidates(sel map[string]string) []*node {
+	if len(sel) == 0 {
+		return e.nodes
+	}
+	var best []*node
+	first := true
+	for k, v := range sel {
+		if list := e.byLabel[k][v]; first || len(list) < len(best) {
+			best, first = list, false
+		}
+	}
+	return best
 }
 
 // ranking is a group's eligible nodes, best first, built a bucket at a
@@ -383,7 +424,9 @@ func unmatchedAffinity(aff [][]selector.Selector, n *node) int {
 
 // listedNodes is how many nodes an unschedulable message names one by
 // one; past it, nodes are summed up by reason, as the scheduler's
-// "0/N nodes are available" does, so the message stays short.
+// "0/N nodes are available: 60 Insufficient cpu, ..." does, so that a
+// repository that runs out of capacity gets messages the size of its
+// reasons, not of its inventory.
 const listedNodes = 5
 
 func unschedulable(p *expand.Pod, ns []*node, gt *groupTerms) diag.Diagnostic {
@@ -393,26 +436,34 @@ func unschedulable(p *expand.Pod, ns []*node, gt *groupTerms) diag.Diagnostic {
 			reasons = append(reasons, "node "+n.Name+" "+why(n, p, gt))
 		}
 	} else {
+		// Nodes short of the same resource are one line even when their
+		// free amounts differ: the full reason when they all say the
+		// same, the resource alone otherwise.
 		type tally struct {
-			first string
-			count int
+			first, reason string
+			count         int
 		}
 		by := map[string]*tally{}
 		for _, n := range ns {
 			r := why(n, p, gt)
-			if by[r] == nil {
-				by[r] = &tally{first: n.Name}
+			k := reasonKind(r)
+			t := by[k]
+			if t == nil {
+				t = &tally{first: n.Name, reason: r}
+				by[k] = t
+			} else if t.reason != r {
+				t.reason = k
 			}
-			by[r].count++
+			t.count++
 		}
 		keys := slices.Collect(maps.Keys(by))
 		slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(by[b].count, by[a].count), strings.Compare(a, b)) })
-		for _, r := range keys {
-			t := by[r]
+		for _, k := range keys {
+			t := by[k]
 			if t.count == 1 {
-				reasons = append(reasons, "node "+t.first+" "+r)
+				reasons = append(reasons, "node "+t.first+" "+t.reason)
 			} else {
-				reasons = append(reasons, fmt.Sprintf("%d nodes (%s, ...): %s", t.count, t.first, r))
+				reasons = append(reasons, fmt.Sprintf("%d nodes (%s, ...): %s", t.count, t.first, t.reason))
 			}
 		}
 	}
@@ -420,4 +471,19 @@ func unschedulable(p *expand.Pod, ns []*node, gt *groupTerms) diag.Diagnostic {
 		reasons = append(reasons, "the inventory has no nodes")
 	}
 	return p.Object.Diag(diag.Error, RuleUnschedulable, p.Path, "pod %s fits no node: %s", p.Pod.Key(), strings.Join(reasons, "; "))
+}
+
+// reasonKind is what nodes that fail for the same reason have in common:
+// the resource they lack (the scheduler's "Too many pods", "Insufficient
+// cpu"), or the whole reason for a rule they do not satisfy.
+func reasonKind(r string) string {
+	if strings.HasPrefix(r, "already holds ") {
+		return "too many pods"
+	}
+	if rest, ok := strings.CutPrefix(r, "insufficient "); ok {
+		if name, _, ok := strings.Cut(rest, " ("); ok {
+			return "insufficient " + name
+		}
+	}
+	return r
 }

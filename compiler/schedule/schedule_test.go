@@ -2,12 +2,15 @@ package schedule
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"berth.dev/berth/compiler/address"
+	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/internal/objtest"
+	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -214,5 +217,94 @@ spec:
 	where, diags := place(t, src)
 	if len(where) != 3 || len(diags) > 0 {
 		t.Errorf("daemon pods %v, diagnostics %v", where, diags)
+	}
+}
+
+// manyNodes is an inventory of n nodes: the even ones labelled disk=ssd
+// with room for one pod, the odd ones disk=hdd.
+func manyNodes(n int) string {
+	var b strings.Builder
+	for i := range n {
+		disk, pods := "hdd", 110
+		if i%2 == 0 {
+			disk, pods = "ssd", 1
+		}
+		fmt.Fprintf(&b, "---\napiVersion: berth.dev/v1\nkind: Node\nmetadata: {name: n%02d, labels: {disk: %s}}\nspec: {address: 10.0.1.%d, capacity: {pods: \"%d\"}}\n", i, disk, i+1, pods)
+	}
+	return b.String()
+}
+
+// TestUnschedulableCounts: past a few nodes the message counts the nodes
+// by reason, with one example each, instead of naming every node; nodes
+// short of the same resource by different amounts are one line.
+func TestUnschedulableCounts(t *testing.T) {
+	_, d := place(t, manyNodes(12)+deployment("web", 7, "      nodeSelector: {disk: ssd}\n"))
+	want := "fits no node: 6 nodes (n01, ...): does not match nodeSelector disk=ssd; 6 nodes (n00, ...): already holds 1 of 1 pods"
+	if len(d) != 1 || !strings.Contains(d[0], want) {
+		t.Errorf("diagnostics %v, want one with %q", d, want)
+	}
+	var small strings.Builder
+	for i := range 7 {
+		fmt.Fprintf(&small, "---\napiVersion: berth.dev/v1\nkind: Node\nmetadata: {name: m%02d}\nspec: {address: 10.0.2.%d, capacity: {cpu: %dm}}\n", i, i+1, 50+i)
+	}
+	_, d = place(t, small.String()+deployment("web", 1, ""))
+	want = "fits no node: 7 nodes (m00, ...): insufficient cpu"
+	if len(d) != 1 || !strings.HasSuffix(d[0], want) {
+		t.Errorf("diagnostics %v, want one ending in %q", d, want)
+	}
+}
+
+// TestEligibleByLabelIndex: the nodes a pod's node-level filter makes
+// eligible, starting from the label index of its nodeSelector, are
+// exactly those a pass over every node finds, in the same tiers.
+func TestEligibleByLabelIndex(t *testing.T) {
+	set := objtest.Set(t, manyNodes(9)+"---"+inventory)
+	inv, ds := Nodes(set, Local{}, DefaultPodCIDR)
+	if len(ds) > 0 {
+		t.Fatal(ds)
+	}
+	ns := make([]*node, len(inv))
+	for i := range inv {
+		ns[i] = &node{Node: inv[i]}
+	}
+	el := newEligibility(ns)
+	hostIn := func(v string) *api.Affinity {
+		return &api.Affinity{NodeAffinity: &api.NodeAffinity{Required: &api.NodeSelector{NodeSelectorTerms: []api.NodeSelectorTerm{{
+			MatchExpressions: []api.LabelSelectorRequirement{{Key: "kubernetes.io/hostname", Operator: "In", Values: []string{v}}},
+		}}}}}
+	}
+	for _, spec := range []api.PodSpec{
+		{},
+		{NodeSelector: map[string]string{"disk": "ssd"}},
+		{NodeSelector: map[string]string{"disk": "hdd"}},
+		{NodeSelector: map[string]string{"disk": "nvme"}},
+		{NodeSelector: map[string]string{"zone": "a"}},
+		{NodeSelector: map[string]string{"kubernetes.io/hostname": "n04"}},
+		{NodeSelector: map[string]string{"kubernetes.io/hostname": "n04", "disk": "hdd"}},
+		{NodeSelector: map[string]string{"kubernetes.io/hostname": "b", "disk": "hdd"}},
+		{NodeSelector: map[string]string{"disk": "ssd"}, Affinity: hostIn("n02")},
+		{NodeSelector: map[string]string{"disk": "hdd"}, Affinity: hostIn("n02")},
+	} {
+		p := &expand.Pod{NodeSelector: spec.NodeSelector, Fit: nodefit.New(&spec)}
+		var want []string
+		for _, n := range ns {
+			if p.Fit.Refuses(&n.Node) == "" {
+				want = append(want, n.Name)
+			}
+		}
+		var got []string
+		total := 0
+		for _, e := range el.of(p) {
+			for b := range e.buckets {
+				for _, n := range e.buckets[b] {
+					got = append(got, n.Name)
+				}
+			}
+			total += e.n
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) || total != len(want) {
+			t.Errorf("%+v: eligible %v (n=%d), want %v", spec, got, total, want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ func podTemplate(t *api.PodTemplateSpec, path *field.Path) field.ErrorList {
 func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, podAccounts(s, path)...)
+	errs = append(errs, downwardVolumes(s.Volumes, path.Child("volumes"))...)
 	errs = append(errs, containers(s.Containers, path.Child("containers"))...)
 	errs = append(errs, initContainers(s.InitContainers, path.Child("initContainers"))...)
 	errs = append(errs, hostNetworkPorts(s, path)...)
@@ -80,7 +81,7 @@ func initContainers(cs []api.Container, path *field.Path) field.ErrorList {
 // fields: ValidateVolumeMounts' unique mount paths and propagation, and
 // ValidateSecurityContext.
 func containerCommon(c *api.Container, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
+	errs := envDownward(c.Env, path.Child("env"))
 	if len(c.VolumeMounts) > 1 {
 		seen := make(map[string]bool, len(c.VolumeMounts))
 		for i, m := range c.VolumeMounts {

@@ -49,8 +49,8 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var rec record
-		if err := json.Unmarshal(b, &rec); err != nil || rec.Pod == nil {
+		rec, err := readRecord(b)
+		if err != nil || rec.Pod == nil {
 			r.log.Warn("unreadable pod state; ignoring", "file", f, "err", err)
 			continue
 		}
@@ -240,4 +240,34 @@ func (r *Runtime) sawOOM(id string) bool {
 	_, ok := r.oom.ids[id]
 	delete(r.oom.ids, id)
 	return ok
+}
+
+// readRecord reads a pod state file, also one a daemon of plan format v1
+// wrote (its imagePullSecrets held credentials, redacted; v2 holds names):
+// such a pod is adopted, and replaced by the reconciler like any pod of
+// an older hash.
+func readRecord(b []byte) (record, error) {
+	var rec record
+	err := json.Unmarshal(b, &rec)
+	if err == nil {
+		return rec, nil
+	}
+	var raw map[string]any
+	if json.Unmarshal(b, &raw) != nil {
+		return rec, err
+	}
+	if pod, ok := raw["pod"].(map[string]any); ok {
+		if spec, ok := pod["spec"].(map[string]any); ok {
+			delete(spec, "imagePullSecrets")
+		}
+	}
+	fixed, merr := json.Marshal(raw)
+	if merr != nil {
+		return rec, err
+	}
+	rec = record{}
+	if json.Unmarshal(fixed, &rec) != nil {
+		return rec, err
+	}
+	return rec, nil
 }

@@ -33,7 +33,16 @@ func TestPodNamespaceSurvivesIPNetnsAdd(t *testing.T) {
 	ctx := context.Background()
 	p := testPod("netns-cover", container("app", "sleep", "3600"))
 	p.Spec.TerminationGracePeriodSeconds = 1
-	cleanup(t, rt, p.Key())
+	// Another pod runs beside it, as on any node: the cover copies its
+	// namespace mount too, and a cover unmounted without MNT_DETACH then
+	// stayed (EBUSY) with the pod's namespace hidden under it.
+	by := testPod("netns-bystander", container("app", "sleep", "3600"))
+	by.Spec.TerminationGracePeriodSeconds = 1
+	cleanup(t, rt, p.Key(), by.Key())
+	if err := rt.CreatePod(ctx, by); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, rt, by.Key(), 60*time.Second, "running", running)
 	veths := bridgePorts(t)
 	if err := rt.CreatePod(ctx, p); err != nil {
 		t.Fatal(err)
@@ -47,7 +56,9 @@ func TestPodNamespaceSurvivesIPNetnsAdd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if err := unix.Unmount(dir, 0); err != nil {
+		// Detached with the copies it made of other pods' namespaces;
+		// the originals underneath stay.
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
 			t.Errorf("unmount the cover of %s: %v", dir, err)
 		}
 		// The hidden namespace is visible again: remove it.

@@ -232,7 +232,7 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 		pd.ip = hostIP()
 		pd.mu.Unlock()
 	}
-	if _, err := r.vols.Prepare(p); err != nil {
+	if _, err := r.vols.Prepare(r.project(p)); err != nil {
 		return fmt.Errorf("volumes: %w", err)
 	}
 	if _, err := r.vols.WriteHosts(p, pd.ip); err != nil {
@@ -455,10 +455,12 @@ func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	}
 	unlock := r.tasks.lock(id)
 	defer unlock()
-	if t, err := c.Task(ctx, nil); err == nil {
-		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return fmt.Errorf("delete task %s: %w", id, err)
-		}
+	t, err := c.Task(ctx, nil)
+	if err != nil {
+		t = nil
+	}
+	if err := r.deleteTask(ctx, id, t, containerd.WithProcessKill); err != nil {
+		return fmt.Errorf("delete task %s: %w", id, err)
 	}
 	if err := c.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("delete container %s: %w", id, err)
@@ -474,7 +476,7 @@ func (r *Runtime) UpdatePodConfig(ctx context.Context, p *plan.Pod) error {
 	if pd == nil {
 		return fmt.Errorf("update pod %s: no such pod", p.Key())
 	}
-	if err := r.vols.Update(p); err != nil {
+	if err := r.vols.Update(r.project(p)); err != nil {
 		return fmt.Errorf("update pod %s volumes: %w", p.Key(), err)
 	}
 	pd.mu.Lock()

@@ -83,9 +83,19 @@ type Options struct {
 	// this process's own.
 	Executable string
 
+	// NodeName, NodeIP and Allocatable are the inventory's node, read
+	// through the downward API (spec.nodeName, status.hostIP, a limit
+	// the pod does not set); empty ones are the machine's.
+	NodeName    string
+	NodeIP      string
+	Allocatable plan.Allocatable
+
 	// systemSocket is the system containerd tried before starting our own
 	// (tests point it elsewhere).
 	systemSocket string
+	// beforeStart, when set, runs before a container's task is created
+	// (tests hold a start there).
+	beforeStart func(pod, container string)
 }
 
 func (o *Options) defaults() {
@@ -166,6 +176,7 @@ type Runtime struct {
 	net    *cni.Network
 	vols   volumeManager
 	daemon *daemon
+	node   nodeFacts
 
 	ctx    context.Context // carries the containerd namespace; cancelled by Close
 	cancel context.CancelFunc
@@ -196,7 +207,7 @@ func New(ctx context.Context, opts Options) (*Runtime, error) {
 			return nil, fmt.Errorf("state dir: %w", err)
 		}
 	}
-	r := &Runtime{opts: opts, log: opts.Logger, pods: map[string]*pod{}}
+	r := &Runtime{opts: opts, log: opts.Logger, pods: map[string]*pod{}, node: newNodeFacts(&opts)}
 	r.ctx, r.cancel = context.WithCancel(namespaces.WithNamespace(context.WithoutCancel(ctx), opts.Namespace))
 
 	client, d, err := connect(ctx, opts, r.log)

@@ -25,6 +25,7 @@ type specInput struct {
 	pod    *plan.Pod
 	c      plan.Container
 	ip     string
+	node   *nodeFacts
 	ns     cni.Namespaces
 	mounts map[string]string // volume name -> host path
 	// subPaths maps the index of a volumeMount with a subPath to berth's
@@ -57,19 +58,11 @@ func env(in specInput) []string {
 	for _, e := range in.c.Env {
 		own[e.Name] = true
 		v := e.Value.Data
-		switch e.FieldRef {
-		case "":
-		case "status.podIP", "status.podIPs", "status.hostIP":
-			v = in.ip
-			if e.FieldRef == "status.hostIP" {
-				v = hostIP()
-			}
-		case "metadata.name":
-			v = in.pod.Name
-		case "metadata.namespace":
-			v = in.pod.Namespace
-		case "spec.nodeName":
-			v = hostname()
+		switch {
+		case e.FieldRef != "":
+			v = in.node.fieldValue(in.pod, in.ip, e.FieldRef)
+		case e.ResourceFieldRef != nil:
+			v = e.ResourceFieldRef.Value(in.node.alloc)
 		}
 		out = append(out, e.Name+"="+v)
 	}
@@ -187,7 +180,7 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 			return nil, fmt.Errorf("container %s, volume %q: %w", in.c.Name, m.Name, err)
 		}
 		opts := []string{"rbind", prop}
-		if m.ReadOnly {
+		if m.ReadOnly || readOnlyVolume(in.pod, m.Name) {
 			opts = append(opts, "ro")
 		} else {
 			opts = append(opts, "rw")
@@ -195,6 +188,21 @@ func volumeMounts(in specInput) ([]specs.Mount, error) {
 		out = append(out, specs.Mount{Destination: m.MountPath, Type: "bind", Source: src, Options: opts})
 	}
 	return out, nil
+}
+
+// readOnlyVolume reports a downwardAPI or projected volume: the kubelet
+// mounts them read-only whatever the volumeMount says (their files are
+// the node's to write).
+func readOnlyVolume(p *plan.Pod, name string) bool {
+	if p == nil {
+		return false
+	}
+	for i := range p.Spec.Volumes {
+		if v := &p.Spec.Volumes[i]; v.Name == name {
+			return v.Kind == "downwardAPI" || v.Kind == "projected"
+		}
+	}
+	return false
 }
 
 // resourceOpts maps limits to cgroup limits: memory limit, CPU quota from

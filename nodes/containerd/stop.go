@@ -2,11 +2,14 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"syscall"
 	"time"
 
+	"github.com/containerd/containerd/api/services/tasks/v1"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 
 	"berth.dev/berth/nodes"
 )
@@ -14,26 +17,79 @@ import (
 // stopContainer runs preStop, sends SIGTERM and, after the grace period,
 // SIGKILL. The supervising goroutine records the exit.
 func (r *Runtime) stopContainer(ctx context.Context, pd *pod, c *ctr, deadline time.Time, preStop bool) error {
-	cont, err := r.client.LoadContainer(ctx, c.id)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
+	t, err := r.runningTask(ctx, c)
+	if t == nil || err != nil {
 		return err
-	}
-	t, err := cont.Task(ctx, nil)
-	if errdefs.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	st, err := t.Status(ctx)
-	if err != nil || st.Status != containerd.Running {
-		return nil
 	}
 	r.killTask(ctx, pd, c, t, deadline, preStop)
 	return nil
+}
+
+// runningTask returns c's task if it runs. It looks under the task lock,
+// which the supervisor holds from its last look at pd.stop until the task
+// it starts runs: the caller closed pd.stop before, so a task started
+// after this look cannot be.
+func (r *Runtime) runningTask(ctx context.Context, c *ctr) (containerd.Task, error) {
+	unlock := r.tasks.lock(c.id)
+	defer unlock()
+	cont, err := r.client.LoadContainer(ctx, c.id)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	t, err := cont.Task(ctx, nil)
+	if errdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	st, err := t.Status(ctx)
+	if err != nil || st.Status != containerd.Running {
+		return nil, nil
+	}
+	return t, nil
+}
+
+// errStopping is a start not made because the pod is being stopped.
+var errStopping = errors.New("the pod is being stopped")
+
+// startUnlessStopping starts c's task unless the pod is being stopped,
+// the check and the start under the container's task lock: a StopPod
+// that looked for a task to stop between the two found none and waited
+// for an exit that never came, while the task the supervisor then
+// started ran on, ready, for good. The stop looks under the same lock.
+func (r *Runtime) startUnlessStopping(ctx context.Context, pd *pod, c *ctr) (containerd.Task, <-chan containerd.ExitStatus, error) {
+	unlock := r.tasks.lock(c.id)
+	defer unlock()
+	if r.stopping(pd) {
+		return nil, nil, errStopping
+	}
+	return r.startTask(ctx, pd, c)
+}
+
+// deleteTask deletes container id's task t (nil: none could be loaded),
+// and then containerd's record of it if one is left. A delete whose
+// context was cancelled half-way (while containerd waited for the shim to
+// shut down) leaves that record for a retry, with a shim that already
+// answers "not found": the client's Task.Delete asks the status first and
+// gives up on that answer, Container.Task fails, and every NewTask for the
+// container failed with "already exists" for ever. The tasks service's
+// Delete is the retry containerd keeps the record for.
+func (r *Runtime) deleteTask(ctx context.Context, id string, t containerd.Task, opts ...containerd.ProcessDeleteOpts) error {
+	if t != nil {
+		_, err := t.Delete(ctx, opts...)
+		if !errdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	_, err := r.client.TaskService().Delete(ctx, &tasks.DeleteTaskRequest{ContainerID: id})
+	if err = errgrpc.ToNative(err); errdefs.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // killTask is the graceful stop: preStop exec within the grace period

@@ -47,7 +47,7 @@ func (r *Runtime) bindSubPaths(pd *pod, c *ctr) error {
 		sub := m.SubPath
 		if m.SubPathExpr != "" {
 			if envs == nil {
-				envs = env(specInput{pod: spec, c: c.spec, ip: ip})
+				envs = env(specInput{pod: spec, c: c.spec, ip: ip, node: &r.node})
 			}
 			var err error
 			if sub, err = expandSubPath(m.SubPathExpr, envs); err != nil {
@@ -56,7 +56,7 @@ func (r *Runtime) bindSubPaths(pd *pod, c *ctr) error {
 		}
 		if paths == nil {
 			// A pod re-adopted from an earlier daemon: find its volumes.
-			p, err := r.vols.Prepare(spec)
+			p, err := r.vols.Prepare(r.project(spec))
 			if err != nil {
 				return &configError{fmt.Errorf("volumes: %w", err)}
 			}

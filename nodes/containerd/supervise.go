@@ -243,7 +243,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 			return err
 		}
 		if mounts == nil {
-			if mounts, err = r.vols.Prepare(spec); err != nil {
+			if mounts, err = r.vols.Prepare(r.project(spec)); err != nil {
 				return &createError{fmt.Errorf("volumes: %w", err)}
 			}
 			if hosts, err = r.vols.WriteHosts(spec, ip); err != nil {
@@ -271,7 +271,7 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 		if err != nil {
 			return &createError{err}
 		}
-		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
+		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, node: &r.node, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
 			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog})
 		if err != nil {
 			return &createError{err}
@@ -324,16 +324,19 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		r.countRestart(ctx, pd, c)
 	}
 	for {
-		if r.stopping(pd) {
+		task, exitCh, err := r.startUnlessStopping(ctx, pd, c)
+		if errors.Is(err, errStopping) {
 			return false
 		}
-		task, exitCh, err := r.startTask(ctx, pd, c)
 		if errors.Is(err, errGone) && !r.stopping(pd) {
 			if err = r.recreate(ctx, pd, c); errors.Is(err, errLost) {
 				return false
 			}
 			if err == nil {
-				task, exitCh, err = r.startTask(ctx, pd, c)
+				task, exitCh, err = r.startUnlessStopping(ctx, pd, c)
+				if errors.Is(err, errStopping) {
+					return false
+				}
 			}
 		}
 		if err != nil {
@@ -423,12 +426,16 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 // a daemon stopped or killed in between finds the exit in the labels, or
 // the exited task and its status; deleting first lost it, and a finished
 // Job's container started again on re-adoption.
+// Close waits for it rather than cut it: a delete cancelled half-way can
+// leave the task half there.
 func (r *Runtime) recordExit(ctx context.Context, pd *pod, c *ctr, task containerd.Task, code int, reason string, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	if !r.terminated(ctx, pd, c, code, reason, at) {
 		return
 	}
 	unlock := r.tasks.lock(c.id)
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+	if err := r.deleteTask(ctx, c.id, task); err != nil {
 		r.log.Warn("delete task", "container", c.id, "err", err)
 	}
 	unlock()
@@ -506,7 +513,11 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	if err != nil {
 		return nil, nil, fmt.Errorf("load container %s: %w", c.id, err)
 	}
-	if t, err := cont.Task(ctx, nil); err == nil {
+	t, err := cont.Task(ctx, nil)
+	if err != nil {
+		t = nil // none, or the record of a delete cut half-way
+	}
+	if t != nil {
 		st, serr := t.Status(ctx)
 		if serr == nil && (st.Status == containerd.Running || st.Status == containerd.Paused) {
 			ch, err := t.Wait(ctx)
@@ -516,9 +527,12 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 			r.markRunning(pd, c, time.Time{})
 			return t, ch, nil
 		}
-		if _, err := t.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
-			return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
-		}
+	}
+	if err := r.deleteTask(ctx, c.id, t, containerd.WithProcessKill); err != nil {
+		return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
+	}
+	if r.opts.beforeStart != nil {
+		r.opts.beforeStart(pd.key, c.spec.Name)
 	}
 	if err := r.bindSubPaths(pd, c); err != nil {
 		return nil, nil, err
@@ -532,7 +546,7 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	if err != nil {
 		return nil, nil, err
 	}
-	t, err := cont.NewTask(ctx, ioc)
+	t, err = cont.NewTask(ctx, ioc)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create task %s: %w", c.spec.Name, err)
 	}
@@ -550,23 +564,28 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 }
 
 // markRunning records a started container; a zero at keeps the start
-// time already known (a re-adopted container).
+// time already known (a re-adopted container). The start time goes to
+// the labels before the state shows running: whoever saw it running and
+// then restarted the daemon finds the same start time again.
 func (r *Runtime) markRunning(pd *pod, c *ctr, at time.Time) {
+	pd.mu.Lock()
+	known := !c.state.StartedAt.IsZero()
+	pd.mu.Unlock()
+	if at.IsZero() && !known {
+		at = r.now()
+	}
+	if !at.IsZero() {
+		_ = r.setLabels(r.ctx, c.id, map[string]string{labelStartedAt: at.UTC().Format(time.RFC3339Nano), labelReason: "", labelExitCode: ""})
+	}
 	pd.mu.Lock()
 	c.state.State, c.state.Reason, c.state.Message = nodes.StateRunning, "", ""
 	c.state.ExitCode = 0
 	c.state.FinishedAt = time.Time{}
-	if !at.IsZero() || c.state.StartedAt.IsZero() {
-		if at.IsZero() {
-			at = r.now()
-		}
+	if !at.IsZero() {
 		c.state.StartedAt = at
 		c.started = c.spec.StartupProbe == nil
 	}
 	pd.mu.Unlock()
-	if !at.IsZero() {
-		_ = r.setLabels(r.ctx, c.id, map[string]string{labelStartedAt: at.UTC().Format(time.RFC3339Nano), labelReason: "", labelExitCode: ""})
-	}
 	r.updateReady(pd)
 }
 

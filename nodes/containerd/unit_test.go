@@ -258,3 +258,16 @@ func TestRecordedNetns(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRecordOfPlanV1: a state file written by a daemon of plan
+// format v1 (credentials in imagePullSecrets) is still adopted.
+func TestReadRecordOfPlanV1(t *testing.T) {
+	v1 := `{"pod":{"namespace":"default","name":"p","owner":{"kind":"Pod","name":"p"},"hash":"h",
+		"spec":{"containers":[{"name":"c","image":"i","imagePullPolicy":"Always","requests":{},"limits":{}}],
+		"imagePullSecrets":[{"registry":"r.example","username":"(sensitive sha256:0)","password":"(sensitive sha256:1)"}],
+		"restartPolicy":"Always","terminationGracePeriodSeconds":30}},"id":"berth-x","ip":"10.88.0.5"}`
+	rec, err := readRecord([]byte(v1))
+	if err != nil || rec.Pod == nil || rec.Pod.Key() != "default/p" || rec.IP != "10.88.0.5" || len(rec.Pod.Spec.Containers) != 1 {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+}

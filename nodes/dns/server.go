@@ -1,6 +1,7 @@
 // Package dns is the node's cluster DNS, as Kubernetes' cluster DNS
 // (CoreDNS) answers it: <svc>.<ns>.svc.cluster.local is the Service's
-// ClusterIP, or one address per ready endpoint of a headless Service;
+// ClusterIP, or one address per ready endpoint of a headless Service (on
+// this node, and those the other nodes told: nodes.ServiceRoute.Ready);
 // _<port>._<proto>.<svc>.<ns>.svc.cluster.local are SRV records of named
 // ports; the reverse names of ClusterIPs have PTR records. Every other
 // name goes to the node's upstream resolvers. The server listens on the

@@ -112,9 +112,9 @@ func TestServer(t *testing.T) {
 // answer holds is truncated over UDP and whole over TCP.
 func TestServerTruncates(t *testing.T) {
 	s := start(t, Options{})
-	var ready []string
+	var ready []nodes.ReadyPod
 	for i := range 100 {
-		ready = append(ready, fmt.Sprintf("10.88.%d.%d", i/250, 1+i%250))
+		ready = append(ready, nodes.ReadyPod{Pod: fmt.Sprintf("default/db-%d", i), IP: fmt.Sprintf("10.88.%d.%d", i/250, 1+i%250)})
 	}
 	s.SetRoutes([]nodes.ServiceRoute{{Namespace: "default", Name: "db", ClusterIP: "None", Ready: ready}})
 	r := ask(t, s.Addr(), "udp", "db.default.svc.cluster.local.", dns.TypeA)

@@ -1,6 +1,7 @@
 package dns
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"strings"
@@ -19,8 +20,9 @@ type service struct {
 	ports     []plan.ServicePort
 }
 
-// endpoints are a headless Service's ready pods on this node: their
-// addresses, and per service port (by index) the pods' target ports.
+// endpoints are a headless Service's ready pods, this node's and the
+// other nodes': their addresses, and per service port (by index) the
+// pods' target ports.
 type endpoints struct {
 	addrs []netip.Addr
 	ports [][]target
@@ -69,30 +71,35 @@ func (z *zone) withServices(svcs []plan.Service) *zone {
 }
 
 // withRoutes is z with the ready endpoints of the headless Services in
-// routes (the reconciler's, which hold this node's ready pods).
+// routes (the reconciler's: this node's ready pods and those the other
+// nodes told).
 func (z *zone) withRoutes(routes []nodes.ServiceRoute) *zone {
 	n := *z
 	n.headless = map[string]*endpoints{}
 	for i := range routes {
 		r := &routes[i]
-		if r.ClusterIP != "" && r.ClusterIP != "None" {
+		if (r.ClusterIP != "" && r.ClusterIP != "None") || len(r.Ready) == 0 {
 			continue
 		}
 		e := &endpoints{ports: make([][]target, len(r.Ports))}
-		for _, a := range r.Ready {
-			if ip, err := netip.ParseAddr(a); err == nil {
-				e.addrs = append(e.addrs, ip)
+		for _, p := range r.Ready {
+			ip, err := netip.ParseAddr(p.IP)
+			if err != nil {
+				continue
 			}
-		}
-		for pi, p := range r.Ports {
-			for _, b := range p.Backends {
-				if ip, err := netip.ParseAddr(b.IP); err == nil && !b.Remote && b.Weight > 0 {
-					e.ports[pi] = append(e.ports[pi], target{ip, uint16(b.Port)})
+			e.addrs = append(e.addrs, ip)
+			for pi := range e.ports {
+				if pi < len(p.Ports) && p.Ports[pi] > 0 && p.Ports[pi] <= 65535 {
+					e.ports[pi] = append(e.ports[pi], target{ip, uint16(p.Ports[pi])})
 				}
 			}
 		}
 		slices.SortFunc(e.addrs, netip.Addr.Compare)
 		e.addrs = slices.Compact(e.addrs)
+		for pi := range e.ports {
+			slices.SortFunc(e.ports[pi], func(a, b target) int { return cmp.Or(a.addr.Compare(b.addr), cmp.Compare(a.port, b.port)) })
+			e.ports[pi] = slices.Compact(e.ports[pi])
+		}
 		n.headless[strings.ToLower(r.Name)+"."+strings.ToLower(r.Namespace)] = e
 	}
 	return &n

@@ -14,7 +14,7 @@ import (
 )
 
 // testZone: web (ClusterIP, named port http), db (headless, two ready
-// pods here, named port sql), v6 (an IPv6 ClusterIP) in namespace
+// pods here and one on node n2, named port sql), v6 (an IPv6 ClusterIP) in namespace
 // default; api in namespace shop.
 func testZone() *zone {
 	svcs := []plan.Service{
@@ -24,7 +24,9 @@ func testZone() *zone {
 		{Namespace: "shop", Name: "api", ClusterIP: "10.96.3.4", Ports: []plan.ServicePort{{Name: "grpc", Protocol: "TCP", Port: 9000}}},
 	}
 	routes := []nodes.ServiceRoute{
-		{Namespace: "default", Name: "db", ClusterIP: "None", Ready: []string{"10.88.0.7", "10.88.0.5"},
+		{Namespace: "default", Name: "db", ClusterIP: "None",
+			Ready: []nodes.ReadyPod{{Pod: "default/db-b", IP: "10.88.0.7", Ports: []int32{5433}}, {Pod: "default/db-a", IP: "10.88.0.5", Ports: []int32{5433}},
+				{Pod: "default/db-c", IP: "10.88.1.4", Ports: []int32{5434}, Node: "n2"}},
 			Ports: []nodes.RoutePort{{Name: "sql", Protocol: "TCP", Port: 5432, Backends: []nodes.Backend{
 				{IP: "10.88.0.5", Port: 5433, Weight: 1}, {IP: "10.88.0.7", Port: 5433, Weight: 1}, {IP: "192.168.1.2", Port: 31000, Weight: 1, Remote: true}}}}},
 		{Namespace: "default", Name: "web", ClusterIP: "10.96.0.10"},
@@ -46,7 +48,8 @@ func TestLookup(t *testing.T) {
 		{"web.default.svc.cluster.local.", dns.TypeAAAA, ""},
 		{"v6.default.svc.cluster.local.", dns.TypeAAAA, "fd00::a"},
 		{"v6.default.svc.cluster.local.", dns.TypeA, ""},
-		{"db.default.svc.cluster.local.", dns.TypeA, "10.88.0.5 10.88.0.7"},
+		{"db.default.svc.cluster.local.", dns.TypeA, "10.88.0.5 10.88.0.7 10.88.1.4"},
+		{"10-88-1-4.db.default.svc.cluster.local.", dns.TypeA, "10.88.1.4"},
 		{"10-88-0-7.db.default.svc.cluster.local.", dns.TypeA, "10.88.0.7"},
 		{"10-88-0-9.db.default.svc.cluster.local.", dns.TypeA, "NXDOMAIN"},
 		{"10-96-0-10.web.default.svc.cluster.local.", dns.TypeA, "NXDOMAIN"},
@@ -56,7 +59,7 @@ func TestLookup(t *testing.T) {
 		{"_http._tcp.web.default.svc.cluster.local.", dns.TypeA, ""},
 		{"web.default.svc.cluster.local.", dns.TypeSRV, "0 100 80 web.default.svc.cluster.local.|10.96.0.10"},
 		{"_sql._tcp.db.default.svc.cluster.local.", dns.TypeSRV,
-			"0 100 5433 10-88-0-5.db.default.svc.cluster.local. 0 100 5433 10-88-0-7.db.default.svc.cluster.local.|10.88.0.5 10.88.0.7"},
+			"0 100 5433 10-88-0-5.db.default.svc.cluster.local. 0 100 5433 10-88-0-7.db.default.svc.cluster.local. 0 100 5434 10-88-1-4.db.default.svc.cluster.local.|10.88.0.5 10.88.0.7 10.88.1.4"},
 		{"api.shop.svc.cluster.local.", dns.TypeA, "10.96.3.4"},
 		{"api.default.svc.cluster.local.", dns.TypeA, "NXDOMAIN"},
 		{"nope.default.svc.cluster.local.", dns.TypeA, "NXDOMAIN"},
@@ -137,7 +140,7 @@ func TestNewPlanReplacesServices(t *testing.T) {
 	if got := q(z2, "web.default.svc.cluster.local."); got != "NXDOMAIN" {
 		t.Errorf("removed service = %q", got)
 	}
-	if got := q(z2, "db.default.svc.cluster.local."); got != "10.88.0.5 10.88.0.7" {
+	if got := q(z2, "db.default.svc.cluster.local."); got != "10.88.0.5 10.88.0.7 10.88.1.4" {
 		t.Errorf("headless endpoints lost with the new plan: %q", got)
 	}
 	if got := q(z, "web.default.svc.cluster.local."); got != "10.96.0.10" {

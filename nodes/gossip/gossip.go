@@ -1,6 +1,7 @@
 // Package gossip is how the nodes of an inventory tell each other what
-// Git cannot: the pods each one has ready per Service, its rollouts, and
-// a summary for `berth status --cluster`. It runs on
+// Git cannot: the pods each one has ready per Service (for a headless
+// Service, their names and addresses, which cluster DNS answers), its
+// rollouts, and a summary for `berth status --cluster`. It runs on
 // hashicorp/memberlist: SWIM membership and failure detection, encrypted
 // and authenticated with a shared keyring; the inventory decides who may
 // be a member, whatever a node says.
@@ -20,6 +21,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -61,7 +63,10 @@ func (p Pod) equal(q Pod) bool { return p.IP == q.IP && maps.Equal(p.Labels, q.L
 
 // Local is what this node tells the others.
 type Local struct {
-	Ready     map[string]int // ready pods by Service key (namespace/name)
+	Ready map[string]int // ready pods by Service key (namespace/name)
+	// Headless are the ready pods of headless Services by Service key:
+	// the others answer cluster DNS with their addresses.
+	Headless  map[string][]PodAddress
 	Workloads map[string]Workload
 	// Pods by key (namespace/name); only while the plan has
 	// NetworkPolicies (none: nothing goes on the wire).
@@ -71,6 +76,13 @@ type Local struct {
 	// encodes and decodes them), at most maxFacts bytes. They go out
 	// whole when they change, and with every snapshot.
 	Facts []byte
+}
+
+// PodAddress is a ready pod of a headless Service: its name (in the
+// Service's namespace) and its address.
+type PodAddress struct {
+	Name string
+	IP   netip.Addr
 }
 
 // Member is an inventory entry: a node's name and address.
@@ -95,6 +107,7 @@ type Peer struct {
 	// Known: this node has its whole state (Ready, Workloads, Summary).
 	Known     bool
 	Ready     map[string]int
+	Headless  map[string][]PodAddress
 	Workloads map[string]Workload
 	Pods      map[string]Pod
 	Summary   Summary
@@ -303,6 +316,7 @@ func (c *Cluster) Publish(l Local) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.pub.setReady(l.Ready, true)
+	c.pub.setHeadless(l.Headless)
 	c.pub.setWorkloads(l.Workloads)
 	c.pub.setPods(l.Pods)
 	c.pub.setSummary(l.Summary)
@@ -338,6 +352,7 @@ func (c *Cluster) Peers() []Peer {
 		if ready, ok := c.reps.ready(name); ok && p.State != StateUnknown {
 			p.Known, p.Ready = true, ready
 			p.Workloads, p.Summary, p.Facts = c.reps.state(name)
+			p.Headless = c.reps.headless(name)
 			p.Pods = c.reps.pods(name)
 		}
 		out = append(out, p)

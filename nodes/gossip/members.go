@@ -135,7 +135,7 @@ func (c *Cluster) checkHosts(now time.Time) {
 	}
 }
 
-// hostUp dials addr: a refusal (its daemon is down) or a connection
+// hostUp dials addr: a connection or an answer from the host's kernel
 // means the host is there; a timeout or an unreachable network, not.
 func (c *Cluster) hostUp(addr string) bool {
 	dial := c.cfg.Dial
@@ -147,5 +147,13 @@ func (c *Cluster) hostUp(addr string) bool {
 		conn.Close()
 		return true
 	}
-	return errors.Is(err, syscall.ECONNREFUSED)
+	return hostAnswered(err)
+}
+
+// hostAnswered: err is the host's kernel answering a connect with a
+// reset. No listener: "connection refused". A listener closing while
+// the connect is in its queue (the daemon stopping right then):
+// "connection reset by peer", or aborted.
+func hostAnswered(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNABORTED)
 }

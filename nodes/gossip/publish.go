@@ -2,9 +2,11 @@ package gossip
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -39,6 +41,7 @@ type publisher struct {
 	table     *Table
 	ready     map[string]int // what this node has ready, by Service key
 	cur       counts         // ready in table order
+	headless  map[string][]PodAddress
 	workloads map[string]Workload
 	pods      map[string]Pod
 	summary   Summary
@@ -50,6 +53,7 @@ type publisher struct {
 	// that missed some gets them, not the whole snapshot.
 	history     [historyLen]sent
 	dirty       map[int]bool
+	hdirty      map[string]bool
 	wdirty      map[string]bool
 	pdirty      map[string]bool
 	sumDirty    bool
@@ -59,8 +63,9 @@ type publisher struct {
 }
 
 func newPublisher(name string, epoch uint64, limit int) *publisher {
-	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, workloads: map[string]Workload{},
-		pods: map[string]Pod{}, dirty: map[int]bool{}, wdirty: map[string]bool{}, pdirty: map[string]bool{}}
+	return &publisher{name: name, epoch: epoch, limit: limit, ready: map[string]int{}, headless: map[string][]PodAddress{},
+		workloads: map[string]Workload{}, pods: map[string]Pod{}, dirty: map[int]bool{}, hdirty: map[string]bool{},
+		wdirty: map[string]bool{}, pdirty: map[string]bool{}}
 }
 
 func clampCount(n int) uint32 { return uint32(min(max(n, 0), maxCount)) }
@@ -78,6 +83,11 @@ func (p *publisher) setTable(t *Table) {
 		p.dirty = map[int]bool{}
 	}
 	p.table = t
+	// Headless lists travel by index too: send them again in the new
+	// table (they are few).
+	for k := range p.headless {
+		p.hdirty[k] = true
+	}
 	for i, k := range t.Keys {
 		if n := clampCount(p.ready[k]); n != p.cur.get(i) {
 			p.cur.set(i, n)
@@ -115,6 +125,40 @@ func (p *publisher) setOne(key string, n int) {
 		p.cur.set(i, clampCount(n))
 		p.dirty[i] = true
 	}
+}
+
+// setHeadless takes the ready pods of every headless Service (a key
+// absent has none).
+func (p *publisher) setHeadless(hs map[string][]PodAddress) {
+	for k := range p.headless {
+		if len(hs[k]) == 0 {
+			delete(p.headless, k)
+			p.hdirty[k] = true
+		}
+	}
+	for k, pods := range hs {
+		if len(pods) == 0 {
+			continue
+		}
+		pods = slices.SortedFunc(slices.Values(pods), func(a, b PodAddress) int { return strings.Compare(a.Name, b.Name) })
+		if !slices.Equal(p.headless[k], pods) {
+			p.headless[k] = pods
+			p.hdirty[k] = true
+		}
+	}
+}
+
+// headlessEntries are the lists of keys in table order (a key gone
+// from p.headless is an empty list).
+func (p *publisher) headlessEntries(keys []string) []headlessEntry {
+	var out []headlessEntry
+	for _, k := range keys {
+		if i := p.table.Index(k); i >= 0 {
+			out = append(out, headlessEntry{index: uint32(i), pods: p.headless[k]})
+		}
+	}
+	slices.SortFunc(out, func(a, b headlessEntry) int { return cmp.Compare(a.index, b.index) })
+	return out
 }
 
 func (p *publisher) setWorkloads(ws map[string]Workload) {
@@ -172,6 +216,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	}
 	var es []entry
 	var ws []workloadEntry
+	var hs []headlessEntry
 	var ps []podEntry
 	var flags byte
 	if !p.started {
@@ -181,6 +226,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 		for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 			ws = append(ws, workloadEntry{key: k, w: p.workloads[k]})
 		}
+		hs = p.headlessEntries(slices.Collect(maps.Keys(p.headless)))
 		for _, k := range slices.Sorted(maps.Keys(p.pods)) {
 			ps = append(ps, podEntry{key: k, pod: p.pods[k]})
 		}
@@ -193,6 +239,7 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			w, ok := p.workloads[k]
 			ws = append(ws, workloadEntry{key: k, w: w, gone: !ok})
 		}
+		hs = p.headlessEntries(slices.Collect(maps.Keys(p.hdirty)))
 		for _, k := range slices.Sorted(maps.Keys(p.pdirty)) {
 			pod, ok := p.pods[k]
 			ps = append(ps, podEntry{key: k, pod: pod, gone: !ok})
@@ -206,19 +253,21 @@ func (p *publisher) flush(now time.Time) [][]byte {
 		p.summary.Health != last.Health || p.summary.Suspended != last.Suspended || p.summary.Pinned != last.Pinned
 	sum := p.sumDirty && (flags&flagReset != 0 || major || now.Sub(p.summaryAt) >= summaryEvery)
 	clear(p.dirty)
+	clear(p.hdirty)
 	clear(p.wdirty)
 	clear(p.pdirty)
 	facts := p.factsDirty
-	if len(es) == 0 && len(ws) == 0 && len(ps) == 0 && !sum && !facts && flags == 0 {
+	if len(es) == 0 && len(ws) == 0 && len(hs) == 0 && len(ps) == 0 && !sum && !facts && flags == 0 {
 		return nil
 	}
 	if sum {
 		p.sumDirty, p.summaryAt, p.sentSummary = false, now, p.summary
 	}
 	p.factsDirty = false
-	ds := p.pack(es, ws, ps, sum, facts, flags)
-	// Facts that do not fit one packet are fetched with the snapshot.
-	if len(ds) > maxChunks || facts && len(p.facts)+p.overhead() > p.limit {
+	ds, fits := p.pack(es, ws, ps, hs, sum, facts, flags)
+	// Facts or a headless list that do not fit one packet are fetched
+	// with the snapshot.
+	if len(ds) > maxChunks || !fits || facts && len(p.facts)+p.overhead() > p.limit {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
 	out := make([][]byte, len(ds))
@@ -253,8 +302,10 @@ func (p *publisher) header() header {
 }
 
 // pack splits the changes into deltas of at most p.limit bytes; only the
-// first carries flags (reset applies once), the last the summary.
-func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, sum, facts bool, flags byte) []*delta {
+// first carries flags (reset applies once), the last the summary. fits
+// is false when one headless list alone is over the limit (only a
+// snapshot carries it).
+func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []headlessEntry, sum, facts bool, flags byte) (ds []*delta, fits bool) {
 	base := p.overhead()
 	sumLen := 0
 	if sum {
@@ -306,13 +357,27 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, sum, fac
 		size += sumLen
 	}
 	if facts {
-		if size+len(p.facts)+4 > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || cur.flags&flagSummary != 0) {
+		if size+len(p.facts)+4 > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0 || cur.flags&flagSummary != 0) {
 			next()
 		}
 		cur.flags |= flagFacts
 		cur.facts = p.facts
+		size += len(p.facts) + 4
 	}
-	return out
+	fits = true
+	for _, h := range hs {
+		s := headlessLen(h)
+		if base+s > p.limit {
+			fits = false
+		}
+		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0 || len(cur.pods) > 0 || cur.flags&(flagSummary|flagFacts) != 0 || len(cur.headless) > 0) {
+			next()
+		}
+		cur.flags |= flagHeadless
+		cur.headless = append(cur.headless, h)
+		size += s
+	}
+	return out, fits
 }
 
 // overhead is the bytes of a delta without its entries: header, flags
@@ -334,7 +399,8 @@ func (p *publisher) snapshot() []byte {
 	if p.table == nil || !p.started {
 		return nil
 	}
-	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary, facts: p.facts}
+	s := &snapshot{header: p.header(), entries: p.cur.nonZero(), summary: p.summary, facts: p.facts,
+		headless: p.headlessEntries(slices.Collect(maps.Keys(p.headless)))}
 	for _, k := range slices.Sorted(maps.Keys(p.workloads)) {
 		s.workloads = append(s.workloads, workloadEntry{key: k, w: p.workloads[k]})
 	}

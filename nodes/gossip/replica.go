@@ -18,11 +18,14 @@ type replica struct {
 	epoch, version uint64
 	table          uint64 // the table of counts
 	counts         counts
-	workloads      map[string]Workload
-	pods           map[string]Pod
-	summary        Summary
-	facts          []byte
-	complete       bool // it has a base: a reset delta or a snapshot
+	// headless are the owner's ready pods of headless Services, by
+	// Service key (keys outlive a table change; those gone are dropped).
+	headless  map[string][]PodAddress
+	workloads map[string]Workload
+	pods      map[string]Pod
+	summary   Summary
+	facts     []byte
+	complete  bool // it has a base: a reset delta or a snapshot
 
 	pending map[uint64]*delta
 	snap    *snapshot // a snapshot waiting for its table
@@ -194,7 +197,7 @@ func (rs *replicas) drain(r *replica) bool {
 func (rs *replicas) reset(r *replica, d *delta) {
 	t := rs.tables[d.table]
 	r.counts, r.table = newCounts(len(t.Keys)), t.ID
-	r.workloads, r.pods, r.summary, r.facts = map[string]Workload{}, map[string]Pod{}, Summary{}, nil
+	r.workloads, r.pods, r.summary, r.facts, r.headless = map[string]Workload{}, map[string]Pod{}, Summary{}, nil, nil
 	r.complete = true
 	rs.apply(r, d)
 }
@@ -213,6 +216,11 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 			return false
 		}
 		r.counts, r.table = r.counts.remap(from, to), to.ID
+		for k := range r.headless {
+			if to.Index(k) < 0 {
+				delete(r.headless, k)
+			}
+		}
 	}
 	n := len(r.counts.v)
 	for _, e := range d.entries {
@@ -220,6 +228,7 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 			r.counts.set(int(e.index), e.count)
 		}
 	}
+	r.setHeadless(rs.tables[r.table], d.headless)
 	for _, w := range d.workloads {
 		if w.gone {
 			delete(r.workloads, w.key)
@@ -246,6 +255,27 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 		rs.onApply(d.owner, d.version)
 	}
 	return true
+}
+
+// setHeadless replaces the lists of hs (indexes in t) in r.
+func (r *replica) setHeadless(t *Table, hs []headlessEntry) {
+	if t == nil {
+		return
+	}
+	for _, h := range hs {
+		if int(h.index) >= len(t.Keys) {
+			continue
+		}
+		k := t.Keys[h.index]
+		if len(h.pods) == 0 {
+			delete(r.headless, k)
+			continue
+		}
+		if r.headless == nil {
+			r.headless = map[string][]PodAddress{}
+		}
+		r.headless[k] = h.pods
+	}
 }
 
 // moved notes that owner's state reached a new version (heads).
@@ -297,6 +327,8 @@ func (rs *replicas) takeSnapshot(r *replica, s *snapshot) bool {
 			r.pods[p.key] = p.pod
 		}
 	}
+	r.headless = nil
+	r.setHeadless(t, s.headless)
 	r.summary, r.facts, r.version, r.complete = s.summary, s.facts, s.version, true
 	rs.moved(s.owner)
 	for v := range r.pending {
@@ -411,6 +443,16 @@ func (rs *replicas) ready(owner string) (map[string]int, bool) {
 		}
 	}
 	return out, true
+}
+
+// headless is owner's ready pods of headless Services by Service key
+// (nil: none, or nothing complete).
+func (rs *replicas) headless(owner string) map[string][]PodAddress {
+	r := rs.owners[owner]
+	if r == nil || !r.complete || len(r.headless) == 0 {
+		return nil
+	}
+	return maps.Clone(r.headless)
 }
 
 // workloads, summary and facts of a complete replica.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"maps"
+	"net/netip"
 	"reflect"
 	"slices"
 	"strings"
@@ -411,11 +412,57 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, d) {
 		t.Fatalf("delta round trip: %+v, %v", got, err)
 	}
+	d.flags |= flagHeadless
+	d.headless = []headlessEntry{{index: 1, pods: pods("db-0", "db-1")}, {index: 2},
+		{index: 9, pods: []PodAddress{{Name: "v6", IP: netip.MustParseAddr("fd00::5")}}}}
+	got, err = decodeDelta(encodeDelta(d))
+	if err != nil || !reflect.DeepEqual(got, d) {
+		t.Fatalf("delta round trip with headless pods: %+v, %v", got, err)
+	}
+	// Each optional section alone before the headless lists: facts
+	// without pods, neither, pods without facts.
+	for _, c := range []struct {
+		facts bool
+		pods  []podEntry
+	}{{true, nil}, {false, nil}, {false, d.pods}} {
+		o := *d
+		o.pods, o.facts, o.flags = c.pods, nil, d.flags&^flagFacts
+		if c.facts {
+			o.facts, o.flags = d.facts, o.flags|flagFacts
+		}
+		got, err = decodeDelta(encodeDelta(&o))
+		if err != nil || !reflect.DeepEqual(got, &o) {
+			t.Fatalf("delta round trip with headless pods (facts %v, %d pods): %+v, %v", c.facts, len(c.pods), got, err)
+		}
+	}
 	s := &snapshot{header: d.header, entries: d.entries[:1], summary: d.summary, facts: d.facts}
 	gs, err := decodeSnapshot(encodeSnapshot(s))
 	if err != nil || !reflect.DeepEqual(gs, s) {
 		t.Fatalf("snapshot round trip: %+v, %v", gs, err)
 	}
+	s.headless = d.headless[:1]
+	gs, err = decodeSnapshot(encodeSnapshot(s))
+	if err != nil || !reflect.DeepEqual(gs, s) {
+		t.Fatalf("snapshot round trip with headless pods: %+v, %v", gs, err)
+	}
+	// The pods NetworkPolicies select come before the headless lists.
+	s.pods = []podEntry{{key: "default/web-1", pod: Pod{IP: "10.88.0.5", Labels: map[string]string{"app": "web"}}}}
+	gs, err = decodeSnapshot(encodeSnapshot(s))
+	if err != nil || !reflect.DeepEqual(gs, s) {
+		t.Fatalf("snapshot round trip with pods and headless pods: %+v, %v", gs, err)
+	}
+	s.facts = nil // written empty in a snapshot, read back as none
+	gs, err = decodeSnapshot(encodeSnapshot(s))
+	if err != nil || !reflect.DeepEqual(gs, s) {
+		t.Fatalf("snapshot round trip without facts, with pods and headless pods: %+v, %v", gs, err)
+	}
+	s.facts = d.facts
+	d.pods = append(s.pods, podEntry{key: "default/web-2", gone: true})
+	got, err = decodeDelta(encodeDelta(d))
+	if err != nil || !reflect.DeepEqual(got, d) {
+		t.Fatalf("delta round trip with pods and headless pods: %+v, %v", got, err)
+	}
+	s.headless, s.pods = nil, nil
 	dg := []digestEntry{{"n1", 1, 2}, {"n3", 5, 9}}
 	gd, gsn, err := decodeState(encodeState(dg, encodeSnapshot(s)))
 	if err != nil || !reflect.DeepEqual(gd, dg) || !reflect.DeepEqual(gsn, s) {
@@ -441,25 +488,72 @@ func TestWireBudgets(t *testing.T) {
 	for i := range long {
 		long[i] = 'a'
 	}
+	// headlessDelta is a delta whose headless lists are body: what
+	// encodeDelta writes for none (an empty pod list, no lists) with the
+	// count of lists cut off.
+	headlessDelta := func(body ...byte) []byte {
+		b := encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless})
+		return append(b[:len(b)-1], body...)
+	}
+	if _, err := decodeDelta(headlessDelta(1, 0, 1, 1, 'p', 4, 10, 0, 0, 1)); err != nil {
+		t.Fatalf("a valid headless list: %v", err)
+	}
 	for name, b := range map[string][]byte{
-		"empty":           nil,
-		"long name":       encodeDelta(&delta{header: header{owner: string(long)}}),
-		"count too big":   encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, maxCount + 1}}}),
-		"trailing":        append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
-		"truncated":       encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
-		"huge entry list": {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
-		"too many labels": encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: "10.0.0.1", Labels: manyLabels(maxLabels + 1)}}}}),
-		"long address":    encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: string(long)}}}}),
+		"empty":              nil,
+		"long name":          encodeDelta(&delta{header: header{owner: string(long)}}),
+		"count too big":      encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, maxCount + 1}}}),
+		"trailing":           append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
+		"truncated":          encodeDelta(&delta{header: header{owner: "n"}, entries: []entry{{1, 2}}})[:20],
+		"huge entry list":    {kindDelta, 1, 'n', 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f},
+		"address of 5 bytes": headlessDelta(1, 0, 1, 1, 'p', 5, 1, 2, 3, 4, 5),
+		"huge pod list":      headlessDelta(1, 0, 0xff, 0xff, 0x03),
+		"too many labels":    encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: "10.0.0.1", Labels: manyLabels(maxLabels + 1)}}}}),
+		"long address":       encodeDelta(&delta{header: header{owner: "n"}, pods: []podEntry{{key: "a/b", pod: Pod{IP: string(long)}}}}),
+		"empty pod list":     append(encodeDelta(&delta{header: header{owner: "n"}}), 0),
 	} {
 		if _, err := decodeDelta(b); err == nil {
 			t.Errorf("%s: decoded", name)
 		}
 	}
+	// A snapshot's facts are always written; the pod list and the
+	// headless lists after them only when not empty (the pod list empty
+	// only when headless lists follow).
+	snap := func(s *snapshot) []byte { s.header = header{owner: "n"}; return encodeSnapshot(s) }
+	if _, err := decodeSnapshot(snap(&snapshot{headless: []headlessEntry{{index: 1, pods: pods("a")}}})); err != nil {
+		t.Fatalf("a snapshot with headless lists and no pods: %v", err)
+	}
+	for name, b := range map[string][]byte{
+		"long facts":          snap(&snapshot{facts: make([]byte, maxFacts+1)}),
+		"empty pod list":      append(snap(&snapshot{}), 0),
+		"empty headless list": append(snap(&snapshot{}), 0, 0),
+		"trailing":            append(snap(&snapshot{pods: []podEntry{{key: "a/b", gone: true}}, headless: []headlessEntry{{index: 1, pods: pods("a")}}}), 0),
+	} {
+		if _, err := decodeSnapshot(b); err == nil {
+			t.Errorf("snapshot %s: decoded", name)
+		}
+	}
+	if _, err := decodeDelta(encodeDelta(&delta{header: header{owner: "n"}, flags: flagFacts, facts: make([]byte, maxFacts+1)})); err == nil {
+		t.Error("a delta with facts past maxFacts decoded")
+	}
+}
+
+// noHeadless is a delta with flagHeadless up to its list of headless
+// Services (which a test appends).
+func noHeadless() []byte {
+	b := encodeDelta(&delta{header: header{owner: "n"}, flags: flagHeadless})
+	if _, err := decodeDelta(b); err != nil {
+		panic(err)
+	}
+	return b[:len(b)-1]
 }
 
 func FuzzDecode(f *testing.F) {
 	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, entries: []entry{{3, 4}}}))
 	f.Add(encodeSnapshot(&snapshot{header: header{owner: "n1", version: 1}}))
+	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, flags: flagHeadless | flagReset, headless: []headlessEntry{{index: 1, pods: pods("a")}}}))
+	f.Add(encodeSnapshot(&snapshot{header: header{owner: "n1", version: 1}, facts: []byte("{}"),
+		pods: []podEntry{{key: "a/b", pod: Pod{IP: "10.0.0.1"}}}, headless: []headlessEntry{{index: 1, pods: pods("a")}}}))
+	f.Add(encodeDelta(&delta{header: header{owner: "n1", version: 1}, flags: flagFacts | flagHeadless, facts: []byte("{}"), headless: []headlessEntry{{index: 2}}}))
 	f.Add(encodeState([]digestEntry{{"a", 1, 1}}, nil))
 	f.Add(encodeRequest(request{from: "a", owner: "b"}))
 	f.Add(encodeBatch([][]byte{{kindDelta}}))
@@ -483,10 +577,122 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
+func pods(names ...string) []PodAddress {
+	out := make([]PodAddress, len(names))
+	for i, n := range names {
+		out[i] = PodAddress{Name: n, IP: netip.AddrFrom4([4]byte{10, 88, 1, byte(i + 2)})}
+	}
+	return out
+}
+
+// TestHeadlessPods: the ready pods of headless Services travel with the
+// counts: in the first version, as changes (a list replaces the one
+// before; an empty one removes it), through a table change (by key), and
+// in snapshots; a list too big for a packet is fetched.
+func TestHeadlessPods(t *testing.T) {
+	p := newPair(t, web)
+	wantHeadless := func(what string, want map[string][]PodAddress) {
+		t.Helper()
+		if got := p.rep.headless("n2"); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: headless %v, want %v", what, got, want)
+		}
+	}
+	p.pub.setReady(map[string]int{"default/db": 2}, true)
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": {pods("db-1", "db-0")[1], pods("db-1", "db-0")[0]}})
+	p.deliver(p.flush()...)
+	wantHeadless("first version", map[string][]PodAddress{"default/db": {pods("db-1", "db-0")[1], pods("db-1", "db-0")[0]}})
+
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+	ds := p.flush()
+	if len(ds) != 1 || len(ds[0].headless) != 2 || len(ds[0].entries) != 0 {
+		t.Fatalf("a change of two lists: %+v", ds)
+	}
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+	if ds := p.flush(); len(ds) != 0 {
+		t.Fatalf("the same lists again: %+v", ds)
+	}
+	p.deliver(ds...)
+	wantHeadless("changed", map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+
+	// A new table moves every index; the lists stay with their keys, and
+	// a Service gone from the table is forgotten.
+	next := NewTable([]string{"a/first", "default/db"})
+	p.pub.setTable(next)
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods("db-0"), "shop/cart": pods("cart-a")})
+	p.deliver(p.flush()...)
+	p.rep.setTable(next)
+	wantHeadless("new table", map[string][]PodAddress{"default/db": pods("db-0")})
+
+	p.pub.setHeadless(nil)
+	p.deliver(p.flush()...)
+	wantHeadless("none ready", nil)
+
+	// 200 ready pods of one Service do not fit a packet: fetched.
+	var many []string
+	for i := range 200 {
+		many = append(many, fmt.Sprintf("db-%03d", i))
+	}
+	p.pub.setHeadless(map[string][]PodAddress{"default/db": pods(many...)})
+	ds = p.flush()
+	if len(ds) != 1 || ds[0].flags&flagFetch == 0 {
+		t.Fatalf("a list over a packet: %d deltas, flags %v; want one with flagFetch", len(ds), ds[0].flags)
+	}
+	p.deliver(ds...)
+	p.rep.snapshot(p.snapshot(), p.now)
+	wantHeadless("fetched", map[string][]PodAddress{"default/db": pods(many...)})
+}
+
 func manyLabels(n int) map[string]string {
 	out := map[string]string{}
 	for i := range n {
 		out[fmt.Sprint("k", i)] = "v"
 	}
 	return out
+}
+
+// TestPodsAndHeadless: the pods NetworkPolicies select and the ready pods
+// of headless Services travel together, in deltas (either alone, or
+// both) and in snapshots.
+func TestPodsAndHeadless(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/db": 1}, true)
+	client := map[string]Pod{"default/client-1": {IP: "10.88.1.9", Labels: map[string]string{"app": "client"}}}
+	db := map[string][]PodAddress{"default/db": pods("db-0")}
+	p.pub.setPods(client)
+	p.pub.setHeadless(db)
+	p.deliver(p.flush()...)
+	if got := p.rep.pods("n2"); !reflect.DeepEqual(got, client) {
+		t.Fatalf("first version: pods %v, want %v", got, client)
+	}
+	if got := p.rep.headless("n2"); !reflect.DeepEqual(got, db) {
+		t.Fatalf("first version: headless %v, want %v", got, db)
+	}
+	// The headless list alone changes (an empty pod list goes before it),
+	// then the pods alone.
+	p.pub.setHeadless(nil)
+	p.deliver(p.flush()...)
+	client["default/client-2"] = Pod{IP: "10.88.1.10"}
+	p.pub.setPods(client)
+	p.deliver(p.flush()...)
+	if got := p.rep.pods("n2"); !reflect.DeepEqual(got, client) {
+		t.Fatalf("pods %v, want %v", got, client)
+	}
+	if got := p.rep.headless("n2"); len(got) != 0 {
+		t.Fatalf("headless %v, want none", got)
+	}
+	p.pub.setHeadless(db)
+	p.deliver(p.flush()...)
+	late := newReplicas("n3", func(string) bool { return true }, time.Second, time.Second)
+	late.setTable(web)
+	s, err := decodeSnapshot(p.pub.snapshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late.snapshot(s, p.now)
+	if got := late.pods("n2"); !reflect.DeepEqual(got, client) {
+		t.Errorf("from the snapshot: pods %v, want %v", got, client)
+	}
+	if got := late.headless("n2"); !reflect.DeepEqual(got, db) {
+		t.Errorf("from the snapshot: headless %v, want %v", got, db)
+	}
 }

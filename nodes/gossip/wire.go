@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 )
 
@@ -46,6 +47,9 @@ const (
 	flagFetch
 	flagSummary
 	flagFacts
+	// flagHeadless: the ready pods of headless Services follow the
+	// pod list.
+	flagHeadless
 )
 
 // entry is one service's ready count, by index in a Table.
@@ -59,6 +63,14 @@ type workloadEntry struct {
 	key  string
 	w    Workload
 	gone bool
+}
+
+// headlessEntry is the ready pods of one headless Service on the owner,
+// by index in a Table: the whole list, replacing the one before (empty:
+// none ready).
+type headlessEntry struct {
+	index uint32
+	pods  []PodAddress
 }
 
 // podEntry is one pod's address and labels, or its removal.
@@ -94,7 +106,8 @@ type delta struct {
 	workloads []workloadEntry
 	summary   Summary
 	pods      []podEntry
-	facts     []byte // with flagFacts
+	facts     []byte          // with flagFacts
+	headless  []headlessEntry // with flagHeadless, by index, ascending
 }
 
 // snapshot is an owner's whole state at one version.
@@ -105,6 +118,7 @@ type snapshot struct {
 	summary   Summary
 	pods      []podEntry
 	facts     []byte
+	headless  []headlessEntry // the non-empty lists, by index
 }
 
 // digestEntry is how far a node knows one owner.
@@ -164,11 +178,12 @@ func (e *encoder) workloads(ws []workloadEntry) {
 	}
 }
 
-// pods are written last and only when there are some, so that a message
-// without them reads as before (the daemons of a cluster without
-// NetworkPolicies never send any).
-func (e *encoder) pods(ps []podEntry) {
-	if len(ps) == 0 {
+// pods follow the summary only when there are some, or when the lists
+// of headless Services follow them (then possibly none), so that a
+// message without either reads as before (the daemons of a cluster
+// without NetworkPolicies and headless Services never send any).
+func (e *encoder) pods(ps []podEntry, headless bool) {
+	if len(ps) == 0 && !headless {
 		return
 	}
 	e.uvarint(uint64(len(ps)))
@@ -205,6 +220,31 @@ func (e *encoder) summary(s Summary) {
 	e.str(s.Pinned)
 }
 
+// headless writes the lists of ready pods: a pod is its name (in its
+// Service's namespace) and its address, 4 or 16 bytes.
+func (e *encoder) headless(hs []headlessEntry) {
+	e.uvarint(uint64(len(hs)))
+	for _, h := range hs {
+		e.uvarint(uint64(h.index))
+		e.uvarint(uint64(len(h.pods)))
+		for _, p := range h.pods {
+			e.str(p.Name)
+			ip := p.IP.AsSlice()
+			e.byte(byte(len(ip)))
+			e.b = append(e.b, ip...)
+		}
+	}
+}
+
+// headlessLen is what headless writes for h.
+func headlessLen(h headlessEntry) int {
+	n := uvarintLen(uint64(h.index)) + uvarintLen(uint64(len(h.pods)))
+	for _, p := range h.pods {
+		n += uvarintLen(uint64(len(p.Name))) + len(p.Name) + 1 + len(p.IP.AsSlice())
+	}
+	return n
+}
+
 func encodeDelta(d *delta) []byte {
 	e := encoder{b: make([]byte, 0, 32+3*len(d.entries))}
 	e.byte(kindDelta)
@@ -218,10 +258,15 @@ func encodeDelta(d *delta) []byte {
 	if d.flags&flagFacts != 0 {
 		e.str(string(d.facts))
 	}
-	e.pods(d.pods)
+	e.pods(d.pods, d.flags&flagHeadless != 0)
+	if d.flags&flagHeadless != 0 {
+		e.headless(d.headless)
+	}
 	return e.b
 }
 
+// encodeSnapshot writes s; the headless lists come last, and only when
+// there are some, so a snapshot without them reads as before.
 func encodeSnapshot(s *snapshot) []byte {
 	e := encoder{b: make([]byte, 0, 64+3*len(s.entries))}
 	e.byte(kindSnapshot)
@@ -230,7 +275,10 @@ func encodeSnapshot(s *snapshot) []byte {
 	e.workloads(s.workloads)
 	e.summary(s.summary)
 	e.str(string(s.facts))
-	e.pods(s.pods)
+	e.pods(s.pods, len(s.headless) > 0)
+	if len(s.headless) > 0 {
+		e.headless(s.headless)
+	}
 	return e.b
 }
 
@@ -405,14 +453,19 @@ func (d *decoder) workloads() []workloadEntry {
 	return out
 }
 
-// pods reads what encoder.pods wrote: nothing when the message ends.
-func (d *decoder) pods() []podEntry {
-	if d.err != nil || len(d.b) == 0 {
+// pods reads what encoder.pods wrote: nothing when the message ends,
+// unless headless (a delta's flagHeadless) says the list is there. An
+// empty list is written only before headless lists.
+func (d *decoder) pods(headless bool) []podEntry {
+	if d.err != nil || (len(d.b) == 0 && !headless) {
 		return nil
 	}
 	n := d.count("pods", maxPods)
-	if d.err != nil || n == 0 || n > len(d.b)/2 {
-		d.fail(errShort) // an empty list is never written
+	if d.err != nil || n > len(d.b)/2 || (n == 0 && len(d.b) == 0) {
+		d.fail(errShort)
+		return nil
+	}
+	if n == 0 {
 		return nil
 	}
 	out := make([]podEntry, 0, n)
@@ -446,6 +499,42 @@ func (d *decoder) summary() Summary {
 	return s
 }
 
+func (d *decoder) headless() []headlessEntry {
+	n := d.count("headless services", maxServices)
+	if d.err != nil || n > len(d.b)/2 { // an index and a length at least
+		d.fail(errShort)
+		return nil
+	}
+	var out []headlessEntry
+	for range n {
+		h := headlessEntry{}
+		idx := d.uvarint()
+		if idx >= maxServices {
+			d.fail(fmt.Errorf("headless service %d out of range", idx))
+			return nil
+		}
+		h.index = uint32(idx)
+		m := d.count("ready pods", maxCount)
+		if d.err != nil || m > len(d.b)/7 { // a name of one byte and an IPv4 address at least
+			d.fail(errShort)
+			return nil
+		}
+		for range m {
+			name := d.str("pod name", maxName)
+			l := int(d.byte())
+			if d.err != nil || (l != 4 && l != 16) || len(d.b) < l {
+				d.fail(fmt.Errorf("pod %q: an address of %d bytes", name, l))
+				return nil
+			}
+			ip, _ := netip.AddrFromSlice(d.b[:l])
+			d.b = d.b[l:]
+			h.pods = append(h.pods, PodAddress{Name: name, IP: ip})
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
 // facts reads a node's revision facts (nil when empty).
 func (d *decoder) facts() []byte {
 	if s := d.str("facts", maxFacts); s != "" {
@@ -475,7 +564,10 @@ func decodeDelta(b []byte) (*delta, error) {
 	if m.flags&flagFacts != 0 {
 		m.facts = d.facts()
 	}
-	m.pods = d.pods()
+	m.pods = d.pods(m.flags&flagHeadless != 0)
+	if m.flags&flagHeadless != 0 {
+		m.headless = d.headless()
+	}
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("delta: %w", err)
 	}
@@ -492,7 +584,13 @@ func decodeSnapshot(b []byte) (*snapshot, error) {
 	s.workloads = d.workloads()
 	s.summary = d.summary()
 	s.facts = d.facts()
-	s.pods = d.pods()
+	s.pods = d.pods(false)
+	if d.err == nil && len(d.b) > 0 {
+		// Trailing sections are written only when not empty.
+		if s.headless = d.headless(); d.err == nil && len(s.headless) == 0 {
+			d.fail(errors.New("an empty list of headless services"))
+		}
+	}
 	if err := d.end(); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}

@@ -24,6 +24,11 @@ const (
 	KindConfigMap = "configMap"
 	KindSecret    = "secret"
 	KindPVC       = "persistentVolumeClaim"
+	// KindDownwardAPI and KindProjected are written like a secret: files
+	// on tmpfs (the kubelet's plugins wrap a Memory emptyDir), which the
+	// node has filled (plan.Volume.Project) before Prepare or Update.
+	KindDownwardAPI = "downwardAPI"
+	KindProjected   = "projected"
 )
 
 // MediumMemory is the emptyDir medium backed by tmpfs.
@@ -165,7 +170,7 @@ func owned(pod *plan.Pod, v *plan.Volume, path string) error {
 	switch {
 	case v.Kind == KindEmptyDir:
 		return setOwnership(path, *gid, "", false)
-	case v.Kind == KindConfigMap || v.Kind == KindSecret:
+	case v.Kind == KindConfigMap || v.Kind == KindSecret || v.Kind == KindDownwardAPI || v.Kind == KindProjected:
 		return setOwnership(path, *gid, "", true)
 	case v.Kind == KindPVC && v.LocalPV:
 		return setOwnership(path, *gid, policy, false)
@@ -188,7 +193,7 @@ func (m *Manager) Update(pod *plan.Pod) error {
 	}
 	for i := range pod.Spec.Volumes {
 		v := &pod.Spec.Volumes[i]
-		if v.Kind != KindConfigMap && v.Kind != KindSecret {
+		if !filesKind(v.Kind) {
 			continue
 		}
 		if err := ensurePodDir(dir); err != nil {
@@ -240,6 +245,16 @@ func mkVolumeDir(d string, perm fs.FileMode) error {
 	return nil
 }
 
+// filesKind reports whether a volume kind is files berth writes and
+// keeps up to date.
+func filesKind(kind string) bool {
+	switch kind {
+	case KindConfigMap, KindSecret, KindDownwardAPI, KindProjected:
+		return true
+	}
+	return false
+}
+
 // checkVolumes validates names and file paths before anything is touched,
 // so a bad plan changes nothing on disk.
 func checkVolumes(vols []plan.Volume) error {
@@ -253,7 +268,7 @@ func checkVolumes(vols []plan.Volume) error {
 		}
 		seen[v.Name] = true
 		switch v.Kind {
-		case KindConfigMap, KindSecret:
+		case KindConfigMap, KindSecret, KindDownwardAPI, KindProjected:
 			if err := checkPayload(v.Files); err != nil {
 				return fmt.Errorf("volume %q: %w", v.Name, err)
 			}
@@ -266,7 +281,7 @@ func checkVolumes(vols []plan.Volume) error {
 			}
 		case KindHostPath, KindPVC:
 		default:
-			return fmt.Errorf("volume %q: unknown volume kind %q (use emptyDir, hostPath, configMap, secret or persistentVolumeClaim)", v.Name, v.Kind)
+			return fmt.Errorf("volume %q: unknown volume kind %q (use emptyDir, hostPath, configMap, secret, persistentVolumeClaim, downwardAPI or projected)", v.Name, v.Kind)
 		}
 	}
 	return nil
@@ -298,7 +313,7 @@ func (m *Manager) prepareVolume(root, podDir string, v *plan.Volume) (string, er
 			return "", err
 		}
 		return volDir, m.writePayload(volDir, v.Files)
-	case KindSecret:
+	case KindSecret, KindDownwardAPI, KindProjected:
 		if err := mkVolumeDir(volDir, 0o700); err != nil {
 			return "", err
 		}

@@ -101,6 +101,9 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		ServiceEnv:         n.serviceEnv,
 		DNS:                resolv,
 		SeccompProfileRoot: n.cfg.SeccompProfileRoot,
+		NodeName:           np.Node.Name,
+		NodeIP:             np.Node.Address,
+		Allocatable:        plan.Allocatable{MilliCPU: np.Node.Capacity.MilliCPU, Memory: np.Node.Capacity.Memory},
 	})
 	if err != nil {
 		stopDNS()

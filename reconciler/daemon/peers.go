@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -30,6 +31,7 @@ type membership interface {
 // local is what this node tells the others.
 type local interface {
 	LocalReady() (map[string]int, bool)
+	LocalHeadless() map[string]map[string]string
 	LocalProgress() map[string]reconciler.PeerWorkload
 	LocalPods() []reconciler.PeerPod
 }
@@ -183,7 +185,7 @@ func (ps *peers) run(ctx context.Context, ring membership) {
 		}
 		if l := ps.self(); l != nil {
 			if ready, ok := l.LocalReady(); ok {
-				ring.Publish(gossip.Local{Ready: ready, Workloads: toGossip(l.LocalProgress()), Pods: podsToGossip(l.LocalPods()), Summary: gossip.Summary{
+				ring.Publish(gossip.Local{Ready: ready, Headless: headlessToGossip(l.LocalHeadless()), Workloads: toGossip(l.LocalProgress()), Pods: podsToGossip(l.LocalPods()), Summary: gossip.Summary{
 					Applied: sum.Applied, PlanHash: sum.PlanHash, Ready: sum.Ready, Total: sum.Total, Converged: sum.Converged,
 					Health: sum.Health, Suspended: sum.Suspended, Pinned: sum.Pinned}, Facts: ps.facts.encoded()})
 			}
@@ -218,6 +220,36 @@ func toGossip(ws map[string]reconciler.PeerWorkload) map[string]gossip.Workload 
 	out := make(map[string]gossip.Workload, len(ws))
 	for k, w := range ws {
 		out[k] = gossip.Workload{Revision: w.Revision, Done: w.Done, Available: w.Available}
+	}
+	return out
+}
+
+// headlessToGossip and headlessFromGossip convert the ready pods of
+// headless services (pod name to address, by service) to and from the
+// wire's form.
+func headlessToGossip(hs map[string]map[string]string) map[string][]gossip.PodAddress {
+	out := make(map[string][]gossip.PodAddress, len(hs))
+	for svc, pods := range hs {
+		for name, ip := range pods {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				out[svc] = append(out[svc], gossip.PodAddress{Name: name, IP: a})
+			}
+		}
+	}
+	return out
+}
+
+func headlessFromGossip(hs map[string][]gossip.PodAddress) map[string]map[string]string {
+	if len(hs) == 0 {
+		return nil
+	}
+	out := make(map[string]map[string]string, len(hs))
+	for svc, pods := range hs {
+		m := make(map[string]string, len(pods))
+		for _, p := range pods {
+			m[p.Name] = p.IP.String()
+		}
+		out[svc] = m
 	}
 	return out
 }
@@ -275,7 +307,7 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 			for k, w := range p.Workloads {
 				ws[k] = reconciler.PeerWorkload{Revision: w.Revision, Done: w.Done, Available: w.Available}
 			}
-			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Workloads: ws, Pods: podsFromGossip(p.Pods)}
+			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Headless: headlessFromGossip(p.Headless), Workloads: ws, Pods: podsFromGossip(p.Pods)}
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -170,7 +171,8 @@ func TestPeersPublish(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	l, _ := ring.last()
-	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done || l.Pods["default/web-1"].IP != "10.88.0.5" {
+	if l.Ready["default/web"] != 3 || !l.Workloads["DaemonSet/default/agent"].Done || l.Pods["default/web-1"].IP != "10.88.0.5" ||
+		!reflect.DeepEqual(l.Headless, map[string][]gossip.PodAddress{"shop/cart": {{Name: "cart-0", IP: netip.MustParseAddr("10.88.2.5")}}}) {
 		t.Errorf("published %+v", l)
 	}
 	if f, ok := fleet.Decode(l.Facts); !ok || !reflect.DeepEqual(f.Healthy, []string{"abc"}) {
@@ -215,9 +217,11 @@ func TestPeersOverGossip(t *testing.T) {
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		got := nodes[0].Peers()["n2"]
-		// With the pods NetworkPolicies select by address and labels.
+		// With the pods NetworkPolicies select by address and labels, and
+		// the ready pods of headless Services.
 		if got.Reachable && got.Ready["default/web"] == 3 && got.Workloads["DaemonSet/default/agent"].Done &&
-			len(got.Pods) == 1 && got.Pods[0].IP == "10.88.0.5" && got.Pods[0].Labels["app"] == "web" {
+			len(got.Pods) == 1 && got.Pods[0].IP == "10.88.0.5" && got.Pods[0].Labels["app"] == "web" &&
+			got.Headless["shop/cart"]["cart-0"] == "10.88.2.5" {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -226,10 +230,14 @@ func TestPeersOverGossip(t *testing.T) {
 	}
 }
 
-// fixedLocal is a node with three ready web pods and its agent rolled.
+// fixedLocal is a node with three ready web pods, a ready pod of the
+// cart Service (headless, say), and its agent rolled.
 type fixedLocal struct{}
 
 func (fixedLocal) LocalReady() (map[string]int, bool) { return map[string]int{"default/web": 3}, true }
+func (fixedLocal) LocalHeadless() map[string]map[string]string {
+	return map[string]map[string]string{"shop/cart": {"cart-0": "10.88.2.5"}}
+}
 func (fixedLocal) LocalPods() []reconciler.PeerPod {
 	return []reconciler.PeerPod{{Namespace: "default", Name: "web-1", IP: "10.88.0.5", Labels: map[string]string{"app": "web"}}}
 }

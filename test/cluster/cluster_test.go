@@ -27,6 +27,7 @@ func TestCluster(t *testing.T) {
 	waitConverged(t, head, 2*time.Minute)
 
 	t.Run("spread", testSpread)
+	t.Run("headless dns", testHeadlessDNS)
 	t.Run("impostor refused", testImpostor)
 	t.Run("rolling change", testRollingChange)
 	t.Run("node leaves", testNodeLeaves)

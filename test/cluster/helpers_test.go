@@ -232,7 +232,12 @@ func replaceIn(file, old, new string) func(string) error {
 // namespace at path (a node's, or a pod's), one connection per request
 // so that every request is balanced anew.
 func inNetns(path string) *http.Client {
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: dialIn(path), DisableKeepAlives: true}}
+}
+
+// dialIn dials from the network namespace at path.
+func dialIn(path string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		ns, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", path, err)
@@ -260,15 +265,21 @@ func inNetns(path string) *http.Client {
 		runtime.UnlockOSThread()
 		return c, derr
 	}
-	return &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 }
 
 func nodeClient(node string) *http.Client { return inNetns("/run/netns/berth-" + node) }
 
 // podClient is a client in the network namespace of one of node's web
-// pods (nodes/containerd names it berth-<sha256(containerd namespace,
-// pod key)>, under <run dir>/netns).
+// pods.
 func podClient(t *testing.T, node string) *http.Client {
+	t.Helper()
+	return inNetns(podNetns(t, node))
+}
+
+// podNetns is the network namespace of one of node's web pods
+// (nodes/containerd names it berth-<sha256(containerd namespace, pod
+// key)>, under <run dir>/netns).
+func podNetns(t *testing.T, node string) string {
 	t.Helper()
 	s, err := status(context.Background(), node)
 	if err != nil {
@@ -279,7 +290,7 @@ func podClient(t *testing.T, node string) *http.Client {
 		t.Fatalf("no web pod on %s", node)
 	}
 	sum := sha256.Sum256([]byte("berth-" + node + "\x00" + pods[0].Key()))
-	return inNetns(filepath.Join(runDir, node, "netns", "berth-"+hex.EncodeToString(sum[:6])))
+	return filepath.Join(runDir, node, "netns", "berth-"+hex.EncodeToString(sum[:6]))
 }
 
 // get fetches the service's page: "<pod name> <version>".

@@ -12,6 +12,19 @@ SOCK=$RUN/containerd.sock
 REGISTRY=127.0.0.1:5000
 
 log() { echo "testenv: $*" >&2; }
+# detached CMD...: CMD in the background without the descriptors this
+# script inherited beyond stdio. A caller under `flock /tmp/berth-it.lock`
+# (or a test it runs, through scripts/cluster.sh) must not hand its lock
+# to a containerd or registry that outlives it: they would hold the lock
+# for good and block every other user of the runtime.
+detached() {
+	(
+		for fd in $(ls "/proc/$BASHPID/fd"); do
+			if ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
+		done
+		exec nohup "$@" </dev/null
+	) &
+}
 
 need=()
 for pair in containerd:containerd runc:runc iptables:iptables iptables-restore:iptables \
@@ -43,7 +56,7 @@ state = "$RUN/containerd-state"
 [plugins."io.containerd.grpc.v1.cri"]
   disable = true
 TOML
-	nohup containerd --config "$RUN/containerd.toml" >"$STATE/containerd.log" 2>&1 &
+	detached containerd --config "$RUN/containerd.toml" >"$STATE/containerd.log" 2>&1
 	for _ in $(seq 100); do ctr --address "$SOCK" version >/dev/null 2>&1 && break; sleep 0.1; done
 	ctr --address "$SOCK" version >/dev/null || { log "containerd did not start; see $STATE/containerd.log"; exit 1; }
 fi
@@ -61,7 +74,7 @@ storage:
 http:
   addr: $REGISTRY
 YML
-	nohup docker-registry serve "$RUN/registry.yml" >"$STATE/registry.log" 2>&1 &
+	detached docker-registry serve "$RUN/registry.yml" >"$STATE/registry.log" 2>&1
 	for _ in $(seq 100); do curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
 	curl -fsS "http://$REGISTRY/v2/" >/dev/null || { log "registry did not start; see $STATE/registry.log"; exit 1; }
 fi

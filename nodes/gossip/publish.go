@@ -245,10 +245,12 @@ func (p *publisher) flush(now time.Time) [][]byte {
 			ps = append(ps, podEntry{key: k, pod: pod, gone: !ok})
 		}
 	}
-	// What was applied, and whether the node converged, go out at once;
-	// moving pod counts wait for summaryEvery.
+	// What was applied, whether the node converged, the revision's
+	// health and the operator's commands go out at once; moving pod
+	// counts wait for summaryEvery.
 	last := p.sentSummary
-	major := p.summary.Applied != last.Applied || p.summary.PlanHash != last.PlanHash || p.summary.Converged != last.Converged
+	major := p.summary.Applied != last.Applied || p.summary.PlanHash != last.PlanHash || p.summary.Converged != last.Converged ||
+		p.summary.Health != last.Health || p.summary.Suspended != last.Suspended || p.summary.Pinned != last.Pinned
 	sum := p.sumDirty && (flags&flagReset != 0 || major || now.Sub(p.summaryAt) >= summaryEvery)
 	clear(p.dirty)
 	clear(p.hdirty)

@@ -24,7 +24,7 @@ func RenderAll(cfg Config, routes []nodes.ServiceRoute, fw nodes.Firewall) (Rule
 	rr := newRenderer(cfg)
 	frags, warns := rr.fragments(routes, nil)
 	shared := rr.dispatch(frags)
-	warns = append(warns, rr.policy(&fw, shared[TableFilter])...)
+	warns = append(warns, rr.policy(&fw, shared)...)
 	return rr.ruleset(frags, shared), warns
 }
 

@@ -55,18 +55,49 @@ type setRef struct {
 	egress bool
 }
 
-// policy renders fw into filter (the NETPOL chain is always there, empty
-// when nothing is isolated, since INPUT jumps to it).
-func (rr *renderer) policy(fw *nodes.Firewall, filter map[string]string) []string {
+// policy renders fw into shared's filter table (the NETPOL chain is
+// always there, empty when nothing is isolated, since INPUT jumps to it)
+// and keeps this node's pods' addresses on their way to the others.
+func (rr *renderer) policy(fw *nodes.Firewall, shared Ruleset) []string {
+	filter := shared[TableFilter]
 	pr := &policyRenderer{n: rr.n, mark: fmt.Sprintf("0x%x", rr.cfg.AllowMark), filter: filter,
 		profiles: map[profileKey]string{}, sets: map[setRef]string{}}
 	var w strings.Builder
 	top := rr.n.netpol
 	if fw != nil {
 		pr.dispatch(&w, top, fw)
+		if nat := shared[TableNAT]; nat != nil {
+			nat[rr.n.postrouting] = rr.keepPodSource(fw) + nat[rr.n.postrouting]
+		}
 	}
 	filter[top] = w.String()
 	return pr.warns
+}
+
+// keepPodSource are the rules that spare a connection from this node's
+// pods to another node's pods or transit ports the CNI bridge's
+// masquerade (ipMasq masquerades whatever leaves the pod CIDR): the other
+// node judges the connection by its source, which must stay the pod's
+// address, as Kubernetes' pod-to-pod traffic is never NATed. ACCEPT ends
+// the nat POSTROUTING chain before the CNI chains that follow berth's.
+func (rr *renderer) keepPodSource(fw *nodes.Firewall) string {
+	own := rr.cfg.PodCIDR
+	if !own.IsValid() || len(fw.Nodes) == 0 {
+		return ""
+	}
+	var w strings.Builder
+	head := "-A " + rr.n.postrouting + " -s " + own.String()
+	for _, n := range fw.Nodes {
+		if m, ok := addr("-d", n.PodCIDR); ok && m != "" {
+			line(&w, head, m, " -j ACCEPT")
+		}
+		if m, ok := addr("-d", n.Address); ok && m != "" && fw.TransitFrom > 0 {
+			ports := transitPorts(fw.TransitFrom, fw.TransitTo)
+			line(&w, head, m, " -p tcp -m tcp --dport ", ports, " -j ACCEPT")
+			line(&w, head, m, " -p udp -m udp --dport ", ports, " -j ACCEPT")
+		}
+	}
+	return w.String()
 }
 
 func (pr *policyRenderer) warnf(format string, args ...any) {

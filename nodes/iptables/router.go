@@ -251,7 +251,7 @@ func (r *Router) sync(ctx context.Context, routes []nodes.ServiceRoute, fw nodes
 	start := time.Now()
 	order, warns := r.rr.fragments(routes, r.order)
 	shared := r.rr.dispatch(order)
-	warns = append(warns, r.rr.policy(&r.fw, shared[TableFilter])...)
+	warns = append(warns, r.rr.policy(&r.fw, shared)...)
 	if w := strings.Join(warns, "\n"); w != r.lastWarn {
 		for _, m := range warns {
 			r.log.Warn("service route skipped", "reason", m)

@@ -80,7 +80,7 @@ func syncedRouter(t *testing.T, routes []nodes.ServiceRoute, maxRules int) (*Rou
 		maxRules: maxRules, onSync: func(s SyncStats) { *st = s }}
 	r.order, _ = rr.fragments(routes, nil)
 	r.shared = rr.dispatch(r.order)
-	rr.policy(&r.fw, r.shared[TableFilter])
+	rr.policy(&r.fw, r.shared)
 	d := Diff(rr.ruleset(r.order, r.shared), nil)
 	for _, text := range RestoreTexts(d, rr.ruleset(r.order, r.shared), nil, maxRules) {
 		if _, err := m.exec(context.Background(), text, "iptables-restore"); err != nil {

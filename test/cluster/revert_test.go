@@ -139,10 +139,9 @@ func testAutoRevert(t *testing.T) {
 	})
 	good, _ := commit(t, "web: a 10 s progress deadline", replaceIn("web.yaml", "  replicas: 6\n", fmt.Sprintf("  replicas: 6\n  progressDeadlineSeconds: %d\n", revertDeadline)))
 	waitHealthyEverywhere(t, good, 2*time.Minute)
-	out := mustOut(t, os.Getenv("BERTH_BIN"), "status", "--cluster", "--api", filepath.Join(runDir, "n1", "berth.sock"))
-	if !strings.Contains(out, "health: n1 healthy, n2 healthy, n3 healthy") {
-		t.Errorf("berth status --cluster shows no health of every node:\n%s", out)
-	}
+	// n1 learns the others' health by gossip: wait for it, within a
+	// bound a loaded machine meets.
+	waitClusterStatus(t, "n1", "health: n1 healthy, n2 healthy, n3 healthy", 10*time.Second)
 
 	// 1. An image that does not exist, on every node.
 	p := probe(t, nodeNames...)
@@ -202,6 +201,25 @@ func testAutoRevert(t *testing.T) {
 	waitHealthyEverywhere(t, fixed, 2*time.Minute)
 }
 
+// waitClusterStatus waits until `berth status --cluster` on node says
+// want (the other nodes' part comes by gossip, within seconds).
+func waitClusterStatus(t *testing.T, node, want string, timeout time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		out := berthOn(t, node, "status", "--cluster")
+		if strings.Contains(out, want) {
+			t.Logf("berth status --cluster on %s says %q after %v", node, want, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		if time.Since(start) > timeout {
+			t.Errorf("berth status --cluster on %s, %v on: no %q:\n%s", node, timeout, want, out)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // berthOn runs a berth client command against node's API.
 func berthOn(t *testing.T, node string, args ...string) string {
 	t.Helper()
@@ -245,9 +263,7 @@ func testAllNodes(t *testing.T) {
 	waitAll(t, "the new head fetched, not applied", 20*time.Second, func(s opsOf) bool { return s.Head == next && s.Applied == prev && s.Why == "suspended" })
 	time.Sleep(2 * time.Second)
 	waitAll(t, "still not applied", time.Second, func(s opsOf) bool { return s.Applied == prev })
-	if out := berthOn(t, "n2", "status", "--cluster"); !strings.Contains(out, "operating: n2 suspended, n1 suspended, n3 suspended") {
-		t.Errorf("berth status --cluster:\n%s", out)
-	}
+	waitClusterStatus(t, "n2", "operating: n2 suspended, n1 suspended, n3 suspended", 10*time.Second)
 	berthOn(t, "n3", "resume", "--all-nodes")
 	waitConverged(t, next, 2*time.Minute)
 

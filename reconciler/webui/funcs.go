@@ -13,11 +13,20 @@ import (
 // funcs are the templates' helpers: formatting only, no data access.
 var funcs = template.FuncMap{
 	"short": short,
-	"when":  when,
-	"ago":   ago,
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"join":  strings.Join,
-	"pct":   func(part, whole uint32) string { return percent(part, whole) },
+	// object shows a workload key (Kind/namespace/name) as kubectl
+	// names it in events: "Deployment default/web".
+	"object": func(key string) string {
+		kind, rest, ok := strings.Cut(key, "/")
+		if !ok {
+			return key
+		}
+		return kind + " " + rest
+	},
+	"when": when,
+	"ago":  ago,
+	"iso":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"join": strings.Join,
+	"pct":  func(part, whole uint32) string { return percent(part, whole) },
 	"symbol": func(action string) string {
 		switch action {
 		case plandiff.Create:

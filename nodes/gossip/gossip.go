@@ -264,9 +264,28 @@ func cmpLogger(l *slog.Logger) *slog.Logger {
 
 // SetInventory changes who may be a member (a new plan). A node that
 // left the inventory is forgotten; memberlist refuses it from now on.
+//
+// A node put back in the inventory whose daemon ran all along is alive
+// to memberlist, which therefore tells of no join: it is taken from
+// memberlist's view, or it would stay unknown here.
 func (c *Cluster) SetInventory(inv []Member) {
 	c.setInventory(inv)
+	var live []string
+	if c.ml != nil {
+		for _, n := range c.ml.Members() {
+			live = append(live, n.Name)
+		}
+	}
 	c.mu.Lock()
+	for _, name := range live {
+		if name != c.cfg.Self.Name && c.allowed(name) && c.members[name] == nil {
+			*c.member(name) = member{alive: true, since: time.Now()}
+			c.aliveDirty = true
+			if c.onMember != nil {
+				c.onMember(name, StateAlive)
+			}
+		}
+	}
 	for name := range c.reps.owners {
 		if !c.allowed(name) {
 			c.reps.drop(name)

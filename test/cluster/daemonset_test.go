@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,12 @@ func testDaemonSetTurns(t *testing.T) {
 	}
 	head, _ := commit(t, "agent a1", write)
 	waitConverged(t, head, 2*time.Minute)
+	// Every node has every other's state again (the scenario before cut
+	// n2 off): each row of each node's view is alive and converged, so
+	// the turns below are taken on what the nodes tell, not by time.
+	for _, n := range nodeNames {
+		waitGossipWhole(t, n, 30*time.Second)
+	}
 	t.Cleanup(func() {
 		head, _ := commit(t, "no agent", func(dir string) error { return os.Remove(filepath.Join(dir, "agent.yaml")) })
 		waitConverged(t, head, time.Minute)
@@ -113,5 +120,30 @@ func testDaemonSetTurns(t *testing.T) {
 	// would blur).
 	for n, msg := range byTime {
 		t.Errorf("%s took its turn by time, not on the others' progress: %q", n, msg)
+	}
+}
+
+// waitGossipWhole waits until `berth status --cluster` on node shows
+// every node of the inventory alive and converged.
+func waitGossipWhole(t *testing.T, node string, timeout time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		out := berthOn(t, node, "status", "--cluster")
+		whole := 0
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 6 && slices.Contains(nodeNames, f[0]) && f[1] == "alive" && f[len(f)-1] == "yes" {
+				whole++
+			}
+		}
+		if whole == len(nodeNames) {
+			t.Logf("%s sees every node alive and converged after %v", node, time.Since(start).Round(100*time.Millisecond))
+			return
+		}
+		if time.Since(start) > timeout {
+			t.Fatalf("berth status --cluster on %s, %v on: not every node alive and converged:\n%s", node, timeout, out)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

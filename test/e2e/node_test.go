@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -152,6 +153,7 @@ func (n *node) cleanup() {
 		n.t.Logf("berth cleanup: %v\n%s", err, out)
 	}
 	exec.CommandContext(ctx, "ip", "link", "del", n.bridge()).Run()
+	removeCNINat(ctx, "berth-"+n.bridge())
 	ctr := func(args ...string) string {
 		out, _ := exec.CommandContext(ctx, "ctr", append([]string{"-a", containerd, "-n", n.namespace()}, args...)...).Output()
 		return string(out)
@@ -419,4 +421,40 @@ func (n *node) apiStatus() (status, error) {
 		return status{}, fmt.Errorf("/v1/status: %w\n%s", err, b)
 	}
 	return st, nil
+}
+
+// cniNat is a masquerade rule of the CNI bridge plugin (ipMasq) in nat
+// POSTROUTING: -s <pod IP> -m comment --comment "name: \"<net>\" id:
+// \"<container>\"" -j CNI-<hash>.
+var cniNat = regexp.MustCompile(`^-A POSTROUTING -s (\S+) -m comment --comment "name: \\"([^\\"]+)\\" id: \\"([^\\"]+)\\"" -j (CNI-[0-9a-f]+)$`)
+
+// removeCNINat removes the CNI bridge plugin's masquerade rules and
+// chains of network net that a pod killed with its daemon (a test that
+// kills the daemon mid-run) left behind, as the plugin's DEL would.
+func removeCNINat(ctx context.Context, net string) {
+	out, err := exec.CommandContext(ctx, "iptables", "-t", "nat", "-S", "POSTROUTING").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		m := cniNat.FindStringSubmatch(line)
+		if m == nil || m[2] != net {
+			continue
+		}
+		comment := fmt.Sprintf("name: %q id: %q", m[2], m[3])
+		exec.CommandContext(ctx, "iptables", "-t", "nat", "-D", "POSTROUTING", "-s", m[1], "-m", "comment", "--comment", comment, "-j", m[4]).Run()
+		exec.CommandContext(ctx, "iptables", "-t", "nat", "-F", m[4]).Run()
+		exec.CommandContext(ctx, "iptables", "-t", "nat", "-X", m[4]).Run()
+	}
+	// Chains of the network whose jump is gone already.
+	if out, err = exec.CommandContext(ctx, "iptables", "-t", "nat", "-S").Output(); err != nil {
+		return
+	}
+	mark := fmt.Sprintf(`name: \"%s\"`, net)
+	for _, line := range strings.Split(string(out), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "-A" && strings.HasPrefix(f[1], "CNI-") && strings.Contains(line, mark) {
+			exec.CommandContext(ctx, "iptables", "-t", "nat", "-F", f[1]).Run()
+			exec.CommandContext(ctx, "iptables", "-t", "nat", "-X", f[1]).Run()
+		}
+	}
 }

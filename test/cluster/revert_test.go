@@ -26,7 +26,7 @@ type opsOf struct {
 		Revision, State, Reason, Object string
 	} `json:"health"`
 	Failure *struct {
-		Node, Reason, Object string
+		Node, Reason, Object, Revision string
 	} `json:"failure"`
 	Suspended bool   `json:"suspended"`
 	Pinned    string `json:"pinned"`
@@ -77,7 +77,7 @@ func revertTimes(t *testing.T, bad, back string, timeout time.Duration) (detecte
 		var last []string
 		for _, n := range nodeNames {
 			s, err := operating(n)
-			if err == nil && detected.IsZero() && s.Failure != nil && s.Head == bad {
+			if err == nil && detected.IsZero() && s.Failure != nil && s.Failure.Revision == bad && s.Head == bad {
 				detected, failure = time.Now(), fmt.Sprintf("%s: %s: %s", s.Failure.Node, s.Failure.Object, s.Failure.Reason)
 			}
 			if st, err2 := status(context.Background(), n); err == nil && err2 == nil && s.Head == bad && s.Why == "reverted" && st.converged(back) {

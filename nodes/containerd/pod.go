@@ -464,7 +464,7 @@ func (r *Runtime) removeVolumes(key string) error {
 func (r *Runtime) deleteContainer(ctx context.Context, id string) error {
 	c, err := r.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
-		return nil
+		return r.deleteOrphanTask(ctx, id)
 	}
 	if err != nil {
 		return fmt.Errorf("load container %s: %w", id, err)

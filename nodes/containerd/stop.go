@@ -3,6 +3,7 @@ package containerd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"syscall"
 	"time"
 
@@ -164,4 +165,48 @@ func (r *Runtime) awaitExit(ctx context.Context, pd *pod, c *ctr) {
 		reason = "Completed"
 	}
 	r.recordExit(ctx, pd, c, task, code, reason, at)
+}
+
+// deleteOrphanTask kills and deletes the task of container id, whose
+// record is gone. containerd checks for a task only in the client before
+// it deletes a container, so a container deleted behind berth's back
+// (ctr c rm) while its task was being started leaves that task running,
+// with its shim and rootfs mount. containerd 1.6 finds a task only
+// through its container's record, so a placeholder record with the same
+// id (and the default runtime, as berth's containers have) is made for
+// the delete and removed after it.
+func (r *Runtime) deleteOrphanTask(ctx context.Context, id string) error {
+	list, err := r.client.TaskService().List(ctx, &tasks.ListTasksRequest{Filter: "id==" + id})
+	if err != nil {
+		return fmt.Errorf("list tasks: %w", errgrpc.ToNative(err))
+	}
+	if len(list.Tasks) == 0 {
+		return nil
+	}
+	r.log.Warn("task of a container deleted outside berth; deleting it", "container", id)
+	unlock := r.tasks.lock(id)
+	defer unlock()
+	c, err := r.client.NewContainer(ctx, id, containerd.WithNewSpec())
+	if err != nil {
+		return fmt.Errorf("placeholder record for the orphan task %s: %w", id, err)
+	}
+	var errs []error
+	if t, err := c.Task(ctx, nil); err == nil {
+		if exited, err := t.Wait(ctx); err == nil {
+			if err := t.Kill(ctx, syscall.SIGKILL, containerd.WithKillAll); err == nil || errdefs.IsNotFound(err) {
+				select {
+				case <-exited:
+				case <-time.After(10 * time.Second):
+				}
+			}
+		}
+		errs = append(errs, r.deleteTask(ctx, id, t, containerd.WithProcessKill))
+	}
+	if err := c.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("delete the orphan task %s: %w", id, err)
+	}
+	return nil
 }

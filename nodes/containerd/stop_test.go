@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/containerd/api/services/tasks/v1"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
@@ -277,4 +278,63 @@ func TestTaskDeleteCutHalfWay(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d deletes cut half-way left a record", half, runs)
+}
+
+// TestOrphanTaskDeleted: a container whose record is deleted while its
+// task runs (containerd checks for a task only in the client, so `ctr c
+// rm` racing a restart does this) leaves the task, its shim and its
+// rootfs mount. deleteContainer finds and removes them by the id.
+func TestOrphanTaskDeleted(t *testing.T) {
+	rt := newRuntime(t)
+	ctx := rt.nsCtx(context.Background())
+	img, err := rt.ensureImage(ctx, testImage, "IfNotPresent", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "berthtest-orphan-task"
+	if err := rt.deleteContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	cont, err := rt.client.NewContainer(ctx, id, containerd.WithImage(img), containerd.WithNewSnapshot(id, img),
+		containerd.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "3600"), oci.WithHostNamespace(specs.NetworkNamespace)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = rt.deleteOrphanTask(ctx, id)
+		_ = rt.client.SnapshotService("").Remove(ctx, id)
+		rt.Close()
+	})
+	task, err := cont.NewTask(ctx, cio.NullIO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The record goes, server side, with the task running.
+	if err := rt.client.ContainerService().Delete(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if !taskListed(t, rt, ctx, id) {
+		t.Fatal("the task should outlive its container's record")
+	}
+	if err := rt.deleteContainer(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if taskListed(t, rt, ctx, id) {
+		t.Error("the orphan task is still there after deleteContainer")
+	}
+	if _, err := rt.client.LoadContainer(ctx, id); !errdefs.IsNotFound(err) {
+		t.Errorf("the placeholder record is left: %v", err)
+	}
+}
+
+func taskListed(t *testing.T, rt *Runtime, ctx context.Context, id string) bool {
+	t.Helper()
+	list, err := rt.client.TaskService().List(ctx, &tasks.ListTasksRequest{Filter: "id==" + id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Tasks) > 0
 }

@@ -33,9 +33,19 @@ type Options struct {
 	// (default 2), after RetryDelay, doubling (default 200ms).
 	Retries    int
 	RetryDelay time.Duration
-	// Resync is how often Run reconciles without a new plan (default 5s):
-	// rollout steps, pauses, back-offs and schedules move on time.
+	// Resync is how often Run reconciles without a new plan (default
+	// DefaultResync): drift is repaired, and rollout steps, pauses,
+	// back-offs and schedules move on time. Run's timer is the node's only
+	// resync: the GitOps loop hands a plan over once, not on a timer.
 	Resync time.Duration
+	// OnResync, when set, is called on Run's loop before each pass its
+	// resync timer starts, with the plan it runs: what else drifts on the
+	// node and follows the plan (the daemon's routes to other nodes' pod
+	// CIDRs) is repaired on the same timer.
+	OnResync func(ctx context.Context, p *plan.Plan)
+	// OnPass, when set, is told the result of every pass Run's loop runs
+	// (`berth apply` prints its progress from them).
+	OnPass func(Result, error)
 	// WaitingPoll is how soon Run passes again while pods are awaited
 	// (default 250ms).
 	WaitingPoll time.Duration
@@ -71,6 +81,9 @@ type Options struct {
 	Drainer  Drainer
 	DrainMax time.Duration
 }
+
+// DefaultResync is how often a node reconciles without a new plan.
+const DefaultResync = 5 * time.Second
 
 // Reconciler applies plans to one node.
 type Reconciler struct {
@@ -157,7 +170,7 @@ func New(o Options) *Reconciler {
 		o.RetryDelay = 200 * time.Millisecond
 	}
 	if o.Resync <= 0 {
-		o.Resync = 5 * time.Second
+		o.Resync = DefaultResync
 	}
 	if o.WaitingPoll <= 0 {
 		o.WaitingPoll = 250 * time.Millisecond
@@ -762,6 +775,7 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 	var cur *plan.Plan
 	for {
 		var reply chan<- applied
+		resync := false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -774,13 +788,20 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 		case req := <-r.applies:
 			cur, reply = req.plan, req.reply
 		case <-t.C:
+			resync = true
 		case <-wake.C:
 		case <-r.poke:
 		}
 		if cur == nil {
 			continue
 		}
+		if resync && r.opts.OnResync != nil {
+			r.opts.OnResync(ctx, cur)
+		}
 		res, err := r.Reconcile(ctx, cur, "")
+		if r.opts.OnPass != nil {
+			r.opts.OnPass(res, err)
+		}
 		if reply != nil {
 			reply <- applied{res, err}
 		} else if err != nil {

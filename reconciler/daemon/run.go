@@ -122,7 +122,6 @@ func Run(ctx context.Context, cfg Config) error {
 		Compile:        comp.Compile,
 		Apply:          node,
 		Poll:           cfg.Poll,
-		Resync:         cfg.Resync,
 		CompileTimeout: time.Duration(cfg.Limits.Get(budget.CompileTime)),
 		StateDir:       cfg.StateDir,
 		Logger:         log.With("component", "gitops"),

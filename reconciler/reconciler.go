@@ -817,7 +817,11 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 		// the node waits for pods (a rollout step, a new service's
 		// endpoints), look again soon, so traffic moves as soon as a pod is
 		// ready rather than at the next resync.
-		if !res.Converged && len(res.Waiting) > 0 && (next == 0 || next > r.opts.WaitingPoll) {
+		// A pass that acted without failing and left the node short of
+		// converged (it recorded a rollout's end, say) is followed soon
+		// too, rather than at the next resync.
+		moving := len(res.Waiting) > 0 || (len(res.Actions) > 0 && res.Failed == 0 && err == nil)
+		if !res.Converged && moving && (next == 0 || next > r.opts.WaitingPoll) {
 			next = r.opts.WaitingPoll
 		}
 		if next > 0 {

@@ -14,9 +14,6 @@
 package admit
 
 import (
-	"maps"
-	"slices"
-
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
@@ -168,10 +165,4 @@ func resourcesOf(c *api.Container, kind string) map[string]string {
 		return c.Resources.Limits
 	}
 	return c.Resources.Requests
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.Sort(keys)
-	return keys
 }

@@ -48,7 +48,7 @@ func (a *admission) prepareLimitRange(lr object.Of[api.LimitRange]) *preparedLim
 		p := limitItem{typ: it.Type}
 		if it.Type == "Container" {
 			p.limits, p.requests = effectiveDefaults(it)
-			p.limitKeys, p.reqKeys = sortedKeys(p.limits), sortedKeys(p.requests)
+			p.limitKeys, p.reqKeys = slices.Sorted(maps.Keys(p.limits)), slices.Sorted(maps.Keys(p.requests))
 		}
 		p.min, p.max = a.bounds(it.Min), a.bounds(it.Max)
 		for _, b := range a.bounds(it.MaxLimitRequestRatio) {
@@ -63,7 +63,7 @@ func (a *admission) prepareLimitRange(lr object.Of[api.LimitRange]) *preparedLim
 
 func (a *admission) bounds(m map[string]string) []bound {
 	var out []bound
-	for _, res := range sortedKeys(m) {
+	for _, res := range slices.Sorted(maps.Keys(m)) {
 		if q, err := a.parse(m[res]); err == nil {
 			out = append(out, bound{res: res, text: m[res], milli: q.milli})
 		}

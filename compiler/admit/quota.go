@@ -2,6 +2,8 @@ package admit
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -76,7 +78,7 @@ type quotaKey struct {
 
 func (a *admission) prepareQuota(q object.Of[api.ResourceQuota]) *quotaState {
 	qs := &quotaState{q: q}
-	for _, key := range sortedKeys(q.V.Spec.Hard) {
+	for _, key := range slices.Sorted(maps.Keys(q.V.Spec.Hard)) {
 		p, err := a.parse(q.V.Spec.Hard[key])
 		if err != nil {
 			continue // the schema reports the syntax

@@ -12,8 +12,9 @@ import (
 
 // FormatVersion is the version of the plan's JSON document. v2 holds
 // each fact once: a namespace's Services and the content of ConfigMaps
-// and Secrets are tables that pods refer to (docs/plan.md).
-const FormatVersion = "berth.dev/plan/v2"
+// and Secrets are tables that pods refer to (docs/plan.md). v3 carries a
+// DaemonSet's node set (Workload.Nodes).
+const FormatVersion = "berth.dev/plan/v3"
 
 // DefaultPodCIDR is the pod CIDR of a plan compiled without --pod-cidr:
 // split among the inventory's nodes, or the one implicit node's.

@@ -43,8 +43,9 @@ func (t Template) Why() string {
 //   - ReplicaSet, ReplicationController: replicas.
 //   - Rollout: blueGreen runs both revisions in full, 2 x replicas; canary
 //     replicas + 25% surge (Argo's default maxSurge).
-//   - DaemonSet: the berth.dev/v1 Nodes whose labels match the template's
-//     nodeSelector (plus maxSurge when set), or 1 with no inventory (the
+//   - DaemonSet: the berth.dev/v1 Nodes it runs on, as expansion places
+//     it and the plan carries it (nodefit: nodeSelector, node affinity,
+//     taints), plus maxSurge when set; or 1 with no inventory (the
 //     implicit node).
 //   - Job: parallelism (default 1), at most completions.
 //   - CronJob: one Job's worth. With concurrencyPolicy Allow a slow Job can

@@ -88,7 +88,7 @@ func TestOnePassPerApplyOneResyncTimer(t *testing.T) {
 			counts := func() (int, int, *plan.Plan) { mu.Lock(); defer mu.Unlock(); return passes, resyncs, resynced }
 			e.rec = New(Options{Runtime: rt, Router: e.router, Clock: e.clock, Node: "n1",
 				Resync: tt.resync, WaitingPoll: time.Hour,
-				OnPass: func(Result, error) { mu.Lock(); passes++; mu.Unlock() },
+				OnPass: func(Result, time.Duration, error) { mu.Lock(); passes++; mu.Unlock() },
 				OnResync: func(_ context.Context, p *plan.Plan) {
 					mu.Lock()
 					resyncs++

@@ -43,9 +43,10 @@ type Options struct {
 	// node and follows the plan (the daemon's routes to other nodes' pod
 	// CIDRs) is repaired on the same timer.
 	OnResync func(ctx context.Context, p *plan.Plan)
-	// OnPass, when set, is told the result of every pass Run's loop runs
-	// (`berth apply` prints its progress from them).
-	OnPass func(Result, error)
+	// OnPass, when set, is told the result and the duration of every pass
+	// Run's loop runs (`berth apply` prints its progress from them, the
+	// daemon's metrics time them).
+	OnPass func(res Result, took time.Duration, err error)
 	// WaitingPoll is how soon Run passes again while pods are awaited
 	// (default 250ms).
 	WaitingPoll time.Duration
@@ -798,9 +799,10 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 		if resync && r.opts.OnResync != nil {
 			r.opts.OnResync(ctx, cur)
 		}
+		start := time.Now()
 		res, err := r.Reconcile(ctx, cur, "")
 		if r.opts.OnPass != nil {
-			r.opts.OnPass(res, err)
+			r.opts.OnPass(res, time.Since(start), err)
 		}
 		if reply != nil {
 			reply <- applied{res, err}

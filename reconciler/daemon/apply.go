@@ -55,7 +55,7 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 	// Every pass of the reconciler's loop, the Apply's first, is told
 	// here; the newest replaces one not yet read.
 	passes := make(chan pass, 1)
-	node.onPass = func(res reconciler.Result, err error) {
+	node.onPass = func(res reconciler.Result, _ time.Duration, err error) {
 		for {
 			select {
 			case passes <- pass{res, err}:

@@ -43,9 +43,9 @@ type Node struct {
 	current atomic.Pointer[plan.Plan]
 	// dns is the node's cluster DNS (nil with ClusterDNS off).
 	dns *dns.Server
-	// onPass is told every pass of the reconciler's loop (berth apply's
-	// progress); set before Start.
-	onPass func(reconciler.Result, error)
+	// onPass is told every pass of the reconciler's loop (the pass
+	// metrics; berth apply's progress); set before Start.
+	onPass func(reconciler.Result, time.Duration, error)
 	// stopLoop ends the reconciler's loop, and loopDone is closed when it
 	// has; Close waits for it, so no pass runs on closed drivers.
 	stopLoop context.CancelFunc

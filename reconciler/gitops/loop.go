@@ -479,9 +479,8 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 	l.mu.Lock()
 	l.status.Applying = p.Revision
 	l.mu.Unlock()
-	start := l.opts.Now()
 	err := l.opts.Apply.Apply(ctx, p)
-	l.opts.Metrics.reconciled(start, l.opts.Now(), err)
+	l.opts.Metrics.reconciled(l.opts.Now(), err)
 	l.mu.Lock()
 	l.status.Applying = ""
 	l.status.LastApply = l.opts.Now()

@@ -409,6 +409,13 @@ func (rs *replicas) due(now time.Time) []request {
 		if r.behind.IsZero() {
 			continue
 		}
+		if r.complete && r.version >= r.want {
+			// Caught up by a way that does not drain (an answer of deltas
+			// it had meanwhile): nothing to ask, or it would ask again
+			// every retry, and be sent the deltas again each time.
+			r.behind, r.fetchNow = time.Time{}, false
+			continue
+		}
 		if urgent := r.fetchNow || !r.complete; !urgent && now.Sub(r.behind) < rs.gapWait {
 			continue
 		}

@@ -141,6 +141,27 @@ func TestGapFetchesSnapshot(t *testing.T) {
 	}
 }
 
+// A replica marked behind that has what it wanted (caught up without a
+// drain) asks nothing: it would otherwise ask every retry, and be sent
+// the same deltas each time.
+func TestCaughtUpAsksNothing(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	r := p.rep.owners["n2"]
+	r.want, r.behind, r.fetchNow = r.version, p.now, true
+	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 0 {
+		t.Fatalf("a replica that has its wanted version asks: %+v", due)
+	}
+	if !r.behind.IsZero() || r.fetchNow {
+		t.Error("still marked behind")
+	}
+	p.rep.learn([]digestEntry{{owner: "n2", epoch: 7, version: r.version + 1}}, p.now)
+	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 1 {
+		t.Fatalf("a replica behind a known version does not ask: %+v", due)
+	}
+}
+
 func TestLateJoinerFetches(t *testing.T) {
 	p := newPair(t, web)
 	p.pub.setReady(map[string]int{"default/web": 2}, true)

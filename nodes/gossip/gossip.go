@@ -364,7 +364,10 @@ func (c *Cluster) SetReady(changes map[string]int) uint64 {
 	return c.pub.version + 1
 }
 
-// Peers is every other node of the inventory, by name order.
+// Peers is every other node of the inventory, by name order. A peer's
+// Ready map is shared with the next calls until its counts change (the
+// daemon asks on every reconcile; at 1,000 nodes and 2,000 Services a
+// fresh map per peer took 0.5 s): read it, never modify it.
 func (c *Cluster) Peers() []Peer {
 	inv := *c.inv.Load()
 	now := time.Now()

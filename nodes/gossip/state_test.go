@@ -717,3 +717,27 @@ func TestPodsAndHeadless(t *testing.T) {
 		t.Errorf("from the snapshot: headless %v, want %v", got, db)
 	}
 }
+
+// ready's map is made once per version of an owner's counts, and made
+// again when they change.
+func TestReadyMapReused(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	a, _ := p.rep.ready("n2")
+	b, _ := p.rep.ready("n2")
+	if reflect.ValueOf(a).Pointer() != reflect.ValueOf(b).Pointer() {
+		t.Error("a second map for the same counts")
+	}
+	p.pub.setReady(map[string]int{"default/web": 3}, true)
+	p.deliver(p.flush()...)
+	p.want("after a delta", map[string]int{"default/web": 3})
+	if a["default/web"] != 2 {
+		t.Error("the map handed out before changed under its reader")
+	}
+	p.rep.snapshot(p.snapshot(), p.now) // same version: ignored
+	p.pub.setReady(map[string]int{"default/db": 1}, true)
+	p.flush()
+	p.rep.snapshot(p.snapshot(), p.now)
+	p.want("after a snapshot", map[string]int{"default/db": 1})
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -57,6 +58,8 @@ var (
 	simGossip   = flag.Duration("sim.gossip", 0, "gossip interval (0: LAN)")
 	simFlush    = flag.Duration("sim.flush", 0, "flush interval (0: LAN)")
 	simHeads    = flag.Duration("sim.heads", 0, "heads interval (0: LAN)")
+	simSuspect  = flag.Int("sim.suspicion", 0, "SuspicionMult (0: LAN)")
+	simRetrans  = flag.Int("sim.retransmit", 0, "RetransmitMult (0: LAN)")
 	simVerbose  = flag.Bool("sim.v", false, "print progress")
 	simScale    = flag.Float64("sim.scale", 1, "time dilation: intervals × scale, change rate ÷ scale; reported LAN-equivalent")
 	simProfile  = flag.String("sim.cpuprofile", "", "write a CPU profile of the measured window (the changes) to this file")
@@ -85,7 +88,8 @@ func BenchmarkGossipSim(b *testing.B) {
 func runSim(b *testing.B) {
 	n, S := *simN, *simServices
 	k := *simScale
-	tim := Timing{ProbeInterval: *simProbe, GossipInterval: *simGossip, Flush: *simFlush, Heads: *simHeads}.withDefaults().dilate(k)
+	tim := Timing{ProbeInterval: *simProbe, GossipInterval: *simGossip, Flush: *simFlush, Heads: *simHeads,
+		SuspicionMult: *simSuspect, RetransmitMult: *simRetrans}.withDefaults().dilate(k)
 	dil := func(d time.Duration) time.Duration { return time.Duration(float64(d) * k) }
 	keys := make([]string, S)
 	for i := range keys {
@@ -270,6 +274,7 @@ func runSim(b *testing.B) {
 		tr.logLate(b, cs, inv)
 	}
 	falseEvents, falseMembers := tr.failures(t0, t0.Add(elapsed))
+	pushPull, own := measurePushPull(cs, inv, port)
 
 	// Kill members one after the other: until the first member suspects
 	// it, and until every other member declared it failed.
@@ -331,8 +336,9 @@ func runSim(b *testing.B) {
 	}
 	fmt.Printf("members %d, services %d, %.1f changes/s LAN-equivalent (%s scope, rate %.3g), %v of changes%s\n", n, S,
 		float64(changes.Load())/sec*k, *simScope, *simRate, lan(elapsed).Round(time.Second), lanNote)
-	fmt.Printf("  clockwork (wall): probe %v, gossip %v, flush %v, heads %v, push/pull %v scaled by memberlist to %v\n",
-		tim.ProbeInterval, tim.GossipInterval, tim.Flush, tim.Heads, tim.PushPullInterval, pushPullEvery(tim.PushPullInterval, n))
+	fmt.Printf("  clockwork (wall): probe %v, gossip %v, flush %v, heads %v, push/pull %v scaled by memberlist to %v; suspicion ×%d, retransmit ×%d\n",
+		tim.ProbeInterval, tim.GossipInterval, tim.Flush, tim.Heads, tim.PushPullInterval, pushPullEvery(tim.PushPullInterval, n),
+		tim.SuspicionMult, tim.RetransmitMult)
 	fmt.Printf("  load average before and after the changes: %s, %s; the process used %.2f cores\n", load0, load1, cpu.Seconds()/sec)
 	fmt.Printf("  convergence until every member applied a change: p50 %v, p99 %v, max %v (%d changes timed, %d not everywhere %v after the end)\n",
 		lan(pct(times, 0.5)).Round(time.Millisecond), lan(pct(times, 0.99)).Round(time.Millisecond), lan(pct(times, 1)).Round(time.Millisecond),
@@ -344,6 +350,9 @@ func runSim(b *testing.B) {
 		perMember(d), float64(st1.DeltaBytes-st0.DeltaBytes)/max(1, float64(d)), perMember(st1.Repairs-st0.Repairs),
 		perMember(st1.Snapshots-st0.Snapshots), float64(st1.SnapshotBytes-st0.SnapshotBytes)/max(1, float64(st1.Snapshots-st0.Snapshots)),
 		perMember(st1.PushPulls-st0.PushPulls), float64(st1.PushPullBytes-st0.PushPullBytes)/max(1, float64(st1.PushPulls-st0.PushPulls)))
+	every := pushPullEvery(tim.PushPullInterval, n)
+	fmt.Printf("  push/pull (rarely inside the measured window, so not in the bytes above): %.1f KB an exchange both ways (%.1f KB of it berth's digest and snapshot), every %v LAN-equivalent on each member: %.2f KB/s in and out a member more\n",
+		float64(pushPull)/1024, float64(2*own)/1024, lan(every), float64(pushPull)/1024/lan(every).Seconds())
 	fmt.Printf("  killed members: first suspicion after %v, failed on every other member after %v (%d of %d); failure events while changing (all false): %d, about %d members\n",
 		pctList(lanList(suspect)), pctList(lanList(failed)), len(failed), len(dead), falseEvents, falseMembers)
 	fmt.Printf("  today's poll for the same N: %.1f MB/s out and in per node (%d-byte replies to %d nodes a second)\n",
@@ -374,4 +383,25 @@ func pctList(ds []time.Duration) string {
 		s = append(s, d.Round(10*time.Millisecond).String())
 	}
 	return fmt.Sprint(s)
+}
+
+// measurePushPull has one member join another (memberlist's join is one
+// push/pull) three times and returns the median bytes both sent, and
+// the size of a member's own push/pull state (digest and snapshot).
+func measurePushPull(cs []*Cluster, inv []Member, port int) (exchange, own int) {
+	a, b := cs[1], cs[2]
+	addr := net.JoinHostPort(inv[2].Addr, strconv.Itoa(port))
+	var got []int
+	for range 3 {
+		a0, b0 := a.net.out.Load(), b.net.out.Load()
+		if _, err := a.ml.Join([]string{addr}); err != nil {
+			continue
+		}
+		got = append(got, int(a.net.out.Load()-a0+b.net.out.Load()-b0))
+	}
+	slices.Sort(got)
+	if len(got) > 0 {
+		exchange = got[len(got)/2]
+	}
+	return exchange, len((*delegate)(a).LocalState(false))
 }

@@ -106,20 +106,11 @@ func runSim(b *testing.B) {
 	tr := newTracker(n)
 	cs := make([]*Cluster, n)
 	initial := make([]counts, n)
-	start := time.Now()
 	for i := range cs {
-		// The members' hosts are all this one: a failed member's host
-		// "does not answer" (as if it died with its host), at once.
-		hostDown := func(string, string, time.Duration) (net.Conn, error) { return nil, errors.New("host down") }
-		c, err := New(Config{Self: inv[i], Port: port, Keys: [][]byte{key}, Timing: tim, Dial: hostDown,
-			OnApply: func(owner string, v uint64) { tr.applied(i, owner, v) }}, inv)
-		if err != nil {
-			b.Fatalf("member %d: %v", i, err)
+		initial[i] = newCounts(S)
+		for k := range S {
+			initial[i].v[k] = uint8(mrand.IntN(4))
 		}
-		c.mu.Lock()
-		c.onMember = func(name, state string) { tr.member(i, name, state) }
-		c.mu.Unlock()
-		cs[i] = c
 	}
 	defer func() {
 		var wg sync.WaitGroup
@@ -130,32 +121,26 @@ func runSim(b *testing.B) {
 		}
 		wg.Wait()
 	}()
-	// Seed the converged state, every member's replicas first (nothing
-	// is told yet, so nothing is fetched), then every member's own state
-	// at version 1, as if its first delta had reached everyone.
+	// Start from the converged state: each member, as it starts, has its
+	// own state at version 1 and every earlier member's, and every
+	// earlier member has its, as if its first delta had reached everyone.
+	// Seeded any later (all members running), the push/pulls of the
+	// joins tell members seeded first about owners the others do not
+	// have yet: at 400 members the snapshot requests and the suspicions
+	// of an overloaded process fed each other for minutes.
+	start := time.Now()
 	for i := range cs {
-		initial[i] = newCounts(S)
-		for k := range S {
-			initial[i].v[k] = uint8(mrand.IntN(4))
+		// The members' hosts are all this one: a failed member's host
+		// "does not answer" (as if it died with its host), at once.
+		hostDown := func(string, string, time.Duration) (net.Conn, error) { return nil, errors.New("host down") }
+		c, err := New(Config{Self: inv[i], Port: port, Keys: [][]byte{key}, Timing: tim, Dial: hostDown,
+			OnApply: func(owner string, v uint64) { tr.applied(i, owner, v) }}, inv)
+		if err != nil {
+			b.Fatalf("member %d: %v", i, err)
 		}
-	}
-	for j, c := range cs {
 		c.SetTable(table)
 		c.mu.Lock()
-		for i, o := range cs {
-			if i == j {
-				continue
-			}
-			// Whole: a push/pull of a member seeded earlier may have
-			// left this one behind, asking for what it now has.
-			*c.reps.get(inv[i].Name) = replica{epoch: o.pub.epoch, version: 1, table: table.ID, complete: true,
-				counts: counts{v: slices.Clone(initial[i].v)}, workloads: map[string]Workload{}, pods: map[string]Pod{}}
-			tr.known[j][i] = 1
-		}
-		c.mu.Unlock()
-	}
-	for i, c := range cs {
-		c.mu.Lock()
+		c.onMember = func(name, state string) { tr.member(i, name, state) }
 		p := c.pub
 		p.cur = counts{v: slices.Clone(initial[i].v)}
 		for k, key := range table.Keys {
@@ -165,7 +150,19 @@ func runSim(b *testing.B) {
 		}
 		p.live, p.started, p.version = true, true, 1
 		p.history[1] = sent{b: encodeDelta(&delta{header: p.header(), flags: flagReset, entries: p.cur.nonZero()})}
+		for j := range i {
+			seed(c, cs[j], inv[j].Name, initial[j])
+			tr.known[i][j] = 1
+		}
 		c.mu.Unlock()
+		cs[i] = c
+		for j := range i {
+			o := cs[j]
+			o.mu.Lock()
+			seed(o, c, inv[i].Name, initial[i])
+			tr.known[j][i] = 1
+			o.mu.Unlock()
+		}
 	}
 	for deadline := time.Now().Add(10 * time.Minute); ; time.Sleep(time.Second) {
 		all := 0
@@ -404,4 +401,12 @@ func measurePushPull(cs []*Cluster, inv []Member, port int) (exchange, own int) 
 		exchange = got[len(got)/2]
 	}
 	return exchange, len((*delegate)(a).LocalState(false))
+}
+
+// seed makes c's replica of owner o (named name) o's state at version 1
+// with counts v; the caller holds c.mu. Whole: a push/pull may have
+// left it behind, asking for what it now has.
+func seed(c, o *Cluster, name string, v counts) {
+	*c.reps.get(name) = replica{epoch: o.pub.epoch, version: 1, table: o.pub.table.ID, complete: true,
+		counts: counts{v: slices.Clone(v.v)}, workloads: map[string]Workload{}, pods: map[string]Pod{}}
 }

@@ -200,7 +200,12 @@ type Container struct {
 	ReadinessProbe  *api.Probe          `json:"readinessProbe,omitempty"`
 	StartupProbe    *api.Probe          `json:"startupProbe,omitempty"`
 	PreStop         []string            `json:"preStop,omitempty"`
-	SecurityContext *SecurityContext    `json:"securityContext,omitempty"`
+	// PostStart is the hook run right after the container starts (exec
+	// or httpGet); it is not running until the hook is done.
+	PostStart       *api.LifecycleHandler `json:"postStart,omitempty"`
+	SecurityContext *SecurityContext      `json:"securityContext,omitempty"`
+	// RestartPolicy Always makes an init container a sidecar.
+	RestartPolicy string `json:"restartPolicy,omitempty"`
 	// Stdin keeps standard input open (stdin or stdinOnce; nothing is
 	// ever written to it); TTY gives the container a terminal.
 	Stdin bool `json:"stdin,omitempty"`
@@ -212,6 +217,10 @@ type Container struct {
 	TerminationMessagePath   string `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
 }
+
+// Sidecar reports whether c, an init container, is a sidecar: it runs
+// beside the containers and is restarted whenever it exits.
+func (c *Container) Sidecar() bool { return c.RestartPolicy == api.ContainerRestartAlways }
 
 // EnvVar is an environment variable: a literal Value, a key of a
 // ConfigMap or Secret of the plan's tables (Resolve reads it into Value),

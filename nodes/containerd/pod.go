@@ -314,9 +314,17 @@ func (r *Runtime) writeRecord(pd *pod) error {
 	return os.Rename(tmp, filepath.Join(dir, "pod.json"))
 }
 
+// portMappings are the host ports of the containers and sidecars (which
+// run beside them for the pod's life).
 func portMappings(p *plan.Pod) []cni.PortMapping {
 	var out []cni.PortMapping
-	for _, c := range p.Spec.Containers {
+	var cs []plan.Container
+	for _, c := range p.Spec.InitContainers {
+		if c.Sidecar() {
+			cs = append(cs, c)
+		}
+	}
+	for _, c := range append(cs, p.Spec.Containers...) {
 		for _, port := range c.Ports {
 			if port.HostPort == 0 {
 				continue

@@ -21,9 +21,21 @@ import (
 // containers may start; sidecars is what waits for the sidecars'
 // goroutines.
 func (r *Runtime) runInits(ctx context.Context, pd *pod, sidecars *sync.WaitGroup) bool {
+	pd.mu.Lock()
+	var apps []nodes.ContainerStatus
+	for _, c := range pd.apps {
+		apps = append(apps, c.state)
+	}
+	pd.mu.Unlock()
+	// A pod re-adopted after its containers started is initialized: its
+	// containers are supervised again at once, whatever its sidecars do.
+	initialized := anyStarted(apps)
 	for _, c := range pd.inits {
 		if c.sidecar {
 			sidecars.Go(func() { r.runContainer(ctx, pd, c) })
+			if initialized {
+				continue
+			}
 			select {
 			case <-c.up:
 				continue

@@ -155,3 +155,51 @@ func TestSidecarDoesNotHoldJob(t *testing.T) {
 		t.Errorf("phase %s, want Succeeded", st.Phase)
 	}
 }
+
+// TestSidecarReadopted: after a daemon restart the running sidecar is
+// adopted as it runs (not restarted) and supervised again (restarted
+// when it exits); a finished Job's stopped sidecar is not started
+// again.
+func TestSidecarReadopted(t *testing.T) {
+	rt := newRuntime(t)
+	side := shared(container("side", "sh", "-c", `while [ ! -e /shared/side-exit ]; do sleep 0.1; done; rm /shared/side-exit; exit 3`))
+	side.RestartPolicy = "Always"
+	p := testPod("sidecar-adopt", container("app", "sleep", "3600"))
+	p.Spec.InitContainers = []plan.Container{side}
+	p.Spec.Volumes = []plan.Volume{{Name: "shared", Kind: "emptyDir"}}
+	jobSide := container("side", "sleep", "3600")
+	jobSide.RestartPolicy = "Always"
+	job := testPod("sidecar-adopt-job", container("work", "true"))
+	job.Spec.RestartPolicy = "Never"
+	job.Spec.InitContainers = []plan.Container{jobSide}
+	for _, x := range []*plan.Pod{p, job} {
+		if err := rt.CreatePod(context.Background(), x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := volPath(t, rt, p.Key(), "shared")
+	before := waitPod(t, rt, p.Key(), 60*time.Second, "running", func(p *nodes.PodStatus) bool { return running(p) && exitStep(p.InitContainers[0]) })
+	waitPod(t, rt, job.Key(), 60*time.Second, "job done", func(p *nodes.PodStatus) bool {
+		return p.Phase == nodes.PhaseSucceeded && p.InitContainers[0].State == nodes.StateTerminated
+	})
+	if err := rt.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rt2 := newRuntime(t)
+	cleanup(t, rt2, p.Key(), job.Key())
+	after := waitPod(t, rt2, p.Key(), 10*time.Second, "running", func(p *nodes.PodStatus) bool { return running(p) && exitStep(p.InitContainers[0]) })
+	if s := after.InitContainers[0]; s.RestartCount != 0 || !s.StartedAt.Equal(before.InitContainers[0].StartedAt) {
+		t.Errorf("sidecar restarted by the re-adoption: before %+v, after %+v", before.InitContainers[0], s)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "side-exit"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, rt2, p.Key(), 30*time.Second, "sidecar restarted after re-adoption", func(p *nodes.PodStatus) bool {
+		return p.InitContainers[0].RestartCount >= 1 && p.InitContainers[0].State == nodes.StateRunning
+	})
+	time.Sleep(time.Second) // a restart would come after the 200 ms back-off
+	st := waitPod(t, rt2, job.Key(), time.Second, "job still done", func(p *nodes.PodStatus) bool { return true })
+	if c := st.InitContainers[0]; st.Phase != nodes.PhaseSucceeded || c.State != nodes.StateTerminated || c.RestartCount != 0 {
+		t.Errorf("re-adopted finished job: phase %s, sidecar %+v; want Succeeded and its sidecar never restarted", st.Phase, c)
+	}
+}

@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	clog "github.com/containerd/log"
 
 	"berth.dev/berth/nodes/containerd"
+	"berth.dev/berth/nodes/gossip"
 	"berth.dev/berth/reconciler/daemon"
 )
 
@@ -42,7 +42,7 @@ func (n *nodeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&n.nodeIPs, "node-ips", "", "comma-separated addresses that answer NodePorts (default: all)")
 	fs.IntVar(&c.PeerPort, "peer-port", 10260, "UDP and TCP port where the nodes of an inventory gossip their ready pods, on their inventory addresses (0: off; traffic to other nodes then follows the schedule only)")
 	fs.StringVar(&c.PeerKeyFile, "peer-key-file", "", "the nodes' shared gossip keys, one base64 key per line, the first one encrypting (required with an inventory; docs/multinode.md)")
-	fs.DurationVar(&c.PeerInterval, "peer-interval", 500*time.Millisecond, "how often a node probes another one (SWIM failure detection: a node that stops answering is declared failed after a few intervals)")
+	fs.DurationVar(&c.PeerInterval, "peer-interval", gossip.LAN().ProbeInterval, "how often a node probes another one (SWIM failure detection: a node that stops answering is declared failed after a few intervals)")
 	fs.IntVar(&c.ImageGC.HighPercent, "image-gc-high-threshold", containerd.DefaultImageGC.HighPercent, "disk usage (percent) of the image filesystem above which unused images are removed (100: never)")
 	fs.IntVar(&c.ImageGC.LowPercent, "image-gc-low-threshold", containerd.DefaultImageGC.LowPercent, "disk usage (percent) the image GC brings it down to")
 	fs.DurationVar(&c.ImageGC.MinAge, "minimum-image-ttl-duration", containerd.DefaultImageGC.MinAge, "an image pulled or used more recently than this is never removed")

@@ -9,8 +9,8 @@ import (
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/expand"
-	"berth.dev/berth/compiler/networkpolicy"
 	"berth.dev/berth/compiler/internal/objtest"
+	"berth.dev/berth/compiler/networkpolicy"
 	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/plan"
 )

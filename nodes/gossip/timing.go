@@ -59,13 +59,13 @@ type Timing struct {
 }
 
 // LAN is the default Timing, tuned for a LAN (sub-millisecond round
-// trips): a node that stops answering is declared failed in about 1.5 s
+// trips): a node that stops answering is declared failed in about 1 s
 // on 3 nodes, and the delay grows with log10 of the cluster size
 // (docs/multinode.md has the measurements).
 func LAN() Timing {
 	return Timing{
-		ProbeInterval:           500 * time.Millisecond,
-		ProbeTimeout:            250 * time.Millisecond,
+		ProbeInterval:           300 * time.Millisecond,
+		ProbeTimeout:            150 * time.Millisecond,
 		SuspicionMult:           3,
 		SuspicionMaxTimeoutMult: 4,
 		GossipInterval:          100 * time.Millisecond,

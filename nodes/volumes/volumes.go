@@ -49,7 +49,7 @@ type Manager struct {
 	now  func() time.Time
 	// hostHosts is the node's hosts file, which hostNetwork pods see.
 	hostHosts string
-	mu   sync.Mutex
+	mu        sync.Mutex
 	// retired maps a replaced payload directory to when it was replaced.
 	retired map[string]time.Time
 }

@@ -98,7 +98,7 @@ type Config struct {
 	// pods (UDP and TCP, on each node's inventory address; 0: not at
 	// all), encrypted with the keys in PeerKeyFile (required);
 	// PeerInterval is the failure detector's probe interval (default
-	// 500ms, nodes/gossip.LAN).
+	// 300ms, nodes/gossip.LAN).
 	PeerPort     int
 	PeerKeyFile  string
 	PeerInterval time.Duration

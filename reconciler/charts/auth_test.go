@@ -250,7 +250,9 @@ func TestFetchPrivateRepository(t *testing.T) {
 	abroad := repo(true, other.URL+"/abroad.tgz")
 	redirect := repo(true, "moved.tgz")
 	plain := repo(false, "hello-0.1.0.tgz")
-	hostOf := func(s *httptest.Server) string { return strings.TrimPrefix(strings.TrimPrefix(s.URL, "https://"), "http://") }
+	hostOf := func(s *httptest.Server) string {
+		return strings.TrimPrefix(strings.TrimPrefix(s.URL, "https://"), "http://")
+	}
 
 	cases := []struct {
 		name     string

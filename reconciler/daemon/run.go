@@ -59,6 +59,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	secrets.Add(comp.credentials.Secrets()...)
 
 	var (
 		src      gitops.Fetcher

@@ -105,8 +105,11 @@ func chartCredentials(e *env, file string) (*charts.Credentials, error) {
 		}
 	}
 	creds, warnings, err := charts.LoadCredentials(file)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range warnings {
 		fmt.Fprintf(e.stderr, "berth chart pull: warning: %s\n", w)
 	}
-	return creds, err
+	return creds, nil
 }

@@ -63,3 +63,26 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
+
+// TestLookup: keys as docker login and helm registry login write them.
+func TestLookup(t *testing.T) {
+	c, _, err := ParseCredentials("config.json", []byte(`{"auths": {
+		"https://index.docker.io/v1/": {"username": "hub"},
+		"registry.example.com": {"username": "exact"},
+		"https://registry.example.com/v2/": {"username": "url"},
+		"http://127.0.0.1:5001": {"username": "port"},
+		"ghcr.io": {}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for host, want := range map[string]string{
+		"registry-1.docker.io": "hub", "docker.io": "hub",
+		"registry.example.com": "exact", "127.0.0.1:5001": "port",
+		"127.0.0.1:5000": "", "example.com": "", "ghcr.io": "",
+	} {
+		a, _ := c.lookup(host)
+		if a.Username != want {
+			t.Errorf("%s: user %q, want %q", host, a.Username, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"berth.dev/berth/compiler/render"
+	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/reconciler/charts"
 )
 
@@ -28,12 +29,9 @@ import (
 // says who refused and what to do without them or with wrong ones. It
 // touches the registry: run it under `flock /tmp/berth-it.lock`.
 func TestHtpasswdRegistry(t *testing.T) {
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil || os.Getenv("BERTH_TEST_REGISTRY") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("integration environment missing under CI: docker-registry (%v) or BERTH_TEST_REGISTRY (eval \"$(scripts/testenv.sh)\")", err)
-		}
-		t.Skip("SKIP integration test: no docker-registry or BERTH_TEST_REGISTRY (eval \"$(scripts/testenv.sh)\")")
+	testneed.Tools(t, "docker-registry")
+	if os.Getenv("BERTH_TEST_REGISTRY") == "" {
+		testneed.Env(t, "integration", "BERTH_TEST_REGISTRY (eval \"$(scripts/testenv.sh)\")")
 	}
 	dir := t.TempDir()
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
@@ -56,7 +54,7 @@ func TestHtpasswdRegistry(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", cfg)
+	cmd := exec.Command("docker-registry", "serve", cfg)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

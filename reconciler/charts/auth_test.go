@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -316,5 +317,52 @@ func TestRealmRefused(t *testing.T) {
 	_, err := f.Fetch(context.Background(), render.ChartRef{Repository: "oci://" + host + "/charts", Name: "hello", Version: "0.1.0", Digest: render.Digest(data)})
 	if err == nil || !strings.Contains(err.Error(), "its token service 169.254.169.254 is a loopback, link-local or private address") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+// TestRedirectToSubdomain: Go's client would forward the Authorization
+// header to a subdomain (charts.test → cdn.charts.test); berth sends it to
+// the origin the credentials name only.
+func TestRedirectToSubdomain(t *testing.T) {
+	data := archive(t)
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+password))
+	var leaked string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.Host, "cdn.") {
+			leaked = r.Header.Get("Authorization")
+			w.Write(data)
+			return
+		}
+		if r.Header.Get("Authorization") != want {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch r.URL.Path {
+		case "/index.yaml":
+			fmt.Fprintf(w, "entries:\n  hello:\n    - version: 0.1.0\n      urls: [hello.tgz]\n")
+		default:
+			_, port, _ := strings.Cut(r.Host, ":")
+			http.Redirect(w, r, "http://cdn.charts.test:"+port+"/hello.tgz", http.StatusFound)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	// Every name reaches the test server.
+	addr := strings.TrimPrefix(srv.URL, "http://")
+	_, port, _ := strings.Cut(addr, ":")
+	dial := &net.Dialer{}
+	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dial.DialContext(ctx, network, addr)
+	}}}
+	host := "charts.test:" + port
+	f := charts.Fetcher{Client: client, PlainHTTP: []string{host}, Credentials: config(t, host, map[string]string{"username": user, "password": password})}
+	got, err := f.Fetch(context.Background(), render.ChartRef{Repository: "http://" + host, Name: "hello", Version: "0.1.0", Digest: render.Digest(data)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if render.Digest(got) != render.Digest(data) {
+		t.Fatal("fetched another archive")
+	}
+	if leaked != "" {
+		t.Fatalf("the subdomain received the credentials: %s", leaked)
 	}
 }

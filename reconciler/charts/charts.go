@@ -51,6 +51,9 @@ func (f *Fetcher) Fetch(ctx context.Context, ref render.ChartRef) ([]byte, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if err := f.Credentials.refresh(); err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(ref.Repository, "oci://") {
 		return f.fetchOCI(ctx, ref)
 	}

@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"helm.sh/helm/v4/pkg/helmpath"
 
@@ -26,8 +28,18 @@ const MaxRegistryConfigBytes = 1 << 20
 // host. They are node configuration: nothing in the plan depends on them.
 // No method returns or prints a credential.
 type Credentials struct {
-	file    string
+	file string
+
+	mu      sync.Mutex // a followed file is re-read while fetches run
 	entries []api.DockerAuth
+	stamp   stamp // the file's when it was read
+	follow  func(secrets, warnings []string)
+}
+
+// stamp tells a rewritten file (a rotated token) from the one read.
+type stamp struct {
+	mod  time.Time
+	size int64
 }
 
 // DefaultRegistryConfig is where Helm keeps registry credentials:
@@ -70,7 +82,46 @@ func LoadCredentials(file string) (*Credentials, []string, error) {
 		warnings = append(warnings, fmt.Sprintf("registry config %s has mode %04o: others on this machine can read its credentials; chmod 600 %s", file, perm, file))
 	}
 	c, more, err := ParseCredentials(file, data)
+	if c != nil {
+		c.stamp = stamp{info.ModTime(), info.Size()}
+	}
 	return c, append(warnings, more...), err
+}
+
+// Follow makes the credentials follow their file: before each fetch, a
+// file rewritten since it was read (a rotated token: registry tokens of
+// cloud registries last hours) is read again, and f is told the new
+// values to mask and the warnings. A file that has become malformed fails
+// the fetch with its error.
+func (c *Credentials) Follow(f func(secrets, warnings []string)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.follow = f
+}
+
+// refresh re-reads a followed file that changed.
+func (c *Credentials) refresh() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	follow, old := c.follow, c.stamp
+	c.mu.Unlock()
+	if follow == nil {
+		return nil
+	}
+	if info, err := os.Stat(c.file); err == nil && info.ModTime().Equal(old.mod) && info.Size() == old.size {
+		return nil
+	}
+	fresh, warnings, err := LoadCredentials(c.file)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.entries, c.stamp = fresh.entries, fresh.stamp
+	c.mu.Unlock()
+	follow(fresh.Secrets(), warnings)
+	return nil
 }
 
 // ParseCredentials reads the content of a registry config file with the
@@ -127,6 +178,8 @@ func (c *Credentials) lookup(host string) (api.DockerAuth, bool) {
 	if c == nil {
 		return api.DockerAuth{}, false
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	want := []string{host}
 	if host == "registry-1.docker.io" || host == "docker.io" || host == "index.docker.io" {
 		want = []string{"https://index.docker.io/v1/", "index.docker.io", "docker.io", "registry-1.docker.io"}
@@ -159,6 +212,8 @@ func (c *Credentials) Secrets() []string {
 	if c == nil {
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var out []string
 	for _, e := range c.entries {
 		out = append(out, e.Password, e.IdentityToken, e.RegistryToken)

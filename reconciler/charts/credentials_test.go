@@ -1,11 +1,14 @@
 package charts_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"berth.dev/berth/compiler/render"
 	"berth.dev/berth/reconciler/charts"
 )
 
@@ -65,5 +68,41 @@ func TestDefaultRegistryConfig(t *testing.T) {
 	t.Setenv("HELM_REGISTRY_CONFIG", "/etc/reg.json")
 	if got := charts.DefaultRegistryConfig(); got != "/etc/reg.json" {
 		t.Fatalf("got %s", got)
+	}
+}
+
+// TestFollowRotatedFile: a followed file rewritten with a new token is
+// read again at the next fetch, and its secrets are handed out to mask.
+func TestFollowRotatedFile(t *testing.T) {
+	data := archive(t)
+	reg := privateRegistry(t, data, false)
+	host := strings.TrimPrefix(reg.URL, "http://")
+	file := filepath.Join(t.TempDir(), "config.json")
+	write := func(token string, at time.Time) {
+		os.WriteFile(file, []byte(`{"auths":{"`+host+`":{"registrytoken":"`+token+`"}}}`), 0o600)
+		os.Chtimes(file, at, at)
+	}
+	write("expired-token-0000", time.Unix(1000, 0))
+	creds, _, err := charts.LoadCredentials(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var masked []string
+	creds.Follow(func(secrets, _ []string) { masked = append(masked, secrets...) })
+	f := charts.Fetcher{PlainHTTP: []string{host}, Credentials: creds}
+	ref := render.ChartRef{Repository: "oci://" + host + "/charts", Name: "hello", Version: "0.1.0", Digest: render.Digest(data)}
+	if _, err := f.Fetch(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "refused the credentials") {
+		t.Fatalf("expired token: %v", err)
+	}
+	write(registryToken, time.Unix(2000, 0))
+	if _, err := f.Fetch(context.Background(), ref); err != nil {
+		t.Fatalf("after the rotation: %v", err)
+	}
+	if len(masked) != 1 || masked[0] != registryToken {
+		t.Fatalf("masked %d values, want the new token", len(masked))
+	}
+	os.WriteFile(file, []byte("{"), 0o600)
+	if _, err := f.Fetch(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "config.json:1:1: registry config must be valid JSON") {
+		t.Fatalf("a file that became malformed: %v", err)
 	}
 }

@@ -119,7 +119,8 @@ type Config struct {
 	SecretKeyFile string
 	// RegistryConfig is a Docker config.json with the credentials of the
 	// registries and Helm repositories charts are fetched from (read at
-	// start; "" fetches public charts only). It is node configuration:
+	// start, and by the daemon again when it changes; "" fetches public
+	// charts only). It is node configuration:
 	// the plan never depends on it.
 	RegistryConfig string
 	// AutoRevert sends every node back to the last revision healthy on

@@ -36,6 +36,7 @@ func runApply(e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	var nf nodeFlags
 	nf.register(fs)
+	registryConfigFlag(fs, &nf.cfg.RegistryConfig, "")
 	timeout := fs.Duration("timeout", 5*time.Minute, "give up when not converged after this long")
 	quiet := fs.Bool("q", false, "print only the final line")
 	fs.Usage = func() {

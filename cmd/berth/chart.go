@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
 	"berth.dev/berth/compiler"
 	"berth.dev/berth/compiler/render"
@@ -33,7 +34,9 @@ func runChart(e *env, args []string) int {
 	var (
 		cache    = chartCacheFlag(fs)
 		insecure = fs.String("insecure-registries", "127.0.0.1:5000", "comma-separated OCI registries spoken to over plain HTTP")
+		regConf  string
 	)
+	registryConfigFlag(fs, &regConf, " (default $HELM_REGISTRY_CONFIG, else Helm's ~/.config/helm/registry/config.json when it exists)")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: berth chart pull [flags] [PATH...]\n\n"+
 			"Fetches every chart that a berth.dev/v1 HelmRelease under PATH (default: the\n"+
@@ -58,7 +61,12 @@ func runChart(e *env, args []string) int {
 	if len(paths) == 0 {
 		paths = []string{"."}
 	}
-	ro := render.Options{ChartCache: *cache, Fetcher: &charts.Fetcher{PlainHTTP: splitList(*insecure)}}
+	creds, err := chartCredentials(e, regConf)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "berth chart pull: --registry-config: %v\n", err)
+		return exitUsage
+	}
+	ro := render.Options{ChartCache: *cache, Fetcher: &charts.Fetcher{PlainHTTP: splitList(*insecure), Credentials: creds}}
 	docs, diags, err := compiler.Load(paths, compiler.Options{Stdin: e.stdin, Render: ro})
 	printDiags(e.stderr, diags, "")
 	if err != nil {
@@ -79,4 +87,29 @@ func runChart(e *env, args []string) int {
 		return exitFindings
 	}
 	return exitOK
+}
+
+// registryConfigFlag adds --registry-config, the Docker config.json that
+// holds the credentials of private chart registries and repositories.
+func registryConfigFlag(fs *flag.FlagSet, file *string, dflt string) {
+	fs.StringVar(file, "registry-config", "", "a Docker config.json `FILE` with the credentials of the OCI registries and Helm repositories charts come from, as helm registry login and docker login write it (mode 0600)"+dflt)
+}
+
+// chartCredentials reads the file --registry-config names, else Helm's
+// own when there is one; warnings go to stderr.
+func chartCredentials(e *env, file string) (*charts.Credentials, error) {
+	if file == "" {
+		file = charts.DefaultRegistryConfig()
+		if _, err := os.Stat(file); err != nil {
+			return nil, nil // no file of Helm's: public charts only
+		}
+	}
+	creds, warnings, err := charts.LoadCredentials(file)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(e.stderr, "berth chart pull: warning: %s\n", w)
+	}
+	return creds, nil
 }

@@ -42,6 +42,7 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.Auth.UsernameFile, "username-file", "", "file with an HTTPS user name")
 	fs.StringVar(&c.Auth.PasswordFile, "password-file", "", "file with an HTTPS password")
 	fs.StringVar(&c.Auth.SSHKeyFile, "ssh-key", "", "private key for ssh:// and scp-style URLs")
+	registryConfigFlag(fs, &c.RegistryConfig, "")
 	fs.StringVar(&c.Auth.KnownHostsFile, "known-hosts", "", "known_hosts file (host keys are always checked)")
 	fs.StringVar(&c.Keyring, "require-signed-commits", "", "armored OpenPGP key ring, or SSH keys (allowed_signers): refuse commits not signed by one of its keys, and heads that do not descend from the applied commit")
 	fs.BoolVar(&c.AllowNonFastForward, "allow-non-fast-forward", false, "with --require-signed-commits, accept a head that does not descend from the applied commit (a rollback)")

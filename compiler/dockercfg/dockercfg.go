@@ -20,9 +20,15 @@ const (
 	ConfigJSONKey = ".dockerconfigjson"
 )
 
-// DockerAuth is one registry's credentials from an image pull Secret.
+// DockerAuth is one registry's credentials from an image pull Secret
+// or a registry config file (what `docker login` and `helm registry
+// login` write). IdentityToken (an OAuth2 refresh token, exchanged at the
+// registry's token service) and RegistryToken (a bearer token sent as is)
+// are Docker's other two kinds; the kubelet ignores them, and so do image
+// pulls.
 type DockerAuth struct {
 	Registry, Username, Password string
+	IdentityToken, RegistryToken string
 }
 
 // ParseDockerConfigJSON reads the .dockerconfigjson of a
@@ -51,9 +57,11 @@ func ParseDockercfg(raw []byte) ([]DockerAuth, error) {
 }
 
 type dockerConfigEntry struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	Auth     string `json:"auth"`
+	Username      string `json:"username"`
+	Password      string `json:"password"`
+	Auth          string `json:"auth"`
+	IdentityToken string `json:"identitytoken"`
+	RegistryToken string `json:"registrytoken"`
 }
 
 func entries(auths map[string]dockerConfigEntry) ([]DockerAuth, error) {
@@ -65,8 +73,10 @@ func entries(auths map[string]dockerConfigEntry) ([]DockerAuth, error) {
 	out := make([]DockerAuth, 0, len(hosts))
 	for _, host := range hosts {
 		a := auths[host]
+		// auth, when present, wins over username and password, as the
+		// kubelet's DockerConfigEntry reads it.
 		user, pass := a.Username, a.Password
-		if user == "" && a.Auth != "" {
+		if a.Auth != "" {
 			b, err := base64.StdEncoding.DecodeString(a.Auth)
 			if err != nil {
 				return nil, fmt.Errorf("auths[%q].auth is not base64", host)
@@ -77,21 +87,31 @@ func entries(auths map[string]dockerConfigEntry) ([]DockerAuth, error) {
 			}
 			user, pass = u, p
 		}
-		out = append(out, DockerAuth{Registry: host, Username: user, Password: pass})
+		out = append(out, DockerAuth{Registry: host, Username: user, Password: pass, IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken})
 	}
 	return out, nil
 }
+
+// JSONError is a malformed credentials payload, described by its byte
+// offset only, so that a caller reading a file can turn it into a line
+// and column.
+type JSONError struct {
+	Offset int64 // 0 when unknown
+	msg    string
+}
+
+func (e *JSONError) Error() string { return e.msg }
 
 // jsonError describes a JSON error by its offset only: encoding/json
 // quotes the offending character, and the content is a secret.
 func jsonError(err error) error {
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
-		return fmt.Errorf("must be valid JSON (syntax error at byte %d)", syn.Offset)
+		return &JSONError{Offset: syn.Offset, msg: fmt.Sprintf("must be valid JSON (syntax error at byte %d)", syn.Offset)}
 	}
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Errorf("must be valid JSON of the expected shape (%s at byte %d is a JSON %s)", typ.Field, typ.Offset, typ.Value)
+		return &JSONError{Offset: typ.Offset, msg: fmt.Sprintf("must be valid JSON of the expected shape (%s at byte %d is a JSON %s)", typ.Field, typ.Offset, typ.Value)}
 	}
-	return errors.New("must be valid JSON")
+	return &JSONError{msg: "must be valid JSON"}
 }

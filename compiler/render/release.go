@@ -3,6 +3,7 @@ package render
 import (
 	"cmp"
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -91,10 +92,22 @@ func parseRelease(doc *load.Document) (*release, []diag.Diagnostic) {
 			"spec.chart needs path (a chart in this repository) or all of repository, name, version and digest (an exact chart from a repository, pinned by the sha256 of its archive, so every node renders the same chart)")}
 	case rel.path == nil && !digestRE.MatchString(rel.remote.Digest):
 		return nil, nil // the schema reports the digest
+	case rel.path == nil && hasUserInfo(rel.remote.Repository):
+		// The message never quotes the URL: it holds a password.
+		n := cmp.Or(mapValue(rel.chart, "repository"), rel.chart)
+		return nil, []diag.Diagnostic{errorAt(doc.File, n.Line, n.Column, RuleHelm, rel.id,
+			"spec.chart.repository carries credentials (user info in the URL), which would show in every plan, log and status: remove them, and give the nodes and `berth chart pull` a registry config with --registry-config FILE (Docker's config.json, as helm registry login writes it)")}
 	}
 	rel.valuesFiles = mapValue(spec, "valuesFiles")
 	rel.values = mapValue(spec, "values")
 	return rel, nil
+}
+
+// hasUserInfo reports whether a repository URL names a user or a
+// password.
+func hasUserInfo(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && u.User != nil
 }
 
 // release renders a HelmRelease: its chart (from the repository or the

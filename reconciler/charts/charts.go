@@ -1,6 +1,7 @@
 // Package charts fetches Helm chart archives from outside the repository
 // for the chart cache: from a Helm repository (its index.yaml) or an OCI
-// registry. It is the only part of rendering that uses the network, and
+// registry, with the node's registry credentials (a Docker config.json)
+// when the server asks for them. It is the only part of rendering that uses the network, and
 // only the daemon and `berth chart pull` use it; the compiler checks
 // every archive against the digest the HelmRelease pins
 // (compiler/render.Cache).
@@ -9,9 +10,8 @@ package charts
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,6 +35,12 @@ type Fetcher struct {
 	Timeout time.Duration
 	// MaxBytes bounds an archive and an index (default 64 MiB).
 	MaxBytes int64
+	// Credentials answer a registry's or repository's request for them
+	// (LoadCredentials); nil fetches public charts only.
+	Credentials *Credentials
+	// Log receives a debug line per request (URL and status, never a
+	// header); nil discards them.
+	Log *slog.Logger
 }
 
 // Fetch downloads the archive ref names. The caller checks its digest.
@@ -45,6 +51,9 @@ func (f *Fetcher) Fetch(ctx context.Context, ref render.ChartRef) ([]byte, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if err := f.Credentials.refresh(); err != nil {
+		return nil, err
+	}
 	if strings.HasPrefix(ref.Repository, "oci://") {
 		return f.fetchOCI(ctx, ref)
 	}
@@ -58,7 +67,11 @@ func (f *Fetcher) fetchRepo(ctx context.Context, ref render.ChartRef) ([]byte, e
 	if err != nil || (base.Scheme != "https" && base.Scheme != "http") {
 		return nil, fmt.Errorf("repository %q is not an https://, http:// or oci:// URL", ref.Repository)
 	}
-	data, err := f.get(ctx, base.JoinPath("index.yaml").String(), nil)
+	s, err := f.session(&url.URL{Scheme: base.Scheme, Host: base.Host}, "repository")
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.get(ctx, base.JoinPath("index.yaml").String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("read the repository index: %w", err)
 	}
@@ -83,7 +96,7 @@ func (f *Fetcher) fetchRepo(ctx context.Context, ref render.ChartRef) ([]byte, e
 		if err != nil {
 			return nil, fmt.Errorf("chart URL %q: %w", e.URLs[0], err)
 		}
-		return f.get(ctx, u.String(), nil)
+		return s.get(ctx, u.String(), nil)
 	}
 	return nil, fmt.Errorf("the repository has no chart %s version %s", ref.Name, ref.Version)
 }
@@ -105,7 +118,11 @@ func (f *Fetcher) fetchOCI(ctx context.Context, ref render.ChartRef) ([]byte, er
 		scheme = "http"
 	}
 	base := scheme + "://" + host + "/v2/" + repo
-	data, err := f.get(ctx, base+"/manifests/"+url.PathEscape(ref.Version), map[string]string{"Accept": ociManifest})
+	s, err := f.session(&url.URL{Scheme: scheme, Host: host}, "registry")
+	if err != nil {
+		return nil, err
+	}
+	data, err := s.get(ctx, base+"/manifests/"+url.PathEscape(ref.Version), map[string]string{"Accept": ociManifest})
 	if err != nil {
 		return nil, fmt.Errorf("read the chart's manifest: %w", err)
 	}
@@ -125,104 +142,14 @@ func (f *Fetcher) fetchOCI(ctx context.Context, ref render.ChartRef) ([]byte, er
 		if l.Digest != ref.Digest {
 			return nil, fmt.Errorf("the registry's chart %s %s has digest %s, but the HelmRelease pins %s", ref.Name, ref.Version, l.Digest, ref.Digest)
 		}
-		return f.get(ctx, base+"/blobs/"+l.Digest, nil)
+		return s.get(ctx, base+"/blobs/"+l.Digest, nil)
 	}
 	return nil, fmt.Errorf("%s:%s is not a Helm chart (no %s layer)", hostPath+"/"+ref.Name, ref.Version, chartLayer)
 }
 
-// get reads a URL, answering a registry's anonymous bearer challenge once.
-func (f *Fetcher) get(ctx context.Context, u string, headers map[string]string) ([]byte, error) {
-	client := f.Client
-	if client == nil {
-		client = &http.Client{}
+func (f *Fetcher) log() *slog.Logger {
+	if f.Log == nil {
+		return slog.New(slog.DiscardHandler)
 	}
-	limit := f.MaxBytes
-	if limit == 0 {
-		limit = 64 << 20
-	}
-	token := ""
-	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
-			challenge := resp.Header.Get("WWW-Authenticate")
-			resp.Body.Close()
-			if token, err = f.anonymousToken(ctx, client, challenge); err != nil {
-				return nil, fmt.Errorf("GET %s: 401, and no anonymous token: %w (berth fetches public charts only)", u, err)
-			}
-			continue
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return nil, fmt.Errorf("GET %s: %s", u, resp.Status)
-		}
-		data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-		if err != nil {
-			return nil, fmt.Errorf("GET %s: %w", u, err)
-		}
-		if int64(len(data)) > limit {
-			return nil, fmt.Errorf("GET %s: larger than %d bytes", u, limit)
-		}
-		return data, nil
-	}
-}
-
-// anonymousToken answers a `Bearer realm=...,service=...,scope=...`
-// challenge without credentials, as registries allow for public images.
-func (f *Fetcher) anonymousToken(ctx context.Context, client *http.Client, challenge string) (string, error) {
-	scheme, params, ok := strings.Cut(challenge, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", errors.New("the registry asks for credentials")
-	}
-	p := map[string]string{}
-	for _, kv := range strings.Split(params, ",") {
-		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
-		p[k] = strings.Trim(v, `"`)
-	}
-	realm, err := url.Parse(p["realm"])
-	if err != nil || p["realm"] == "" {
-		return "", errors.New("the registry's challenge has no realm")
-	}
-	q := realm.Query()
-	for _, k := range []string{"service", "scope"} {
-		if p[k] != "" {
-			q.Set(k, p[k])
-		}
-	}
-	realm.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("token: %s", resp.Status)
-	}
-	var t struct {
-		Token       string `json:"token"`
-		AccessToken string `json:"access_token"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&t); err != nil {
-		return "", err
-	}
-	if t.Token != "" {
-		return t.Token, nil
-	}
-	return t.AccessToken, nil
+	return f.Log
 }

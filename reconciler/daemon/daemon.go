@@ -119,6 +119,12 @@ type Config struct {
 	// SecretKeyFile holds the repository's key for the digests of Secret
 	// values (plan.SecretKey); every node and CI use the same one.
 	SecretKeyFile string
+	// RegistryConfig is a Docker config.json with the credentials of the
+	// registries and Helm repositories charts are fetched from (read at
+	// start, and by the daemon again when it changes; "" fetches public
+	// charts only). It is node configuration:
+	// the plan never depends on it.
+	RegistryConfig string
 	// AutoRevert sends every node back to the last revision healthy on
 	// all of them when the head fails on any (on by default: the CLI's
 	// --auto-revert). NotifyURLs receive the daemon's events
@@ -189,6 +195,9 @@ type Compiler struct {
 	svcCIDR string
 	lbPool  []string
 	limits  budget.Limits
+	// credentials fetch private charts; their values are masked in
+	// whatever the daemon shows.
+	credentials *charts.Credentials
 	// previous is the plan this node applied last (nil before the first):
 	// a revision may not change the immutable objects it lists.
 	previous func() *plan.Plan
@@ -215,8 +224,20 @@ func NewCompiler(c *Config) (*Compiler, error) {
 	}
 	// Charts from outside the repository are fetched once into the state
 	// directory, checked against the digest their HelmRelease pins.
-	ro := render.Options{ChartCache: filepath.Join(c.StateDir, "charts"), Fetcher: &charts.Fetcher{PlainHTTP: c.InsecureRegistries}}
-	return &Compiler{schemas: s, node: c.Node, policy: policy, key: key, render: ro, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
+	var creds *charts.Credentials
+	if c.RegistryConfig != "" {
+		var warnings []string
+		if creds, warnings, err = charts.LoadCredentials(c.RegistryConfig); err != nil {
+			return nil, fmt.Errorf("--registry-config: %w", err)
+		}
+		for _, w := range warnings {
+			if c.Logger != nil {
+				c.Logger.Warn(w)
+			}
+		}
+	}
+	ro := render.Options{ChartCache: filepath.Join(c.StateDir, "charts"), Fetcher: &charts.Fetcher{PlainHTTP: c.InsecureRegistries, Credentials: creds, Log: c.Logger}}
+	return &Compiler{credentials: creds, schemas: s, node: c.Node, policy: policy, key: key, render: ro, local: compiler.LocalNode{Name: c.Node, Capacity: MachineCapacity()},
 		podCIDR: c.PodCIDR, svcCIDR: c.ServiceCIDR, lbPool: c.LoadBalancerPool, limits: c.Limits}, nil
 }
 

@@ -21,24 +21,7 @@ import (
 // HelmRelease naming a chart in a Helm repository compiles on the daemon,
 // which fetches the chart once into <state>/charts.
 func TestCompileRendersReleases(t *testing.T) {
-	chartDir := t.TempDir()
-	for name, content := range map[string]string{
-		"Chart.yaml":         "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
-		"values.yaml":        "image: example.com/hello:1\n",
-		"templates/web.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ .Release.Name }}}\nspec:\n  selector: {matchLabels: {app: hello}}\n  template:\n    metadata: {labels: {app: hello}}\n    spec: {containers: [{name: web, image: {{ .Values.image }}}]}\n",
-	} {
-		os.MkdirAll(filepath.Join(chartDir, filepath.Dir(name)), 0o755)
-		os.WriteFile(filepath.Join(chartDir, name), []byte(content), 0o644)
-	}
-	c, err := loader.LoadDir(chartDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tgz, err := chartutil.Save(c, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	archive, _ := os.ReadFile(tgz)
+	archive := helloArchive(t)
 	fetches := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
@@ -88,4 +71,28 @@ func TestCompileRendersReleases(t *testing.T) {
 	if p2 == nil || fetches != 1 {
 		t.Errorf("second compile: plan %v, %d fetches (want 1)", p2 != nil, fetches)
 	}
+}
+
+// helloArchive packages a one-Deployment chart, hello 0.1.0.
+func helloArchive(t *testing.T) []byte {
+	t.Helper()
+	chartDir := t.TempDir()
+	for name, content := range map[string]string{
+		"Chart.yaml":         "apiVersion: v2\nname: hello\nversion: 0.1.0\n",
+		"values.yaml":        "image: example.com/hello:1\n",
+		"templates/web.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: {{ .Release.Name }}}\nspec:\n  selector: {matchLabels: {app: hello}}\n  template:\n    metadata: {labels: {app: hello}}\n    spec: {containers: [{name: web, image: {{ .Values.image }}}]}\n",
+	} {
+		os.MkdirAll(filepath.Join(chartDir, filepath.Dir(name)), 0o755)
+		os.WriteFile(filepath.Join(chartDir, name), []byte(content), 0o644)
+	}
+	c, err := loader.LoadDir(chartDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgz, err := chartutil.Save(c, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive, _ := os.ReadFile(tgz)
+	return archive
 }

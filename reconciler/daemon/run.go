@@ -59,6 +59,16 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	if comp.credentials != nil {
+		// A rotated token is read at the next fetch, and masked too.
+		secrets.Add(comp.credentials.Secrets()...)
+		comp.credentials.Follow(func(values, warnings []string) {
+			secrets.Add(values...)
+			for _, w := range warnings {
+				log.Warn(w)
+			}
+		})
+	}
 
 	var (
 		src      gitops.Fetcher

@@ -565,6 +565,20 @@ func join(path, k string) string {
 	return path + "." + k
 }
 
+// claimsFate says when the nodes delete a StatefulSet's claims ("":
+// never, the default).
+func claimsFate(cr *plan.ClaimRetention) string {
+	switch {
+	case cr == nil:
+		return ""
+	case cr.WhenScaled == "Delete" && cr.WhenDeleted == "Delete":
+		return "; claims deleted with their ordinal when scaled down, and with the set"
+	case cr.WhenScaled == "Delete":
+		return "; claims deleted with their ordinal when scaled down"
+	}
+	return "; claims deleted with the set"
+}
+
 // statefulSetRollout says in which order a StatefulSet's ordinals start
 // and are updated.
 func statefulSetRollout(w *plan.Workload) string {
@@ -574,6 +588,7 @@ func statefulSetRollout(w *plan.Workload) string {
 	if s.PodManagementPolicy == "Parallel" {
 		start = "created and removed in parallel"
 	}
+	start += claimsFate(w.ClaimRetention)
 	if s.Type == "OnDelete" {
 		return fmt.Sprintf("ordinals %s; on delete: replaced as they are deleted", start)
 	}

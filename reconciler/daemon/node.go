@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"berth.dev/berth/nodes/dns"
 	"berth.dev/berth/nodes/hostroutes"
 	"berth.dev/berth/nodes/iptables"
+	"berth.dev/berth/nodes/volumes"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/store"
 )
@@ -144,6 +146,8 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Peers:   n.peers,
 		OnDrift: n.onDrift,
 		Drainer: router,
+		// The runtime's volume root (containerd.New): its claims beside it.
+		Claims: volumes.New(filepath.Join(n.cfg.StateDir, "volumes")),
 	})
 	go func() { _ = n.rec.Run(ctx, nil) }() // plans come with Apply
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)

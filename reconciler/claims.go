@@ -48,17 +48,27 @@ func (v *view) claims(progress State) {
 			workloads[w.Key()] = w
 		}
 	}
+	// The ordinals planned here and those running here (one the same
+	// commit scaled away included, as the controller sets the owner of a
+	// condemned ordinal's claims before it deletes the pod).
 	want := map[string]ClaimHold{}
-	for i := range v.d.Pods {
-		p := &v.d.Pods[i]
-		w := workloads[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)]
-		if p.Owner.Kind != "StatefulSet" || w == nil || w.ClaimRetention == nil {
-			continue
+	hold := func(w *plan.Workload, pod string, ord int) {
+		if w == nil || w.ClaimRetention == nil || ord < 0 {
+			return
 		}
-		ord := ordinalOf(p.Labels)
 		for _, t := range w.ClaimRetention.Templates {
-			want[claimKey(w, t, ord)] = ClaimHold{Workload: w.Key(), Pod: p.Key(), Ordinal: ord,
+			want[claimKey(w, t, ord)] = ClaimHold{Workload: w.Key(), Pod: pod, Ordinal: ord,
 				WhenDeleted: w.ClaimRetention.WhenDeleted, WhenScaled: w.ClaimRetention.WhenScaled}
+		}
+	}
+	for i := range v.d.Pods {
+		if p := &v.d.Pods[i]; p.Owner.Kind == "StatefulSet" {
+			hold(workloads[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)], p.Key(), ordinalOf(p.Labels))
+		}
+	}
+	for k, w := range workloads {
+		for _, o := range v.byOwner[k] {
+			hold(w, o.Key(), ordinalOf(o.Labels))
 		}
 	}
 	for _, k := range mapKeys(want) {

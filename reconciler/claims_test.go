@@ -155,3 +155,21 @@ func TestClaimRetentionRestart(t *testing.T) {
 		t.Fatalf("after a restart and the set's deletion, deleted %v", got)
 	}
 }
+
+// A policy that starts deleting in the commit that scales the set down
+// still deletes the claims of the ordinal it scales away: the running
+// pod's claims are held before it goes, as the controller sets their
+// owner before it deletes the pod.
+func TestClaimRetentionPolicyWithScaleDown(t *testing.T) {
+	e := newEnv(t)
+	claims := &claimLog{}
+	e.rec = New(Options{Runtime: e.rt, Router: e.router, Clock: e.clock, Node: "n1", RetryDelay: time.Millisecond, Retries: -1, Claims: claims})
+	e.pass(mkPlan("r1", []deploy{mkClaimSet(2, "", "")}))
+	down := mkPlan("r2", []deploy{mkClaimSet(1, "Retain", "Delete")})
+	e.pass(down)
+	e.want("web-", "web-0")
+	e.pass(down)
+	if got := claims.take(); !slices.Equal(got, []string{"default/data-web-1", "default/logs-web-1"}) {
+		t.Fatalf("deleted %v, want web-1's claims", got)
+	}
+}

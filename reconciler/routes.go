@@ -70,7 +70,13 @@ func ClusterRoutes(d Desired, inv []plan.Node, observed nodes.NodeState, progres
 		svc := &d.Services[i]
 		r, transit, ok := route(d, c, svc, obs, byOwner, podOwner, workloads, progress)
 		if r.ClusterIP == "None" {
-			r.Hosts = subdomainHosts(svc, r.Ready)
+			jobHosts := map[string]string{}
+			if jr := jobReady(d, c, svc, byOwner, r.Ready, jobHosts); len(jr) > 0 {
+				r.Ready = append(r.Ready, jr...)
+				slices.SortStableFunc(r.Ready, func(a, b nodes.ReadyPod) int { return strings.Compare(a.IP, b.IP) })
+				r.Ready = slices.CompactFunc(r.Ready, func(a, b nodes.ReadyPod) bool { return a.IP == b.IP })
+			}
+			r.Hosts = subdomainHosts(svc, r.Ready, jobHosts)
 		}
 		routes = append(routes, r)
 		if ok {
@@ -301,9 +307,10 @@ func lcm(a, b int) int {
 // (the plan's endpoint hostname: spec.hostname with the Service as
 // subdomain, or a StatefulSet's ordinal), by host name: the names
 // <hostname>.<service>.<namespace>.svc the cluster DNS answers on every
-// node. Pods of one Deployment sharing a hostname each add an address.
-func subdomainHosts(svc *plan.Service, ready []nodes.ReadyPod) []nodes.HostAddr {
-	var names map[string]string
+// node. Pods of one Deployment sharing a hostname each add an address;
+// jobs are the host names of Job pods (jobReady).
+func subdomainHosts(svc *plan.Service, ready []nodes.ReadyPod, jobs map[string]string) []nodes.HostAddr {
+	names := jobs // the pods of Jobs, which have no endpoints in the plan
 	for _, ep := range svc.Endpoints {
 		if ep.Hostname != "" {
 			if names == nil {

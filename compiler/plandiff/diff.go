@@ -168,6 +168,9 @@ func Compare(base, head *plan.Plan) *Diff {
 					c.Fields = append(c.Fields, templateFields(x, y)...)
 				}
 			}
+			if lost := claimsDeleted(a, b); lost != "" {
+				c.Rollout = strings.TrimPrefix(c.Rollout+"; "+lost, "; ")
+			}
 			return c
 		})
 
@@ -355,6 +358,9 @@ func compareKeyed[T any](d *Diff, base, head map[string]*T, ident func(*T) Chang
 		if _, ok := head[k]; !ok {
 			c := ident(b)
 			c.Action = Delete
+			if w, isW := any(b).(*plan.Workload); isW {
+				c.Rollout = claimsDeleted(w, nil)
+			}
 			d.Changes = append(d.Changes, c)
 		}
 	}
@@ -555,6 +561,28 @@ func join(path, k string) string {
 		return k
 	}
 	return path + "." + k
+}
+
+// claimsDeleted warns of the claim data a StatefulSet change deletes:
+// all of it when the set goes (head nil) under whenDeleted: Delete, the
+// claims of the ordinals it scales away under whenScaled: Delete; "" when
+// none.
+func claimsDeleted(base, head *plan.Workload) string {
+	if base.Kind != "StatefulSet" {
+		return ""
+	}
+	if head == nil {
+		if cr := base.ClaimRetention; cr != nil && cr.WhenDeleted == "Delete" {
+			return "deletes its ordinals' claims and their data (persistentVolumeClaimRetentionPolicy.whenDeleted: Delete)"
+		}
+		return ""
+	}
+	cr := head.ClaimRetention
+	from, to := head.Strategy.OrdinalsStart+head.Replicas, base.Strategy.OrdinalsStart+base.Replicas
+	if cr == nil || cr.WhenScaled != "Delete" || to <= from || head.Strategy.OrdinalsStart != base.Strategy.OrdinalsStart {
+		return ""
+	}
+	return fmt.Sprintf("deletes the claims of %s-%d to %s-%d and their data (persistentVolumeClaimRetentionPolicy.whenScaled: Delete)", head.Name, from, head.Name, to-1)
 }
 
 // claimsFate says when the nodes delete a StatefulSet's claims ("":

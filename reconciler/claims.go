@@ -57,18 +57,30 @@ func (v *view) claims(progress State) {
 			return
 		}
 		for _, t := range w.ClaimRetention.Templates {
-			want[claimKey(w, t, ord)] = ClaimHold{Workload: w.Key(), Pod: pod, Ordinal: ord,
-				WhenDeleted: w.ClaimRetention.WhenDeleted, WhenScaled: w.ClaimRetention.WhenScaled}
+			if k := claimKey(w, t, ord); want[k].Pod == "" { // the first holder keeps it
+				want[k] = ClaimHold{Workload: w.Key(), Pod: pod, Ordinal: ord,
+					WhenDeleted: w.ClaimRetention.WhenDeleted, WhenScaled: w.ClaimRetention.WhenScaled}
+			}
 		}
 	}
+	// A claim a pod planned here mounts is in use, whoever holds it (two
+	// sets can name one claim: template x of set a-b and template x-a of
+	// set b), as the pvc-protection finalizer keeps a mounted claim.
+	inUse := map[string]bool{}
 	for i := range v.d.Pods {
-		if p := &v.d.Pods[i]; p.Owner.Kind == "StatefulSet" {
+		p := &v.d.Pods[i]
+		for _, vol := range p.Spec.Volumes {
+			if vol.LocalClaim != "" {
+				inUse[p.Namespace+"/"+vol.LocalClaim] = true
+			}
+		}
+		if p.Owner.Kind == "StatefulSet" {
 			hold(workloads[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)], p.Key(), ordinalOf(p.Labels))
 		}
 	}
-	for k, w := range workloads {
+	for _, k := range mapKeys(workloads) {
 		for _, o := range v.byOwner[k] {
-			hold(w, o.Key(), ordinalOf(o.Labels))
+			hold(workloads[k], o.Key(), ordinalOf(o.Labels))
 		}
 	}
 	for _, k := range mapKeys(want) {
@@ -78,7 +90,7 @@ func (v *view) claims(progress State) {
 	}
 	for _, k := range mapKeys(progress.Claims) {
 		h := progress.Claims[k]
-		if _, ok := want[k]; ok || v.obs[h.Pod] != nil {
+		if _, ok := want[k]; ok || v.obs[h.Pod] != nil || inUse[k] {
 			continue // in use here: a claim outlives its pod, never the reverse
 		}
 		w := workloads[h.Workload]

@@ -173,3 +173,20 @@ func TestClaimRetentionPolicyWithScaleDown(t *testing.T) {
 		t.Fatalf("deleted %v, want web-1's claims", got)
 	}
 }
+
+// A claim another pod planned here mounts is never deleted, even when
+// the set that held it says so (two sets can name one claim).
+func TestClaimRetentionInUse(t *testing.T) {
+	e := newEnv(t)
+	claims := &claimLog{}
+	e.rec = New(Options{Runtime: e.rt, Router: e.router, Clock: e.clock, Node: "n1", RetryDelay: time.Millisecond, Retries: -1, Claims: claims})
+	e.pass(mkPlan("r1", []deploy{mkClaimSet(1, "Delete", "Retain")}))
+	other := mkDeploy("Deployment", "app", "x", 1, plan.Strategy{Type: "RollingUpdate"})
+	other.pods[0].Spec.Volumes = []plan.Volume{{Name: "d", Kind: "persistentVolumeClaim", LocalClaim: "data-web-0"}}
+	p := mkPlan("r2", []deploy{other})
+	e.pass(p)
+	e.pass(p)
+	if got := claims.take(); !slices.Equal(got, []string{"default/logs-web-0"}) {
+		t.Fatalf("deleted %v, want only logs-web-0 (data-web-0 is mounted by app)", got)
+	}
+}

@@ -22,8 +22,8 @@ const labelJobIndex = CompletionIndexKey
 // parallelism. hosts gets their host names in svc: the template's
 // hostname, or an Indexed Job's <job>-<index>, when the template's
 // subdomain is svc (as the endpoints controller sets them).
-func jobReady(d Desired, c *cluster, svc *plan.Service, byOwner map[string][]*nodes.PodStatus, have []nodes.ReadyPod, hosts map[string]string) []nodes.ReadyPod {
-	if svc.Selectorless || len(svc.Selector) == 0 {
+func jobReady(d Desired, c *cluster, svc *plan.Service, jobs jobIndex, byOwner map[string][]*nodes.PodStatus, have []nodes.ReadyPod, hosts map[string]string) []nodes.ReadyPod {
+	if svc.Selectorless || len(svc.Selector) == 0 || len(jobs) == 0 {
 		return nil
 	}
 	seen := make(map[string]bool, len(have))
@@ -31,10 +31,9 @@ func jobReady(d Desired, c *cluster, svc *plan.Service, byOwner map[string][]*no
 		seen[r.Pod] = true
 	}
 	var out []nodes.ReadyPod
-	for i := range d.Workloads {
-		w := &d.Workloads[i]
+	for _, w := range jobs.candidates(svc) {
 		t := w.Template
-		if t == nil || w.Namespace != svc.Namespace || !selects(svc.Selector, t.Labels) {
+		if !selects(svc.Selector, t.Labels) {
 			continue
 		}
 		job := w.Job
@@ -92,6 +91,43 @@ func jobReady(d Desired, c *cluster, svc *plan.Service, byOwner map[string][]*no
 		}
 	}
 	return out
+}
+
+// jobIndex holds the workloads with a pod template (Jobs, CronJobs) by
+// each of their template's labels ("namespace\x00key=value"), so a
+// Service looks only at the Jobs that carry one of its selector's labels,
+// not at every workload.
+type jobIndex map[string][]*plan.Workload
+
+func newJobIndex(ws []plan.Workload) jobIndex {
+	var ix jobIndex
+	for i := range ws {
+		w := &ws[i]
+		if w.Template == nil {
+			continue
+		}
+		if ix == nil {
+			ix = jobIndex{}
+		}
+		for k, v := range w.Template.Labels {
+			key := w.Namespace + "\x00" + k + "=" + v
+			ix[key] = append(ix[key], w)
+		}
+	}
+	return ix
+}
+
+// candidates are the Jobs whose template carries the rarest label of
+// svc's selector (a superset of those it selects), in plan order.
+func (ix jobIndex) candidates(svc *plan.Service) []*plan.Workload {
+	var best []*plan.Workload
+	first := true
+	for k, v := range svc.Selector {
+		if l := ix[svc.Namespace+"\x00"+k+"="+v]; first || len(l) < len(best) {
+			best, first = l, false
+		}
+	}
+	return best
 }
 
 // selects is an equality selector (a Service's) matching labels.

@@ -65,13 +65,14 @@ func ClusterRoutes(d Desired, inv []plan.Node, observed nodes.NodeState, progres
 	for i := range d.Workloads {
 		workloads[d.Workloads[i].Key()] = &d.Workloads[i]
 	}
+	jobs := newJobIndex(d.Workloads)
 	routes := make([]nodes.ServiceRoute, 0, len(d.Services))
 	for i := range d.Services {
 		svc := &d.Services[i]
 		r, transit, ok := route(d, c, svc, obs, byOwner, podOwner, workloads, progress)
 		if r.ClusterIP == "None" {
 			jobHosts := map[string]string{}
-			if jr := jobReady(d, c, svc, byOwner, r.Ready, jobHosts); len(jr) > 0 {
+			if jr := jobReady(d, c, svc, jobs, byOwner, r.Ready, jobHosts); len(jr) > 0 {
 				r.Ready = append(r.Ready, jr...)
 				slices.SortStableFunc(r.Ready, func(a, b nodes.ReadyPod) int { return strings.Compare(a.IP, b.IP) })
 				r.Ready = slices.CompactFunc(r.Ready, func(a, b nodes.ReadyPod) bool { return a.IP == b.IP })

@@ -209,6 +209,7 @@ func Compare(base, head *plan.Plan) *Diff {
 	}
 
 	d.Nodes = nodePods(bn, hn)
+	warnClaimMoves(d, base, head)
 
 	slices.SortStableFunc(d.Changes, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), strings.Compare(a.Kind, b.Kind),
@@ -225,6 +226,52 @@ func Compare(base, head *plan.Plan) *Diff {
 		}
 	}
 	return d
+}
+
+// warnClaimMoves says, on its workload's change (an update when the
+// workload itself did not change), that an ordinal whose claims berth's
+// local provisioner backs moves to another node: its claims start empty
+// there, and the data stays on the node it leaves.
+func warnClaimMoves(d *Diff, base, head *plan.Plan) {
+	where := map[string]string{} // pod key -> base node, for pods with provisioned claims
+	for _, n := range base.Nodes {
+		for i := range n.Pods {
+			if p := &n.Pods[i]; p.Owner.Kind == "StatefulSet" && provisioned(p) {
+				where[p.Key()] = n.Node.Name
+			}
+		}
+	}
+	notes := map[string][]string{} // workload key -> notes
+	var order []string
+	for _, n := range head.Nodes {
+		for i := range n.Pods {
+			p := &n.Pods[i]
+			from, ok := where[p.Key()]
+			if !ok || from == n.Node.Name || !provisioned(p) {
+				continue
+			}
+			k := "StatefulSet/" + p.Namespace + "/" + p.Owner.Name
+			if notes[k] == nil {
+				order = append(order, k)
+			}
+			notes[k] = append(notes[k], fmt.Sprintf("%s moves from %s to %s: its berth-local claims start empty there (the data stays on %s)", p.Name, from, n.Node.Name, from))
+		}
+	}
+	for _, k := range order {
+		note := strings.Join(notes[k], "; ")
+		i := slices.IndexFunc(d.Changes, func(c Change) bool { return c.Action == Update && c.Kind+"/"+c.Namespace+"/"+c.Name == k })
+		if i < 0 {
+			ns, name, _ := strings.Cut(strings.TrimPrefix(k, "StatefulSet/"), "/")
+			d.Changes = append(d.Changes, Change{Action: Update, Kind: "StatefulSet", Namespace: ns, Name: name})
+			i = len(d.Changes) - 1
+		}
+		d.Changes[i].Rollout = strings.TrimPrefix(d.Changes[i].Rollout+"; "+note, "; ")
+	}
+}
+
+// provisioned says whether p mounts a claim of berth's local provisioner.
+func provisioned(p *plan.Pod) bool {
+	return slices.ContainsFunc(p.Spec.Volumes, func(v plan.Volume) bool { return v.LocalClaim != "" })
 }
 
 // nodePods compares each node's pods by key and hashes (no field diff:

@@ -18,9 +18,11 @@ type ServiceRoute struct {
 	// (gossip). They are what cluster DNS answers for it; routers ignore
 	// headless Services.
 	Ready []ReadyPod `json:"ready,omitempty"`
-	// Hosts are the ready pods among Ready whose subdomain is this
-	// Service (a StatefulSet's ordinals), by host name, sorted: cluster
-	// DNS answers <host>.<service>.<namespace>.svc with their addresses.
+	// Hosts are the pods among Ready with a host name in this Service
+	// (the plan endpoint's hostname: a StatefulSet's ordinals, pods with
+	// hostname and this Service as subdomain), this node's and the
+	// others', sorted by host name: cluster DNS answers
+	// <host>.<service>.<namespace>.svc with their addresses.
 	Hosts []HostAddr `json:"hosts,omitempty"`
 }
 

@@ -20,9 +20,12 @@ const (
 	ActStop
 	ActUpdateConfig
 	ActCreate
+	// ActDeleteClaim deletes a claim's data once its pod is gone
+	// (a StatefulSet's persistentVolumeClaimRetentionPolicy).
+	ActDeleteClaim
 )
 
-var kindNames = [...]string{"record", "remove", "stop", "update-config", "create"}
+var kindNames = [...]string{"record", "remove", "stop", "update-config", "create", "delete-claim"}
 
 // String is the action's verb.
 func (k ActionKind) String() string { return kindNames[k] }
@@ -33,7 +36,8 @@ func (k ActionKind) MarshalText() ([]byte, error) { return []byte(k.String()), n
 // Action is one step the executor takes.
 type Action struct {
 	Kind ActionKind `json:"kind"`
-	// Key is the pod's namespace/name, or bucket/key for a record.
+	// Key is the pod's namespace/name, bucket/key for a record, or the
+	// claim's namespace/name.
 	Key string `json:"key"`
 	// Object is the workload the action serves (kind/namespace/name).
 	Object string `json:"object,omitempty"`
@@ -48,6 +52,8 @@ type Action struct {
 	// Deadline is, for remove and stop, when the pod's grace period ends
 	// (recorded with the stop, so a restart does not start a new one).
 	Deadline time.Time `json:"deadline,omitzero"`
+	// Holder is, for delete-claim, the pod that must be gone first.
+	Holder string `json:"holder,omitempty"`
 }
 
 // Record is a progress value for the store: a Rollout, JobRun or CronRuns.

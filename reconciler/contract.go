@@ -50,6 +50,12 @@ type Drainer interface {
 	Drain(ctx context.Context, ips []string, until time.Time) (active int, err error)
 }
 
+// Claims deletes the data of a claim berth's local provisioner backs
+// (nodes/volumes), as a StatefulSet's retention policy asks.
+type Claims interface {
+	DeleteClaim(namespace, claim string) error
+}
+
 // Store persists progress (reconciler/store: a bbolt file, or memory).
 type Store interface {
 	Save(recs []store.Record) error

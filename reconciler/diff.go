@@ -214,6 +214,7 @@ func Diff(d Desired, observed nodes.NodeState, progress State) []Action {
 			v.add(Action{Kind: ActRemove, Key: k, Object: ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name), Reason: "prune: no longer in the plan", Hash: p.Hash})
 		}
 	}
+	v.claims(progress)
 	// Forget the progress of workloads that left the plan.
 	for _, m := range []struct {
 		bucket string

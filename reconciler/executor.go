@@ -220,6 +220,10 @@ func precheck(a *Action, live *nodes.NodeState) error {
 		if o == nil || o.Hash != a.Pod.Hash || o.ConfigHash == a.Pod.ConfigHash {
 			return errSkip
 		}
+	case ActDeleteClaim:
+		if live.Pod(a.Holder) != nil {
+			return errSkip // its pod came back: the claim is in use
+		}
 	}
 	return nil
 }
@@ -294,6 +298,8 @@ func (r *Reconciler) do(ctx context.Context, a *Action) error {
 		return r.opts.Runtime.CreatePod(ctx, a.Pod)
 	case ActUpdateConfig:
 		return r.opts.Runtime.UpdatePodConfig(ctx, a.Pod)
+	case ActDeleteClaim:
+		return r.deleteClaim(a)
 	}
 	return fmt.Errorf("unknown action %d", a.Kind)
 }

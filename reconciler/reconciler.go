@@ -81,6 +81,9 @@ type Options struct {
 	// DrainMax (default 10s) and never past its grace period.
 	Drainer  Drainer
 	DrainMax time.Duration
+	// Claims deletes the data of claims a StatefulSet's retention policy
+	// deletes (nodes/volumes); without it such claims are kept.
+	Claims Claims
 }
 
 // DefaultResync is how often a node reconciles without a new plan.
@@ -213,7 +216,7 @@ type Result struct {
 }
 
 func (r *Reconciler) load() error {
-	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops, bucketHistory} {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops, bucketHistory, bucketClaims} {
 		m, err := r.opts.Store.Load(b)
 		if err != nil {
 			return err
@@ -241,6 +244,13 @@ func (r *Reconciler) load() error {
 				var v RevisionHistory
 				err = json.Unmarshal(raw, &v)
 				r.state.History[k] = v
+			case bucketClaims:
+				var v ClaimHold
+				err = json.Unmarshal(raw, &v)
+				if r.state.Claims == nil {
+					r.state.Claims = map[string]ClaimHold{}
+				}
+				r.state.Claims[k] = v
 			}
 			if err != nil {
 				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
@@ -320,6 +330,15 @@ func (r *Reconciler) save(recs []*Record) error {
 				r.state.History[rec.Key] = v
 			} else {
 				delete(r.state.History, rec.Key)
+			}
+		case bucketClaims:
+			if v, ok := rec.Value.(ClaimHold); ok {
+				if r.state.Claims == nil {
+					r.state.Claims = map[string]ClaimHold{}
+				}
+				r.state.Claims[rec.Key] = v
+			} else {
+				delete(r.state.Claims, rec.Key)
 			}
 		}
 	}
@@ -469,6 +488,7 @@ func (r *Reconciler) pass(ctx context.Context, p *plan.Plan, node string) (Resul
 	errs = append(errs, r.stage(ctx, append(byKind[ActRemove], byKind[ActStop]...), r.opts.StopWait)...)
 	errs = append(errs, r.stage(ctx, byKind[ActUpdateConfig], 0)...)
 	errs = append(errs, r.stage(ctx, byKind[ActCreate], 0)...)
+	errs = append(errs, r.stage(ctx, byKind[ActDeleteClaim], 0)...)
 	if len(byKind) > 0 {
 		if obs, err = r.opts.Runtime.Observe(ctx); err != nil {
 			return res, fmt.Errorf("observe node %s: %w", node, err)

@@ -57,24 +57,27 @@ func ClusterRoutes(d Desired, inv []plan.Node, observed nodes.NodeState, progres
 		byOwner[k] = append(byOwner[k], p)
 	}
 	podOwner := map[string]string{}
-	hosts := map[string]plan.Pod{} // pods with a subdomain, by key
 	for i := range d.Pods {
 		p := &d.Pods[i]
 		podOwner[p.Key()] = ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
-		if p.Spec.Subdomain != "" {
-			hosts[p.Key()] = *p
-		}
 	}
 	workloads := map[string]*plan.Workload{}
 	for i := range d.Workloads {
 		workloads[d.Workloads[i].Key()] = &d.Workloads[i]
 	}
+	jobs := newJobIndex(d.Workloads)
 	routes := make([]nodes.ServiceRoute, 0, len(d.Services))
 	for i := range d.Services {
 		svc := &d.Services[i]
 		r, transit, ok := route(d, c, svc, obs, byOwner, podOwner, workloads, progress)
 		if r.ClusterIP == "None" {
-			r.Hosts = subdomainHosts(svc, r.Ready, obs, hosts)
+			jobHosts := map[string]string{}
+			if jr := jobReady(d, c, svc, jobs, byOwner, r.Ready, jobHosts); len(jr) > 0 {
+				r.Ready = append(r.Ready, jr...)
+				slices.SortStableFunc(r.Ready, func(a, b nodes.ReadyPod) int { return strings.Compare(a.IP, b.IP) })
+				r.Ready = slices.CompactFunc(r.Ready, func(a, b nodes.ReadyPod) bool { return a.IP == b.IP })
+			}
+			r.Hosts = subdomainHosts(svc, r.Ready, jobHosts)
 		}
 		routes = append(routes, r)
 		if ok {
@@ -300,27 +303,31 @@ func lcm(a, b int) int {
 	return a / x * b
 }
 
-// subdomainHosts are the ready pods of a headless Service (addresses in
-// ready) whose subdomain is the Service, by host name: the names
-// <hostname>.<service>.<namespace>.svc a StatefulSet's ordinals get.
-func subdomainHosts(svc *plan.Service, ready []nodes.ReadyPod, obs map[string]*nodes.PodStatus, hosts map[string]plan.Pod) []nodes.HostAddr {
-	if len(hosts) == 0 || len(ready) == 0 {
-		return nil
-	}
-	local := make(map[string]bool, len(ready)) // this node's ready addresses
-	for _, r := range ready {
-		if r.Node == "" {
-			local[r.IP] = true
+// subdomainHosts are the ready pods of a headless Service (this node's
+// and the other nodes' as they told them) that have a host name in it
+// (the plan's endpoint hostname: spec.hostname with the Service as
+// subdomain, or a StatefulSet's ordinal), by host name: the names
+// <hostname>.<service>.<namespace>.svc the cluster DNS answers on every
+// node. Pods of one Deployment sharing a hostname each add an address;
+// jobs are the host names of Job pods (jobReady).
+func subdomainHosts(svc *plan.Service, ready []nodes.ReadyPod, jobs map[string]string) []nodes.HostAddr {
+	names := jobs // the pods of Jobs, which have no endpoints in the plan
+	for _, ep := range svc.Endpoints {
+		if ep.Hostname != "" {
+			if names == nil {
+				names = map[string]string{}
+			}
+			names[ep.Pod] = ep.Hostname
 		}
 	}
 	var out []nodes.HostAddr
-	for k, p := range hosts {
-		o := obs[k]
-		if o == nil || p.Namespace != svc.Namespace || p.Spec.Subdomain != svc.Name || !local[o.IP] {
-			continue
+	for _, r := range ready {
+		if h := names[r.Pod]; h != "" {
+			out = append(out, nodes.HostAddr{Host: h, IP: r.IP})
 		}
-		out = append(out, nodes.HostAddr{Host: p.Hostname(), IP: o.IP})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Host < out[j].Host })
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].Host < out[j].Host || out[i].Host == out[j].Host && out[i].IP < out[j].IP
+	})
 	return out
 }

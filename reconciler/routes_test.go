@@ -430,3 +430,33 @@ func TestClusterRoutesHeadless(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterRoutesHeadlessHosts: the host names of a headless Service
+// (the plan endpoints' hostname) cover the ready pods of every node, as
+// they told them, so each node's cluster DNS answers
+// <hostname>.<service> for pods it does not run; a pod without a
+// hostname in the Service, or not ready anywhere, has none.
+func TestClusterRoutesHeadlessHosts(t *testing.T) {
+	p, d, inv := cluster3()
+	for i := range inv {
+		inv[i].PodCIDR = fmt.Sprintf("10.77.%d.0/24", i+1)
+	}
+	svc := &p.Services[0]
+	svc.Type, svc.ClusterIP, svc.Ports[0].NodePort = "ClusterIP", "None", 0
+	for i := range svc.Endpoints {
+		if ep := &svc.Endpoints[i]; ep.Pod != "default/web-a-1" {
+			ep.Hostname = strings.TrimPrefix(ep.Pod, "default/")
+		}
+	}
+	obs := obsOf(d.pods[0], d.pods[1])
+	obs.Pods[0].IP, obs.Pods[1].IP = "10.77.1.2", "10.77.1.3"
+	dd := DesiredFor(p, "n1")
+	dd.Peers = map[string]PeerReadiness{
+		"n2": {Reachable: true, Headless: map[string]map[string]string{"default/web": {"web-a-2": "10.77.2.2"}}},
+	}
+	got := ClusterRoutes(dd, inv, obs, State{}, nil)[0].Hosts
+	want := []nodes.HostAddr{{Host: "web-a-0", IP: "10.77.1.2"}, {Host: "web-a-2", IP: "10.77.2.2"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hosts %+v, want %+v", got, want)
+	}
+}

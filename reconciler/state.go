@@ -1,6 +1,9 @@
 package reconciler
 
-import "time"
+import (
+	"maps"
+	"time"
+)
 
 // Rollout phases.
 const (
@@ -37,6 +40,9 @@ type State struct {
 	Jobs     map[string]JobRun  // by workload key of a Job
 	Crons    map[string]CronRuns
 	History  map[string]RevisionHistory
+	// Claims are the claims whose retention policy deletes them, by
+	// namespace/claim (claims.go).
+	Claims map[string]ClaimHold
 }
 
 func (s State) clone() State {
@@ -44,6 +50,7 @@ func (s State) clone() State {
 	for k, v := range s.History {
 		c.History[k] = v
 	}
+	c.Claims = maps.Clone(s.Claims)
 	for k, v := range s.Rollouts {
 		c.Rollouts[k] = v
 	}

@@ -4,6 +4,7 @@ import (
 	"sort"
 	"time"
 
+	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
 
@@ -44,6 +45,8 @@ type WorkloadStatus struct {
 	// An Indexed Job's indexes that succeeded and failed ("0-2,5").
 	CompletedIndexes string `json:"completedIndexes,omitempty"`
 	FailedIndexes    string `json:"failedIndexes,omitempty"`
+	// Ordinals are a StatefulSet's ordinals on this node.
+	Ordinals []OrdinalStatus `json:"ordinals,omitempty"`
 	// History is the revisions before this one that the node remembers
 	// (revisionHistoryLimit), newest first.
 	History []Revision `json:"history,omitempty"`
@@ -81,9 +84,14 @@ func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 		byOwner[ownerOf(p)] = append(byOwner[ownerOf(p)], p)
 	}
 	desiredBy := map[string]int{}
+	sets := map[string][]*plan.Pod{}
 	for i := range d.Pods {
 		p := &d.Pods[i]
-		desiredBy[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)]++
+		k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+		desiredBy[k]++
+		if p.Owner.Kind == "StatefulSet" {
+			sets[k] = append(sets[k], p)
+		}
 	}
 	gates := Gates(d, obs, st)
 	for i := range d.Workloads {
@@ -102,6 +110,9 @@ func Summarize(d Desired, obs nodes.NodeState, st State, now time.Time) Status {
 			}
 		}
 		ws.History = st.History[k].Old
+		if w.Kind == "StatefulSet" {
+			ws.Ordinals = ordinals(w, sets[k], obs)
+		}
 		if j, ok := st.Jobs[k]; ok && w.Job != nil {
 			ws.Phase, ws.Message, ws.Completions, ws.Succeeded, ws.Failed = j.Phase, j.Reason, max(w.Job.Completions, 1), j.Succeeded, j.Failed
 			if j.Message != "" {

@@ -32,3 +32,22 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("json %s %v", raw, err)
 	}
 }
+
+// A StatefulSet's status lists its ordinals on this node: each one's
+// state, readiness and revision, old or current, and those not running.
+func TestSummarizeOrdinals(t *testing.T) {
+	set := mkSet("b", 3, ordered)
+	p := mkPlan("r1", []deploy{set})
+	old := set.pods[2]
+	old.Hash, old.Revision = "h-a-web-2", "a"
+	obs := obsOf(set.pods[0], old)
+	obs.Pods[1].Ready = false
+	s := Summarize(DesiredFor(p, "n1"), obs, State{}, t0)
+	got, _ := json.Marshal(s.Workloads[0].Ordinals)
+	want := `[{"ordinal":0,"pod":"web-0","state":"Running","ready":true,"revision":"b","current":true},` +
+		`{"ordinal":1,"pod":"web-1","state":"Missing","ready":false,"current":false},` +
+		`{"ordinal":2,"pod":"web-2","state":"Running","ready":false,"revision":"a","current":false}]`
+	if string(got) != want {
+		t.Errorf("ordinals\n%s\nwant\n%s", got, want)
+	}
+}

@@ -180,6 +180,9 @@ func printStatus(w io.Writer, st fullStatus) {
 			fmt.Fprintf(tw, "%s/%s/%s\t%d/%d\t%s\t%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Ready, wl.Total, orDash(wl.Strategy), workloadState(wl))
 		}
 		tw.Flush()
+		for _, wl := range st.Workloads.Workloads {
+			printOrdinals(w, wl)
+		}
 	}
 	if st.Workloads != nil && len(st.Workloads.Peers) > 0 {
 		fmt.Fprintln(w, "\nother nodes:")
@@ -209,6 +212,32 @@ func printStatus(w io.Writer, st fullStatus) {
 			fmt.Fprintf(w, "  %s\n", eventLine(ev))
 		}
 	}
+}
+
+// printOrdinals lists a StatefulSet's ordinals on this node: each one's
+// state, readiness and revision (and whether it is the desired one).
+func printOrdinals(w io.Writer, wl reconciler.WorkloadStatus) {
+	if len(wl.Ordinals) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s/%s/%s ordinals (revision %s):\n", wl.Kind, wl.Namespace, wl.Name, orDash(wl.Revision))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, o := range wl.Ordinals {
+		ready, rev := "not ready", orDash(o.Revision)
+		if o.Ready {
+			ready = "ready"
+		}
+		switch {
+		case o.State == "Missing":
+			ready, rev = "-", "-"
+		case o.Current:
+			rev += " (current)"
+		default:
+			rev += " (old)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", o.Pod, o.State, ready, rev)
+	}
+	tw.Flush()
 }
 
 // eventLine renders one event: time, object, action, target, reason,

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -264,5 +265,38 @@ func TestCanaryGroups(t *testing.T) {
 		if got := svcs[i].Endpoints[0].Group; got != want {
 			t.Errorf("service %s: group %q, want %q", svcs[i].Name, got, want)
 		}
+	}
+}
+
+// In a headless Service, an endpoint has the pod's host name when the
+// pod's subdomain is the Service (ShouldSetHostname): its spec.hostname,
+// or a StatefulSet ordinal's name; no hostname, another subdomain or a
+// Service with a cluster IP gives none.
+func TestEndpointHostnames(t *testing.T) {
+	pod := func(name, kind, hostname, subdomain string) *plan.Pod {
+		return &plan.Pod{Namespace: "default", Name: name, Labels: map[string]string{"app": "db"}, Owner: plan.Owner{Kind: kind, Name: "db"},
+			Spec: plan.PodSpec{Hostname: hostname, Subdomain: subdomain}}
+	}
+	pods := []Placed{
+		{pod("db-0", "StatefulSet", "", "db"), "n1"},
+		{pod("w-1", "Deployment", "leader", "db"), "n2"},
+		{pod("w-2", "Deployment", "", "db"), "n1"},
+		{pod("w-3", "Deployment", "leader", "other"), "n1"},
+	}
+	svcs := []plan.Service{
+		{Namespace: "default", Name: "db", ClusterIP: "None", Selector: map[string]string{"app": "db"}},
+		{Namespace: "default", Name: "other", ClusterIP: "10.96.0.9", Selector: map[string]string{"app": "db"}},
+	}
+	Endpoints(svcs, pods, nil)
+	got := map[string]string{}
+	for _, s := range svcs {
+		for _, ep := range s.Endpoints {
+			got[s.Name+" "+ep.Pod] = ep.Hostname
+		}
+	}
+	want := map[string]string{"db default/db-0": "db-0", "db default/w-1": "leader", "db default/w-2": "", "db default/w-3": "",
+		"other default/db-0": "", "other default/w-1": "", "other default/w-2": "", "other default/w-3": ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("hostnames %v, want %v", got, want)
 	}
 }

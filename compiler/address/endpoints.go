@@ -69,6 +69,9 @@ func Endpoints(services []plan.Service, pods []Placed, rollouts []Rollout) {
 				continue
 			}
 			ep := plan.Endpoint{Pod: p.Pod.Key(), Node: p.Node, Ports: make([]int32, len(s.Ports))}
+			if s.Headless() {
+				ep.Hostname = endpointHostname(p.Pod, s)
+			}
 			for j, sp := range s.Ports {
 				ep.Ports[j] = targetPort(sp, p.Pod)
 			}
@@ -81,6 +84,18 @@ func Endpoints(services []plan.Service, pods []Placed, rollouts []Rollout) {
 			s.Endpoints = append(s.Endpoints, ep)
 		}
 	}
+}
+
+// endpointHostname is the host name the endpoints controller gives a
+// pod's address in s (ShouldSetHostname): the pod's spec.hostname (a
+// StatefulSet's ordinals have their name, as the controller sets it)
+// when its subdomain is s, else "". Cluster DNS answers
+// <hostname>.<service>.<namespace>.svc with its address.
+func endpointHostname(p *plan.Pod, s *plan.Service) string {
+	if p.Spec.Subdomain != s.Name || p.Namespace != s.Namespace || (p.Spec.Hostname == "" && p.Owner.Kind != "StatefulSet") {
+		return ""
+	}
+	return p.Hostname()
 }
 
 // podIndex is a namespace's pods, sorted by name, and for each label

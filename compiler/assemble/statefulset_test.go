@@ -1,6 +1,7 @@
 package assemble
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -56,5 +57,58 @@ spec:
 		if with[k] != v {
 			t.Fatalf("adding another workload moved %s from %s to %s", k, v, with[k])
 		}
+	}
+}
+
+// An ordinal whose claim binds a local PersistentVolume runs on that
+// volume's node, whatever node the set's other ordinals run on: each
+// ordinal's own volumes filter its nodes (the schedule once kept the
+// first ordinal's for all of them).
+func TestStatefulSetOrdinalPinnedByVolume(t *testing.T) {
+	var src strings.Builder
+	for _, n := range []string{"a", "b", "c"} {
+		src.WriteString("apiVersion: berth.dev/v1\nkind: Node\nmetadata: {name: " + n + "}\nspec: {address: 192.168.1." + string(rune('1'+n[0]-'a')) +
+			", podCIDR: 10.1." + string(rune('0'+n[0]-'a')) + ".0/24, capacity: {cpu: \"8\", memory: 16Gi, pods: \"110\"}}\n---\n")
+	}
+	for i, n := range []string{"c", "b"} {
+		fmt.Fprintf(&src, `apiVersion: v1
+kind: PersistentVolume
+metadata: {name: pv-%d}
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  storageClassName: local
+  local: {path: /srv/%d}
+  nodeAffinity: {required: {nodeSelectorTerms: [{matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [%s]}]}]}}
+---
+`, i, i, n)
+	}
+	src.WriteString(`apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: c, image: "busybox:1", volumeMounts: [{name: data, mountPath: /data}]}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {storageClassName: local, accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`)
+	p, ds := Plan(objtest.Set(t, src.String()), Options{})
+	if errs := objtest.Errors(ds); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got := map[string]string{}
+	for _, np := range p.Nodes {
+		for _, pod := range np.Pods {
+			got[pod.Name] = np.Node.Name + " " + pod.Spec.Volumes[0].Source
+		}
+	}
+	want := map[string]string{"db-0": "c data-db-0 -> pv-0", "db-1": "b data-db-1 -> pv-1"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("placed %v, want %v", got, want)
 	}
 }

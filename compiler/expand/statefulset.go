@@ -1,6 +1,7 @@
 package expand
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -41,7 +42,8 @@ func (x *expander) statefulSet(o *object.Object, s *api.StatefulSet) {
 	rev := TemplateHash(tmpl.Metadata.Labels, t.specHash, s.Spec.VolumeClaimTemplates)
 	labels := withLabel(tmpl.Metadata.Labels, LabelControllerRevision, o.Name+"-"+rev)
 	owner := plan.Owner{Kind: "StatefulSet", Name: o.Name}
-	x.res.Workloads = append(x.res.Workloads, plan.Workload{Kind: "StatefulSet", Namespace: o.Namespace, Name: o.Name, Revision: rev, Replicas: n, Strategy: st})
+	x.res.Workloads = append(x.res.Workloads, plan.Workload{Kind: "StatefulSet", Namespace: o.Namespace, Name: o.Name, Revision: rev, Replicas: n, Strategy: st,
+		ClaimRetention: claimRetention(s)})
 	// Template volumes named like a claim template give way to the claim,
 	// as the controller's updateStorage does.
 	own := slices.DeleteFunc(slices.Clone(t.spec.Volumes), func(v plan.Volume) bool {
@@ -144,4 +146,19 @@ func claimVolume(name, claim string, b address.Binding, readOnly bool) plan.Volu
 		pv.LocalClaim = claim
 	}
 	return pv
+}
+
+// claimRetention is the plan's form of the set's
+// persistentVolumeClaimRetentionPolicy, nil when it deletes nothing
+// (Retain, the API server's default for both cases, or no templates).
+func claimRetention(s *api.StatefulSet) *plan.ClaimRetention {
+	rp := s.Spec.RetentionPolicy
+	if rp == nil || len(s.Spec.VolumeClaimTemplates) == 0 || (rp.WhenDeleted != "Delete" && rp.WhenScaled != "Delete") {
+		return nil
+	}
+	cr := &plan.ClaimRetention{WhenDeleted: cmp.Or(rp.WhenDeleted, "Retain"), WhenScaled: cmp.Or(rp.WhenScaled, "Retain")}
+	for i := range s.Spec.VolumeClaimTemplates {
+		cr.Templates = append(cr.Templates, s.Spec.VolumeClaimTemplates[i].Metadata.Name)
+	}
+	return cr
 }

@@ -1,6 +1,7 @@
 package expand
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -64,6 +65,47 @@ spec:
 		v := pod.Spec.Volumes
 		if len(v) != 1 || v[0].Source != wantVol[pod.Name] || (v[0].LocalClaim != "") != (v[0].Path == "") {
 			t.Errorf("pod %s volumes %+v", pod.Name, v)
+		}
+	}
+}
+
+// persistentVolumeClaimRetentionPolicy reaches the plan only when it
+// deletes something, with the claim templates' names; Retain (the
+// default) leaves the workload as it was.
+func TestStatefulSetClaimRetention(t *testing.T) {
+	set := func(policy string) string {
+		return `
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  serviceName: db
+  replicas: 2
+  selector: {matchLabels: {app: db}}
+` + policy + `
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: c, image: "busybox:1"}]
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+  - metadata: {name: logs}
+    spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
+`
+	}
+	for _, c := range []struct{ policy, want string }{
+		{"", "<nil>"},
+		{"  persistentVolumeClaimRetentionPolicy: {whenDeleted: Retain, whenScaled: Retain}", "<nil>"},
+		{"  persistentVolumeClaimRetentionPolicy: {whenScaled: Delete}", "&{[data logs] Retain Delete}"},
+		{"  persistentVolumeClaimRetentionPolicy: {whenDeleted: Delete, whenScaled: Retain}", "&{[data logs] Delete Retain}"},
+	} {
+		res := expandSrc(t, set(c.policy))
+		if len(res.Diags) > 0 || len(res.Workloads) != 1 {
+			t.Fatalf("%s: %v", c.policy, res.Diags)
+		}
+		if got := fmt.Sprintf("%v", res.Workloads[0].ClaimRetention); got != c.want {
+			t.Errorf("%q: claimRetention %s, want %s", c.policy, got, c.want)
 		}
 	}
 }

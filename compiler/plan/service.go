@@ -65,6 +65,10 @@ type Endpoint struct {
 	// Group is the endpoint group for weighted routing ("stable", "canary",
 	// or the pod-template-hash); empty when the service is unweighted.
 	Group string `json:"group,omitempty"`
+	// Hostname is, in a headless Service, the pod's host name when its
+	// subdomain is the Service (the endpoints controller's hostname):
+	// every node's cluster DNS answers <hostname>.<service>.<ns>.svc.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // GroupWeight is the share of one endpoint group.

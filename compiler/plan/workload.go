@@ -31,6 +31,22 @@ type Workload struct {
 	// HookDelete is a hook's delete policy: HookSucceeded, HookFailed,
 	// BeforeHookCreation (Argo CD's names; Helm's map onto them).
 	HookDelete []string `json:"hookDelete,omitempty"`
+	// ClaimRetention is a StatefulSet's persistentVolumeClaimRetentionPolicy
+	// when it deletes claims (nil: Retain, the default, keeps them).
+	ClaimRetention *ClaimRetention `json:"claimRetention,omitempty"`
+}
+
+// ClaimRetention says which of a StatefulSet's claims the nodes delete,
+// as the StatefulSet controller does through the claims' owner
+// references: WhenScaled "Delete" deletes an ordinal's claims once the
+// set is scaled below it and its pod is gone, WhenDeleted "Delete" all of
+// them once the set left the plan and its pods are gone. Templates are
+// the claim templates' names: ordinal i's claims are
+// <template>-<set>-<i>.
+type ClaimRetention struct {
+	Templates   []string `json:"templates"`
+	WhenDeleted string   `json:"whenDeleted"`
+	WhenScaled  string   `json:"whenScaled"`
 }
 
 // Key is kind/namespace/name.

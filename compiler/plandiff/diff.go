@@ -168,6 +168,9 @@ func Compare(base, head *plan.Plan) *Diff {
 					c.Fields = append(c.Fields, templateFields(x, y)...)
 				}
 			}
+			if lost := claimsDeleted(a, b); lost != "" {
+				c.Rollout = strings.TrimPrefix(c.Rollout+"; "+lost, "; ")
+			}
 			return c
 		})
 
@@ -206,6 +209,7 @@ func Compare(base, head *plan.Plan) *Diff {
 	}
 
 	d.Nodes = nodePods(bn, hn)
+	warnClaimMoves(d, base, head)
 
 	slices.SortStableFunc(d.Changes, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), strings.Compare(a.Kind, b.Kind),
@@ -222,6 +226,52 @@ func Compare(base, head *plan.Plan) *Diff {
 		}
 	}
 	return d
+}
+
+// warnClaimMoves says, on its workload's change (an update when the
+// workload itself did not change), that an ordinal whose claims berth's
+// local provisioner backs moves to another node: its claims start empty
+// there, and the data stays on the node it leaves.
+func warnClaimMoves(d *Diff, base, head *plan.Plan) {
+	where := map[string]string{} // pod key -> base node, for pods with provisioned claims
+	for _, n := range base.Nodes {
+		for i := range n.Pods {
+			if p := &n.Pods[i]; p.Owner.Kind == "StatefulSet" && provisioned(p) {
+				where[p.Key()] = n.Node.Name
+			}
+		}
+	}
+	notes := map[string][]string{} // workload key -> notes
+	var order []string
+	for _, n := range head.Nodes {
+		for i := range n.Pods {
+			p := &n.Pods[i]
+			from, ok := where[p.Key()]
+			if !ok || from == n.Node.Name || !provisioned(p) {
+				continue
+			}
+			k := "StatefulSet/" + p.Namespace + "/" + p.Owner.Name
+			if notes[k] == nil {
+				order = append(order, k)
+			}
+			notes[k] = append(notes[k], fmt.Sprintf("%s moves from %s to %s: its berth-local claims start empty there (the data stays on %s)", p.Name, from, n.Node.Name, from))
+		}
+	}
+	for _, k := range order {
+		note := strings.Join(notes[k], "; ")
+		i := slices.IndexFunc(d.Changes, func(c Change) bool { return c.Action == Update && c.Kind+"/"+c.Namespace+"/"+c.Name == k })
+		if i < 0 {
+			ns, name, _ := strings.Cut(strings.TrimPrefix(k, "StatefulSet/"), "/")
+			d.Changes = append(d.Changes, Change{Action: Update, Kind: "StatefulSet", Namespace: ns, Name: name})
+			i = len(d.Changes) - 1
+		}
+		d.Changes[i].Rollout = strings.TrimPrefix(d.Changes[i].Rollout+"; "+note, "; ")
+	}
+}
+
+// provisioned says whether p mounts a claim of berth's local provisioner.
+func provisioned(p *plan.Pod) bool {
+	return slices.ContainsFunc(p.Spec.Volumes, func(v plan.Volume) bool { return v.LocalClaim != "" })
 }
 
 // nodePods compares each node's pods by key and hashes (no field diff:
@@ -355,6 +405,9 @@ func compareKeyed[T any](d *Diff, base, head map[string]*T, ident func(*T) Chang
 		if _, ok := head[k]; !ok {
 			c := ident(b)
 			c.Action = Delete
+			if w, isW := any(b).(*plan.Workload); isW {
+				c.Rollout = claimsDeleted(w, nil)
+			}
 			d.Changes = append(d.Changes, c)
 		}
 	}
@@ -557,6 +610,42 @@ func join(path, k string) string {
 	return path + "." + k
 }
 
+// claimsDeleted warns of the claim data a StatefulSet change deletes:
+// all of it when the set goes (head nil) under whenDeleted: Delete, the
+// claims of the ordinals it scales away under whenScaled: Delete; "" when
+// none.
+func claimsDeleted(base, head *plan.Workload) string {
+	if base.Kind != "StatefulSet" {
+		return ""
+	}
+	if head == nil {
+		if cr := base.ClaimRetention; cr != nil && cr.WhenDeleted == "Delete" {
+			return "deletes its ordinals' claims and their data (persistentVolumeClaimRetentionPolicy.whenDeleted: Delete)"
+		}
+		return ""
+	}
+	cr := head.ClaimRetention
+	from, to := head.Strategy.OrdinalsStart+head.Replicas, base.Strategy.OrdinalsStart+base.Replicas
+	if cr == nil || cr.WhenScaled != "Delete" || to <= from || head.Strategy.OrdinalsStart != base.Strategy.OrdinalsStart {
+		return ""
+	}
+	return fmt.Sprintf("deletes the claims of %s-%d to %s-%d and their data (persistentVolumeClaimRetentionPolicy.whenScaled: Delete)", head.Name, from, head.Name, to-1)
+}
+
+// claimsFate says when the nodes delete a StatefulSet's claims ("":
+// never, the default).
+func claimsFate(cr *plan.ClaimRetention) string {
+	switch {
+	case cr == nil:
+		return ""
+	case cr.WhenScaled == "Delete" && cr.WhenDeleted == "Delete":
+		return "; claims deleted with their ordinal when scaled down, and with the set"
+	case cr.WhenScaled == "Delete":
+		return "; claims deleted with their ordinal when scaled down"
+	}
+	return "; claims deleted with the set"
+}
+
 // statefulSetRollout says in which order a StatefulSet's ordinals start
 // and are updated.
 func statefulSetRollout(w *plan.Workload) string {
@@ -566,6 +655,7 @@ func statefulSetRollout(w *plan.Workload) string {
 	if s.PodManagementPolicy == "Parallel" {
 		start = "created and removed in parallel"
 	}
+	start += claimsFate(w.ClaimRetention)
 	if s.Type == "OnDelete" {
 		return fmt.Sprintf("ordinals %s; on delete: replaced as they are deleted", start)
 	}

@@ -44,16 +44,23 @@ func WritePlan(w io.Writer, p *plan.Plan, node string) error {
 	if len(p.Workloads) > 0 {
 		fmt.Fprintf(bw, "\nWorkloads:\n")
 		tw := tabwriter.NewWriter(bw, 0, 4, 2, ' ', 0)
+		spread := spreadSets(p)
 		for i := range p.Workloads {
 			wl := &p.Workloads[i]
 			if node != "" && wl.Node != "" && wl.Node != node {
 				continue
 			}
-			where := ""
+			where, rollout := "", Rollout(wl)
 			if wl.Node != "" {
 				where = "on " + wl.Node
 			}
-			fmt.Fprintf(tw, "  %s %s/%s\t%s\t%s\t%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Revision, where, Rollout(wl))
+			if ns := spread[wl.Key()]; len(ns) > 1 {
+				// Each node orders its own ordinals only: say so where
+				// the set spans several.
+				where = "on " + strings.Join(ns, ",")
+				rollout += "; each node orders its own ordinals"
+			}
+			fmt.Fprintf(tw, "  %s %s/%s\t%s\t%s\t%s\n", wl.Kind, wl.Namespace, wl.Name, wl.Revision, where, rollout)
 		}
 		tw.Flush()
 	}
@@ -173,4 +180,23 @@ func writeWaves(w io.Writer, p *plan.Plan, node string) {
 	}
 	line("SyncFail (when the revision fails)", func(wl *plan.Workload) bool { return wl.Hook == plan.HookSyncFail })
 	tw.Flush()
+}
+
+// spreadSets are the nodes that run each StatefulSet's ordinals, in the
+// plan's node order, by workload key.
+func spreadSets(p *plan.Plan) map[string][]string {
+	out := map[string][]string{}
+	for _, n := range p.Nodes {
+		for i := range n.Pods {
+			pod := &n.Pods[i]
+			if pod.Owner.Kind != "StatefulSet" {
+				continue
+			}
+			k := "StatefulSet/" + pod.Namespace + "/" + pod.Owner.Name
+			if ns := out[k]; len(ns) == 0 || ns[len(ns)-1] != n.Node.Name {
+				out[k] = append(ns, n.Node.Name)
+			}
+		}
+	}
+	return out
 }

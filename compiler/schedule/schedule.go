@@ -175,15 +175,22 @@ func Place(nodes []plan.Node, pods []expand.Pod, nss []plan.Namespace) ([]string
 		gt    *groupTerms
 		gerr  error
 	)
-	group := "\x00"
+	group, volumes := "\x00", ""
 	for _, i := range order {
 		p := &pods[i]
-		if p.Group != group {
-			group = p.Group
+		// The replicas of a group share its filters, except the node
+		// affinity of their own volumes: a StatefulSet's ordinals bind
+		// one claim each, which a local PersistentVolume may pin to its
+		// own node. The ranking stays the group's.
+		if v := strings.Join(p.AffinityText, "\x00"); p.Group != group || v != volumes {
+			volumes = v
 			tiers = tiers[:0]
 			for _, e := range el.of(p) {
 				tiers = append(tiers, newRanking(p.Group, e))
 			}
+		}
+		if p.Group != group {
+			group = p.Group
 			gt, gerr = nil, nil
 			if index != nil {
 				gt, gerr = newGroupTerms(p, index, ns)

@@ -26,8 +26,9 @@ type service struct {
 type endpoints struct {
 	addrs []netip.Addr
 	ports [][]target
-	// hosts are the pods whose subdomain is the Service, by host name.
-	hosts map[string]netip.Addr
+	// hosts are the addresses of the pods with a host name in the
+	// Service, by host name (pods of one Deployment may share one).
+	hosts map[string][]netip.Addr
 }
 
 type target struct {
@@ -99,9 +100,12 @@ func (z *zone) withRoutes(routes []nodes.ServiceRoute) *zone {
 		for _, h := range r.Hosts {
 			if ip, err := netip.ParseAddr(h.IP); err == nil {
 				if e.hosts == nil {
-					e.hosts = map[string]netip.Addr{}
+					e.hosts = map[string][]netip.Addr{}
 				}
-				e.hosts[strings.ToLower(h.Host)] = ip
+				h := strings.ToLower(h.Host)
+				if !slices.Contains(e.hosts[h], ip) {
+					e.hosts[h] = append(e.hosts[h], ip)
+				}
 			}
 		}
 		slices.SortFunc(e.addrs, netip.Addr.Compare)
@@ -167,8 +171,10 @@ func (z *zone) lookup(q dns.Question, ttl uint32) (a answer, ok bool) {
 		if s == nil || s.clusterIP.IsValid() {
 			return answer{rcode: dns.RcodeNameError}, true
 		}
-		if ip, ok := z.headlessOf(s).hosts[labels[0]]; ok {
-			a.answer = addrRR(q, ip, ttl)
+		if ips, ok := z.headlessOf(s).hosts[labels[0]]; ok {
+			for _, ip := range ips {
+				a.answer = append(a.answer, addrRR(q, ip, ttl)...)
+			}
 			return a, true
 		}
 		for _, ip := range z.headlessOf(s).addrs {

@@ -203,3 +203,21 @@ func TestSubdomainHosts(t *testing.T) {
 		}
 	}
 }
+
+// Pods of one Deployment with the same hostname and subdomain share one
+// name: it answers every ready pod's address, as CoreDNS answers from
+// endpoints with one hostname.
+func TestSharedHostname(t *testing.T) {
+	z := newZone("cluster.local").withServices([]plan.Service{{Namespace: "default", Name: "grp", ClusterIP: "None"}}).
+		withRoutes([]nodes.ServiceRoute{{Namespace: "default", Name: "grp", ClusterIP: "None",
+			Ready: []nodes.ReadyPod{{Pod: "default/w-1", IP: "10.88.0.5"}, {Pod: "default/w-2", IP: "10.88.1.6", Node: "n2"}},
+			Hosts: []nodes.HostAddr{{Host: "leader", IP: "10.88.0.5"}, {Host: "leader", IP: "10.88.1.6"}}}})
+	a, ok := z.lookup(dns.Question{Name: "leader.grp.default.svc.cluster.local.", Qtype: dns.TypeA, Qclass: dns.ClassINET}, 5)
+	var got []string
+	for _, rr := range a.answer {
+		got = append(got, rr.(*dns.A).A.String())
+	}
+	if !ok || !slices.Equal(got, []string{"10.88.0.5", "10.88.1.6"}) {
+		t.Errorf("leader.grp: %v %v, want both pods", ok, got)
+	}
+}

@@ -48,3 +48,22 @@ func (m *Manager) localClaim(root, ns, claim string) (string, error) {
 	}
 	return p, nil
 }
+
+// DeleteClaim deletes a provisioned claim's directory with its data. Only
+// a StatefulSet's persistentVolumeClaimRetentionPolicy of Delete asks for
+// it (reconciler.Claims), once the ordinal's pod is gone; a claim bound
+// to a declared PersistentVolume has no directory here, and its volume's
+// data is never touched. A claim that has no directory is done.
+func (m *Manager) DeleteClaim(ns, claim string) error {
+	if err := checkName("namespace", ns); err != nil {
+		return err
+	}
+	if err := checkName("claim", claim); err != nil {
+		return err
+	}
+	p := filepath.Join(m.ClaimsRoot(), ns+"_"+claim)
+	if err := os.RemoveAll(p); err != nil {
+		return fmt.Errorf("delete claim %s/%s: %w", ns, claim, err)
+	}
+	return nil
+}

@@ -558,3 +558,44 @@ func TestLocalClaim(t *testing.T) {
 		t.Fatal("a claim name with '/' was accepted")
 	}
 }
+
+// DeleteClaim removes a provisioned claim's directory and nothing else:
+// not another claim, not a path outside the claims directory.
+func TestDeleteClaim(t *testing.T) {
+	state := t.TempDir()
+	m := New(filepath.Join(state, "volumes"))
+	for _, c := range []string{"data-pg-0", "data-pg-1"} {
+		pod := &plan.Pod{Namespace: "db", Name: "p", Spec: plan.PodSpec{Volumes: []plan.Volume{{Name: "data", Kind: KindPVC, LocalClaim: c}}}}
+		paths, err := m.Prepare(pod)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(paths["data"], "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	outside := filepath.Join(state, "keep")
+	if err := os.WriteFile(outside, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.DeleteClaim("db", "data-pg-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(state, "claims", "db_data-pg-1")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("deleted claim still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(state, "claims", "db_data-pg-0", "sub")); err != nil {
+		t.Errorf("the other claim lost its data: %v", err)
+	}
+	if err := m.DeleteClaim("db", "data-pg-1"); err != nil {
+		t.Errorf("deleting a deleted claim: %v", err)
+	}
+	for _, bad := range [][2]string{{"..", "keep"}, {"db", "../../keep"}, {"", "x"}} {
+		if err := m.DeleteClaim(bad[0], bad[1]); err == nil {
+			t.Errorf("DeleteClaim(%q, %q) accepted", bad[0], bad[1])
+		}
+	}
+	if _, err := os.Stat(outside); err != nil {
+		t.Errorf("a file outside the claims was removed: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"berth.dev/berth/nodes/dns"
 	"berth.dev/berth/nodes/hostroutes"
 	"berth.dev/berth/nodes/iptables"
+	"berth.dev/berth/nodes/volumes"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/store"
 )
@@ -156,6 +158,8 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Resync:   n.cfg.Resync,
 		OnResync: n.resyncRoutes,
 		OnPass:   n.onPass,
+		// The runtime's volume root (containerd.New): its claims beside it.
+		Claims: volumes.New(filepath.Join(n.cfg.StateDir, "volumes")),
 	})
 	lctx, stop := context.WithCancel(ctx)
 	n.stopLoop, n.loopDone = stop, make(chan struct{})

@@ -11,6 +11,7 @@ import (
 
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/disruption"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/networkpolicy"
 	"berth.dev/berth/compiler/object"
@@ -94,6 +95,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	}
 	address.Endpoints(p.Services, placed, rollouts)
 	p.NetworkPolicies, p.Namespaces = networkpolicy.Resolve(set)
+	p.DisruptionBudgets = disruption.Budgets(set, p)
 
 	sortPlan(p)
 	p.Revision = opts.Revision

@@ -43,6 +43,9 @@ type Plan struct {
 	// namespaceSelectors read (policy.go).
 	NetworkPolicies []NetworkPolicy `json:"networkPolicies,omitempty"`
 	Namespaces      []Namespace     `json:"namespaces,omitempty"`
+	// DisruptionBudgets are the PodDisruptionBudgets (disruption.go):
+	// every node reads them before it stops pods that move elsewhere.
+	DisruptionBudgets []DisruptionBudget `json:"disruptionBudgets,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.

@@ -1,0 +1,143 @@
+// Package disruption is the arithmetic of PodDisruptionBudgets, in one
+// place: the budgets of a plan with the pods they expect
+// (getExpectedPodCount of the disruption controller), the disruptions a
+// count of healthy pods allows (updatePdbStatus), whether a pod may go
+// now (the eviction API's rules, unhealthyPodEvictionPolicy included),
+// and which moves of a new plan a budget holds (berth plan's notes). The
+// nodes call it with the healthy counts gossip brings; it is pure.
+package disruption
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/object"
+	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/compiler/selector"
+)
+
+// Budgets returns every PodDisruptionBudget of set in the plan's form,
+// sorted by namespace and name, each with the pods of p it selects
+// counted.
+func Budgets(set *object.Set, p *plan.Plan) []plan.DisruptionBudget {
+	var out []plan.DisruptionBudget
+	for _, o := range object.Typed[api.PodDisruptionBudget](set, "PodDisruptionBudget") {
+		if set.Get(o.Kind, o.Namespace, o.Name) != o.Object {
+			continue // a duplicate is the checks' finding
+		}
+		spec := &o.V.Spec
+		b := plan.DisruptionBudget{Namespace: o.Namespace, Name: o.Name, Selector: spec.Selector,
+			MinAvailable: spec.MinAvailable, MaxUnavailable: spec.MaxUnavailable,
+			UnhealthyPodEvictionPolicy: cmp.Or(spec.UnhealthyPodEvictionPolicy, plan.IfHealthyBudget)}
+		sel := compile(&b)
+		selected, unmanaged := 0, 0
+		for i := range p.Nodes {
+			for j := range p.Nodes[i].Pods {
+				pod := &p.Nodes[i].Pods[j]
+				if pod.Namespace == b.Namespace && sel.Matches(pod.Labels) {
+					selected++
+					if pod.Owner.Kind == "Pod" {
+						unmanaged++
+					}
+				}
+			}
+		}
+		b.ExpectedPods, b.DesiredHealthy = Expected(b.MinAvailable, b.MaxUnavailable, selected, unmanaged)
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b plan.DisruptionBudget) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// Expected is the disruption controller's getExpectedPodCount for a
+// budget over selected pods, unmanaged of which have no controller: a
+// whole minAvailable expects the pods there are and wants that many
+// healthy; a percentage, or maxUnavailable, expects the pods of their
+// controllers (the plan runs exactly those) and rounds a percentage up.
+// With neither set, nothing is expected, and no disruption is allowed.
+func Expected(minAvailable, maxUnavailable *api.IntOrString, selected, unmanaged int) (expected, desired int32) {
+	managed := int32(selected - unmanaged)
+	switch {
+	case maxUnavailable != nil:
+		n, _ := maxUnavailable.ScaledValue(int(managed), true)
+		return managed, max(managed-int32(n), 0)
+	case minAvailable != nil && !minAvailable.IsString:
+		return int32(selected), minAvailable.IntVal
+	case minAvailable != nil:
+		n, _ := minAvailable.ScaledValue(int(managed), true)
+		return managed, int32(n)
+	}
+	return 0, 0
+}
+
+// Allowed is the budget's disruptionsAllowed with healthy of its pods
+// healthy (ready): none while no pod is expected (the controller's guard
+// against pods it has not counted yet).
+func Allowed(b *plan.DisruptionBudget, healthy int) int {
+	n := healthy - int(b.DesiredHealthy)
+	if b.ExpectedPods <= 0 || n <= 0 {
+		return 0
+	}
+	return n
+}
+
+// MayStop is the eviction API's answer for one pod of b while healthy
+// of b's pods are healthy: a ready pod goes when a disruption is
+// allowed; one that is not ready goes with AlwaysAllow, and with
+// IfHealthyBudget while the budget is met (or, as for a ready pod, when
+// a disruption is allowed).
+func MayStop(b *plan.DisruptionBudget, healthy int, ready bool) bool {
+	if !ready {
+		if b.UnhealthyPodEvictionPolicy == plan.AlwaysAllow {
+			return true
+		}
+		if healthy >= int(b.DesiredHealthy) && b.DesiredHealthy > 0 {
+			return true
+		}
+	}
+	return Allowed(b, healthy) > 0
+}
+
+// Set is a plan's budgets with their selectors compiled.
+type Set struct {
+	Budgets []plan.DisruptionBudget
+	sels    []selector.Selector
+}
+
+// NewSet compiles the selectors of budgets.
+func NewSet(budgets []plan.DisruptionBudget) *Set {
+	s := &Set{Budgets: budgets, sels: make([]selector.Selector, len(budgets))}
+	for i := range budgets {
+		s.sels[i] = compile(&budgets[i])
+	}
+	return s
+}
+
+// Covering returns the indexes of the budgets that select a pod of
+// namespace ns with labels.
+func (s *Set) Covering(ns string, labels map[string]string) []int {
+	var out []int
+	for i := range s.Budgets {
+		if s.Budgets[i].Namespace == ns && s.sels[i].Matches(labels) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// compile is b's selector; an absent one selects nothing (policy/v1),
+// as does one that does not parse (validation refused it already).
+func compile(b *plan.DisruptionBudget) selector.Selector {
+	if b.Selector == nil {
+		return selector.Nothing()
+	}
+	s, err := selector.FromLabelSelector(b.Selector)
+	if err != nil {
+		return selector.Nothing()
+	}
+	return s
+}

@@ -129,12 +129,12 @@ func TestHolds(t *testing.T) {
 	}{{
 		name:  "minAvailable 3 holds both",
 		next:  &plan.Plan{Nodes: drained, DisruptionBudgets: []plan.DisruptionBudget{budget(num(3), nil, 3, 3)}},
-		want:  []string{"PodDisruptionBudget default/web (minAvailable 3, 3 pods expected) allows 0 disruptions: 2 pods moving off n2: are held there until replacements are ready elsewhere"},
+		want:  []string{"PodDisruptionBudget default/web (minAvailable 3, 3 pods expected) allows 0 disruptions: 2 pods moving off n2 are held there until replacements are ready elsewhere"},
 		moves: 2,
 	}, {
-		name: "maxUnavailable 1 holds one",
-		next: &plan.Plan{Nodes: drained, DisruptionBudgets: []plan.DisruptionBudget{budget(nil, num(1), 3, 2)}},
-		want: []string{"PodDisruptionBudget default/web (maxUnavailable 1, 3 pods expected) allows 1 disruption: 2 pods moving off n2: 1 may go at once, the others are held there until replacements are ready elsewhere"},
+		name:  "maxUnavailable 1 holds one",
+		next:  &plan.Plan{Nodes: drained, DisruptionBudgets: []plan.DisruptionBudget{budget(nil, num(1), 3, 2)}},
+		want:  []string{"PodDisruptionBudget default/web (maxUnavailable 1, 3 pods expected) allows 1 disruption: 2 pods moving off n2 (1 may go at once, the others are held there) until replacements are ready elsewhere"},
 		moves: 2, allowed: 1,
 	}, {
 		name: "maxUnavailable 2 holds none",

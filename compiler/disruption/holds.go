@@ -132,9 +132,9 @@ func reason(b *plan.DisruptionBudget, h *Hold) string {
 		held = "are held there"
 	}
 	if h.Allowed > 0 {
-		held = fmt.Sprintf("%d may go at once, the others are held there", h.Allowed)
+		held = fmt.Sprintf("(%d may go at once, the others are held there)", h.Allowed)
 	}
-	s := head + fmt.Sprintf("%s moving off %s: %s until replacements are ready elsewhere", pods(len(h.Moves)), strings.Join(from, ", "), held)
+	s := head + fmt.Sprintf("%s moving off %s %s until replacements are ready elsewhere", pods(len(h.Moves)), strings.Join(from, ", "), held)
 	if len(h.Shared) > 0 {
 		s += fmt.Sprintf("; %s, selected by more than one budget, never %s (the eviction API refuses such a pod)",
 			strings.Join(h.Shared, ", "), map[bool]string{true: "moves", false: "move"}[len(h.Shared) == 1])

@@ -342,7 +342,7 @@ func (x *expander) daemonSet(o *object.Object, ds *api.DaemonSet) {
 	// and taints (nodefit, the scheduler's own rules).
 	var nodes []string
 	for i := range x.in.Nodes {
-		if n := &x.in.Nodes[i]; t.place.fit.Refuses(n) == "" {
+		if n := &x.in.Nodes[i]; t.place.fit.Refuses(nodefit.ForDaemonSet(n)) == "" {
 			nodes = append(nodes, n.Name)
 		}
 	}

@@ -137,6 +137,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		},
 	})
+	comp.drained = loop.Drained
 	_ = podMetrics
 
 	for _, d := range watchDir {

@@ -36,6 +36,8 @@ type Facts struct {
 	Retries []Retry `json:"retries,omitempty"`
 	// Control is the newest fleet-wide command the node knows.
 	Control Control `json:"control,omitzero"`
+	// Cordons are the newest drain mark of each node it knows (cordon.go).
+	Cordons []Cordon `json:"cordons,omitempty"`
 }
 
 // Failure is "revision R failed on this node (reason)".
@@ -143,6 +145,7 @@ func Decode(b []byte) (Facts, bool) {
 	f.Healthy = f.Healthy[:min(len(f.Healthy), MaxHealthy)]
 	f.Failed = f.Failed[:min(len(f.Failed), MaxFailed)]
 	f.Retries = f.Retries[:min(len(f.Retries), MaxRetries)]
+	f.Cordons = f.Cordons[:min(len(f.Cordons), MaxCordons)]
 	return f, true
 }
 

@@ -119,10 +119,10 @@ type Loop struct {
 	appliedOnce bool
 	// plans are compiled revisions (see evict); headRev the newest that
 	// compiled; want one to compile from its snapshot for a decision.
-	plans     map[string]compiled
+	plans map[string]compiled
 	// drained are the drained nodes (cordon.go) the plans are compiled
 	// with now; a plan compiled with others is compiled again.
-	drained []string
+	drained   []string
 	headRev   string
 	want      string
 	inventory []string

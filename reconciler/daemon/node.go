@@ -43,6 +43,8 @@ type Node struct {
 	current atomic.Pointer[plan.Plan]
 	// dns is the node's cluster DNS (nil with ClusterDNS off).
 	dns *dns.Server
+	// holds are the pods disruption budgets keep here (hold.go).
+	holds holds
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -58,6 +60,7 @@ func NewNode(cfg *Config) *Node {
 			r.Poke()
 		}
 	})
+	n.peers.budgets = n.localBudgets
 	return n
 }
 
@@ -158,6 +161,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	if err := reservedPorts(p, n.cfg); err != nil {
 		return err
 	}
+	given := p
 	np, err := p.NodePlan(n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
@@ -179,6 +183,10 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		n.mu.Lock()
 		n.drainSince = time.Time{}
 		n.mu.Unlock()
+	}
+	if held := n.hold(ctx, given, p); held != p {
+		p = held
+		np, _ = p.NodePlan(n.cfg.Node)
 	}
 	n.current.Store(p)
 	if err := n.Start(ctx, p); err != nil {

@@ -67,6 +67,9 @@ type peers struct {
 	// summary, when set before the first plan, is this node for
 	// `berth status --cluster`.
 	summary func() nodeapi.NodeSummary
+	// budgets, when set, are this node's ready pods per disruption
+	// budget, told with the facts (facts.go).
+	budgets func() map[string]int
 	// join starts the gossip layer (gossip.New; tests replace it).
 	join func(gossip.Config, []gossip.Member) (membership, error)
 
@@ -182,6 +185,9 @@ func (ps *peers) run(ctx context.Context, ring membership) {
 		now := time.Now()
 		if ps.summary != nil && now.Sub(sumAt) >= summaryEvery {
 			sum, sumAt = ps.summary(), now
+		}
+		if ps.budgets != nil {
+			ps.facts.setBudgets(ps.budgets())
 		}
 		if l := ps.self(); l != nil {
 			if ready, ok := l.LocalReady(); ok {

@@ -34,10 +34,11 @@ func budgetHealthy(set *disruption.Set, pods []reconciler.PodReady) map[string]i
 // each reachable node's ready pods per budget key). A pod selected by
 // no budget goes at once; one selected by more than one never goes
 // (the eviction API refuses it). prev is this node's part as it runs
-// it now. It returns the pods held, sorted, and one line per hold.
-func holdMoves(self string, prev []plan.Pod, p *plan.Plan, local []reconciler.PodReady, peers map[string]map[string]int) ([]plan.Pod, []string) {
+// it now. It returns the pods held, sorted, one line per hold, and the
+// pods of a budget that may go now.
+func holdMoves(self string, prev []plan.Pod, p *plan.Plan, local []reconciler.PodReady, peers map[string]map[string]int) (held []plan.Pod, notes []string, goes []plan.Pod) {
 	if len(prev) == 0 || len(p.DisruptionBudgets) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	here, elsewhere := map[string]bool{}, map[string]bool{}
 	for i := range p.Nodes {
@@ -63,8 +64,6 @@ func holdMoves(self string, prev []plan.Pod, p *plan.Plan, local []reconciler.Po
 			healthy[k] += c
 		}
 	}
-	var held []plan.Pod
-	var notes []string
 	for i := range prev {
 		pod := &prev[i]
 		r := running[pod.Key()]
@@ -86,6 +85,7 @@ func holdMoves(self string, prev []plan.Pod, p *plan.Plan, local []reconciler.Po
 		}
 		b := &set.Budgets[cover[0]]
 		if disruption.MayStop(b, healthy[b.Key()], r.Ready) {
+			goes = append(goes, *pod)
 			if r.Ready {
 				healthy[b.Key()]--
 			}
@@ -95,10 +95,14 @@ func holdMoves(self string, prev []plan.Pod, p *plan.Plan, local []reconciler.Po
 		notes = append(notes, fmt.Sprintf("pod %s stays until a replacement is ready elsewhere: PodDisruptionBudget %s has %d healthy of %d wanted (%d expected), 0 disruptions allowed",
 			pod.Key(), b.Key(), healthy[b.Key()], b.DesiredHealthy, b.ExpectedPods))
 	}
-	slices.SortFunc(held, func(a, b plan.Pod) int {
+	sortPods(held)
+	return held, notes, goes
+}
+
+func sortPods(pods []plan.Pod) {
+	slices.SortFunc(pods, func(a, b plan.Pod) int {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
-	return held, notes
 }
 
 func inventoryHas(p *plan.Plan, node string) bool {
@@ -117,9 +121,7 @@ func withHeld(p *plan.Plan, node string, held []plan.Pod) *plan.Plan {
 			continue
 		}
 		pods := append(slices.Clone(cp.Nodes[i].Pods), held...)
-		slices.SortFunc(pods, func(a, b plan.Pod) int {
-			return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-		})
+		sortPods(pods)
 		cp.Nodes[i].Pods = pods
 	}
 	return &cp

@@ -3,6 +3,7 @@ package daemon
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
@@ -74,7 +75,7 @@ func TestHoldMoves(t *testing.T) {
 		name: "already stopped", p: next(budget(plan.IfHealthyBudget)), peers: map[string]map[string]int{},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			held, notes := holdMoves("n2", prev, tc.p, tc.local, tc.peers)
+			held, notes, _ := holdMoves("n2", prev, tc.p, tc.local, tc.peers)
 			if (len(held) == 1) != tc.held || tc.held && held[0].Name != "b" {
 				t.Errorf("held %v, want held %v", held, tc.held)
 			}
@@ -115,5 +116,28 @@ func TestFactsCarryBudgets(t *testing.T) {
 	b.learn("n1", a.encoded())
 	if got := len(b.counts["n1"]); got == 0 || got >= 200 || b.peers["n1"].Healthy[0] != "r1" {
 		t.Fatalf("%d counts learned of 200, facts %+v", got, b.peers["n1"])
+	}
+}
+
+// TestHoldSettles: a pod its budget lets go waits holdSettle, on every
+// recheck, before it goes; a hold in between starts it over.
+func TestHoldSettles(t *testing.T) {
+	var h holds
+	t0 := time.Unix(1000, 0)
+	pod := webPod("b")
+	held, notes := h.settle(nil, nil, []plan.Pod{pod}, t0)
+	if len(held) != 1 || !strings.Contains(notes[0], "goes once its budget has allowed it for 1.5s") {
+		t.Fatalf("first allowed: held %v, notes %v", held, notes)
+	}
+	if held, _ = h.settle(nil, nil, []plan.Pod{pod}, t0.Add(time.Second)); len(held) != 1 {
+		t.Fatal("went before holdSettle")
+	}
+	if held, _ = h.settle(nil, nil, []plan.Pod{pod}, t0.Add(2*time.Second)); len(held) != 0 {
+		t.Fatalf("still held after holdSettle: %v", held)
+	}
+	h.settle(nil, nil, []plan.Pod{pod}, t0.Add(3*time.Second))
+	h.settle([]plan.Pod{pod}, nil, nil, t0.Add(4*time.Second)) // held again
+	if held, _ = h.settle(nil, nil, []plan.Pod{pod}, t0.Add(5*time.Second)); len(held) != 1 {
+		t.Fatal("a hold in between did not start the wait over")
 	}
 }

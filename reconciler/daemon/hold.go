@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -9,6 +10,12 @@ import (
 	"berth.dev/berth/compiler/disruption"
 	"berth.dev/berth/compiler/plan"
 )
+
+// holdSettle is how long a budget must allow a pod to go, on every
+// recheck, before it goes: longer than gossip takes to spread a change
+// (a few hundred milliseconds), so that a pod another node has just
+// stopped is not still counted healthy here.
+const holdSettle = 1500 * time.Millisecond
 
 // holdRecheck is how often a node that keeps pods for a disruption
 // budget looks again whether they may go (the others' readiness comes by
@@ -27,6 +34,9 @@ type holds struct {
 	timer  *time.Timer
 	notes  []string
 	warned bool
+	// allowed is since when each pod its budget lets go has been allowed
+	// to go, without a break.
+	allowed map[string]time.Time
 	// set is the budgets of plan p, their selectors compiled.
 	p   *plan.Plan
 	set *disruption.Set
@@ -84,7 +94,8 @@ func (n *Node) hold(ctx context.Context, given, p *plan.Plan) *plan.Plan {
 		}
 		return p
 	}
-	held, notes := holdMoves(n.cfg.Node, part.Pods, p, rec.PodReadiness(), peers)
+	held, notes, goes := holdMoves(n.cfg.Node, part.Pods, p, rec.PodReadiness(), peers)
+	held, notes = n.holds.settle(held, notes, goes, time.Now())
 	n.setHoldNotes(notes)
 	if len(held) == 0 {
 		return p
@@ -106,6 +117,28 @@ func (n *Node) hold(ctx context.Context, given, p *plan.Plan) *plan.Plan {
 	}
 	n.holds.mu.Unlock()
 	return withHeld(p, n.cfg.Node, held)
+}
+
+// settle keeps among goes the pods their budget has not allowed to go
+// for holdSettle yet, and forgets the others.
+func (h *holds) settle(held []plan.Pod, notes []string, goes []plan.Pod, now time.Time) ([]plan.Pod, []string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	next := map[string]time.Time{}
+	for _, p := range goes {
+		since, ok := h.allowed[p.Key()]
+		if !ok {
+			since = now
+		}
+		if wait := holdSettle - now.Sub(since); wait > 0 {
+			next[p.Key()] = since
+			held = append(held, p)
+			notes = append(notes, fmt.Sprintf("pod %s goes once its budget has allowed it for %v (the other nodes' word settles)", p.Key(), holdSettle))
+		}
+	}
+	h.allowed = next
+	sortPods(held)
+	return held, notes
 }
 
 // setHoldNotes logs the holds when they change.

@@ -130,8 +130,13 @@ func testDrainBudget(t *testing.T) {
 	watch := func(what string, done func(map[string][]string) bool) (minReady, maxReady int, sawHold bool) {
 		minReady, maxReady = 99, 0
 		deadline := time.Now().Add(90 * time.Second)
+		last := -1
 		for {
 			now := guardPods(t)
+			if total(now) != last {
+				t.Logf("%s +%v: %v", what, time.Since(start).Round(10*time.Millisecond), now)
+				last = total(now)
+			}
 			minReady, maxReady = min(minReady, total(now)), max(maxReady, total(now))
 			if s, err := status(context.Background(), drained); err == nil && len(s.Held) > 0 {
 				sawHold = true

@@ -7,6 +7,7 @@ import (
 
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/nodes/gossip"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/fleet"
 )
@@ -139,5 +140,48 @@ func TestHoldSettles(t *testing.T) {
 	h.settle([]plan.Pod{pod}, nil, nil, t0.Add(4*time.Second)) // held again
 	if held, _ = h.settle(nil, nil, []plan.Pod{pod}, t0.Add(5*time.Second)); len(held) != 1 {
 		t.Fatal("a hold in between did not start the wait over")
+	}
+}
+
+// TestLeavingMembers: a node a plan removes stays in the gossip
+// inventory for leaveGrace (on the others, and on itself, whose drained
+// plan has no address for it), and goes at once when it is back.
+func TestLeavingMembers(t *testing.T) {
+	ps := newPeers(&Config{Node: "n1", PeerPort: 1}, func() local { return nil }, func() {})
+	t0 := time.Unix(1000, 0)
+	n := func(names ...string) []gossip.Member {
+		var out []gossip.Member
+		for _, x := range names {
+			out = append(out, gossip.Member{Name: x, Addr: "10.0.0." + x[1:]})
+		}
+		return out
+	}
+	names := func(ms []gossip.Member) string {
+		var out []string
+		for _, m := range ms {
+			out = append(out, m.Name+"@"+m.Addr)
+		}
+		return strings.Join(out, " ")
+	}
+	ps.withLeaving(n("n1", "n2", "n3"), t0)
+	if got := names(ps.withLeaving(n("n1", "n2"), t0.Add(time.Second))); got != "n1@10.0.0.1 n2@10.0.0.2 n3@10.0.0.3" {
+		t.Errorf("right after n3 left: %s", got)
+	}
+	if got := names(ps.withLeaving(n("n1", "n2"), t0.Add(leaveGrace+2*time.Second))); got != "n1@10.0.0.1 n2@10.0.0.2" {
+		t.Errorf("after leaveGrace: %s", got)
+	}
+	ps.withLeaving(n("n1", "n2", "n3"), t0.Add(time.Hour))
+	ps.withLeaving(n("n1", "n2"), t0.Add(time.Hour+time.Second))
+	if got := names(ps.withLeaving(n("n1", "n2", "n3"), t0.Add(time.Hour+2*time.Second))); got != "n1@10.0.0.1 n2@10.0.0.2 n3@10.0.0.3" {
+		t.Errorf("back: %s", got)
+	}
+	if len(ps.left) != 0 {
+		t.Errorf("left = %v after n3 came back", ps.left)
+	}
+	// The leaving node itself: its drained plan has no address for it.
+	self := newPeers(&Config{Node: "n3", PeerPort: 1}, func() local { return nil }, func() {})
+	self.withLeaving(n("n1", "n2", "n3"), t0)
+	if got := names(self.withLeaving(n("n1", "n2"), t0.Add(time.Second))); !strings.Contains(got, "n3@10.0.0.3") {
+		t.Errorf("the leaving node's own inventory: %s", got)
 	}
 }

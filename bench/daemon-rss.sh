@@ -24,22 +24,12 @@ W=$(mktemp -d /tmp/berth-rss.XXXXXX)
 API=$W/run/berth.sock
 NODE=(--node node-0000 --state-dir "$W/state" --run-dir "$W/run" --containerd-address "$BERTH_TEST_CONTAINERD"
 	--containerd-namespace berth-bench-rss --bridge brss0 --service-cidr 10.160.0.0/12 --chain-prefix BRSS)
-DAEMON_PID=
-
-log() { printf '%s\n' "$*" >&2; }
+BRIDGE=brss0
+CTR_NS=berth-bench-rss
+. bench/lib/node.sh
 finish() {
-	if [[ -n $DAEMON_PID ]]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-	fi
-	[[ -x $W/bin/berth ]] && "$W/bin/berth" cleanup "${NODE[@]}" >/dev/null 2>&1 || true
-	ip link del brss0 2>/dev/null || true
-	ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-rss images ls -q 2>/dev/null |
-		xargs -r ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-rss images rm >/dev/null 2>&1 || true
-	# Image content goes away asynchronously; the namespace only once empty.
-	for _ in $(seq 20); do ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench-rss >/dev/null 2>&1 && break; sleep 0.3; done
 	cp "$W/daemon.log" /tmp/berth-rss-daemon.log 2>/dev/null || true
-	rm -rf "$W"
+	finish_node
 }
 trap finish EXIT
 
@@ -54,7 +44,6 @@ find "$W/repo" -name '*.yaml' -print0 | xargs -0 sed -i -E \
 	-e "s#registry.example.com/(app-[0-9]+|batch):[0-9.]+#$IMG#" \
 	-e 's#containerPort: 8080#containerPort: 8000#' -e 's#path: /healthz#path: /#' \
 	-e 's#command: \[/bin/run, --shard, "[0-9]+"\]#command: [sleep, "5"]#'
-berth() { "$W/bin/berth" "$@" --api "$API"; }
 
 "$W/bin/berth" daemon --api "$API" "${NODE[@]}" --watch "$W/repo" --peer-port 0 >>"$W/daemon.log" 2>&1 &
 DAEMON_PID=$!

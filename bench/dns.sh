@@ -28,40 +28,19 @@ API=$W/run/berth.sock
 NODE=(--state-dir "$W/state" --run-dir "$W/run" --containerd-address "$BERTH_TEST_CONTAINERD"
 	--containerd-namespace berth-bench-dns --bridge bdns0 --pod-cidr 10.68.0.0/16
 	--service-cidr 10.168.0.0/16 --chain-prefix BDNS)
+BRIDGE=bdns0
+CTR_NS=berth-bench-dns
 DNS=10.68.0.1
-DAEMON_PID=
-GITD_PID=
-
-log() { printf '%s\n' "$*" >&2; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-finish() {
-	if [[ -n $DAEMON_PID ]]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-	fi
-	[[ -x $W/bin/berth ]] && "$W/bin/berth" cleanup "${NODE[@]}" >/dev/null 2>&1 || true
-	ip link del bdns0 2>/dev/null || true
-	[[ -n $GITD_PID ]] && kill -- "-$GITD_PID" 2>/dev/null || true
-	ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-dns images ls -q 2>/dev/null |
-		xargs -r ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench-dns images rm >/dev/null 2>&1 || true
-	# Image content goes away asynchronously; the namespace only once empty.
-	for _ in $(seq 20); do ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench-dns >/dev/null 2>&1 && break; sleep 0.3; done
-	rm -rf "$W"
-}
-trap finish EXIT
+. bench/lib/node.sh
+trap finish_node EXIT
 
 log "building berth and the hello image"
 mkdir -p "$W/bin" "$W/run"
 go build -o "$W/bin/berth" ./cmd/berth
 go build -o "$W/bin/hello-image" ./cmd/hello-image
 IMG=$("$W/bin/hello-image" -registry "$BERTH_TEST_REGISTRY" -version v1)
-berth() { "$W/bin/berth" "$@" --api "$API"; }
 
-git init -q --bare -b main "$W/repo.git"
-git init -q -b main "$W/work"
-git -C "$W/work" config user.email bench@berth.dev
-git -C "$W/work" config user.name "berth bench"
-git -C "$W/work" remote add origin "$W/repo.git"
+init_repo
 cat >"$W/work/app.yaml" <<YAML
 apiVersion: apps/v1
 kind: Deployment
@@ -80,12 +59,7 @@ spec:
 YAML
 git -C "$W/work" add -A && git -C "$W/work" commit -qm start && git -C "$W/work" push -q origin main
 
-GITD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-setsid git daemon --export-all --reuseaddr --base-path="$W" --listen=127.0.0.1 --port="$GITD_PORT" "$W" 2>/dev/null &
-GITD_PID=$!
-SECRET=bench-webhook-secret
-echo "$SECRET" >"$W/secret"
-HOOK_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+serve_repo
 "$W/bin/berth" daemon --api "$API" "${NODE[@]}" --repo "git://127.0.0.1:$GITD_PORT/repo.git" --poll 10m \
 	--webhook-secret-file "$W/secret" --api-addr "127.0.0.1:$HOOK_PORT" >>"$W/daemon.log" 2>&1 &
 DAEMON_PID=$!
@@ -93,13 +67,6 @@ for _ in $(seq 600); do berth get pods 2>/dev/null | grep -q ' 1/1 ' && break; s
 berth get pods | grep -q ' 1/1 ' || { log "hello did not start"; tail -20 "$W/daemon.log" >&2; exit 1; }
 started=$(berth get pods | awk '/hello/{print $0}')
 
-webhook() { # $1: the pushed commit
-	local body sig
-	body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"full_name":"bench/repo"}}' "$1")
-	sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.* //')
-	curl -fsS -m 5 -o /dev/null -H 'X-GitHub-Event: push' -H "X-Hub-Signature-256: sha256=$sig" \
-		-H 'Content-Type: application/json' --data-binary "$body" "http://127.0.0.1:$HOOK_PORT/hooks/git"
-}
 resolves() { busybox nslookup "$1.default.svc.cluster.local" "$DNS" 2>/dev/null | grep -q '^Address: 10\.168\.'; }
 
 log "$PUSHES pushes, each adding a Service"

@@ -31,34 +31,10 @@ API=$W/run/berth.sock
 NODE=(--state-dir "$W/state" --run-dir "$W/run" --containerd-address "$BERTH_TEST_CONTAINERD"
 	--containerd-namespace berth-bench --bridge bbench0 --pod-cidr 10.70.0.0/17
 	--service-cidr 10.170.0.0/16 --chain-prefix BBENCH)
-DAEMON_PID=
-GITD_PID=
-
-log() { printf '%s\n' "$*" >&2; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-
-stop_daemon() {
-	if [[ -n $DAEMON_PID ]]; then
-		kill "$DAEMON_PID" 2>/dev/null || true
-		wait "$DAEMON_PID" 2>/dev/null || true
-		DAEMON_PID=
-	fi
-}
-reset_node() {
-	stop_daemon
-	[[ -x $W/bin/berth ]] && "$W/bin/berth" cleanup "${NODE[@]}" >/dev/null 2>&1 || true
-	ip link del bbench0 2>/dev/null || true
-	rm -rf "$W/state" "$W/run"
-}
-finish() {
-	reset_node
-	[[ -n $GITD_PID ]] && kill -- "-$GITD_PID" 2>/dev/null || true
-	ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench images ls -q 2>/dev/null |
-		xargs -r ctr -a "$BERTH_TEST_CONTAINERD" -n berth-bench images rm >/dev/null 2>&1 || true
-	ctr -a "$BERTH_TEST_CONTAINERD" namespaces rm berth-bench >/dev/null 2>&1 || true
-	rm -rf "$W"
-}
-trap finish EXIT
+BRIDGE=bbench0
+CTR_NS=berth-bench
+. bench/lib/node.sh
+trap finish_node EXIT
 
 log "building berth and the hello images"
 mkdir -p "$W/bin"
@@ -66,13 +42,8 @@ go build -o "$W/bin/berth" ./cmd/berth
 go build -o "$W/bin/hello-image" ./cmd/hello-image
 IMG_V1=$("$W/bin/hello-image" -registry "$BERTH_TEST_REGISTRY" -version v1)
 IMG_V2=$("$W/bin/hello-image" -registry "$BERTH_TEST_REGISTRY" -version v2)
-berth() { "$W/bin/berth" "$@" --api "$API"; }
 
-git init -q --bare -b main "$W/repo.git"
-git init -q -b main "$W/work"
-git -C "$W/work" config user.email bench@berth.dev
-git -C "$W/work" config user.name "berth bench"
-git -C "$W/work" remote add origin "$W/repo.git"
+init_repo
 write_app() { # $1 image, $2 replicas
 	cat >"$W/work/app.yaml" <<YAML
 apiVersion: apps/v1
@@ -113,14 +84,8 @@ YAML
 commit() { git -C "$W/work" add -A && git -C "$W/work" commit -qm "$1" >/dev/null; }
 push() { git -C "$W/work" push -q origin main; }
 
-# git daemon for the webhook and poll runs: a URL that is not a local path,
-# so the daemon cannot watch the repository's files.
-GITD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-setsid git daemon --export-all --reuseaddr --base-path="$W" --listen=127.0.0.1 --port="$GITD_PORT" "$W" 2>/dev/null &
-GITD_PID=$!
-SECRET=bench-webhook-secret
-echo "$SECRET" >"$W/secret"
-HOOK_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# git:// for the webhook and poll runs.
+serve_repo
 
 start_daemon() { # daemon flags...
 	mkdir -p "$W/run"
@@ -165,13 +130,6 @@ for p in st.get("pods", []):
         print(int(d.timestamp() * 1000)); break
 else:
     print(0)' "$1"
-}
-webhook() { # $1: the pushed commit
-	local body sig
-	body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"full_name":"bench/repo"}}' "$1")
-	sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$SECRET" | sed 's/^.* //')
-	curl -fsS -m 5 -o /dev/null -H 'X-GitHub-Event: push' -H "X-Hub-Signature-256: sha256=$sig" \
-		-H 'Content-Type: application/json' --data-binary "$body" "http://127.0.0.1:$HOOK_PORT/hooks/git"
 }
 stats() { # COLUMN: latencies in ms on stdin: "p50 max" in seconds
 	awk -v c="$1" '{print $c}' | sort -n | awk '{a[NR]=$1} END {printf "%.3f %.3f\n", a[int((NR+1)/2)]/1000, a[NR]/1000}'

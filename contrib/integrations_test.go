@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // root is the repository, where action.yml and .pre-commit-hooks.yaml are.
@@ -46,12 +48,7 @@ func berthDir(t *testing.T) string {
 // installs it).
 func needTool(t *testing.T, tool string) {
 	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing under CI=true (scripts/testenv.sh installs it)", tool)
-		}
-		t.Skipf("SKIP: no %s in $PATH", tool)
-	}
+	testneed.Tools(t, tool)
 }
 
 // workspace is a Git repository of manifests: main holds examples/web,

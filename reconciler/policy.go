@@ -201,7 +201,7 @@ func newEvaluator(d Desired, observed nodes.NodeState) *evaluator {
 	// One address, two pods (a report racing a restart): keep one, a local
 	// pod before a reported one, so an address is judged once.
 	slices.SortStableFunc(e.pods, func(a, b *fwPod) int {
-		return cmp.Or(a.ip.Compare(b.ip), boolOrder(b.local, a.local), strings.Compare(a.key, b.key))
+		return cmp.Or(a.ip.Compare(b.ip), cmpBool(b.local, a.local), strings.Compare(a.key, b.key))
 	})
 	e.pods = slices.CompactFunc(e.pods, func(a, b *fwPod) bool { return a.ip == b.ip })
 	e.byNS = map[string][]*fwPod{}
@@ -216,16 +216,6 @@ func newEvaluator(d Desired, observed nodes.NodeState) *evaluator {
 }
 
 func (e *evaluator) add(p *fwPod) { e.pods = append(e.pods, p) }
-
-func boolOrder(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
-}
 
 // containerPorts are the container ports of the pods this node may run,
 // by pod key (the plan's, and earlier revisions' from Desired.Known) and

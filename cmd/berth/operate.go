@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -82,18 +81,7 @@ func runHistory(e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "usage: berth history [--api ADDR] [-o text|json]")
 		return exitUsage
 	}
-	recs, err := c.History(context.Background())
-	if err != nil {
-		fmt.Fprintf(e.stderr, "berth history: %v\n", err)
-		return 1
-	}
-	if output == "json" {
-		b, _ := json.MarshalIndent(recs, "", "  ")
-		fmt.Fprintf(e.stdout, "%s\n", b)
-		return exitOK
-	}
-	printHistory(e.stdout, recs)
-	return exitOK
+	return fetchAndShow(e, "berth history", output, c.History, printHistory)
 }
 
 // printHistory is one line per revision, newest first: when the node saw

@@ -98,18 +98,29 @@ func runStatus(e *env, args []string) int {
 
 // clusterStatus prints every node as the daemon last heard from it.
 func clusterStatus(e *env, c *nodeapi.Client, output string) int {
-	nodes, err := c.Cluster(context.Background())
+	return fetchAndShow(e, "berth status --cluster", output, c.Cluster, printCluster)
+}
+
+// fetchAndShow reads one thing from the daemon and prints it as JSON (-o
+// json) or as text; what names the command in an error.
+func fetchAndShow[T any](e *env, what, output string, get func(context.Context) (T, error), text func(io.Writer, T)) int {
+	v, err := get(context.Background())
 	if err != nil {
-		fmt.Fprintf(e.stderr, "berth status --cluster: %v\n", err)
+		fmt.Fprintf(e.stderr, "%s: %v\n", what, err)
 		return 1
 	}
 	if output == "json" {
-		b, _ := json.MarshalIndent(nodes, "", "  ")
+		b, _ := json.MarshalIndent(v, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", b)
 		return exitOK
 	}
+	text(e.stdout, v)
+	return exitOK
+}
+
+func printCluster(w io.Writer, nodes []nodeapi.NodeSummary) {
 	hashes := map[string]bool{}
-	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tMEMBER\tAPPLIED\tPLAN\tPODS READY\tCONVERGED")
 	for _, n := range nodes {
 		if n.PlanHash != "" {
@@ -125,11 +136,10 @@ func clusterStatus(e *env, c *nodeapi.Client, output string) int {
 		fmt.Fprintf(tw, "%s\t%s\t%.12s\t%.12s\t%d/%d\t%s\n", n.Node, member, orDash(n.Applied), orDash(n.PlanHash), n.Ready, n.Total, converged)
 	}
 	tw.Flush()
-	printClusterHealth(e.stdout, nodes)
+	printClusterHealth(w, nodes)
 	if len(hashes) > 1 {
-		fmt.Fprintf(e.stdout, "\nthe nodes run %d different plans (a commit is still on its way, or their flags differ)\n", len(hashes))
+		fmt.Fprintf(w, "\nthe nodes run %d different plans (a commit is still on its way, or their flags differ)\n", len(hashes))
 	}
-	return exitOK
 }
 
 func printStatus(w io.Writer, st fullStatus) {

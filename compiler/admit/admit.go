@@ -9,9 +9,6 @@
 package admit
 
 import (
-	"maps"
-	"slices"
-
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
@@ -138,10 +135,4 @@ func defaultRequestsFromLimits(cs []containerRef) filledSet {
 		}
 	}
 	return filled
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := slices.Collect(maps.Keys(m))
-	slices.Sort(keys)
-	return keys
 }

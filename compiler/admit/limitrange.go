@@ -3,6 +3,7 @@ package admit
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 
 	"berth.dev/berth/compiler/api"
@@ -53,7 +54,7 @@ func (a *admission) defaultsOf(it *api.LimitRangeItem) itemDefaults {
 	d, ok := a.defaults[it]
 	if !ok {
 		d.limits, d.requests = effectiveDefaults(*it)
-		d.limitKeys, d.reqKeys = sortedKeys(d.limits), sortedKeys(d.requests)
+		d.limitKeys, d.reqKeys = slices.Sorted(maps.Keys(d.limits)), slices.Sorted(maps.Keys(d.requests))
 		a.defaults[it] = d
 	}
 	return d
@@ -182,7 +183,7 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 	report := func(path, format string, args ...any) {
 		ds = append(ds, o.Diag(diag.Error, RuleLimitRange, path, who+format, args...))
 	}
-	for _, res := range sortedKeys(it.Min) {
+	for _, res := range slices.Sorted(maps.Keys(it.Min)) {
 		if _, err := a.parse(it.Min[res]); err != nil {
 			continue
 		}
@@ -198,7 +199,7 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 			report(lim.path(), "limits.%s %s is below the minimum %s %s of LimitRange %q: raise it to at least %s", res, lim.describe(), it.Min[res], scope, lrName, it.Min[res])
 		}
 	}
-	for _, res := range sortedKeys(it.Max) {
+	for _, res := range slices.Sorted(maps.Keys(it.Max)) {
 		if _, err := a.parse(it.Max[res]); err != nil {
 			continue
 		}
@@ -214,7 +215,7 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 			report(req.path(), "requests.%s %s is above the maximum %s %s of LimitRange %q: lower it to at most %s", res, req.describe(), it.Max[res], scope, lrName, it.Max[res])
 		}
 	}
-	for _, res := range sortedKeys(it.MaxLimitRequestRatio) {
+	for _, res := range slices.Sorted(maps.Keys(it.MaxLimitRequestRatio)) {
 		ratio, err := a.parse(it.MaxLimitRequestRatio[res])
 		if err != nil {
 			continue
@@ -242,7 +243,7 @@ func (a *admission) bounds(o *object.Object, it api.LimitRangeItem, lrName, scop
 func (a *admission) checkRequestsWithinLimits(t *Template, filled filledSet) []diag.Diagnostic {
 	var ds []diag.Diagnostic
 	for _, c := range a.containersOf(t) {
-		for _, res := range sortedKeys(c.c.Resources.Requests) {
+		for _, res := range slices.Sorted(maps.Keys(c.c.Resources.Requests)) {
 			req := a.containerAmount(c, "requests", res, filled)
 			lim := a.containerAmount(c, "limits", res, filled)
 			if req.present && lim.present && req.milli > lim.milli {

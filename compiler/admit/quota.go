@@ -2,6 +2,8 @@ package admit
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -68,7 +70,7 @@ func (a *admission) checkQuotas(set *object.Set, templates []Template) []diag.Di
 	var ds []diag.Diagnostic
 	for _, q := range object.Typed[api.ResourceQuota](set, "ResourceQuota") {
 		ts := byNS[q.Namespace]
-		for _, key := range sortedKeys(q.V.Spec.Hard) {
+		for _, key := range slices.Sorted(maps.Keys(q.V.Spec.Hard)) {
 			if _, err := a.parse(q.V.Spec.Hard[key]); err != nil {
 				continue // the schema reports the syntax
 			}

@@ -58,7 +58,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	claims, _ := address.Bind(set)
 	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims, SecretKey: opts.SecretKey})
 	diags = append(diags, res.Diags...)
-	where, d := schedule.Place(nodes, res.Pods)
+	where, d := schedule.Place(nodes, res.Pods, networkpolicy.Namespaces(set))
 	diags = append(diags, d...)
 
 	p := &plan.Plan{FormatVersion: plan.FormatVersion, Nodes: make([]plan.NodePlan, len(nodes)), Services: svcs,

@@ -174,21 +174,13 @@ func (x *expander) projections(src source, path, ns string, srcs []api.VolumePro
 		p := fmt.Sprintf("%s.sources[%d]", path, i)
 		switch {
 		case s.ConfigMap != nil:
-			cm := x.tables.ConfigMap(ns, s.ConfigMap.Name)
 			opt := optional(s.ConfigMap.Optional)
-			if cm == nil && !opt {
-				diags = append(diags, src.errorf("reference", p+".configMap.name", "ConfigMap %s/%s does not exist (create it, or set optional: true)", ns, s.ConfigMap.Name))
-			}
-			diags = append(diags, checkItems(src, p+".configMap", cm, s.ConfigMap.Items, opt)...)
+			diags = append(diags, x.checkKeySource(src, p+".configMap", "name", "ConfigMap", ns, s.ConfigMap.Name, s.ConfigMap.Items, opt)...)
 			items, _, _ := projection(s.ConfigMap.Items, nil, opt)
 			out = append(out, plan.Projection{Kind: "configMap", Source: s.ConfigMap.Name, Items: items, Optional: opt})
 		case s.Secret != nil:
-			sec := x.tables.Secret(ns, s.Secret.Name)
 			opt := optional(s.Secret.Optional)
-			if sec == nil && !opt {
-				diags = append(diags, src.errorf("reference", p+".secret.name", "Secret %s/%s does not exist (create it, or set optional: true)", ns, s.Secret.Name))
-			}
-			diags = append(diags, checkItems(src, p+".secret", sec, s.Secret.Items, opt)...)
+			diags = append(diags, x.checkKeySource(src, p+".secret", "name", "Secret", ns, s.Secret.Name, s.Secret.Items, opt)...)
 			items, _, _ := projection(s.Secret.Items, nil, opt)
 			out = append(out, plan.Projection{Kind: "secret", Source: s.Secret.Name, Items: items, Optional: opt})
 		case s.DownwardAPI != nil:

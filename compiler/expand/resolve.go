@@ -2,6 +2,7 @@ package expand
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -170,7 +171,7 @@ func (x *expander) env(src source, path, ns string, c *api.Container, dw *downwa
 func resources(src source, path string, r api.ResourceRequirements) (req, lim plan.Resources, diags []diag.Diagnostic) {
 	conv := func(m map[string]string, field string) plan.Resources {
 		var out plan.Resources
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			q, err := api.ParseQuantity(m[k])
 			if err != nil {
 				diags = append(diags, src.errorf("schema", path+"."+field+"."+k, "%v", err))
@@ -274,13 +275,4 @@ func (x *expander) pullSecrets(src source, ns string, refs []api.LocalObjectRefe
 		out = append(out, r.Name)
 	}
 	return out, diags
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -39,21 +39,13 @@ func (x *expander) volumes(src source, ns string, vols []api.Volume, dw *downwar
 		case v.ConfigMap != nil:
 			pv.Kind = "configMap"
 			pv.Source = v.ConfigMap.Name
-			cm := x.tables.ConfigMap(ns, v.ConfigMap.Name)
-			if cm == nil && !optional(v.ConfigMap.Optional) {
-				diags = append(diags, src.errorf("reference", p+".configMap.name", "ConfigMap %s/%s does not exist (create it, or set optional: true)", ns, v.ConfigMap.Name))
-			}
 			pv.Items, pv.DefaultMode, pv.Optional = projection(v.ConfigMap.Items, v.ConfigMap.DefaultMode, optional(v.ConfigMap.Optional))
-			diags = append(diags, checkItems(src, p+".configMap", cm, v.ConfigMap.Items, pv.Optional)...)
+			diags = append(diags, x.checkKeySource(src, p+".configMap", "name", "ConfigMap", ns, v.ConfigMap.Name, v.ConfigMap.Items, pv.Optional)...)
 		case v.Secret != nil:
 			pv.Kind = "secret"
 			pv.Source = v.Secret.SecretName
-			sec := x.tables.Secret(ns, v.Secret.SecretName)
-			if sec == nil && !optional(v.Secret.Optional) {
-				diags = append(diags, src.errorf("reference", p+".secret.secretName", "Secret %s/%s does not exist (create it, or set optional: true)", ns, v.Secret.SecretName))
-			}
 			pv.Items, pv.DefaultMode, pv.Optional = projection(v.Secret.Items, v.Secret.DefaultMode, optional(v.Secret.Optional))
-			diags = append(diags, checkItems(src, p+".secret", sec, v.Secret.Items, pv.Optional)...)
+			diags = append(diags, x.checkKeySource(src, p+".secret", "secretName", "Secret", ns, v.Secret.SecretName, v.Secret.Items, pv.Optional)...)
 		case v.PersistentVolumeClaim != nil:
 			claim := v.PersistentVolumeClaim.ClaimName
 			b, ok := x.in.Claims[ns+"/"+claim]
@@ -103,6 +95,21 @@ func projection(items []api.KeyToPath, defaultMode *int32, opt bool) ([]plan.Key
 
 // checkItems reports listed keys the ConfigMap or Secret does not have
 // (unless the volume is optional), as the kubelet refuses to start such
+// checkKeySource checks a volume's or a projection's reference (at path,
+// the name in its field nameField) to a ConfigMap or Secret (kind): that
+// it exists unless optional, and holds the items' keys.
+func (x *expander) checkKeySource(src source, path, nameField, kind, ns, name string, items []api.KeyToPath, opt bool) []diag.Diagnostic {
+	data := x.tables.ConfigMap(ns, name)
+	if kind == "Secret" {
+		data = x.tables.Secret(ns, name)
+	}
+	var diags []diag.Diagnostic
+	if data == nil && !opt {
+		diags = append(diags, src.errorf("reference", path+"."+nameField, "%s %s/%s does not exist (create it, or set optional: true)", kind, ns, name))
+	}
+	return append(diags, checkItems(src, path, data, items, opt)...)
+}
+
 // a pod.
 func checkItems(src source, path string, data *plan.ConfigData, items []api.KeyToPath, opt bool) []diag.Diagnostic {
 	if data == nil || opt {

@@ -33,8 +33,15 @@ func Resolve(set *object.Set) ([]plan.NetworkPolicy, []plan.Namespace) {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	if len(out) == 0 {
-		return nil, nil // namespace labels matter to policies only
+		return nil, nil // the plan carries namespace labels for policies only
 	}
+	return out, Namespaces(set)
+}
+
+// Namespaces returns the labels of every Namespace of set, sorted by
+// name: what NetworkPolicies' and pod affinity terms' namespaceSelectors
+// read (plan.NamespaceLabels adds kubernetes.io/metadata.name).
+func Namespaces(set *object.Set) []plan.Namespace {
 	var nss []plan.Namespace
 	for _, o := range object.Typed[api.Namespace](set, "Namespace") {
 		if set.Get(o.Kind, "", o.Name) != o.Object {
@@ -43,7 +50,7 @@ func Resolve(set *object.Set) ([]plan.NetworkPolicy, []plan.Namespace) {
 		nss = append(nss, plan.Namespace{Name: o.Name, Labels: maps.Clone(o.V.Metadata.Labels)})
 	}
 	slices.SortFunc(nss, func(a, b plan.Namespace) int { return strings.Compare(a.Name, b.Name) })
-	return out, nss
+	return nss
 }
 
 // Policy is one NetworkPolicy of namespace ns in the plan's form.

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -90,7 +91,7 @@ func ResolveEnv(look ConfigLookup, ns string, c *Container) []EnvVar {
 		if src == nil {
 			continue
 		}
-		for _, k := range sortedKeys(src.Data) {
+		for _, k := range slices.Sorted(maps.Keys(src.Data)) {
 			if ValidEnvName(ef.Prefix + k) {
 				set(EnvVar{Name: ef.Prefix + k, Value: src.Data[k]})
 			}
@@ -148,7 +149,7 @@ func ResolveFiles(look ConfigLookup, ns string, v *Volume) []File {
 	}
 	var files []File
 	if len(v.Items) == 0 {
-		for _, k := range sortedKeys(src.Data) {
+		for _, k := range slices.Sorted(maps.Keys(src.Data)) {
 			files = append(files, File{Path: k, Mode: mode, Data: src.Data[k]})
 		}
 		return files
@@ -196,13 +197,4 @@ func ParseDockerConfig(raw string) ([]RegistryAuth, error) {
 		out = append(out, RegistryAuth{Registry: a.Registry, Username: Sensitive(a.Username), Password: Sensitive(a.Password)})
 	}
 	return out, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -255,7 +256,7 @@ func nodePods(base, head map[string]*plan.NodePlan) []NodePods {
 		names[n] = true
 	}
 	var out []NodePods
-	for _, node := range sortedKeys(names) {
+	for _, node := range slices.Sorted(maps.Keys(names)) {
 		var bp, hp []plan.Pod
 		if n := base[node]; n != nil {
 			bp = n.Pods
@@ -290,7 +291,7 @@ func nodePods(base, head map[string]*plan.NodePlan) []NodePods {
 			touch(p, &np.Delete)
 		}
 		if len(owners) > 0 {
-			np.Workloads = sortedKeys(owners)
+			np.Workloads = slices.Sorted(maps.Keys(owners))
 			out = append(out, np)
 		}
 	}
@@ -459,15 +460,6 @@ func pods(n int32) string {
 		return "1 pod"
 	}
 	return fmt.Sprintf("%d pods", n)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // fields returns the changed leaves between a and b, by path. Arrays of

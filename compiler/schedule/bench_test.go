@@ -41,7 +41,7 @@ topologySpreadConstraints:
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		Place(ns, res.Pods)
+		Place(ns, res.Pods, nil)
 	}
 }
 

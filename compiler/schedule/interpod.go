@@ -24,13 +24,17 @@ type placedPod struct {
 type podIndex struct {
 	pods   []placedPod
 	byPair map[string][]int
+	// nsLabels are a namespace's labels, which namespaceSelectors read.
+	nsLabels func(ns string) map[string]string
 	// holders are the placed groups with required anti-affinity: an
 	// incoming pod they select must keep out of their domains (the
 	// InterPodAffinity plugin checks existing pods' terms too).
 	holders []*podTerm
 }
 
-func newPodIndex() *podIndex { return &podIndex{byPair: map[string][]int{}} }
+func newPodIndex(nsLabels func(string) map[string]string) *podIndex {
+	return &podIndex{byPair: map[string][]int{}, nsLabels: nsLabels}
+}
 
 func (x *podIndex) add(ns string, labels map[string]string, n *node) {
 	i := len(x.pods)
@@ -40,13 +44,32 @@ func (x *podIndex) add(ns string, labels map[string]string, n *node) {
 	}
 }
 
-// namespaces is the namespaces a term selects: nil means all.
+// namespaces is the namespaces a term selects: all, those named, and
+// those whose labels its namespaceSelector matches (sel; the answer kept
+// per namespace in seen), as the API server unions namespaces and
+// namespaceSelector.
 type namespaces struct {
-	all   bool
-	names []string
+	all    bool
+	names  []string
+	sel    *selector.Selector
+	labels func(string) map[string]string
+	seen   map[string]bool
 }
 
-func (s namespaces) has(ns string) bool { return s.all || slices.Contains(s.names, ns) }
+func (s namespaces) has(ns string) bool {
+	if s.all || slices.Contains(s.names, ns) {
+		return true
+	}
+	if s.sel == nil {
+		return false
+	}
+	m, ok := s.seen[ns]
+	if !ok {
+		m = s.sel.Matches(s.labels(ns))
+		s.seen[ns] = m
+	}
+	return m
+}
 
 // podTerm is a pod affinity term, a preferred one, or a spread
 // constraint, compiled for one group, with the count of its matching
@@ -64,8 +87,9 @@ type podTerm struct {
 	text   string
 }
 
-// compileTerm builds the term of a pod of group g (labels, namespace).
-func compileTerm(t *api.PodAffinityTerm, ns string, labels map[string]string) (*podTerm, error) {
+// compileTerm builds the term of a pod of group g (labels, namespace);
+// nsLabels are a namespace's labels.
+func compileTerm(t *api.PodAffinityTerm, ns string, labels map[string]string, nsLabels func(string) map[string]string) (*podTerm, error) {
 	sel := selector.Nothing() // a nil labelSelector matches no pod
 	if t.LabelSelector != nil {
 		s, err := selector.FromLabelSelector(t.LabelSelector)
@@ -80,32 +104,11 @@ func compileTerm(t *api.PodAffinityTerm, ns string, labels map[string]string) (*
 	case t.NamespaceSelector != nil && len(t.NamespaceSelector.MatchLabels) == 0 && len(t.NamespaceSelector.MatchExpressions) == 0:
 		pt.ns.all = true
 	case t.NamespaceSelector != nil:
-		// A namespace's labels are not in the schedule's input but for
-		// the one the API server sets on every namespace.
 		nsSel, err := selector.FromLabelSelector(t.NamespaceSelector)
 		if err != nil {
 			return nil, err
 		}
-		for k := range t.NamespaceSelector.MatchLabels {
-			if k != "kubernetes.io/metadata.name" {
-				return nil, fmt.Errorf("namespaceSelector on label %s is not supported by berth (only kubernetes.io/metadata.name, or {} for all namespaces)", k)
-			}
-		}
-		for _, e := range t.NamespaceSelector.MatchExpressions {
-			if e.Key != "kubernetes.io/metadata.name" {
-				return nil, fmt.Errorf("namespaceSelector on label %s is not supported by berth (only kubernetes.io/metadata.name, or {} for all namespaces)", e.Key)
-			}
-			if e.Operator == "In" {
-				pt.ns.names = append(pt.ns.names, e.Values...)
-			}
-		}
-		for v := range t.NamespaceSelector.MatchLabels {
-			pt.ns.names = append(pt.ns.names, t.NamespaceSelector.MatchLabels[v])
-		}
-		if len(pt.ns.names) == 0 {
-			return nil, fmt.Errorf("namespaceSelector %s is not supported by berth (name the namespaces with kubernetes.io/metadata.name In)", nsSel.String())
-		}
-		pt.ns.names = append(pt.ns.names, t.Namespaces...)
+		pt.ns = namespaces{names: t.Namespaces, sel: &nsSel, labels: nsLabels, seen: map[string]bool{}}
 	case len(t.Namespaces) > 0:
 		pt.ns.names = t.Namespaces
 	default:
@@ -284,7 +287,7 @@ func newGroupTerms(p *expand.Pod, x *podIndex, nodes []*node) (*groupTerms, erro
 		return g, nil
 	}
 	add := func(dst *[]*podTerm, t *api.PodAffinityTerm, w int32) error {
-		pt, err := compileTerm(t, ns, labels)
+		pt, err := compileTerm(t, ns, labels, x.nsLabels)
 		if err != nil {
 			return err
 		}

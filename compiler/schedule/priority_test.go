@@ -31,7 +31,7 @@ value: 1000
 	nodes, _ := Nodes(set, Local{Name: "local"}, DefaultPodCIDR)
 	claims, _ := address.Bind(set)
 	res := expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims})
-	where, diags := Place(nodes, res.Pods)
+	where, diags := Place(nodes, res.Pods, nil)
 	placed := map[string]int{}
 	for i, p := range res.Pods {
 		if where[i] != "" {
@@ -49,7 +49,7 @@ value: 1000
 	set = objtest.Set(t, src)
 	admit.Admit(set, admit.Templates(set))
 	res = expand.Expand(expand.Input{Set: set, Nodes: nodes, Claims: claims})
-	where, diags = Place(nodes, res.Pods)
+	where, diags = Place(nodes, res.Pods, nil)
 	var left []string
 	for i, p := range res.Pods {
 		if where[i] == "" {

@@ -67,6 +67,26 @@ func nodesOf(w map[string]string, prefix string) string {
 	return strings.Join(out, " ")
 }
 
+// dataDB is a db pod on n4 (zone b) in namespace data, labelled
+// team=storage.
+const dataDB = `---
+apiVersion: v1
+kind: Namespace
+metadata: {name: data, labels: {team: storage}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: db, namespace: data}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      nodeSelector: {size: "5"}
+      containers: [{name: c, image: "app:1"}]
+`
+
 func TestRules(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -161,6 +181,26 @@ affinity:
   podAffinity:
     requiredDuringSchedulingIgnoredDuringExecution:
     - {labelSelector: {matchLabels: {app: web}}, topologyKey: topology.kubernetes.io/zone}`)), "n2:3", ""},
+		{"namespaceSelector selects namespaces by their labels", dataDB + deployment("web", 3, indent(`
+affinity:
+  podAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+    - {labelSelector: {matchLabels: {app: db}}, namespaceSelector: {matchLabels: {team: storage}}, topologyKey: topology.kubernetes.io/zone}`)), "n4:3", ""},
+		{"namespaceSelector NotIn leaves the labelled namespace out", dataDB + deployment("web", 1, indent(`
+affinity:
+  podAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+    - {labelSelector: {matchLabels: {app: db}}, namespaceSelector: {matchExpressions: [{key: team, operator: NotIn, values: [storage]}]}, topologyKey: topology.kubernetes.io/zone}`)), "none:1", "does not satisfy the pod's affinity {app=db}"},
+		{"namespaces and namespaceSelector are unioned", dataDB + deployment("web", 2, indent(`
+affinity:
+  podAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+    - {labelSelector: {matchLabels: {app: db}}, namespaces: [data], namespaceSelector: {matchLabels: {team: nobody}}, topologyKey: topology.kubernetes.io/zone}`)), "n4:2", ""},
+		{"namespaceSelector on the name the API server sets", dataDB + deployment("web", 2, indent(`
+affinity:
+  podAffinity:
+    requiredDuringSchedulingIgnoredDuringExecution:
+    - {labelSelector: {matchLabels: {app: db}}, namespaceSelector: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: In, values: [data]}]}, topologyKey: topology.kubernetes.io/zone}`)), "n4:2", ""},
 		{"topology spread DoNotSchedule over zones", deployment("web", 4, indent(`
 topologySpreadConstraints:
 - {maxSkew: 1, topologyKey: topology.kubernetes.io/zone, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: web}}, nodeTaintsPolicy: Honor}`)), "n2:2 n4:2", ""},

@@ -118,8 +118,9 @@ func bytes(b int64) string {
 
 // Place assigns a node to every pod: the result holds the node name for
 // each pod of pods (by index), "" for a pod that fits nowhere, which also
-// gets a diagnostic saying why for each node.
-func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
+// gets a diagnostic saying why for each node. nss are the repository's
+// Namespaces, whose labels pod affinity's namespaceSelectors read.
+func Place(nodes []plan.Node, pods []expand.Pod, nss []plan.Namespace) ([]string, []diag.Diagnostic) {
 	ns := make([]*node, len(nodes))
 	byName := make(map[string]*node, len(nodes))
 	for i := range nodes {
@@ -131,7 +132,7 @@ func Place(nodes []plan.Node, pods []expand.Pod) ([]string, []diag.Diagnostic) {
 	var index *podIndex
 	for i := range pods {
 		if hasPodTerms(pods[i].Spec) {
-			index = newPodIndex()
+			index = newPodIndex(namespaceLabels(nss))
 			break
 		}
 	}
@@ -488,4 +489,22 @@ func reasonKind(r string) string {
 		}
 	}
 	return r
+}
+
+// namespaceLabels is a namespace's labels, from the repository's
+// Namespaces, with kubernetes.io/metadata.name as the API server sets it
+// on every namespace, declared or not.
+func namespaceLabels(nss []plan.Namespace) func(string) map[string]string {
+	byName := make(map[string]map[string]string, len(nss))
+	for _, n := range nss {
+		byName[n.Name] = n.Labels
+	}
+	return func(ns string) map[string]string {
+		out := maps.Clone(byName[ns])
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[plan.LabelNamespaceName] = ns
+		return out
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/expand"
+	"berth.dev/berth/compiler/networkpolicy"
 	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/plan"
@@ -59,7 +60,7 @@ func place(t *testing.T, src string) (map[string]string, []string) {
 	if len(res.Diags) > 0 {
 		t.Fatal(res.Diags)
 	}
-	where, diags := Place(nodes, res.Pods)
+	where, diags := Place(nodes, res.Pods, networkpolicy.Namespaces(set))
 	out := map[string]string{}
 	for i, p := range res.Pods {
 		out[p.Pod.Name] = where[i]

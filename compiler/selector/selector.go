@@ -7,6 +7,7 @@ package selector
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -30,7 +31,7 @@ type requirement struct {
 // An empty map matches everything; callers that want "nothing" check first.
 func FromMap(m map[string]string) Selector {
 	var s Selector
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		s.reqs = append(s.reqs, requirement{key: k, op: "In", values: []string{m[k]}})
 	}
 	return s
@@ -204,13 +205,4 @@ func join(vs []string) string {
 		out += v
 	}
 	return out
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -3,8 +3,10 @@ package validate
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net/netip"
 	"path"
+	"slices"
 	"strconv"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -112,7 +114,7 @@ const maxDataSize = 1 << 20
 func configMap(c *api.ConfigMap) field.ErrorList {
 	errs := objectMeta(&c.Metadata, metaPath)
 	total := 0
-	for _, k := range sortedKeys(c.Data) {
+	for _, k := range slices.Sorted(maps.Keys(c.Data)) {
 		if _, dup := c.BinaryData[k]; dup {
 			errs = append(errs, field.Invalid(field.NewPath("data").Key(k), k, "duplicate of key present in binaryData"))
 		}
@@ -239,7 +241,7 @@ func limitRangeItem(it *api.LimitRangeItem, p *field.Path) field.ErrorList {
 		q, err := api.ParseQuantity(s)
 		return q, err == nil // a bad quantity is the schema's finding
 	}
-	for _, k := range sortedKeys(keys) {
+	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		lo, hasMin := get(it.Min, k)
 		hi, hasMax := get(it.Max, k)
 		def, hasDef := get(it.Default, k)
@@ -285,7 +287,7 @@ func limitRangeItem(it *api.LimitRangeItem, p *field.Path) field.ErrorList {
 // (pods, persistentvolumeclaims, count/...) is an integer.
 func resourceQuota(q *api.ResourceQuota) field.ErrorList {
 	errs := objectMeta(&q.Metadata, metaPath)
-	for _, k := range sortedKeys(q.Spec.Hard) {
+	for _, k := range slices.Sorted(maps.Keys(q.Spec.Hard)) {
 		if !integerResource(k) {
 			continue
 		}

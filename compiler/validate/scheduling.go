@@ -2,6 +2,7 @@ package validate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -266,12 +267,12 @@ func extendedResources(cs []api.Container, path *field.Path) field.ErrorList {
 	for i := range cs {
 		r := &cs[i].Resources
 		rp := path.Index(i).Child("resources")
-		for _, name := range sortedKeys(r.Limits) {
+		for _, name := range slices.Sorted(maps.Keys(r.Limits)) {
 			if q, err := api.ParseQuantity(r.Limits[name]); err == nil && IsExtendedResource(name) && q.MilliValue()%1000 != 0 {
 				errs = append(errs, field.Invalid(rp.Child("limits").Key(name), q.String(), "must be an integer"))
 			}
 		}
-		for _, name := range sortedKeys(r.Requests) {
+		for _, name := range slices.Sorted(maps.Keys(r.Requests)) {
 			if !IsExtendedResource(name) {
 				continue
 			}

@@ -16,8 +16,6 @@
 package validate
 
 import (
-	"slices"
-
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"berth.dev/berth/compiler/api"
@@ -220,14 +218,4 @@ func notMoreThan100Percent(v *api.IntOrString, path *field.Path) field.ErrorList
 		return field.ErrorList{field.Invalid(path, intOrStringValue(*v), "must not be greater than 100%")}
 	}
 	return nil
-}
-
-// sortedKeys returns the keys of m in order, for a deterministic report.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

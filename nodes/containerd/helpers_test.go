@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
 	"berth.dev/berth/nodes/testimage"
@@ -133,12 +134,7 @@ func newRuntime(t testing.TB) *Runtime {
 // newRuntimeWith is newRuntime with other options.
 func newRuntimeWith(t testing.TB, opts Options) *Runtime {
 	t.Helper()
-	if testMissing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("integration environment missing under CI: %s", testMissing)
-		}
-		t.Skipf("SKIP integration test: %s", testMissing)
-	}
+	testneed.Env(t, "integration", testMissing)
 	rt, err := New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

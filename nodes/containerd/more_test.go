@@ -78,7 +78,7 @@ func TestSecurityContextAndResources(t *testing.T) {
 
 func TestHostNetwork(t *testing.T) {
 	rt := newRuntime(t)
-	p := testPod("hostnet", container("app", "sh", "-c", "hostname; sleep 3600"))
+	p := testPod("hostnet", container("app", "sh", "-c", "hostname; head -1 /etc/hosts; sleep 3600"))
 	p.Spec.HostNetwork = true
 	cleanup(t, rt, p.Key())
 	if err := rt.CreatePod(ctx, p); err != nil {
@@ -89,6 +89,8 @@ func TestHostNetwork(t *testing.T) {
 		t.Errorf("hostNetwork pod IP %s, want the node's %s", st.IP, hostIP())
 	}
 	waitLog(t, rt, p.Key(), "app", hostname(), 10*time.Second)
+	// Its /etc/hosts is the node's, as the kubelet writes it.
+	waitLog(t, rt, p.Key(), "app", "# Kubernetes-managed hosts file (host network).", 10*time.Second)
 }
 
 func TestLogsFollow(t *testing.T) {

@@ -1,13 +1,14 @@
 package hostroutes
 
 import (
-	"os"
 	"runtime"
 	"sort"
 	"testing"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // TestRoutesOwnOnly: two berth instances on one host (other state
@@ -15,12 +16,7 @@ import (
 // nodes' pod CIDRs; one that drops a node, and one that is cleaned up,
 // remove their own routes and leave the other's alone.
 func TestRoutesOwnOnly(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("not root under CI")
-		}
-		t.Skip("SKIP: routes in a network namespace need root")
-	}
+	testneed.Root(t, "routes in a network namespace")
 	inNewNetns(t, func() {
 		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "node0"}, PeerName: "node1"}
 		if err := netlink.LinkAdd(veth); err != nil {

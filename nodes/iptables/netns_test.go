@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/vishvananda/netns"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // The integration tests build a node in network namespaces: the node
@@ -48,34 +50,15 @@ func requireRoot(tb testing.TB) {
 	if testing.Short() {
 		tb.Skip("SKIP: integration test (-short)")
 	}
-	var missing []string
-	if os.Geteuid() != 0 {
-		missing = append(missing, "root")
-	}
-	for _, bin := range []string{"iptables", "iptables-restore", "iptables-save", "ip"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, bin)
-		}
-	}
-	if len(missing) == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("integration test needs %s (CI=true: not skipping)", strings.Join(missing, ", "))
-	}
-	tb.Skipf("SKIP: integration test needs %s", strings.Join(missing, ", "))
+	testneed.Root(tb, "it makes network namespaces and iptables rules")
+	testneed.Tools(tb, "iptables", "iptables-restore", "iptables-save", "ip")
 }
 
 // requireBin skips loudly without the named command, and fails instead
 // under CI=true.
 func requireBin(tb testing.TB, name string) {
 	tb.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		if os.Getenv("CI") == "true" {
-			tb.Fatalf("%s: %v (CI=true: not skipping)", name, err)
-		}
-		tb.Skipf("SKIP: %s not installed", name)
-	}
+	testneed.Tools(tb, name)
 }
 
 // enterNode creates a node namespace and moves the calling goroutine's

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"testing"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 func TestBuildDeterministic(t *testing.T) {
@@ -43,12 +45,7 @@ func TestBuildDeterministic(t *testing.T) {
 
 func TestPublish(t *testing.T) {
 	ref, missing, err := FromEnv(context.Background())
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(missing)
-		}
-		t.Skip("SKIP: " + missing)
-	}
+	testneed.Env(t, "integration", missing)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +88,6 @@ func TestBuildConfigRecordsCommand(t *testing.T) {
 func needBusybox(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat(BusyboxPath); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing under CI=true (install busybox-static)", BusyboxPath)
-		}
-		t.Skipf("SKIP: %s missing (install busybox-static)", BusyboxPath)
+		testneed.Env(t, "integration", BusyboxPath+" (install busybox-static)")
 	}
 }

@@ -76,3 +76,37 @@ func TestWriteHostsSubdomain(t *testing.T) {
 		t.Errorf("hosts\n%s\nwant\n%s", b, want)
 	}
 }
+
+// TestWriteHostsHostNetwork: a hostNetwork pod's /etc/hosts is the node's
+// own after the kubelet's header, with the pod's hostAliases, and no line
+// of its own (its name is the node's); a node file past the budget is an
+// error.
+func TestWriteHostsHostNetwork(t *testing.T) {
+	dir := t.TempDir()
+	node := dir + "/hosts"
+	const nodeHosts = "127.0.0.1\tlocalhost\n192.168.1.7\tnode-a.lan node-a\n"
+	if err := os.WriteFile(node, []byte(nodeHosts), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := New(dir + "/pods").WithHostHosts(node)
+	pod := &plan.Pod{Namespace: "kube-system", Name: "agent", Spec: plan.PodSpec{HostNetwork: true,
+		HostAliases: []api.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"legacy"}}}}}
+	p, err := m.WriteHosts(pod, "192.168.1.7", "cluster.local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "# Kubernetes-managed hosts file (host network).\n" + nodeHosts + "\n# Entries added by HostAliases.\n10.1.2.3\tlegacy\n"
+	if string(b) != want {
+		t.Errorf("hosts\n%s\nwant\n%s", b, want)
+	}
+	if err := os.WriteFile(node, []byte(strings.Repeat("#", maxHostHosts+1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.WriteHosts(pod, "192.168.1.7", "cluster.local"); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a node hosts file past the budget: %v", err)
+	}
+}

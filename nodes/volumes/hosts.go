@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net/netip"
 	"os"
@@ -26,8 +27,20 @@ fe00::1	ip6-allnodes
 fe00::2	ip6-allrouters
 `
 
+// hostNetworkHeader starts a hostNetwork pod's /etc/hosts, which is the
+// node's own, as the kubelet writes it (nodeHostsFileContent).
+const hostNetworkHeader = "# Kubernetes-managed hosts file (host network).\n"
+
+// maxHostHosts bounds the node's hosts file that a hostNetwork pod's
+// /etc/hosts copies.
+const maxHostHosts = 1 << 20
+
 // Hosts is what a pod's /etc/hosts says beside the fixed lines.
 type Hosts struct {
+	// Node, when not nil, is the node's hosts file: a hostNetwork pod's
+	// file is it, after the kubelet's header, instead of the fixed lines
+	// and the pod's own line.
+	Node []byte
 	Name string // the pod's host name
 	// Domain, when set, is <subdomain>.<ns>.svc.<cluster domain>: the
 	// pod's line names <Name>.<Domain> first, then Name.
@@ -51,8 +64,13 @@ func RenderHosts(name, podIP string) ([]byte, error) {
 // cluster DNS. It rejects anything that could break a line.
 func RenderPodHosts(h Hosts) ([]byte, error) {
 	var b bytes.Buffer
-	b.WriteString(hostsHeader)
-	if h.IP != "" {
+	if h.Node != nil {
+		b.WriteString(hostNetworkHeader)
+		b.Write(h.Node)
+	} else {
+		b.WriteString(hostsHeader)
+	}
+	if h.IP != "" && h.Node == nil {
 		ip, err := parseIP(h.IP)
 		if err != nil {
 			return nil, fmt.Errorf("pod IP: %w", err)
@@ -120,6 +138,13 @@ func (m *Manager) WriteHosts(pod *plan.Pod, podIP, domain string) (string, error
 	h := Hosts{Name: pod.Hostname(), IP: podIP, Aliases: pod.Spec.HostAliases}
 	if pod.Spec.Subdomain != "" {
 		h.Domain = pod.Spec.Subdomain + "." + pod.Namespace + ".svc." + domain
+	}
+	if pod.Spec.HostNetwork {
+		node, err := readHostHosts(m.hostHosts)
+		if err != nil {
+			return "", fmt.Errorf("pod %s: /etc/hosts of a hostNetwork pod: %w", pod.Key(), err)
+		}
+		h.Node = node
 	}
 	content, err := RenderPodHosts(h)
 	if err != nil {
@@ -190,4 +215,21 @@ func writeRenamed(p string, content []byte, mode fs.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, p)
+}
+
+// readHostHosts reads the node's hosts file, at most maxHostHosts.
+func readHostHosts(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxHostHosts+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxHostHosts {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, maxHostHosts)
+	}
+	return b, nil
 }

@@ -47,6 +47,8 @@ const (
 type Manager struct {
 	root string
 	now  func() time.Time
+	// hostHosts is the node's hosts file, which hostNetwork pods see.
+	hostHosts string
 	mu   sync.Mutex
 	// retired maps a replaced payload directory to when it was replaced.
 	retired map[string]time.Time
@@ -54,7 +56,14 @@ type Manager struct {
 
 // New returns a Manager whose pods live under root/<namespace>_<name>/.
 func New(root string) *Manager {
-	return &Manager{root: filepath.Clean(root), now: time.Now, retired: map[string]time.Time{}}
+	return &Manager{root: filepath.Clean(root), now: time.Now, retired: map[string]time.Time{}, hostHosts: "/etc/hosts"}
+}
+
+// WithHostHosts sets the node's hosts file that hostNetwork pods see
+// (tests give their own); it returns m.
+func (m *Manager) WithHostHosts(path string) *Manager {
+	m.hostHosts = path
+	return m
 }
 
 // WithClock sets the clock that names the timestamped payload directories

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/internal/testneed"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -22,13 +23,7 @@ import (
 // because CI runs as root and a skip there would hide a regression.
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() == 0 {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("this test mounts tmpfs and needs root; CI must run it as root")
-	}
-	t.Skip("SKIP: not root: cannot mount tmpfs for secret and memory volumes")
+	testneed.Root(t, "it mounts tmpfs for secret and memory volumes")
 }
 
 // newManager returns a Manager on a fresh root; the cleanup unmounts

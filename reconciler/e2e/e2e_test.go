@@ -14,6 +14,7 @@ import (
 
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/nodes/fake"
@@ -53,12 +54,7 @@ type node struct {
 }
 
 func newNode(t *testing.T) *node {
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("integration environment missing under CI: %s", missing)
-		}
-		t.Skipf("SKIP integration test: %s", missing)
-	}
+	testneed.Env(t, "integration", missing)
 	n := &node{t: t, dir: t.TempDir(), router: &fake.Router{}}
 	n.start()
 	t.Cleanup(func() {

@@ -19,6 +19,7 @@ import (
 
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
+	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/nodes/fake"
@@ -59,12 +60,7 @@ type realOpts struct {
 // left behind; pods and chains are removed at the end, even on failure.
 func newRealNode(t *testing.T, o realOpts) *realNode {
 	t.Helper()
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("integration environment missing under CI: %s", missing)
-		}
-		t.Skipf("SKIP integration test: %s", missing)
-	}
+	testneed.Env(t, "integration", missing)
 	lockRealNode(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// BERTH_E2E_LOG=1 go test -v: the reconciler's and drivers' logs.

@@ -18,6 +18,8 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // repo is a bare "remote" plus a work clone that pushes to it, driven by
@@ -29,12 +31,7 @@ type repo struct {
 
 func newRepo(t *testing.T) *repo {
 	t.Helper()
-	if _, err := exec.LookPath("git"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("git is not installed (scripts/testenv.sh installs it)")
-		}
-		t.Skip("SKIP: git is not installed")
-	}
+	testneed.Tools(t, "git")
 	d := t.TempDir()
 	r := &repo{t: t, bare: filepath.Join(d, "remote.git"), work: filepath.Join(d, "work")}
 	r.git(d, "init", "-q", "--bare", "-b", "main", r.bare)
@@ -223,12 +220,7 @@ func TestDirRevision(t *testing.T) {
 }
 
 func TestGitSSHSignedCommits(t *testing.T) {
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ssh-keygen is not installed (openssh-client; scripts/testenv.sh installs it)")
-		}
-		t.Skip("SKIP: ssh-keygen is not installed (openssh-client)")
-	}
+	testneed.Tools(t, "ssh-keygen")
 	r := newRepo(t)
 	keyDir := t.TempDir()
 	for _, name := range []string{"trusted", "other"} {
@@ -270,12 +262,7 @@ func TestGitSSHSignedCommits(t *testing.T) {
 // pub is the key's allowed_signers line.
 func signingRepo(t *testing.T) (r *repo, pub string, keyDir string) {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("ssh-keygen is not installed (openssh-client; scripts/testenv.sh installs it)")
-		}
-		t.Skip("SKIP: ssh-keygen is not installed (openssh-client)")
-	}
+	testneed.Tools(t, "ssh-keygen")
 	r = newRepo(t)
 	keyDir = t.TempDir()
 	out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", filepath.Join(keyDir, "key")).CombinedOutput()

@@ -2,7 +2,9 @@ package webui
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"berth.dev/berth/compiler/plan"
@@ -117,7 +119,7 @@ func (u *UI) services(w http.ResponseWriter, r *http.Request) {
 		Namespace  string
 		Name       string
 		Namespaces []string
-	}{rows, pg, ns, name, sortedKeys(namespaces)})
+	}{rows, pg, ns, name, slices.Sorted(maps.Keys(namespaces))})
 }
 
 func portString(sp plan.ServicePort) string {
@@ -159,7 +161,7 @@ func endpointShares(s *plan.Service) []endpointNode {
 		}
 	}
 	var out []endpointNode
-	for _, n := range sortedKeys(count) {
+	for _, n := range slices.Sorted(maps.Keys(count)) {
 		out = append(out, endpointNode{Node: n, Endpoints: count[n], Share: trimPercent(share[n])})
 	}
 	return out

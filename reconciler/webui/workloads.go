@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -100,7 +101,7 @@ func (ix *index) row(ws reconciler.WorkloadStatus) workloadRow {
 		counts[ix.podNode[p.Key()]]++
 		row.Pods++
 	}
-	for _, n := range sortedKeys(counts) {
+	for _, n := range slices.Sorted(maps.Keys(counts)) {
 		row.Nodes = append(row.Nodes, nodeCount{n, counts[n]})
 	}
 	for _, o := range ix.observed[k] {
@@ -185,7 +186,7 @@ func (u *UI) workloads(w http.ResponseWriter, r *http.Request) {
 		Namespaces []string
 		Kinds      []string
 		Started    bool
-	}{f, out, pg, len(all), sortedKeys(namespaces), sortedKeys(kinds), started})
+	}{f, out, pg, len(all), slices.Sorted(maps.Keys(namespaces)), slices.Sorted(maps.Keys(kinds)), started})
 }
 
 // podRow is one pod of a workload, on any node.
@@ -255,13 +256,4 @@ func (u *UI) workload(w http.ResponseWriter, r *http.Request) {
 		Events []reconciler.Event
 		Source string
 	}{ix.row(*ws), wl, pods, events, u.sources.locate(u.opts.Loop.Status().Applied, kind, ns, name)})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // The environment, found (or built) once by TestMain.
@@ -76,13 +78,7 @@ func prepare(dir string) error {
 
 func need(t *testing.T) {
 	t.Helper()
-	if missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("browser test environment missing under CI=true: %s", missing)
-	}
-	t.Skipf("SKIP browser test: %s", missing)
+	testneed.Env(t, "browser", missing)
 }
 
 // daemon is one `berth daemon` with names of its own: chain prefix TBRW,

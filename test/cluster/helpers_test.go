@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/nodeapi"
@@ -78,12 +79,7 @@ func need(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIP: cluster test (-short)")
 	}
-	if missing != "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("integration environment missing under CI: %s", missing)
-		}
-		t.Skipf("SKIP cluster test: %s", missing)
-	}
+	testneed.Env(t, "cluster", missing)
 	upOnce.Do(func() {
 		if os.Getenv("BERTH_BIN") == "" {
 			bin := filepath.Join(os.TempDir(), "berth-cluster-test")

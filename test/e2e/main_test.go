@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes/testimage"
 )
 
@@ -118,11 +119,5 @@ func publishResolve(ctx context.Context, dir string) error {
 // need skips t loudly when the environment is absent, or fails it under CI.
 func need(t *testing.T) {
 	t.Helper()
-	if missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("end-to-end environment missing under CI=true: %s", missing)
-	}
-	t.Skipf("SKIP end-to-end test: %s", missing)
+	testneed.Env(t, "end-to-end", missing)
 }

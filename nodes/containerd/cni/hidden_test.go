@@ -1,12 +1,13 @@
 package cni
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // TestNamespaceHiddenByLaterMount reproduces what `ip netns add` does to
@@ -90,10 +91,5 @@ func mountsUnder(t *testing.T, dir string) []string {
 
 func requireRoot(t *testing.T) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("not root under CI")
-		}
-		t.Skip("SKIP: creating namespaces needs root")
-	}
+	testneed.Root(t, "it creates network namespaces")
 }

@@ -20,7 +20,8 @@ import (
 
 // Budgets returns every PodDisruptionBudget of set in the plan's form,
 // sorted by namespace and name, each with the pods of p it selects
-// counted.
+// counted. Each pod is matched once against the budgets its labels may
+// select (Set), so the cost grows with the pods, not pods × budgets.
 func Budgets(set *object.Set, p *plan.Plan) []plan.DisruptionBudget {
 	var out []plan.DisruptionBudget
 	for _, o := range object.Typed[api.PodDisruptionBudget](set, "PodDisruptionBudget") {
@@ -28,28 +29,32 @@ func Budgets(set *object.Set, p *plan.Plan) []plan.DisruptionBudget {
 			continue // a duplicate is the checks' finding
 		}
 		spec := &o.V.Spec
-		b := plan.DisruptionBudget{Namespace: o.Namespace, Name: o.Name, Selector: spec.Selector,
+		out = append(out, plan.DisruptionBudget{Namespace: o.Namespace, Name: o.Name, Selector: spec.Selector,
 			MinAvailable: spec.MinAvailable, MaxUnavailable: spec.MaxUnavailable,
-			UnhealthyPodEvictionPolicy: cmp.Or(spec.UnhealthyPodEvictionPolicy, plan.IfHealthyBudget)}
-		sel := compile(&b)
-		selected, unmanaged := 0, 0
-		for i := range p.Nodes {
-			for j := range p.Nodes[i].Pods {
-				pod := &p.Nodes[i].Pods[j]
-				if pod.Namespace == b.Namespace && sel.Matches(pod.Labels) {
-					selected++
-					if pod.Owner.Kind == "Pod" {
-						unmanaged++
-					}
-				}
-			}
-		}
-		b.ExpectedPods, b.DesiredHealthy = Expected(b.MinAvailable, b.MaxUnavailable, selected, unmanaged)
-		out = append(out, b)
+			UnhealthyPodEvictionPolicy: cmp.Or(spec.UnhealthyPodEvictionPolicy, plan.IfHealthyBudget)})
+	}
+	if len(out) == 0 {
+		return nil
 	}
 	slices.SortFunc(out, func(a, b plan.DisruptionBudget) int {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
+	bs := NewSet(out)
+	selected, unmanaged := make([]int, len(out)), make([]int, len(out))
+	for i := range p.Nodes {
+		for j := range p.Nodes[i].Pods {
+			pod := &p.Nodes[i].Pods[j]
+			for _, b := range bs.Covering(pod.Namespace, pod.Labels) {
+				selected[b]++
+				if pod.Owner.Kind == "Pod" {
+					unmanaged[b]++
+				}
+			}
+		}
+	}
+	for i := range out {
+		out[i].ExpectedPods, out[i].DesiredHealthy = Expected(out[i].MinAvailable, out[i].MaxUnavailable, selected[i], unmanaged[i])
+	}
 	return out
 }
 
@@ -102,30 +107,52 @@ func MayStop(b *plan.DisruptionBudget, healthy int, ready bool) bool {
 	return Allowed(b, healthy) > 0
 }
 
-// Set is a plan's budgets with their selectors compiled.
+// Set is a plan's budgets with their selectors compiled and indexed: a
+// budget whose selector requires some key=value is found through that
+// label, the others (Exists, NotIn, empty) by namespace.
 type Set struct {
 	Budgets []plan.DisruptionBudget
 	sels    []selector.Selector
+	byLabel map[string][]int // namespace, key and value, NUL-separated
+	other   map[string][]int // by namespace
 }
 
 // NewSet compiles the selectors of budgets.
 func NewSet(budgets []plan.DisruptionBudget) *Set {
-	s := &Set{Budgets: budgets, sels: make([]selector.Selector, len(budgets))}
+	s := &Set{Budgets: budgets, sels: make([]selector.Selector, len(budgets)), byLabel: map[string][]int{}, other: map[string][]int{}}
 	for i := range budgets {
-		s.sels[i] = compile(&budgets[i])
+		b := &budgets[i]
+		if b.Selector == nil {
+			continue // selects nothing
+		}
+		s.sels[i] = compile(b)
+		if k, v, ok := s.sels[i].Equality(); ok {
+			key := b.Namespace + "\x00" + k + "\x00" + v
+			s.byLabel[key] = append(s.byLabel[key], i)
+		} else {
+			s.other[b.Namespace] = append(s.other[b.Namespace], i)
+		}
 	}
 	return s
 }
 
 // Covering returns the indexes of the budgets that select a pod of
-// namespace ns with labels.
+// namespace ns with labels, in order.
 func (s *Set) Covering(ns string, labels map[string]string) []int {
 	var out []int
-	for i := range s.Budgets {
-		if s.Budgets[i].Namespace == ns && s.sels[i].Matches(labels) {
+	for k, v := range labels {
+		for _, i := range s.byLabel[ns+"\x00"+k+"\x00"+v] {
+			if s.sels[i].Matches(labels) {
+				out = append(out, i)
+			}
+		}
+	}
+	for _, i := range s.other[ns] {
+		if s.sels[i].Matches(labels) {
 			out = append(out, i)
 		}
 	}
+	slices.Sort(out)
 	return out
 }
 

@@ -35,7 +35,7 @@ spec:
           command: [sh, -c, 'trap "exit 0" TERM; while true; do sleep 0.2; done']
           readinessProbe:
             exec: {command: ["true"]}
-            initialDelaySeconds: 3
+            initialDelaySeconds: %d
             periodSeconds: 1
           resources:
             requests: {cpu: 10m, memory: 8Mi}
@@ -92,7 +92,7 @@ func testDrainBudget(t *testing.T) {
 		t.Fatal("no image in web.yaml")
 	}
 	head, _ := commit(t, "guard", func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, m[1]), 0o644)
+		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, m[1], 3), 0o644)
 	})
 	waitConverged(t, head, 2*time.Minute)
 	for _, n := range nodeNames {
@@ -192,5 +192,92 @@ func testDrainBudget(t *testing.T) {
 	drained = ""
 	if minReady < 2 {
 		t.Errorf("uncordon: %d ready guard pods at one point; the budget wants 2", minReady)
+	}
+}
+
+// testLeaveBudget: a commit removes from the inventory a node that runs
+// one of the two guard pods, whose readiness takes longer than the
+// leaving node's drain delay (10 s). After the delay the node keeps its
+// pod until the replacement is ready on another node: never fewer than
+// two ready. The node comes back with the next commit.
+func testLeaveBudget(t *testing.T) {
+	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
+	if m == nil {
+		t.Fatal("no image in web.yaml")
+	}
+	head, _ := commit(t, "slow guard", func(dir string) error {
+		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, m[1], 14), 0o644)
+	})
+	waitConverged(t, head, 2*time.Minute)
+	for _, n := range nodeNames {
+		waitGossipWhole(t, n, 30*time.Second)
+	}
+	t.Cleanup(func() {
+		head, _ := commit(t, "no guard", func(dir string) error { return os.Remove(filepath.Join(dir, "guard.yaml")) })
+		waitConverged(t, head, time.Minute)
+	})
+	before := guardPods(t)
+	leaving := ""
+	for _, n := range nodeNames {
+		if len(before[n]) == 1 {
+			leaving = n
+			break
+		}
+	}
+	if total(before) != 2 || leaving == "" {
+		t.Fatalf("guard pods before: %v", before)
+	}
+	nodesFile := filepath.Join(base, "work", "nodes.yaml")
+	orig, err := os.ReadFile(nodesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, doc := range strings.Split(string(orig), "\n---\n") {
+		if !strings.Contains(doc, "name: "+leaving+"\n") {
+			kept = append(kept, doc)
+		}
+	}
+	if len(kept) != 2 {
+		t.Fatalf("cannot remove %s from the inventory:\n%s", leaving, orig)
+	}
+	_, start := commit(t, leaving+" leaves", func(string) error {
+		return os.WriteFile(nodesFile, []byte(strings.Join(kept, "\n---\n")+"\n"), 0o644)
+	})
+	t.Cleanup(func() {
+		head, start := commit(t, leaving+" returns", func(string) error { return os.WriteFile(nodesFile, orig, 0o644) })
+		waitConverged(t, head, 2*time.Minute)
+		t.Logf("%s returned, all converged after %v", leaving, time.Since(start).Round(100*time.Millisecond))
+	})
+	minReady, maxReady, sawHold, last := 99, 0, false, -1
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		now := guardPods(t)
+		if total(now) != last {
+			t.Logf("+%v: %v", time.Since(start).Round(10*time.Millisecond), now)
+			last = total(now)
+		}
+		minReady, maxReady = min(minReady, total(now)), max(maxReady, total(now))
+		if s, err := status(context.Background(), leaving); err == nil && len(s.Held) > 0 {
+			sawHold = true
+		}
+		if len(now[leaving]) == 0 && total(now) == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still runs its guard pod 90 s after leaving: %v", leaving, now)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%s left: its guard pod went after %v; ready guard pods between %d and %d", leaving, time.Since(start).Round(100*time.Millisecond), minReady, maxReady)
+	if minReady < 2 {
+		t.Errorf("%d ready guard pods at one point; the budget wants 2", minReady)
+	}
+	if maxReady < 3 || !sawHold {
+		t.Errorf("at most %d ready guard pods, hold seen %v: the leaving node did not keep its pod past its drain delay until the replacement was ready", maxReady, sawHold)
 	}
 }

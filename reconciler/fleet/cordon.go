@@ -8,7 +8,7 @@ import (
 
 // MaxCordons bounds the drain marks one node tells; the undrained ones
 // go first past it.
-const MaxCordons = 32
+const MaxCordons = 16
 
 // Cordon is "node Node is drained" (berth node drain) or "no longer"
 // (berth node uncordon), as a fleet-wide register per node: any node may

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -46,5 +47,42 @@ func TestCordonsBounded(t *testing.T) {
 	g, ok := Decode(f.Encode())
 	if !ok || len(g.Cordons) != MaxCordons {
 		t.Errorf("decoded %d marks (ok %v), want %d", len(g.Cordons), ok, MaxCordons)
+	}
+}
+
+// TestEncodeKeepsDrainMarks: facts over MaxBytes lose their older
+// revision facts before a drain mark.
+func TestEncodeKeepsDrainMarks(t *testing.T) {
+	var f Facts
+	for i := range MaxFailed {
+		f.MarkFailed(Failure{Revision: strings.Repeat(string(rune('a'+i)), 40), Reason: strings.Repeat("x", MaxReason)})
+	}
+	for i := range MaxCordons {
+		f.SetCordon(Cordon{Node: strings.Repeat(string(rune('a'+i)), 20), Version: 1, Origin: strings.Repeat("o", 20), Drained: true})
+	}
+	b := f.Encode()
+	g, ok := Decode(b)
+	if !ok || len(b) > MaxBytes {
+		t.Fatalf("%d bytes, decoded %v", len(b), ok)
+	}
+	if len(g.Cordons) != MaxCordons || len(g.Failed) == 0 {
+		t.Errorf("kept %d drain marks of %d and %d failures", len(g.Cordons), MaxCordons, len(g.Failed))
+	}
+}
+
+// TestEncodeLongNodeNames: drain marks of long node names alone over
+// MaxBytes are cut to fit, the drained ones last.
+func TestEncodeLongNodeNames(t *testing.T) {
+	var f Facts
+	for i := range MaxCordons {
+		f.SetCordon(Cordon{Node: strings.Repeat(string(rune('a'+i)), 200), Version: 1, Origin: "n1", Drained: i < 4})
+	}
+	b := f.Encode()
+	g, ok := Decode(b)
+	if !ok || len(b) > MaxBytes {
+		t.Fatalf("%d bytes, decoded %v", len(b), ok)
+	}
+	if got := len(Drained(View{"n1": g}.Cordons())); got != 4 {
+		t.Errorf("%d drain marks kept, want the 4 drained ones", got)
 	}
 }

@@ -100,7 +100,8 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	}
 	address.Endpoints(p.Services, placed, rollouts)
 	p.NetworkPolicies, p.Namespaces = networkpolicy.Resolve(set)
-	p.DisruptionBudgets = disruption.Budgets(set, p)
+	p.DisruptionBudgets, d = disruption.Budgets(set, p)
+	diags = append(diags, d...)
 
 	sortPlan(p)
 	p.Revision = opts.Revision

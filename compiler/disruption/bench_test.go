@@ -39,7 +39,7 @@ func BenchmarkBudgets(b *testing.B) {
 		b.Run(fmt.Sprintf("budgets=%d/pods=%d", n, n*10), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				bs := Budgets(set, p)
+				bs, _ := Budgets(set, p)
 				if len(bs) != n || bs[0].ExpectedPods != 10 {
 					b.Fatalf("%d budgets, first expects %d", len(bs), bs[0].ExpectedPods)
 				}

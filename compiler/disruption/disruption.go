@@ -13,38 +13,57 @@ import (
 	"strings"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/selector"
 )
 
+// RuleOverlap is the rule of the warning for pods that more than one
+// budget selects.
+const RuleOverlap = "disruption-budget-overlap"
+
 // Budgets returns every PodDisruptionBudget of set in the plan's form,
 // sorted by namespace and name, each with the pods of p it selects
-// counted. Each pod is matched once against the budgets its labels may
-// select (Set), so the cost grows with the pods, not pods × budgets.
-func Budgets(set *object.Set, p *plan.Plan) []plan.DisruptionBudget {
+// counted, and a warning for each pair of budgets that select the same
+// pods: the eviction API refuses such a pod, so it never moves. Each pod
+// is matched once against the budgets its labels may select (Set), so
+// the cost grows with the pods, not pods × budgets.
+func Budgets(set *object.Set, p *plan.Plan) ([]plan.DisruptionBudget, []diag.Diagnostic) {
 	var out []plan.DisruptionBudget
+	objs := map[string]*object.Object{}
 	for _, o := range object.Typed[api.PodDisruptionBudget](set, "PodDisruptionBudget") {
 		if set.Get(o.Kind, o.Namespace, o.Name) != o.Object {
 			continue // a duplicate is the checks' finding
 		}
 		spec := &o.V.Spec
+		objs[o.Namespace+"/"+o.Name] = o.Object
 		out = append(out, plan.DisruptionBudget{Namespace: o.Namespace, Name: o.Name, Selector: spec.Selector,
 			MinAvailable: spec.MinAvailable, MaxUnavailable: spec.MaxUnavailable,
 			UnhealthyPodEvictionPolicy: cmp.Or(spec.UnhealthyPodEvictionPolicy, plan.IfHealthyBudget)})
 	}
 	if len(out) == 0 {
-		return nil
+		return nil, nil
 	}
 	slices.SortFunc(out, func(a, b plan.DisruptionBudget) int {
 		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
 	})
 	bs := NewSet(out)
 	selected, unmanaged := make([]int, len(out)), make([]int, len(out))
+	var diags []diag.Diagnostic
+	overlap := map[[2]int]bool{}
 	for i := range p.Nodes {
 		for j := range p.Nodes[i].Pods {
 			pod := &p.Nodes[i].Pods[j]
-			for _, b := range bs.Covering(pod.Namespace, pod.Labels) {
+			cover := bs.Covering(pod.Namespace, pod.Labels)
+			if len(cover) > 1 && !overlap[[2]int{cover[0], cover[1]}] {
+				overlap[[2]int{cover[0], cover[1]}] = true
+				a, b := &out[cover[0]], &out[cover[1]]
+				diags = append(diags, objs[b.Key()].Diag(diag.Warning, RuleOverlap, "spec.selector",
+					"PodDisruptionBudget %s selects pod %s, which PodDisruptionBudget %s selects too: the eviction API refuses a pod with more than one budget, so berth never moves it off a drained or removed node; make the selectors disjoint",
+					b.Name, pod.Key(), a.Name))
+			}
+			for _, b := range cover {
 				selected[b]++
 				if pod.Owner.Kind == "Pod" {
 					unmanaged[b]++
@@ -55,7 +74,7 @@ func Budgets(set *object.Set, p *plan.Plan) []plan.DisruptionBudget {
 	for i := range out {
 		out[i].ExpectedPods, out[i].DesiredHealthy = Expected(out[i].MinAvailable, out[i].MaxUnavailable, selected[i], unmanaged[i])
 	}
-	return out
+	return out, diags
 }
 
 // Expected is the disruption controller's getExpectedPodCount for a

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"berth.dev/berth/compiler/selector"
 )
 
 // DaemonSetStep is how long a node's turn in a DaemonSet rolling update
@@ -44,14 +42,9 @@ func (v *view) daemonSetTurn(g *group, r *Rollout) time.Duration {
 	if !serving {
 		return 0
 	}
-	sel := selector.FromMap(g.desired[0].Spec.NodeSelector)
-	var names []string
-	for _, n := range v.d.Nodes {
-		if sel.Matches(n.Labels) {
-			names = append(names, n.Name)
-		}
-	}
-	slices.Sort(names)
+	// The plan's node set, decided at compile time (nodeSelector, node
+	// affinity, taints): every node ranks the same nodes.
+	names := g.w.Nodes
 	rank := slices.Index(names, v.d.Node)
 	if rank < 0 {
 		return 0

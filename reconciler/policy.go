@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/selector"
 	"berth.dev/berth/nodes"
@@ -99,7 +98,7 @@ type fwPod struct {
 	labels  map[string]string
 	local   bool
 	node    string
-	ports   []api.ContainerPort // local pods: their containers' ports, for named ports
+	ports   []plan.ContainerPort // local pods: their containers' ports, for named ports
 }
 
 type fwNode struct {
@@ -221,10 +220,10 @@ func (e *evaluator) add(p *fwPod) { e.pods = append(e.pods, p) }
 // by pod key (the plan's, and earlier revisions' from Desired.Known) and
 // by owner for Job and CronJob pods, which are made at run time from
 // their workload's template.
-func (e *evaluator) containerPorts() (byKey, byOwner map[string][]api.ContainerPort) {
-	byKey, byOwner = map[string][]api.ContainerPort{}, map[string][]api.ContainerPort{}
-	portsOf := func(p *plan.Pod) []api.ContainerPort {
-		var ps []api.ContainerPort
+func (e *evaluator) containerPorts() (byKey, byOwner map[string][]plan.ContainerPort) {
+	byKey, byOwner = map[string][]plan.ContainerPort{}, map[string][]plan.ContainerPort{}
+	portsOf := func(p *plan.Pod) []plan.ContainerPort {
+		var ps []plan.ContainerPort
 		for _, c := range p.Spec.Containers {
 			ps = append(ps, c.Ports...)
 		}
@@ -250,7 +249,7 @@ func (e *evaluator) containerPorts() (byKey, byOwner map[string][]api.ContainerP
 
 func compile(p *plan.NetworkPolicy) cpolicy {
 	c := cpolicy{p: p}
-	sel, err := selector.FromLabelSelector(&p.PodSelector)
+	sel, err := selector.FromPlan(&p.PodSelector)
 	c.sel, c.bad = sel, err != nil
 	if c.bad {
 		// Fail closed: isolate every pod of the namespace, allow nothing.
@@ -313,14 +312,14 @@ func compilePeerSelectors(pe plan.PolicyPeer) cpeer {
 		return c
 	}
 	if pe.PodSelector != nil {
-		s, err := selector.FromLabelSelector(pe.PodSelector)
+		s, err := selector.FromPlan(pe.PodSelector)
 		if err != nil {
 			return cpeer{none: true}
 		}
 		c.pods = &s
 	}
 	if pe.NamespaceSelector != nil {
-		s, err := selector.FromLabelSelector(pe.NamespaceSelector)
+		s, err := selector.FromPlan(pe.NamespaceSelector)
 		if err != nil {
 			return cpeer{none: true}
 		}
@@ -575,7 +574,7 @@ func (e *evaluator) namespaceLabels(ns string) map[string]string {
 // the container port of that name and protocol in ports (none: no range).
 // ok is false when the rule lists ports and none resolves: it allows
 // nothing. No ports at all is every port (nil, true).
-func resolvePorts(pps []plan.PolicyPort, ports []api.ContainerPort) ([]nodes.PortRange, bool) {
+func resolvePorts(pps []plan.PolicyPort, ports []plan.ContainerPort) ([]nodes.PortRange, bool) {
 	if len(pps) == 0 {
 		return nil, true
 	}
@@ -643,7 +642,7 @@ func polKey(pols []int) string {
 	return b.String()
 }
 
-func portKey(ps []api.ContainerPort) string {
+func portKey(ps []plan.ContainerPort) string {
 	var b strings.Builder
 	for _, p := range ps {
 		if p.Name != "" {

@@ -52,7 +52,7 @@ func fwDesired(pols ...plan.NetworkPolicy) Desired {
 			{Name: "n2", Address: "192.168.1.2", PodCIDR: "10.2.0.0/24"},
 		},
 		Pods: []plan.Pod{{Namespace: "default", Name: "db-1", Spec: plan.PodSpec{Containers: []plan.Container{
-			{Name: "db", Ports: []api.ContainerPort{{Name: "pg", ContainerPort: 5432, Protocol: "TCP"}, {Name: "dns", ContainerPort: 53, Protocol: "UDP"}}},
+			{Name: "db", Ports: []plan.ContainerPort{{Name: "pg", ContainerPort: 5432, Protocol: "TCP"}, {Name: "dns", ContainerPort: 53, Protocol: "UDP"}}},
 		}}}},
 		Peers: map[string]PeerReadiness{"n2": {Reachable: true, Pods: []PeerPod{
 			{Namespace: "shop", Name: "api-1", IP: "10.2.0.7", Labels: map[string]string{"app": "api"}},

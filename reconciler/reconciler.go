@@ -33,9 +33,20 @@ type Options struct {
 	// (default 2), after RetryDelay, doubling (default 200ms).
 	Retries    int
 	RetryDelay time.Duration
-	// Resync is how often Run reconciles without a new plan (default 5s):
-	// rollout steps, pauses, back-offs and schedules move on time.
+	// Resync is how often Run reconciles without a new plan (default
+	// DefaultResync): drift is repaired, and rollout steps, pauses,
+	// back-offs and schedules move on time. Run's timer is the node's only
+	// resync: the GitOps loop hands a plan over once, not on a timer.
 	Resync time.Duration
+	// OnResync, when set, is called on Run's loop before each pass its
+	// resync timer starts, with the plan it runs: what else drifts on the
+	// node and follows the plan (the daemon's routes to other nodes' pod
+	// CIDRs) is repaired on the same timer.
+	OnResync func(ctx context.Context, p *plan.Plan)
+	// OnPass, when set, is told the result and the duration of every pass
+	// Run's loop runs (`berth apply` prints its progress from them, the
+	// daemon's metrics time them).
+	OnPass func(res Result, took time.Duration, err error)
 	// WaitingPoll is how soon Run passes again while pods are awaited
 	// (default 250ms).
 	WaitingPoll time.Duration
@@ -71,6 +82,9 @@ type Options struct {
 	Drainer  Drainer
 	DrainMax time.Duration
 }
+
+// DefaultResync is how often a node reconciles without a new plan.
+const DefaultResync = 5 * time.Second
 
 // Reconciler applies plans to one node.
 type Reconciler struct {
@@ -157,7 +171,7 @@ func New(o Options) *Reconciler {
 		o.RetryDelay = 200 * time.Millisecond
 	}
 	if o.Resync <= 0 {
-		o.Resync = 5 * time.Second
+		o.Resync = DefaultResync
 	}
 	if o.WaitingPoll <= 0 {
 		o.WaitingPoll = 250 * time.Millisecond
@@ -762,6 +776,7 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 	var cur *plan.Plan
 	for {
 		var reply chan<- applied
+		resync := false
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -774,13 +789,21 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 		case req := <-r.applies:
 			cur, reply = req.plan, req.reply
 		case <-t.C:
+			resync = true
 		case <-wake.C:
 		case <-r.poke:
 		}
 		if cur == nil {
 			continue
 		}
+		if resync && r.opts.OnResync != nil {
+			r.opts.OnResync(ctx, cur)
+		}
+		start := time.Now()
 		res, err := r.Reconcile(ctx, cur, "")
+		if r.opts.OnPass != nil {
+			r.opts.OnPass(res, time.Since(start), err)
+		}
 		if reply != nil {
 			reply <- applied{res, err}
 		} else if err != nil {
@@ -796,7 +819,11 @@ func (r *Reconciler) Run(ctx context.Context, plans <-chan *plan.Plan) error {
 		// the node waits for pods (a rollout step, a new service's
 		// endpoints), look again soon, so traffic moves as soon as a pod is
 		// ready rather than at the next resync.
-		if !res.Converged && len(res.Waiting) > 0 && (next == 0 || next > r.opts.WaitingPoll) {
+		// A pass that acted without failing and left the node short of
+		// converged (it recorded a rollout's end, say) is followed soon
+		// too, rather than at the next resync.
+		moving := len(res.Waiting) > 0 || (len(res.Actions) > 0 && res.Failed == 0 && err == nil)
+		if !res.Converged && moving && (next == 0 || next > r.opts.WaitingPoll) {
 			next = r.opts.WaitingPoll
 		}
 		if next > 0 {

@@ -180,7 +180,47 @@ func TestDaemonSetSameNameReplacement(t *testing.T) {
 func withNodes(p *plan.Plan) *plan.Plan {
 	p.Nodes[0].Node.Name = "n1"
 	p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n0"}}, plan.NodePlan{Node: plan.Node{Name: "a"}})
+	return daemonSetOnAll(p)
+}
+
+// daemonSetOnAll gives p's DaemonSets every node of its inventory, as
+// the compiler would for a DaemonSet that every node fits.
+func daemonSetOnAll(p *plan.Plan, except ...string) *plan.Plan {
+	var names []string
+	for _, n := range p.Nodes {
+		if !slices.Contains(except, n.Node.Name) {
+			names = append(names, n.Node.Name)
+		}
+	}
+	slices.Sort(names)
+	for i := range p.Workloads {
+		if p.Workloads[i].Kind == "DaemonSet" {
+			p.Workloads[i].Nodes = names
+		}
+	}
 	return p
+}
+
+// TestDaemonSetRanksThePlansNodes: the nodes a DaemonSet runs on are the
+// plan's (compiled from nodeSelector, node affinity and taints), never
+// matched again on the node: with node "a" left out (a taint, say), n1
+// ranks second of n0, n1 and goes after one turn, not two.
+func TestDaemonSetRanksThePlansNodes(t *testing.T) {
+	s := plan.Strategy{Type: "RollingUpdate", MaxUnavailable: 1}
+	e := newEnv(t)
+	a := mkDeploy("DaemonSet", "agent", "a", 1, s)
+	a.pods[0].Name = "agent-n1"
+	e.pass(daemonSetOnAll(withNodes(mkPlan("r1", []deploy{a})), "a"))
+	b := mkDeploy("DaemonSet", "agent", "b", 1, s)
+	b.pods[0].Name = "agent-n1"
+	p2 := daemonSetOnAll(withNodes(mkPlan("r2", []deploy{b})), "a")
+	e.pass(p2)
+	e.clock.Advance(DaemonSetStep + DaemonSetStep/2)
+	e.pass(p2)
+	e.pass(p2)
+	if pod, _ := e.rt.Pod("default/agent-n1"); pod.Revision != "b" {
+		t.Fatalf("after 1.5 turns agent-n1 is at revision %q, want b (second of the plan's two nodes)", pod.Revision)
+	}
 }
 
 // TestDaemonSetTakesTurnsAcrossNodes: with an inventory of three nodes and
@@ -279,7 +319,7 @@ func TestDaemonSetFirstNodeCountsTheOthers(t *testing.T) {
 	}
 	first := func(p *plan.Plan) *plan.Plan { // n1 of n1, n2, n3: ranks first
 		p.Nodes = append(p.Nodes, plan.NodePlan{Node: plan.Node{Name: "n2"}}, plan.NodePlan{Node: plan.Node{Name: "n3"}})
-		return p
+		return daemonSetOnAll(p)
 	}
 	for _, tc := range []struct {
 		name  string

@@ -37,7 +37,7 @@ func runDaemon(e *env, args []string) int {
 	fs.StringVar(&c.Path, "path", "", "sub-folder of the repository with the manifests")
 	fs.StringVar(&c.WatchDir, "watch", "", "follow a plain directory instead of Git (local development)")
 	fs.DurationVar(&c.Poll, "poll", 0, "how often to ask the repository for a new commit (default 30s)")
-	fs.DurationVar(&c.Resync, "resync", 0, "how often to re-apply without a new commit, repairing drift (default 60s)")
+	fs.DurationVar(&c.Resync, "resync", daemon.DefaultResync, "how often the node is checked against its plan without a new commit, repairing drift")
 	fs.StringVar(&c.Auth.TokenFile, "token-file", "", "file with an HTTPS access token")
 	fs.StringVar(&c.Auth.UsernameFile, "username-file", "", "file with an HTTPS user name")
 	fs.StringVar(&c.Auth.PasswordFile, "password-file", "", "file with an HTTPS password")

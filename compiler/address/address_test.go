@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
 	"berth.dev/berth/compiler/internal/objtest"
 	"berth.dev/berth/compiler/plan"
@@ -200,12 +199,12 @@ func TestBind(t *testing.T) {
 }
 
 func TestEndpoints(t *testing.T) {
-	pod := func(name string, labels map[string]string, ports ...api.ContainerPort) *plan.Pod {
+	pod := func(name string, labels map[string]string, ports ...plan.ContainerPort) *plan.Pod {
 		return &plan.Pod{Namespace: "default", Name: name, Labels: labels, Owner: plan.Owner{Kind: "Pod", Name: name},
 			Spec: plan.PodSpec{Containers: []plan.Container{{Name: "c", Ports: ports}}}}
 	}
-	a := pod("a", map[string]string{"app": "web"}, api.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: "TCP"})
-	b := pod("b", map[string]string{"app": "web"}, api.ContainerPort{Name: "http", ContainerPort: 9090, Protocol: "TCP"})
+	a := pod("a", map[string]string{"app": "web"}, plan.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: "TCP"})
+	b := pod("b", map[string]string{"app": "web"}, plan.ContainerPort{Name: "http", ContainerPort: 9090, Protocol: "TCP"})
 	c := pod("c", map[string]string{"app": "web"})
 	other := pod("x", map[string]string{"app": "db"})
 	svcs := []plan.Service{{Namespace: "default", Name: "web", Selector: map[string]string{"app": "web"}, Ports: []plan.ServicePort{

@@ -6,6 +6,11 @@
 // without a request makes the request equal to the limit), then every
 // LimitRange's defaults (the mutating phase), then the validations
 // (LimitRange bounds, requests within limits, ResourceQuota).
+//
+// Each pod template is walked once (admitPod): its defaults are written,
+// its limits checked and its share of every quota of its namespace
+// tallied in the same visit; the quotas are judged once every pod is
+// counted.
 package admit
 
 import (
@@ -27,64 +32,81 @@ const (
 // come in a deterministic order: templates in the given order, then quotas
 // by namespace and name.
 func Admit(set *object.Set, templates []Template) []diag.Diagnostic {
-	a := &admission{quantities: map[string]api.Quantity{}, milli: map[string]int64{}, containers: map[*Template][]containerRef{},
-		defaults: map[*api.LimitRangeItem]itemDefaults{}}
-	limitRanges := map[string][]object.Of[api.LimitRange]{}
-	for _, lr := range object.Typed[api.LimitRange](set, "LimitRange") {
-		limitRanges[lr.Namespace] = append(limitRanges[lr.Namespace], lr)
-	}
+	a := newAdmission(set)
 	accounts(set, templates)
 	var ds []diag.Diagnostic
 	for i := range templates {
-		t := &templates[i]
-		if t.Spec == nil {
-			continue
+		if templates[i].Spec != nil {
+			ds = a.admitPod(ds, &templates[i])
 		}
-		cs := a.containersOf(t)
-		filled := defaultRequestsFromLimits(cs)
-		lrs := limitRanges[t.Object.Namespace]
-		for _, lr := range lrs {
-			a.applyDefaults(cs, lr, filled)
-		}
-		for _, lr := range lrs {
-			ds = append(ds, a.checkLimitRange(t, lr, filled)...)
-		}
-		ds = append(ds, a.checkRequestsWithinLimits(t, filled)...)
 	}
-	ds = append(ds, a.checkQuotas(set, templates)...)
+	return append(ds, a.judgeQuotas(set)...)
+}
+
+// admitPod is the one visit of a pod template: defaults, then the
+// LimitRange and request checks, then its usage of the namespace's
+// quotas. Its findings are appended to ds.
+func (a *admission) admitPod(ds []diag.Diagnostic, t *Template) []diag.Diagnostic {
+	cs := containers(t)
+	filled := defaultRequestsFromLimits(cs)
+	lrs := a.limitRanges[t.Object.Namespace]
+	for _, lr := range lrs {
+		a.applyDefaults(cs, lr, filled)
+	}
+	for _, lr := range lrs {
+		ds = a.checkLimitRange(ds, t, cs, lr, filled)
+	}
+	ds = a.checkRequestsWithinLimits(ds, t, cs, filled)
+	if t.Count > 0 {
+		for _, q := range a.quotas[t.Object.Namespace] {
+			a.tally(q, t, cs)
+		}
+	}
 	return ds
 }
 
-// admission is the state of one Admit call: a cache of parsed
-// quantities, since a repository repeats the same few ("100m", "64Mi")
-// thousands of times and parsing one is costly.
+// admission is the state of one Admit call: the namespaces' LimitRanges
+// and quotas, prepared once, and a cache of parsed quantities, since a
+// repository repeats the same few ("100m", "64Mi") thousands of times
+// and parsing one is costly.
 type admission struct {
-	quantities map[string]api.Quantity
-	milli      map[string]int64
-	containers map[*Template][]containerRef
-	defaults   map[*api.LimitRangeItem]itemDefaults
+	quantities  map[string]parsed
+	limitRanges map[string][]*preparedLimitRange
+	quotas      map[string][]*quotaState
+	// quotaOrder is every quota in set order, for the findings.
+	quotaOrder []*quotaState
 }
 
-// containersOf is containers(t), computed once per template.
-func (a *admission) containersOf(t *Template) []containerRef {
-	cs, ok := a.containers[t]
+// parsed is one quantity as written, parsed once.
+type parsed struct {
+	q     api.Quantity
+	milli int64
+	err   error
+}
+
+func newAdmission(set *object.Set) *admission {
+	a := &admission{quantities: map[string]parsed{}, limitRanges: map[string][]*preparedLimitRange{}, quotas: map[string][]*quotaState{}}
+	for _, lr := range object.Typed[api.LimitRange](set, "LimitRange") {
+		a.limitRanges[lr.Namespace] = append(a.limitRanges[lr.Namespace], a.prepareLimitRange(lr))
+	}
+	for _, q := range object.Typed[api.ResourceQuota](set, "ResourceQuota") {
+		qs := a.prepareQuota(q)
+		a.quotas[q.Namespace] = append(a.quotas[q.Namespace], qs)
+		a.quotaOrder = append(a.quotaOrder, qs)
+	}
+	return a
+}
+
+func (a *admission) parse(s string) (parsed, error) {
+	p, ok := a.quantities[s]
 	if !ok {
-		cs = containers(t)
-		a.containers[t] = cs
+		p.q, p.err = api.ParseQuantity(s)
+		if p.err == nil {
+			p.milli = p.q.MilliValue()
+		}
+		a.quantities[s] = p
 	}
-	return cs
-}
-
-func (a *admission) parse(s string) (api.Quantity, error) {
-	if q, ok := a.quantities[s]; ok {
-		return q, nil
-	}
-	q, err := api.ParseQuantity(s)
-	if err != nil {
-		return q, err
-	}
-	a.quantities[s], a.milli[s] = q, q.MilliValue()
-	return q, nil
+	return p, p.err
 }
 
 // containerRef is one container of a template with its field path.
@@ -97,7 +119,7 @@ type containerRef struct {
 // containers lists init containers first, then containers, as the
 // LimitRanger walks them.
 func containers(t *Template) []containerRef {
-	var out []containerRef
+	out := make([]containerRef, 0, len(t.Spec.InitContainers)+len(t.Spec.Containers))
 	for i := range t.Spec.InitContainers {
 		out = append(out, containerRef{&t.Spec.InitContainers[i], t.Path + ".initContainers[" + itoa(i) + "]", true})
 	}
@@ -135,4 +157,12 @@ func defaultRequestsFromLimits(cs []containerRef) filledSet {
 		}
 	}
 	return filled
+}
+
+// resourcesOf is a container's requests or limits.
+func resourcesOf(c *api.Container, kind string) map[string]string {
+	if kind == "limits" {
+		return c.Resources.Limits
+	}
+	return c.Resources.Requests
 }

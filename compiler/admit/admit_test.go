@@ -4,6 +4,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 
 	"berth.dev/berth/compiler/internal/objtest"
@@ -179,6 +180,43 @@ spec:
 `,
 			nil,
 		},
+		{
+			// One visit of each pod feeds both quotas; the findings come
+			// quota by quota, key by key, then pod by pod.
+			"two quotas over two pods",
+			ns + quota("limits.memory: 1Gi\n    pods: 1") + namedQuota("second", "requests.cpu: 150m") +
+				teamPod("a", "    resources: {requests: {cpu: 100m}}") + teamPod("b", "    resources: {requests: {cpu: 100m}}"),
+			[]string{
+				`test.yaml:11:11: error: spec.hard.pods: pods used 2 exceeds hard 1 of ResourceQuota compute in namespace team (Pod a: 1; Pod b: 1): lower replicas (a rolling update's surge counts too) or raise the quota`,
+				`test.yaml:18:19: error: spec.hard.requests.cpu: requests.cpu used 200m exceeds hard 150m of ResourceQuota second in namespace team (Pod a: 1 pod x 100m; Pod b: 1 pod x 100m): lower the containers' requests.cpu or the replicas, or raise the quota`,
+				`test.yaml:27:16: error: spec.containers[0].resources: must specify limits.memory (ResourceQuota compute): add resources.limits.memory to container "app", or a LimitRange default in namespace team`,
+				`test.yaml:36:16: error: spec.containers[0].resources: must specify limits.memory (ResourceQuota compute): add resources.limits.memory to container "app", or a LimitRange default in namespace team`,
+			},
+		},
+		{
+			"limitrange defaults feed the quota and the pod total",
+			ns + limitRange("default: {cpu: 300m}\n    defaultRequest: {cpu: 200m}") + limitRangeNamed("pods", "Pod", "max: {cpu: 350m}") +
+				quota("requests.cpu: 250m\n    limits.cpu: 1") + `apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: team}
+spec:
+  initContainers:
+  - {name: init, image: img:1}
+  containers:
+  - {name: a, image: img:1}
+  - {name: b, image: img:1, resources: {limits: {cpu: 100m}}}
+`,
+			[]string{
+				// Requests: init 200m, a 200m (defaults), b 100m (its limit).
+				`test.yaml:27:19: error: spec.hard.requests.cpu: requests.cpu used 300m exceeds hard 250m of ResourceQuota compute in namespace team (Pod p: 1 pod x 300m): lower the containers' requests.cpu or the replicas, or raise the quota`,
+				`test.yaml:34:3: error: spec: pod total limits.cpu 400m is above the maximum 350m per pod of LimitRange "pods": lower it to at most 350m`,
+			},
+		},
+		{
+			"count/pods counts every template, a Job by its parallelism",
+			ns + quota("count/pods: 3") + teamPod("a", "") + controllerIn("team", "batch/v1", "Job", "parallelism: 3"),
+			[]string{`test.yaml:10:17: error: spec.hard.count/pods: count/pods used 4 exceeds hard 3 of ResourceQuota compute in namespace team (Job w: 3 (parallelism 3); Pod a: 1): lower replicas (a rolling update's surge counts too) or raise the quota`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +289,14 @@ spec:
     ` + item + "\n---\n"
 }
 
+func limitRangeNamed(name, typ, item string) string {
+	return strings.Replace(limitRangeType(typ, item), "name: limits,", "name: "+name+",", 1)
+}
+
+func namedQuota(name, hard string) string {
+	return strings.Replace(quota(hard), "name: compute,", "name: "+name+",", 1)
+}
+
 func quota(hard string) string {
 	return `apiVersion: v1
 kind: ResourceQuota
@@ -271,4 +317,8 @@ func TestQuotaHugeRequests(t *testing.T) {
 	if satMul(math.MaxInt64/2+1, 2) != math.MaxInt64 || satAdd(1, 2) != 3 || satMul(3, 0) != 0 {
 		t.Error("saturating arithmetic")
 	}
+}
+
+func controllerIn(namespace, apiVersion, kind, spec string) string {
+	return strings.Replace(controller(apiVersion, kind, spec), "metadata: {name: w}", "metadata: {name: w, namespace: "+namespace+"}", 1) + "---\n"
 }

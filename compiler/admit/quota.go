@@ -56,75 +56,85 @@ var objectCounts = map[string][]string{
 	"count/networkpolicies.networking.k8s.io": {"NetworkPolicy"},
 }
 
-// checkQuotas sums every namespace's pods (Count each) and objects against
-// its ResourceQuotas, and rejects containers that do not declare a
-// resource a quota constrains, as Kubernetes' quota admission does.
-func (a *admission) checkQuotas(set *object.Set, templates []Template) []diag.Diagnostic {
-	byNS := map[string][]*Template{}
-	for i := range templates {
-		t := &templates[i]
-		if t.Spec != nil && t.Count > 0 {
-			byNS[t.Object.Namespace] = append(byNS[t.Object.Namespace], t)
+// quotaState is one ResourceQuota and the usage of its keys, tallied as
+// the pods of its namespace are admitted, judged at the end.
+type quotaState struct {
+	q    object.Of[api.ResourceQuota]
+	keys []quotaKey // sorted; only keys whose hard value parses
+}
+
+// quotaKey is one key of a quota's spec.hard and what counts against it.
+type quotaKey struct {
+	key       string
+	hard      int64
+	compute   bool
+	kind, res string // for compute keys: the container field it constrains
+	// missing are the containers that do not declare a compute key's
+	// resource, in template order.
+	missing []diag.Diagnostic
+	used    int64
+	parts   []contribution
+}
+
+func (a *admission) prepareQuota(q object.Of[api.ResourceQuota]) *quotaState {
+	qs := &quotaState{q: q}
+	for _, key := range slices.Sorted(maps.Keys(q.V.Spec.Hard)) {
+		p, err := a.parse(q.V.Spec.Hard[key])
+		if err != nil {
+			continue // the schema reports the syntax
 		}
+		k := quotaKey{key: key, hard: p.milli}
+		k.kind, k.res, k.compute = computeField(key)
+		qs.keys = append(qs.keys, k)
 	}
-	var ds []diag.Diagnostic
-	for _, q := range object.Typed[api.ResourceQuota](set, "ResourceQuota") {
-		ts := byNS[q.Namespace]
-		for _, key := range slices.Sorted(maps.Keys(q.V.Spec.Hard)) {
-			if _, err := a.parse(q.V.Spec.Hard[key]); err != nil {
-				continue // the schema reports the syntax
-			}
-			hard := a.milli[q.V.Spec.Hard[key]]
-			if kind, res, ok := computeField(key); ok {
-				ds = append(ds, a.requireDeclared(ts, q, key, kind, res)...)
-				used, parts := a.computeUsage(ts, key, kind, res)
-				if used > hard {
-					ds = append(ds, overQuota(q, key, used, parts))
+	return qs
+}
+
+// tally counts one admitted pod template (Count pods) against a quota of
+// its namespace, and notes the containers that do not declare what a
+// compute key constrains, as Kubernetes' quota admission rejects them.
+func (a *admission) tally(qs *quotaState, t *Template, cs []containerRef) {
+	for i := range qs.keys {
+		k := &qs.keys[i]
+		switch {
+		case k.compute:
+			for _, c := range cs {
+				if _, ok := resourcesOf(c.c, k.kind)[k.res]; !ok {
+					k.missing = append(k.missing, t.Object.Diag(diag.Error, RuleResourceQuota, c.path+".resources",
+						"must specify %s (ResourceQuota %s): add resources.%s.%s to container %q, or a LimitRange default in namespace %s",
+						k.key, qs.q.Name, k.kind, k.res, c.c.Name, qs.q.Namespace))
 				}
-				continue
 			}
-			used, parts, known := a.countUsage(set, ts, q.Namespace, key)
-			if known && used > hard {
-				ds = append(ds, overQuota(q, key, used, parts))
+			if per, ok := a.podMilli(cs, k.kind, k.res); ok && per != 0 {
+				k.used = satAdd(k.used, satMul(per, int64(t.Count)))
+				k.parts = append(k.parts, contribution{t: t, per: per})
 			}
+		case k.key == "pods" || k.key == "count/pods":
+			k.used += int64(t.Count) * 1000
+			k.parts = append(k.parts, contribution{t: t})
 		}
 	}
-	return ds
 }
 
-func (a *admission) requireDeclared(ts []*Template, q object.Of[api.ResourceQuota], key, kind, res string) []diag.Diagnostic {
+// judgeQuotas reports, quota by quota in set order and key by key, the
+// undeclared resources and the usage over the hard limits.
+func (a *admission) judgeQuotas(set *object.Set) []diag.Diagnostic {
 	var ds []diag.Diagnostic
-	for _, t := range ts {
-		for _, c := range a.containersOf(t) {
-			m := c.c.Resources.Requests
-			if kind == "limits" {
-				m = c.c.Resources.Limits
+	for _, qs := range a.quotaOrder {
+		for i := range qs.keys {
+			k := &qs.keys[i]
+			used, parts, known := k.used, k.parts, true
+			if k.compute {
+				ds = append(ds, k.missing...)
+			} else if k.key != "pods" && k.key != "count/pods" {
+				used, parts, known = a.countUsage(set, qs.q.Namespace, k.key)
 			}
-			if _, ok := m[res]; ok {
-				continue
+			if known && used > k.hard {
+				ds = append(ds, overQuota(qs.q, k.key, used, parts))
 			}
-			ds = append(ds, t.Object.Diag(diag.Error, RuleResourceQuota, c.path+".resources",
-				"must specify %s (ResourceQuota %s): add resources.%s.%s to container %q, or a LimitRange default in namespace %s",
-				key, q.Name, kind, res, c.c.Name, q.Namespace))
 		}
 	}
 	return ds
-}
-
-// computeUsage is the namespace's total of one compute resource in
-// thousandths, and the workloads that make it up.
-func (a *admission) computeUsage(ts []*Template, key, kind, res string) (int64, []contribution) {
-	var used int64
-	var parts []contribution
-	for _, t := range ts {
-		per, ok := a.podMilli(t, kind, res)
-		if !ok || per == 0 {
-			continue
-		}
-		used = satAdd(used, satMul(per, int64(t.Count)))
-		parts = append(parts, contribution{t: t, per: per})
-	}
-	return used, parts
 }
 
 // contribution is one workload's (or claim's) share of a quota's usage,
@@ -149,23 +159,18 @@ func (c contribution) render(key string) string {
 	return s
 }
 
-// countUsage counts pods or objects for a count quota key; known is false
-// for keys berth does not evaluate (the schema limits which exist).
-func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) (used int64, parts []contribution, known bool) {
+// countUsage counts the objects of namespace ns for a count quota key
+// other than pods (tally counts those); known is false for keys berth
+// does not evaluate (the schema limits which exist).
+func (a *admission) countUsage(set *object.Set, ns, key string) (used int64, parts []contribution, known bool) {
 	switch key {
-	case "pods", "count/pods":
-		for _, t := range ts {
-			used += int64(t.Count)
-			parts = append(parts, contribution{t: t})
-		}
-		return used * 1000, parts, true
 	case "requests.storage":
 		for _, pvc := range object.Typed[api.PersistentVolumeClaim](set, "PersistentVolumeClaim") {
 			if pvc.Namespace != ns {
 				continue
 			}
 			if s, err := a.parse(pvc.V.Spec.Resources.Requests["storage"]); err == nil {
-				used = satAdd(used, s.MilliValue())
+				used = satAdd(used, s.milli)
 				parts = append(parts, contribution{text: "PersistentVolumeClaim " + pvc.Name + ": " + pvc.V.Spec.Resources.Requests["storage"]})
 			}
 		}
@@ -201,19 +206,23 @@ func (a *admission) countUsage(set *object.Set, ts []*Template, ns, key string) 
 // podMilli is one pod's request or limit of res in thousandths: the sum
 // over containers, or the largest init container if that is more, as
 // Kubernetes' quota evaluator computes it.
-func (a *admission) podMilli(t *Template, kind, res string) (int64, bool) {
+func (a *admission) podMilli(cs []containerRef, kind, res string) (int64, bool) {
 	var sum, initMax int64
 	present := false
-	for _, c := range a.containersOf(t) {
-		amt := a.containerAmount(c, kind, res, nil)
-		if !amt.present {
+	for _, c := range cs {
+		v, ok := resourcesOf(c.c, kind)[res]
+		if !ok {
+			continue
+		}
+		p, err := a.parse(v)
+		if err != nil {
 			continue
 		}
 		present = true
 		if c.init {
-			initMax = max(initMax, amt.milli)
+			initMax = max(initMax, p.milli)
 		} else {
-			sum = satAdd(sum, amt.milli)
+			sum = satAdd(sum, p.milli)
 		}
 	}
 	return max(sum, initMax), present

@@ -5,8 +5,9 @@ import (
 	"strconv"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/object"
-	"berth.dev/berth/compiler/selector"
+	"berth.dev/berth/compiler/plan"
 )
 
 // Template is one pod template and the number of pods it yields at most
@@ -32,10 +33,6 @@ func (t Template) Why() string {
 	return t.why
 }
 
-// defaultSurge is the maxSurge of a Deployment (and of an Argo canary)
-// that does not set one.
-var defaultSurge = api.IntOrString{IsString: true, StrVal: "25%"}
-
 // Templates lists the pod templates of every workload in set, in set order.
 //
 // Counts are the most pods a workload runs at once, which is what a quota
@@ -46,8 +43,9 @@ var defaultSurge = api.IntOrString{IsString: true, StrVal: "25%"}
 //   - ReplicaSet, ReplicationController: replicas.
 //   - Rollout: blueGreen runs both revisions in full, 2 x replicas; canary
 //     replicas + 25% surge (Argo's default maxSurge).
-//   - DaemonSet: the berth.dev/v1 Nodes whose labels match the template's
-//     nodeSelector (plus maxSurge when set), or 1 with no inventory (the
+//   - DaemonSet: the berth.dev/v1 Nodes it runs on, as expansion places
+//     it and the plan carries it (nodefit: nodeSelector, node affinity,
+//     taints), plus maxSurge when set; or 1 with no inventory (the
 //     implicit node).
 //   - Job: parallelism (default 1), at most completions.
 //   - CronJob: one Job's worth. With concurrencyPolicy Allow a slow Job can
@@ -55,7 +53,7 @@ var defaultSurge = api.IntOrString{IsString: true, StrVal: "25%"}
 //     unadmittable under a tight quota; Kubernetes rejects the extra pods at
 //     run time, and so does berth's reconciler.
 func Templates(set *object.Set) []Template {
-	nodes := object.Typed[api.Node](set, "Node")
+	nodes := inventory(set)
 	var out []Template
 	for _, o := range set.All() {
 		switch v := o.Value.(type) {
@@ -90,6 +88,18 @@ func Templates(set *object.Set) []Template {
 	return out
 }
 
+// inventory is the Node objects' facts that decide where a DaemonSet
+// runs, in set order (one per name, as compiler/schedule takes them).
+func inventory(set *object.Set) []plan.Node {
+	var out []plan.Node
+	for _, n := range object.Typed[api.Node](set, "Node") {
+		if set.Get("Node", "", n.Name) == n.Object {
+			out = append(out, nodefit.FitFacts(n.Name, n.V))
+		}
+	}
+	return out
+}
+
 func replicas(r *int32) int {
 	if r == nil {
 		return 1
@@ -102,15 +112,17 @@ func deploymentCount(s *api.DeploymentSpec) (int, string) {
 	if s.Strategy.Type == "Recreate" {
 		return n, plural(n, "replica")
 	}
-	surge := defaultSurge
-	if s.Strategy.RollingUpdate != nil && s.Strategy.RollingUpdate.MaxSurge != nil {
-		surge = *s.Strategy.RollingUpdate.MaxSurge
+	var maxSurge *api.IntOrString
+	if s.Strategy.RollingUpdate != nil {
+		maxSurge = s.Strategy.RollingUpdate.MaxSurge
 	}
-	return withSurge(n, surge)
+	return withSurge(n, maxSurge)
 }
 
-func withSurge(n int, surge api.IntOrString) (int, string) {
-	extra, err := surge.ScaledValue(n, true)
+// withSurge is n replicas and the surge a rolling update adds (api.Surge,
+// as the plan's strategy has it).
+func withSurge(n int, maxSurge *api.IntOrString) (int, string) {
+	extra, err := api.Surge(maxSurge, api.DefaultRolling(), n)
 	if err != nil || extra <= 0 {
 		// A malformed maxSurge is the schema's finding; count no surge.
 		return n, plural(n, "replica")
@@ -124,25 +136,21 @@ func rolloutCount(s *api.RolloutSpec) (int, string) {
 	case s.Strategy.BlueGreen != nil:
 		return 2 * n, fmt.Sprintf("2 x %s (blue and green)", plural(n, "replica"))
 	case s.Strategy.Canary != nil:
-		return withSurge(n, defaultSurge)
+		return withSurge(n, nil) // Argo's default maxSurge, as expansion takes it
 	}
 	return n, plural(n, "replica")
 }
 
-func daemonSetCount(s *api.DaemonSetSpec, nodes []object.Of[api.Node]) (int, string) {
+func daemonSetCount(s *api.DaemonSetSpec, nodes []plan.Node) (int, string) {
 	n, why := 1, "1 pod on the implicit node"
 	if len(nodes) > 0 {
-		sel := selector.FromMap(s.Template.Spec.NodeSelector)
-		n = 0
-		for _, node := range nodes {
-			if sel.Matches(node.V.Metadata.Labels) {
-				n++
-			}
-		}
+		// The node set the plan carries for it (nodefit: nodeSelector,
+		// node affinity, taints).
+		n = len(nodefit.New(&s.Template.Spec).Nodes(nodes))
 		why = plural(n, "matching node")
 	}
 	if ru := s.UpdateStrategy.RollingUpdate; ru != nil && ru.MaxSurge != nil && s.UpdateStrategy.Type != "OnDelete" {
-		if extra, err := ru.MaxSurge.ScaledValue(n, true); err == nil && extra > 0 {
+		if extra, err := api.Surge(ru.MaxSurge, api.FromInt(0), n); err == nil && extra > 0 {
 			return n + extra, fmt.Sprintf("%s + %d surge", why, extra)
 		}
 	}

@@ -1,6 +1,7 @@
 package admit
 
 import (
+	"strings"
 	"testing"
 
 	"berth.dev/berth/compiler/internal/objtest"
@@ -29,6 +30,10 @@ func TestTemplates(t *testing.T) {
 		{"daemonset nodeSelector", daemonSetSelecting("disk: ssd") + nodes, "spec.template.spec", 2, "2 matching nodes"},
 		{"daemonset surge", controller("apps/v1", "DaemonSet", "updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}") + nodes, "spec.template.spec", 4, "3 matching nodes + 1 surge"},
 		{"daemonset no match", daemonSetSelecting("disk: tape") + nodes, "spec.template.spec", 0, "0 matching nodes"},
+		// The node set is expansion's (nodefit): the hostname label every
+		// inventory node has, and taints, count as they place.
+		{"daemonset hostname", daemonSetSelecting("kubernetes.io/hostname: n3") + nodes, "spec.template.spec", 1, "1 matching node"},
+		{"daemonset untolerated taint", controller("apps/v1", "DaemonSet", "") + strings.Replace(nodes, "spec: {address: 192.0.2.3}", "spec: {address: 192.0.2.3, taints: [{key: dedicated, value: db, effect: NoSchedule}]}", 1), "spec.template.spec", 2, "2 matching nodes"},
 		{"job default", controller("batch/v1", "Job", ""), "spec.template.spec", 1, "parallelism 1"},
 		{"job parallelism", controller("batch/v1", "Job", "parallelism: 4"), "spec.template.spec", 4, "parallelism 4"},
 		{"job completions cap", controller("batch/v1", "Job", "parallelism: 3\n  completions: 2"), "spec.template.spec", 2, "2 completions"},

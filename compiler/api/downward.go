@@ -2,7 +2,8 @@ package api
 
 import (
 	"fmt"
-	"strings"
+
+	"berth.dev/berth/compiler/fieldpath"
 )
 
 // ConvertFieldLabel is ConvertDownwardAPIFieldLabel: the internal form
@@ -11,7 +12,7 @@ func ConvertFieldLabel(apiVersion, label string) (string, error) {
 	if apiVersion != "v1" {
 		return "", fmt.Errorf("unsupported pod version: %s", apiVersion)
 	}
-	if p, _, ok := SplitSubscript(label); ok {
+	if p, _, ok := fieldpath.SplitSubscript(label); ok {
 		switch p {
 		case "metadata.annotations", "metadata.labels":
 			return label, nil
@@ -27,19 +28,6 @@ func ConvertFieldLabel(apiVersion, label string) (string, error) {
 		return "spec.nodeName", nil
 	}
 	return "", fmt.Errorf("field label not supported: %s", label)
-}
-
-// SplitSubscript is fieldpath.SplitMaybeSubscriptedPath:
-// "metadata.labels['k']" is "metadata.labels" and "k".
-func SplitSubscript(fieldPath string) (string, string, bool) {
-	if !strings.HasSuffix(fieldPath, "']") {
-		return fieldPath, "", false
-	}
-	parts := strings.SplitN(strings.TrimSuffix(fieldPath, "']"), "['", 2)
-	if len(parts) < 2 || parts[0] == "" {
-		return fieldPath, "", false
-	}
-	return parts[0], parts[1], true
 }
 
 // DownwardAPIVolumeSource writes fields of the pod as files.

@@ -9,7 +9,9 @@ package disruption
 
 import (
 	"cmp"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"berth.dev/berth/compiler/api"
@@ -38,8 +40,8 @@ func Budgets(set *object.Set, p *plan.Plan) ([]plan.DisruptionBudget, []diag.Dia
 		}
 		spec := &o.V.Spec
 		objs[o.Namespace+"/"+o.Name] = o.Object
-		out = append(out, plan.DisruptionBudget{Namespace: o.Namespace, Name: o.Name, Selector: spec.Selector,
-			MinAvailable: spec.MinAvailable, MaxUnavailable: spec.MaxUnavailable,
+		out = append(out, plan.DisruptionBudget{Namespace: o.Namespace, Name: o.Name, Selector: planSelector(spec.Selector),
+			MinAvailable: planIntOrString(spec.MinAvailable), MaxUnavailable: planIntOrString(spec.MaxUnavailable),
 			UnhealthyPodEvictionPolicy: cmp.Or(spec.UnhealthyPodEvictionPolicy, plan.IfHealthyBudget)})
 	}
 	if len(out) == 0 {
@@ -83,19 +85,50 @@ func Budgets(set *object.Set, p *plan.Plan) ([]plan.DisruptionBudget, []diag.Dia
 // healthy; a percentage, or maxUnavailable, expects the pods of their
 // controllers (the plan runs exactly those) and rounds a percentage up.
 // With neither set, nothing is expected, and no disruption is allowed.
-func Expected(minAvailable, maxUnavailable *api.IntOrString, selected, unmanaged int) (expected, desired int32) {
+func Expected(minAvailable, maxUnavailable *plan.IntOrString, selected, unmanaged int) (expected, desired int32) {
 	managed := int32(selected - unmanaged)
 	switch {
 	case maxUnavailable != nil:
-		n, _ := maxUnavailable.ScaledValue(int(managed), true)
-		return managed, max(managed-int32(n), 0)
+		return managed, max(managed-scaled(maxUnavailable, managed), 0)
 	case minAvailable != nil && !minAvailable.IsString:
 		return int32(selected), minAvailable.IntVal
 	case minAvailable != nil:
-		n, _ := minAvailable.ScaledValue(int(managed), true)
-		return managed, int32(n)
+		return managed, scaled(minAvailable, managed)
 	}
 	return 0, 0
+}
+
+// scaled is intstr.GetScaledValueFromIntOrPercent rounding up: a count,
+// or a percentage of total (validation refused any other string).
+func scaled(v *plan.IntOrString, total int32) int32 {
+	if !v.IsString {
+		return v.IntVal
+	}
+	pct, err := strconv.Atoi(strings.TrimSuffix(v.StrVal, "%"))
+	if err != nil {
+		return 0
+	}
+	return int32((int64(pct)*int64(total) + 99) / 100)
+}
+
+// planSelector and planIntOrString are the plan's copies of the
+// object's values (compiler/plan owns its types).
+func planSelector(s *api.LabelSelector) *plan.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &plan.LabelSelector{MatchLabels: maps.Clone(s.MatchLabels)}
+	for _, e := range s.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, plan.LabelSelectorRequirement{Key: e.Key, Operator: e.Operator, Values: slices.Clone(e.Values)})
+	}
+	return out
+}
+
+func planIntOrString(v *api.IntOrString) *plan.IntOrString {
+	if v == nil {
+		return nil
+	}
+	return &plan.IntOrString{IsString: v.IsString, IntVal: v.IntVal, StrVal: v.StrVal}
 }
 
 // Allowed is the budget's disruptionsAllowed with healthy of its pods
@@ -181,7 +214,7 @@ func compile(b *plan.DisruptionBudget) selector.Selector {
 	if b.Selector == nil {
 		return selector.Nothing()
 	}
-	s, err := selector.FromLabelSelector(b.Selector)
+	s, err := selector.FromPlan(b.Selector)
 	if err != nil {
 		return selector.Nothing()
 	}

@@ -4,20 +4,19 @@ import (
 	"strings"
 	"testing"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
-func num(n int32) *api.IntOrString { v := api.FromInt(n); return &v }
+func num(n int32) *plan.IntOrString { return &plan.IntOrString{IntVal: n} }
 
-func pct(s string) *api.IntOrString { return &api.IntOrString{IsString: true, StrVal: s} }
+func pct(s string) *plan.IntOrString { return &plan.IntOrString{IsString: true, StrVal: s} }
 
 // TestExpected is getExpectedPodCount: a whole minAvailable counts the
 // pods there are; percentages round up over the controllers' pods.
 func TestExpected(t *testing.T) {
 	for _, tc := range []struct {
 		name                string
-		min, max            *api.IntOrString
+		min, max            *plan.IntOrString
 		selected, unmanaged int
 		expected, desired   int32
 	}{
@@ -84,10 +83,10 @@ func TestAllowedAndMayStop(t *testing.T) {
 
 func TestCovering(t *testing.T) {
 	s := NewSet([]plan.DisruptionBudget{
-		{Namespace: "default", Name: "all", Selector: &api.LabelSelector{}},
+		{Namespace: "default", Name: "all", Selector: &plan.LabelSelector{}},
 		{Namespace: "default", Name: "none"},
-		{Namespace: "default", Name: "web", Selector: &api.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
-		{Namespace: "other", Name: "web", Selector: &api.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+		{Namespace: "default", Name: "web", Selector: &plan.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
+		{Namespace: "other", Name: "web", Selector: &plan.LabelSelector{MatchLabels: map[string]string{"app": "web"}}},
 	})
 	got := s.Covering("default", map[string]string{"app": "web"})
 	if len(got) != 2 || got[0] != 0 || got[1] != 2 {
@@ -114,8 +113,8 @@ func nodes(parts map[string][]plan.Pod) []plan.NodePlan {
 
 func TestHolds(t *testing.T) {
 	web := map[string]string{"app": "web"}
-	budget := func(min *api.IntOrString, max *api.IntOrString, expected, desired int32) plan.DisruptionBudget {
-		return plan.DisruptionBudget{Namespace: "default", Name: "web", Selector: &api.LabelSelector{MatchLabels: web},
+	budget := func(min *plan.IntOrString, max *plan.IntOrString, expected, desired int32) plan.DisruptionBudget {
+		return plan.DisruptionBudget{Namespace: "default", Name: "web", Selector: &plan.LabelSelector{MatchLabels: web},
 			MinAvailable: min, MaxUnavailable: max, UnhealthyPodEvictionPolicy: plan.IfHealthyBudget, ExpectedPods: expected, DesiredHealthy: desired}
 	}
 	prev := &plan.Plan{Nodes: nodes(map[string][]plan.Pod{"n1": {pod("a", web)}, "n2": {pod("b", web), pod("c", web)}})}
@@ -145,7 +144,7 @@ func TestHolds(t *testing.T) {
 	}, {
 		name: "a pod of two budgets never moves",
 		next: &plan.Plan{Nodes: drained, DisruptionBudgets: []plan.DisruptionBudget{
-			{Namespace: "default", Name: "all", Selector: &api.LabelSelector{}, MaxUnavailable: num(3), ExpectedPods: 3},
+			{Namespace: "default", Name: "all", Selector: &plan.LabelSelector{}, MaxUnavailable: num(3), ExpectedPods: 3},
 			budget(nil, num(3), 3, 0)}},
 		want: []string{
 			"PodDisruptionBudget default/all (maxUnavailable 3, 3 pods expected) allows 3 disruptions: default/b, default/c, selected by more than one budget, stay on n2 (the eviction API refuses a pod with more than one budget)",

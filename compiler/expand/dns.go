@@ -15,18 +15,18 @@ func podDNS(out *plan.PodSpec, spec *api.PodSpec) {
 		out.DNSPolicy = spec.DNSPolicy
 	}
 	if c := spec.DNSConfig; c != nil {
-		cp := &api.PodDNSConfig{Nameservers: slices.Clone(c.Nameservers), Searches: slices.Clone(c.Searches)}
+		cp := &plan.PodDNSConfig{Nameservers: slices.Clone(c.Nameservers), Searches: slices.Clone(c.Searches)}
 		for _, o := range c.Options {
 			if o.Value != nil {
 				v := *o.Value
 				o.Value = &v
 			}
-			cp.Options = append(cp.Options, o)
+			cp.Options = append(cp.Options, plan.PodDNSConfigOption(o))
 		}
 		out.DNSConfig = cp
 	}
 	for _, h := range spec.HostAliases {
-		out.HostAliases = append(out.HostAliases, api.HostAlias{IP: h.IP, Hostnames: slices.Clone(h.Hostnames)})
+		out.HostAliases = append(out.HostAliases, plan.HostAlias{IP: h.IP, Hostnames: slices.Clone(h.Hostnames)})
 	}
 	out.Hostname = spec.Hostname
 	out.Subdomain = spec.Subdomain

@@ -6,6 +6,7 @@ import (
 
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/fieldpath"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -50,7 +51,7 @@ func (d *downward) fieldEnv(src source, p, ns, name string, fs *api.ObjectFieldS
 	case "metadata.name", "metadata.uid", "spec.nodeName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs":
 		return plan.EnvVar{Name: name, FieldRef: internal}, nil
 	}
-	if path, _, ok := api.SplitSubscript(internal); ok {
+	if path, _, ok := fieldpath.SplitSubscript(internal); ok {
 		if path == "metadata.annotations" {
 			d.needsAnnotations = true
 		}

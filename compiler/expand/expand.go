@@ -339,16 +339,12 @@ func (x *expander) daemonSet(o *object.Object, ds *api.DaemonSet) {
 	labels := withLabel(ds.Spec.Template.Metadata.Labels, LabelControllerRevision, rev)
 	owner := plan.Owner{Kind: "DaemonSet", Name: o.Name}
 	// The DaemonSet controller's predicates: nodeSelector, node affinity
-	// and taints (nodefit, the scheduler's own rules).
-	var nodes []string
-	for i := range x.in.Nodes {
-		if n := &x.in.Nodes[i]; t.place.fit.Refuses(nodefit.ForDaemonSet(n)) == "" {
-			nodes = append(nodes, n.Name)
-		}
-	}
+	// and taints (nodefit, the scheduler's own rules). The plan carries
+	// the node set: the reconciler ranks these nodes for a rolling update.
+	nodes := t.place.fit.Nodes(x.in.Nodes)
 	st, d := daemonSetStrategy(o, ds, len(nodes))
 	x.res.Diags = append(x.res.Diags, d...)
-	x.res.Workloads = append(x.res.Workloads, plan.Workload{Kind: "DaemonSet", Namespace: o.Namespace, Name: o.Name, Revision: rev, Replicas: int32(len(nodes)), Strategy: st})
+	x.res.Workloads = append(x.res.Workloads, plan.Workload{Kind: "DaemonSet", Namespace: o.Namespace, Name: o.Name, Revision: rev, Replicas: int32(len(nodes)), Strategy: st, Nodes: nodes})
 	for i, node := range nodes {
 		// The name follows the node, not the revision: a new template
 		// replaces the pod on each node in turn.

@@ -230,10 +230,10 @@ func (x *expander) container(src source, path, ns string, c *api.Container, podS
 		Env:             env,
 		Requests:        req,
 		Limits:          lim,
-		VolumeMounts:    c.VolumeMounts,
-		LivenessProbe:   c.LivenessProbe,
-		ReadinessProbe:  c.ReadinessProbe,
-		StartupProbe:    c.StartupProbe,
+		VolumeMounts:    planMounts(c.VolumeMounts),
+		LivenessProbe:   planProbe(c.LivenessProbe),
+		ReadinessProbe:  planProbe(c.ReadinessProbe),
+		StartupProbe:    planProbe(c.StartupProbe),
 		SecurityContext: securityContext(podSC, c.SecurityContext),
 		Stdin:           c.Stdin || c.StdinOnce,
 		TTY:             c.TTY,
@@ -243,7 +243,7 @@ func (x *expander) container(src source, path, ns string, c *api.Container, podS
 		if p.Protocol == "" {
 			p.Protocol = "TCP"
 		}
-		out.Ports = append(out.Ports, p)
+		out.Ports = append(out.Ports, plan.ContainerPort(p))
 	}
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Exec != nil {
 		out.PreStop = c.Lifecycle.PreStop.Exec.Command

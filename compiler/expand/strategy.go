@@ -12,26 +12,21 @@ import (
 	"berth.dev/berth/compiler/plan"
 )
 
-// Kubernetes' defaults for the strategies.
-var (
-	defaultSurge       = api.IntOrString{IsString: true, StrVal: "25%"}
-	defaultUnavailable = api.IntOrString{IsString: true, StrVal: "25%"}
-)
-
 const defaultProgressDeadline = 600
 
 // rolling resolves maxSurge (rounded up) and maxUnavailable (rounded
 // down) against replicas; when both come to 0, maxUnavailable is 1, as
 // the Deployment controller does so that a rollout can progress.
 func rolling(o *object.Object, path string, ru *api.RollingUpdateStrategy, replicas int32, surgeDef, unavailDef api.IntOrString) (surge, unavail int32, diags []diag.Diagnostic) {
-	s, u := surgeDef, unavailDef
-	if ru != nil && ru.MaxSurge != nil {
-		s = *ru.MaxSurge
+	u := unavailDef
+	var maxSurge *api.IntOrString
+	if ru != nil {
+		maxSurge = ru.MaxSurge
 	}
 	if ru != nil && ru.MaxUnavailable != nil {
 		u = *ru.MaxUnavailable
 	}
-	sv, err := s.ScaledValue(int(replicas), true)
+	sv, err := api.Surge(maxSurge, surgeDef, int(replicas))
 	if err != nil {
 		diags = append(diags, o.Diag(diag.Error, "schema", path+".maxSurge", "%v", err))
 	}
@@ -64,7 +59,7 @@ func deploymentStrategy(o *object.Object, d *api.Deployment) func(int32) (plan.S
 			return st, nil
 		}
 		var diags []diag.Diagnostic
-		st.MaxSurge, st.MaxUnavailable, diags = rolling(o, "spec.strategy.rollingUpdate", d.Spec.Strategy.RollingUpdate, replicas, defaultSurge, defaultUnavailable)
+		st.MaxSurge, st.MaxUnavailable, diags = rolling(o, "spec.strategy.rollingUpdate", d.Spec.Strategy.RollingUpdate, replicas, api.DefaultRolling(), api.DefaultRolling())
 		return st, diags
 	}
 }
@@ -78,16 +73,17 @@ func daemonSetStrategy(o *object.Object, ds *api.DaemonSet, nodes int) (plan.Str
 		return st, nil
 	}
 	ru := ds.Spec.UpdateStrategy.RollingUpdate
-	s, u := api.FromInt(0), api.FromInt(1)
-	if ru != nil && ru.MaxSurge != nil {
-		s = *ru.MaxSurge
+	u := api.FromInt(1)
+	var maxSurge *api.IntOrString
+	if ru != nil {
+		maxSurge = ru.MaxSurge
 	}
 	if ru != nil && ru.MaxUnavailable != nil {
 		u = *ru.MaxUnavailable
 	}
 	var diags []diag.Diagnostic
 	// The DaemonSet controller rounds both up (at least one node moves).
-	sv, err := s.ScaledValue(nodes, true)
+	sv, err := api.Surge(maxSurge, api.FromInt(0), nodes)
 	if err != nil {
 		diags = append(diags, o.Diag(diag.Error, "schema", "spec.updateStrategy.rollingUpdate.maxSurge", "%v", err))
 	}
@@ -124,7 +120,7 @@ func rolloutStrategy(o *object.Object, r *api.Rollout) func(int32) (plan.Strateg
 			c := r.Spec.Strategy.Canary
 			st.Type = "Canary"
 			// Argo's canary defaults: maxSurge 25%, maxUnavailable 0.
-			st.MaxSurge, st.MaxUnavailable, diags = rolling(o, "spec.strategy.canary", nil, replicas, defaultSurge, api.FromInt(0))
+			st.MaxSurge, st.MaxUnavailable, diags = rolling(o, "spec.strategy.canary", nil, replicas, api.DefaultRolling(), api.FromInt(0))
 			st.Canary = &plan.Canary{StableService: c.StableService, CanaryService: c.CanaryService, Steps: []plan.CanaryStep{}}
 			for i, s := range c.Steps {
 				step := plan.CanaryStep{SetWeight: s.SetWeight}

@@ -119,10 +119,10 @@ func rule(ports []api.NetworkPolicyPort, peers []api.NetworkPolicyPeer) plan.Pol
 	return r
 }
 
-func cloneSelector(s api.LabelSelector) api.LabelSelector {
-	out := api.LabelSelector{MatchLabels: maps.Clone(s.MatchLabels)}
+func cloneSelector(s api.LabelSelector) plan.LabelSelector {
+	out := plan.LabelSelector{MatchLabels: maps.Clone(s.MatchLabels)}
 	for _, e := range s.MatchExpressions {
-		out.MatchExpressions = append(out.MatchExpressions, api.LabelSelectorRequirement{Key: e.Key, Operator: e.Operator, Values: slices.Clone(e.Values)})
+		out.MatchExpressions = append(out.MatchExpressions, plan.LabelSelectorRequirement{Key: e.Key, Operator: e.Operator, Values: slices.Clone(e.Values)})
 	}
 	return out
 }

@@ -7,6 +7,7 @@ package nodefit
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -256,4 +257,37 @@ func ForDaemonSet(n *plan.Node) *plan.Node {
 		return t.Key == TaintUnschedulable && t.Effect == api.TaintNoSchedule
 	})
 	return &c
+}
+
+// Nodes is the names of the nodes that may run the pod, in the order
+// given: a DaemonSet's node set, as the DaemonSet controller's
+// predicates choose it (a drained node included: ForDaemonSet). The
+// plan carries it (plan.Workload.Nodes), so
+// admission counts, expansion places and the reconciler ranks the same
+// nodes.
+func (f *Filter) Nodes(nodes []plan.Node) []string {
+	out := []string{}
+	for i := range nodes {
+		if f.Refuses(ForDaemonSet(&nodes[i])) == "" {
+			out = append(out, nodes[i].Name)
+		}
+	}
+	return out
+}
+
+// FitFacts is an inventory Node's facts that a Filter reads: its labels,
+// with Kubernetes' well-known hostname label so that a nodeSelector can
+// pin a node, and its taints. compiler/schedule adds the rest.
+func FitFacts(name string, n *api.Node) plan.Node {
+	pn := plan.Node{Name: name, Labels: maps.Clone(n.Metadata.Labels)}
+	for _, t := range n.Spec.Taints {
+		pn.Taints = append(pn.Taints, plan.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
+	}
+	if pn.Labels == nil {
+		pn.Labels = map[string]string{}
+	}
+	if _, ok := pn.Labels["kubernetes.io/hostname"]; !ok {
+		pn.Labels["kubernetes.io/hostname"] = name
+	}
+	return pn
 }

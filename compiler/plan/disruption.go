@@ -1,7 +1,5 @@
 package plan
 
-import "berth.dev/berth/compiler/api"
-
 // Unhealthy pod eviction policies of a PodDisruptionBudget.
 const (
 	IfHealthyBudget = "IfHealthyBudget"
@@ -21,9 +19,9 @@ type DisruptionBudget struct {
 	Name      string `json:"name"`
 	// Selector picks pods of Namespace (empty: all of them; nil: none,
 	// as in policy/v1).
-	Selector       *api.LabelSelector `json:"selector,omitempty"`
-	MinAvailable   *api.IntOrString   `json:"minAvailable,omitempty"`
-	MaxUnavailable *api.IntOrString   `json:"maxUnavailable,omitempty"`
+	Selector       *LabelSelector `json:"selector,omitempty"`
+	MinAvailable   *IntOrString   `json:"minAvailable,omitempty"`
+	MaxUnavailable *IntOrString   `json:"maxUnavailable,omitempty"`
 	// UnhealthyPodEvictionPolicy is IfHealthyBudget or AlwaysAllow.
 	UnhealthyPodEvictionPolicy string `json:"unhealthyPodEvictionPolicy"`
 	ExpectedPods               int32  `json:"expectedPods"`

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/fieldpath"
 )
 
 // ResourceRef is a container limit the pod does not set, read through
@@ -71,7 +71,7 @@ func (p *Pod) UID() string {
 // the key is absent). ok is false for a path of the node (spec.nodeName,
 // status.*), which the node fills itself.
 func (p *Pod) FieldValue(fieldPath string) (v string, ok bool) {
-	if path, key, sub := api.SplitSubscript(fieldPath); sub {
+	if path, key, sub := fieldpath.SplitSubscript(fieldPath); sub {
 		switch path {
 		case "metadata.labels":
 			return p.Labels[key], true

@@ -6,14 +6,13 @@ package plan
 
 import (
 	"strings"
-
-	"berth.dev/berth/compiler/api"
 )
 
 // FormatVersion is the version of the plan's JSON document. v2 holds
 // each fact once: a namespace's Services and the content of ConfigMaps
-// and Secrets are tables that pods refer to (docs/plan.md).
-const FormatVersion = "berth.dev/plan/v2"
+// and Secrets are tables that pods refer to (docs/plan.md). v3 carries a
+// DaemonSet's node set (Workload.Nodes).
+const FormatVersion = "berth.dev/plan/v3"
 
 // DefaultPodCIDR is the pod CIDR of a plan compiled without --pod-cidr:
 // split among the inventory's nodes, or the one implicit node's.
@@ -164,15 +163,15 @@ type PodSpec struct {
 	// DNSPolicy is the pod's dnsPolicy when it is not ClusterFirst;
 	// DNSConfig is merged into the resolv.conf it gives, and
 	// HostAliases are added to /etc/hosts (nodes/dns, nodes/volumes).
-	DNSPolicy   string            `json:"dnsPolicy,omitempty"`
-	DNSConfig   *api.PodDNSConfig `json:"dnsConfig,omitempty"`
-	HostAliases []api.HostAlias   `json:"hostAliases,omitempty"`
+	DNSPolicy   string        `json:"dnsPolicy,omitempty"`
+	DNSConfig   *PodDNSConfig `json:"dnsConfig,omitempty"`
+	HostAliases []HostAlias   `json:"hostAliases,omitempty"`
 }
 
 // DNS is the pod's dnsPolicy, ClusterFirst when unset.
 func (s *PodSpec) DNS() string {
 	if s.DNSPolicy == "" {
-		return api.DNSClusterFirst
+		return DNSClusterFirst
 	}
 	return s.DNSPolicy
 }
@@ -191,23 +190,23 @@ type RegistryAuth struct {
 
 // Container is a resolved container.
 type Container struct {
-	Name            string              `json:"name"`
-	Image           string              `json:"image"`
-	ImagePullPolicy string              `json:"imagePullPolicy"`
-	Command         []string            `json:"command,omitempty"`
-	Args            []string            `json:"args,omitempty"`
-	WorkingDir      string              `json:"workingDir,omitempty"`
-	EnvFrom         []EnvFrom           `json:"envFrom,omitempty"`
-	Env             []EnvVar            `json:"env,omitempty"`
-	Ports           []api.ContainerPort `json:"ports,omitempty"`
-	Requests        Resources           `json:"requests"`
-	Limits          Resources           `json:"limits"`
-	VolumeMounts    []api.VolumeMount   `json:"volumeMounts,omitempty"`
-	LivenessProbe   *api.Probe          `json:"livenessProbe,omitempty"`
-	ReadinessProbe  *api.Probe          `json:"readinessProbe,omitempty"`
-	StartupProbe    *api.Probe          `json:"startupProbe,omitempty"`
-	PreStop         []string            `json:"preStop,omitempty"`
-	SecurityContext *SecurityContext    `json:"securityContext,omitempty"`
+	Name            string           `json:"name"`
+	Image           string           `json:"image"`
+	ImagePullPolicy string           `json:"imagePullPolicy"`
+	Command         []string         `json:"command,omitempty"`
+	Args            []string         `json:"args,omitempty"`
+	WorkingDir      string           `json:"workingDir,omitempty"`
+	EnvFrom         []EnvFrom        `json:"envFrom,omitempty"`
+	Env             []EnvVar         `json:"env,omitempty"`
+	Ports           []ContainerPort  `json:"ports,omitempty"`
+	Requests        Resources        `json:"requests"`
+	Limits          Resources        `json:"limits"`
+	VolumeMounts    []VolumeMount    `json:"volumeMounts,omitempty"`
+	LivenessProbe   *Probe           `json:"livenessProbe,omitempty"`
+	ReadinessProbe  *Probe           `json:"readinessProbe,omitempty"`
+	StartupProbe    *Probe           `json:"startupProbe,omitempty"`
+	PreStop         []string         `json:"preStop,omitempty"`
+	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
 	// Stdin keeps standard input open (stdin or stdinOnce; nothing is
 	// ever written to it); TTY gives the container a terminal.
 	Stdin bool `json:"stdin,omitempty"`

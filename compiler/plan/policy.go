@@ -1,7 +1,5 @@
 package plan
 
-import "berth.dev/berth/compiler/api"
-
 // NetworkPolicy is a NetworkPolicy as every node enforces it: the
 // object's selectors and rules with the API server's defaults applied
 // (policyTypes, protocol). Selectors stay selectors: which pods they
@@ -12,7 +10,7 @@ type NetworkPolicy struct {
 	Name      string `json:"name"`
 	// PodSelector picks the pods of Namespace the policy isolates (empty:
 	// all of them).
-	PodSelector api.LabelSelector `json:"podSelector"`
+	PodSelector LabelSelector `json:"podSelector"`
 	// Ingress and Egress say which types the policy isolates its pods in
 	// (policyTypes, defaulted as the API server does); their rules allow.
 	Ingress      bool         `json:"ingress,omitempty"`
@@ -46,9 +44,9 @@ type PolicyPort struct {
 // NamespaceSelector alone every pod of the namespaces it selects, both
 // the pods PodSelector selects in those namespaces.
 type PolicyPeer struct {
-	PodSelector       *api.LabelSelector `json:"podSelector,omitempty"`
-	NamespaceSelector *api.LabelSelector `json:"namespaceSelector,omitempty"`
-	IPBlock           *IPBlock           `json:"ipBlock,omitempty"`
+	PodSelector       *LabelSelector `json:"podSelector,omitempty"`
+	NamespaceSelector *LabelSelector `json:"namespaceSelector,omitempty"`
+	IPBlock           *IPBlock       `json:"ipBlock,omitempty"`
 }
 
 // IPBlock is CIDR without the CIDRs of Except.

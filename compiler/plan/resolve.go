@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/dockercfg"
 )
 
 // DefaultFileMode is Kubernetes' defaultMode of configMap and secret
@@ -40,7 +40,7 @@ func Resolve(look ConfigLookup, pod *Pod) Pod {
 	out.Spec.RegistryAuths = nil
 	for _, name := range pod.Spec.ImagePullSecrets {
 		if s := look.Secret(ns, name); s != nil {
-			if auths, err := ParseDockerConfig(s.Data[api.DockerConfigJSONKey].Data); err == nil {
+			if auths, err := ParseDockerConfig(s.Data[dockercfg.ConfigJSONKey].Data); err == nil {
 				out.Spec.RegistryAuths = append(out.Spec.RegistryAuths, auths...)
 			}
 		}
@@ -185,12 +185,12 @@ func ValidEnvName(s string) bool {
 }
 
 // ParseDockerConfig reads a .dockerconfigjson with the one reader lint
-// uses too (api.ParseDockerConfigJSON); its errors never quote the
+// uses too (dockercfg.ParseDockerConfigJSON); its errors never quote the
 // content: it is a secret.
 func ParseDockerConfig(raw string) ([]RegistryAuth, error) {
-	auths, err := api.ParseDockerConfigJSON([]byte(raw))
+	auths, err := dockercfg.ParseDockerConfigJSON([]byte(raw))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", api.DockerConfigJSONKey, err)
+		return nil, fmt.Errorf("%s: %w", dockercfg.ConfigJSONKey, err)
 	}
 	out := make([]RegistryAuth, 0, len(auths))
 	for _, a := range auths {

@@ -16,6 +16,10 @@ type Workload struct {
 	// instantiates at run time; Node is where it runs.
 	Template *Pod   `json:"template,omitempty"`
 	Node     string `json:"node,omitempty"`
+	// Nodes is the inventory nodes a DaemonSet runs on, sorted by name
+	// (its nodeSelector, node affinity and taints decided once, at
+	// compile time): the reconciler ranks them for a rolling update.
+	Nodes []string `json:"nodes,omitempty"`
 	// Wave and Hook order the workloads of a revision (compiler/wave):
 	// a workload starts its rollout when every workload of an earlier
 	// stage is healthy on every node that runs it. Hook is the Argo CD

@@ -97,7 +97,7 @@ func writePolicies(w io.Writer, p *plan.Plan, node string) {
 		if np.Egress {
 			types = append(types, fmt.Sprintf("egress (%s)", count(len(np.EgressRules), "rule")))
 		}
-		sel, err := selector.FromLabelSelector(&np.PodSelector)
+		sel, err := selector.FromPlan(&np.PodSelector)
 		selected := 0
 		for _, n := range p.Nodes {
 			if node != "" && n.Node.Name != node {

@@ -7,6 +7,7 @@ import (
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 )
@@ -55,7 +56,8 @@ func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Di
 		if set.Get("Node", "", n.Name) != n.Object {
 			continue
 		}
-		pn := plan.Node{Name: n.Name, Address: n.V.Spec.Address, PodCIDR: n.V.Spec.PodCIDR, Labels: maps.Clone(n.V.Metadata.Labels)}
+		pn := nodefit.FitFacts(n.Name, n.V)
+		pn.Address, pn.PodCIDR = n.V.Spec.Address, n.V.Spec.PodCIDR
 		pn.Capacity.Pods = DefaultMaxPods
 		for _, k := range slices.Sorted(maps.Keys(n.V.Spec.Capacity)) {
 			q, err := api.ParseQuantity(n.V.Spec.Capacity[k])
@@ -76,16 +78,6 @@ func Nodes(set *object.Set, local Local, podCIDR string) ([]plan.Node, []diag.Di
 				}
 				pn.Extended[k] = q.Value()
 			}
-		}
-		for _, t := range n.V.Spec.Taints {
-			pn.Taints = append(pn.Taints, plan.Taint{Key: t.Key, Value: t.Value, Effect: t.Effect})
-		}
-		// Kubernetes' well-known hostname label, so nodeSelector can pin.
-		if pn.Labels == nil {
-			pn.Labels = map[string]string{}
-		}
-		if _, ok := pn.Labels["kubernetes.io/hostname"]; !ok {
-			pn.Labels["kubernetes.io/hostname"] = pn.Name
 		}
 		if pn.PodCIDR == "" {
 			auto = append(auto, pn.Name)

@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/plan"
 )
 
 // Selector is a parsed label selector. The zero value matches everything.
@@ -35,6 +36,19 @@ func FromMap(m map[string]string) Selector {
 		s.reqs = append(s.reqs, requirement{key: k, op: "In", values: []string{m[k]}})
 	}
 	return s
+}
+
+// FromPlan parses a selector the plan carries (a NetworkPolicy's), as
+// FromLabelSelector does.
+func FromPlan(ls *plan.LabelSelector) (Selector, error) {
+	if ls == nil {
+		return Selector{}, nil
+	}
+	in := api.LabelSelector{MatchLabels: ls.MatchLabels}
+	for _, e := range ls.MatchExpressions {
+		in.MatchExpressions = append(in.MatchExpressions, api.LabelSelectorRequirement(e))
+	}
+	return FromLabelSelector(&in)
 }
 
 // FromLabelSelector parses a LabelSelector, checking operators and values.

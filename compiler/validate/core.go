@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/dockercfg"
 )
 
 // service is ValidateService for the fields berth supports.
@@ -171,13 +172,13 @@ func secret(s *api.Secret) field.ErrorList {
 	case api.SecretTypeDockercfg:
 		if !has(api.DockerConfigKey) {
 			errs = append(errs, field.Required(at(api.DockerConfigKey), ""))
-		} else if _, err := api.ParseDockercfg(data[api.DockerConfigKey]); err != nil {
+		} else if _, err := dockercfg.ParseDockercfg(data[api.DockerConfigKey]); err != nil {
 			errs = append(errs, field.Invalid(at(api.DockerConfigKey), "<secret contents redacted>", err.Error()))
 		}
 	case api.SecretTypeDockerConfigJSON:
 		if !has(api.DockerConfigJSONKey) {
 			errs = append(errs, field.Required(at(api.DockerConfigJSONKey), ""))
-		} else if _, err := api.ParseDockerConfigJSON(data[api.DockerConfigJSONKey]); err != nil {
+		} else if _, err := dockercfg.ParseDockerConfigJSON(data[api.DockerConfigJSONKey]); err != nil {
 			errs = append(errs, field.Invalid(at(api.DockerConfigJSONKey), "<secret contents redacted>", err.Error()))
 		}
 	case api.SecretTypeBasicAuth:

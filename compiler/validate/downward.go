@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/fieldpath"
 )
 
 // The downward API's paths and resources, as pkg/apis/core/validation
@@ -64,7 +65,7 @@ func objectFieldSelector(fs *api.ObjectFieldSelector, allowed sets.Set[string], 
 	if err != nil {
 		return field.ErrorList{field.Invalid(path.Child("fieldPath"), fs.FieldPath, fmt.Sprintf("error converting fieldPath: %v", err))}
 	}
-	if p, subscript, ok := api.SplitSubscript(internal); ok {
+	if p, subscript, ok := fieldpath.SplitSubscript(internal); ok {
 		var msgs []string
 		switch p {
 		case "metadata.annotations":

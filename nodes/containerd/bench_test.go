@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -98,7 +97,7 @@ func BenchmarkIdleOverhead50(b *testing.B) {
 	pods := benchPods(50)
 	for i, p := range pods {
 		if i%2 == 0 { // half with a readiness probe, as services would
-			p.Spec.Containers[0].ReadinessProbe = &api.Probe{Exec: &api.ExecAction{Command: []string{"true"}}}
+			p.Spec.Containers[0].ReadinessProbe = &plan.Probe{Exec: &plan.ExecAction{Command: []string{"true"}}}
 		}
 	}
 	b.Cleanup(func() { removeAll(b, rt, pods); rt.Close() })

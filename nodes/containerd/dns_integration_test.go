@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -28,16 +27,16 @@ func TestPodDNSAndHosts(t *testing.T) {
 
 	first := testPod("dns-first", container("app", "sh", "-c", show))
 	first.Spec.Hostname, first.Spec.Subdomain = "web-1", "web"
-	first.Spec.HostAliases = []api.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"foo.local", "bar.local"}}}
-	first.Spec.DNSConfig = &api.PodDNSConfig{Nameservers: []string{"1.1.1.1"}, Searches: []string{"x.example"}, Options: []api.PodDNSConfigOption{{Name: "ndots", Value: &two}, {Name: "edns0"}}}
+	first.Spec.HostAliases = []plan.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"foo.local", "bar.local"}}}
+	first.Spec.DNSConfig = &plan.PodDNSConfig{Nameservers: []string{"1.1.1.1"}, Searches: []string{"x.example"}, Options: []plan.PodDNSConfigOption{{Name: "ndots", Value: &two}, {Name: "edns0"}}}
 
 	none := testPod("dns-none", container("app", "sh", "-c", show))
-	none.Spec.DNSPolicy = api.DNSNone
-	none.Spec.DNSConfig = &api.PodDNSConfig{Nameservers: []string{"9.9.9.9"}, Searches: []string{"only.example"}}
+	none.Spec.DNSPolicy = plan.DNSNone
+	none.Spec.DNSConfig = &plan.PodDNSConfig{Nameservers: []string{"9.9.9.9"}, Searches: []string{"only.example"}}
 
 	def := testPod("dns-default", container("app", "sh", "-c", show))
-	def.Spec.DNSPolicy = api.DNSDefault
-	def.Spec.DNSConfig = &api.PodDNSConfig{Options: []api.PodDNSConfigOption{{Name: "timeout", Value: &two}, {Name: "rotate"}}}
+	def.Spec.DNSPolicy = plan.DNSDefault
+	def.Spec.DNSConfig = &plan.PodDNSConfig{Options: []plan.PodDNSConfigOption{{Name: "timeout", Value: &two}, {Name: "rotate"}}}
 
 	cleanup(t, rt, first.Key(), none.Key(), def.Key())
 	for _, p := range []*plan.Pod{first, none, def} {

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -69,7 +68,7 @@ grep -q ' /proj tmpfs ' /proc/mounts && echo proj-tmpfs
 touch /dw/x 2>/dev/null || echo read-only
 echo "secret=$(cat /proj/pw) mode=$(stat -L -c %a /proj/pw) name=$(cat /proj/name)"
 while :; do echo "conf=$(cat /proj/app.conf)"; sleep 0.2; done`)
-	c.VolumeMounts = []api.VolumeMount{{Name: "dw", MountPath: "/dw"}, {Name: "proj", MountPath: "/proj"}}
+	c.VolumeMounts = []plan.VolumeMount{{Name: "dw", MountPath: "/dw"}, {Name: "proj", MountPath: "/proj"}}
 	p := testPod("downward-vol", c)
 	p.Labels = map[string]string{"app": "web", "tier": "front"}
 	p.Annotations = map[string]string{"example.com/note": `say "hi"`}

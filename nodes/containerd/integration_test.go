@@ -15,7 +15,6 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -102,7 +101,7 @@ func TestEnvFromConfigMapSecretAndPodIP(t *testing.T) {
 func TestConfigMapVolumeUpdatedInPlace(t *testing.T) {
 	rt := newRuntime(t)
 	c := container("app", "sh", "-c", "while true; do cat /config/app.conf; echo; sleep 0.2; done")
-	c.VolumeMounts = []api.VolumeMount{{Name: "cfg", MountPath: "/config"}}
+	c.VolumeMounts = []plan.VolumeMount{{Name: "cfg", MountPath: "/config"}}
 	p := testPod("cfg", c)
 	p.ConfigHash = "c1"
 	p.Spec.Volumes = []plan.Volume{{Name: "cfg", Kind: "configMap", Source: "app", Files: []plan.File{{Path: "app.conf", Mode: 0o644, Data: plan.Plain("version-one")}}}}
@@ -130,9 +129,9 @@ func TestEmptyDirSharedAndDeletedPVKept(t *testing.T) {
 	rt := newRuntime(t)
 	pv := t.TempDir()
 	w := container("writer", "sh", "-c", "echo shared > /scratch/f; echo kept > /data/pv.txt; sleep 3600")
-	w.VolumeMounts = []api.VolumeMount{{Name: "scratch", MountPath: "/scratch"}, {Name: "data", MountPath: "/data"}}
+	w.VolumeMounts = []plan.VolumeMount{{Name: "scratch", MountPath: "/scratch"}, {Name: "data", MountPath: "/data"}}
 	rd := container("reader", "sh", "-c", "until cat /scratch/f; do sleep 0.2; done; sleep 3600")
-	rd.VolumeMounts = []api.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
+	rd.VolumeMounts = []plan.VolumeMount{{Name: "scratch", MountPath: "/scratch"}}
 	p := testPod("vols", w, rd)
 	p.Spec.Volumes = []plan.Volume{
 		{Name: "scratch", Kind: "emptyDir"},
@@ -201,15 +200,15 @@ func TestOOMKilled(t *testing.T) {
 func TestLivenessRestartsAndReadiness(t *testing.T) {
 	rt := newRuntime(t)
 	live := container("live", "sh", "-c", "touch /tmp/ok; sleep 2; rm /tmp/ok; sleep 3600")
-	live.LivenessProbe = &api.Probe{Exec: &api.ExecAction{Command: []string{"cat", "/tmp/ok"}}, PeriodSeconds: 1, FailureThreshold: 1}
+	live.LivenessProbe = &plan.Probe{Exec: &plan.ExecAction{Command: []string{"cat", "/tmp/ok"}}, PeriodSeconds: 1, FailureThreshold: 1}
 	p := testPod("liveness", live)
 	p.Spec.TerminationGracePeriodSeconds = 1
 
 	web := container("web", "sh", "-c", "sleep 1; exec "+httpd)
-	web.Ports = []api.ContainerPort{{Name: "http", ContainerPort: 8080}}
-	web.ReadinessProbe = &api.Probe{HTTPGet: &api.HTTPGetAction{Path: "/", Port: api.IntOrString{IsString: true, StrVal: "http"}}, PeriodSeconds: 1}
+	web.Ports = []plan.ContainerPort{{Name: "http", ContainerPort: 8080}}
+	web.ReadinessProbe = &plan.Probe{HTTPGet: &plan.HTTPGetAction{Path: "/", Port: plan.IntOrString{IsString: true, StrVal: "http"}}, PeriodSeconds: 1}
 	never := container("never", "sleep", "3600")
-	never.ReadinessProbe = &api.Probe{TCPSocket: &api.TCPSocketAction{Port: api.FromInt(9999)}, PeriodSeconds: 1}
+	never.ReadinessProbe = &plan.Probe{TCPSocket: &plan.TCPSocketAction{Port: plan.IntOrString{IntVal: 9999}}, PeriodSeconds: 1}
 	ready := testPod("ready", web)
 	unready := testPod("unready", never)
 	cleanup(t, rt, p.Key(), ready.Key(), unready.Key())

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/testimage"
@@ -21,7 +20,7 @@ import (
 
 func TestInitContainersRunInOrder(t *testing.T) {
 	rt := newRuntime(t)
-	mount := []api.VolumeMount{{Name: "work", MountPath: "/w"}}
+	mount := []plan.VolumeMount{{Name: "work", MountPath: "/w"}}
 	i1 := container("first", "sh", "-c", "echo one >> /w/order")
 	i2 := container("second", "sh", "-c", "sleep 0.3; echo two >> /w/order")
 	app := container("app", "sh", "-c", "cat /w/order; sleep 3600")
@@ -256,7 +255,7 @@ func cleanupMounts(t *testing.T, dir string) {
 func TestHostPort(t *testing.T) {
 	rt := newRuntime(t)
 	web := container("web", "sh", "-c", httpd)
-	web.Ports = []api.ContainerPort{{ContainerPort: 8080, HostPort: 18089}}
+	web.Ports = []plan.ContainerPort{{ContainerPort: 8080, HostPort: 18089}}
 	p := testPod("hostport", web)
 	cleanup(t, rt, p.Key())
 	if err := rt.CreatePod(ctx, p); err != nil {
@@ -285,9 +284,9 @@ func TestHostPort(t *testing.T) {
 func TestStartupProbe(t *testing.T) {
 	rt := newRuntime(t)
 	slow := container("slow", "sh", "-c", "sleep 1.5; touch /tmp/up; sleep 3600")
-	slow.StartupProbe = &api.Probe{Exec: &api.ExecAction{Command: []string{"cat", "/tmp/up"}}, PeriodSeconds: 1, FailureThreshold: 10}
+	slow.StartupProbe = &plan.Probe{Exec: &plan.ExecAction{Command: []string{"cat", "/tmp/up"}}, PeriodSeconds: 1, FailureThreshold: 10}
 	stuck := container("stuck", "sleep", "3600")
-	stuck.StartupProbe = &api.Probe{Exec: &api.ExecAction{Command: []string{"cat", "/tmp/never"}}, PeriodSeconds: 1, FailureThreshold: 2}
+	stuck.StartupProbe = &plan.Probe{Exec: &plan.ExecAction{Command: []string{"cat", "/tmp/never"}}, PeriodSeconds: 1, FailureThreshold: 2}
 	a, b := testPod("startup-ok", slow), testPod("startup-stuck", stuck)
 	b.Spec.TerminationGracePeriodSeconds = 1
 	cleanup(t, rt, a.Key(), b.Key())

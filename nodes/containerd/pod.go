@@ -17,7 +17,6 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 	"berth.dev/berth/nodes/containerd/cni"
@@ -253,8 +252,8 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
 	d := r.opts.DNS
 	policy := p.Spec.DNS()
-	cluster := policy == api.DNSClusterFirstWithHostNet || (policy == api.DNSClusterFirst && !p.Spec.HostNetwork)
-	if policy != api.DNSNone && p.Spec.DNSConfig == nil && (!cluster || d == nil) {
+	cluster := policy == plan.DNSClusterFirstWithHostNet || (policy == plan.DNSClusterFirst && !p.Spec.HostNetwork)
+	if policy != plan.DNSNone && p.Spec.DNSConfig == nil && (!cluster || d == nil) {
 		return "", nil
 	}
 	var host dns.HostConfig
@@ -262,7 +261,7 @@ func (r *Runtime) writeResolvConf(p *plan.Pod) (string, error) {
 	if cluster && d != nil {
 		c = &dns.Cluster{Nameserver: d.Nameserver, Domain: d.Domain}
 		host.Searches = d.Search
-	} else if policy != api.DNSNone {
+	} else if policy != plan.DNSNone {
 		var err error
 		if host, err = dns.ReadHostConfig(r.opts.HostResolvConf); err != nil {
 			return "", fmt.Errorf("/etc/resolv.conf of dnsPolicy %s: %w", policy, err)

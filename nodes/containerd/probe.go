@@ -17,7 +17,6 @@ import (
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -27,7 +26,7 @@ type probeTiming struct {
 	failure, success       int
 }
 
-func timing(p *api.Probe) probeTiming {
+func timing(p *plan.Probe) probeTiming {
 	t := probeTiming{
 		delay:   time.Duration(p.InitialDelaySeconds) * time.Second,
 		period:  time.Duration(p.PeriodSeconds) * time.Second,
@@ -104,7 +103,7 @@ func (r *Runtime) startProbes(ctx context.Context, pd *pod, c *ctr, task contain
 // outcome (after the success or failure threshold). It stops when result
 // returns false and reports whether that outcome was a success; it returns
 // false when ctx ends.
-func (r *Runtime) probeLoop(ctx context.Context, pd *pod, c *ctr, task containerd.Task, p *api.Probe, result func(ok bool) bool) bool {
+func (r *Runtime) probeLoop(ctx context.Context, pd *pod, c *ctr, task containerd.Task, p *plan.Probe, result func(ok bool) bool) bool {
 	t := timing(p)
 	if t.delay > 0 {
 		select {
@@ -141,7 +140,7 @@ func (r *Runtime) probeLoop(ctx context.Context, pd *pod, c *ctr, task container
 }
 
 // probeOnce runs one exec, httpGet or tcpSocket probe.
-func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task containerd.Task, p *api.Probe, timeout time.Duration) error {
+func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task containerd.Task, p *plan.Probe, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	pd.mu.Lock()
@@ -221,7 +220,7 @@ const maxProbeBody = 10 << 10
 
 // httpProbe GETs url with the probe's headers: a status from 200 to 399
 // passes.
-func httpProbe(ctx context.Context, url string, headers []api.HTTPHeader) error {
+func httpProbe(ctx context.Context, url string, headers []plan.HTTPHeader) error {
 	req, err := probeRequest(ctx, url, headers)
 	if err != nil {
 		return err
@@ -239,7 +238,7 @@ func httpProbe(ctx context.Context, url string, headers []api.HTTPHeader) error 
 }
 
 // probePort resolves a numeric or named container port.
-func probePort(c plan.Container, port api.IntOrString) (int, error) {
+func probePort(c plan.Container, port plan.IntOrString) (int, error) {
 	if !port.IsString {
 		return int(port.IntVal), nil
 	}
@@ -311,7 +310,7 @@ func (r *Runtime) updateReady(pd *pod) {
 // newProbeRequest): the probe's headers (names canonicalized, repeated
 // ones kept), a User-Agent and "Accept: */*" unless the probe sets them
 // (an empty Accept sends none), and a Host header as the request's host.
-func probeRequest(ctx context.Context, url string, headers []api.HTTPHeader) (*http.Request, error) {
+func probeRequest(ctx context.Context, url string, headers []plan.HTTPHeader) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, err

@@ -1,12 +1,11 @@
 package containerd
 
 import (
+	"berth.dev/berth/compiler/plan"
 	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-
-	"berth.dev/berth/compiler/api"
 )
 
 // TestHTTPProbeHeaders: a probe's httpHeaders reach the server as the
@@ -25,7 +24,7 @@ func TestHTTPProbeHeaders(t *testing.T) {
 	defer srv.Close()
 	cases := []struct {
 		name    string
-		headers []api.HTTPHeader
+		headers []plan.HTTPHeader
 		host    string // "" is the URL's
 		want    map[string][]string
 	}{{
@@ -33,11 +32,11 @@ func TestHTTPProbeHeaders(t *testing.T) {
 		want: map[string][]string{"User-Agent": {"berth-probe/1"}, "Accept": {"*/*"}, "X-Probe": nil},
 	}, {
 		name:    "custom headers, repeated, canonical",
-		headers: []api.HTTPHeader{{Name: "x-probe", Value: "a"}, {Name: "X-Probe", Value: "b"}, {Name: "User-Agent", Value: "mine"}, {Name: "Accept", Value: "application/json"}},
+		headers: []plan.HTTPHeader{{Name: "x-probe", Value: "a"}, {Name: "X-Probe", Value: "b"}, {Name: "User-Agent", Value: "mine"}, {Name: "Accept", Value: "application/json"}},
 		want:    map[string][]string{"X-Probe": {"a", "b"}, "User-Agent": {"mine"}, "Accept": {"application/json"}},
 	}, {
 		name:    "empty Accept sends none; Host overrides the host",
-		headers: []api.HTTPHeader{{Name: "Accept"}, {Name: "Host", Value: "health.example"}},
+		headers: []plan.HTTPHeader{{Name: "Accept"}, {Name: "Host", Value: "health.example"}},
 		host:    "health.example",
 		want:    map[string][]string{"Accept": nil, "User-Agent": {"berth-probe/1"}},
 	}}

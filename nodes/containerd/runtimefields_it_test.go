@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -51,12 +50,12 @@ func TestMountPropagation(t *testing.T) {
 [ -e /vol/from-host/marker ] && echo seen-host-mount
 [ -e /none/from-host/marker ] && echo seen-through-none
 sleep 0.2; done`)
-	watch.VolumeMounts = []api.VolumeMount{{Name: "vol", MountPath: "/vol", MountPropagation: "HostToContainer"}, {Name: "vol", MountPath: "/none"}}
+	watch.VolumeMounts = []plan.VolumeMount{{Name: "vol", MountPath: "/vol", MountPropagation: "HostToContainer"}, {Name: "vol", MountPath: "/none"}}
 	bidi := container("app", "sh", "-c", `mount -t tmpfs ctr /vol/from-ctr && echo x > /vol/from-ctr/marker && echo mounted; sleep 3600`)
-	bidi.VolumeMounts = []api.VolumeMount{{Name: "vol", MountPath: "/vol", MountPropagation: "Bidirectional"}}
+	bidi.VolumeMounts = []plan.VolumeMount{{Name: "vol", MountPath: "/vol", MountPropagation: "Bidirectional"}}
 	bidi.SecurityContext = &plan.SecurityContext{Privileged: true}
 	private := container("app", "sh", "-c", "sleep 3600")
-	private.VolumeMounts = []api.VolumeMount{{Name: "priv", MountPath: "/priv", MountPropagation: "HostToContainer"}}
+	private.VolumeMounts = []plan.VolumeMount{{Name: "priv", MountPath: "/priv", MountPropagation: "HostToContainer"}}
 	hostVol := func(name, path string) plan.Volume { return plan.Volume{Name: name, Kind: "hostPath", Path: path} }
 	pw, pb, pp := testPod("prop-watch", watch), testPod("prop-bidi", bidi), testPod("prop-private", private)
 	pw.Spec.Volumes = []plan.Volume{hostVol("vol", dir)}

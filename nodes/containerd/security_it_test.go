@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -25,7 +24,7 @@ ls -lnd /scratch | sed 's/^\([^ ]*\) *[0-9]* *\([0-9]*\) *\([0-9]*\).*/scratch=\
 touch /scratch/made && ls -ln /scratch/made | sed 's/^\([^ ]*\) *[0-9]* *\([0-9]*\) *\([0-9]*\).*/made=\1:\2:\3/'
 ls -lnL /conf/key | sed 's/^\([^ ]*\) *[0-9]* *\([0-9]*\) *\([0-9]*\).*/key=\1:\2:\3/'
 echo done; sleep 3600`)
-	c.VolumeMounts = []api.VolumeMount{{Name: "scratch", MountPath: "/scratch"}, {Name: "conf", MountPath: "/conf"}}
+	c.VolumeMounts = []plan.VolumeMount{{Name: "scratch", MountPath: "/scratch"}, {Name: "conf", MountPath: "/conf"}}
 	c.SecurityContext = &plan.SecurityContext{RunAsUser: i64(1000), RunAsGroup: i64(3000), SupplementalGroups: []int64{2000, 4000}}
 	p := testPod("ids", c)
 	p.Spec.SecurityContext = &plan.PodSecurity{FSGroup: i64(2000)}

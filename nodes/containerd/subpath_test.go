@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -67,11 +66,11 @@ var subPathKinds = []struct {
 	mount mountsX
 }{
 	{"subPath", func(c *plan.Container, path string) {
-		c.VolumeMounts = append(c.VolumeMounts, api.VolumeMount{Name: "shared", MountPath: path, SubPath: "x"})
+		c.VolumeMounts = append(c.VolumeMounts, plan.VolumeMount{Name: "shared", MountPath: path, SubPath: "x"})
 	}},
 	{"subPathExpr", func(c *plan.Container, path string) {
 		c.Env = append(c.Env, plan.EnvVar{Name: "ENTRY", Value: plan.Plain("x")})
-		c.VolumeMounts = append(c.VolumeMounts, api.VolumeMount{Name: "shared", MountPath: path, SubPathExpr: "$(ENTRY)"})
+		c.VolumeMounts = append(c.VolumeMounts, plan.VolumeMount{Name: "shared", MountPath: path, SubPathExpr: "$(ENTRY)"})
 	}},
 }
 
@@ -84,12 +83,12 @@ func TestSubPathSymlinkPlantedBeforeStart(t *testing.T) {
 			rt := newRuntime(t)
 			marker := hostMarker(t)
 			plant := container("plant", "sh", "-c", "ln -s / /shared/x")
-			plant.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+			plant.VolumeMounts = []plan.VolumeMount{{Name: "shared", MountPath: "/shared"}}
 			victim := container("victim", "sh", "-c", escapeCheck("/escape", marker)+"; sleep 3600")
 			kind.mount(&victim, "/escape")
 			fine := container("fine", "sh", "-c", "echo hello > /data/hello; sleep 3600")
 			fine.Env = []plan.EnvVar{{Name: "POD_NAME", FieldRef: "metadata.name"}}
-			fine.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/data", SubPath: "data/dir"}}
+			fine.VolumeMounts = []plan.VolumeMount{{Name: "shared", MountPath: "/data", SubPath: "data/dir"}}
 			if kind.name == "subPathExpr" {
 				fine.VolumeMounts[0].SubPath, fine.VolumeMounts[0].SubPathExpr = "", "data/$(POD_NAME)"
 			}
@@ -131,7 +130,7 @@ func TestSubPathSymlinkSwappedBeforeRestart(t *testing.T) {
 			marker := hostMarker(t)
 			attacker := container("attacker", "sh", "-c",
 				"mkdir -p /shared/x; sleep 1; mv /shared/x /shared/old && ln -s / /shared/x && echo SWAPPED; sleep 3600")
-			attacker.VolumeMounts = []api.VolumeMount{{Name: "shared", MountPath: "/shared"}}
+			attacker.VolumeMounts = []plan.VolumeMount{{Name: "shared", MountPath: "/shared"}}
 			victim := container("victim", "sh", "-c", escapeCheck("/escape", marker)+"; sleep 2; exit 1")
 			kind.mount(&victim, "/escape")
 			p := testPod(strings.ToLower(kind.name)+"-restart", attacker, victim)

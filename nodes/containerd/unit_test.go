@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -173,14 +172,14 @@ func TestEnv(t *testing.T) {
 }
 
 func TestProbePortAndTiming(t *testing.T) {
-	c := plan.Container{Name: "c", Ports: []api.ContainerPort{{Name: "http", ContainerPort: 8080}}}
-	if p, err := probePort(c, api.IntOrString{IsString: true, StrVal: "http"}); err != nil || p != 8080 {
+	c := plan.Container{Name: "c", Ports: []plan.ContainerPort{{Name: "http", ContainerPort: 8080}}}
+	if p, err := probePort(c, plan.IntOrString{IsString: true, StrVal: "http"}); err != nil || p != 8080 {
 		t.Errorf("named port: %d %v", p, err)
 	}
-	if _, err := probePort(c, api.IntOrString{IsString: true, StrVal: "nope"}); err == nil {
+	if _, err := probePort(c, plan.IntOrString{IsString: true, StrVal: "nope"}); err == nil {
 		t.Error("unknown named port accepted")
 	}
-	tm := timing(&api.Probe{})
+	tm := timing(&plan.Probe{})
 	if tm.period != 10*time.Second || tm.timeout != time.Second || tm.failure != 3 || tm.success != 1 {
 		t.Errorf("defaults %+v", tm)
 	}
@@ -198,7 +197,7 @@ func TestContainerID(t *testing.T) {
 
 func TestVolumeMountsBindSubPathTargetsOnly(t *testing.T) {
 	in := specInput{
-		c:      plan.Container{Name: "c", VolumeMounts: []api.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "x"}}},
+		c:      plan.Container{Name: "c", VolumeMounts: []plan.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "x"}}},
 		mounts: map[string]string{"v": "/tmp/v"},
 	}
 	if _, err := volumeMounts(in); err == nil {

@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"berth.dev/berth/compiler/api"
+	"berth.dev/berth/compiler/plan"
 )
 
 // maxNameservers is the kubelet's cut of a pod's nameservers
@@ -93,7 +93,7 @@ type PodDNS struct {
 	Namespace   string
 	Policy      string // "" is ClusterFirst
 	HostNetwork bool
-	Config      *api.PodDNSConfig
+	Config      *plan.PodDNSConfig
 }
 
 // PodResolvConf is the /etc/resolv.conf of a pod, as the kubelet makes it
@@ -112,11 +112,11 @@ func PodResolvConf(p PodDNS, cluster *Cluster, host HostConfig) []byte {
 	var c HostConfig
 	policy := p.Policy
 	if policy == "" {
-		policy = api.DNSClusterFirst
+		policy = plan.DNSClusterFirst
 	}
-	useCluster := policy == api.DNSClusterFirstWithHostNet || (policy == api.DNSClusterFirst && !p.HostNetwork)
+	useCluster := policy == plan.DNSClusterFirstWithHostNet || (policy == plan.DNSClusterFirst && !p.HostNetwork)
 	switch {
-	case policy == api.DNSNone:
+	case policy == plan.DNSNone:
 	case useCluster && cluster != nil:
 		c.Nameservers = []string{cluster.Nameserver}
 		d := cluster.Domain

@@ -1,11 +1,10 @@
 package dns
 
 import (
+	"berth.dev/berth/compiler/plan"
 	"strconv"
 	"strings"
 	"testing"
-
-	"berth.dev/berth/compiler/api"
 )
 
 func TestPodResolvConf(t *testing.T) {
@@ -43,22 +42,22 @@ func TestPodResolvConf(t *testing.T) {
 		want: "search example.com corp svc.cluster.local\nnameserver 192.0.2.53\nnameserver 192.0.2.54\noptions timeout:3 rotate\n",
 	}, {
 		name:    "Default merges dnsConfig: duplicates dropped, options replaced in place",
-		pod:     PodDNS{Namespace: "shop", Policy: "Default", Config: &api.PodDNSConfig{Nameservers: []string{"192.0.2.54", "1.1.1.1"}, Searches: []string{"corp", "x.example"}, Options: []api.PodDNSConfigOption{{Name: "timeout", Value: &two}, {Name: "edns0"}}}},
+		pod:     PodDNS{Namespace: "shop", Policy: "Default", Config: &plan.PodDNSConfig{Nameservers: []string{"192.0.2.54", "1.1.1.1"}, Searches: []string{"corp", "x.example"}, Options: []plan.PodDNSConfigOption{{Name: "timeout", Value: &two}, {Name: "edns0"}}}},
 		cluster: cluster,
 		want:    "search example.com corp svc.cluster.local x.example\nnameserver 192.0.2.53\nnameserver 192.0.2.54\nnameserver 1.1.1.1\noptions timeout:2 rotate edns0\n",
 	}, {
 		name:    "None: only dnsConfig",
-		pod:     PodDNS{Namespace: "shop", Policy: "None", Config: &api.PodDNSConfig{Nameservers: []string{"1.1.1.1"}, Searches: []string{"a.example"}, Options: []api.PodDNSConfigOption{{Name: "ndots", Value: &two}}}},
+		pod:     PodDNS{Namespace: "shop", Policy: "None", Config: &plan.PodDNSConfig{Nameservers: []string{"1.1.1.1"}, Searches: []string{"a.example"}, Options: []plan.PodDNSConfigOption{{Name: "ndots", Value: &two}}}},
 		cluster: cluster,
 		want:    "search a.example\nnameserver 1.1.1.1\noptions ndots:2\n",
 	}, {
 		name:    "ClusterFirst with dnsConfig: ndots replaced, nameservers cut to 3",
-		pod:     PodDNS{Namespace: "shop", Config: &api.PodDNSConfig{Nameservers: []string{"1.1.1.1", "1.0.0.1", "8.8.8.8"}, Options: []api.PodDNSConfigOption{{Name: "ndots", Value: &two}}}},
+		pod:     PodDNS{Namespace: "shop", Config: &plan.PodDNSConfig{Nameservers: []string{"1.1.1.1", "1.0.0.1", "8.8.8.8"}, Options: []plan.PodDNSConfigOption{{Name: "ndots", Value: &two}}}},
 		cluster: cluster,
 		want:    "search shop.svc.cluster.local svc.cluster.local cluster.local example.com corp\nnameserver 10.88.0.1\nnameserver 1.1.1.1\nnameserver 1.0.0.1\noptions ndots:2\n",
 	}, {
 		name:    "search cut to 32 domains, too long ones dropped",
-		pod:     PodDNS{Namespace: "shop", Policy: "None", Config: &api.PodDNSConfig{Nameservers: []string{"1.1.1.1"}, Searches: append([]string{long}, many...)}},
+		pod:     PodDNS{Namespace: "shop", Policy: "None", Config: &plan.PodDNSConfig{Nameservers: []string{"1.1.1.1"}, Searches: append([]string{long}, many...)}},
 		cluster: cluster,
 		want:    "search " + strings.Join(many[:31], " ") + "\nnameserver 1.1.1.1\n",
 	}}

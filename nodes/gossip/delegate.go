@@ -98,6 +98,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 // many lately (the asker retries). The caller holds c.mu.
 func (c *Cluster) answer(q request, now time.Time) []byte {
 	if ds, ok := c.pub.since(q.epoch, q.have); ok {
+		c.sent.repairs.Add(uint64(len(ds)))
 		return encodeBatch(ds)
 	}
 	if !c.servedAt.IsZero() {
@@ -108,7 +109,10 @@ func (c *Cluster) answer(q request, now time.Time) []byte {
 		return nil
 	}
 	c.serveTok--
-	return c.pub.snapshot()
+	snap := c.pub.snapshot()
+	c.sent.snapshots.Add(1)
+	c.sent.snapshotBytes.Add(uint64(len(snap)))
+	return snap
 }
 
 func (c *Cluster) drop(what string, err error) {
@@ -126,7 +130,10 @@ func (d *delegate) LocalState(bool) []byte {
 	c := (*Cluster)(d)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return encodeState(c.reps.digest(), c.pub.snapshot())
+	b := encodeState(c.reps.digest(), c.pub.snapshot())
+	c.sent.pushPulls.Add(1)
+	c.sent.pushPullBytes.Add(uint64(len(b)))
+	return b
 }
 
 // MergeRemoteState takes another node's push/pull state: its snapshot,

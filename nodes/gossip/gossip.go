@@ -126,6 +126,12 @@ type Stats struct {
 	Refused, Dropped uint64
 	// Queued is the broadcast queue's length.
 	Queued int
+	// What this node sent of its own state (before memberlist's framing
+	// and encryption): Deltas it queued for gossip; Repairs, the deltas
+	// it sent again to a node that missed them; Snapshots, its whole
+	// state sent to a node that asked; PushPulls, the push/pull states
+	// (digest and its snapshot; memberlist's member list not counted).
+	Deltas, DeltaBytes, Repairs, Snapshots, SnapshotBytes, PushPulls, PushPullBytes uint64
 }
 
 // Config is one node's gossip settings.
@@ -161,6 +167,7 @@ type Cluster struct {
 	alive   atomic.Int64 // members memberlist counts alive, this node included
 	refused atomic.Uint64
 	dropped atomic.Uint64
+	sent    sentCounters
 	sends   chan send
 	stop    chan struct{}
 	wg      sync.WaitGroup
@@ -181,6 +188,11 @@ type Cluster struct {
 	ownMoved   time.Time // this node's last flush that sent something
 	serveTok   float64   // snapshot answers left (a token bucket)
 	servedAt   time.Time
+}
+
+// sentCounters count what this node sent of its own state (Stats).
+type sentCounters struct {
+	deltas, deltaBytes, repairs, snapshots, snapshotBytes, pushPulls, pushPullBytes atomic.Uint64
 }
 
 // inventory is who may be a member: name -> address (immutable, swapped
@@ -352,7 +364,10 @@ func (c *Cluster) SetReady(changes map[string]int) uint64 {
 	return c.pub.version + 1
 }
 
-// Peers is every other node of the inventory, by name order.
+// Peers is every other node of the inventory, by name order. A peer's
+// Ready map is shared with the next calls until its counts change (the
+// daemon asks on every reconcile; at 1,000 nodes and 2,000 Services a
+// fresh map per peer took 0.5 s): read it, never modify it.
 func (c *Cluster) Peers() []Peer {
 	inv := *c.inv.Load()
 	now := time.Now()
@@ -381,7 +396,10 @@ func (c *Cluster) Peers() []Peer {
 
 // Stats returns the counters.
 func (c *Cluster) Stats() Stats {
-	s := Stats{BytesIn: c.net.in.Load(), BytesOut: c.net.out.Load(), Refused: c.refused.Load(), Dropped: c.dropped.Load(), Queued: c.queue.NumQueued()}
+	s := Stats{BytesIn: c.net.in.Load(), BytesOut: c.net.out.Load(), Refused: c.refused.Load(), Dropped: c.dropped.Load(), Queued: c.queue.NumQueued(),
+		Deltas: c.sent.deltas.Load(), DeltaBytes: c.sent.deltaBytes.Load(), Repairs: c.sent.repairs.Load(),
+		Snapshots: c.sent.snapshots.Load(), SnapshotBytes: c.sent.snapshotBytes.Load(),
+		PushPulls: c.sent.pushPulls.Load(), PushPullBytes: c.sent.pushPullBytes.Load()}
 	for _, p := range c.Peers() {
 		switch p.State {
 		case StateAlive:
@@ -511,6 +529,8 @@ func (c *Cluster) loop() {
 		c.checkHosts(now)
 		c.mu.Unlock()
 		for _, b := range out {
+			c.sent.deltas.Add(1)
+			c.sent.deltaBytes.Add(uint64(len(b)))
 			c.queue.QueueBroadcast(broadcast(b))
 		}
 		if n := c.queue.NumQueued(); n > c.t.MaxQueue {

@@ -26,6 +26,11 @@ type replica struct {
 	summary   Summary
 	facts     []byte
 	complete  bool // it has a base: a reset delta or a snapshot
+	// readyMap is counts by Service key, made by the first ready() after
+	// the counts changed and kept until they change again: a daemon asks
+	// for every owner's counts on every reconcile, and only a few
+	// owners move between two.
+	readyMap map[string]int
 
 	pending map[uint64]*delta
 	snap    *snapshot // a snapshot waiting for its table
@@ -196,7 +201,7 @@ func (rs *replicas) drain(r *replica) bool {
 
 func (rs *replicas) reset(r *replica, d *delta) {
 	t := rs.tables[d.table]
-	r.counts, r.table = newCounts(len(t.Keys)), t.ID
+	r.counts, r.table, r.readyMap = newCounts(len(t.Keys)), t.ID, nil
 	r.workloads, r.pods, r.summary, r.facts, r.headless = map[string]Workload{}, map[string]Pod{}, Summary{}, nil, nil
 	r.complete = true
 	rs.apply(r, d)
@@ -222,6 +227,7 @@ func (rs *replicas) apply(r *replica, d *delta) bool {
 			}
 		}
 	}
+	r.readyMap = nil
 	n := len(r.counts.v)
 	for _, e := range d.entries {
 		if int(e.index) < n {
@@ -309,7 +315,7 @@ func (rs *replicas) snapshot(s *snapshot, now time.Time) bool {
 
 func (rs *replicas) takeSnapshot(r *replica, s *snapshot) bool {
 	t := rs.tables[s.table]
-	r.counts, r.table = newCounts(len(t.Keys)), t.ID
+	r.counts, r.table, r.readyMap = newCounts(len(t.Keys)), t.ID, nil
 	for _, e := range s.entries {
 		if int(e.index) < len(t.Keys) {
 			r.counts.set(int(e.index), e.count)
@@ -409,6 +415,13 @@ func (rs *replicas) due(now time.Time) []request {
 		if r.behind.IsZero() {
 			continue
 		}
+		if r.complete && r.version >= r.want {
+			// Caught up by a way that does not drain (an answer of deltas
+			// it had meanwhile): nothing to ask, or it would ask again
+			// every retry, and be sent the deltas again each time.
+			r.behind, r.fetchNow = time.Time{}, false
+			continue
+		}
 		if urgent := r.fetchNow || !r.complete; !urgent && now.Sub(r.behind) < rs.gapWait {
 			continue
 		}
@@ -426,7 +439,8 @@ func (rs *replicas) due(now time.Time) []request {
 }
 
 // ready is owner's ready counts by Service key (nil: nothing complete,
-// or its table is not known here).
+// or its table is not known here). The map is shared until the counts
+// change: callers must not modify it.
 func (rs *replicas) ready(owner string) (map[string]int, bool) {
 	r := rs.owners[owner]
 	if r == nil || !r.complete {
@@ -436,12 +450,16 @@ func (rs *replicas) ready(owner string) (map[string]int, bool) {
 	if t == nil {
 		return nil, false
 	}
+	if r.readyMap != nil {
+		return r.readyMap, true
+	}
 	out := map[string]int{}
 	for i, v := range r.counts.v {
 		if v != 0 {
 			out[t.Keys[i]] = int(r.counts.get(i))
 		}
 	}
+	r.readyMap = out
 	return out, true
 }
 

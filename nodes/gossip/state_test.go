@@ -141,6 +141,27 @@ func TestGapFetchesSnapshot(t *testing.T) {
 	}
 }
 
+// A replica marked behind that has what it wanted (caught up without a
+// drain) asks nothing: it would otherwise ask every retry, and be sent
+// the same deltas each time.
+func TestCaughtUpAsksNothing(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	r := p.rep.owners["n2"]
+	r.want, r.behind, r.fetchNow = r.version, p.now, true
+	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 0 {
+		t.Fatalf("a replica that has its wanted version asks: %+v", due)
+	}
+	if !r.behind.IsZero() || r.fetchNow {
+		t.Error("still marked behind")
+	}
+	p.rep.learn([]digestEntry{{owner: "n2", epoch: 7, version: r.version + 1}}, p.now)
+	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 1 {
+		t.Fatalf("a replica behind a known version does not ask: %+v", due)
+	}
+}
+
 func TestLateJoinerFetches(t *testing.T) {
 	p := newPair(t, web)
 	p.pub.setReady(map[string]int{"default/web": 2}, true)
@@ -695,4 +716,28 @@ func TestPodsAndHeadless(t *testing.T) {
 	if got := late.headless("n2"); !reflect.DeepEqual(got, db) {
 		t.Errorf("from the snapshot: headless %v, want %v", got, db)
 	}
+}
+
+// ready's map is made once per version of an owner's counts, and made
+// again when they change.
+func TestReadyMapReused(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(map[string]int{"default/web": 2}, true)
+	p.deliver(p.flush()...)
+	a, _ := p.rep.ready("n2")
+	b, _ := p.rep.ready("n2")
+	if reflect.ValueOf(a).Pointer() != reflect.ValueOf(b).Pointer() {
+		t.Error("a second map for the same counts")
+	}
+	p.pub.setReady(map[string]int{"default/web": 3}, true)
+	p.deliver(p.flush()...)
+	p.want("after a delta", map[string]int{"default/web": 3})
+	if a["default/web"] != 2 {
+		t.Error("the map handed out before changed under its reader")
+	}
+	p.rep.snapshot(p.snapshot(), p.now) // same version: ignored
+	p.pub.setReady(map[string]int{"default/db": 1}, true)
+	p.flush()
+	p.rep.snapshot(p.snapshot(), p.now)
+	p.want("after a snapshot", map[string]int{"default/db": 1})
 }

@@ -108,7 +108,7 @@ func benchCluster(clusterWide bool) (reconciler.Desired, nodes.NodeState) {
 			if node == 0 {
 				obs.Pods = append(obs.Pods, nodes.PodStatus{Namespace: ns, Name: name, IP: ip, Labels: labels, Hash: "h"})
 				d.Pods = append(d.Pods, plan.Pod{Namespace: ns, Name: name, Spec: plan.PodSpec{Containers: []plan.Container{
-					{Name: "c", Ports: []api.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: "TCP"}}}}}})
+					{Name: "c", Ports: []plan.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: "TCP"}}}}}})
 				continue
 			}
 			peer := d.Peers[d.Nodes[node].Name]

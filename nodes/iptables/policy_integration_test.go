@@ -81,7 +81,7 @@ func policyDesired(t *testing.T, specs ...string) (reconciler.Desired, nodes.Nod
 			{Name: "n2", Address: extIP, PodCIDR: "10.244.1.0/24"},
 		},
 		Pods: []plan.Pod{{Namespace: "shop", Name: "db", Spec: plan.PodSpec{Containers: []plan.Container{
-			{Name: "db", Ports: []api.ContainerPort{{Name: "pg", ContainerPort: 8080, Protocol: "TCP"}}}}}}},
+			{Name: "db", Ports: []plan.ContainerPort{{Name: "pg", ContainerPort: 8080, Protocol: "TCP"}}}}}}},
 		Peers: map[string]reconciler.PeerReadiness{"n2": {Reachable: true, Pods: []reconciler.PeerPod{
 			{Namespace: "shop", Name: "web-n2", IP: "10.244.1.5", Labels: map[string]string{"app": "web"}},
 			{Namespace: "other", Name: "api-n2", IP: "10.244.1.7", Labels: map[string]string{"app": "api"}},

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -25,19 +24,19 @@ func TestRenderPodHosts(t *testing.T) {
 		want: "10.88.0.5\tdb-0.db.shop.svc.cluster.local\tdb-0\n",
 	}, {
 		name: "hostAliases after the kubelet's comment, one line per IP",
-		in:   Hosts{Name: "web", IP: "10.88.0.5", Aliases: []api.HostAlias{{IP: "127.0.0.1", Hostnames: []string{"foo.local", "bar.local"}}, {IP: "fd00::1", Hostnames: []string{"v6"}}}},
+		in:   Hosts{Name: "web", IP: "10.88.0.5", Aliases: []plan.HostAlias{{IP: "127.0.0.1", Hostnames: []string{"foo.local", "bar.local"}}, {IP: "fd00::1", Hostnames: []string{"v6"}}}},
 		want: "10.88.0.5\tweb\n\n# Entries added by HostAliases.\n127.0.0.1\tfoo.local\tbar.local\nfd00::1\tv6\n",
 	}, {
 		name: "hostAliases before the pod has an IP",
-		in:   Hosts{Name: "web", Aliases: []api.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"a"}}}},
+		in:   Hosts{Name: "web", Aliases: []plan.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"a"}}}},
 		want: "\n# Entries added by HostAliases.\n10.1.2.3\ta\n",
 	}, {
 		name:    "an alias that would break its line",
-		in:      Hosts{Name: "web", IP: "10.88.0.5", Aliases: []api.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"a\n10.6.6.6 evil"}}}},
+		in:      Hosts{Name: "web", IP: "10.88.0.5", Aliases: []plan.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"a\n10.6.6.6 evil"}}}},
 		wantErr: "hostAliases: host name",
 	}, {
 		name:    "an alias IP with a zone",
-		in:      Hosts{Name: "web", Aliases: []api.HostAlias{{IP: "fe80::1%eth0"}}},
+		in:      Hosts{Name: "web", Aliases: []plan.HostAlias{{IP: "fe80::1%eth0"}}},
 		wantErr: "a zone is not allowed",
 	}}
 	for _, c := range cases {
@@ -62,7 +61,7 @@ func TestRenderPodHosts(t *testing.T) {
 func TestWriteHostsSubdomain(t *testing.T) {
 	m := New(t.TempDir())
 	pod := &plan.Pod{Namespace: "shop", Name: "db-0", Spec: plan.PodSpec{Hostname: "db-0", Subdomain: "db",
-		HostAliases: []api.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"legacy"}}}}}
+		HostAliases: []plan.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"legacy"}}}}}
 	p, err := m.WriteHosts(pod, "10.88.0.9", "example.internal")
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +89,7 @@ func TestWriteHostsHostNetwork(t *testing.T) {
 	}
 	m := New(dir + "/pods").WithHostHosts(node)
 	pod := &plan.Pod{Namespace: "kube-system", Name: "agent", Spec: plan.PodSpec{HostNetwork: true,
-		HostAliases: []api.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"legacy"}}}}}
+		HostAliases: []plan.HostAlias{{IP: "10.1.2.3", Hostnames: []string{"legacy"}}}}}
 	p, err := m.WriteHosts(pod, "192.168.1.7", "cluster.local")
 	if err != nil {
 		t.Fatal(err)

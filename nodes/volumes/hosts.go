@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"golang.org/x/sys/unix"
 )
@@ -48,7 +47,7 @@ type Hosts struct {
 	IP     string // the pod's IP; "" leaves its line out (before CNI)
 	// Aliases are the pod's hostAliases, each on one line after the
 	// kubelet's "# Entries added by HostAliases." comment.
-	Aliases []api.HostAlias
+	Aliases []plan.HostAlias
 }
 
 // RenderHosts returns the /etc/hosts of a pod of host name name and IP

@@ -47,37 +47,62 @@ func Apply(ctx context.Context, cfg Config, path string, progress Progress) ([]d
 	if err != nil {
 		return nil, err
 	}
+	// berth apply converges this node once and tells the other nodes
+	// nothing: no gossip.
+	cfg.PeerPort = 0
 	node := NewNode(&cfg)
 	defer node.Close()
+	// Every pass of the reconciler's loop, the Apply's first, is told
+	// here; the newest replaces one not yet read.
+	passes := make(chan pass, 1)
+	node.onPass = func(res reconciler.Result, _ time.Duration, err error) {
+		for {
+			select {
+			case passes <- pass{res, err}:
+				return
+			default:
+				select {
+				case <-passes:
+				default:
+				}
+			}
+		}
+	}
 	comp.previous = node.LastApplied
 	p, diags := comp.Compile(ctx, rev)
 	if p == nil {
 		return diags, ErrInvalid
 	}
-	if err := node.Start(ctx, p); err != nil {
+	if _, err := p.NodePlan(cfg.Node); err != nil {
 		return diags, err
 	}
-	rec := node.Reconciler()
-	if err := node.routes.Sync(wantedRoutes(p, cfg.Node)); err != nil {
-		cfg.Logger.Warn("routes to other nodes' pods", "err", err)
+	// The same way as the daemon's: one request to the reconciler's
+	// loop, which then passes on its own (rollout steps, readiness).
+	if _, passed, err := node.apply(ctx, p); err != nil && !passed {
+		return diags, err // nothing ran: the drivers or the plan's ports
 	}
 	for {
-		res, err := rec.Reconcile(ctx, p, cfg.Node)
-		if progress != nil {
-			progress(res, rec.Status())
-		}
-		if err != nil && ctx.Err() == nil {
-			cfg.Logger.Warn("reconcile pass", "err", err)
-		}
-		if res.Converged {
-			return diags, nil
-		}
 		select {
 		case <-ctx.Done():
 			return diags, fmt.Errorf("not converged: %w", ctx.Err())
-		case <-time.After(250 * time.Millisecond):
+		case ps := <-passes:
+			if progress != nil {
+				progress(ps.res, node.Reconciler().Status())
+			}
+			if ps.err != nil && ctx.Err() == nil {
+				cfg.Logger.Warn("reconcile pass", "err", ps.err)
+			}
+			if ps.res.Converged {
+				return diags, nil
+			}
 		}
 	}
+}
+
+// pass is one pass of the reconciler's loop, for berth apply's progress.
+type pass struct {
+	res reconciler.Result
+	err error
 }
 
 // Cleanup is `berth cleanup`: it removes every pod berth runs on this node,

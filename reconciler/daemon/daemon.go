@@ -73,7 +73,9 @@ type Config struct {
 	// the loader, CUE evaluation and the whole compile.
 	Limits budget.Limits
 
-	Poll              time.Duration
+	Poll time.Duration
+	// Resync is the period of the node's one resync timer, the
+	// reconciler's (default DefaultResync).
 	Resync            time.Duration
 	WebhookSecretFile string
 
@@ -160,6 +162,9 @@ func (c *Config) defaults() error {
 	}
 	if c.Branch == "" {
 		c.Branch = DefaultBranch
+	}
+	if c.Resync <= 0 {
+		c.Resync = DefaultResync
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))

@@ -5,6 +5,7 @@ import (
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/containerd"
 	"berth.dev/berth/nodes/iptables"
+	"berth.dev/berth/reconciler"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -22,4 +23,5 @@ const (
 	DefaultPodCIDR             = plan.DefaultPodCIDR
 	DefaultServiceCIDR         = address.DefaultServiceCIDR
 	DefaultChainPrefix         = iptables.DefaultChainPrefix
+	DefaultResync              = reconciler.DefaultResync
 )

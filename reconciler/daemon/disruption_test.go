@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/gossip"
 	"berth.dev/berth/reconciler"
@@ -21,8 +20,8 @@ func webPod(name string) plan.Pod {
 // is ready (the cluster then has 3 healthy), and lets it go then.
 func TestHoldMoves(t *testing.T) {
 	budget := func(policy string) []plan.DisruptionBudget {
-		min := api.FromInt(2)
-		return []plan.DisruptionBudget{{Namespace: "default", Name: "web", Selector: &api.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+		min := plan.IntOrString{IntVal: 2}
+		return []plan.DisruptionBudget{{Namespace: "default", Name: "web", Selector: &plan.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
 			MinAvailable: &min, UnhealthyPodEvictionPolicy: policy, ExpectedPods: 2, DesiredHealthy: 2}}
 	}
 	next := func(budgets []plan.DisruptionBudget) *plan.Plan {
@@ -70,7 +69,7 @@ func TestHoldMoves(t *testing.T) {
 		name: "no budget selects it", p: next(nil), local: running(true), peers: map[string]map[string]int{},
 	}, {
 		name: "two budgets select it", local: running(true), peers: map[string]map[string]int{"n1": {"default/web": 5, "default/all": 5}},
-		p:    next(append([]plan.DisruptionBudget{{Namespace: "default", Name: "all", Selector: &api.LabelSelector{}, ExpectedPods: 2}}, budget(plan.IfHealthyBudget)...)),
+		p:    next(append([]plan.DisruptionBudget{{Namespace: "default", Name: "all", Selector: &plan.LabelSelector{}, ExpectedPods: 2}}, budget(plan.IfHealthyBudget)...)),
 		held: true, note: "pod default/b stays: more than one PodDisruptionBudget selects it (default/all, default/web), which the eviction API refuses",
 	}, {
 		name: "already stopped", p: next(budget(plan.IfHealthyBudget)), peers: map[string]map[string]int{},

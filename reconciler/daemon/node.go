@@ -45,6 +45,13 @@ type Node struct {
 	dns *dns.Server
 	// holds are the pods disruption budgets keep here (hold.go).
 	holds holds
+	// onPass is told every pass of the reconciler's loop (the pass
+	// metrics; berth apply's progress); set before Start.
+	onPass func(reconciler.Result, time.Duration, error)
+	// stopLoop ends the reconciler's loop, and loopDone is closed when it
+	// has; Close waits for it, so no pass runs on closed drivers.
+	stopLoop context.CancelFunc
+	loopDone chan struct{}
 }
 
 // NewNode prepares the node; Start happens on the first Apply.
@@ -147,8 +154,18 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 		Peers:   n.peers,
 		OnDrift: n.onDrift,
 		Drainer: router,
+		// The reconciler's timer is the node's one resync: it repairs
+		// the pods and service rules, and the host routes with them.
+		Resync:   n.cfg.Resync,
+		OnResync: n.resyncRoutes,
+		OnPass:   n.onPass,
 	})
-	go func() { _ = n.rec.Run(ctx, nil) }() // plans come with Apply
+	lctx, stop := context.WithCancel(ctx)
+	n.stopLoop, n.loopDone = stop, make(chan struct{})
+	go func() {
+		defer close(n.loopDone)
+		_ = n.rec.Run(lctx, nil) // plans come with Apply
+	}()
 	go rt.RunImageGC(ctx, n.cfg.ImageGC, 5*time.Minute)
 	// Rules someone removed or altered come back without a plan change.
 	go router.Run(ctx, 30*time.Second)
@@ -158,8 +175,23 @@ func (n *Node) Start(ctx context.Context, p *plan.Plan) error {
 // Apply hands p to the reconciler's loop and returns the outcome of the
 // one pass the loop runs for it (the GitOps loop's Applier).
 func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
-	if err := reservedPorts(p, n.cfg); err != nil {
+	res, passed, err := n.apply(ctx, p)
+	if err != nil || !passed {
 		return err
+	}
+	if res.Failed > 0 {
+		return fmt.Errorf("%d actions failed (see berth status)", res.Failed)
+	}
+	return nil
+}
+
+// apply prepares the node for p (drivers, DNS, host routes, peers) and
+// asks the reconciler's loop for one pass; passed is false when no pass
+// ran (a node leaving the inventory keeps its pods a while), err is the
+// preparation's error or the pass's.
+func (n *Node) apply(ctx context.Context, p *plan.Plan) (res reconciler.Result, passed bool, err error) {
+	if err := reservedPorts(p, n.cfg); err != nil {
+		return res, false, err
 	}
 	given := p
 	np, err := p.NodePlan(n.cfg.Node)
@@ -170,12 +202,12 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 		// --node) changes nothing.
 		drained, ok := n.drainPlan(p)
 		if !ok {
-			return err
+			return res, false, err
 		}
 		if wait := n.drainWait(ctx, p); wait > 0 {
 			n.cfg.Logger.Warn("this node left the inventory; its pods keep serving while the other nodes take over",
 				"revision", p.Revision, "drain_in", wait.Round(time.Second))
-			return nil
+			return res, false, nil
 		}
 		n.cfg.Logger.Warn("this node left the inventory; draining its pods", "revision", p.Revision)
 		p, np = drained, &drained.Nodes[len(drained.Nodes)-1]
@@ -190,7 +222,7 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	}
 	n.current.Store(p)
 	if err := n.Start(ctx, p); err != nil {
-		return err
+		return res, false, err
 	}
 	n.mu.Lock()
 	srv := n.dns
@@ -210,14 +242,16 @@ func (n *Node) Apply(ctx context.Context, p *plan.Plan) error {
 	n.peers.update(ctx, p)
 	// One pass, run by the reconciler's loop, which keeps p for the
 	// passes that follow (rollout steps, Job back-off, resync).
-	res, err := n.rec.Apply(ctx, p)
-	if err != nil {
-		return err
+	res, err = n.Reconciler().Apply(ctx, p)
+	return res, true, err
+}
+
+// resyncRoutes puts back the routes to other nodes' pod CIDRs that
+// someone removed, on the reconciler's resync timer.
+func (n *Node) resyncRoutes(_ context.Context, p *plan.Plan) {
+	if err := n.routes.Sync(wantedRoutes(p, n.cfg.Node)); err != nil {
+		n.cfg.Logger.Warn("routes to other nodes' pods", "err", err)
 	}
-	if res.Failed > 0 {
-		return fmt.Errorf("%d actions failed (see berth status)", res.Failed)
-	}
-	return nil
 }
 
 // serviceEnv is the kubelet's Service variables of namespace ns, from
@@ -286,6 +320,13 @@ func (n *Node) Abort(name string) error {
 // Close stops the drivers; pods keep running and service rules stay
 // (cluster DNS stops with the daemon).
 func (n *Node) Close() error {
+	n.mu.Lock()
+	stop, done := n.stopLoop, n.loopDone
+	n.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 	n.stopDNS()
 	n.mu.Lock()
 	defer n.mu.Unlock()

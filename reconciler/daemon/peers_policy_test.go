@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -13,12 +12,12 @@ import (
 // refused; the same ports elsewhere are not.
 func TestReservedPorts(t *testing.T) {
 	cfg := &Config{Node: "n1", PeerPort: 10260, APIAddr: "0.0.0.0:9000"}
-	withPod := func(node string, port api.ContainerPort) *plan.Plan {
+	withPod := func(node string, port plan.ContainerPort) *plan.Plan {
 		p := twoNodes("192.168.1.1", "192.168.1.2")
 		for i := range p.Nodes {
 			if p.Nodes[i].Node.Name == node {
 				p.Nodes[i].Pods = []plan.Pod{{Namespace: "default", Name: "x",
-					Spec: plan.PodSpec{Containers: []plan.Container{{Name: "c", Ports: []api.ContainerPort{port}}}}}}
+					Spec: plan.PodSpec{Containers: []plan.Container{{Name: "c", Ports: []plan.ContainerPort{port}}}}}}
 			}
 		}
 		return p
@@ -34,12 +33,12 @@ func TestReservedPorts(t *testing.T) {
 		p    *plan.Plan
 		want string // "" = accepted
 	}{
-		{"hostPort on the peer port", withPod("n1", api.ContainerPort{ContainerPort: 80, HostPort: 10260}), "pod default/x, container c: hostPort 10260/TCP would capture the peer port"},
-		{"UDP hostPort on the peer port", withPod("n1", api.ContainerPort{ContainerPort: 80, HostPort: 10260, Protocol: "UDP"}), "hostPort 10260/UDP"},
-		{"hostPort on the API port", withPod("n1", api.ContainerPort{ContainerPort: 80, HostPort: 9000}), "the node API's port"},
-		{"UDP hostPort on the API port", withPod("n1", api.ContainerPort{ContainerPort: 80, HostPort: 9000, Protocol: "UDP"}), ""},
-		{"hostPort on another node", withPod("n2", api.ContainerPort{ContainerPort: 80, HostPort: 10260}), ""},
-		{"another hostPort", withPod("n1", api.ContainerPort{ContainerPort: 80, HostPort: 8080}), ""},
+		{"hostPort on the peer port", withPod("n1", plan.ContainerPort{ContainerPort: 80, HostPort: 10260}), "pod default/x, container c: hostPort 10260/TCP would capture the peer port"},
+		{"UDP hostPort on the peer port", withPod("n1", plan.ContainerPort{ContainerPort: 80, HostPort: 10260, Protocol: "UDP"}), "hostPort 10260/UDP"},
+		{"hostPort on the API port", withPod("n1", plan.ContainerPort{ContainerPort: 80, HostPort: 9000}), "the node API's port"},
+		{"UDP hostPort on the API port", withPod("n1", plan.ContainerPort{ContainerPort: 80, HostPort: 9000, Protocol: "UDP"}), ""},
+		{"hostPort on another node", withPod("n2", plan.ContainerPort{ContainerPort: 80, HostPort: 10260}), ""},
+		{"another hostPort", withPod("n1", plan.ContainerPort{ContainerPort: 80, HostPort: 8080}), ""},
 		{"nodePort on the peer port", withSvc(plan.Service{Ports: []plan.ServicePort{{Protocol: "UDP", Port: 53, NodePort: 10260}}}), "service default/s: nodePort 10260/UDP"},
 		{"external IP of a node", withSvc(plan.Service{ExternalIPs: []string{"192.168.1.2"}, Ports: []plan.ServicePort{{Protocol: "TCP", Port: 10260}}}), "192.168.1.2:10260/TCP is a node's address"},
 		{"load-balancer IP of a node", withSvc(plan.Service{LoadBalancerIP: "192.168.1.1", Ports: []plan.ServicePort{{Protocol: "TCP", Port: 9000}}}), "the node API's port"},
@@ -55,7 +54,7 @@ func TestReservedPorts(t *testing.T) {
 			}
 		})
 	}
-	if err := reservedPorts(withPod("n1", api.ContainerPort{HostPort: 10260}), &Config{Node: "n1"}); err != nil {
+	if err := reservedPorts(withPod("n1", plan.ContainerPort{HostPort: 10260}), &Config{Node: "n1"}); err != nil {
 		t.Errorf("no peer port, no API: %v", err)
 	}
 }

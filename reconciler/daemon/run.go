@@ -117,16 +117,19 @@ func Run(ctx context.Context, cfg Config) error {
 	drift := &driftNotes{n: notes, node: cfg.Node}
 	node.onDrift = drift.repaired
 	newPeerMetrics(reg, node.peers)
+	loopMetrics := gitops.NewMetrics(reg)
+	node.onPass = func(res reconciler.Result, took time.Duration, err error) {
+		loopMetrics.Passed(took, err != nil || res.Failed > 0)
+	}
 	loop := gitops.New(gitops.Options{
 		Source:         src,
 		Compile:        comp.Compile,
 		Apply:          node,
 		Poll:           cfg.Poll,
-		Resync:         cfg.Resync,
 		CompileTimeout: time.Duration(cfg.Limits.Get(budget.CompileTime)),
 		StateDir:       cfg.StateDir,
 		Logger:         log.With("component", "gitops"),
-		Metrics:        gitops.NewMetrics(reg),
+		Metrics:        loopMetrics,
 		Node:           cfg.Node,
 		AutoRevert:     cfg.AutoRevert,
 		Fleet:          node.peers,

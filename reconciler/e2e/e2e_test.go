@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes"
@@ -136,8 +135,8 @@ func web(rev string, replicas int) (plan.Workload, []plan.Pod) {
 			Spec: plan.PodSpec{RestartPolicy: "Always", TerminationGracePeriodSeconds: 1, Containers: []plan.Container{{
 				Name: "httpd", Image: image, ImagePullPolicy: "IfNotPresent",
 				Command:        []string{"sh", "-c", "mkdir -p /tmp/www && echo " + rev + " > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www"},
-				Ports:          []api.ContainerPort{{ContainerPort: 8080, Protocol: "TCP"}},
-				ReadinessProbe: &api.Probe{TCPSocket: &api.TCPSocketAction{Port: api.FromInt(8080)}, PeriodSeconds: 1},
+				Ports:          []plan.ContainerPort{{ContainerPort: 8080, Protocol: "TCP"}},
+				ReadinessProbe: &plan.Probe{TCPSocket: &plan.TCPSocketAction{Port: plan.IntOrString{IntVal: 8080}}, PeriodSeconds: 1},
 			}}},
 		})
 	}

@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/internal/testneed"
 	"berth.dev/berth/nodes"
@@ -221,8 +220,8 @@ func helloPod(kind, rev string, i int) plan.Pod {
 		Spec: plan.PodSpec{RestartPolicy: "Always", TerminationGracePeriodSeconds: 2, Containers: []plan.Container{{
 			Name: "hello", Image: image, ImagePullPolicy: "IfNotPresent",
 			Command:        []string{"sh", "-c", script},
-			Ports:          []api.ContainerPort{{ContainerPort: 8080, Protocol: "TCP"}},
-			ReadinessProbe: &api.Probe{TCPSocket: &api.TCPSocketAction{Port: api.FromInt(8080)}, PeriodSeconds: 1},
+			Ports:          []plan.ContainerPort{{ContainerPort: 8080, Protocol: "TCP"}},
+			ReadinessProbe: &plan.Probe{TCPSocket: &plan.TCPSocketAction{Port: plan.IntOrString{IntVal: 8080}}, PeriodSeconds: 1},
 		}}},
 	}
 }

@@ -45,12 +45,13 @@ func (s *syncSource) Anchor(id string) {
 	s.anchors = append(s.anchors, id)
 }
 
-// countingApplier counts applies per revision; each apply is a drift
-// repair pass on a real node.
+// countingApplier counts applies per revision; each apply is one pass
+// on a real node. The first fail applies of a revision fail.
 type countingApplier struct {
 	mu     sync.Mutex
 	counts map[string]int
 	last   string
+	fail   int
 }
 
 func (a *countingApplier) Apply(_ context.Context, p *plan.Plan) error {
@@ -61,6 +62,9 @@ func (a *countingApplier) Apply(_ context.Context, p *plan.Plan) error {
 	}
 	a.counts[p.Revision]++
 	a.last = p.Revision
+	if a.counts[p.Revision] <= a.fail {
+		return errors.New("1 actions failed")
+	}
 	return nil
 }
 
@@ -82,13 +86,16 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestLoopRepairsDriftWhileABadRevisionCompiles: while a revision's
-// compile runs (here: until the test lets it end), resync keeps applying
-// the last good plan; the compile then hits a budget, and the status says
-// so in one line while the node keeps its revision.
-func TestLoopRepairsDriftWhileABadRevisionCompiles(t *testing.T) {
+// TestLoopKeepsTheGoodPlanWhileABadRevisionCompiles: while a revision's
+// compile runs (here: until the test lets it end), the loop goes on (a
+// failed apply of the last good plan is retried); the compile then hits a
+// budget, and the status says so in one line while the node keeps its
+// revision. A plan is handed to the node once: no resync here (the
+// node's reconciler owns it), and an apply is repeated only after a
+// failure.
+func TestLoopKeepsTheGoodPlanWhileABadRevisionCompiles(t *testing.T) {
 	src := &syncSource{head: "good1"}
-	app := &countingApplier{}
+	app := &countingApplier{fail: 3}
 	release := make(chan struct{})
 	comp := func(ctx context.Context, rev source.Revision) (*plan.Plan, []diag.Diagnostic) {
 		if rev.ID == "bad2" {
@@ -100,31 +107,28 @@ func TestLoopRepairsDriftWhileABadRevisionCompiles(t *testing.T) {
 	}
 	m := NewMetrics(prometheus.NewRegistry())
 	l := New(Options{Source: src, Compile: comp, Apply: app, StateDir: t.TempDir(), Metrics: m,
-		Poll: time.Hour, Resync: 5 * time.Millisecond})
+		Poll: time.Hour, Retry: time.Millisecond, Tick: time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	ran := make(chan error)
 	go func() { ran <- l.Run(ctx) }()
 	defer func() { cancel(); <-ran }()
 
-	waitUntil(t, "good1 applied", func() bool { return l.Status().Applied == "good1" })
+	waitUntil(t, "good1 tried", func() bool { return app.count("good1") >= 1 })
 	src.set("bad2", nil)
 	l.Trigger()
 	waitUntil(t, "bad2 compiling", func() bool { return l.Status().Compiling == "bad2" })
-	n := app.count("good1")
-	waitUntil(t, "resyncs while bad2 compiles", func() bool { return app.count("good1") >= n+3 })
-	if s := l.Status(); s.Compiling != "bad2" || s.Applied != "good1" {
-		t.Fatalf("status while compiling: %+v", s)
+	waitUntil(t, "good1 retried and applied while bad2 compiles", func() bool { return l.Status().Applied == "good1" })
+	if s := l.Status(); s.Compiling != "bad2" || app.count("good1") != 4 {
+		t.Fatalf("status while compiling: %+v, good1 applied %d times, want 4 (3 failed)", s, app.count("good1"))
 	}
-
 	close(release)
 	waitUntil(t, "bad2 refused", func() bool { r := l.Status().Rejected; return r != nil && r.Revision == "bad2" })
 	if got := l.Status().Rejected.Reason; got != "budget exceeded (evaluation memory, app/x.cue)" {
 		t.Fatalf("reason %q", got)
 	}
-	n = app.count("good1")
-	waitUntil(t, "resyncs after the refusal", func() bool { return app.count("good1") >= n+3 })
-	if app.count("bad2") != 0 || l.Status().Applied != "good1" {
-		t.Fatalf("bad2 applied: %+v", app.counts)
+	time.Sleep(50 * time.Millisecond) // 50 ticks: none hands good1 over again
+	if app.count("bad2") != 0 || app.count("good1") != 4 || l.Status().Applied != "good1" {
+		t.Fatalf("applied after the refusal: %+v", app.counts)
 	}
 	if got := testutil.ToFloat64(m.rejectedTotal); got != 1 {
 		t.Fatalf("rejected metric %v", got)

@@ -52,6 +52,7 @@ func TestHistoryFollowsTheLoop(t *testing.T) {
 		t.Errorf("bad2 = %+v, want the first diagnostic as its reason", r)
 	}
 	app.err = nil
+	clock = clock.Add(5 * time.Second) // the failed apply's retry is due
 	l.Step(ctx, false)
 	if r, _ := h.Get("good3"); r.Outcome != Applied || r.Reason != "" {
 		t.Errorf("good3 after a good pass = %+v", r)

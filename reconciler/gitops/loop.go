@@ -1,11 +1,14 @@
 // Package gitops is the daemon's loop: it follows a source, compiles each
-// new revision, applies the plan of the newest good one, and repairs drift
-// on a timer. A revision that fails to compile is never applied: the node
-// keeps its last good plan and the error is reported (Flux's "stalled").
+// new revision and hands the plan of the newest good one to the node,
+// once (again only after a failed apply). A revision that fails to
+// compile is never applied: the node keeps its last good plan and the
+// error is reported (Flux's "stalled"). Drift is the node's to repair:
+// its reconciler's loop re-checks the plan it was handed on its own
+// timer, the node's only resync.
 //
 // Fetching and compiling run off the loop's critical path, under
 // deadlines: while a revision is fetched or compiled (or after it was
-// refused), the loop goes on re-applying the last good plan, so drift is
+// refused), the node goes on running the last good plan, so drift is
 // repaired even while a hostile commit costs what its budgets allow.
 package gitops
 
@@ -63,9 +66,9 @@ type Options struct {
 	Apply   Applier
 	// Poll is how often the source is asked for a new revision (default 30s).
 	Poll time.Duration
-	// Resync is how often the good plan is re-applied without a new
-	// revision, to repair drift (default 60s).
-	Resync time.Duration
+	// Retry is how soon a plan whose apply failed is handed to the node
+	// again (default 5s), doubling up to 5 minutes.
+	Retry time.Duration
 	// CompileTimeout bounds one revision's compile (default 10 min): past
 	// it the revision is refused, and the next waits for the compile to
 	// end. FetchTimeout bounds one fetch (default 5 min).
@@ -117,6 +120,13 @@ type Loop struct {
 	// than on every resync.
 	goodHash    string
 	appliedOnce bool
+	// tried is the plan last handed to the node; failed says its apply
+	// failed, and then retryAt is when it is handed over again (after
+	// retryIn, which doubles).
+	tried   *plan.Plan
+	failed  bool
+	retryAt time.Time
+	retryIn time.Duration
 	// plans are compiled revisions (see evict); headRev the newest that
 	// compiled; want one to compile from its snapshot for a decision.
 	plans map[string]compiled
@@ -186,8 +196,8 @@ func New(opts Options) *Loop {
 	if opts.Poll <= 0 {
 		opts.Poll = 30 * time.Second
 	}
-	if opts.Resync <= 0 {
-		opts.Resync = 60 * time.Second
+	if opts.Retry <= 0 {
+		opts.Retry = 5 * time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -247,8 +257,6 @@ func (l *Loop) Run(ctx context.Context) error {
 	// following one repository does not fetch in the same second.
 	poll := time.NewTimer(l.opts.Poll + jitter(l.opts.Poll))
 	defer poll.Stop()
-	resync := time.NewTicker(l.opts.Resync)
-	defer resync.Stop()
 	tick := time.NewTicker(l.opts.Tick)
 	defer tick.Stop()
 	done := make(chan struct{}, 1)
@@ -265,7 +273,7 @@ func (l *Loop) Run(ctx context.Context) error {
 		}()
 	}
 	fetch()
-	l.applyGood(ctx) // a resumed plan repairs drift before the fetch ends
+	l.applyGood(ctx) // a resumed plan runs before the fetch ends
 	for {
 		select {
 		case <-ctx.Done():
@@ -285,23 +293,19 @@ func (l *Loop) Run(ctx context.Context) error {
 				fetch()
 			}
 			l.applyGood(ctx)
-		case <-resync.C:
+		case <-l.wake:
 			l.decide()
 			l.applyGood(ctx)
-		case <-l.wake:
-			if l.decide() {
-				l.applyGood(ctx)
-			}
 		case <-tick.C:
-			if l.decide() {
-				l.applyGood(ctx)
-			}
+			l.decide()
+			l.applyGood(ctx) // a failed apply, when its retry is due
 		}
 	}
 }
 
 // Step runs one iteration synchronously: fetch when asked, compile a new
-// revision, and apply the good plan. It is exported for tests.
+// revision, and hand the good plan to the node if it was not yet (or its
+// retry is due). It is exported for tests.
 func (l *Loop) Step(ctx context.Context, fetch bool) {
 	if fetch {
 		l.fetchAndCompile(ctx)
@@ -309,11 +313,15 @@ func (l *Loop) Step(ctx context.Context, fetch bool) {
 	l.applyGood(ctx)
 }
 
+// applyGood hands the good plan to the node when it has not had it, or
+// when the retry of its failed apply is due: one apply per plan, since
+// the node keeps running it (Applier).
 func (l *Loop) applyGood(ctx context.Context) {
 	l.mu.Lock()
 	good := l.good
+	due := good != nil && (good != l.tried || (l.failed && !l.opts.Now().Before(l.retryAt)))
 	l.mu.Unlock()
-	if good != nil && ctx.Err() == nil {
+	if due && ctx.Err() == nil {
 		l.apply(ctx, good)
 	}
 }
@@ -477,20 +485,24 @@ func (l *Loop) apply(ctx context.Context, p *plan.Plan) {
 	l.mu.Lock()
 	l.status.Applying = p.Revision
 	l.mu.Unlock()
-	start := l.opts.Now()
 	err := l.opts.Apply.Apply(ctx, p)
-	l.opts.Metrics.reconciled(start, l.opts.Now(), err)
+	l.opts.Metrics.reconciled(l.opts.Now(), err)
 	l.mu.Lock()
 	l.status.Applying = ""
 	l.status.LastApply = l.opts.Now()
+	l.tried, l.failed = p, err != nil
 	if err != nil {
+		l.retryIn = min(max(2*l.retryIn, l.opts.Retry), 5*time.Minute)
+		l.retryAt = l.opts.Now().Add(l.retryIn)
+		retryIn := l.retryIn
 		l.status.LastError = fmt.Sprintf("apply %s: %v", short(p.Revision), err)
 		l.mu.Unlock()
-		l.opts.Logger.Warn("apply incomplete; retrying at the next resync", "revision", p.Revision, "err", err)
+		l.opts.Logger.Warn("apply incomplete; the node goes on trying, and the plan is handed over again", "revision", p.Revision, "in", retryIn, "err", err)
 		l.settleOutcome(p.Revision, Applying, err.Error())
 		return
 	}
 	l.status.LastError = ""
+	l.retryIn = 0
 	changed := l.status.Applied != p.Revision
 	first := !l.appliedOnce
 	l.status.Applied, l.status.PlanHash, l.appliedOnce = p.Revision, l.goodHash, true

@@ -82,15 +82,25 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
-func (m *Metrics) reconciled(start, end time.Time, err error) {
+// Passed times one reconcile pass of the node's reconciler: the loop's
+// own passes (resync, rollout steps) and those an apply asked for.
+func (m *Metrics) Passed(took time.Duration, failed bool) {
 	if m == nil {
 		return
 	}
 	result := "success"
-	if err != nil {
+	if failed {
 		result = "error"
 	}
-	m.reconcileSeconds.WithLabelValues(result).Observe(end.Sub(start).Seconds())
+	m.reconcileSeconds.WithLabelValues(result).Observe(took.Seconds())
+}
+
+// reconciled records an apply's end: from seeing a revision to its plan
+// applied.
+func (m *Metrics) reconciled(end time.Time, err error) {
+	if m == nil {
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err == nil && !m.lastSeen.IsZero() {

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"berth.dev/berth/compiler/api"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes"
 )
@@ -138,7 +137,7 @@ func containers(pp *plan.Pod, obs *nodes.PodStatus) []containerView {
 		}
 		for _, pr := range []struct {
 			name string
-			p    *api.Probe
+			p    *plan.Probe
 		}{{"liveness", c.LivenessProbe}, {"readiness", c.ReadinessProbe}, {"startup", c.StartupProbe}} {
 			if pr.p != nil {
 				v.Probes = append(v.Probes, pr.name+": "+describeProbe(pr.p))
@@ -164,7 +163,7 @@ func orDefault(s, def string) string {
 
 // describeProbe says what a probe checks and how often, with the
 // kubelet's defaults for what is unset.
-func describeProbe(p *api.Probe) string {
+func describeProbe(p *plan.Probe) string {
 	var what string
 	switch {
 	case p.HTTPGet != nil:

@@ -273,7 +273,7 @@ func TestValidateRules(t *testing.T) {
 			}},
 		{name: "probe handler", src: pod("  - name: c\n    image: nginx:1\n    livenessProbe: {periodSeconds: 0}\n    readinessProbe: {httpGet: {port: 0}}\n"),
 			want: []string{
-				"8:20 spec.containers[0].livenessProbe: one of the fields \"exec\", \"httpGet\", \"tcpSocket\" is required [schema]",
+				"8:20 spec.containers[0].livenessProbe: one of the fields \"exec\", \"httpGet\", \"tcpSocket\", \"grpc\" is required [schema]",
 				"9:38 spec.containers[0].readinessProbe.httpGet.port: 0 is out of range (1..65535) [schema]",
 			}},
 		{name: "alias", src: "apiVersion: v1\nkind: Pod\nmetadata: {name: p, labels: &l {app: x}}\nspec:\n  nodeSelector: *l\n  containers: [{name: c, image: \"c:1\", ports: [&p {containerPort: 99999}]}]\n",

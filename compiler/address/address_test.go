@@ -205,16 +205,24 @@ func TestEndpoints(t *testing.T) {
 	}
 	a := pod("a", map[string]string{"app": "web"}, plan.ContainerPort{Name: "http", ContainerPort: 8080, Protocol: "TCP"})
 	b := pod("b", map[string]string{"app": "web"}, plan.ContainerPort{Name: "http", ContainerPort: 9090, Protocol: "TCP"})
+	// c serves it from its sidecar (FindPort), never from a regular init
+	// container.
 	c := pod("c", map[string]string{"app": "web"})
+	c.Spec.InitContainers = []plan.Container{
+		{Name: "init", Ports: []plan.ContainerPort{{Name: "http", ContainerPort: 6060, Protocol: "TCP"}}},
+		{Name: "side", RestartPolicy: "Always", Ports: []plan.ContainerPort{{Name: "http", ContainerPort: 7070, Protocol: "TCP"}}},
+	}
+	d := pod("d", map[string]string{"app": "web"})
 	other := pod("x", map[string]string{"app": "db"})
 	svcs := []plan.Service{{Namespace: "default", Name: "web", Selector: map[string]string{"app": "web"}, Ports: []plan.ServicePort{
 		{Protocol: "TCP", Port: 80, TargetPortName: "http"}, {Protocol: "TCP", Port: 81, TargetPort: 7000}}}}
-	Endpoints(svcs, []Placed{{c, "n2"}, {other, "n1"}, {b, "n2"}, {a, "n1"}}, nil)
+	Endpoints(svcs, []Placed{{c, "n2"}, {d, "n2"}, {other, "n1"}, {b, "n2"}, {a, "n1"}}, nil)
 	got := svcs[0].Endpoints
 	want := []plan.Endpoint{
 		{Pod: "default/a", Node: "n1", Ports: []int32{8080, 7000}},
 		{Pod: "default/b", Node: "n2", Ports: []int32{9090, 7000}},
-		{Pod: "default/c", Node: "n2", Ports: []int32{0, 7000}},
+		{Pod: "default/c", Node: "n2", Ports: []int32{7070, 7000}},
+		{Pod: "default/d", Node: "n2", Ports: []int32{0, 7000}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("endpoints = %v, want %v", got, want)

@@ -131,15 +131,30 @@ func matches(sel, labels map[string]string) bool {
 	return true
 }
 
-// targetPort resolves a service port against one pod.
+// targetPort resolves a service port against one pod: a named port of
+// its containers, else of its sidecars (FindPort in k8s.io/kubernetes'
+// pkg/api/v1/pod).
 func targetPort(sp plan.ServicePort, p *plan.Pod) int32 {
 	if sp.TargetPortName == "" {
 		return sp.TargetPort
 	}
-	for _, c := range p.Spec.Containers {
+	find := func(c *plan.Container) int32 {
 		for _, cp := range c.Ports {
 			if cp.Name == sp.TargetPortName && cp.Protocol == sp.Protocol {
 				return cp.ContainerPort
+			}
+		}
+		return 0
+	}
+	for i := range p.Spec.Containers {
+		if port := find(&p.Spec.Containers[i]); port != 0 {
+			return port
+		}
+	}
+	for i := range p.Spec.InitContainers {
+		if c := &p.Spec.InitContainers[i]; c.Sidecar() {
+			if port := find(c); port != 0 {
+				return port
 			}
 		}
 	}

@@ -107,6 +107,10 @@ type Container struct {
 	StartupProbe    *Probe               `json:"startupProbe,omitempty" yaml:"startupProbe,omitempty"`
 	Lifecycle       *Lifecycle           `json:"lifecycle,omitempty" yaml:"lifecycle,omitempty"`
 	SecurityContext *SecurityContext     `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
+	// RestartPolicy Always (init containers only) makes the init
+	// container a sidecar: started in order, kept running and restarted,
+	// stopped after the regular containers.
+	RestartPolicy string `json:"restartPolicy,omitempty" yaml:"restartPolicy,omitempty"`
 	// Stdin and StdinOnce keep the container's standard input open (no
 	// one writes to it: berth has no attach); TTY gives it a terminal.
 	Stdin     bool `json:"stdin,omitempty" yaml:"stdin,omitempty"`
@@ -200,14 +204,18 @@ type VolumeMount struct {
 
 // Probe is a liveness, readiness or startup probe.
 type Probe struct {
-	Exec                *ExecAction      `json:"exec,omitempty" yaml:"exec,omitempty"`
-	HTTPGet             *HTTPGetAction   `json:"httpGet,omitempty" yaml:"httpGet,omitempty"`
-	TCPSocket           *TCPSocketAction `json:"tcpSocket,omitempty" yaml:"tcpSocket,omitempty"`
-	InitialDelaySeconds int32            `json:"initialDelaySeconds,omitempty" yaml:"initialDelaySeconds,omitempty"`
-	PeriodSeconds       int32            `json:"periodSeconds,omitempty" yaml:"periodSeconds,omitempty"`
-	TimeoutSeconds      int32            `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
-	FailureThreshold    int32            `json:"failureThreshold,omitempty" yaml:"failureThreshold,omitempty"`
-	SuccessThreshold    int32            `json:"successThreshold,omitempty" yaml:"successThreshold,omitempty"`
+	Exec      *ExecAction      `json:"exec,omitempty" yaml:"exec,omitempty"`
+	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty" yaml:"httpGet,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty" yaml:"tcpSocket,omitempty"`
+	GRPC      *GRPCAction      `json:"grpc,omitempty" yaml:"grpc,omitempty"`
+	// TerminationGracePeriodSeconds replaces the pod's grace period when
+	// a failed liveness or startup probe kills the container.
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty" yaml:"terminationGracePeriodSeconds,omitempty"`
+	InitialDelaySeconds           int32  `json:"initialDelaySeconds,omitempty" yaml:"initialDelaySeconds,omitempty"`
+	PeriodSeconds                 int32  `json:"periodSeconds,omitempty" yaml:"periodSeconds,omitempty"`
+	TimeoutSeconds                int32  `json:"timeoutSeconds,omitempty" yaml:"timeoutSeconds,omitempty"`
+	FailureThreshold              int32  `json:"failureThreshold,omitempty" yaml:"failureThreshold,omitempty"`
+	SuccessThreshold              int32  `json:"successThreshold,omitempty" yaml:"successThreshold,omitempty"`
 }
 
 // ExecAction runs a command in the container.
@@ -236,14 +244,24 @@ type TCPSocketAction struct {
 	Port IntOrString `json:"port" yaml:"port"`
 }
 
-// Lifecycle holds the preStop hook.
-type Lifecycle struct {
-	PreStop *LifecycleHandler `json:"preStop,omitempty" yaml:"preStop,omitempty"`
+// GRPCAction is a grpc.health.v1 Health/Check against the pod.
+type GRPCAction struct {
+	Port int32 `json:"port" yaml:"port"`
+	// Service is the service name asked for ("" is the server's overall
+	// health).
+	Service *string `json:"service,omitempty" yaml:"service,omitempty"`
 }
 
-// LifecycleHandler is an exec hook.
+// Lifecycle holds the postStart and preStop hooks.
+type Lifecycle struct {
+	PostStart *LifecycleHandler `json:"postStart,omitempty" yaml:"postStart,omitempty"`
+	PreStop   *LifecycleHandler `json:"preStop,omitempty" yaml:"preStop,omitempty"`
+}
+
+// LifecycleHandler is an exec or httpGet hook (preStop: exec only).
 type LifecycleHandler struct {
-	Exec *ExecAction `json:"exec,omitempty" yaml:"exec,omitempty"`
+	Exec    *ExecAction    `json:"exec,omitempty" yaml:"exec,omitempty"`
+	HTTPGet *HTTPGetAction `json:"httpGet,omitempty" yaml:"httpGet,omitempty"`
 }
 
 // Volume is a pod volume.
@@ -298,3 +316,7 @@ type PVCVolumeSource struct {
 	ClaimName string `json:"claimName" yaml:"claimName"`
 	ReadOnly  bool   `json:"readOnly,omitempty" yaml:"readOnly,omitempty"`
 }
+
+// ContainerRestartAlways is the one container restartPolicy: on an init
+// container, it makes a sidecar.
+const ContainerRestartAlways = "Always"

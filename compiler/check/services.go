@@ -142,7 +142,7 @@ func protocol(p string) string {
 
 func declaresPortName(pods []pod, name string) bool {
 	for _, p := range pods {
-		for _, c := range p.spec.Containers {
+		for _, c := range servingContainers(p) {
 			for _, cp := range c.Ports {
 				if cp.Name == name {
 					return true
@@ -159,7 +159,7 @@ func declaredPorts(pods []pod) string {
 	var parts []string
 	for _, p := range pods {
 		var ports []string
-		for _, c := range p.spec.Containers {
+		for _, c := range servingContainers(p) {
 			for _, cp := range c.Ports {
 				if cp.Name != "" {
 					ports = append(ports, fmt.Sprintf("%s=%d", cp.Name, cp.ContainerPort))
@@ -175,4 +175,16 @@ func declaredPorts(pods []pod) string {
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// servingContainers are the containers whose named ports a Service may
+// target: the pod's containers and its sidecars (FindPort).
+func servingContainers(p pod) []api.Container {
+	out := p.spec.Containers
+	for _, c := range p.spec.InitContainers {
+		if c.RestartPolicy == api.ContainerRestartAlways {
+			out = append(out[:len(out):len(out)], c)
+		}
+	}
+	return out
 }

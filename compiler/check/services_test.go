@@ -1,6 +1,9 @@
 package check
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 const webDeployment = `apiVersion: apps/v1
 kind: Deployment
@@ -53,6 +56,9 @@ func TestTargetPort(t *testing.T) {
 		{"numeric", webDeployment + service("  selector: {app: web}\n  ports: [{port: 80, targetPort: 7777}]"), nil},
 		{"named, not declared", webDeployment + service("  selector: {app: web}\n  ports:\n  - port: 80\n    targetPort: https"),
 			[]string{`test.yaml:21:17: error: spec.ports[0].targetPort: targetPort "https" is not the name of a port of any selected container (Deployment web declares http=8080, 9090): name a declared containerPort or use a port number`}},
+		{"named port of a sidecar (FindPort)", strings.Replace(webDeployment, "      containers:\n", "      initContainers:\n      - {name: side, image: img:1, restartPolicy: Always, ports: [{name: metrics, containerPort: 9100}]}\n      - {name: init, image: img:1, ports: [{name: setup, containerPort: 9200}]}\n      containers:\n", 1) +
+			service("  selector: {app: web}\n  ports: [{port: 80, targetPort: metrics}, {port: 81, targetPort: setup}]"),
+			[]string{`test.yaml:22:67: error: spec.ports[1].targetPort: targetPort "setup" is not the name of a port of any selected container (Deployment web declares http=8080, 9090, metrics=9100): name a declared containerPort or use a port number`}},
 		{"selects nothing: only the selector warning", webDeployment + service("  selector: {app: x}\n  ports: [{port: 80, targetPort: https}]"), nil},
 	})
 }

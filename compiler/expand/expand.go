@@ -167,14 +167,24 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 	if spec.TerminationGracePeriodSeconds != nil {
 		t.spec.TerminationGracePeriodSeconds = *spec.TerminationGracePeriodSeconds
 	}
-	var initMax plan.Resources
+	// A sidecar keeps running beside the init containers after it and
+	// the containers, so its requests add to theirs (PodRequests in
+	// k8s.io/component-helpers/resource).
+	var initMax, sidecars plan.Resources
 	dw := newDownward(spec)
 	for i := range spec.InitContainers {
 		c, d := x.container(src, fmt.Sprintf("initContainers[%d]", i), ns, &spec.InitContainers[i], spec.SecurityContext, dw)
 		diags = append(diags, d...)
 		t.spec.InitContainers = append(t.spec.InitContainers, c)
-		initMax = maxResources(initMax, c.Requests)
+		if c.Sidecar() {
+			sidecars.MilliCPU += c.Requests.MilliCPU
+			sidecars.Memory += c.Requests.Memory
+			initMax = maxResources(initMax, sidecars)
+			continue
+		}
+		initMax = maxResources(initMax, plan.Resources{MilliCPU: c.Requests.MilliCPU + sidecars.MilliCPU, Memory: c.Requests.Memory + sidecars.Memory})
 	}
+	t.requests = sidecars
 	for i := range spec.Containers {
 		c, d := x.container(src, fmt.Sprintf("containers[%d]", i), ns, &spec.Containers[i], spec.SecurityContext, dw)
 		diags = append(diags, d...)
@@ -182,8 +192,9 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 		t.requests.MilliCPU += c.Requests.MilliCPU
 		t.requests.Memory += c.Requests.Memory
 	}
-	// An init container runs alone, so the pod needs the larger of the
-	// biggest init container and the sum of the app containers.
+	// An init container runs alone (with the sidecars before it), so the
+	// pod needs the larger of the biggest init container and the sum of
+	// the app containers and sidecars.
 	t.requests = maxResources(t.requests, initMax)
 	t.requests.Pods = 1
 	if spec.Priority != nil {

@@ -17,17 +17,46 @@ func planProbe(p *api.Probe) *plan.Probe {
 	}
 	out := &plan.Probe{InitialDelaySeconds: p.InitialDelaySeconds, PeriodSeconds: p.PeriodSeconds, TimeoutSeconds: p.TimeoutSeconds,
 		FailureThreshold: p.FailureThreshold, SuccessThreshold: p.SuccessThreshold}
-	if p.Exec != nil {
-		out.Exec = &plan.ExecAction{Command: slices.Clone(p.Exec.Command)}
-	}
-	if h := p.HTTPGet; h != nil {
-		out.HTTPGet = &plan.HTTPGetAction{Path: h.Path, Port: plan.IntOrString(h.Port), Host: h.Host, Scheme: h.Scheme}
-		for _, hd := range h.HTTPHeaders {
-			out.HTTPGet.HTTPHeaders = append(out.HTTPGet.HTTPHeaders, plan.HTTPHeader(hd))
-		}
-	}
+	out.Exec, out.HTTPGet = planExec(p.Exec), planHTTPGet(p.HTTPGet)
 	if p.TCPSocket != nil {
 		out.TCPSocket = &plan.TCPSocketAction{Port: plan.IntOrString(p.TCPSocket.Port)}
+	}
+	if g := p.GRPC; g != nil {
+		out.GRPC = &plan.GRPCAction{Port: g.Port}
+		if g.Service != nil {
+			s := *g.Service
+			out.GRPC.Service = &s
+		}
+	}
+	if t := p.TerminationGracePeriodSeconds; t != nil {
+		v := *t
+		out.TerminationGracePeriodSeconds = &v
+	}
+	return out
+}
+
+// planHook is a postStart hook in the plan's types.
+func planHook(h *api.LifecycleHandler) *plan.LifecycleHandler {
+	if h == nil {
+		return nil
+	}
+	return &plan.LifecycleHandler{Exec: planExec(h.Exec), HTTPGet: planHTTPGet(h.HTTPGet)}
+}
+
+func planExec(e *api.ExecAction) *plan.ExecAction {
+	if e == nil {
+		return nil
+	}
+	return &plan.ExecAction{Command: slices.Clone(e.Command)}
+}
+
+func planHTTPGet(h *api.HTTPGetAction) *plan.HTTPGetAction {
+	if h == nil {
+		return nil
+	}
+	out := &plan.HTTPGetAction{Path: h.Path, Port: plan.IntOrString(h.Port), Host: h.Host, Scheme: h.Scheme}
+	for _, hd := range h.HTTPHeaders {
+		out.HTTPHeaders = append(out.HTTPHeaders, plan.HTTPHeader(hd))
 	}
 	return out
 }

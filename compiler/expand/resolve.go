@@ -248,6 +248,10 @@ func (x *expander) container(src source, path, ns string, c *api.Container, podS
 	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Exec != nil {
 		out.PreStop = c.Lifecycle.PreStop.Exec.Command
 	}
+	if c.Lifecycle != nil {
+		out.PostStart = planHook(c.Lifecycle.PostStart)
+	}
+	out.RestartPolicy = c.RestartPolicy
 	return out, diags
 }
 

@@ -42,16 +42,29 @@ func extendedRequests(spec *api.PodSpec) map[string]int64 {
 		}
 		return m
 	}
-	sum := map[string]int64{}
+	// As for cpu (expand.go): sidecars add to everything after them.
+	sum, sidecars, initMax := map[string]int64{}, map[string]int64{}, map[string]int64{}
+	for i := range spec.InitContainers {
+		c := &spec.InitContainers[i]
+		for k, v := range one(c) {
+			if c.RestartPolicy == api.ContainerRestartAlways {
+				sidecars[k] += v
+				initMax[k] = max(initMax[k], sidecars[k])
+			} else {
+				initMax[k] = max(initMax[k], v+sidecars[k])
+			}
+		}
+	}
 	for i := range spec.Containers {
 		for k, v := range one(&spec.Containers[i]) {
 			sum[k] += v
 		}
 	}
-	for i := range spec.InitContainers {
-		for k, v := range one(&spec.InitContainers[i]) {
-			sum[k] = max(sum[k], v)
-		}
+	for k, v := range sidecars {
+		sum[k] += v
+	}
+	for k, v := range initMax {
+		sum[k] = max(sum[k], v)
 	}
 	for k, v := range sum {
 		if v > 0 {

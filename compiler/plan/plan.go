@@ -190,23 +190,28 @@ type RegistryAuth struct {
 
 // Container is a resolved container.
 type Container struct {
-	Name            string           `json:"name"`
-	Image           string           `json:"image"`
-	ImagePullPolicy string           `json:"imagePullPolicy"`
-	Command         []string         `json:"command,omitempty"`
-	Args            []string         `json:"args,omitempty"`
-	WorkingDir      string           `json:"workingDir,omitempty"`
-	EnvFrom         []EnvFrom        `json:"envFrom,omitempty"`
-	Env             []EnvVar         `json:"env,omitempty"`
-	Ports           []ContainerPort  `json:"ports,omitempty"`
-	Requests        Resources        `json:"requests"`
-	Limits          Resources        `json:"limits"`
-	VolumeMounts    []VolumeMount    `json:"volumeMounts,omitempty"`
-	LivenessProbe   *Probe           `json:"livenessProbe,omitempty"`
-	ReadinessProbe  *Probe           `json:"readinessProbe,omitempty"`
-	StartupProbe    *Probe           `json:"startupProbe,omitempty"`
-	PreStop         []string         `json:"preStop,omitempty"`
-	SecurityContext *SecurityContext `json:"securityContext,omitempty"`
+	Name            string          `json:"name"`
+	Image           string          `json:"image"`
+	ImagePullPolicy string          `json:"imagePullPolicy"`
+	Command         []string        `json:"command,omitempty"`
+	Args            []string        `json:"args,omitempty"`
+	WorkingDir      string          `json:"workingDir,omitempty"`
+	EnvFrom         []EnvFrom       `json:"envFrom,omitempty"`
+	Env             []EnvVar        `json:"env,omitempty"`
+	Ports           []ContainerPort `json:"ports,omitempty"`
+	Requests        Resources       `json:"requests"`
+	Limits          Resources       `json:"limits"`
+	VolumeMounts    []VolumeMount   `json:"volumeMounts,omitempty"`
+	LivenessProbe   *Probe          `json:"livenessProbe,omitempty"`
+	ReadinessProbe  *Probe          `json:"readinessProbe,omitempty"`
+	StartupProbe    *Probe          `json:"startupProbe,omitempty"`
+	PreStop         []string        `json:"preStop,omitempty"`
+	// PostStart is the hook run right after the container starts (exec
+	// or httpGet); it is not running until the hook is done.
+	PostStart       *LifecycleHandler `json:"postStart,omitempty"`
+	SecurityContext *SecurityContext  `json:"securityContext,omitempty"`
+	// RestartPolicy Always makes an init container a sidecar.
+	RestartPolicy string `json:"restartPolicy,omitempty"`
 	// Stdin keeps standard input open (stdin or stdinOnce; nothing is
 	// ever written to it); TTY gives the container a terminal.
 	Stdin bool `json:"stdin,omitempty"`
@@ -218,6 +223,10 @@ type Container struct {
 	TerminationMessagePath   string `json:"terminationMessagePath,omitempty"`
 	TerminationMessagePolicy string `json:"terminationMessagePolicy,omitempty"`
 }
+
+// Sidecar reports whether c, an init container, is a sidecar: it runs
+// beside the containers and is restarted whenever it exits.
+func (c *Container) Sidecar() bool { return c.RestartPolicy == ContainerRestartAlways }
 
 // EnvVar is an environment variable: a literal Value, a key of a
 // ConfigMap or Secret of the plan's tables (Resolve reads it into Value),

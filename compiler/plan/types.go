@@ -62,14 +62,18 @@ type VolumeMount struct {
 
 // Probe is a liveness, readiness or startup probe.
 type Probe struct {
-	Exec                *ExecAction      `json:"exec,omitempty"`
-	HTTPGet             *HTTPGetAction   `json:"httpGet,omitempty"`
-	TCPSocket           *TCPSocketAction `json:"tcpSocket,omitempty"`
-	InitialDelaySeconds int32            `json:"initialDelaySeconds,omitempty"`
-	PeriodSeconds       int32            `json:"periodSeconds,omitempty"`
-	TimeoutSeconds      int32            `json:"timeoutSeconds,omitempty"`
-	FailureThreshold    int32            `json:"failureThreshold,omitempty"`
-	SuccessThreshold    int32            `json:"successThreshold,omitempty"`
+	Exec      *ExecAction      `json:"exec,omitempty"`
+	HTTPGet   *HTTPGetAction   `json:"httpGet,omitempty"`
+	TCPSocket *TCPSocketAction `json:"tcpSocket,omitempty"`
+	GRPC      *GRPCAction      `json:"grpc,omitempty"`
+	// TerminationGracePeriodSeconds replaces the pod's grace period when
+	// a failed liveness or startup probe kills the container.
+	TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds,omitempty"`
+	InitialDelaySeconds           int32  `json:"initialDelaySeconds,omitempty"`
+	PeriodSeconds                 int32  `json:"periodSeconds,omitempty"`
+	TimeoutSeconds                int32  `json:"timeoutSeconds,omitempty"`
+	FailureThreshold              int32  `json:"failureThreshold,omitempty"`
+	SuccessThreshold              int32  `json:"successThreshold,omitempty"`
 }
 
 // ExecAction runs a command in the container.
@@ -97,6 +101,24 @@ type HTTPHeader struct {
 type TCPSocketAction struct {
 	Port IntOrString `json:"port"`
 }
+
+// GRPCAction is a grpc.health.v1 Health/Check against the pod.
+type GRPCAction struct {
+	Port int32 `json:"port"`
+	// Service is the service name asked for ("" is the server's overall
+	// health).
+	Service *string `json:"service,omitempty"`
+}
+
+// LifecycleHandler is a postStart hook: exec or httpGet.
+type LifecycleHandler struct {
+	Exec    *ExecAction    `json:"exec,omitempty"`
+	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
+}
+
+// ContainerRestartAlways is the one container restartPolicy: on an init
+// container, it makes a sidecar.
+const ContainerRestartAlways = "Always"
 
 // IntOrString is a probe's port: a number, or the name of a container
 // port, resolved on the node.

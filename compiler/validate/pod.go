@@ -36,25 +36,38 @@ func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	return append(errs, podSecurityContext(s, path)...)
 }
 
-// containers is validateContainers: each container's common rules and
-// probes, then host ports across all of them (they run together).
+// containers is validateContainers: each container's common rules,
+// lifecycle and probes, then host ports across all of them (they run
+// together).
 func containers(cs []api.Container, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	for i := range cs {
 		c := &cs[i]
 		p := path.Index(i)
 		errs = append(errs, containerCommon(c, p)...)
-		errs = append(errs, probe(c.LivenessProbe, p.Child("livenessProbe"), true)...)
-		errs = append(errs, probe(c.ReadinessProbe, p.Child("readinessProbe"), false)...)
-		errs = append(errs, probe(c.StartupProbe, p.Child("startupProbe"), true)...)
+		errs = append(errs, probesAndLifecycle(c, p)...)
 	}
 	return append(errs, hostPortConflicts(cs, path)...)
 }
 
-// initContainers is validateInitContainers for init containers that are
-// not sidecars (berth has no container restartPolicy): they run one at a
-// time to completion, so probes and lifecycle hooks are refused and host
-// ports are only checked within each.
+// probesAndLifecycle is the part of validateContainers that regular
+// containers and sidecars share: validateLifecycle and the liveness,
+// readiness and startup probes' rules.
+func probesAndLifecycle(c *api.Container, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil && c.Lifecycle.PostStart.HTTPGet != nil {
+		errs = append(errs, httpHeaders(c.Lifecycle.PostStart.HTTPGet, p.Child("lifecycle", "postStart", "httpGet"))...)
+	}
+	errs = append(errs, probe(c.LivenessProbe, p.Child("livenessProbe"), probeLiveness)...)
+	errs = append(errs, probe(c.ReadinessProbe, p.Child("readinessProbe"), probeReadiness)...)
+	return append(errs, probe(c.StartupProbe, p.Child("startupProbe"), probeStartup)...)
+}
+
+// initContainers is validateInitContainers. An init container with
+// restartPolicy Always is a sidecar: it keeps running beside the
+// containers, so it may have probes and lifecycle hooks, with their
+// rules. The others run one at a time to completion, so those are
+// refused and host ports are only checked within each.
 func initContainers(cs []api.Container, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	const why = "may not be set for init containers without restartPolicy=Always"
@@ -63,6 +76,10 @@ func initContainers(cs []api.Container, path *field.Path) field.ErrorList {
 		p := path.Index(i)
 		errs = append(errs, containerCommon(c, p)...)
 		errs = append(errs, hostPortConflicts(cs[i:i+1], path)...)
+		if c.RestartPolicy == api.ContainerRestartAlways {
+			errs = append(errs, probesAndLifecycle(c, p)...)
+			continue
+		}
 		if c.Lifecycle != nil {
 			errs = append(errs, field.Forbidden(p.Child("lifecycle"), why))
 		}
@@ -97,28 +114,53 @@ func containerCommon(c *api.Container, path *field.Path) field.ErrorList {
 	return append(errs, securityContext(c.SecurityContext, path.Child("securityContext"))...)
 }
 
-// probe is validateLivenessProbe and validateStartupProbe:
-// successThreshold must be 1 (a readiness probe may ask for more). The
-// schema has defaulted a zero successThreshold to 1.
+// The kinds of probe, whose rules differ.
+const (
+	probeLiveness = iota
+	probeReadiness
+	probeStartup
+)
+
+// probe is validateLivenessProbe, validateReadinessProbe and
+// validateStartupProbe: a liveness or startup probe's successThreshold
+// must be 1 (a readiness probe may ask for more; the schema has
+// defaulted a zero to 1), its terminationGracePeriodSeconds greater
+// than 0 (validateProbe), and a readiness probe has none: it never kills.
 //
-// It also checks httpGet.httpHeaders' names (validateHTTPGetAction:
-// IsHTTPHeaderName, on the list's path as the API server reports it).
-func probe(p *api.Probe, path *field.Path, mustSucceedOnce bool) field.ErrorList {
+// It also checks httpGet.httpHeaders' names (validateHTTPGetAction).
+func probe(p *api.Probe, path *field.Path, kind int) field.ErrorList {
 	if p == nil {
 		return nil
 	}
 	var errs field.ErrorList
-	if h := p.HTTPGet; h != nil {
-		for _, header := range h.HTTPHeaders {
-			for _, msg := range validation.IsHTTPHeaderName(header.Name) {
-				errs = append(errs, field.Invalid(path.Child("httpGet", "httpHeaders"), header.Name, msg))
-			}
-		}
+	if p.HTTPGet != nil {
+		errs = append(errs, httpHeaders(p.HTTPGet, path.Child("httpGet"))...)
 	}
-	if !mustSucceedOnce || p.SuccessThreshold == 0 || p.SuccessThreshold == 1 {
+	if g := p.TerminationGracePeriodSeconds; g != nil && *g <= 0 {
+		errs = append(errs, field.Invalid(path.Child("terminationGracePeriodSeconds"), *g, "must be greater than 0"))
+	}
+	if kind == probeReadiness {
+		if g := p.TerminationGracePeriodSeconds; g != nil {
+			errs = append(errs, field.Invalid(path.Child("terminationGracePeriodSeconds"), *g, "must not be set for readinessProbes"))
+		}
+		return errs
+	}
+	if p.SuccessThreshold == 0 || p.SuccessThreshold == 1 {
 		return errs
 	}
 	return append(errs, field.Invalid(path.Child("successThreshold"), int64(p.SuccessThreshold), "must be 1"))
+}
+
+// httpHeaders checks an httpGet's header names (validateHTTPGetAction:
+// IsHTTPHeaderName, on the list's path as the API server reports it).
+func httpHeaders(h *api.HTTPGetAction, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for _, header := range h.HTTPHeaders {
+		for _, msg := range validation.IsHTTPHeaderName(header.Name) {
+			errs = append(errs, field.Invalid(path.Child("httpHeaders"), header.Name, msg))
+		}
+	}
+	return errs
 }
 
 // hostPortConflicts is AccumulateUniqueHostPorts: two ports of the

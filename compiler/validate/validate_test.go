@@ -201,6 +201,21 @@ func TestPodRules(t *testing.T) {
 		},
 		good: pod("  initContainers:\n  - name: init\n    image: i:1\n  containers:\n  - name: c\n    image: c:1\n    readinessProbe: {exec: {command: [check]}}\n    lifecycle: {preStop: {exec: {command: [check]}}}\n"),
 	}, {
+		name: "sidecar: probes and lifecycle with their rules",
+		bad:  pod("  initContainers:\n  - name: side\n    image: i:1\n    restartPolicy: Always\n    readinessProbe: {grpc: {port: 9000}, terminationGracePeriodSeconds: 3}\n  containers: [{name: c, image: c:1}]\n"),
+		want: []string{`test.yaml:9:73: error: spec.initContainers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 3: must not be set for readinessProbes`},
+		good: pod("  initContainers:\n  - name: side\n    image: i:1\n    restartPolicy: Always\n    readinessProbe: {grpc: {port: 9000}}\n    livenessProbe: {grpc: {port: 9000, service: x}, terminationGracePeriodSeconds: 3}\n    lifecycle: {postStart: {exec: {command: [check]}}, preStop: {exec: {command: [check]}}}\n  containers: [{name: c, image: c:1}]\n"),
+	}, {
+		name: "probe terminationGracePeriodSeconds",
+		bad:  pod("  containers:\n  - name: c\n    image: c:1\n    livenessProbe: {tcpSocket: {port: 80}, terminationGracePeriodSeconds: 0}\n"),
+		want: []string{`test.yaml:8:75: error: spec.containers[0].livenessProbe.terminationGracePeriodSeconds: Invalid value: 0: must be greater than 0`},
+		good: pod("  containers:\n  - name: c\n    image: c:1\n    livenessProbe: {tcpSocket: {port: 80}, terminationGracePeriodSeconds: 1}\n    startupProbe: {tcpSocket: {port: 80}, terminationGracePeriodSeconds: 1}\n"),
+	}, {
+		name: "postStart httpGet headers",
+		bad:  pod("  containers:\n  - name: c\n    image: c:1\n    lifecycle: {postStart: {httpGet: {port: 80, httpHeaders: [{name: \"a b\", value: x}]}}}\n"),
+		want: []string{`test.yaml:8:62: error: spec.containers[0].lifecycle.postStart.httpGet.httpHeaders: Invalid value: "a b": a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')`},
+		good: pod("  containers:\n  - name: c\n    image: c:1\n    lifecycle: {postStart: {httpGet: {port: 80, httpHeaders: [{name: X-A, value: x}]}}}\n"),
+	}, {
 		name: "init containers run one at a time: their host ports do not collide",
 		bad:  pod("  initContainers:\n  - {name: i, image: i:1, ports: [{containerPort: 80, hostPort: 80}, {containerPort: 81, hostPort: 80}]}\n  containers: [{name: c, image: c:1}]\n"),
 		want: []string{`test.yaml:6:100: error: spec.initContainers[0].ports[1].hostPort: Duplicate value: "TCP//80"`},

@@ -135,7 +135,7 @@ func (r *Runtime) restore(ctx context.Context, pd *pod, labels map[string]map[st
 			c.state.Reason = l[labelReason]
 			c.state.ExitCode, _ = strconv.Atoi(l[labelExitCode])
 			c.state.FinishedAt, _ = time.Parse(time.RFC3339Nano, l[labelFinishedAt])
-			c.completed = c.init > 0 && c.state.ExitCode == 0
+			c.completed = c.init > 0 && !c.sidecar && c.state.ExitCode == 0
 		}
 		cont, err := r.client.LoadContainer(ctx, c.id)
 		if err != nil {
@@ -180,7 +180,7 @@ func (r *Runtime) restore(ctx context.Context, pd *pod, labels map[string]map[st
 			if st.ExitStatus == 0 {
 				c.state.Reason = "Completed"
 			}
-			c.completed = c.init > 0 && st.ExitStatus == 0
+			c.completed = c.init > 0 && !c.sidecar && st.ExitStatus == 0
 		}
 	}
 	return nil

@@ -47,19 +47,27 @@ func (pd *pod) status() nodes.PodStatus {
 
 		GracePeriodSeconds: p.Spec.TerminationGracePeriodSeconds,
 	}
-	var inits []nodes.ContainerStatus
+	var inits, initPhase []nodes.ContainerStatus
+	for _, c := range pd.apps {
+		s.Containers = append(s.Containers, c.state)
+	}
+	initDone := pd.initDone || anyStarted(s.Containers)
 	for _, c := range pd.inits {
 		cs := c.state
 		if c.completed {
 			cs.State, cs.Reason = nodes.StateTerminated, "Completed"
 		}
 		inits = append(inits, cs)
-	}
-	for _, c := range pd.apps {
-		s.Containers = append(s.Containers, c.state)
+		if !c.sidecar {
+			initPhase = append(initPhase, cs)
+		} else if ps, pending := initPhaseStatus(c); pending && !initDone {
+			// A sidecar holds the pod's phase only until it has started
+			// (kubelet getPhase); after that only the containers do.
+			initPhase = append(initPhase, ps)
+		}
 	}
 	s.InitContainers = inits
-	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, inits, s.Containers, s.Reason, s.Message)
+	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, initPhase, s.Containers, s.Reason, s.Message)
 	s.Ready = s.Phase == nodes.PhaseRunning && !pd.readySince.IsZero()
 	switch {
 	case pd.stopped && anyRunning(inits, s.Containers):
@@ -152,6 +160,17 @@ func anyRunning(lists ...[]nodes.ContainerStatus) bool {
 func waitingRestart(apps []nodes.ContainerStatus) bool {
 	for _, c := range apps {
 		if c.State == nodes.StateWaiting && c.Reason == "CrashLoopBackOff" {
+			return true
+		}
+	}
+	return false
+}
+
+// anyStarted reports whether a container has started once: the pod's
+// init containers are done.
+func anyStarted(cs []nodes.ContainerStatus) bool {
+	for _, c := range cs {
+		if !c.StartedAt.IsZero() || c.RestartCount > 0 {
 			return true
 		}
 	}

@@ -63,6 +63,13 @@ type pod struct {
 	forced bool
 	inits  []*ctr
 	apps   []*ctr
+	// initDone is set once the containers are started: the sidecars no
+	// longer hold the pod's phase. sidecarsEnd is closed when the
+	// containers have finished for good (a Job's): the sidecars stop and
+	// are not restarted.
+	initDone    bool
+	sidecarsEnd chan struct{}
+	endOnce     sync.Once
 	// volPaths are the pod's volumes' host paths (volume name -> path),
 	// known once the volumes are prepared; subPath mounts start there.
 	volPaths map[string]string
@@ -83,6 +90,15 @@ type ctr struct {
 	completed bool
 	// lastExit is when the container last exited or was found stopped.
 	created bool
+	// sidecar marks an init container with restartPolicy Always. up is
+	// closed the first time it runs and has started (postStart done,
+	// startup probe passed): the next init container may start.
+	sidecar bool
+	up      chan struct{}
+	upDone  bool
+	// runningAt is when a started task began, while its postStart hook
+	// runs: it is not running until the hook is done.
+	runningAt time.Time
 }
 
 // record is the pod's state file, StateDir/pods/<ns>_<name>/pod.json. It
@@ -129,9 +145,12 @@ func (r *Runtime) newPod(p *plan.Pod) *pod {
 		stop: make(chan struct{}),
 		done: make(chan struct{}),
 		spec: p,
+
+		sidecarsEnd: make(chan struct{}),
 	}
 	for i, c := range p.Spec.InitContainers {
 		pd.inits = append(pd.inits, &ctr{spec: c, init: i + 1, id: containerID(p.Namespace, p.Name, id, c.Name),
+			sidecar: c.Sidecar(), up: make(chan struct{}),
 			state: nodes.ContainerStatus{Name: c.Name, Image: c.Image, State: nodes.StateWaiting, Reason: "PodInitializing"}})
 	}
 	for _, c := range p.Spec.Containers {
@@ -294,9 +313,17 @@ func (r *Runtime) writeRecord(pd *pod) error {
 	return os.Rename(tmp, filepath.Join(dir, "pod.json"))
 }
 
+// portMappings are the host ports of the containers and sidecars (which
+// run beside them for the pod's life).
 func portMappings(p *plan.Pod) []cni.PortMapping {
 	var out []cni.PortMapping
-	for _, c := range p.Spec.Containers {
+	var cs []plan.Container
+	for _, c := range p.Spec.InitContainers {
+		if c.Sidecar() {
+			cs = append(cs, c)
+		}
+	}
+	for _, c := range append(cs, p.Spec.Containers...) {
 		for _, port := range c.Ports {
 			if port.HostPort == 0 {
 				continue
@@ -346,19 +373,32 @@ func (r *Runtime) StopPod(ctx context.Context, key string, deadline time.Time) e
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(all))
-	for i, c := range all {
-		wg.Go(func() {
-			// Marked before the signal: a daemon that dies during the
-			// grace period re-adopts the pod as terminating, never ready.
-			if first {
+	if first {
+		// Marked before the signal: a daemon that dies during the
+		// grace period re-adopts the pod as terminating, never ready.
+		for i, c := range all {
+			wg.Go(func() {
 				if err := r.setLabels(ctx, c.id, map[string]string{labelStopped: mark}); err != nil && !errdefs.IsNotFound(err) {
 					errs[i] = err
 				}
-			}
-			errs[i] = errors.Join(errs[i], r.stopContainer(ctx, pd, c, deadline, first))
-		})
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	// The containers first, then the sidecars one by one, last started
+	// first: each stage's exit ends before the next is signalled, all
+	// within the one grace period, as the kubelet orders it.
+	pd.mu.Lock()
+	stages := stopOrder(pd)
+	pd.mu.Unlock()
+	for _, stage := range stages {
+		stageErrs := make([]error, len(stage))
+		for i, c := range stage {
+			wg.Go(func() { stageErrs[i] = r.stopContainer(ctx, pd, c, deadline, first) })
+		}
+		wg.Wait()
+		errs = append(errs, stageErrs...)
+	}
 	select {
 	case <-pd.done:
 	case <-ctx.Done():

@@ -139,7 +139,7 @@ func (r *Runtime) probeLoop(ctx context.Context, pd *pod, c *ctr, task container
 	}
 }
 
-// probeOnce runs one exec, httpGet or tcpSocket probe.
+// probeOnce runs one exec, httpGet, tcpSocket or grpc probe.
 func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task containerd.Task, p *plan.Probe, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -173,6 +173,8 @@ func (r *Runtime) probeOnce(ctx context.Context, pd *pod, c *ctr, task container
 			scheme = "http"
 		}
 		return httpProbe(ctx, scheme+"://"+net.JoinHostPort(host, strconv.Itoa(port))+"/"+strings.TrimPrefix(p.HTTPGet.Path, "/"), p.HTTPGet.HTTPHeaders)
+	case p.GRPC != nil:
+		return grpcProbe(ctx, ip, p.GRPC)
 	case p.TCPSocket != nil:
 		port, err := probePort(c.spec, p.TCPSocket.Port)
 		if err != nil {
@@ -290,13 +292,22 @@ func (r *Runtime) updateReady(pd *pod) {
 	pd.mu.Lock()
 	defer pd.mu.Unlock()
 	ready := len(pd.apps) > 0
-	for _, c := range pd.apps {
+	for _, c := range pd.all() {
+		if c.init > 0 && !c.sidecar {
+			continue
+		}
 		if c.spec.ReadinessProbe == nil {
 			c.state.Ready = c.state.State == "running" && c.started
 		} else if c.state.State != "running" {
 			c.state.Ready = false
 		}
+		// A sidecar's readiness counts in the pod's, as the kubelet's
+		// ContainersReady condition counts it.
 		ready = ready && c.state.Ready
+		if c.sidecar && !c.upDone && c.started && c.state.State == "running" {
+			c.upDone = true
+			close(c.up)
+		}
 	}
 	switch {
 	case ready && pd.readySince.IsZero():

@@ -65,7 +65,7 @@ var errStopping = errors.New("the pod is being stopped")
 func (r *Runtime) startUnlessStopping(ctx context.Context, pd *pod, c *ctr) (containerd.Task, <-chan containerd.ExitStatus, error) {
 	unlock := r.tasks.lock(c.id)
 	defer unlock()
-	if r.stopping(pd) {
+	if r.halted(pd, c) {
 		return nil, nil, errStopping
 	}
 	return r.startTask(ctx, pd, c)

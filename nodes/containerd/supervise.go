@@ -19,50 +19,6 @@ import (
 	"berth.dev/berth/nodes"
 )
 
-// Restart policies.
-const (
-	RestartAlways    = "Always"
-	RestartOnFailure = "OnFailure"
-	RestartNever     = "Never"
-)
-
-// shouldRestart is the kubelet's decision after a container exits.
-func shouldRestart(policy string, exitCode int) bool {
-	switch policy {
-	case RestartNever:
-		return false
-	case RestartOnFailure:
-		return exitCode != 0
-	default:
-		return true
-	}
-}
-
-// backoff is the kubelet's crash-loop back-off: base doubling to max, reset
-// after the container ran for reset.
-type backoff struct {
-	base, max, reset time.Duration
-	n                int
-}
-
-// next returns the delay before the next restart of a container that ran
-// for ran.
-func (b *backoff) next(ran time.Duration) time.Duration {
-	if ran >= b.reset {
-		b.n = 0
-	}
-	d := b.base
-	for i := 0; i < b.n && d < b.max; i++ {
-		d *= 2
-	}
-	b.n++
-	return min(d, b.max)
-}
-
-func (r *Runtime) newBackoff() *backoff {
-	return &backoff{base: r.opts.BackoffBase, max: r.opts.BackoffMax, reset: r.opts.BackoffReset}
-}
-
 // startSupervision runs the pod in a goroutine owned by the Runtime.
 func (r *Runtime) startSupervision(pd *pod) {
 	r.wg.Add(1)
@@ -126,22 +82,26 @@ func (r *Runtime) supervise(pd *pod) {
 	if !ok {
 		return
 	}
-	for _, c := range pd.inits {
-		pd.mu.Lock()
-		done := c.completed
-		pd.mu.Unlock()
-		if done {
-			continue
-		}
-		if !r.runContainer(ctx, pd, c) {
-			return
-		}
+	var sidecars sync.WaitGroup
+	defer sidecars.Wait()
+	if appsFinished(pd) {
+		// Re-adopted after its containers finished (a Job's): its
+		// sidecars were stopped, or are to be, never started again.
+		r.endSidecars(ctx, pd)
+		return
 	}
-	var wg sync.WaitGroup
-	for _, c := range pd.apps {
-		wg.Go(func() { r.runContainer(ctx, pd, c) })
+	if r.runInits(ctx, pd, &sidecars) {
+		var wg sync.WaitGroup
+		for _, c := range pd.apps {
+			wg.Go(func() { r.runContainer(ctx, pd, c) })
+		}
+		wg.Wait()
 	}
-	wg.Wait()
+	if !r.stopping(pd) {
+		// The containers finished, or an init container failed for good:
+		// the sidecars end too (StopPod stops them itself, in order).
+		r.endSidecars(ctx, pd)
+	}
 }
 
 // createContainers pulls the images and creates the containerd containers
@@ -309,7 +269,10 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 	pd.mu.Lock()
 	policy := pd.spec.Spec.RestartPolicy
 	pd.mu.Unlock()
-	if c.init > 0 && policy == RestartAlways {
+	switch {
+	case c.sidecar:
+		policy = RestartAlways // whatever the pod's policy
+	case c.init > 0 && policy == RestartAlways:
 		policy = RestartOnFailure // init containers always run to completion
 	}
 	pd.mu.Lock()
@@ -318,7 +281,7 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 	if exited {
 		// It exited while no daemon watched (re-adopted): apply the
 		// policy to that exit as if it had just happened.
-		if r.stopping(pd) || !shouldRestart(policy, code) {
+		if r.halted(pd, c) || !shouldRestart(policy, code) {
 			return false
 		}
 		r.countRestart(ctx, pd, c)
@@ -328,7 +291,7 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		if errors.Is(err, errStopping) {
 			return false
 		}
-		if errors.Is(err, errGone) && !r.stopping(pd) {
+		if errors.Is(err, errGone) && !r.halted(pd, c) {
 			if err = r.recreate(ctx, pd, c); errors.Is(err, errLost) {
 				return false
 			}
@@ -340,7 +303,7 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 			}
 		}
 		if err != nil {
-			if r.stopping(pd) {
+			if r.halted(pd, c) {
 				return false
 			}
 			r.log.Warn("container start failed", "pod", pd.key, "container", c.spec.Name, "err", err)
@@ -358,27 +321,33 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 				r.terminated(ctx, pd, c, 128, "ContainerCannotRun", r.now())
 				return false
 			}
-			if !r.sleep(pd, bo.next(0)) {
+			if !r.sleepFor(pd, c, bo.next(0)) {
 				return false
 			}
 			continue
 		}
-		pctx, pcancel := context.WithCancel(ctx)
-		unhealthy := make(chan string, 1)
-		r.startProbes(pctx, pd, c, task, unhealthy)
 		var st containerd.ExitStatus
-		select {
-		case st = <-exitCh:
-		case msg := <-unhealthy:
-			r.log.Info("liveness probe failed; restarting container", "pod", pd.key, "container", c.spec.Name, "probe", msg)
-			pd.mu.Lock()
-			grace := time.Duration(pd.spec.Spec.TerminationGracePeriodSeconds) * time.Second
-			pd.mu.Unlock()
-			r.killTask(ctx, pd, c, task, time.Now().Add(grace), true)
+		hookErr := r.postStart(ctx, pd, c, task)
+		pctx, pcancel := context.WithCancel(ctx)
+		if hookErr != nil {
+			// FailedPostStartHook: the kubelet kills the container, and
+			// the restart policy decides what comes next.
+			r.log.Warn("FailedPostStartHook: postStart hook failed; killing the container", "pod", pd.key, "container", c.spec.Name, "err", hookErr)
+			r.killTask(ctx, pd, c, task, time.Now().Add(r.podGrace(pd)), true)
 			st = <-exitCh
-		case <-ctx.Done():
-			pcancel()
-			return false // the Runtime closes; the container keeps running
+		} else {
+			unhealthy := make(chan string, 1)
+			r.startProbes(pctx, pd, c, task, unhealthy)
+			select {
+			case st = <-exitCh:
+			case msg := <-unhealthy:
+				r.log.Info("liveness probe failed; restarting container", "pod", pd.key, "container", c.spec.Name, "probe", msg)
+				r.killTask(ctx, pd, c, task, time.Now().Add(probeGrace(r.podGrace(pd), c.spec, msg)), true)
+				st = <-exitCh
+			case <-ctx.Done():
+				pcancel()
+				return false // the Runtime closes; the container keeps running
+			}
 		}
 		pcancel()
 		code, at := int(st.ExitCode()), st.ExitTime()
@@ -399,13 +368,13 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		ran := at.Sub(c.state.StartedAt)
 		pd.mu.Unlock()
 		r.recordExit(ctx, pd, c, task, code, reason, at)
-		if c.init > 0 && code == 0 {
+		if c.init > 0 && !c.sidecar && code == 0 {
 			pd.mu.Lock()
 			c.completed = true
 			pd.mu.Unlock()
 			return true
 		}
-		if r.stopping(pd) || !shouldRestart(policy, code) {
+		if r.halted(pd, c) || !shouldRestart(policy, code) {
 			return false
 		}
 		delay := bo.next(ran)
@@ -413,8 +382,11 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		c.state.State = nodes.StateWaiting
 		c.state.Reason = "CrashLoopBackOff"
 		c.state.Message = fmt.Sprintf("back-off %s restarting failed container %s; last exit: %s (%d)", delay, c.spec.Name, reason, code)
+		if hookErr != nil {
+			c.state.Reason, c.state.Message = ReasonPostStartHookError, hookErr.Error()
+		}
 		pd.mu.Unlock()
-		if !r.sleep(pd, delay) {
+		if !r.sleepFor(pd, c, delay) {
 			return false
 		}
 		r.countRestart(ctx, pd, c)
@@ -558,6 +530,13 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	if err := t.Start(ctx); err != nil {
 		t.Delete(ctx, containerd.WithProcessKill)
 		return nil, nil, fmt.Errorf("start %s: %w", c.spec.Name, err)
+	}
+	if c.spec.PostStart != nil {
+		// Running once its postStart hook is done (postStart).
+		pd.mu.Lock()
+		c.runningAt = r.now()
+		pd.mu.Unlock()
+		return t, ch, nil
 	}
 	r.markRunning(pd, c, r.now())
 	return t, ch, nil

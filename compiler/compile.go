@@ -47,6 +47,10 @@ type CompileOptions struct {
 	// OnLoad, when set, sees the documents CompilePaths loaded (plan
 	// diffs name the chart or overlay each object came from).
 	OnLoad func([]load.Document)
+	// Cordoned are the nodes drained (berth node drain, plan --cordon):
+	// no pod but a DaemonSet's is placed there. The plan is a function of
+	// the commit and of them.
+	Cordoned []string
 	// Previous is the plan of the revision applied before (the daemon's
 	// last, plan --base's base), when known: the immutable ConfigMaps and
 	// Secrets it lists may not change (compiler/immutable).
@@ -77,6 +81,7 @@ func Compile(docs []load.Document, opts CompileOptions) (*plan.Plan, []diag.Diag
 		PodCIDR:          opts.PodCIDR,
 		LoadBalancerPool: opts.LoadBalancerPool,
 		SecretKey:        opts.SecretKey,
+		Cordoned:         opts.Cordoned,
 	})
 	diags = append(diags, more...)
 	diag.Sort(diags)

@@ -210,8 +210,8 @@ func TestValidateConcurrently(t *testing.T) {
 func TestKindsAndSource(t *testing.T) {
 	s := mustLoad(t)
 	kinds := s.Kinds()
-	if len(kinds) != 26 {
-		t.Errorf("Kinds() = %d kinds, want 26: %v", len(kinds), kinds)
+	if len(kinds) != 27 {
+		t.Errorf("Kinds() = %d kinds, want 27: %v", len(kinds), kinds)
 	}
 	for i := 1; i < len(kinds); i++ {
 		if kinds[i-1].Kind > kinds[i].Kind {

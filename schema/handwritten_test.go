@@ -146,6 +146,22 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: deny}
 ---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: team-a}
+spec:
+  minAvailable: 50%
+  selector: {matchLabels: {app: web}}
+  unhealthyPodEvictionPolicy: AlwaysAllow
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: db}
+spec:
+  maxUnavailable: 1
+  selector: {matchExpressions: [{key: app, operator: In, values: [db]}]}
+  unhealthyPodEvictionPolicy: IfHealthyBudget
+---
 apiVersion: v1
 kind: ResourceQuota
 metadata: {name: q, namespace: team-a}

@@ -134,7 +134,7 @@ func TestValidateRules(t *testing.T) {
 			}},
 		{name: "kind unknown", src: "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n",
 			want: []string{
-				"2:7 kind: kind \"Ingress\" is not supported by berth; supported kinds: ClusterRole, ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, HelmRelease, Job, LimitRange, Namespace, NetworkPolicy, Node, PersistentVolume, PersistentVolumeClaim, Pod, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Role, RoleBinding, Rollout, Secret, Service, ServiceAccount, StatefulSet [unknown-kind]",
+				"2:7 kind: kind \"Ingress\" is not supported by berth; supported kinds: ClusterRole, ClusterRoleBinding, ConfigMap, CronJob, DaemonSet, Deployment, HelmRelease, Job, LimitRange, Namespace, NetworkPolicy, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, PriorityClass, ReplicaSet, ReplicationController, ResourceQuota, Role, RoleBinding, Rollout, Secret, Service, ServiceAccount, StatefulSet [unknown-kind]",
 			}},
 		{name: "apiVersion wrong", src: "apiVersion: v1\nkind: Deployment\nmetadata: {name: d}\n",
 			want: []string{

@@ -140,6 +140,9 @@ func printOperating(w io.Writer, g gitops.Status) {
 	if g.Pinned != "" {
 		fmt.Fprintf(w, "pinned:    %.12s until berth unpin\n", g.Pinned)
 	}
+	if len(g.Drained) > 0 {
+		fmt.Fprintf(w, "drained:   %s (unschedulable until berth node uncordon)\n", strings.Join(g.Drained, ", "))
+	}
 }
 
 // printClusterHealth says, under `berth status --cluster`, how each

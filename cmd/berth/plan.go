@@ -53,6 +53,8 @@ func runPlan(e *env, args []string) int {
 		workers     = fs.Int("j", 0, "parallel workers (0: one per CPU); the output does not depend on it")
 		keyFile     = fs.String("secret-key-file", "", "the repository's key for the digests of Secret values (as the nodes use; default: a public key)")
 		policyFile  = fs.String("node-policy", "", "check the plan against this node policy file (as `berth daemon --node-policy` reads it), for the --node node or every node")
+		cordon      = fs.String("cordon", "", "comma-separated nodes drained (berth node drain): no pod but a DaemonSet's is placed there, as the nodes plan while they are drained")
+		baseCordon  = fs.String("base-cordon", "", "the nodes drained in the base (with --base or --base-dir); compare with --cordon to preview a drain")
 		cache       = chartCacheFlag(fs)
 		limits      budget.Limits
 	)
@@ -114,6 +116,7 @@ func runPlan(e *env, args []string) int {
 		ServiceCIDR:      *serviceCIDR,
 		PodCIDR:          *podCIDR,
 		LoadBalancerPool: splitList(*lbPool),
+		Cordoned:         splitList(*baseCordon),
 	}
 
 	if *keyFile != "" {
@@ -136,6 +139,7 @@ func runPlan(e *env, args []string) int {
 		}
 	}
 	headOpts := opts
+	headOpts.Cordoned = splitList(*cordon)
 	if *base == "" && *baseDir == "" {
 		head, code := compilePath(e, []string{path}, headOpts, "")
 		if head == nil {

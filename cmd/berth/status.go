@@ -160,6 +160,12 @@ func printStatus(w io.Writer, st fullStatus) {
 		fmt.Fprintf(w, "compiling: %s\n", g.Compiling)
 	}
 	printOperating(w, g)
+	if len(st.Held) > 0 {
+		fmt.Fprintf(w, "\nheld by disruption budgets:\n")
+		for _, h := range st.Held {
+			fmt.Fprintf(w, "  %s\n", h)
+		}
+	}
 	if g.Rejected != nil {
 		if g.Rejected.Reason != "" {
 			fmt.Fprintf(w, "\nrevision %s refused: %s\n", g.Rejected.Revision, g.Rejected.Reason)

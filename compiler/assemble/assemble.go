@@ -11,8 +11,10 @@ import (
 
 	"berth.dev/berth/compiler/address"
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/compiler/disruption"
 	"berth.dev/berth/compiler/expand"
 	"berth.dev/berth/compiler/networkpolicy"
+	"berth.dev/berth/compiler/nodefit"
 	"berth.dev/berth/compiler/object"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/schedule"
@@ -33,6 +35,9 @@ type Options struct {
 	LoadBalancerPool []string
 	// SecretKey keys the digests of Secret values (plan.SecretKey).
 	SecretKey plan.SecretKey
+	// Cordoned are the nodes drained (berth node drain): unschedulable,
+	// as in Kubernetes, but for DaemonSet pods.
+	Cordoned []string
 }
 
 // Plan compiles set into a plan. It returns the plan even when there are
@@ -45,6 +50,7 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 
 	nodes, d := schedule.Nodes(set, opts.Local, podCIDR)
 	diags = append(diags, d...)
+	nodefit.Cordon(nodes, opts.Cordoned)
 	svcs, d := address.Services(set, serviceCIDR, opts.LoadBalancerPool)
 	diags = append(diags, d...)
 	// The binder's findings are the front end's (compiler/check reports
@@ -94,6 +100,8 @@ func Plan(set *object.Set, opts Options) (*plan.Plan, []diag.Diagnostic) {
 	}
 	address.Endpoints(p.Services, placed, rollouts)
 	p.NetworkPolicies, p.Namespaces = networkpolicy.Resolve(set)
+	p.DisruptionBudgets, d = disruption.Budgets(set, p)
+	diags = append(diags, d...)
 
 	sortPlan(p)
 	p.Revision = opts.Revision

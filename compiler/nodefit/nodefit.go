@@ -8,6 +8,7 @@ package nodefit
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"berth.dev/berth/compiler/api"
@@ -224,15 +225,50 @@ func (f *Filter) NoExecuteGrace(n *plan.Node) int64 {
 	return grace
 }
 
+// TaintUnschedulable is the taint of a cordoned node (Kubernetes'
+// TaintNodeUnschedulable, NoSchedule).
+const TaintUnschedulable = "node.kubernetes.io/unschedulable"
+
+// Cordon marks the nodes named in names unschedulable, with the taint
+// Kubernetes gives a cordoned node: pods that do not tolerate it are
+// placed elsewhere. Names that are not nodes are ignored (a drained
+// node may have left the inventory since).
+func Cordon(nodes []plan.Node, names []string) {
+	for i := range nodes {
+		n := &nodes[i]
+		if n.Unschedulable || !slices.Contains(names, n.Name) {
+			continue
+		}
+		n.Unschedulable = true
+		n.Taints = append(n.Taints, plan.Taint{Key: TaintUnschedulable, Effect: api.TaintNoSchedule})
+	}
+}
+
+// ForDaemonSet is n as a DaemonSet's pods see it: the DaemonSet
+// controller gives them a toleration of node.kubernetes.io/unschedulable
+// (AddOrUpdateDaemonPodTolerations), so a cordoned node keeps them, as
+// kubectl drain --ignore-daemonsets leaves them.
+func ForDaemonSet(n *plan.Node) *plan.Node {
+	if !n.Unschedulable {
+		return n
+	}
+	c := *n
+	c.Taints = slices.DeleteFunc(slices.Clone(n.Taints), func(t plan.Taint) bool {
+		return t.Key == TaintUnschedulable && t.Effect == api.TaintNoSchedule
+	})
+	return &c
+}
+
 // Nodes is the names of the nodes that may run the pod, in the order
 // given: a DaemonSet's node set, as the DaemonSet controller's
-// predicates choose it. The plan carries it (plan.Workload.Nodes), so
+// predicates choose it (a drained node included: ForDaemonSet). The
+// plan carries it (plan.Workload.Nodes), so
 // admission counts, expansion places and the reconciler ranks the same
 // nodes.
 func (f *Filter) Nodes(nodes []plan.Node) []string {
 	out := []string{}
 	for i := range nodes {
-		if f.Refuses(&nodes[i]) == "" {
+		if f.Refuses(ForDaemonSet(&nodes[i])) == "" {
 			out = append(out, nodes[i].Name)
 		}
 	}

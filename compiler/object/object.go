@@ -254,6 +254,7 @@ var kinds = map[string]func() any{
 	"rbac.authorization.k8s.io/v1/ClusterRoleBinding": func() any { return new(api.ClusterRoleBinding) },
 	"scheduling.k8s.io/v1/PriorityClass":              func() any { return new(api.PriorityClass) },
 	"v1/ReplicationController":                        func() any { return new(api.ReplicationController) },
+	"policy/v1/PodDisruptionBudget":                   func() any { return new(api.PodDisruptionBudget) },
 	"networking.k8s.io/v1/NetworkPolicy":              func() any { return new(api.NetworkPolicy) },
 }
 

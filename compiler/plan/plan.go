@@ -42,6 +42,9 @@ type Plan struct {
 	// namespaceSelectors read (policy.go).
 	NetworkPolicies []NetworkPolicy `json:"networkPolicies,omitempty"`
 	Namespaces      []Namespace     `json:"namespaces,omitempty"`
+	// DisruptionBudgets are the PodDisruptionBudgets (disruption.go):
+	// every node reads them before it stops pods that move elsewhere.
+	DisruptionBudgets []DisruptionBudget `json:"disruptionBudgets,omitempty"`
 }
 
 // NodePlan is the part of the plan one node applies.
@@ -61,6 +64,10 @@ type Node struct {
 	// (nvidia.com/gpu: 4), whole units; Taints keep pods off it.
 	Extended map[string]int64 `json:"extended,omitempty"`
 	Taints   []Taint          `json:"taints,omitempty"`
+	// Unschedulable: the node is cordoned (berth node drain); it also
+	// carries the node.kubernetes.io/unschedulable:NoSchedule taint, as
+	// Kubernetes gives a cordoned node.
+	Unschedulable bool `json:"unschedulable,omitempty"`
 }
 
 // Taint is a node taint: pods that do not tolerate it are not placed on

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 
+	"berth.dev/berth/compiler/disruption"
 	"berth.dev/berth/compiler/plan"
 )
 
@@ -38,8 +39,11 @@ type Diff struct {
 	// Changes are the repository objects that change.
 	Changes []Change `json:"changes"`
 	// Nodes are what the changes do to each node's pods, by node name.
-	Nodes   []NodePods `json:"nodes,omitempty"`
-	Summary Summary    `json:"summary"`
+	Nodes []NodePods `json:"nodes,omitempty"`
+	// Holds are the PodDisruptionBudgets that hold pods moving off a
+	// node (drained, removed, or a new placement).
+	Holds   []disruption.Hold `json:"holds,omitempty"`
+	Summary Summary           `json:"summary"`
 }
 
 // Empty reports whether nothing changes, objects or pods.
@@ -208,8 +212,24 @@ func Compare(base, head *plan.Plan) *Diff {
 			})
 	}
 
+	// PodDisruptionBudgets, without what they count: that follows from
+	// the pods.
+	bb := index(base.DisruptionBudgets, func(b plan.DisruptionBudget) string { return b.Key() })
+	hb := index(head.DisruptionBudgets, func(b plan.DisruptionBudget) string { return b.Key() })
+	compareKeyed(d, bb, hb, func(b *plan.DisruptionBudget) Change {
+		return Change{Kind: "PodDisruptionBudget", Namespace: b.Namespace, Name: b.Name}
+	}, func(a, b *plan.DisruptionBudget) *Change {
+		x, y := *a, *b
+		x.ExpectedPods, x.DesiredHealthy, y.ExpectedPods, y.DesiredHealthy = 0, 0, 0, 0
+		if fs := fields(x, y); len(fs) > 0 {
+			return &Change{Fields: fs}
+		}
+		return nil
+	})
+
 	d.Nodes = nodePods(bn, hn)
 	warnClaimMoves(d, base, head)
+	d.Holds = disruption.Holds(base, head)
 
 	slices.SortStableFunc(d.Changes, func(a, b Change) int {
 		return cmp.Or(cmp.Compare(kindRank(a.Kind), kindRank(b.Kind)), strings.Compare(a.Kind, b.Kind),

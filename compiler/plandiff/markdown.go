@@ -42,6 +42,12 @@ func (m Markdown) Render(w io.Writer, d *Diff) error {
 		n := &d.Nodes[i]
 		fmt.Fprintf(bw, "| %s | %s | %s |\n", cell(n.Node), cell(podCounts(n)), cell(owners(n, 5)))
 	}
+	if len(d.Holds) > 0 {
+		fmt.Fprintf(bw, "\n**Held by disruption budgets:**\n\n")
+	}
+	for _, h := range d.Holds {
+		fmt.Fprintf(bw, "- %s\n", h.Reason)
+	}
 	var withFields []*Change
 	for i := range d.Changes {
 		if len(d.Changes[i].Fields) > 0 {

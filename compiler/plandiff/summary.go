@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"berth.dev/berth/compiler/disruption"
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/selector"
 )
@@ -82,6 +83,7 @@ func WritePlan(w io.Writer, p *plan.Plan, node string) error {
 		tw.Flush()
 	}
 	writePolicies(bw, p, node)
+	writeBudgets(bw, p)
 	return bw.Flush()
 }
 
@@ -115,6 +117,29 @@ func writePolicies(w io.Writer, p *plan.Plan, node string) {
 			}
 		}
 		fmt.Fprintf(tw, "  %s\t%s\tisolates %s\n", np.Key(), strings.Join(types, ", "), count(selected, "pod"))
+	}
+	tw.Flush()
+}
+
+// writeBudgets lists each PodDisruptionBudget with the pods it expects
+// cluster-wide and the disruptions it allows when they are all healthy.
+func writeBudgets(w io.Writer, p *plan.Plan) {
+	if len(p.DisruptionBudgets) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nDisruption budgets:\n")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for i := range p.DisruptionBudgets {
+		b := &p.DisruptionBudgets[i]
+		rule := "-"
+		switch {
+		case b.MinAvailable != nil:
+			rule = "minAvailable " + b.MinAvailable.String()
+		case b.MaxUnavailable != nil:
+			rule = "maxUnavailable " + b.MaxUnavailable.String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s expected, %d healthy wanted\tallows %s\t%s\n", b.Key(), rule, count(int(b.ExpectedPods), "pod"),
+			b.DesiredHealthy, count(disruption.Allowed(b, int(b.ExpectedPods)), "disruption"), b.UnhealthyPodEvictionPolicy)
 	}
 	tw.Flush()
 }

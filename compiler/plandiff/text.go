@@ -42,6 +42,12 @@ func (t Text) Render(w io.Writer, d *Diff) error {
 		n := &d.Nodes[i]
 		fmt.Fprintf(bw, "  %s: %s (%s)\n", n.Node, podCounts(n), owners(n, 3))
 	}
+	if len(d.Holds) > 0 {
+		fmt.Fprintf(bw, "\nHeld by disruption budgets:\n")
+	}
+	for _, h := range d.Holds {
+		fmt.Fprintf(bw, "  %s\n", h.Reason)
+	}
 	fmt.Fprintf(bw, "\n%s\n", d.Summary)
 	return bw.Flush()
 }

@@ -41,6 +41,8 @@ func Object(o *object.Object) []diag.Diagnostic {
 		errs = replicationController(v)
 	case *api.NetworkPolicy:
 		errs = networkPolicy(v)
+	case *api.PodDisruptionBudget:
+		errs = podDisruptionBudget(v)
 	case *api.DaemonSet:
 		errs = daemonSet(v)
 	case *api.StatefulSet:

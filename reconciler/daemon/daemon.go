@@ -201,6 +201,9 @@ type Compiler struct {
 	// previous is the plan this node applied last (nil before the first):
 	// a revision may not change the immutable objects it lists.
 	previous func() *plan.Plan
+	// drained are the nodes drained (berth node drain): the plan has
+	// them unschedulable.
+	drained func() []string
 }
 
 // NewCompiler loads the schemas once; c gives the node's name and the
@@ -257,6 +260,7 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		PolicyNode:       c.node,
 		SecretKey:        c.key,
 		Previous:         c.lastApplied(),
+		Cordoned:         c.drainedNodes(),
 	})
 	if err != nil {
 		diags = append(diags, diag.Diagnostic{Pos: diag.Pos{File: rev.Dir}, Severity: diag.Error, Rule: "io", Message: err.Error()})
@@ -269,6 +273,13 @@ func (c *Compiler) Compile(ctx context.Context, rev source.Revision) (*plan.Plan
 		}
 	}
 	return p, diags
+}
+
+func (c *Compiler) drainedNodes() []string {
+	if c.drained == nil {
+		return nil
+	}
+	return c.drained()
 }
 
 func (c *Compiler) lastApplied() *plan.Plan {

@@ -18,6 +18,7 @@ type podCollector struct {
 	phases *prometheus.Desc
 	starts *prometheus.Desc
 	ready  *prometheus.Desc
+	held   *prometheus.Desc
 }
 
 func newPodMetrics(reg prometheus.Registerer, n *Node) *podCollector {
@@ -26,6 +27,7 @@ func newPodMetrics(reg prometheus.Registerer, n *Node) *podCollector {
 		phases: prometheus.NewDesc("berth_pods", "Pods on this node by phase.", []string{"phase"}, nil),
 		starts: prometheus.NewDesc("berth_container_restarts", "Container restarts summed over this node's pods.", nil, nil),
 		ready:  prometheus.NewDesc("berth_pods_ready", "Pods on this node that are ready.", nil, nil),
+		held:   prometheus.NewDesc("berth_pods_held", "Pods this node keeps for their PodDisruptionBudgets: they run on another node in the plan, and go as their budgets allow.", nil, nil),
 	}
 	reg.MustRegister(c)
 	return c
@@ -35,6 +37,7 @@ func (c *podCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.phases
 	ch <- c.starts
 	ch <- c.ready
+	ch <- c.held
 }
 
 func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
@@ -58,6 +61,7 @@ func (c *podCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.starts, prometheus.GaugeValue, float64(restarts))
 	ch <- prometheus.MustNewConstMetric(c.ready, prometheus.GaugeValue, float64(ready))
+	ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(len(c.node.HeldPods())))
 }
 
 // driverMetrics observes the node drivers: service-rule syncs, image

@@ -45,6 +45,8 @@ type Node struct {
 	current atomic.Pointer[plan.Plan]
 	// dns is the node's cluster DNS (nil with ClusterDNS off).
 	dns *dns.Server
+	// holds are the pods disruption budgets keep here (hold.go).
+	holds holds
 	// onPass is told every pass of the reconciler's loop (the pass
 	// metrics; berth apply's progress); set before Start.
 	onPass func(reconciler.Result, time.Duration, error)
@@ -67,6 +69,7 @@ func NewNode(cfg *Config) *Node {
 			r.Poke()
 		}
 	})
+	n.peers.budgets = n.localBudgets
 	return n
 }
 
@@ -194,6 +197,7 @@ func (n *Node) apply(ctx context.Context, p *plan.Plan) (res reconciler.Result, 
 	if err := reservedPorts(p, n.cfg); err != nil {
 		return res, false, err
 	}
+	given := p
 	np, err := p.NodePlan(n.cfg.Node)
 	if err != nil {
 		// A node that a commit removed from the inventory drains: it
@@ -215,6 +219,10 @@ func (n *Node) apply(ctx context.Context, p *plan.Plan) (res reconciler.Result, 
 		n.mu.Lock()
 		n.drainSince = time.Time{}
 		n.mu.Unlock()
+	}
+	if held := n.hold(ctx, given, p); held != p {
+		p = held
+		np, _ = p.NodePlan(n.cfg.Node)
 	}
 	n.current.Store(p)
 	if err := n.Start(ctx, p); err != nil {

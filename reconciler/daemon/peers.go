@@ -67,13 +67,20 @@ type peers struct {
 	// summary, when set before the first plan, is this node for
 	// `berth status --cluster`.
 	summary func() nodeapi.NodeSummary
+	// budgets, when set, are this node's ready pods per disruption
+	// budget, told with the facts (facts.go).
+	budgets func() map[string]int
 	// join starts the gossip layer (gossip.New; tests replace it).
 	join func(gossip.Config, []gossip.Member) (membership, error)
 
 	mu     sync.Mutex
 	ring   membership
 	others []string // the other inventory nodes with an address
-	warned string   // the last start error logged
+	// inventory is the members as the last plan had them; left those a
+	// plan removed since, kept in the ring for leaveGrace (leaving.go).
+	inventory []gossip.Member
+	left      map[string]leftMember
+	warned    string // the last start error logged
 	// facts are this node's revision facts and the others' (facts.go).
 	facts factsBox
 }
@@ -112,6 +119,14 @@ func (ps *peers) update(ctx context.Context, p *plan.Plan) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
 	ps.others = others
+	inv = ps.withLeaving(inv, time.Now())
+	if self.Addr == "" {
+		// This node left the inventory: it gossips as it was, while
+		// it drains (leaving.go).
+		if i := slices.IndexFunc(inv, func(m gossip.Member) bool { return m.Name == ps.cfg.Node }); i >= 0 {
+			self = inv[i]
+		}
+	}
 	if ps.ring != nil {
 		ps.ring.SetInventory(inv)
 		ps.ring.SetTable(table)
@@ -182,6 +197,9 @@ func (ps *peers) run(ctx context.Context, ring membership) {
 		now := time.Now()
 		if ps.summary != nil && now.Sub(sumAt) >= summaryEvery {
 			sum, sumAt = ps.summary(), now
+		}
+		if ps.budgets != nil {
+			ps.facts.setBudgets(ps.budgets())
 		}
 		if l := ps.self(); l != nil {
 			if ready, ok := l.LocalReady(); ok {

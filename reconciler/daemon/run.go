@@ -150,6 +150,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		},
 	})
+	comp.drained = loop.Drained
 	_ = podMetrics
 
 	for _, d := range watchDir {
@@ -191,7 +192,7 @@ func Run(ctx context.Context, cfg Config) error {
 	api := nodeapi.Handler(nodeapi.Options{
 		Node: cfg.Node, Loop: loop, Workloads: node, Pods: node, Webhook: hook, Registry: reg,
 		Logger: log, Ready: func() bool { p := loop.Plan(); return p != nil && loop.Status().Applied == p.Revision }, Plan: loop.Plan,
-		Cluster: node.peers.Cluster, UI: ui, Operator: loop,
+		Cluster: node.peers.Cluster, UI: ui, Operator: loop, Held: node.HeldPods,
 	})
 	l, err := nodeapi.ListenUnix(cfg.API)
 	if err != nil {

@@ -36,6 +36,8 @@ type Facts struct {
 	Retries []Retry `json:"retries,omitempty"`
 	// Control is the newest fleet-wide command the node knows.
 	Control Control `json:"control,omitzero"`
+	// Cordons are the newest drain mark of each node it knows (cordon.go).
+	Cordons []Cordon `json:"cordons,omitempty"`
 }
 
 // Failure is "revision R failed on this node (reason)".
@@ -115,11 +117,15 @@ func front(xs []string, x string, max int) []string {
 // Encode is f as the peer exchange carries it: JSON, at most MaxBytes,
 // the oldest entries dropped first.
 func (f Facts) Encode() []byte {
+	f.Cordons = slices.Clone(f.Cordons)
 	for {
 		b, _ := json.Marshal(f)
-		if len(b) <= MaxBytes || len(f.Healthy)+len(f.Failed)+len(f.Retries) == 0 {
+		if len(b) <= MaxBytes || len(f.Healthy)+len(f.Failed)+len(f.Retries)+len(f.Cordons) == 0 {
 			return b
 		}
+		// Drain marks go after the older revision facts (an uncordon
+		// mark before a drain mark), a drain mark last of all.
+		undrained := slices.IndexFunc(f.Cordons, func(c Cordon) bool { return !c.Drained })
 		switch {
 		case len(f.Failed) > 1:
 			f.Failed = f.Failed[:len(f.Failed)-1]
@@ -127,8 +133,12 @@ func (f Facts) Encode() []byte {
 			f.Healthy = f.Healthy[:len(f.Healthy)-1]
 		case len(f.Retries) > 0:
 			f.Retries = f.Retries[:len(f.Retries)-1]
-		default:
+		case undrained >= 0:
+			f.Cordons = slices.Delete(f.Cordons, undrained, undrained+1)
+		case len(f.Failed)+len(f.Healthy) > 0:
 			f.Failed, f.Healthy = nil, nil
+		default:
+			f.Cordons = f.Cordons[:len(f.Cordons)-1]
 		}
 	}
 }
@@ -143,6 +153,7 @@ func Decode(b []byte) (Facts, bool) {
 	f.Healthy = f.Healthy[:min(len(f.Healthy), MaxHealthy)]
 	f.Failed = f.Failed[:min(len(f.Failed), MaxFailed)]
 	f.Retries = f.Retries[:min(len(f.Retries), MaxRetries)]
+	f.Cordons = f.Cordons[:min(len(f.Cordons), MaxCordons)]
 	return f, true
 }
 

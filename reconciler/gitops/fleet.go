@@ -29,6 +29,19 @@ type Notifier interface{ Notify(notify.Event) }
 type compiled struct {
 	p    *plan.Plan
 	hash string
+	// drained are the nodes p has unschedulable (drainedKey).
+	drained string
+}
+
+// drainedKey names the drained nodes of p's inventory.
+func drainedKey(p *plan.Plan) string {
+	var out []string
+	for i := range p.Nodes {
+		if p.Nodes[i].Node.Unschedulable {
+			out = append(out, p.Nodes[i].Node.Name)
+		}
+	}
+	return strings.Join(out, ",")
 }
 
 // keepPlans is how many revisions healthy here keep their compiled plan
@@ -75,7 +88,19 @@ func (l *Loop) decide() bool {
 	defer l.transition.Unlock()
 	v := l.view()
 	l.adopt(v.Control())
+	drained := l.adoptCordons(v)
 	l.mu.Lock()
+	if !slices.Equal(drained, l.drained) {
+		// The plans are a function of the commit and of the drained
+		// nodes: those compiled with others are compiled again.
+		l.drained = drained
+		l.status.Drained = drained
+	}
+	for rev, c := range l.plans {
+		if c.drained != strings.Join(l.drained, ",") {
+			delete(l.plans, rev)
+		}
+	}
 	in := fleet.Input{Head: l.headRev, Applied: l.status.Applied, Suspended: l.ops.Suspended, Pin: l.ops.Pin,
 		AutoRevert: l.opts.AutoRevert, Nodes: l.inventory, View: v}
 	if l.headRev == "" && in.Pin == "" {
@@ -89,7 +114,7 @@ func (l *Loop) decide() bool {
 	l.status.LastHealthy = v.LastHealthy(l.inventory)
 	changed, want := false, ""
 	if c, ok := l.plans[d.Target]; ok {
-		key := d.Target + "/" + d.Why
+		key := d.Target + "/" + d.Why + "/" + c.drained
 		if key != l.goodKey {
 			p := c.p
 			switch d.Why {

@@ -129,7 +129,10 @@ type Loop struct {
 	retryIn time.Duration
 	// plans are compiled revisions (see evict); headRev the newest that
 	// compiled; want one to compile from its snapshot for a decision.
-	plans     map[string]compiled
+	plans map[string]compiled
+	// drained are the drained nodes (cordon.go) the plans are compiled
+	// with now; a plan compiled with others is compiled again.
+	drained   []string
 	headRev   string
 	want      string
 	inventory []string
@@ -174,6 +177,9 @@ type Status struct {
 	Suspended   bool   `json:"suspended,omitempty"`
 	Pinned      string `json:"pinned,omitempty"`
 	AutoRevert  bool   `json:"autoRevert"`
+	// Drained are the nodes drained (berth node drain) that this node's
+	// plan has unschedulable.
+	Drained []string `json:"drained,omitempty"`
 }
 
 // Rejection is a revision that failed to compile, with its diagnostics.
@@ -374,7 +380,7 @@ func (l *Loop) fetchAndCompile(ctx context.Context) {
 	hash := p.Digest()
 	l.mu.Lock()
 	prev := l.good
-	l.plans[rev.ID] = compiled{p: p, hash: hash}
+	l.plans[rev.ID] = compiled{p: p, hash: hash, drained: drainedKey(p)}
 	l.headRev, l.inventory = rev.ID, inventoryOf(p)
 	l.status.Rejected = nil
 	l.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"berth.dev/berth/compiler/diag"
+	"berth.dev/berth/reconciler/fleet"
 	"berth.dev/berth/reconciler/source"
 )
 
@@ -57,7 +58,7 @@ func (l *Loop) compileWanted(ctx context.Context) {
 		return
 	}
 	l.mu.Lock()
-	l.plans[want] = compiled{p: p, hash: p.Digest()}
+	l.plans[want] = compiled{p: p, hash: p.Digest(), drained: drainedKey(p)}
 	if l.inventory == nil {
 		l.inventory = inventoryOf(p)
 	}
@@ -87,6 +88,10 @@ func (l *Loop) persist(rev string) {
 
 func (l *Loop) restore() {
 	l.restoreOps()
+	l.mu.Lock()
+	l.drained = fleet.Drained(fleet.View{l.opts.Node: l.ops.Facts}.Cordons())
+	l.status.Drained = l.drained
+	l.mu.Unlock()
 	if l.opts.StateDir == "" {
 		return
 	}
@@ -127,7 +132,7 @@ func (l *Loop) resume(ctx context.Context) {
 	hash := p.Digest()
 	l.mu.Lock()
 	l.good, l.goodHash, l.goodKey = p, hash, ""
-	l.plans[applied] = compiled{p: p, hash: hash}
+	l.plans[applied] = compiled{p: p, hash: hash, drained: drainedKey(p)}
 	l.inventory = inventoryOf(p)
 	l.mu.Unlock()
 	l.opts.Logger.Info("resumed the last applied revision", "revision", applied)

@@ -21,6 +21,8 @@ type Operator interface {
 	Unpin(all bool) error
 	Retry(rev string) (string, error)
 	History() *gitops.History
+	Drain(node string) error
+	Uncordon(node string) error
 }
 
 // operate adds the operator's routes:
@@ -31,6 +33,8 @@ type Operator interface {
 //	POST /v1/unpin[?all=1]        berth unpin [--all-nodes]
 //	POST /v1/retry/{rev}          berth retry REV (every node)
 //	GET  /v1/history              berth history
+//	POST /v1/nodes/{node}/drain   berth node drain NODE (every node)
+//	POST /v1/nodes/{node}/uncordon berth node uncordon NODE (every node)
 func operate(mux *http.ServeMux, op Operator) {
 	if op == nil {
 		return
@@ -44,7 +48,7 @@ func operate(mux *http.ServeMux, op Operator) {
 	}
 	reply := func(w http.ResponseWriter, err error, format string, args ...any) {
 		switch {
-		case errors.Is(err, gitops.ErrRevision):
+		case errors.Is(err, gitops.ErrRevision), errors.Is(err, gitops.ErrNode):
 			http.Error(w, err.Error(), http.StatusNotFound)
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusConflict)
@@ -69,6 +73,14 @@ func operate(mux *http.ServeMux, op Operator) {
 		rev, err := op.Retry(r.PathValue("rev"))
 		reply(w, err, "revision %s will be tried again on every node", rev)
 	})
+	mux.HandleFunc("POST /v1/nodes/{node}/drain", func(w http.ResponseWriter, r *http.Request) {
+		node := r.PathValue("node")
+		reply(w, op.Drain(node), "node %s drained on every node: no pod but a DaemonSet's is placed there; its pods move to the other nodes as the disruption budgets allow (berth node uncordon %s undoes it)", node, node)
+	})
+	mux.HandleFunc("POST /v1/nodes/{node}/uncordon", func(w http.ResponseWriter, r *http.Request) {
+		node := r.PathValue("node")
+		reply(w, op.Uncordon(node), "node %s uncordoned on every node: pods may be placed there again", node)
+	})
 	mux.HandleFunc("GET /v1/history", func(w http.ResponseWriter, r *http.Request) {
 		var recs []gitops.Record
 		if h := op.History(); h != nil {
@@ -92,6 +104,15 @@ func (c *Client) Operate(ctx context.Context, verb, rev string, all bool) (strin
 		path += "?all=1"
 	}
 	return c.post(ctx, path)
+}
+
+// Cordon sends berth node drain (drained) or uncordon for node.
+func (c *Client) Cordon(ctx context.Context, node string, drained bool) (string, error) {
+	verb := "uncordon"
+	if drained {
+		verb = "drain"
+	}
+	return c.post(ctx, "/v1/nodes/"+url.PathEscape(node)+"/"+verb)
 }
 
 // History fetches the node's revision history, newest first.

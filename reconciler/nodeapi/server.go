@@ -70,6 +70,9 @@ type Options struct {
 	// Operator takes suspend, resume, pin, unpin, retry and serves the
 	// history (nil: none).
 	Operator Operator
+	// Held lists the pods disruption budgets keep on this node (nil:
+	// none).
+	Held func() []string
 }
 
 // NodeSummary is one node in `berth status --cluster`: what it applied
@@ -100,6 +103,9 @@ type StatusDoc struct {
 	Workloads any               `json:"workloads,omitempty"`
 	Pods      []nodes.PodStatus `json:"pods"`
 	Services  []ServiceSummary  `json:"services,omitempty"`
+	// Held are the pods disruption budgets keep on this node, one line
+	// each.
+	Held []string `json:"held,omitempty"`
 }
 
 // ServiceSummary is one service as `berth get services` shows it.
@@ -164,6 +170,9 @@ func Handler(o Options) http.Handler {
 		}
 		if o.Plan != nil {
 			doc.Services = summarize(o.Plan())
+		}
+		if o.Held != nil {
+			doc.Held = o.Held()
 		}
 		if o.Pods != nil {
 			st, err := o.Pods.Observe(r.Context())

@@ -38,6 +38,8 @@ func TestCluster(t *testing.T) {
 	t.Run("network policy", testNetworkPolicy)
 	t.Run("auto revert", testAutoRevert)
 	t.Run("all nodes", testAllNodes)
+	t.Run("drain held by a budget", testDrainBudget)
+	t.Run("leave held by a budget", testLeaveBudget)
 }
 
 // testSpread: 6 replicas land 2 per node; every node computed the same

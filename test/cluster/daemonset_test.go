@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -49,16 +48,9 @@ spec:
 // a few pod starts, not turns of 15 s, and never more than one node is
 // without a ready agent.
 func testDaemonSetTurns(t *testing.T) {
-	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
-	if m == nil {
-		t.Fatal("no image in web.yaml")
-	}
+	image := webImage(t)
 	write := func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "agent.yaml"), fmt.Appendf(nil, agentYAML, m[1]), 0o644)
+		return os.WriteFile(filepath.Join(dir, "agent.yaml"), fmt.Appendf(nil, agentYAML, image), 0o644)
 	}
 	head, _ := commit(t, "agent a1", write)
 	waitConverged(t, head, 2*time.Minute)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -83,16 +82,9 @@ func total(m map[string][]string) int {
 // guard pods, and three for a while. berth node uncordon brings the
 // node back into the schedule, again without going under the budget.
 func testDrainBudget(t *testing.T) {
-	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
-	if m == nil {
-		t.Fatal("no image in web.yaml")
-	}
+	image := webImage(t)
 	head, _ := commit(t, "guard", func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, m[1], 3), 0o644)
+		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, image, 3), 0o644)
 	})
 	waitConverged(t, head, 2*time.Minute)
 	for _, n := range nodeNames {
@@ -201,16 +193,9 @@ func testDrainBudget(t *testing.T) {
 // pod until the replacement is ready on another node: never fewer than
 // two ready. The node comes back with the next commit.
 func testLeaveBudget(t *testing.T) {
-	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
-	if m == nil {
-		t.Fatal("no image in web.yaml")
-	}
+	image := webImage(t)
 	head, _ := commit(t, "slow guard", func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, m[1], 14), 0o644)
+		return os.WriteFile(filepath.Join(dir, "guard.yaml"), fmt.Appendf(nil, guardYAML, image, 14), 0o644)
 	})
 	waitConverged(t, head, 2*time.Minute)
 	for _, n := range nodeNames {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -420,4 +421,20 @@ func wantAllPods(t *testing.T, from string, got map[string]int) {
 			"reconciler.Desired must carry the node inventory (Desired.Nodes, returned by reconciler/transit.go inventory)", from, len(got), got)
 	}
 	t.Errorf("from %s: %d distinct pods answered, want all 6: %v", from, len(got), got)
+}
+
+// webImage is the image of the web Deployment the cluster starts with
+// (the test image in the cluster's registry), for the workloads a
+// scenario commits.
+func webImage(t *testing.T) string {
+	t.Helper()
+	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
+	if m == nil {
+		t.Fatal("no image in web.yaml")
+	}
+	return string(m[1])
 }

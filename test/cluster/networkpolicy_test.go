@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -67,16 +66,9 @@ spec:
 // (not a client) is refused everywhere, and so is the client anywhere
 // else. Removing the policies opens everything again.
 func testNetworkPolicy(t *testing.T) {
-	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
-	if m == nil {
-		t.Fatal("no image in web.yaml")
-	}
+	image := webImage(t)
 	head, _ := commit(t, "client and policies", func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "policy.yaml"), fmt.Appendf(nil, policyYAML, m[1]), 0o644)
+		return os.WriteFile(filepath.Join(dir, "policy.yaml"), fmt.Appendf(nil, policyYAML, image), 0o644)
 	})
 	waitConverged(t, head, 2*time.Minute)
 	t.Cleanup(func() {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -116,16 +115,10 @@ spec:
 // train-1.workers each Job pod's address (the Job runs on one node; the
 // others learn its pods by gossip), as in Kubernetes.
 func testStatefulDNS(t *testing.T) {
-	web, err := os.ReadFile(filepath.Join(base, "work", "web.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := regexp.MustCompile(`image: (\S+)`).FindSubmatch(web)
-	if m == nil {
-		t.Fatal("no image in web.yaml")
-	}
+	image := webImage(t)
+	var err error // the lookups below
 	head, _ := commit(t, "a StatefulSet over three nodes", func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "stateful.yaml"), fmt.Appendf(nil, statefulYAML, m[1]), 0o644)
+		return os.WriteFile(filepath.Join(dir, "stateful.yaml"), fmt.Appendf(nil, statefulYAML, image), 0o644)
 	})
 	t.Cleanup(func() {
 		head, _ := commit(t, "no StatefulSet", func(dir string) error { return os.Remove(filepath.Join(dir, "stateful.yaml")) })

@@ -16,6 +16,8 @@ type peerCollector struct {
 	refused   *prometheus.Desc
 	dropped   *prometheus.Desc
 	queued    *prometheus.Desc
+	sent      *prometheus.Desc
+	sentBytes *prometheus.Desc
 }
 
 func newPeerMetrics(reg prometheus.Registerer, ps *peers) {
@@ -29,11 +31,15 @@ func newPeerMetrics(reg prometheus.Registerer, ps *peers) {
 		refused: prometheus.NewDesc("berth_gossip_refused_total", "Nodes refused as members: not in the inventory, or not at its address and port.", nil, nil),
 		dropped: prometheus.NewDesc("berth_gossip_dropped_total", "Gossip messages dropped: malformed, over budget, or about a node outside the inventory.", nil, nil),
 		queued:  prometheus.NewDesc("berth_gossip_queue", "Readiness deltas waiting in the broadcast queue.", nil, nil),
+		sent: prometheus.NewDesc("berth_gossip_state_sent_total", "What this node sent of its own state, by kind: delta (queued for gossip), repair (a delta sent again to a node that missed it), snapshot (its whole state, to a node that asked), pushpull (its digest and snapshot in a periodic full exchange).",
+			[]string{"kind"}, nil),
+		sentBytes: prometheus.NewDesc("berth_gossip_state_sent_bytes_total", "Bytes of this node's own state sent, by kind (delta, snapshot, pushpull), before memberlist's framing and encryption.",
+			[]string{"kind"}, nil),
 	})
 }
 
 func (c *peerCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.reachable, c.members, c.bytes, c.refused, c.dropped, c.queued} {
+	for _, d := range []*prometheus.Desc{c.reachable, c.members, c.bytes, c.refused, c.dropped, c.queued, c.sent, c.sentBytes} {
 		ch <- d
 	}
 }
@@ -58,4 +64,10 @@ func (c *peerCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.refused, prometheus.CounterValue, float64(st.Refused))
 	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(st.Dropped))
 	ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(st.Queued))
+	for kind, n := range map[string]uint64{"delta": st.Deltas, "repair": st.Repairs, "snapshot": st.Snapshots, "pushpull": st.PushPulls} {
+		ch <- prometheus.MustNewConstMetric(c.sent, prometheus.CounterValue, float64(n), kind)
+	}
+	for kind, n := range map[string]uint64{"delta": st.DeltaBytes, "snapshot": st.SnapshotBytes, "pushpull": st.PushPullBytes} {
+		ch <- prometheus.MustNewConstMetric(c.sentBytes, prometheus.CounterValue, float64(n), kind)
+	}
 }

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/nodes/gossip"
 	"berth.dev/berth/reconciler"
@@ -227,6 +229,25 @@ func TestPeersOverGossip(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("n1 knows n2 as %+v", got)
 		}
+	}
+	// /metrics tells what n2 sent of its own state, and its bytes.
+	reg := prometheus.NewRegistry()
+	newPeerMetrics(reg, nodes[1])
+	sent := map[string]float64{}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if mf.GetName() == "berth_gossip_state_sent_bytes_total" || mf.GetName() == "berth_gossip_state_sent_total" {
+				sent[mf.GetName()+"/"+m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+			}
+		}
+	}
+	if sent["berth_gossip_state_sent_total/delta"]+sent["berth_gossip_state_sent_total/snapshot"]+sent["berth_gossip_state_sent_total/pushpull"] == 0 ||
+		sent["berth_gossip_state_sent_bytes_total/delta"]+sent["berth_gossip_state_sent_bytes_total/snapshot"]+sent["berth_gossip_state_sent_bytes_total/pushpull"] == 0 {
+		t.Errorf("n2 told n1 its state, yet its metrics say it sent nothing: %v", sent)
 	}
 }
 

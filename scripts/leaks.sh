@@ -44,7 +44,10 @@ state() {
 	fi
 	# Shims (a task's process outlives its container when it leaks) and
 	# berth processes (daemons a test started), without their pids.
-	ps -eo comm=,args= | awk '$1 ~ /^containerd-shim/ || $1 == "berth" { $1 = ""; print "process" $0 }'
+	# A zombie (state Z, "<defunct>") is a process already gone, waiting
+	# for its parent (often PID 1, for a shim's intermediate fork) to
+	# reap it: it holds nothing, and its reaping is not the run's to do.
+	ps -eo stat=,comm=,args= | awk '$1 !~ /^Z/ && ($2 ~ /^containerd-shim/ || $2 == "berth") { $1 = ""; $2 = ""; sub(/^ +/, ""); print "process " $0 }'
 }
 
 case ${1:-} in

@@ -1,0 +1,142 @@
+package reconciler
+
+// The progress store: what a pass records (rollouts, Jobs, CronJobs,
+// stops, history, claims) is saved before it acts, and loaded again
+// after a restart.
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"berth.dev/berth/reconciler/store"
+)
+
+func (r *Reconciler) load() error {
+	for _, b := range []string{bucketRollouts, bucketJobs, bucketCrons, bucketStops, bucketHistory, bucketClaims} {
+		m, err := r.opts.Store.Load(b)
+		if err != nil {
+			return err
+		}
+		for k, raw := range m {
+			var err error
+			switch b {
+			case bucketRollouts:
+				var v Rollout
+				err = json.Unmarshal(raw, &v)
+				r.state.Rollouts[k] = v
+			case bucketJobs:
+				var v JobRun
+				err = json.Unmarshal(raw, &v)
+				r.state.Jobs[k] = v
+			case bucketCrons:
+				var v CronRuns
+				err = json.Unmarshal(raw, &v)
+				r.state.Crons[k] = v
+			case bucketStops:
+				var v Stop
+				err = json.Unmarshal(raw, &v)
+				r.stops[k] = v
+			case bucketHistory:
+				var v RevisionHistory
+				err = json.Unmarshal(raw, &v)
+				r.state.History[k] = v
+			case bucketClaims:
+				var v ClaimHold
+				err = json.Unmarshal(raw, &v)
+				if r.state.Claims == nil {
+					r.state.Claims = map[string]ClaimHold{}
+				}
+				r.state.Claims[k] = v
+			}
+			if err != nil {
+				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
+			}
+		}
+	}
+	meta, err := r.opts.Store.Load(bucketMeta)
+	if err != nil {
+		return err
+	}
+	r.revision = string(meta["revision"])
+	r.loaded = true
+	return nil
+}
+
+// LastApplied returns the revision and the plan (secrets redacted) of the
+// last plan a pass started to apply, from the store.
+func (r *Reconciler) LastApplied() (string, []byte, error) { return LastApplied(r.opts.Store) }
+
+// LastApplied reads the revision and plan (secrets redacted) a reconciler
+// last started to apply from its store, without running one.
+func LastApplied(st Store) (string, []byte, error) {
+	meta, err := st.Load(bucketMeta)
+	if err != nil {
+		return "", nil, err
+	}
+	return string(meta["revision"]), meta["plan"], nil
+}
+
+// save writes records to the store, then to the in-memory state.
+func (r *Reconciler) save(recs []*Record) error {
+	out := make([]store.Record, 0, len(recs))
+	for _, rec := range recs {
+		sr := store.Record{Bucket: rec.Bucket, Key: rec.Key}
+		if rec.Value != nil {
+			b, err := json.Marshal(rec.Value)
+			if err != nil {
+				return fmt.Errorf("encode %s/%s: %w", rec.Bucket, rec.Key, err)
+			}
+			sr.Value = b
+		}
+		out = append(out, sr)
+	}
+	if err := r.opts.Store.Save(out); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range recs {
+		switch rec.Bucket {
+		case bucketRollouts:
+			if v, ok := rec.Value.(Rollout); ok {
+				r.state.Rollouts[rec.Key] = v
+			} else {
+				delete(r.state.Rollouts, rec.Key)
+			}
+		case bucketJobs:
+			if v, ok := rec.Value.(JobRun); ok {
+				r.state.Jobs[rec.Key] = v
+			} else {
+				delete(r.state.Jobs, rec.Key)
+			}
+		case bucketCrons:
+			if v, ok := rec.Value.(CronRuns); ok {
+				r.state.Crons[rec.Key] = v
+			} else {
+				delete(r.state.Crons, rec.Key)
+			}
+		case bucketStops:
+			if v, ok := rec.Value.(Stop); ok {
+				r.stops[rec.Key] = v
+			} else {
+				delete(r.stops, rec.Key)
+			}
+		case bucketHistory:
+			if v, ok := rec.Value.(RevisionHistory); ok {
+				r.state.History[rec.Key] = v
+			} else {
+				delete(r.state.History, rec.Key)
+			}
+		case bucketClaims:
+			if v, ok := rec.Value.(ClaimHold); ok {
+				if r.state.Claims == nil {
+					r.state.Claims = map[string]ClaimHold{}
+				}
+				r.state.Claims[rec.Key] = v
+			} else {
+				delete(r.state.Claims, rec.Key)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package reconciler
+
+// What this node tells the others by gossip: its ready pods per Service,
+// the pods of its headless Services, its rollouts' progress.
+
+import (
+	"maps"
+	"strings"
+
+	"berth.dev/berth/nodes"
+)
+
+// localReady counts, per service, the pods this node answers its transit
+// ports with: what the other nodes should weigh it by.
+func localReady(routes []nodes.ServiceRoute) map[string]int {
+	out := map[string]int{}
+	for _, rt := range routes {
+		svc, ok := strings.CutSuffix(rt.Key(), TransitSuffix)
+		if !ok {
+			continue
+		}
+		pods := map[string]bool{}
+		for _, p := range rt.Ports {
+			for _, b := range p.Backends {
+				if b.Weight > 0 && !b.Remote {
+					pods[b.IP] = true
+				}
+			}
+		}
+		out[svc] = len(pods)
+	}
+	return out
+}
+
+// LocalReady is this node's ready pods by service (namespace/name), as
+// other nodes reach them through its transit ports: what this node tells
+// the others (PeerReadiness.Ready). ok is false until the first routes
+// were synced (a daemon that just started knows nothing yet).
+func (r *Reconciler) LocalReady() (ready map[string]int, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.localReady), r.localReady != nil
+}
+
+// localHeadless are this node's ready pods of each headless service, pod
+// name to address, as its cluster DNS answers them.
+func localHeadless(routes []nodes.ServiceRoute) map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for _, rt := range routes {
+		for _, p := range rt.Ready {
+			if p.Node != "" {
+				continue
+			}
+			_, name, _ := strings.Cut(p.Pod, "/")
+			if out[rt.Key()] == nil {
+				out[rt.Key()] = map[string]string{}
+			}
+			out[rt.Key()][name] = p.IP
+		}
+	}
+	return out
+}
+
+// LocalHeadless is this node's ready pods of headless services (pod name
+// to address, by service): what the other nodes' cluster DNS answers for
+// them (PeerReadiness.Headless).
+func (r *Reconciler) LocalHeadless() map[string]map[string]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.localHeadless)
+}
+
+// LocalProgress is this node's rollout of each workload, as the other
+// nodes see it (PeerReadiness.Workloads).
+func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	serving := map[string]bool{}
+	for i := range r.observed.Pods {
+		if p := &r.observed.Pods[i]; berthOwns(p) && ready(p) {
+			serving[ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)] = true
+		}
+	}
+	out := make(map[string]PeerWorkload, len(r.state.Rollouts))
+	for k, ro := range r.state.Rollouts {
+		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
+	}
+	waveProgress(r.desired, r.observed, r.state, out)
+	return out
+}

@@ -2,28 +2,14 @@ package reconciler
 
 import (
 	"cmp"
-	"hash/fnv"
-	"maps"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"berth.dev/berth/compiler/plan"
 	"berth.dev/berth/compiler/selector"
 	"berth.dev/berth/nodes"
 )
-
-// PeerPod is a pod another node runs, as that node tells the others: the
-// address its CNI gave the pod and the pod's labels. NetworkPolicies
-// select other nodes' pods by them: pod IPs are allocated on each node,
-// so the plan does not know them.
-type PeerPod struct {
-	Namespace string            `json:"namespace"`
-	Name      string            `json:"name"`
-	IP        string            `json:"ip"`
-	Labels    map[string]string `json:"labels,omitempty"`
-}
 
 // Firewall computes what this node enforces of d's NetworkPolicies, as
 // Kubernetes defines them: a pod that no policy of a type selects is open
@@ -600,138 +586,4 @@ func resolvePorts(pps []plan.PolicyPort, ports []plan.ContainerPort) ([]nodes.Po
 	})
 	out = slices.Compact(out)
 	return out, len(out) > 0
-}
-
-// polID names a set of policies by their keys, which stay the same from
-// one plan to the next.
-func (e *evaluator) polID(pols []int) string {
-	var b strings.Builder
-	for _, i := range pols {
-		b.WriteString(e.pols[i].p.Key())
-		b.WriteByte(',')
-	}
-	return b.String()
-}
-
-// labelsSig identifies a namespace and a label set.
-func labelsSig(ns string, labels map[string]string) string {
-	if len(labels) == 1 {
-		for k, v := range labels {
-			return ns + "\x00" + k + "\x00" + v
-		}
-	}
-	keys := make([]string, 0, len(labels))
-	for k := range labels {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	b.WriteString(ns)
-	for _, k := range keys {
-		b.WriteString("\x00" + k + "\x00" + labels[k])
-	}
-	return b.String()
-}
-
-func polKey(pols []int) string {
-	var b strings.Builder
-	for _, i := range pols {
-		b.WriteString(strconv.Itoa(i))
-		b.WriteByte(',')
-	}
-	return b.String()
-}
-
-func portKey(ps []plan.ContainerPort) string {
-	var b strings.Builder
-	for _, p := range ps {
-		if p.Name != "" {
-			b.WriteString(p.Name + "/" + cmp.Or(p.Protocol, "TCP") + "=" + strconv.Itoa(int(p.ContainerPort)) + ",")
-		}
-	}
-	return b.String()
-}
-
-func rangesKey(rs []nodes.PortRange) string {
-	var b strings.Builder
-	for _, r := range rs {
-		b.WriteString(r.Protocol + strconv.Itoa(int(r.From)) + "-" + strconv.Itoa(int(r.To)) + ",")
-	}
-	return b.String()
-}
-
-// LocalPods are this node's pods as it tells the other nodes
-// (PeerReadiness.Pods): berth's pods with an address in this node's pod
-// CIDR and their labels, in key order. Empty until the first plan, and
-// when the plan has no NetworkPolicy (nobody needs them then).
-func (r *Reconciler) LocalPods() []PeerPod {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.desired.NetworkPolicies) == 0 {
-		return nil
-	}
-	var self netip.Prefix
-	for _, n := range r.desired.Nodes {
-		if n.Name == r.desired.Node {
-			self, _ = netip.ParsePrefix(n.PodCIDR)
-		}
-	}
-	var out []PeerPod
-	for i := range r.observed.Pods {
-		p := &r.observed.Pods[i]
-		ip, err := netip.ParseAddr(p.IP)
-		if !berthOwns(p) || err != nil || !self.IsValid() || !self.Masked().Contains(ip) {
-			continue
-		}
-		out = append(out, PeerPod{Namespace: p.Namespace, Name: p.Name, IP: p.IP, Labels: maps.Clone(p.Labels)})
-	}
-	slices.SortFunc(out, func(a, b PeerPod) int {
-		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
-	})
-	return out
-}
-
-// firewallInputs fingerprints what Firewall reads besides the plan
-// (named by its revision): this node's pods and what the other nodes
-// told it, so that a pass that changed neither reuses the last result.
-func firewallInputs(d *Desired, observed nodes.NodeState) uint64 {
-	h := fnv.New64a()
-	str := func(s string) {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
-	}
-	labels := func(l map[string]string) {
-		// Map order is random: add the entries' own hashes up.
-		var sum uint64
-		for k, v := range l {
-			e := fnv.New64a()
-			e.Write([]byte(k))
-			e.Write([]byte{0})
-			e.Write([]byte(v))
-			sum += e.Sum64()
-		}
-		str(strconv.FormatUint(sum, 16))
-	}
-	str(d.Revision)
-	str(d.Node)
-	for i := range observed.Pods {
-		p := &observed.Pods[i]
-		str(p.Namespace)
-		str(p.Name)
-		str(p.IP)
-		str(p.Hash)
-		labels(p.Labels)
-	}
-	for _, name := range slices.Sorted(maps.Keys(d.Peers)) {
-		p := d.Peers[name]
-		str(name)
-		str(strconv.FormatBool(p.Reachable))
-		for _, pp := range p.Pods {
-			str(pp.Namespace)
-			str(pp.Name)
-			str(pp.IP)
-			labels(pp.Labels)
-		}
-	}
-	return h.Sum64()
 }

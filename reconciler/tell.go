@@ -1,10 +1,14 @@
 package reconciler
 
 // What this node tells the others by gossip: its ready pods per Service,
-// the pods of its headless Services, its rollouts' progress.
+// the pods of its headless Services, its rollouts' progress, and its
+// pods' addresses and labels for the others' NetworkPolicies.
 
 import (
+	"cmp"
 	"maps"
+	"net/netip"
+	"slices"
 	"strings"
 
 	"berth.dev/berth/nodes"
@@ -86,5 +90,47 @@ func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
 	}
 	waveProgress(r.desired, r.observed, r.state, out)
+	return out
+}
+
+// PeerPod is a pod another node runs, as that node tells the others: the
+// address its CNI gave the pod and the pod's labels. NetworkPolicies
+// select other nodes' pods by them: pod IPs are allocated on each node,
+// so the plan does not know them.
+type PeerPod struct {
+	Namespace string            `json:"namespace"`
+	Name      string            `json:"name"`
+	IP        string            `json:"ip"`
+	Labels    map[string]string `json:"labels,omitempty"`
+}
+
+// LocalPods are this node's pods as it tells the other nodes
+// (PeerReadiness.Pods): berth's pods with an address in this node's pod
+// CIDR and their labels, in key order. Empty until the first plan, and
+// when the plan has no NetworkPolicy (nobody needs them then).
+func (r *Reconciler) LocalPods() []PeerPod {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.desired.NetworkPolicies) == 0 {
+		return nil
+	}
+	var self netip.Prefix
+	for _, n := range r.desired.Nodes {
+		if n.Name == r.desired.Node {
+			self, _ = netip.ParsePrefix(n.PodCIDR)
+		}
+	}
+	var out []PeerPod
+	for i := range r.observed.Pods {
+		p := &r.observed.Pods[i]
+		ip, err := netip.ParseAddr(p.IP)
+		if !berthOwns(p) || err != nil || !self.IsValid() || !self.Masked().Contains(ip) {
+			continue
+		}
+		out = append(out, PeerPod{Namespace: p.Namespace, Name: p.Name, IP: p.IP, Labels: maps.Clone(p.Labels)})
+	}
+	slices.SortFunc(out, func(a, b PeerPod) int {
+		return cmp.Or(strings.Compare(a.Namespace, b.Namespace), strings.Compare(a.Name, b.Name))
+	})
 	return out
 }

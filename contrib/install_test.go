@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // TestREADMEInstall runs the README's install commands from a clone of
@@ -17,9 +19,7 @@ import (
 // berth.dev/berth is not served at that address, so `go install
 // berth.dev/berth/cmd/berth@version` cannot work; the README says so.
 func TestREADMEInstall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds berth from a clean module cache")
-	}
+	testneed.Long(t, "builds berth from a clean module cache")
 	b, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
 		t.Fatal(err)

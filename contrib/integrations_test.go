@@ -301,9 +301,7 @@ func TestGitHubAction(t *testing.T) {
 // TestGitHubActionInstallsFromSource is install "source": go install from
 // the action's checkout, which `uses: owner/berth@ref` pins.
 func TestGitHubActionInstallsFromSource(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds berth")
-	}
+	testneed.Long(t, "builds berth")
 	ws := workspace(t, addService)
 	code, stdout, outputs := runAction(t, ws, "http://127.0.0.1:1", map[string]string{"install": "source", "path": "deploy"}, "")
 	if code != 0 || !strings.Contains(outputs, "lint-exit-code=0") {

@@ -49,3 +49,13 @@ func Missing(names ...string) string {
 	}
 	return strings.Join(missing, ", ")
 }
+
+// Long marks a slow test (what names its cost) that `go test -short`
+// leaves out; CI never runs -short, and under CI=true a -short run fails
+// here rather than skip it.
+func Long(tb testing.TB, what string) {
+	tb.Helper()
+	if testing.Short() {
+		Env(tb, "long", "-short given: "+what)
+	}
+}

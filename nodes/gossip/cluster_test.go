@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"berth.dev/berth/internal/testneed"
 )
 
 // ring is n members on loopback addresses 127.0.0.10+i, one port.
@@ -139,9 +141,7 @@ func peer(c *Cluster, name string) Peer {
 // pods; a change reaches all; nodes outside the inventory, impostors and
 // nodes without the key are refused; a member that dies loses its share.
 func TestRing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("20 memberlist instances")
-	}
+	testneed.Long(t, "20 memberlist instances")
 	const n = 20
 	r := newRing(t, n)
 	for i, c := range r.nodes {

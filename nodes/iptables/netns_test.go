@@ -47,9 +47,7 @@ type testNode struct {
 // fails instead under CI=true.
 func requireRoot(tb testing.TB) {
 	tb.Helper()
-	if testing.Short() {
-		tb.Skip("SKIP: integration test (-short)")
-	}
+	testneed.Long(tb, "integration test")
 	testneed.Root(tb, "it makes network namespaces and iptables rules")
 	testneed.Tools(tb, "iptables", "iptables-restore", "iptables-save", "ip")
 }

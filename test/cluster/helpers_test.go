@@ -77,9 +77,7 @@ func TestMain(m *testing.M) {
 // a fresh build of berth unless BERTH_BIN names one), or skips loudly.
 func need(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("SKIP: cluster test (-short)")
-	}
+	testneed.Long(t, "cluster test")
 	testneed.Env(t, "cluster", missing)
 	upOnce.Do(func() {
 		if os.Getenv("BERTH_BIN") == "" {

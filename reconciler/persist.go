@@ -98,45 +98,31 @@ func (r *Reconciler) save(recs []*Record) error {
 	for _, rec := range recs {
 		switch rec.Bucket {
 		case bucketRollouts:
-			if v, ok := rec.Value.(Rollout); ok {
-				r.state.Rollouts[rec.Key] = v
-			} else {
-				delete(r.state.Rollouts, rec.Key)
-			}
+			setOrDelete(r.state.Rollouts, rec)
 		case bucketJobs:
-			if v, ok := rec.Value.(JobRun); ok {
-				r.state.Jobs[rec.Key] = v
-			} else {
-				delete(r.state.Jobs, rec.Key)
-			}
+			setOrDelete(r.state.Jobs, rec)
 		case bucketCrons:
-			if v, ok := rec.Value.(CronRuns); ok {
-				r.state.Crons[rec.Key] = v
-			} else {
-				delete(r.state.Crons, rec.Key)
-			}
+			setOrDelete(r.state.Crons, rec)
 		case bucketStops:
-			if v, ok := rec.Value.(Stop); ok {
-				r.stops[rec.Key] = v
-			} else {
-				delete(r.stops, rec.Key)
-			}
+			setOrDelete(r.stops, rec)
 		case bucketHistory:
-			if v, ok := rec.Value.(RevisionHistory); ok {
-				r.state.History[rec.Key] = v
-			} else {
-				delete(r.state.History, rec.Key)
-			}
+			setOrDelete(r.state.History, rec)
 		case bucketClaims:
-			if v, ok := rec.Value.(ClaimHold); ok {
-				if r.state.Claims == nil {
-					r.state.Claims = map[string]ClaimHold{}
-				}
-				r.state.Claims[rec.Key] = v
-			} else {
-				delete(r.state.Claims, rec.Key)
+			if r.state.Claims == nil {
+				r.state.Claims = map[string]ClaimHold{}
 			}
+			setOrDelete(r.state.Claims, rec)
 		}
 	}
 	return nil
+}
+
+// setOrDelete applies a saved record to its in-memory map: its value, or
+// a deletion when the record holds none of the map's type.
+func setOrDelete[V any](m map[string]V, rec *Record) {
+	if v, ok := rec.Value.(V); ok {
+		m[rec.Key] = v
+	} else {
+		delete(m, rec.Key)
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types/task"
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
@@ -207,7 +209,8 @@ func (r *Runtime) deleteOrphanTask(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("list tasks: %w", errgrpc.ToNative(err))
 	}
-	if len(list.Tasks) == 0 {
+	// containerd 1.6 does not apply the filter to tasks: look for the id.
+	if !slices.ContainsFunc(list.Tasks, func(t *task.Process) bool { return t.ID == id }) {
 		return nil
 	}
 	r.log.Warn("task of a container deleted outside berth; deleting it", "container", id)

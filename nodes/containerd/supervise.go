@@ -344,6 +344,9 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	if err := r.deleteTask(ctx, c.id, t, containerd.WithProcessKill); err != nil {
 		return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
 	}
+	if err := r.checkHolder(ctx, pd); err != nil {
+		return nil, nil, err
+	}
 	if r.opts.beforeStart != nil {
 		r.opts.beforeStart(pd.key, c.spec.Name)
 	}

@@ -232,6 +232,24 @@ func (r *Runtime) podPIDNamespace(pd *pod) (string, error) {
 // containers join by) may now be another process's.
 var errHolderGone = errors.New("the pod's process namespace holder (its PID 1) is gone; the pod must be created again")
 
+// ReasonSandboxChanged is the reason of a container of a pod whose
+// holder died (the kernel kills every process of the namespace with its
+// PID 1): the pod is reported Failed, and the reconciler replaces it with
+// a new holder, as the kubelet kills and re-creates a pod whose sandbox
+// changed (its event of that name).
+const ReasonSandboxChanged = "SandboxChanged"
+
+// holderLost records that c cannot start again because the pod's holder
+// is gone.
+func (r *Runtime) holderLost(pd *pod, c *ctr) {
+	r.log.Warn("process namespace holder gone; the pod is re-created", "pod", pd.key, "container", c.spec.Name)
+	pd.mu.Lock()
+	c.state.State, c.state.Reason, c.state.Message = nodes.StateTerminated, ReasonSandboxChanged, errHolderGone.Error()
+	c.state.Ready = false
+	pd.mu.Unlock()
+	r.updateReady(pd)
+}
+
 // checkHolder fails unless the holder still runs with the pid the
 // containers' specs name.
 func (r *Runtime) checkHolder(ctx context.Context, pd *pod) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -245,4 +246,41 @@ func TestShareProcessNamespaceReadopt(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertHolderGone(t, rt2, hid, holder, ns)
+}
+
+// TestShareProcessNamespaceHolderKilled: when the holder dies (the kernel
+// kills the namespace's every process with it), no container starts
+// again into whatever process reuses its pid: the pod is reported Failed
+// with reason SandboxChanged, so that the reconciler re-creates it, and
+// its removal leaves nothing.
+func TestShareProcessNamespaceHolderKilled(t *testing.T) {
+	rt := newRuntime(t)
+	p := pidPod("sharepid-kill", true)
+	cleanup(t, rt, p.Key())
+	if err := rt.CreatePod(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	waitPod(t, rt, p.Key(), 60*time.Second, "running", running)
+	holder := holderOf(t, rt, p.Key())
+	ns := pidNSOf(t, holder)
+	hid := holderID(rt.lookup(p.Key()))
+	cont, err := rt.client.LoadContainer(rt.ctx, hid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, err := cont.Task(rt.ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := task.Kill(rt.ctx, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	st := waitPod(t, rt, p.Key(), 30*time.Second, "Failed", func(p *nodes.PodStatus) bool { return p.Phase == nodes.PhaseFailed })
+	if st.Reason != ReasonSandboxChanged {
+		t.Errorf("pod failed with reason %q (%s), want %s", st.Reason, st.Message, ReasonSandboxChanged)
+	}
+	if err := rt.RemovePod(ctx, p.Key(), time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	assertHolderGone(t, rt, hid, holder, ns)
 }

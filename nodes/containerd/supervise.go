@@ -143,6 +143,10 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 				}
 			}
 		}
+		if errors.Is(err, errHolderGone) && !r.halted(pd, c) {
+			r.holderLost(pd, c)
+			return false
+		}
 		if err != nil {
 			if r.halted(pd, c) {
 				return false

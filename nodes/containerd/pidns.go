@@ -92,9 +92,20 @@ func sharesPID(pd *pod) bool {
 	return pd.spec.Spec.ShareProcessNamespace && !pd.spec.Spec.HostPID
 }
 
-// startHolder creates and starts the pod's holder (one left by an
-// earlier pod of the same name is replaced) and records its pid.
+// startHolder creates and starts the holder of a pod that shares its PID
+// namespace (one left by an earlier pod of the same name is replaced)
+// and records its pid.
 func (r *Runtime) startHolder(ctx context.Context, pd *pod) error {
+	if !sharesPID(pd) {
+		return nil
+	}
+	if err := r.runHolder(ctx, pd); err != nil {
+		return fmt.Errorf("process namespace holder: %w", err)
+	}
+	return nil
+}
+
+func (r *Runtime) runHolder(ctx context.Context, pd *pod) error {
 	ctx = r.nsCtx(ctx)
 	id := holderID(pd)
 	if err := r.deleteHolder(ctx, id); err != nil {

@@ -75,10 +75,8 @@ type pod struct {
 	volPaths map[string]string
 	// adopted marks a pod rebuilt from containerd and its state file:
 	// its spec's secret values are redacted.
-	adopted bool
-	// holderPID is the pid of the holder of the pod's shared PID
-	// namespace (shareProcessNamespace, pidns.go), 0 if none runs.
-	holderPID uint32
+	adopted   bool
+	holderPID uint32 // of its shared PID namespace's holder (pidns.go), 0: none
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.
@@ -263,10 +261,8 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.writeResolvConf(p); err != nil {
 		return err
 	}
-	if sharesPID(pd) {
-		if err := r.startHolder(ctx, pd); err != nil {
-			return fmt.Errorf("process namespace holder: %w", err)
-		}
+	if err := r.startHolder(ctx, pd); err != nil {
+		return err
 	}
 	return r.writeRecord(pd)
 }

@@ -20,6 +20,10 @@ func main() {
 	if len(os.Args) == 3 && os.Args[1] == containerd.LogCopyArg {
 		os.Exit(containerd.RunLogCopy(os.Args[2]))
 	}
+	// ... and as the holder (PID 1) of a pod's shared PID namespace.
+	if len(os.Args) == 2 && os.Args[1] == containerd.PauseArg {
+		os.Exit(containerd.RunPause())
+	}
 	os.Exit(Main())
 }
 

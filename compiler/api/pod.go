@@ -41,6 +41,10 @@ type PodSpec struct {
 	HostIPC         bool                `json:"hostIPC,omitempty" yaml:"hostIPC,omitempty"`
 	SecurityContext *PodSecurityContext `json:"securityContext,omitempty" yaml:"securityContext,omitempty"`
 
+	// ShareProcessNamespace puts all the pod's containers in one PID
+	// namespace.
+	ShareProcessNamespace *bool `json:"shareProcessNamespace,omitempty" yaml:"shareProcessNamespace,omitempty"`
+
 	// DNSPolicy (schema default ClusterFirst), DNSConfig, HostAliases,
 	// Hostname and Subdomain make the pod's /etc/resolv.conf, /etc/hosts
 	// and host name, as the kubelet does.

@@ -152,6 +152,7 @@ func (x *expander) resolve(src source, ns string, meta *api.ObjectMeta, spec *ap
 		HostNetwork:                   spec.HostNetwork,
 		HostPID:                       spec.HostPID,
 		HostIPC:                       spec.HostIPC,
+		ShareProcessNamespace:         spec.ShareProcessNamespace != nil && *spec.ShareProcessNamespace,
 		SecurityContext:               podSecurity(spec.SecurityContext),
 		TerminationGracePeriodSeconds: defaultGrace,
 		NodeSelector:                  spec.NodeSelector,

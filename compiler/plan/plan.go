@@ -143,6 +143,7 @@ type PodSpec struct {
 	HostNetwork                   bool              `json:"hostNetwork,omitempty"`
 	HostPID                       bool              `json:"hostPID,omitempty"`
 	HostIPC                       bool              `json:"hostIPC,omitempty"`
+	ShareProcessNamespace         bool              `json:"shareProcessNamespace,omitempty"` // one PID namespace, PID 1 a holder (nodes/containerd)
 	SecurityContext               *PodSecurity      `json:"securityContext,omitempty"`
 	TerminationGracePeriodSeconds int64             `json:"terminationGracePeriodSeconds"`
 	NodeSelector                  map[string]string `json:"nodeSelector,omitempty"`

@@ -12,14 +12,18 @@ import (
 	"berth.dev/berth/compiler/api"
 )
 
-// podSecurityContext is validatePodSpecSecurityContext: ids, sysctls
-// and profiles. (The API server calls it on the internal
-// PodSecurityContext, which also holds hostPID, hostIPC and
-// hostNetwork; shareProcessNamespace, whose rule it also checks, is not
-// supported by berth.)
+// podSecurityContext is validatePodSpecSecurityContext: ids, sysctls,
+// profiles, and shareProcessNamespace with hostPID. (The API server
+// calls it on the internal PodSecurityContext, which always exists and
+// also holds hostPID, hostIPC, hostNetwork and shareProcessNamespace:
+// hence the path spec.securityContext.shareProcessNamespace, which
+// kubectl prints too.)
 func podSecurityContext(s *api.PodSpec, specPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	path := specPath.Child("securityContext")
+	if share := s.ShareProcessNamespace; share != nil && *share && s.HostPID {
+		errs = append(errs, field.Invalid(path.Child("shareProcessNamespace"), *share, "ShareProcessNamespace and HostPID cannot both be enabled"))
+	}
 	sc := s.SecurityContext
 	if sc == nil {
 		return errs

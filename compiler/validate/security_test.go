@@ -75,6 +75,16 @@ func TestSecurityRules(t *testing.T) {
 		},
 		good: ctr("  hostPID: true\n  securityContext:\n    sysctls: [{name: net.ipv4.tcp_syncookies, value: '1'}, {name: kernel.shm_rmid_forced, value: '1'}]\n", ""),
 	}, {
+		name: "shareProcessNamespace with hostPID",
+		bad:  ctr("  hostPID: true\n  shareProcessNamespace: true\n", ""),
+		want: []string{`test.yaml:5:3: error: spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled`},
+		good: ctr("  hostPID: true\n  shareProcessNamespace: false\n", ""),
+	}, {
+		name: "shareProcessNamespace with hostPID, placed at the securityContext",
+		bad:  ctr("  hostPID: true\n  shareProcessNamespace: true\n  securityContext: {runAsUser: 1}\n", ""),
+		want: []string{`test.yaml:7:20: error: spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled`},
+		good: ctr("  shareProcessNamespace: true\n", ""),
+	}, {
 		name: "Bidirectional propagation in an unprivileged container",
 		bad:  ctr("  volumes: [{name: v, hostPath: {path: /mnt}}]\n", "    volumeMounts: [{name: v, mountPath: /mnt, mountPropagation: Bidirectional}]\n"),
 		want: []string{`test.yaml:9:65: error: spec.containers[0].volumeMounts[0].mountPropagation: Forbidden: Bidirectional mount propagation is available only to privileged containers`},

@@ -31,12 +31,17 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		return fmt.Errorf("list containers: %w", err)
 	}
 	byPod := map[string]map[string]map[string]string{} // key -> container id -> labels
+	holders := map[string]string{}                     // key -> holder id (pidns.go)
 	for _, c := range conts {
 		l, err := c.Labels(ctx)
 		if err != nil {
 			return err
 		}
 		key := l[nodes.LabelNamespace] + "/" + l[nodes.LabelPod]
+		if l[labelHolder] != "" {
+			holders[key] = c.ID()
+			continue
+		}
 		if byPod[key] == nil {
 			byPod[key] = map[string]map[string]string{}
 		}
@@ -74,6 +79,7 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		if err := r.restore(ctx, pd, labels); err != nil {
 			return fmt.Errorf("pod %s: %w", key, err)
 		}
+		r.adoptHolder(ctx, pd)
 		r.updateReady(pd)
 		r.mu.Lock()
 		r.pods[key] = pd
@@ -88,6 +94,14 @@ func (r *Runtime) adopt(ctx context.Context) error {
 		// Containers without a state file cannot be supervised: remove them.
 		for id := range cs {
 			r.log.Warn("removing orphaned container", "container", id, "pod", key)
+			if err := r.deleteContainer(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	for key, id := range holders {
+		if !seen[key] {
+			r.log.Warn("removing orphaned process namespace holder", "container", id, "pod", key)
 			if err := r.deleteContainer(ctx, id); err != nil {
 				return err
 			}

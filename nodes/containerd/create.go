@@ -140,8 +140,12 @@ func (r *Runtime) createMissing(ctx context.Context, pd *pod, only *ctr) error {
 		if err != nil {
 			return &createError{err}
 		}
+		pidNS, err := r.podPIDNamespace(pd)
+		if err != nil {
+			return &createError{err}
+		}
 		opts, err := specOpts(img, specInput{pod: spec, c: c.spec, ip: ip, node: &r.node, ns: pd.ns, mounts: mounts, subPaths: subPaths, hosts: hosts, resolv: resolv, serviceEnv: svcEnv,
-			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog})
+			imageUser: user, seccompRoot: r.opts.SeccompProfileRoot, termLog: termLog, pidNS: pidNS})
 		if err != nil {
 			return &createError{err}
 		}

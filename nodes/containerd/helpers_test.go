@@ -40,6 +40,10 @@ func TestMain(m *testing.M) {
 	if len(os.Args) == 3 && os.Args[1] == LogCopyArg {
 		os.Exit(RunLogCopy(os.Args[2]))
 	}
+	// and as the holder of a pod's shared PID namespace.
+	if len(os.Args) == 2 && os.Args[1] == PauseArg {
+		os.Exit(RunPause())
+	}
 	os.Exit(runMain(m))
 }
 

@@ -89,7 +89,7 @@ func (pd *pod) status() nodes.PodStatus {
 func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message string) (string, string, string) {
 	for _, cs := range [][]nodes.ContainerStatus{inits, apps} {
 		for _, c := range cs {
-			if c.Reason == ReasonContainerMissing {
+			if c.Reason == ReasonContainerMissing || c.Reason == ReasonSandboxChanged {
 				return nodes.PhaseFailed, c.Reason, c.Message
 			}
 		}

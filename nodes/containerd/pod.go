@@ -75,7 +75,8 @@ type pod struct {
 	volPaths map[string]string
 	// adopted marks a pod rebuilt from containerd and its state file:
 	// its spec's secret values are redacted.
-	adopted bool
+	adopted   bool
+	holderPID uint32 // of its shared PID namespace's holder (pidns.go), 0: none
 }
 
 // ctr is one container of a pod; its fields are guarded by pod.mu.
@@ -260,6 +261,9 @@ func (r *Runtime) setup(ctx context.Context, pd *pod) error {
 	if _, err := r.writeResolvConf(p); err != nil {
 		return err
 	}
+	if err := r.startHolder(ctx, pd); err != nil {
+		return err
+	}
 	return r.writeRecord(pd)
 }
 
@@ -407,6 +411,9 @@ func (r *Runtime) StopPod(ctx context.Context, key string, deadline time.Time) e
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("stop pod %s: %w", key, err)
 	}
+	if err := r.removeHolder(ctx, pd); err != nil {
+		return fmt.Errorf("stop pod %s: %w", key, err)
+	}
 	pd.mu.Lock()
 	if first {
 		pd.forced = forced
@@ -457,6 +464,9 @@ func (r *Runtime) teardown(ctx context.Context, pd *pod) error {
 		if err := r.deleteContainer(ctx, c.id); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := r.removeHolder(ctx, pd); err != nil {
+		errs = append(errs, err)
 	}
 	pd.mu.Lock()
 	hostNet := pd.spec.Spec.HostNetwork

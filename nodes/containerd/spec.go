@@ -46,6 +46,9 @@ type specInput struct {
 	// termLog is the host file mounted at the container's
 	// terminationMessagePath.
 	termLog string
+	// pidNS is the pod's shared PID namespace (/proc/<holder>/ns/pid),
+	// "" for the container's own.
+	pidNS string
 }
 
 // env resolves the container's environment: literal values, the
@@ -112,7 +115,8 @@ func specOpts(img containerd.Image, in specInput) ([]oci.SpecOpts, error) {
 
 // namespaceOpts put the container in its pod's namespaces: the pod's
 // network, UTS and IPC namespaces, or the host's with hostNetwork and
-// hostIPC; its own PID namespace, or the host's with hostPID.
+// hostIPC; its own PID namespace, the host's with hostPID, or the pod's
+// shared one (pidns.go).
 func namespaceOpts(in specInput) []oci.SpecOpts {
 	var opts []oci.SpecOpts
 	spec := in.pod.Spec
@@ -139,8 +143,11 @@ func namespaceOpts(in specInput) []oci.SpecOpts {
 	case !spec.HostNetwork:
 		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.IPCNamespace, Path: in.ns.IPC}))
 	}
-	if spec.HostPID {
+	switch {
+	case spec.HostPID:
 		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
+	case in.pidNS != "":
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.PIDNamespace, Path: in.pidNS}))
 	}
 	return opts
 }

@@ -143,6 +143,10 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 				}
 			}
 		}
+		if errors.Is(err, errHolderGone) && !r.halted(pd, c) {
+			r.holderLost(pd, c)
+			return false
+		}
 		if err != nil {
 			if r.halted(pd, c) {
 				return false
@@ -345,6 +349,9 @@ func (r *Runtime) startTask(ctx context.Context, pd *pod, c *ctr) (containerd.Ta
 	}
 	if err := r.deleteTask(ctx, c.id, t, containerd.WithProcessKill); err != nil {
 		return nil, nil, fmt.Errorf("delete stale task %s: %w", c.id, err)
+	}
+	if err := r.checkHolder(ctx, pd); err != nil {
+		return nil, nil, err
 	}
 	if r.opts.beforeStart != nil {
 		r.opts.beforeStart(pd.key, c.spec.Name)

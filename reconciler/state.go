@@ -91,6 +91,9 @@ type Rollout struct {
 	// SwitchedAt is when activeService moved to the new revision; the old
 	// revision is kept scaleDownDelaySeconds after it.
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
+	// Waiting is since when a StatefulSet's ordinals here wait for
+	// nodes without word (setorder.go): their turns count from it.
+	Waiting time.Time `json:"waiting,omitzero"`
 }
 
 // Stop is a stop or removal of a pod the reconciler began, kept until it

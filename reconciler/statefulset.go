@@ -3,6 +3,7 @@ package reconciler
 import (
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"berth.dev/berth/compiler/plan"
@@ -72,6 +73,9 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 			healthy = false
 		}
 	}
+	// The ordinals on the other nodes, as they tell them (setorder.go).
+	x := v.setOrder(w, sorted, condemned, progress)
+	unavailable += x.unavailable()
 
 	// Creations, in ordinal order.
 	blocked := false
@@ -95,7 +99,11 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 			}
 			continue
 		}
-		if blocked {
+		if blocked || x.elsewhere(ordinalOf(p.Labels)) {
+			continue
+		}
+		if ordered && !x.lowerReady(ordinalOf(p.Labels)) {
+			blocked = true
 			continue
 		}
 		pod := p
@@ -111,9 +119,11 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 	}
 
 	// Scale down: highest ordinal first; ordered sets one at a time and
-	// only while every ordinal is ready.
+	// only while every ordinal, here and on the other nodes, is ready.
+	// (The other nodes are asked only when something would happen: a
+	// node without word costs turns of waiting.)
 	for i, o := range condemned {
-		if ordered && (i > 0 || !healthy) {
+		if ordered && (i > 0 || !healthy || !x.higherGone(ordinalOf(o.Labels)) || !x.healthy()) {
 			v.handled[o.Key()] = true
 			continue
 		}
@@ -129,12 +139,15 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 			if o == nil || current(o, p) || belowPartition(w, p) {
 				continue
 			}
+			if ordered && !x.healthy() || !x.higherUpdated(ordinalOf(p.Labels), ordered) {
+				break
+			}
 			v.remove(o, key, "ordinal of an old revision: update")
 			v.create(p, key, "ordinal of an old revision: update")
 			budget--
 		}
 	}
-	v.statefulSetRecord(w, sorted, obs, min, progress)
+	v.statefulSetRecord(w, sorted, obs, min, progress, x)
 }
 
 // knownOrdinal is the pod an ordinal ran before the current revision,
@@ -155,7 +168,7 @@ func (v *view) knownOrdinal(workload, podKey string, progress State) *plan.Pod {
 // statefulSetRecord keeps the set's rollout record: the revision, the
 // one before it, how many ordinals run it and are available, Complete
 // once all do.
-func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[string]*nodes.PodStatus, min time.Duration, progress State) {
+func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[string]*nodes.PodStatus, min time.Duration, progress State, x *setOrder) {
 	key := w.Key()
 	before, had := progress.Rollouts[key]
 	r := before
@@ -178,6 +191,15 @@ func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[s
 	r.Phase = PhaseProgressing
 	if n == len(sorted) {
 		r.Phase = PhaseComplete
+	}
+	// What the set waits for on the other nodes, and since when it
+	// waits on nodes without word (their turns count from it).
+	r.Message, r.Waiting = "", time.Time{}
+	if x != nil {
+		r.Message = strings.Join(x.waits, "; ")
+		if x.timed {
+			r.Waiting = x.since
+		}
 	}
 	if !had || !sameJSON(before, r) {
 		v.record(bucketRollouts, key, r, "statefulset "+r.Phase)

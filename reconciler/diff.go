@@ -37,9 +37,9 @@ type Desired struct {
 	// Hosts are the nodes that run each workload of a plan with several
 	// stages (WaveHosts): a stage waits for the ones before it there.
 	Hosts map[string][]string
-	// Ordinals is the node of each ordinal of each StatefulSet whose
-	// ordinals the schedule spreads over several nodes (SetPlacement):
-	// this node waits for the ordinals before or after its own there.
+	// Ordinals is the node of each ordinal of each StatefulSet
+	// (SetPlacement): this node waits for the ordinals before or after
+	// its own on other nodes.
 	Ordinals map[string]map[int]string
 }
 

@@ -111,12 +111,10 @@ func localOrdinals(w *plan.Workload, pods []*nodes.PodStatus, revision string, n
 	return out
 }
 
-// SetPlacement is the node of each ordinal of each StatefulSet of p
-// whose ordinals the schedule spreads over several nodes, by set key
-// (the others need no word from another node).
+// SetPlacement is the node of each ordinal of each StatefulSet of p,
+// by set key.
 func SetPlacement(p *plan.Plan) map[string]map[int]string {
 	out := map[string]map[int]string{}
-	spread := map[string]bool{}
 	for _, n := range p.Nodes {
 		for i := range n.Pods {
 			pod := &n.Pods[i]
@@ -127,16 +125,7 @@ func SetPlacement(p *plan.Plan) map[string]map[int]string {
 			if out[k] == nil {
 				out[k] = map[int]string{}
 			}
-			for _, other := range out[k] {
-				spread[k] = spread[k] || other != n.Node.Name
-				break
-			}
 			out[k][ordinalOf(pod.Labels)] = n.Node.Name
-		}
-	}
-	for k := range out {
-		if !spread[k] {
-			delete(out, k)
 		}
 	}
 	if len(out) == 0 {
@@ -159,8 +148,16 @@ type setOrder struct {
 	by      map[int]string
 	unheard map[string]bool
 	// local are the set's ordinals the plan places here; leaving are
-	// the ones this node runs and the plan places on another node.
+	// the ones this node runs and the plan places on another node;
+	// condemned counts this node's pods of the set the plan does not
+	// place here.
 	local, leaving map[int]bool
+	condemned      int
+	// spread: the plan places ordinals of the set on other nodes; top
+	// is where the set's ordinals ended when it last did, kept while a
+	// scale down runs here (Rollout.Spread).
+	spread bool
+	top    int
 
 	// since is when this node started waiting on nodes without word
 	// (zero: not yet); now the pass's time.
@@ -192,6 +189,14 @@ func (v *view) setOrder(w *plan.Workload, sorted []*plan.Pod, condemned []*nodes
 			s.leaving[i] = true
 		}
 	}
+	s.condemned = len(condemned)
+	for _, n := range s.placed {
+		if n != v.d.Node {
+			s.spread = true
+			break
+		}
+	}
+	s.top = progress.Rollouts[key].Spread
 	for _, n := range v.d.Nodes {
 		if n.Name == v.d.Node {
 			continue
@@ -319,6 +324,42 @@ func (s *setOrder) higherGone(i int) bool {
 		}
 	}
 	return true
+}
+
+// downTurn says whether a scale down of ordinal c here may go as far as
+// the nodes without word go: the ordinals above it, up to where the set
+// ended when it last had ordinals on other nodes, are a turn each (they
+// go first), and this one one more.
+func (s *setOrder) downTurn(c int) bool {
+	if s == nil || s.top <= c || len(s.unheard) == 0 {
+		return true
+	}
+	silent := make([]string, 0, len(s.unheard))
+	for n := range s.unheard {
+		silent = append(silent, n)
+	}
+	sort.Strings(silent)
+	return s.turn(s.top-c, silent, s.name(c)+" is removed")
+}
+
+// record keeps in r what the next passes need: where the set ended
+// when spread (while a scale down runs here), since when it waits on
+// nodes without word, and what it waits for.
+func (s *setOrder) record(r *Rollout, before Rollout) {
+	r.Message, r.Waiting, r.Spread = "", time.Time{}, 0
+	if s == nil {
+		return
+	}
+	r.Message = strings.Join(s.waits, "; ")
+	if s.timed {
+		r.Waiting = s.since
+	}
+	if s.spread {
+		r.Spread = s.end
+	}
+	if s.condemned > 0 {
+		r.Spread = max(r.Spread, before.Spread)
+	}
 }
 
 // higherUpdated says whether every ordinal above i, down to the

@@ -83,6 +83,7 @@ func TestStatefulSetOrderAcrossNodes(t *testing.T) {
 		here    []ord
 		rollout *Rollout // this node's record of the set
 		waiting time.Duration
+		top     int // the record's Spread
 		want    change
 		message string // a part of the record's message
 	}{
@@ -124,6 +125,12 @@ func TestStatefulSetOrderAcrossNodes(t *testing.T) {
 		{name: "scale down waits for the set to be ready", s: ordered, rev: "a", placed: []string{"n1"},
 			peers: map[string]PeerReadiness{"n1": tells("a", ord{0, "a", false}), "n3": tells("a")},
 			here:  []ord{{1, "a", true}}, message: "waits for db-0 on n1 to run and be ready"},
+		{name: "scale down without word waits its turns", s: ordered, rev: "a", placed: []string{"n1"}, top: 3, waiting: 16 * time.Second,
+			here: []ord{{1, "a", true}}, message: "db-1 is removed at 2026-11-25T12:00:44Z (no word from n1, n3)"},
+		{name: "scale down without word, turns over", s: ordered, rev: "a", placed: []string{"n1"}, top: 3, waiting: 31 * time.Second,
+			here: []ord{{1, "a", true}}, want: change{removes: []string{"db-1"}}},
+		{name: "scale down of a set on this node waits for no one", s: ordered, rev: "a", placed: []string{"n2"},
+			here: []ord{{0, "a", true}, {1, "a", true}}, want: change{removes: []string{"db-1"}}},
 		{name: "parallel scale down at once", s: par, rev: "a", placed: []string{"n1"},
 			peers: map[string]PeerReadiness{"n1": tells("a", ord{0, "a", true}), "n3": tells("a", ord{2, "a", true})},
 			here:  []ord{{1, "a", true}}, want: change{removes: []string{"db-1"}}},
@@ -163,6 +170,7 @@ func TestStatefulSetOrderAcrossNodes(t *testing.T) {
 			if c.waiting > 0 {
 				r.Waiting = t0.Add(-c.waiting)
 			}
+			r.Spread = c.top
 			st.Rollouts["StatefulSet/default/db"] = r
 			var got change
 			var rec *Rollout
@@ -248,8 +256,7 @@ func TestOrdinalsWire(t *testing.T) {
 	}
 }
 
-// SetPlacement names the node of each ordinal of the sets the schedule
-// spreads, and leaves out a set on one node.
+// SetPlacement names the node of each ordinal of each set.
 func TestSetPlacement(t *testing.T) {
 	p := &plan.Plan{Nodes: []plan.NodePlan{{Node: plan.Node{Name: "n1"}}, {Node: plan.Node{Name: "n2"}}}}
 	for i, n := range []int{0, 1, 0} {
@@ -259,7 +266,7 @@ func TestSetPlacement(t *testing.T) {
 	one := mkPod("StatefulSet", "solo", "a", 0)
 	one.Labels = map[string]string{labelPodIndex: "0"}
 	p.Nodes[1].Pods = append(p.Nodes[1].Pods, one)
-	want := map[string]map[int]string{"StatefulSet/default/db": {0: "n1", 1: "n2", 2: "n1"}}
+	want := map[string]map[int]string{"StatefulSet/default/db": {0: "n1", 1: "n2", 2: "n1"}, "StatefulSet/default/solo": {0: "n2"}}
 	if got := SetPlacement(p); !reflect.DeepEqual(got, want) {
 		t.Fatalf("placement %v, want %v", got, want)
 	}
@@ -279,5 +286,31 @@ func TestLocalProgressOrdinals(t *testing.T) {
 	want := []PeerOrdinal{{Ordinal: 0, Ready: true, Available: true, Current: true}, {Ordinal: 1, Ready: true, Available: true, Current: true}}
 	if got.Revision != "a" || !reflect.DeepEqual(got.Ordinals, want) {
 		t.Fatalf("told %+v, want revision a with %v", got, want)
+	}
+}
+
+// A node keeps where a spread set ended while its scale down runs
+// here, so that turns count down from there after a restart too.
+func TestStatefulSetOrderSpreadRecord(t *testing.T) {
+	spreadOf := func(d Desired, obs nodes.NodeState, st State) int {
+		for _, a := range Diff(d, obs, st) {
+			if ro, ok := a.Record.Value.(Rollout); a.Kind == ActRecord && ok {
+				return ro.Spread
+			}
+		}
+		return st.Rollouts["StatefulSet/default/db"].Spread
+	}
+	st := State{Now: t0, Rollouts: map[string]Rollout{"StatefulSet/default/db": {Revision: "a", Phase: PhaseComplete, Available: 1}}}
+	three := setDesired("n2", "a", ordered, []string{"n1", "n2", "n3"}, nil)
+	if got := spreadOf(three, runsOrdinals(ord{1, "a", true}), st); got != 3 {
+		t.Fatalf("spread %d, want 3", got)
+	}
+	st.Rollouts["StatefulSet/default/db"] = Rollout{Revision: "a", Phase: PhaseComplete, Available: 1, Spread: 3}
+	one := setDesired("n2", "a", ordered, []string{"n1"}, nil)
+	if got := spreadOf(one, runsOrdinals(ord{1, "a", true}), st); got != 3 {
+		t.Fatalf("spread %d while db-1 is condemned here, want 3 kept", got)
+	}
+	if got := spreadOf(one, nodes.NodeState{}, st); got != 1 {
+		t.Fatalf("spread %d once db-1 is gone, want 1", got)
 	}
 }

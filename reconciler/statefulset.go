@@ -3,7 +3,6 @@ package reconciler
 import (
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"berth.dev/berth/compiler/plan"
@@ -123,7 +122,7 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 	// (The other nodes are asked only when something would happen: a
 	// node without word costs turns of waiting.)
 	for i, o := range condemned {
-		if ordered && (i > 0 || !healthy || !x.higherGone(ordinalOf(o.Labels)) || !x.healthy()) {
+		if ordered && (i > 0 || !healthy || !x.higherGone(ordinalOf(o.Labels)) || !x.healthy() || !x.downTurn(ordinalOf(o.Labels))) {
 			v.handled[o.Key()] = true
 			continue
 		}
@@ -192,15 +191,7 @@ func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[s
 	if n == len(sorted) {
 		r.Phase = PhaseComplete
 	}
-	// What the set waits for on the other nodes, and since when it
-	// waits on nodes without word (their turns count from it).
-	r.Message, r.Waiting = "", time.Time{}
-	if x != nil {
-		r.Message = strings.Join(x.waits, "; ")
-		if x.timed {
-			r.Waiting = x.since
-		}
-	}
+	x.record(&r, before)
 	if !had || !sameJSON(before, r) {
 		v.record(bucketRollouts, key, r, "statefulset "+r.Phase)
 	}

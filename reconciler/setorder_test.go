@@ -112,6 +112,9 @@ func TestStatefulSetOrderAcrossNodes(t *testing.T) {
 		{name: "ordinal still runs on another node", s: par, rev: "a", placed: spread,
 			peers:   map[string]PeerReadiness{"n1": tells("a"), "n3": tells("a", ord{1, "a", true})},
 			message: "db-1 waits for its pod on n3 to be gone"},
+		{name: "a later ordinal waits for one that still runs elsewhere", s: ordered, rev: "a", placed: []string{"n1", "n2", "n2"},
+			peers:   map[string]PeerReadiness{"n1": tells("a", ord{0, "a", true}), "n3": tells("a", ord{1, "a", true})},
+			message: "db-1 waits for its pod on n3 to be gone"},
 		{name: "one node: as before", s: ordered, rev: "a", placed: []string{"n2", "n2"},
 			want: change{creates: []string{"db-0", "db-1"}[:1]}},
 

@@ -98,7 +98,11 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 			}
 			continue
 		}
-		if blocked || x.elsewhere(ordinalOf(p.Labels)) {
+		if blocked {
+			continue
+		}
+		if x.elsewhere(ordinalOf(p.Labels)) {
+			blocked = ordered // a later ordinal waits for this one
 			continue
 		}
 		if ordered && !x.lowerReady(ordinalOf(p.Labels)) {

@@ -258,10 +258,16 @@ type Lifecycle struct {
 	PreStop   *LifecycleHandler `json:"preStop,omitempty" yaml:"preStop,omitempty"`
 }
 
-// LifecycleHandler is an exec or httpGet hook (preStop: exec only).
+// LifecycleHandler is a hook: exactly one of exec, httpGet and sleep.
 type LifecycleHandler struct {
 	Exec    *ExecAction    `json:"exec,omitempty" yaml:"exec,omitempty"`
 	HTTPGet *HTTPGetAction `json:"httpGet,omitempty" yaml:"httpGet,omitempty"`
+	Sleep   *SleepAction   `json:"sleep,omitempty" yaml:"sleep,omitempty"`
+}
+
+// SleepAction is a hook that waits Seconds.
+type SleepAction struct {
+	Seconds int64 `json:"seconds" yaml:"seconds"`
 }
 
 // Volume is a pod volume.

@@ -35,12 +35,17 @@ func planProbe(p *api.Probe) *plan.Probe {
 	return out
 }
 
-// planHook is a postStart hook in the plan's types.
+// planHook is a lifecycle hook in the plan's types.
 func planHook(h *api.LifecycleHandler) *plan.LifecycleHandler {
 	if h == nil {
 		return nil
 	}
-	return &plan.LifecycleHandler{Exec: planExec(h.Exec), HTTPGet: planHTTPGet(h.HTTPGet)}
+	out := &plan.LifecycleHandler{Exec: planExec(h.Exec), HTTPGet: planHTTPGet(h.HTTPGet)}
+	if h.Sleep != nil {
+		s := h.Sleep.Seconds
+		out.Sleep = &s
+	}
+	return out
 }
 
 func planExec(e *api.ExecAction) *plan.ExecAction {

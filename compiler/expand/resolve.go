@@ -245,11 +245,13 @@ func (x *expander) container(src source, path, ns string, c *api.Container, podS
 		}
 		out.Ports = append(out.Ports, plan.ContainerPort(p))
 	}
-	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Exec != nil {
-		out.PreStop = c.Lifecycle.PreStop.Exec.Command
-	}
 	if c.Lifecycle != nil {
 		out.PostStart = planHook(c.Lifecycle.PostStart)
+		if h := c.Lifecycle.PreStop; h != nil && h.Exec != nil {
+			out.PreStop = h.Exec.Command
+		} else {
+			out.PreStopHook = planHook(h)
+		}
 	}
 	out.RestartPolicy = c.RestartPolicy
 	return out, diags

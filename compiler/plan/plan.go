@@ -205,7 +205,12 @@ type Container struct {
 	LivenessProbe   *Probe          `json:"livenessProbe,omitempty"`
 	ReadinessProbe  *Probe          `json:"readinessProbe,omitempty"`
 	StartupProbe    *Probe          `json:"startupProbe,omitempty"`
-	PreStop         []string        `json:"preStop,omitempty"`
+	// PreStop is an exec preStop hook's command, and PreStopHook an
+	// httpGet or sleep one. (An exec hook stays a command: the plans,
+	// pod hashes and node records of earlier versions have it so, and
+	// a changed hash would restart every pod that has one.)
+	PreStop     []string          `json:"preStop,omitempty"`
+	PreStopHook *LifecycleHandler `json:"preStopHook,omitempty"`
 	// PostStart is the hook run right after the container starts (exec
 	// or httpGet); it is not running until the hook is done.
 	PostStart       *LifecycleHandler `json:"postStart,omitempty"`

@@ -110,10 +110,12 @@ type GRPCAction struct {
 	Service *string `json:"service,omitempty"`
 }
 
-// LifecycleHandler is a postStart hook: exec or httpGet.
+// LifecycleHandler is a hook: one of exec, httpGet and sleep (Sleep is
+// its seconds).
 type LifecycleHandler struct {
 	Exec    *ExecAction    `json:"exec,omitempty"`
 	HTTPGet *HTTPGetAction `json:"httpGet,omitempty"`
+	Sleep   *int64         `json:"sleep,omitempty"`
 }
 
 // ContainerRestartAlways is the one container restartPolicy: on an init

@@ -33,6 +33,7 @@ func podSpec(s *api.PodSpec, path *field.Path) field.ErrorList {
 	errs = append(errs, hostNetworkPorts(s, path)...)
 	errs = append(errs, scheduling(s, path)...)
 	errs = append(errs, podDNS(s, path)...)
+	errs = append(errs, hookSleeps(s, path)...)
 	return append(errs, podSecurityContext(s, path)...)
 }
 
@@ -57,6 +58,9 @@ func probesAndLifecycle(c *api.Container, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if c.Lifecycle != nil && c.Lifecycle.PostStart != nil && c.Lifecycle.PostStart.HTTPGet != nil {
 		errs = append(errs, httpHeaders(c.Lifecycle.PostStart.HTTPGet, p.Child("lifecycle", "postStart", "httpGet"))...)
+	}
+	if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.HTTPGet != nil {
+		errs = append(errs, httpHeaders(c.Lifecycle.PreStop.HTTPGet, p.Child("lifecycle", "preStop", "httpGet"))...)
 	}
 	errs = append(errs, probe(c.LivenessProbe, p.Child("livenessProbe"), probeLiveness)...)
 	errs = append(errs, probe(c.ReadinessProbe, p.Child("readinessProbe"), probeReadiness)...)
@@ -223,4 +227,36 @@ func protocol(p string) string {
 		return "TCP"
 	}
 	return p
+}
+
+// hookSleeps is validateSleepAction for every hook of the pod: a sleep
+// of 0 up to the pod's grace period (30 s by default), the rule since
+// Kubernetes 1.34 (PodLifecycleSleepActionAllowZero).
+func hookSleeps(s *api.PodSpec, path *field.Path) field.ErrorList {
+	grace := int64(30)
+	if s.TerminationGracePeriodSeconds != nil {
+		grace = *s.TerminationGracePeriodSeconds
+	}
+	var errs field.ErrorList
+	check := func(cs []api.Container, path *field.Path) {
+		for i := range cs {
+			l := cs[i].Lifecycle
+			if l == nil {
+				continue
+			}
+			for j, h := range []*api.LifecycleHandler{l.PostStart, l.PreStop} {
+				if h == nil || h.Sleep == nil {
+					continue
+				}
+				name := [...]string{"postStart", "preStop"}[j]
+				if sec := h.Sleep.Seconds; sec < 0 || sec > grace {
+					errs = append(errs, field.Invalid(path.Index(i).Child("lifecycle", name, "sleep"), sec,
+						fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", grace)))
+				}
+			}
+		}
+	}
+	check(s.InitContainers, path.Child("initContainers"))
+	check(s.Containers, path.Child("containers"))
+	return errs
 }

@@ -216,6 +216,19 @@ func TestPodRules(t *testing.T) {
 		want: []string{`test.yaml:8:62: error: spec.containers[0].lifecycle.postStart.httpGet.httpHeaders: Invalid value: "a b": a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')`},
 		good: pod("  containers:\n  - name: c\n    image: c:1\n    lifecycle: {postStart: {httpGet: {port: 80, httpHeaders: [{name: X-A, value: x}]}}}\n"),
 	}, {
+		name: "hook sleeps within the grace period",
+		bad:  pod("  terminationGracePeriodSeconds: 10\n  containers:\n  - name: c\n    image: c:1\n    lifecycle: {postStart: {sleep: {seconds: -1}}, preStop: {sleep: {seconds: 11}}}\n"),
+		want: []string{
+			`test.yaml:9:36: error: spec.containers[0].lifecycle.postStart.sleep: Invalid value: -1: must be non-negative and less than terminationGracePeriodSeconds (10)`,
+			`test.yaml:9:69: error: spec.containers[0].lifecycle.preStop.sleep: Invalid value: 11: must be non-negative and less than terminationGracePeriodSeconds (10)`,
+		},
+		good: pod("  containers:\n  - name: c\n    image: c:1\n    lifecycle: {postStart: {sleep: {seconds: 0}}, preStop: {sleep: {seconds: 30}}}\n"),
+	}, {
+		name: "preStop httpGet headers",
+		bad:  pod("  containers:\n  - name: c\n    image: c:1\n    lifecycle: {preStop: {httpGet: {port: 80, httpHeaders: [{name: \"a b\", value: x}]}}}\n"),
+		want: []string{`test.yaml:8:60: error: spec.containers[0].lifecycle.preStop.httpGet.httpHeaders: Invalid value: "a b": a valid HTTP header must consist of alphanumeric characters or '-' (e.g. 'X-Header-Name', regex used for validation is '[-A-Za-z0-9]+')`},
+		good: pod("  containers:\n  - name: c\n    image: c:1\n    lifecycle: {preStop: {httpGet: {port: 80, path: /drain}}}\n"),
+	}, {
 		name: "init containers run one at a time: their host ports do not collide",
 		bad:  pod("  initContainers:\n  - {name: i, image: i:1, ports: [{containerPort: 80, hostPort: 80}, {containerPort: 81, hostPort: 80}]}\n  containers: [{name: c, image: c:1}]\n"),
 		want: []string{`test.yaml:6:100: error: spec.initContainers[0].ports[1].hostPort: Duplicate value: "TCP//80"`},

@@ -26,21 +26,31 @@ func (r *Runtime) logPath(key, container string) (string, error) {
 }
 
 // rotatePrevious keeps the log of the run that just ended as the previous
-// log, before a restart starts a new one.
+// log, before a restart starts a new one. The previous log is written
+// aside and renamed into place, so `logs --previous` never reads it half
+// written.
 func (r *Runtime) rotatePrevious(key, container string) {
 	dir := r.logDir(key)
 	cur := filepath.Join(dir, container+".log")
 	prev := filepath.Join(dir, container+".previous.log")
-	f, err := os.Create(prev)
+	f, err := os.Create(prev + ".tmp")
 	if err != nil {
 		return
 	}
-	defer f.Close()
 	for _, p := range []string{cur + ".1", cur} {
 		if src, err := os.Open(p); err == nil {
 			io.Copy(f, src)
 			src.Close()
 		}
+	}
+	err = f.Close()
+	if err == nil {
+		err = os.Rename(prev+".tmp", prev)
+	}
+	if err != nil {
+		r.log.Warn("keep previous log", "pod", key, "container", container, "err", err)
+		os.Remove(prev + ".tmp")
+		return
 	}
 	os.Remove(cur + ".1")
 	os.Truncate(cur, 0)

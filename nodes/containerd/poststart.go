@@ -27,10 +27,7 @@ func (r *Runtime) postStart(ctx context.Context, pd *pod, c *ctr, task container
 	pd.mu.Lock()
 	at := c.runningAt
 	c.runningAt = time.Time{}
-	ip := pd.ip
-	if pd.spec.Spec.HostNetwork {
-		ip = "127.0.0.1"
-	}
+	ip := pd.hookIP()
 	key := pd.key
 	pd.mu.Unlock()
 	h := c.spec.PostStart
@@ -64,12 +61,23 @@ func (r *Runtime) postStart(ctx context.Context, pd *pod, c *ctr, task container
 		if err != nil {
 			err = fmt.Errorf("HTTP lifecycle hook (%s) for Container %q in Pod %q failed - error: %w", h.HTTPGet.Path, c.spec.Name, key, err)
 		}
+	case h.Sleep != nil:
+		err = hookSleep(hctx, *h.Sleep)
 	}
 	if err != nil {
 		return err
 	}
 	r.markRunning(pd, c, at)
 	return nil
+}
+
+// hookIP is the address an httpGet hook without a host goes to: the
+// pod's IP, or loopback on the host's network. The caller holds pd.mu.
+func (pd *pod) hookIP() string {
+	if pd.spec.Spec.HostNetwork {
+		return "127.0.0.1"
+	}
+	return pd.ip
 }
 
 // hookHTTP is the kubelet's runHTTPHandler: a GET to the pod's IP (or
@@ -120,4 +128,17 @@ func probeGrace(pod time.Duration, c plan.Container, probe string) time.Duration
 		return time.Duration(*p.TerminationGracePeriodSeconds) * time.Second
 	}
 	return pod
+}
+
+// hookSleep is the kubelet's runSleepHandler: it waits the seconds, or
+// until ctx ends (the pod stops; an error, as for the kubelet).
+func hookSleep(ctx context.Context, seconds int64) error {
+	t := time.NewTimer(time.Duration(seconds) * time.Second)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("container terminated before sleep hook finished")
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 	"time"
 
@@ -101,10 +102,10 @@ func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Ta
 	if err != nil {
 		return
 	}
-	if preStop && len(c.spec.PreStop) > 0 && time.Now().Before(deadline) {
+	if preStop && time.Now().Before(deadline) {
 		pctx, cancel := context.WithDeadline(ctx, deadline)
-		if _, err := r.exec(pctx, c.id, t, c.spec.PreStop); err != nil {
-			r.log.Warn("preStop hook failed", "pod", pd.key, "container", c.spec.Name, "err", err)
+		if err := r.preStop(pctx, pd, c, t); err != nil {
+			r.log.Warn("FailedPreStopHook: preStop hook failed", "pod", pd.key, "container", c.spec.Name, "err", err)
 		}
 		cancel()
 	}
@@ -127,6 +128,32 @@ func (r *Runtime) killTask(ctx context.Context, pd *pod, c *ctr, t containerd.Ta
 	case <-ch:
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// preStop runs c's preStop hook, if it has one, within ctx (the grace
+// period), as the kubelet's executePreStopHook: an exec in the
+// container, a GET to the pod (any answer passes), or a sleep.
+func (r *Runtime) preStop(ctx context.Context, pd *pod, c *ctr, t containerd.Task) error {
+	if len(c.spec.PreStop) > 0 {
+		code, err := r.exec(ctx, c.id, t, c.spec.PreStop)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("command '%s' exited with %d", strings.Join(c.spec.PreStop, " "), code)
+		}
+		return err
+	}
+	h := c.spec.PreStopHook
+	switch {
+	case h == nil:
+		return nil
+	case h.HTTPGet != nil:
+		pd.mu.Lock()
+		ip := pd.hookIP()
+		pd.mu.Unlock()
+		return hookHTTP(ctx, c.spec, h.HTTPGet.Host, ip, h)
+	case h.Sleep != nil:
+		return hookSleep(ctx, *h.Sleep)
+	}
+	return nil
 }
 
 // awaitExit records the exit of a container that runs, without starting

@@ -230,8 +230,10 @@ func (r *Runtime) runContainer(ctx context.Context, pd *pod, c *ctr) bool {
 		if !r.sleepFor(pd, c, delay) {
 			return false
 		}
-		r.countRestart(ctx, pd, c)
+		// The previous log is in place before the count says the run
+		// restarted, so whoever sees the count can read that log.
 		r.rotatePrevious(pd.key, c.spec.Name)
+		r.countRestart(ctx, pd, c)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
@@ -13,10 +14,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// detachTimeout bounds one CNI DEL (three plugins, each a few iptables
+// calls; seconds under load).
+const detachTimeout = 30 * time.Second
+
 // Detach releases the pod's IP and removes its veth, masquerade rules and
 // port mappings. It tolerates a namespace that is gone, or hidden under a
 // later mount (see Remove), with detachWithoutNamespace.
+//
+// A DEL is never cut short by the caller's cancellation (a daemon
+// stopping, a test's cleanup): a plugin killed half-way has removed a
+// masquerade chain's rules but not the chain, and a stopping daemon
+// does not ask again.
+// It has its own bound instead.
 func (n *Network) Detach(ctx context.Context, id, nsPath string, ports []PortMapping) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), detachTimeout)
+	defer cancel()
 	rt := n.runtimeConf(id, nsPath, ports)
 	if !mounted(nsPath) {
 		done, err := n.detachWithoutNamespace(rt)

@@ -42,6 +42,7 @@ spec:
       containers:
         - name: c
           image: %[1]s
+          env: [{name: VERSION, value: "%[3]s"}]
           command: [sh, -c, 'trap "exit 0" TERM; sleep 4; touch /tmp/ready; while true; do sleep 0.2; done']
           readinessProbe:
             exec: {command: [test, -f, /tmp/ready]}
@@ -76,19 +77,21 @@ func ordPods(t *testing.T) map[string]ordPod {
 // testStatefulOrder: a StatefulSet whose ordinals run on three nodes
 // keeps OrderedReady across them: each node starts its ordinal only
 // once the lower ordinals on the other nodes are ready (they tell it by
-// gossip), and a scale down removes the highest ordinal first and waits
-// for it to be gone before the next.
+// gossip), a rolling update goes from the highest ordinal down, each
+// once the one above is ready at the new revision, and a scale down
+// removes the highest ordinal first and waits for it to be gone before
+// the next.
 func testStatefulOrder(t *testing.T) {
 	image := webImage(t)
 	for _, n := range nodeNames {
 		waitGossipWhole(t, n, 30*time.Second)
 	}
-	write := func(replicas int) func(dir string) error {
+	write := func(replicas int, version string) func(dir string) error {
 		return func(dir string) error {
-			return os.WriteFile(filepath.Join(dir, "ord.yaml"), fmt.Appendf(nil, orderYAML, image, replicas), 0o644)
+			return os.WriteFile(filepath.Join(dir, "ord.yaml"), fmt.Appendf(nil, orderYAML, image, replicas, version), 0o644)
 		}
 	}
-	head, start := commit(t, "ord of three", write(3))
+	head, start := commit(t, "ord of three", write(3, "v1"))
 	t.Cleanup(func() {
 		head, _ := commit(t, "no ord", func(dir string) error { return os.Remove(filepath.Join(dir, "ord.yaml")) })
 		waitConverged(t, head, time.Minute)
@@ -138,9 +141,44 @@ func testStatefulOrder(t *testing.T) {
 		t.Logf("%s waited by time for a moment: %q", n, msg)
 	}
 
+	// A rolling update replaces ord-2, then ord-1 once ord-2 is ready at
+	// the new revision, then ord-0, each on its own node.
+	old := pods["ord-0"].pod.Revision
+	head, start = commit(t, "ord v2", write(3, "v2"))
+	for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		pods = ordPods(t)
+		for i := 0; i < 2; i++ {
+			lo, hi := pods[fmt.Sprintf("ord-%d", i)], pods[fmt.Sprintf("ord-%d", i+1)]
+			if lo.pod.Revision != "" && lo.pod.Revision != old && (hi.pod.Revision == old || hi.pod.Revision == "") {
+				t.Fatalf("ord-%d on %s runs the new revision while ord-%d on %s does not", i, lo.node, i+1, hi.node)
+			}
+		}
+		done := 0
+		for _, n := range nodeNames {
+			if s, err := status(context.Background(), n); err == nil && s.converged(head) {
+				done++
+			}
+		}
+		if done == len(nodeNames) && len(pods) == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ord did not roll to v2 in 2 minutes: %v", pods)
+		}
+	}
+	t.Logf("ord rolled to v2 on every node after %v", time.Since(start).Round(100*time.Millisecond))
+	for i := 0; i < 2; i++ {
+		lo, hi := pods[fmt.Sprintf("ord-%d", i)], pods[fmt.Sprintf("ord-%d", i+1)]
+		t.Logf("new ord-%d on %s ready at %s; new ord-%d on %s started at %s", i+1, hi.node, hi.pod.ReadySince.Format("15:04:05.000"),
+			i, lo.node, lo.pod.StartedAt.Format("15:04:05.000"))
+		if lo.pod.Revision == old || hi.pod.ReadySince.IsZero() || lo.pod.StartedAt.Before(hi.pod.ReadySince) {
+			t.Errorf("new ord-%d on %s started at %v, before the new ord-%d on %s was ready (%v)", i, lo.node, lo.pod.StartedAt, i+1, hi.node, hi.pod.ReadySince)
+		}
+	}
+
 	// Scale down to one: ord-2 goes, then ord-1; ord-1 stays ready while
 	// ord-2 is still there.
-	head, _ = commit(t, "ord of one", write(1))
+	head, _ = commit(t, "ord of one", write(1, "v2"))
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(100 * time.Millisecond) {
 		pods = ordPods(t)
 		if _, two := pods["ord-2"]; two {

@@ -138,7 +138,6 @@ func SetPlacement(p *plan.Plan) map[string]map[int]string {
 // nodes, and what this node waits for.
 type setOrder struct {
 	w      *plan.Workload
-	self   string
 	first  int // ordinals.start
 	end    int // first + replicas
 	placed map[int]string
@@ -177,7 +176,7 @@ func (v *view) setOrder(w *plan.Workload, sorted []*plan.Pod, condemned []*nodes
 	}
 	key := w.Key()
 	first := int(w.Strategy.OrdinalsStart)
-	s := &setOrder{w: w, self: v.d.Node, first: first, end: first + int(w.Replicas), placed: v.d.Ordinals[key],
+	s := &setOrder{w: w, first: first, end: first + int(w.Replicas), placed: v.d.Ordinals[key],
 		told: map[int]PeerOrdinal{}, by: map[int]string{}, unheard: map[string]bool{}, local: map[int]bool{}, leaving: map[int]bool{},
 		since: progress.Rollouts[key].Waiting, now: v.now,
 		step: time.Duration(w.Strategy.MinReadySeconds)*time.Second + DaemonSetStep}

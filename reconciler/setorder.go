@@ -142,7 +142,11 @@ type setOrder struct {
 	end    int // first + replicas
 	placed map[int]string
 	// told are the ordinals the other nodes run a pod of; by is who
-	// told each; unheard the nodes with no word for the set.
+	// told each; unheard the nodes with no word for the set. They are
+	// read at the first decision that needs them (load): a converged
+	// set needs none.
+	d       *Desired
+	loaded  bool
 	told    map[int]PeerOrdinal
 	by      map[int]string
 	unheard map[string]bool
@@ -176,8 +180,8 @@ func (v *view) setOrder(w *plan.Workload, sorted []*plan.Pod, condemned []*nodes
 	}
 	key := w.Key()
 	first := int(w.Strategy.OrdinalsStart)
-	s := &setOrder{w: w, first: first, end: first + int(w.Replicas), placed: v.d.Ordinals[key],
-		told: map[int]PeerOrdinal{}, by: map[int]string{}, unheard: map[string]bool{}, local: map[int]bool{}, leaving: map[int]bool{},
+	s := &setOrder{w: w, first: first, end: first + int(w.Replicas), placed: v.d.Ordinals[key], d: &v.d,
+		local: map[int]bool{}, leaving: map[int]bool{},
 		since: progress.Rollouts[key].Waiting, now: v.now,
 		step: time.Duration(w.Strategy.MinReadySeconds)*time.Second + DaemonSetStep}
 	for _, p := range sorted {
@@ -196,11 +200,22 @@ func (v *view) setOrder(w *plan.Workload, sorted []*plan.Pod, condemned []*nodes
 		}
 	}
 	s.top = progress.Rollouts[key].Spread
-	for _, n := range v.d.Nodes {
-		if n.Name == v.d.Node {
+	return s
+}
+
+// load reads the other nodes' word for the set, once.
+func (s *setOrder) load() {
+	if s.loaded {
+		return
+	}
+	s.loaded = true
+	key, w := s.w.Key(), s.w
+	s.told, s.by, s.unheard = map[int]PeerOrdinal{}, map[int]string{}, map[string]bool{}
+	for _, n := range s.d.Nodes {
+		if n.Name == s.d.Node {
 			continue
 		}
-		p, ok := v.d.Peers[n.Name]
+		p, ok := s.d.Peers[n.Name]
 		pw, told := p.Workloads[key]
 		if !ok || !p.Reachable || !told {
 			s.unheard[n.Name] = true
@@ -214,7 +229,6 @@ func (v *view) setOrder(w *plan.Workload, sorted []*plan.Pod, condemned []*nodes
 			s.told[o.Ordinal], s.by[o.Ordinal] = o, n.Name
 		}
 	}
-	return s
 }
 
 // name is ordinal i's pod name.
@@ -244,6 +258,7 @@ func (s *setOrder) elsewhere(i int) bool {
 	if s == nil {
 		return false
 	}
+	s.load()
 	n, ok := s.by[i]
 	if ok {
 		s.wait(fmt.Sprintf("%s waits for its pod on %s to be gone", s.name(i), n))
@@ -257,6 +272,7 @@ func (s *setOrder) lowerReady(i int) bool {
 	if s == nil {
 		return true
 	}
+	s.load()
 	var silent []string
 	turns := 0
 	for j := s.first; j < i; j++ {
@@ -283,6 +299,7 @@ func (s *setOrder) healthy() bool {
 	if s == nil {
 		return true
 	}
+	s.load()
 	var silent []string
 	for j := s.first; j < s.end; j++ {
 		if !s.remote(j) {
@@ -316,6 +333,7 @@ func (s *setOrder) higherGone(i int) bool {
 	if s == nil {
 		return true
 	}
+	s.load()
 	for _, j := range s.toldOrdinals() {
 		if j > i && (j < s.first || j >= s.end) {
 			s.wait(fmt.Sprintf("%s waits for %s on %s to be gone", s.name(i), s.name(j), s.by[j]))
@@ -330,7 +348,11 @@ func (s *setOrder) higherGone(i int) bool {
 // ended when it last had ordinals on other nodes, are a turn each (they
 // go first), and this one one more.
 func (s *setOrder) downTurn(c int) bool {
-	if s == nil || s.top <= c || len(s.unheard) == 0 {
+	if s == nil || s.top <= c {
+		return true
+	}
+	s.load()
+	if len(s.unheard) == 0 {
 		return true
 	}
 	silent := make([]string, 0, len(s.unheard))
@@ -369,6 +391,7 @@ func (s *setOrder) higherUpdated(i int, ordered bool) bool {
 	if s == nil {
 		return true
 	}
+	s.load()
 	var silent []string
 	turns := 0
 	for j := s.end - 1; j > i; j-- {
@@ -399,6 +422,7 @@ func (s *setOrder) unavailable() int {
 	if s == nil {
 		return 0
 	}
+	s.load()
 	n := 0
 	for j := s.first; j < s.end; j++ {
 		if !s.remote(j) {

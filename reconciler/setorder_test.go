@@ -317,3 +317,71 @@ func TestStatefulSetOrderSpreadRecord(t *testing.T) {
 		t.Fatalf("spread %d once db-1 is gone, want 1", got)
 	}
 }
+
+// BenchmarkDiffSpreadStatefulSets is one diff pass of a converged node
+// of a 100-node inventory that runs its share of 300 StatefulSets of
+// three ordinals each, one per node, with every other node's word for
+// every set.
+func BenchmarkDiffSpreadStatefulSets(b *testing.B) {
+	const nodeCount, sets = 100, 300
+	var inv []plan.Node
+	for n := range nodeCount {
+		inv = append(inv, plan.Node{Name: fmt.Sprintf("n%03d", n)})
+	}
+	d := Desired{Node: "n000", Nodes: inv, Peers: map[string]PeerReadiness{}, Ordinals: map[string]map[int]string{}}
+	st := State{Now: t0, Rollouts: map[string]Rollout{}}
+	var obs nodes.NodeState
+	for k := range sets {
+		w := plan.Workload{Kind: "StatefulSet", Namespace: "default", Name: fmt.Sprintf("s%d", k), Revision: "a", Replicas: 3, Strategy: ordered}
+		d.Workloads = append(d.Workloads, w)
+		d.Ordinals[w.Key()] = map[int]string{}
+		st.Rollouts[w.Key()] = Rollout{Revision: "a", Phase: PhaseComplete, Started: t0, LastProgress: t0}
+		for i := range 3 {
+			node := inv[(k+i)%nodeCount].Name
+			d.Ordinals[w.Key()][i] = node
+			if node == d.Node {
+				p := setPod("a", i)
+				p.Name, p.Owner.Name = fmt.Sprintf("s%d-%d", k, i), w.Name
+				d.Pods = append(d.Pods, p)
+				obs.Pods = append(obs.Pods, nodes.PodStatus{Namespace: "default", Name: p.Name, Labels: p.Labels, Owner: p.Owner,
+					Revision: "a", Hash: p.Hash, ConfigHash: p.ConfigHash, Phase: nodes.PhaseRunning, Ready: true, ReadySince: t0.Add(-time.Hour)})
+			}
+		}
+	}
+	for _, n := range inv[1:] {
+		pr := PeerReadiness{Reachable: true, Workloads: map[string]PeerWorkload{}}
+		for k := range sets {
+			w := &d.Workloads[k]
+			pw := PeerWorkload{Revision: "a", Done: true}
+			for i := range 3 {
+				if d.Ordinals[w.Key()][i] == n.Name {
+					pw.Ordinals = append(pw.Ordinals, PeerOrdinal{Ordinal: i, Ready: true, Available: true, Current: true})
+				}
+			}
+			pr.Workloads[w.Key()] = pw
+		}
+		d.Peers[n.Name] = pr
+	}
+	for k, r := range st.Rollouts {
+		for _, p := range d.Pods {
+			if ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name) == k {
+				r.Available++
+			}
+		}
+		r.Spread = 3 // every set has ordinals on other nodes
+		st.Rollouts[k] = r
+	}
+	st.History = map[string]RevisionHistory{}
+	for _, a := range Diff(d, obs, st) {
+		if h, ok := a.Record.Value.(RevisionHistory); a.Kind == ActRecord && ok {
+			st.History[a.Record.Key] = h
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if as := Diff(d, obs, st); len(as) != 0 {
+			b.Fatalf("not converged: %+v", as[0])
+		}
+	}
+}

@@ -74,7 +74,6 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 	}
 	// The ordinals on the other nodes, as they tell them (setorder.go).
 	x := v.setOrder(w, sorted, condemned, progress)
-	unavailable += x.unavailable()
 
 	// Creations, in ordinal order.
 	blocked := false
@@ -135,12 +134,19 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 
 	// Rolling update, highest ordinal first, down to the partition.
 	if w.Strategy.Type == "RollingUpdate" && (!ordered || healthy) && !blocked {
-		budget := int(max(w.Strategy.MaxUnavailable, 1)) - unavailable
+		budget, counted := int(max(w.Strategy.MaxUnavailable, 1))-unavailable, false
 		for i := len(sorted) - 1; i >= 0 && budget > 0; i-- {
 			p := sorted[i]
 			o := obs[p.Key()]
 			if o == nil || current(o, p) || belowPartition(w, p) {
 				continue
+			}
+			if !counted {
+				// maxUnavailable counts the whole set.
+				budget, counted = budget-x.unavailable(), true
+				if budget <= 0 {
+					break
+				}
 			}
 			if ordered && !x.healthy() || !x.higherUpdated(ordinalOf(p.Labels), ordered) {
 				break

@@ -32,7 +32,9 @@ func ordinalOf(labels map[string]string) int {
 // the partition, while fewer than maxUnavailable ordinals are
 // unavailable (minReadySeconds); OnDelete leaves them until someone
 // deletes them. A pod's name is its ordinal, and the executor creates
-// a pod only once its name is free, so an ordinal never runs twice.
+// a pod only once its name is free, so an ordinal never runs twice on
+// a node; the ordinals on other nodes count as the other nodes tell
+// them (setorder.go), and one another node still runs is not created.
 func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State) {
 	key := w.Key()
 	min := time.Duration(w.Strategy.MinReadySeconds) * time.Second

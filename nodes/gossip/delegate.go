@@ -94,10 +94,11 @@ func (d *delegate) NotifyMsg(b []byte) {
 }
 
 // answer is what q asks for: the deltas that follow its version while
-// this node's history has them, else its snapshot, unless it sent too
-// many lately (the asker retries). The caller holds c.mu.
+// this node's history has them (and q does not ask for the snapshot),
+// else its snapshot, unless it sent too many lately (the asker
+// retries). The caller holds c.mu.
 func (c *Cluster) answer(q request, now time.Time) []byte {
-	if ds, ok := c.pub.since(q.epoch, q.have); ok {
+	if ds, ok := c.pub.since(q); ok {
 		c.sent.repairs.Add(uint64(len(ds)))
 		return encodeBatch(ds)
 	}

@@ -280,10 +280,12 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	return out
 }
 
-// since returns the deltas that follow version have of epoch, when the
-// history still holds them all.
-func (p *publisher) since(epoch, have uint64) ([][]byte, bool) {
-	if epoch != p.epoch || have >= p.version || p.version-have > historyLen || !p.started {
+// since returns the deltas that follow the version q has, when q asks
+// for deltas and the history still holds them all (else the answer is
+// the snapshot).
+func (p *publisher) since(q request) ([][]byte, bool) {
+	epoch, have := q.epoch, q.have
+	if q.snapshot || epoch != p.epoch || have >= p.version || p.version-have > historyLen || !p.started {
 		return nil, false
 	}
 	out := make([][]byte, 0, p.version-have)

@@ -39,7 +39,7 @@ type replica struct {
 	// the owner for a snapshot.
 	want     uint64
 	behind   time.Time
-	fetchNow bool // behind in a way only a snapshot repairs
+	fetchNow bool // behind in a way only a snapshot repairs: ask for it
 	askedAt  time.Time
 }
 
@@ -188,7 +188,17 @@ func (rs *replicas) drain(r *replica) bool {
 			break
 		}
 		if !rs.apply(r, d) {
-			break // its table is not known here yet
+			// Its table is not known here: it comes with this node's
+			// next plan, unless a later delta is in a table this node
+			// has. Then the owner moved on from a plan this node
+			// skipped (two commits within one poll) or forgot (a
+			// commit reverted), and will not come: the owner's
+			// history would send the same deltas again; only its
+			// snapshot repairs that.
+			if rs.tables[d.table] == nil && rs.knownAfter(r, d.version) {
+				r.fetchNow = true
+			}
+			break
 		}
 		delete(r.pending, d.version)
 		changed = true
@@ -197,6 +207,17 @@ func (rs *replicas) drain(r *replica) bool {
 		r.behind, r.fetchNow = time.Time{}, false
 	}
 	return changed
+}
+
+// knownAfter reports whether a pending delta of r after version v is in
+// a table this node has.
+func (rs *replicas) knownAfter(r *replica, v uint64) bool {
+	for u, d := range r.pending {
+		if u > v && rs.tables[d.table] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (rs *replicas) reset(r *replica, d *delta) {
@@ -430,7 +451,12 @@ func (rs *replicas) due(now time.Time) []request {
 		}
 		r.askedAt = now
 		q := request{from: rs.self, owner: name, epoch: r.epoch}
-		if r.complete {
+		switch {
+		case r.fetchNow:
+			// Deltas would not do: the owner's history would send
+			// those this node has, or cannot apply.
+			q = request{from: rs.self, owner: name, snapshot: true}
+		case r.complete:
 			q.have = r.version
 		}
 		out = append(out, q)

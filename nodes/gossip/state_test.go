@@ -121,7 +121,7 @@ func TestGapFetchesSnapshot(t *testing.T) {
 		t.Fatalf("asked again before the retry: %v", due)
 	}
 	// The owner answers with the deltas that follow version 1.
-	ds, ok := p.pub.since(7, 1)
+	ds, ok := p.pub.since(request{epoch: 7, have: 1})
 	if !ok || len(ds) != 2 {
 		t.Fatalf("since(1): %d deltas, %v", len(ds), ok)
 	}
@@ -133,7 +133,7 @@ func TestGapFetchesSnapshot(t *testing.T) {
 		p.deliver(d)
 	}
 	p.want("after the missing deltas", map[string]int{"default/web": 3, "default/db": 1})
-	if _, ok := p.pub.since(6, 1); ok {
+	if _, ok := p.pub.since(request{epoch: 6, have: 1}); ok {
 		t.Error("deltas of another incarnation")
 	}
 	if due := p.rep.due(p.now.Add(time.Minute)); len(due) != 0 {
@@ -489,10 +489,11 @@ func TestWireRoundTrip(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(gd, dg) || !reflect.DeepEqual(gsn, s) {
 		t.Fatalf("state round trip: %v %+v %v", gd, gsn, err)
 	}
-	q := request{from: "n1", owner: "n2", epoch: 5, have: 9}
-	gq, err := decodeRequest(encodeRequest(q))
-	if err != nil || gq != q {
-		t.Fatalf("request round trip: %+v %v", gq, err)
+	for _, q := range []request{{from: "n1", owner: "n2", epoch: 5, have: 9}, {from: "n1", owner: "n2", snapshot: true}} {
+		gq, err := decodeRequest(encodeRequest(q))
+		if err != nil || gq != q {
+			t.Fatalf("request round trip: %+v %v", gq, err)
+		}
 	}
 	batch, err := decodeBatch(encodeBatch([][]byte{{1, 2}, {3}}))
 	if err != nil || !reflect.DeepEqual(batch, [][]byte{{1, 2}, {3}}) {

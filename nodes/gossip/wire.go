@@ -287,17 +287,25 @@ func encodeSnapshot(s *snapshot) []byte {
 	return e.b
 }
 
-// request asks owner for what follows version have of its epoch.
+// request asks owner for what follows version have of its epoch, or
+// (snapshot) for its whole state: the deltas would not do.
 type request struct {
 	from, owner string
 	epoch, have uint64
+	snapshot    bool
 }
 
+// encodeRequest writes a snapshot request as one of epoch 0 and version
+// 0: no incarnation has that epoch, so a node answers it with its
+// snapshot even if it predates the flag.
 func encodeRequest(r request) []byte {
 	e := encoder{}
 	e.byte(kindRequest)
 	e.str(r.from)
 	e.str(r.owner)
+	if r.snapshot {
+		r.epoch, r.have = 0, 0
+	}
 	e.uvarint(r.epoch)
 	e.uvarint(r.have)
 	return e.b

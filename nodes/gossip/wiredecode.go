@@ -277,6 +277,7 @@ func decodeRequest(b []byte) (request, error) {
 		return request{}, errors.New("not a request")
 	}
 	r := request{from: d.str("node name", maxName), owner: d.str("node name", maxName), epoch: d.uvarint(), have: d.uvarint()}
+	r.snapshot = r.epoch == 0
 	if err := d.end(); err != nil {
 		return request{}, fmt.Errorf("request: %w", err)
 	}

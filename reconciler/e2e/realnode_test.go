@@ -69,12 +69,15 @@ func newRealNode(t *testing.T, o realOpts) *realNode {
 	dir := t.TempDir()
 	n := &realNode{t: t}
 	var router reconciler.Router = &fake.Router{}
+	// The daemon's drainer (the iptables router): a pod out of the
+	// service rules finishes the requests it is serving before its stop.
+	var drainer reconciler.Drainer
 	if o.router {
 		r, err := iptables.New(iptables.Options{ChainPrefix: realChains, NoSysctls: true, Logger: log})
 		if err != nil {
 			t.Fatalf("iptables router: %v", err)
 		}
-		n.router, router = r, r
+		n.router, router, drainer = r, r, r
 		cleanupRouter := func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
@@ -105,7 +108,7 @@ func newRealNode(t *testing.T, o realOpts) *realNode {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	n.rec = reconciler.New(reconciler.Options{Runtime: rt, Router: router, Store: db, Node: "n1", Logger: log,
+	n.rec = reconciler.New(reconciler.Options{Runtime: rt, Router: router, Drainer: drainer, Store: db, Node: "n1", Logger: log,
 		Clock: o.clock, RetryDelay: 100 * time.Millisecond})
 	return n
 }

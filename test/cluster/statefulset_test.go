@@ -159,6 +159,7 @@ func testStatefulDNS(t *testing.T) {
 			t.Fatalf("ordinals %v, grp pods %v and Job pods %v, want 3, 2 and 2 running and ready", ordinals, leaders, workers)
 		}
 	}
+	readyAt := time.Now()
 	slices.Sort(leaders)
 	if hosts["db-0"] == hosts["db-1"] || hosts["db-1"] == hosts["db-2"] || hosts["db-0"] == hosts["db-2"] {
 		t.Fatalf("ordinals on %v, want one per node (anti-affinity)", hosts)
@@ -175,17 +176,9 @@ func testStatefulDNS(t *testing.T) {
 		}
 		for name, ip := range names {
 			var got []string
-			// Known bug: a name of another node's pod in a Service this
-			// commit added can wait for gossip's push/pull repair (seen
-			// 42-72 s) instead of under a second to resolve here; the
-			// test logs the delay and fails past 150 s.
-			start := time.Now()
-			for deadline := time.Now().Add(150 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 				got, err = lookup(ns, server, name, dns.TypeA)
 				if err == nil && slices.Equal(got, []string{ip}) {
-					if d := time.Since(start); d > 2*time.Second {
-						t.Logf("from a pod on %s: %s resolved only after %v (known bug: remote pod names of a new Service wait for a push/pull)", n, name, d.Round(100*time.Millisecond))
-					}
 					break
 				}
 				if time.Now().After(deadline) {
@@ -193,8 +186,9 @@ func testStatefulDNS(t *testing.T) {
 				}
 			}
 		}
+		t.Logf("from a pod on %s, %v after every pod was ready: the %d pod names resolve", n, time.Since(readyAt).Round(time.Millisecond), len(names))
 		var got []string
-		for deadline := time.Now().Add(150 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			got, err = lookup(ns, server, "leader.grp.default.svc.cluster.local.", dns.TypeA)
 			if err == nil && slices.Equal(got, leaders) {
 				break

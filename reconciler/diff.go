@@ -37,6 +37,10 @@ type Desired struct {
 	// Hosts are the nodes that run each workload of a plan with several
 	// stages (WaveHosts): a stage waits for the ones before it there.
 	Hosts map[string][]string
+	// Ordinals is the node of each ordinal of each StatefulSet
+	// (SetPlacement): this node waits for the ordinals before or after
+	// its own on other nodes.
+	Ordinals map[string]map[int]string
 }
 
 // PeerReadiness is what this node last learned from another node: whether
@@ -67,6 +71,9 @@ type PeerWorkload struct {
 	// Available: the node has a ready pod of the workload, of any
 	// revision (a DaemonSet counts the nodes without one).
 	Available bool `json:"available,omitempty"`
+	// Ordinals are a StatefulSet's ordinals the node runs a pod of
+	// (setorder.go).
+	Ordinals []PeerOrdinal `json:"ordinals,omitempty"`
 }
 
 // Backoff doubles from Base up to Max.
@@ -128,6 +135,7 @@ func DesiredFor(p *plan.Plan, node string) Desired {
 		w.Template = &t
 	}
 	d.Hosts = WaveHosts(p)
+	d.Ordinals = SetPlacement(p)
 	hookRuns(&d)
 	return d
 }

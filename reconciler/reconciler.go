@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"maps"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -437,6 +438,15 @@ func (r *Reconciler) progressEvents(before State, recs []*Record) {
 		switch v := rec.Value.(type) {
 		case Rollout:
 			old, had := before.Rollouts[rec.Key]
+			if v.Message != old.Message && v.Message != "" && strings.HasPrefix(rec.Key, "StatefulSet/") {
+				// What a set spread over nodes waits for there
+				// (setorder.go); by time for nodes without word.
+				level := slog.LevelInfo
+				if !v.Waiting.IsZero() {
+					level = slog.LevelWarn
+				}
+				r.opts.Logger.Log(context.Background(), level, "statefulset order across nodes", "workload", rec.Key, "waits", v.Message)
+			}
 			if had && old.Phase == v.Phase && old.Step == v.Step && old.Active == v.Active && old.Revision == v.Revision {
 				continue
 			}

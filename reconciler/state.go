@@ -91,6 +91,14 @@ type Rollout struct {
 	// SwitchedAt is when activeService moved to the new revision; the old
 	// revision is kept scaleDownDelaySeconds after it.
 	SwitchedAt time.Time `json:"switchedAt,omitzero"`
+	// Waiting is since when a StatefulSet's ordinals here wait for
+	// nodes without word (setorder.go): their turns count from it.
+	Waiting time.Time `json:"waiting,omitzero"`
+	// Spread is where a StatefulSet's ordinals ended (ordinals.start +
+	// replicas) when the plan last put some on other nodes, kept while
+	// a scale down runs here: without word from a node, the ordinals
+	// above one here go first, by turns.
+	Spread int `json:"spread,omitempty"`
 }
 
 // Stop is a stop or removal of a pod the reconciler began, kept until it

@@ -32,7 +32,9 @@ func ordinalOf(labels map[string]string) int {
 // the partition, while fewer than maxUnavailable ordinals are
 // unavailable (minReadySeconds); OnDelete leaves them until someone
 // deletes them. A pod's name is its ordinal, and the executor creates
-// a pod only once its name is free, so an ordinal never runs twice.
+// a pod only once its name is free, so an ordinal never runs twice on
+// a node; the ordinals on other nodes count as the other nodes tell
+// them (setorder.go), and one another node still runs is not created.
 func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State) {
 	key := w.Key()
 	min := time.Duration(w.Strategy.MinReadySeconds) * time.Second
@@ -72,6 +74,8 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 			healthy = false
 		}
 	}
+	// The ordinals on the other nodes, as they tell them (setorder.go).
+	x := v.setOrder(w, sorted, condemned, progress)
 
 	// Creations, in ordinal order.
 	blocked := false
@@ -98,6 +102,14 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 		if blocked {
 			continue
 		}
+		if x.elsewhere(ordinalOf(p.Labels)) {
+			blocked = ordered // a later ordinal waits for this one
+			continue
+		}
+		if ordered && !x.lowerReady(ordinalOf(p.Labels)) {
+			blocked = true
+			continue
+		}
 		pod := p
 		if w.Strategy.Type == "RollingUpdate" && belowPartition(w, p) {
 			// Below the partition an ordinal comes back at the revision
@@ -111,9 +123,11 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 	}
 
 	// Scale down: highest ordinal first; ordered sets one at a time and
-	// only while every ordinal is ready.
+	// only while every ordinal, here and on the other nodes, is ready.
+	// (The other nodes are asked only when something would happen: a
+	// node without word costs turns of waiting.)
 	for i, o := range condemned {
-		if ordered && (i > 0 || !healthy) {
+		if ordered && (i > 0 || !healthy || !x.higherGone(ordinalOf(o.Labels)) || !x.healthy() || !x.downTurn(ordinalOf(o.Labels))) {
 			v.handled[o.Key()] = true
 			continue
 		}
@@ -122,19 +136,29 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 
 	// Rolling update, highest ordinal first, down to the partition.
 	if w.Strategy.Type == "RollingUpdate" && (!ordered || healthy) && !blocked {
-		budget := int(max(w.Strategy.MaxUnavailable, 1)) - unavailable
+		budget, counted := int(max(w.Strategy.MaxUnavailable, 1))-unavailable, false
 		for i := len(sorted) - 1; i >= 0 && budget > 0; i-- {
 			p := sorted[i]
 			o := obs[p.Key()]
 			if o == nil || current(o, p) || belowPartition(w, p) {
 				continue
 			}
+			if !counted {
+				// maxUnavailable counts the whole set.
+				budget, counted = budget-x.unavailable(), true
+				if budget <= 0 {
+					break
+				}
+			}
+			if ordered && !x.healthy() || !x.higherUpdated(ordinalOf(p.Labels), ordered) {
+				break
+			}
 			v.remove(o, key, "ordinal of an old revision: update")
 			v.create(p, key, "ordinal of an old revision: update")
 			budget--
 		}
 	}
-	v.statefulSetRecord(w, sorted, obs, min, progress)
+	v.statefulSetRecord(w, sorted, obs, min, progress, x)
 }
 
 // knownOrdinal is the pod an ordinal ran before the current revision,
@@ -155,7 +179,7 @@ func (v *view) knownOrdinal(workload, podKey string, progress State) *plan.Pod {
 // statefulSetRecord keeps the set's rollout record: the revision, the
 // one before it, how many ordinals run it and are available, Complete
 // once all do.
-func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[string]*nodes.PodStatus, min time.Duration, progress State) {
+func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[string]*nodes.PodStatus, min time.Duration, progress State, x *setOrder) {
 	key := w.Key()
 	before, had := progress.Rollouts[key]
 	r := before
@@ -179,6 +203,7 @@ func (v *view) statefulSetRecord(w *plan.Workload, sorted []*plan.Pod, obs map[s
 	if n == len(sorted) {
 		r.Phase = PhaseComplete
 	}
+	x.record(&r, before)
 	if !had || !sameJSON(before, r) {
 		v.record(bucketRollouts, key, r, "statefulset "+r.Phase)
 	}

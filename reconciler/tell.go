@@ -90,7 +90,36 @@ func (r *Reconciler) LocalProgress() map[string]PeerWorkload {
 		out[k] = PeerWorkload{Revision: ro.Revision, Done: ro.Phase == PhaseComplete, Available: serving[k]}
 	}
 	waveProgress(r.desired, r.observed, r.state, out)
+	r.tellOrdinals(out)
 	return out
+}
+
+// tellOrdinals adds to out the ordinals of this node's StatefulSets
+// (PeerWorkload.Ordinals), when the plan has several nodes: the other
+// nodes order theirs by them (setorder.go). The caller holds r.mu.
+func (r *Reconciler) tellOrdinals(out map[string]PeerWorkload) {
+	if len(r.desired.Nodes) < 2 {
+		return
+	}
+	var pods map[string][]*nodes.PodStatus
+	for i := range r.desired.Workloads {
+		w := &r.desired.Workloads[i]
+		pw, ok := out[w.Key()]
+		if w.Kind != "StatefulSet" || !ok {
+			continue
+		}
+		if pods == nil {
+			pods = map[string][]*nodes.PodStatus{}
+			for j := range r.observed.Pods {
+				if p := &r.observed.Pods[j]; berthOwns(p) && p.Owner.Kind == "StatefulSet" {
+					k := ownerKey(p.Owner.Kind, p.Namespace, p.Owner.Name)
+					pods[k] = append(pods[k], p)
+				}
+			}
+		}
+		pw.Ordinals = localOrdinals(w, pods[w.Key()], pw.Revision, r.opts.Clock.Now())
+		out[w.Key()] = pw
+	}
 }
 
 // PeerPod is a pod another node runs, as that node tells the others: the

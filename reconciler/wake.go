@@ -65,6 +65,11 @@ func Wake(d Desired, observed nodes.NodeState, progress State) time.Time {
 				}
 			}
 		}
+		if r, ok := progress.Rollouts[k]; ok && w.Kind == "StatefulSet" && !r.Waiting.IsZero() {
+			// Turns of waiting for nodes without word (setorder.go).
+			step := sec(int64(s.MinReadySeconds)) + DaemonSetStep
+			at(r.Waiting.Add((now.Sub(r.Waiting)/step + 1) * step))
+		}
 		if j, ok := progress.Jobs[k]; ok && w.Job != nil {
 			jobWake(&j, w.Job.ActiveDeadlineSeconds, w.Job.TTLSecondsAfterFinished, at)
 		}

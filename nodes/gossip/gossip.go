@@ -39,6 +39,9 @@ type Workload struct {
 	// Available: the node has an available pod of the workload, of any
 	// revision (DaemonSets count unavailable nodes across the inventory).
 	Available bool
+	// Ordinals are a StatefulSet's ordinals the node runs, opaque here
+	// (reconciler.EncodeOrdinals), at most maxOrdinals bytes.
+	Ordinals string
 }
 
 // Summary is a node as `berth status --cluster` shows it.

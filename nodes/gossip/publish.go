@@ -335,7 +335,7 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []hea
 		size += s
 	}
 	for _, w := range ws {
-		s := len(w.key) + len(w.w.Revision) + 8
+		s := len(w.key) + len(w.w.Revision) + len(w.w.Ordinals) + 12
 		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0) {
 			next()
 		}

@@ -31,6 +31,7 @@ const (
 	maxLabels    = 64      // labels of one pod
 	maxLabel     = 317     // a label key (a 253-character prefix, "/", 63) or value
 	maxIP        = 45      // an address
+	maxOrdinals  = 1 << 18 // a StatefulSet's ordinals on one node, encoded
 	// maxMessage bounds a snapshot or push/pull state; deltas are bounded
 	// by the packet size (Timing.PacketSize).
 	maxMessage = 8 << 20
@@ -172,7 +173,13 @@ func (e *encoder) workloads(ws []workloadEntry) {
 		if w.gone {
 			bits |= 4
 		}
+		if w.w.Ordinals != "" {
+			bits |= 8 // the ordinals follow (a word without reads as before)
+		}
 		e.byte(bits)
+		if w.w.Ordinals != "" {
+			e.str(w.w.Ordinals)
+		}
 	}
 }
 

@@ -119,6 +119,9 @@ func (d *decoder) workloads() []workloadEntry {
 		w.w.Revision = d.str("revision", maxRevision)
 		bits := d.byte()
 		w.w.Done, w.w.Available, w.gone = bits&1 != 0, bits&2 != 0, bits&4 != 0
+		if bits&8 != 0 {
+			w.w.Ordinals = d.str("ordinals", maxOrdinals)
+		}
 		out = append(out, w)
 	}
 	return out

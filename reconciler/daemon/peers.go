@@ -237,9 +237,17 @@ func (ps *peers) reloadKeys(ring membership, mod time.Time) time.Time {
 func toGossip(ws map[string]reconciler.PeerWorkload) map[string]gossip.Workload {
 	out := make(map[string]gossip.Workload, len(ws))
 	for k, w := range ws {
-		out[k] = gossip.Workload{Revision: w.Revision, Done: w.Done, Available: w.Available}
+		out[k] = gossip.Workload{Revision: w.Revision, Done: w.Done, Available: w.Available, Ordinals: reconciler.EncodeOrdinals(w.Ordinals)}
 	}
 	return out
+}
+
+// workloadFromGossip is another node's word for one workload; ok is
+// false when its ordinals cannot be read (then it is as if it said
+// nothing of the workload).
+func workloadFromGossip(w gossip.Workload) (reconciler.PeerWorkload, bool) {
+	os, err := reconciler.DecodeOrdinals(w.Ordinals)
+	return reconciler.PeerWorkload{Revision: w.Revision, Done: w.Done, Available: w.Available, Ordinals: os}, err == nil
 }
 
 // headlessToGossip and headlessFromGossip convert the ready pods of
@@ -323,7 +331,9 @@ func (ps *peers) Peers() map[string]reconciler.PeerReadiness {
 		case p.Known:
 			ws := make(map[string]reconciler.PeerWorkload, len(p.Workloads))
 			for k, w := range p.Workloads {
-				ws[k] = reconciler.PeerWorkload{Revision: w.Revision, Done: w.Done, Available: w.Available}
+				if pw, ok := workloadFromGossip(w); ok {
+					ws[k] = pw
+				}
 			}
 			out[p.Name] = reconciler.PeerReadiness{Reachable: true, Ready: p.Ready, Headless: headlessFromGossip(p.Headless), Workloads: ws, Pods: podsFromGossip(p.Pods)}
 		}

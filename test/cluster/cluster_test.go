@@ -29,6 +29,7 @@ func TestCluster(t *testing.T) {
 	t.Run("spread", testSpread)
 	t.Run("headless dns", testHeadlessDNS)
 	t.Run("stateful dns", testStatefulDNS)
+	t.Run("statefulset order", testStatefulOrder)
 	t.Run("impostor refused", testImpostor)
 	t.Run("rolling change", testRollingChange)
 	t.Run("node leaves", testNodeLeaves)

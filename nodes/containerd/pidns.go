@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/contrib/seccomp"
@@ -309,7 +310,9 @@ func (r *Runtime) holderTask(ctx context.Context, id string) (uint32, error) {
 
 // adoptHolder finds the holder of a re-adopted pod again. A holder that
 // is gone leaves the pid unknown: the pod's containers cannot start again
-// (checkHolder), and they say why.
+// (checkHolder), and they say why. A finished pod's holder is gone by
+// design (endHolder); one still there is removed when the re-adopted
+// pod's supervision ends, at once.
 func (r *Runtime) adoptHolder(ctx context.Context, pd *pod) {
 	if !sharesPID(pd) {
 		return
@@ -319,7 +322,7 @@ func (r *Runtime) adoptHolder(ctx context.Context, pd *pod) {
 		pd.mu.Lock()
 		stopped := pd.stopped
 		pd.mu.Unlock()
-		if !stopped {
+		if !stopped && !finished(pd) {
 			r.log.Warn("process namespace holder not found", "pod", pd.key, "err", err)
 		}
 		return
@@ -352,4 +355,44 @@ func (r *Runtime) deleteHolder(ctx context.Context, id string) error {
 		return nil
 	}
 	return r.deleteContainer(ctx, id)
+}
+
+// endHolder removes the holder of a pod that has finished for good: its
+// supervision is over (no container will start or restart again), the
+// pod is not being stopped, its phase is Succeeded or Failed and no
+// container runs. The kubelet does the same: once a pod's phase is
+// terminal its pod worker terminates it (SyncTerminatingPod, then
+// kuberuntime's killPodWithSyncResult stops the containers and then
+// StopPodSandbox stops the sandbox: the pause process dies) and keeps
+// the exited containers, their status and logs until the pod is deleted.
+// Here the containers, their labels (exit codes) and logs stay as they
+// are; only the holder's container, task, process and shim go. Its pid
+// is forgotten: no container joins the namespace again (checkHolder).
+// Called by the supervision goroutine before pd.done closes, so a
+// StopPod or RemovePod that begins meanwhile (they wait for pd.done
+// before removeHolder) never deletes it concurrently. A re-adopted pod
+// that finished while no daemon ran goes through here too.
+func (r *Runtime) endHolder(pd *pod) {
+	if !sharesPID(pd) || r.stopping(pd) || !finished(pd) {
+		return
+	}
+	// Close waits for the delete rather than cut it half-way.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), 10*time.Second)
+	defer cancel()
+	if err := r.removeHolder(ctx, pd); err != nil {
+		// StopPod and RemovePod remove it again.
+		r.log.Warn("remove the finished pod's process namespace holder", "pod", pd.key, "err", err)
+		return
+	}
+	r.log.Info("pod finished; process namespace holder removed", "pod", pd.key)
+}
+
+// finished reports whether the pod's phase is final (Succeeded or
+// Failed) and none of its containers runs.
+func finished(pd *pod) bool {
+	st := pd.status()
+	if st.Phase != nodes.PhaseSucceeded && st.Phase != nodes.PhaseFailed {
+		return false
+	}
+	return !anyRunning(st.InitContainers, st.Containers)
 }

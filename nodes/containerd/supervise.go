@@ -24,6 +24,7 @@ func (r *Runtime) startSupervision(pd *pod) {
 		defer r.wg.Done()
 		defer close(pd.done)
 		r.supervise(pd)
+		r.endHolder(pd) // a finished pod's PID namespace holder (pidns.go)
 	}()
 }
 

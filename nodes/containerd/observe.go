@@ -67,7 +67,7 @@ func (pd *pod) status() nodes.PodStatus {
 		}
 	}
 	s.InitContainers = inits
-	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, initPhase, s.Containers, s.Reason, s.Message)
+	s.Phase, s.Reason, s.Message = phase(p.Spec.RestartPolicy, initPhase, s.Containers, s.Reason, s.Message, pd.stopped)
 	s.Ready = s.Phase == nodes.PhaseRunning && !pd.readySince.IsZero()
 	switch {
 	case pd.stopped && anyRunning(inits, s.Containers):
@@ -86,7 +86,14 @@ func (pd *pod) status() nodes.PodStatus {
 
 // phase derives the pod phase and the reason shown for it from the
 // container states, as the kubelet does.
-func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message string) (string, string, string) {
+//
+// Containers that have all exited are restarting under restartPolicy
+// Always (and OnFailure after a failure) until the pod is stopping: the
+// pod is Running meanwhile, as the kubelet's getPhase says when the pod
+// is not terminal. (Read as Failed, the moment between an exit and its
+// back-off made the reconciler re-create the pod, and a Job count a
+// failed pod.)
+func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message string, stopping bool) (string, string, string) {
 	for _, cs := range [][]nodes.ContainerStatus{inits, apps} {
 		for _, c := range cs {
 			if c.Reason == ReasonContainerMissing || c.Reason == ReasonSandboxChanged {
@@ -137,6 +144,8 @@ func phase(policy string, inits, apps []nodes.ContainerStatus, reason, message s
 		return nodes.PhaseRunning, reason, message
 	case waiting > 0:
 		return nodes.PhasePending, reason, message
+	case !stopping && (policy == RestartAlways || policy == "" || failed > 0 && policy == RestartOnFailure):
+		return nodes.PhaseRunning, reason, message
 	case failed > 0:
 		return nodes.PhaseFailed, reason, message
 	default:

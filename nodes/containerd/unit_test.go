@@ -61,24 +61,33 @@ func TestPhase(t *testing.T) {
 		policy        string
 		inits, apps   []nodes.ContainerStatus
 		phase, reason string
+		stopping      bool
 	}{
-		{"running", "Always", nil, []nodes.ContainerStatus{run}, nodes.PhaseRunning, ""},
-		{"creating", "Always", nil, []nodes.ContainerStatus{creating}, nodes.PhasePending, ""},
-		{"pull error", "Always", nil, []nodes.ContainerStatus{pull}, nodes.PhasePending, "ErrImagePull"},
-		{"crash loop", "Always", nil, []nodes.ContainerStatus{crash}, nodes.PhaseRunning, "CrashLoopBackOff"},
-		{"succeeded", "Never", nil, []nodes.ContainerStatus{done}, nodes.PhaseSucceeded, ""},
-		{"oom", "Never", nil, []nodes.ContainerStatus{oom}, nodes.PhaseFailed, "OOMKilled"},
-		{"one of two done", "Never", nil, []nodes.ContainerStatus{done, run}, nodes.PhaseRunning, ""},
-		{"init running", "Always", []nodes.ContainerStatus{initRun}, []nodes.ContainerStatus{creating}, nodes.PhasePending, ""},
-		{"init failed never", "Never", []nodes.ContainerStatus{initFail}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, "Init:Error"},
-		{"init done", "Always", []nodes.ContainerStatus{done}, []nodes.ContainerStatus{run}, nodes.PhaseRunning, ""},
+		{"running", "Always", nil, []nodes.ContainerStatus{run}, nodes.PhaseRunning, "", false},
+		{"creating", "Always", nil, []nodes.ContainerStatus{creating}, nodes.PhasePending, "", false},
+		{"pull error", "Always", nil, []nodes.ContainerStatus{pull}, nodes.PhasePending, "ErrImagePull", false},
+		{"crash loop", "Always", nil, []nodes.ContainerStatus{crash}, nodes.PhaseRunning, "CrashLoopBackOff", false},
+		{"succeeded", "Never", nil, []nodes.ContainerStatus{done}, nodes.PhaseSucceeded, "", false},
+		{"oom", "Never", nil, []nodes.ContainerStatus{oom}, nodes.PhaseFailed, "OOMKilled", false},
+		{"one of two done", "Never", nil, []nodes.ContainerStatus{done, run}, nodes.PhaseRunning, "", false},
+		{"init running", "Always", []nodes.ContainerStatus{initRun}, []nodes.ContainerStatus{creating}, nodes.PhasePending, "", false},
+		{"init failed never", "Never", []nodes.ContainerStatus{initFail}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, "Init:Error", false},
+		{"init done", "Always", []nodes.ContainerStatus{done}, []nodes.ContainerStatus{run}, nodes.PhaseRunning, "", false},
 		// Deleted outside berth and not to be made again: the reconciler
 		// replaces a Failed pod that should run.
-		{"container missing", "Always", nil, []nodes.ContainerStatus{run, missing}, nodes.PhaseFailed, ReasonContainerMissing},
-		{"init missing", "Always", []nodes.ContainerStatus{missing}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, ReasonContainerMissing},
+		{"container missing", "Always", nil, []nodes.ContainerStatus{run, missing}, nodes.PhaseFailed, ReasonContainerMissing, false},
+		{"init missing", "Always", []nodes.ContainerStatus{missing}, []nodes.ContainerStatus{creating}, nodes.PhaseFailed, ReasonContainerMissing, false},
+		// All exited, before the restart: still Running unless the pod
+		// is stopping (kubelet getPhase, pod not terminal).
+		{"exited, restarting", "Always", nil, []nodes.ContainerStatus{oom}, nodes.PhaseRunning, "OOMKilled", false},
+		{"completed, restarting", "Always", nil, []nodes.ContainerStatus{done}, nodes.PhaseRunning, "", false},
+		{"failed, restarting on failure", "OnFailure", nil, []nodes.ContainerStatus{oom}, nodes.PhaseRunning, "OOMKilled", false},
+		{"completed on failure", "OnFailure", nil, []nodes.ContainerStatus{done}, nodes.PhaseSucceeded, "", false},
+		{"exited while stopping", "Always", nil, []nodes.ContainerStatus{oom}, nodes.PhaseFailed, "OOMKilled", true},
+		{"completed while stopping", "Always", nil, []nodes.ContainerStatus{done}, nodes.PhaseSucceeded, "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ph, reason, _ := phase(tc.policy, tc.inits, tc.apps, "", "")
+			ph, reason, _ := phase(tc.policy, tc.inits, tc.apps, "", "", tc.stopping)
 			if ph != tc.phase || reason != tc.reason {
 				t.Errorf("phase = %s %q, want %s %q", ph, reason, tc.phase, tc.reason)
 			}

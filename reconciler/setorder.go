@@ -203,6 +203,10 @@ func (v *view) setOrder(w *plan.Workload, sorted []*plan.Pod, condemned []*nodes
 	return s
 }
 
+// moving says whether ordinal i runs here and the plan places it on
+// another node.
+func (s *setOrder) moving(i int) bool { return s != nil && s.leaving[i] }
+
 // load reads the other nodes' word for the set, once.
 func (s *setOrder) load() {
 	if s.loaded {

@@ -118,6 +118,13 @@ func TestStatefulSetOrderAcrossNodes(t *testing.T) {
 		{name: "one node: as before", s: ordered, rev: "a", placed: []string{"n2", "n2"},
 			want: change{creates: []string{"db-0", "db-1"}[:1]}},
 
+		// A drain moves db-1 from n2 to n1: it goes at once, even
+		// unready, and whatever the set's health (n1 creates it once it
+		// is gone; held, each node would wait for the other).
+		{name: "a moved ordinal goes at once", s: ordered, rev: "a", placed: []string{"n1", "n1", "n1"},
+			peers: map[string]PeerReadiness{"n1": tells("a", ord{0, "a", true}), "n3": tells("a", ord{2, "a", false})},
+			here:  []ord{{1, "a", false}}, want: change{removes: []string{"db-1"}}},
+
 		// Scale down to one: db-2 on n3 goes before db-1 on n2.
 		{name: "scale down waits for a higher ordinal", s: ordered, rev: "a", placed: []string{"n1"},
 			peers: map[string]PeerReadiness{"n1": tells("a", ord{0, "a", true}), "n3": tells("a", ord{2, "a", true})},

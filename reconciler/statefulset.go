@@ -126,11 +126,22 @@ func (v *view) statefulSet(w *plan.Workload, desired []*plan.Pod, progress State
 	// only while every ordinal, here and on the other nodes, is ready.
 	// (The other nodes are asked only when something would happen: a
 	// node without word costs turns of waiting.)
-	for i, o := range condemned {
-		if ordered && (i > 0 || !healthy || !x.higherGone(ordinalOf(o.Labels)) || !x.healthy() || !x.downTurn(ordinalOf(o.Labels))) {
-			v.handled[o.Key()] = true
+	// An ordinal the plan now places on another node (a drain, a full
+	// node) goes at once, ready or not, as an eviction does: that node
+	// creates it once this pod is gone, in order. Held by the set's
+	// health it could wait for ever on the node that waits for it.
+	n := 0
+	for _, o := range condemned {
+		if x.moving(ordinalOf(o.Labels)) {
+			v.remove(o, key, "ordinal placed on another node: move")
 			continue
 		}
+		if ordered && (n > 0 || !healthy || !x.higherGone(ordinalOf(o.Labels)) || !x.healthy() || !x.downTurn(ordinalOf(o.Labels))) {
+			v.handled[o.Key()] = true
+			n++
+			continue
+		}
+		n++
 		v.remove(o, key, "ordinal beyond replicas: scale down")
 	}
 

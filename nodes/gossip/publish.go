@@ -265,8 +265,8 @@ func (p *publisher) flush(now time.Time) [][]byte {
 	}
 	p.factsDirty = false
 	ds, fits := p.pack(es, ws, ps, hs, sum, facts, flags)
-	// Facts or a headless list that do not fit one packet are fetched
-	// with the snapshot.
+	// Facts, a workload's word or a headless list that do not fit one
+	// packet are fetched with the snapshot.
 	if len(ds) > maxChunks || !fits || facts && len(p.facts)+p.overhead() > p.limit {
 		ds = []*delta{{flags: flags | flagFetch}}
 	}
@@ -305,8 +305,8 @@ func (p *publisher) header() header {
 
 // pack splits the changes into deltas of at most p.limit bytes; only the
 // first carries flags (reset applies once), the last the summary. fits
-// is false when one headless list alone is over the limit (only a
-// snapshot carries it).
+// is false when one workload's word or one headless list alone is over
+// the limit (only a snapshot carries it).
 func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []headlessEntry, sum, facts bool, flags byte) (ds []*delta, fits bool) {
 	base := p.overhead()
 	sumLen := 0
@@ -334,8 +334,12 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []hea
 		cur.entries = append(cur.entries, e)
 		size += s
 	}
+	fits = true
 	for _, w := range ws {
 		s := len(w.key) + len(w.w.Revision) + len(w.w.Ordinals) + 12
+		if base+s > p.limit {
+			fits = false // a StatefulSet's many ordinals on this node
+		}
 		if size+s > p.limit && (len(cur.entries) > 0 || len(cur.workloads) > 0) {
 			next()
 		}
@@ -366,7 +370,6 @@ func (p *publisher) pack(es []entry, ws []workloadEntry, ps []podEntry, hs []hea
 		cur.facts = p.facts
 		size += len(p.facts) + 4
 	}
-	fits = true
 	for _, h := range hs {
 		s := headlessLen(h)
 		if base+s > p.limit {

@@ -304,6 +304,26 @@ func TestWorkloadsAndSummary(t *testing.T) {
 	}
 }
 
+// A workload's word over one packet (a StatefulSet with hundreds of
+// ordinals on this node) goes with the snapshot, as a big headless list
+// does, not as a delta no packet can carry.
+func TestBigWorkloadWordIsFetched(t *testing.T) {
+	p := newPair(t, web)
+	p.pub.setReady(nil, true)
+	p.deliver(p.flush()...)
+	big := Workload{Revision: "a", Ordinals: strings.Repeat("x", 2*p.pub.limit)}
+	p.pub.setWorkloads(map[string]Workload{"StatefulSet/default/db": big})
+	ds := p.flush()
+	if len(ds) != 1 || ds[0].flags&flagFetch == 0 {
+		t.Fatalf("a %d-byte word: %d deltas, want one with flagFetch", len(big.Ordinals), len(ds))
+	}
+	p.deliver(ds...)
+	p.rep.snapshot(p.snapshot(), p.now)
+	if ws, _, _ := p.rep.state("n2"); ws["StatefulSet/default/db"] != big {
+		t.Fatalf("the word did not come with the snapshot: %d workloads", len(ws))
+	}
+}
+
 // A node's pods (addresses and labels, for NetworkPolicies) reach the
 // others: all at first, then what changed and what went.
 func TestPods(t *testing.T) {

@@ -275,6 +275,14 @@ func (r *Runtime) checkHolder(ctx context.Context, pd *pod) error {
 	if err != nil {
 		return err
 	}
+	if pid != 0 && want == 0 {
+		// Re-adoption could not look (containerd did not answer): only
+		// startHolder makes a holder and none is ever restarted, so a
+		// running one is the pod's own.
+		pd.mu.Lock()
+		pd.holderPID, want = pid, pid
+		pd.mu.Unlock()
+	}
 	if pid == 0 || pid != want {
 		return errHolderGone
 	}

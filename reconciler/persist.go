@@ -21,32 +21,20 @@ func (r *Reconciler) load() error {
 			var err error
 			switch b {
 			case bucketRollouts:
-				var v Rollout
-				err = json.Unmarshal(raw, &v)
-				r.state.Rollouts[k] = v
+				err = loadInto(r.state.Rollouts, k, raw)
 			case bucketJobs:
-				var v JobRun
-				err = json.Unmarshal(raw, &v)
-				r.state.Jobs[k] = v
+				err = loadInto(r.state.Jobs, k, raw)
 			case bucketCrons:
-				var v CronRuns
-				err = json.Unmarshal(raw, &v)
-				r.state.Crons[k] = v
+				err = loadInto(r.state.Crons, k, raw)
 			case bucketStops:
-				var v Stop
-				err = json.Unmarshal(raw, &v)
-				r.stops[k] = v
+				err = loadInto(r.stops, k, raw)
 			case bucketHistory:
-				var v RevisionHistory
-				err = json.Unmarshal(raw, &v)
-				r.state.History[k] = v
+				err = loadInto(r.state.History, k, raw)
 			case bucketClaims:
-				var v ClaimHold
-				err = json.Unmarshal(raw, &v)
 				if r.state.Claims == nil {
 					r.state.Claims = map[string]ClaimHold{}
 				}
-				r.state.Claims[k] = v
+				err = loadInto(r.state.Claims, k, raw)
 			}
 			if err != nil {
 				return fmt.Errorf("load %s/%s: %w (the state store is damaged; move it away to start over)", b, k, err)
@@ -125,4 +113,12 @@ func setOrDelete[V any](m map[string]V, rec *Record) {
 	} else {
 		delete(m, rec.Key)
 	}
+}
+
+// loadInto decodes one saved record into dst[k].
+func loadInto[T any](dst map[string]T, k string, raw []byte) error {
+	var v T
+	err := json.Unmarshal(raw, &v)
+	dst[k] = v
+	return err
 }
